@@ -1,0 +1,246 @@
+#include "core/config.hpp"
+
+#include "core/crypto.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace al {
+
+namespace {
+
+struct bad_value {
+  std::string message;
+};
+
+std::optional<long long> to_integer(const std::string& s) {
+  if (s.empty() || s.size() > 18)
+    return std::nullopt;
+  long long v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+class reader {
+public:
+  explicit reader(const env_lookup& lookup) : lookup_(lookup) {
+  }
+
+  void text(const char* name, std::string& out) {
+    if (auto v = lookup_(name))
+      out = *v;
+  }
+
+  template <class T>
+  void integer(const char* name, long long lo, long long hi, T& out) {
+    auto v = lookup_(name);
+    if (!v)
+      return;
+    auto n = to_integer(*v);
+    if (!n || *n < lo || *n > hi)
+      throw bad_value{fmt::format("invalid {}: expected an integer in [{}, {}]",
+                                  name, lo, hi)};
+    out = static_cast<T>(*n);
+  }
+
+  void seconds(const char* name, long long lo, long long hi,
+               std::chrono::seconds& out) {
+    long long n = out.count();
+    integer(name, lo, hi, n);
+    out = std::chrono::seconds{n};
+  }
+
+  void boolean(const char* name, bool& out) {
+    auto v = lookup_(name);
+    if (!v)
+      return;
+    std::string s;
+    for (char c : *v)
+      s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (s == "1" || s == "true" || s == "yes" || s == "on")
+      out = true;
+    else if (s == "0" || s == "false" || s == "no" || s == "off" || s.empty())
+      out = false;
+    else
+      throw bad_value{fmt::format("invalid {}: expected true or false", name)};
+  }
+
+  void choice(const char* name, std::initializer_list<const char*> allowed,
+              std::string& out) {
+    auto v = lookup_(name);
+    if (!v)
+      return;
+    for (auto a : allowed)
+      if (*v == a) {
+        out = *v;
+        return;
+      }
+    std::string list;
+    for (auto a : allowed)
+      list += (list.empty() ? "" : ", ") + std::string{a};
+    throw bad_value{fmt::format("invalid {}: expected one of {}", name, list)};
+  }
+
+  void base_url(const char* name, std::string& out, bool ws_ok = false) {
+    auto v = lookup_(name);
+    if (!v)
+      return;
+    std::string s = *v;
+    while (!s.empty() && s.back() == '/')
+      s.pop_back();
+    auto ok = s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0
+              || (ws_ok
+                  && (s.rfind("ws://", 0) == 0 || s.rfind("wss://", 0) == 0));
+    auto scheme_end = s.find("://");
+    if (!ok || scheme_end == std::string::npos || s.size() <= scheme_end + 3
+        || s.find_first_of(" \t\r\n\"<>") != std::string::npos)
+      throw bad_value{fmt::format("invalid {}: expected an absolute {} URL",
+                                  name, ws_ok ? "ws(s)/http(s)" : "http(s)")};
+    out = s;
+  }
+
+private:
+  const env_lookup& lookup_;
+};
+
+} // namespace
+
+std::string config::signing_key() const {
+  if (!secret_key.empty())
+    return secret_key;
+  // Instances sharing a deployment share these secrets, so every instance
+  // derives the same key and any instance can verify a token.
+  return crypto::sha256("agentlocator-signing:" + twilio_auth_token + ":"
+                        + admin_token + ":" + database_url);
+}
+
+config_result load_config(const env_lookup& lookup) {
+  config cfg;
+  try {
+    reader r{lookup};
+    r.integer("PORT", 0, 65535, cfg.port);
+    cfg.public_base_url = fmt::format("http://127.0.0.1:{}", cfg.port);
+    r.base_url("PUBLIC_BASE_URL", cfg.public_base_url);
+    r.text("DATABASE_URL", cfg.database_url);
+    r.integer("DB_POOL_SIZE", 1, 64, cfg.db_pool_size);
+    r.text("TWILIO_ACCOUNT_SID", cfg.twilio_account_sid);
+    r.text("TWILIO_AUTH_TOKEN", cfg.twilio_auth_token);
+    r.base_url("TWILIO_API_BASE", cfg.twilio_api_base);
+    r.choice("WHATSAPP_DEFAULT_PROVIDER", {"twilio", "meta"},
+             cfg.whatsapp_default_provider);
+    r.text("META_WA_TOKEN", cfg.meta_wa_token);
+    r.text("META_WA_PHONE_ID", cfg.meta_wa_phone_id);
+    r.base_url("META_API_BASE", cfg.meta_api_base);
+    r.text("META_APP_SECRET", cfg.meta_app_secret);
+    r.text("META_VERIFY_TOKEN", cfg.meta_verify_token);
+    r.text("OPENAI_API_KEY", cfg.openai_api_key);
+    r.base_url("OPENAI_REALTIME_URL", cfg.openai_realtime_url, true);
+    r.text("OPENAI_MODEL", cfg.openai_model);
+    r.boolean("PAYMENTS_ENABLED", cfg.payments_enabled);
+    r.text("PAYPAL_CLIENT_ID", cfg.paypal_client_id);
+    r.text("PAYPAL_SECRET", cfg.paypal_secret);
+    r.base_url("PAYPAL_API_BASE", cfg.paypal_api_base);
+    r.text("PAYPAL_WEBHOOK_ID", cfg.paypal_webhook_id);
+    r.text("TRANZILA_TERMINAL", cfg.tranzila_terminal);
+    r.base_url("TRANZILA_BASE", cfg.tranzila_base);
+    r.text("ADMIN_TOKEN", cfg.admin_token);
+    r.text("DEPLOY_ID", cfg.deploy_id);
+    r.seconds("WS_PING_INTERVAL_S", 1, 3600, cfg.ws_ping_interval);
+    r.seconds("WS_IDLE_TIMEOUT_S", 1, 86400, cfg.ws_idle_timeout);
+    r.choice("LOG_FORMAT", {"text", "json"}, cfg.log_format);
+    r.choice("LOG_LEVEL", {"trace", "debug", "info", "warn", "error"},
+             cfg.log_level);
+    r.text("RECORDINGS_DIR", cfg.recordings_dir);
+    r.integer("MAX_LIVE_CALLS", 0, 1000000, cfg.max_live_calls);
+    long long start_ms = cfg.start_timeout.count();
+    r.integer("CALL_START_TIMEOUT_MS", 100, 600000, start_ms);
+    cfg.start_timeout = std::chrono::milliseconds{start_ms};
+    r.seconds("DRAIN_TIMEOUT_S", 0, 86400, cfg.drain_timeout);
+    r.integer("IO_THREADS", 1, 64, cfg.io_threads);
+    r.text("SECRET_KEY", cfg.secret_key);
+    if (cfg.recordings_dir.empty())
+      throw bad_value{"invalid RECORDINGS_DIR: must not be empty"};
+  } catch (const bad_value& e) {
+    return e.message;
+  }
+  return cfg;
+}
+
+std::variant<std::map<std::string, std::string>, std::string>
+parse_dotenv(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in{text};
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#')
+      continue;
+    line = line.substr(first);
+    if (line.rfind("export ", 0) == 0)
+      line = line.substr(7);
+    auto eq = line.find('=');
+    auto key = line.substr(0, eq);
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t'))
+      key.pop_back();
+    bool key_ok = eq != std::string::npos && !key.empty();
+    for (char c : key)
+      key_ok = key_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!key_ok)
+      return fmt::format(".env line {}: expected KEY=VALUE", number);
+    auto value = line.substr(eq + 1);
+    auto vfirst = value.find_first_not_of(" \t");
+    value = vfirst == std::string::npos ? "" : value.substr(vfirst);
+    if (!value.empty() && (value.front() == '"' || value.front() == '\'')) {
+      auto q = value.front();
+      auto close = value.find(q, 1);
+      if (close == std::string::npos)
+        return fmt::format(".env line {}: unterminated quote in {}", number,
+                           key);
+      value = value.substr(1, close - 1);
+    } else {
+      auto hash = value.find(" #");
+      if (hash != std::string::npos)
+        value = value.substr(0, hash);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.pop_back();
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+std::variant<env_lookup, std::string>
+process_env(const std::string& dotenv_path) {
+  std::map<std::string, std::string> file_values;
+  std::ifstream in{dotenv_path};
+  if (in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto parsed = parse_dotenv(ss.str());
+    if (auto err = std::get_if<std::string>(&parsed))
+      return *err;
+    file_values = std::get<0>(std::move(parsed));
+  }
+  return env_lookup{
+    [file_values = std::move(file_values)](
+      const std::string& key) -> std::optional<std::string> {
+      if (auto v = std::getenv(key.c_str()))
+        return std::string{v};
+      if (auto i = file_values.find(key); i != file_values.end())
+        return i->second;
+      return std::nullopt;
+    }};
+}
+
+} // namespace al

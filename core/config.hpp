@@ -1,0 +1,77 @@
+#pragma once
+
+// The service configuration: SPEC §1, read from the environment (and a .env
+// file beside the binary; real environment variables win). Every value is
+// validated at start-up; a bad one yields a one-line error naming it.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace al {
+
+struct config {
+  std::uint16_t port = 5000;
+  std::string public_base_url; // no trailing '/'
+  std::string database_url;    // empty: the caller must supply one
+  int db_pool_size = 4;
+  std::string twilio_account_sid;
+  std::string twilio_auth_token;
+  std::string twilio_api_base = "https://api.twilio.com";
+  std::string whatsapp_default_provider = "twilio"; // twilio | meta
+  std::string meta_wa_token;
+  std::string meta_wa_phone_id;
+  std::string meta_api_base = "https://graph.facebook.com/v19.0";
+  std::string meta_app_secret;
+  std::string meta_verify_token;
+  std::string openai_api_key;
+  std::string openai_realtime_url = "wss://api.openai.com/v1/realtime";
+  std::string openai_model = "gpt-realtime";
+  bool payments_enabled = false;
+  std::string paypal_client_id;
+  std::string paypal_secret;
+  std::string paypal_api_base = "https://api-m.sandbox.paypal.com";
+  std::string paypal_webhook_id;
+  std::string tranzila_terminal;
+  std::string tranzila_base = "https://direct.tranzila.com";
+  std::string admin_token; // empty: admin API disabled
+  std::string deploy_id;   // empty: the build's git commit
+  std::chrono::seconds ws_ping_interval{25};
+  std::chrono::seconds ws_idle_timeout{60};
+  std::string log_format = "text"; // text | json
+  std::string log_level = "info";
+  std::string recordings_dir = "./var/recordings";
+  int max_live_calls = 2000;
+  std::chrono::milliseconds start_timeout{8000};    // TwiML served, no start
+  std::chrono::seconds drain_timeout{30};           // SIGTERM: live calls
+  int io_threads = 1;
+  std::string secret_key; // HMAC key for call tokens; derived when empty
+
+  /// Key used for call tokens and per-payment tokens.
+  std::string signing_key() const;
+};
+
+/// Reads a variable; returns nullopt when unset.
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+/// Either a valid config or a one-line error naming the variable.
+using config_result = std::variant<config, std::string>;
+
+/// Builds the configuration from `lookup`. Pure: tests pass a map.
+config_result load_config(const env_lookup& lookup);
+
+/// Parses a .env file body (KEY=VALUE lines, '#' comments, optional quotes,
+/// optional `export `). Malformed lines yield an error naming the line.
+std::variant<std::map<std::string, std::string>, std::string>
+parse_dotenv(const std::string& text);
+
+/// The process environment, overlaid on the .env file at `dotenv_path` if it
+/// exists. Returns an error string for a malformed .env.
+std::variant<env_lookup, std::string>
+process_env(const std::string& dotenv_path);
+
+} // namespace al

@@ -1,0 +1,159 @@
+#include "core/crypto.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace al::crypto {
+
+namespace {
+
+std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(md, key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+       &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+constexpr char alphabet[]
+  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<signed char, 256> make_reverse() {
+  std::array<signed char, 256> r{};
+  for (auto& x : r)
+    x = -1;
+  for (int i = 0; i < 64; ++i)
+    r[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+  return r;
+}
+
+constexpr auto reverse = make_reverse();
+
+} // namespace
+
+std::string hmac_sha1(std::string_view key, std::string_view data) {
+  return hmac(EVP_sha1(), key, data);
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  return hmac(EVP_sha256(), key, data);
+}
+
+std::string sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 0x0F]);
+  }
+  return out;
+}
+
+void base64_encode_append(std::string_view in, std::string& out) {
+  auto n = in.size();
+  out.reserve(out.size() + (n + 2) / 3 * 4);
+  auto p = reinterpret_cast<const unsigned char*>(in.data());
+  std::size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    unsigned v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    out.push_back(alphabet[(v >> 18) & 63]);
+    out.push_back(alphabet[(v >> 12) & 63]);
+    out.push_back(alphabet[(v >> 6) & 63]);
+    out.push_back(alphabet[v & 63]);
+  }
+  if (auto rest = n - i; rest > 0) {
+    unsigned v = p[i] << 16;
+    if (rest == 2)
+      v |= p[i + 1] << 8;
+    out.push_back(alphabet[(v >> 18) & 63]);
+    out.push_back(alphabet[(v >> 12) & 63]);
+    out.push_back(rest == 2 ? alphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  base64_encode_append(bytes, out);
+  return out;
+}
+
+bool base64_decode_into(std::string_view text, std::string& out) {
+  out.clear();
+  if (text.size() % 4 != 0)
+    return false;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      auto c = static_cast<unsigned char>(text[i + k]);
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0 || reverse[c] < 0)
+        return false;
+      v[k] = reverse[c];
+    }
+    unsigned triple = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out.push_back(static_cast<char>((triple >> 16) & 0xFF));
+    if (pad < 2)
+      out.push_back(static_cast<char>((triple >> 8) & 0xFF));
+    if (pad < 1)
+      out.push_back(static_cast<char>(triple & 0xFF));
+  }
+  return true;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string out;
+  if (!base64_decode_into(text, out))
+    return std::nullopt;
+  return out;
+}
+
+std::string base64url_encode(std::string_view bytes) {
+  auto s = base64_encode(bytes);
+  while (!s.empty() && s.back() == '=')
+    s.pop_back();
+  for (auto& c : s) {
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
+  }
+  return s;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string random_token(std::size_t n) {
+  std::string buf(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()),
+                 static_cast<int>(n))
+      != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  return base64url_encode(buf);
+}
+
+} // namespace al::crypto

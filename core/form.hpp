@@ -1,0 +1,50 @@
+#pragma once
+
+// application/x-www-form-urlencoded bodies and URL query strings, decoded
+// with Boost.URL. Order and repeated keys are preserved, since the Twilio
+// signature is computed over every (name, value) pair.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace al {
+
+class form_params {
+public:
+  using value_type = std::pair<std::string, std::string>;
+
+  form_params() = default;
+  explicit form_params(std::vector<value_type> items) : items_(std::move(items)) {
+  }
+
+  /// First value of `key`, if present.
+  std::optional<std::string_view> get(std::string_view key) const;
+
+  /// First value of `key`, or `fallback`.
+  std::string value_or(std::string_view key, std::string_view fallback = {}) const;
+
+  bool contains(std::string_view key) const;
+
+  const std::vector<value_type>& items() const noexcept {
+    return items_;
+  }
+
+  bool empty() const noexcept {
+    return items_.empty();
+  }
+
+private:
+  std::vector<value_type> items_;
+};
+
+/// Decodes a form body or query string ('+' is a space). Returns nullopt for
+/// malformed percent-encoding. An empty input yields no parameters.
+std::optional<form_params> parse_form(std::string_view text);
+
+/// Encodes pairs as a form body (for outbound requests).
+std::string encode_form(const std::vector<form_params::value_type>& items);
+
+} // namespace al

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the build, the tests and the service need.
+# Idempotent: when all packages are present it does not touch apt at all.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential g++ cmake ccache pkg-config git curl ca-certificates
+  libcaf-dev
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  libsimdjson-dev libpqxx-dev libssl-dev
+  libspdlog-dev libfmt-dev prometheus-cpp-dev
+  espeak-ng espeak-ng-data libespeak-ng-dev libsoxr-dev libsndfile1-dev
+  postgresql-15 postgresql-client-15
+  libbenchmark-dev libgtest-dev
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  util-linux procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
