@@ -8,6 +8,11 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/error.hpp>
 
+// Declared here so the aliases below need no heavy headers.
+namespace boost::beast::http {}
+namespace boost::beast::websocket {}
+namespace boost::asio::ssl {}
+
 namespace al {
 
 namespace net = boost::asio;

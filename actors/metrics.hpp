@@ -1,0 +1,56 @@
+#pragma once
+
+// Every Prometheus metric of the service, created once at start-up. The
+// counters are thread-safe; any thread may update them.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+namespace al {
+
+struct metrics {
+  metrics();
+
+  std::shared_ptr<prometheus::Registry> registry;
+
+  prometheus::Family<prometheus::Counter>& http_requests;
+  prometheus::Family<prometheus::Histogram>& http_latency;
+  prometheus::Family<prometheus::Counter>& whatsapp_messages;
+  prometheus::Family<prometheus::Counter>& payments;
+  prometheus::Family<prometheus::Counter>& supervisor_restarts;
+  prometheus::Family<prometheus::Gauge>& live_actors;
+
+  prometheus::Gauge& active_calls;
+  prometheus::Counter& media_frames_in;
+  prometheus::Counter& media_frames_out;
+  prometheus::Counter& late_frames;
+  prometheus::Counter& barge_ins;
+  prometheus::Counter& engine_fallbacks;
+  prometheus::Counter& calls_rejected;
+  prometheus::Histogram& first_audio;
+  prometheus::Histogram& turn_reply;
+  prometheus::Histogram& webhook_latency;
+  prometheus::Gauge& db_pool_in_use;
+  prometheus::Gauge& db_write_queue_depth;
+  prometheus::Counter& db_writes_dropped;
+  prometheus::Counter& db_write_retries;
+
+  /// Records one HTTP answer.
+  void observe_request(const std::string& route, unsigned status,
+                       double seconds);
+
+  void restart(const std::string& domain);
+  void whatsapp(const std::string& result);
+  void payment(const std::string& status);
+
+  /// The Prometheus text exposition of everything.
+  std::string serialize() const;
+};
+
+} // namespace al

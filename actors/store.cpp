@@ -1,0 +1,357 @@
+#include "actors/store.hpp"
+
+#include "actors/metrics.hpp"
+
+#include <caf/actor_pool.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace al {
+
+namespace {
+
+/// A job for a pool worker.
+struct db_job {
+  std::function<void(db_tx&)> job;
+  std::function<void(const db_error&)> done;
+};
+
+/// A write for the writer.
+struct db_write_job {
+  std::string what;
+  std::function<void(db_tx&)> job;
+};
+
+struct retry_tick {};
+struct flush_request {
+  std::chrono::steady_clock::time_point deadline;
+};
+
+} // namespace
+} // namespace al
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::db_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::db_write_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::retry_tick)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::flush_request)
+
+namespace al {
+
+namespace {
+
+void log_noexcept(spdlog::level::level_enum lvl, const std::string& msg) {
+  try {
+    spdlog::log(lvl, msg);
+  } catch (...) {
+  }
+}
+
+std::string first_line(const char* what) {
+  std::string s{what};
+  auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+/// One connection, opened lazily and reopened after a failure.
+class connection_holder {
+public:
+  explicit connection_holder(std::string url) : url_(std::move(url)) {
+  }
+
+  /// The connection, (re)opening it when needed; nullptr when down.
+  pqxx::connection* get() {
+    if (conn_ && conn_->is_open())
+      return conn_.get();
+    conn_.reset();
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_attempt_)
+      return nullptr;
+    try {
+      conn_ = std::make_unique<pqxx::connection>(url_);
+      backoff_ = std::chrono::milliseconds{0};
+      return conn_.get();
+    } catch (const std::exception& e) {
+      backoff_ = std::min(std::chrono::milliseconds{2000},
+                          std::max(std::chrono::milliseconds{100},
+                                   backoff_ * 2));
+      next_attempt_ = now + backoff_;
+      log_noexcept(spdlog::level::warn,
+                   "database connect failed: " + first_line(e.what()));
+      return nullptr;
+    }
+  }
+
+  void reset() {
+    conn_.reset();
+  }
+
+private:
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point next_attempt_{};
+};
+
+enum class outcome { ok, unavailable, failed };
+
+/// Runs `job` in a transaction; tells "database away" from "SQL error".
+outcome run_in_tx(connection_holder& holder,
+                  const std::function<void(db_tx&)>& job, db_error& err,
+                  store_health& health) {
+  auto* conn = holder.get();
+  if (!conn) {
+    health.reachable = false;
+    err = "database unavailable";
+    return outcome::unavailable;
+  }
+  try {
+    pqxx::work tx{*conn};
+    job(tx);
+    tx.commit();
+    health.reachable = true;
+    return outcome::ok;
+  } catch (const pqxx::broken_connection& e) {
+    holder.reset();
+    health.reachable = false;
+    err = "database unavailable";
+    return outcome::unavailable;
+  } catch (const pqxx::in_doubt_error& e) {
+    holder.reset();
+    err = "database unavailable";
+    return outcome::unavailable;
+  } catch (const std::exception& e) {
+    if (!conn->is_open()) {
+      holder.reset();
+      health.reachable = false;
+      err = "database unavailable";
+      return outcome::unavailable;
+    }
+    err = first_line(e.what());
+    return outcome::failed;
+  }
+}
+
+struct worker_state {
+  std::unique_ptr<connection_holder> conn;
+};
+
+caf::behavior db_worker(caf::stateful_actor<worker_state>* self,
+                        std::string url, std::shared_ptr<store_health> health,
+                        metrics* m) {
+  self->state.conn = std::make_unique<connection_holder>(std::move(url));
+  return {
+    [=](db_job& j) {
+      db_error err;
+      ++health->in_use;
+      if (m)
+        m->db_pool_in_use.Increment();
+      run_in_tx(*self->state.conn, j.job, err, *health);
+      --health->in_use;
+      if (m)
+        m->db_pool_in_use.Decrement();
+      try {
+        if (j.done)
+          j.done(err);
+      } catch (const std::exception& e) {
+        log_noexcept(spdlog::level::err,
+                     std::string{"db completion threw: "} + e.what());
+      }
+    },
+  };
+}
+
+struct writer_state {
+  std::unique_ptr<connection_holder> conn;
+  std::deque<db_write_job> queue;
+  bool retry_scheduled = false;
+  std::chrono::milliseconds backoff{100};
+};
+
+caf::behavior db_writer(caf::stateful_actor<writer_state>* self,
+                        std::string url, std::shared_ptr<store_health> health,
+                        metrics* m, std::chrono::milliseconds max_backoff) {
+  self->state.conn = std::make_unique<connection_holder>(std::move(url));
+  // Applies queued writes in order until the queue is empty or the
+  // database is away (then retries later with backoff).
+  auto drain = [=] {
+    auto& st = self->state;
+    while (!st.queue.empty()) {
+      db_error err;
+      auto r = run_in_tx(*st.conn, st.queue.front().job, err, *health);
+      if (r == outcome::unavailable) {
+        if (!st.retry_scheduled) {
+          st.retry_scheduled = true;
+          if (m)
+            m->db_write_retries.Increment();
+          self->delayed_send(self, st.backoff, retry_tick{});
+          st.backoff = std::min(max_backoff, st.backoff * 2);
+        }
+        return;
+      }
+      if (r == outcome::failed)
+        log_noexcept(spdlog::level::err, "queued write '"
+                                           + st.queue.front().what
+                                           + "' failed: " + err);
+      st.queue.pop_front();
+      --health->queued_writes;
+      if (m)
+        m->db_write_queue_depth.Decrement();
+      st.backoff = std::chrono::milliseconds{100};
+    }
+  };
+  return {
+    [=](db_write_job& j) {
+      self->state.queue.push_back(std::move(j));
+      if (!self->state.retry_scheduled)
+        drain();
+    },
+    [=](retry_tick) {
+      self->state.retry_scheduled = false;
+      drain();
+    },
+    [=](flush_request& f) {
+      // Shutdown: try until the deadline, then give up and report.
+      while (!self->state.queue.empty()
+             && std::chrono::steady_clock::now() < f.deadline) {
+        self->state.retry_scheduled = false;
+        drain();
+        if (!self->state.queue.empty())
+          std::this_thread::sleep_for(std::chrono::milliseconds{100});
+      }
+      if (!self->state.queue.empty())
+        log_noexcept(spdlog::level::err,
+                     std::to_string(self->state.queue.size())
+                       + " queued writes not flushed at shutdown");
+      return self->state.queue.size();
+    },
+  };
+}
+
+} // namespace
+
+std::string with_timeouts(const std::string& url) {
+  bool is_uri = url.rfind("postgres://", 0) == 0
+                || url.rfind("postgresql://", 0) == 0;
+  if (is_uri) {
+    auto sep = url.find('?') == std::string::npos ? "?" : "&";
+    std::string out = url;
+    if (url.find("connect_timeout") == std::string::npos) {
+      out += sep;
+      out += "connect_timeout=3";
+      sep = "&";
+    }
+    return out;
+  }
+  if (url.find("connect_timeout") == std::string::npos)
+    return url + " connect_timeout=3";
+  return url;
+}
+
+store store::start(caf::actor_system& sys, store_options opts, metrics* m) {
+  store s;
+  s.health_ = std::make_shared<store_health>();
+  s.metrics_ = m;
+  s.write_limit_ = opts.write_queue_limit;
+  auto url = with_timeouts(opts.url);
+  auto health = s.health_;
+  auto factory = [&sys, url, health, m] {
+    return sys.spawn<caf::detached>(db_worker, url, health, m);
+  };
+  s.pool_ = caf::actor_pool::make(sys.dummy_execution_unit(),
+                                  static_cast<size_t>(opts.pool_size),
+                                  factory, caf::actor_pool::round_robin());
+  s.writer_ = sys.spawn<caf::detached>(db_writer, url, health, m,
+                                       opts.max_backoff);
+  return s;
+}
+
+void store::run(std::function<void(db_tx&)> job,
+                std::function<void(const db_error&)> done) const {
+  caf::anon_send(pool_, db_job{std::move(job), std::move(done)});
+}
+
+bool store::write(std::string what, std::function<void(db_tx&)> job) const {
+  auto depth = ++health_->queued_writes;
+  if (depth > write_limit_) {
+    --health_->queued_writes;
+    if (metrics_)
+      metrics_->db_writes_dropped.Increment();
+    log_noexcept(spdlog::level::err,
+                 "write queue full, dropped '" + what + "'");
+    return false;
+  }
+  if (metrics_)
+    metrics_->db_write_queue_depth.Increment();
+  caf::anon_send(writer_, db_write_job{std::move(what), std::move(job)});
+  return true;
+}
+
+void store::shutdown(std::chrono::milliseconds deadline) const {
+  if (!writer_)
+    return;
+  caf::scoped_actor self{writer_->home_system()};
+  self
+    ->request(writer_, deadline + std::chrono::seconds(1),
+              flush_request{std::chrono::steady_clock::now() + deadline})
+    .receive([](std::size_t) {}, [](caf::error&) {});
+  caf::anon_send_exit(writer_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(pool_, caf::exit_reason::user_shutdown);
+}
+
+std::string apply_migrations(const std::string& url,
+                             const std::string& schemas_dir) {
+  namespace fs = std::filesystem;
+  try {
+    std::vector<fs::path> files;
+    for (auto& e : fs::directory_iterator(schemas_dir))
+      if (e.path().extension() == ".sql")
+        files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    if (files.empty())
+      return "no migrations found in " + schemas_dir;
+    pqxx::connection conn{with_timeouts(url)};
+    {
+      pqxx::nontransaction nt{conn};
+      nt.exec("SET client_min_messages = warning");
+      nt.exec("SELECT pg_advisory_lock(7411)");
+      nt.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+              " version TEXT PRIMARY KEY,"
+              " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+    }
+    for (auto& f : files) {
+      auto version = f.filename().string();
+      pqxx::work tx{conn};
+      auto seen = tx.exec_params(
+        "SELECT 1 FROM schema_migrations WHERE version = $1", version);
+      if (!seen.empty())
+        continue;
+      std::ifstream in{f};
+      std::stringstream sql;
+      sql << in.rdbuf();
+      tx.exec(sql.str());
+      tx.exec_params("INSERT INTO schema_migrations(version) VALUES ($1)",
+                     version);
+      tx.commit();
+      log_noexcept(spdlog::level::info, "applied migration " + version);
+    }
+    pqxx::nontransaction nt{conn};
+    nt.exec("SELECT pg_advisory_unlock(7411)");
+    return {};
+  } catch (const std::exception& e) {
+    return "migrations failed: " + first_line(e.what());
+  }
+}
+
+} // namespace al

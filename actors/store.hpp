@@ -1,0 +1,99 @@
+#pragma once
+
+// The only door to PostgreSQL. A pool of DB_POOL_SIZE detached CAF actors,
+// each owning one libpqxx connection (reconnecting with backoff), runs
+// transactional jobs; one more detached actor owns the write queue: writes
+// that must land even if the database is briefly away (call events, status
+// callbacks). The queue is bounded, in order, and retried until it lands.
+//
+// Jobs are functions run on a DB thread inside one transaction; they must
+// not touch caller state except through what they capture. The completion
+// runs on the DB thread too: post or send from it, never block in it.
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace pqxx {
+class dbtransaction;
+} // namespace pqxx
+
+namespace al {
+
+struct metrics;
+
+/// The transaction a job runs in (a pqxx::work).
+using db_tx = pqxx::dbtransaction;
+
+/// Empty on success, else a short reason ("database unavailable", the SQL
+/// error's first line, ...).
+using db_error = std::string;
+
+struct store_options {
+  std::string url;
+  int pool_size = 4;
+  std::size_t write_queue_limit = 100000;
+  std::chrono::milliseconds max_backoff{2000};
+};
+
+/// Shared health facts, readable from any thread.
+struct store_health {
+  std::atomic<bool> reachable{false};
+  std::atomic<int> in_use{0};
+  std::atomic<std::size_t> queued_writes{0};
+};
+
+class store {
+public:
+  store() = default;
+
+  /// Spawns the pool and the writer.
+  static store start(caf::actor_system& sys, store_options opts, metrics* m);
+
+  /// Runs `job` in a transaction on a pooled connection, then `done` with
+  /// the outcome (commit happens when `job` returns without throwing). Fails
+  /// fast ("database unavailable") when the database cannot be reached.
+  void run(std::function<void(db_tx&)> job,
+           std::function<void(const db_error&)> done) const;
+
+  /// Queues a write: applied in order, retried across outages. Returns false
+  /// (and drops it) when the queue is full. Writes must be idempotent (use
+  /// ON CONFLICT / guarded updates): a retry after an unknown commit outcome
+  /// may run one twice.
+  bool write(std::string what, std::function<void(db_tx&)> job) const;
+
+  const store_health& health() const {
+    return *health_;
+  }
+
+  /// Stops accepting; the writer flushes what it can within `deadline`.
+  void shutdown(std::chrono::milliseconds deadline) const;
+
+  explicit operator bool() const noexcept {
+    return static_cast<bool>(pool_);
+  }
+
+private:
+  caf::actor pool_;
+  caf::actor writer_;
+  std::shared_ptr<store_health> health_;
+  std::size_t write_limit_ = 0;
+  metrics* metrics_ = nullptr;
+};
+
+/// Applies schemas/NNNN_*.sql in order, each in its own transaction,
+/// recording them in schema_migrations; serialised across instances with an
+/// advisory lock. Returns an error message, or empty on success. Blocking:
+/// call at start-up only.
+std::string apply_migrations(const std::string& url,
+                             const std::string& schemas_dir);
+
+/// `url` with connect/statement timeouts appended.
+std::string with_timeouts(const std::string& url);
+
+} // namespace al

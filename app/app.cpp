@@ -1,0 +1,170 @@
+#include "app/app.hpp"
+
+#include "actors/metrics.hpp"
+#include "actors/store.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/type_ids.hpp"
+#include "transport/dispatcher.hpp"
+#include "transport/handlers/handlers.hpp"
+#include "transport/router.hpp"
+#include "transport/server.hpp"
+#include "transport/services.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/send.hpp>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace al {
+
+extern const char* const build_commit;
+extern const char* const build_time;
+
+namespace {
+
+caf::actor_system_config make_caf_config() {
+  caf::actor_system_config cfg;
+  auto cores = std::max(1u, std::thread::hardware_concurrency());
+  // One scheduler thread per core; the sharing policy idles at ~0 % CPU
+  // where work stealing polls (PERFORMANCE.md).
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
+  cfg.set("logger.console", caf::atom("none"));
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.add_message_types<caf::id_block::al>();
+  return cfg;
+}
+
+} // namespace
+
+struct application::impl {
+  impl(config c, std::string dir)
+    : cfg(std::move(c)),
+      schemas_dir(std::move(dir)),
+      caf_cfg(make_caf_config()),
+      sys(caf_cfg),
+      svc(cfg, sys, m) {
+  }
+
+  config cfg;
+  std::string schemas_dir;
+  caf::actor_system_config caf_cfg;
+  caf::actor_system sys;
+  metrics m;
+  services svc;
+  std::unique_ptr<dispatcher> disp;
+  std::unique_ptr<server> srv;
+  std::uint16_t port = 0;
+  bool stopped = false;
+};
+
+application::application(config cfg, std::string schemas_dir)
+  : impl_(std::make_unique<impl>(std::move(cfg), std::move(schemas_dir))) {
+}
+
+application::~application() {
+  shutdown();
+}
+
+services& application::svc() {
+  return impl_->svc;
+}
+
+std::uint16_t application::port() const noexcept {
+  return impl_->port;
+}
+
+std::string application::start(const std::string& address) {
+  auto& d = *impl_;
+  auto& svc = d.svc;
+  svc.build = build_info{build_commit, build_time};
+  if (auto err = apply_migrations(d.cfg.database_url, d.schemas_dir);
+      !err.empty())
+    return err;
+  svc.db = store::start(d.sys,
+                        store_options{d.cfg.database_url, d.cfg.db_pool_size},
+                        &d.m);
+  svc.call_manager = spawn_supervisor(d.sys, svc.call_stats, &d.m);
+  svc.whatsapp_manager = spawn_supervisor(d.sys, svc.whatsapp_stats, &d.m);
+  svc.payment_manager = spawn_supervisor(d.sys, svc.payment_stats, &d.m);
+
+  router r;
+  add_health_routes(r, svc);
+  add_admin_routes(r, svc);
+  d.disp = std::make_unique<dispatcher>(std::move(r), &d.m);
+  d.srv = std::make_unique<server>(*d.disp, d.cfg.io_threads);
+  try {
+    d.port = d.srv->listen(address, d.cfg.port);
+  } catch (const std::exception& e) {
+    return "cannot listen on port " + std::to_string(d.cfg.port) + ": "
+           + e.what();
+  }
+  d.srv->start();
+  svc.started = true;
+  spdlog::info("agentlocator {} listening on :{} (public {})", build_commit,
+               d.port, d.cfg.public_base_url);
+  return {};
+}
+
+void application::shutdown() {
+  auto& d = *impl_;
+  if (d.stopped || !d.srv)
+    return;
+  d.stopped = true;
+  d.svc.draining = true;
+  d.srv->stop_accepting();
+  // Live calls may finish on their own until the drain timeout.
+  auto deadline = std::chrono::steady_clock::now() + d.cfg.drain_timeout;
+  while (d.svc.call_stats.live.load() > 0
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  d.srv->drain();
+  auto close_deadline = std::chrono::steady_clock::now()
+                        + std::chrono::seconds(5);
+  while (d.srv->connections() > 0
+         && std::chrono::steady_clock::now() < close_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  d.svc.db.shutdown(std::chrono::seconds(5));
+  d.srv->stop();
+  for (auto* a : {&d.svc.call_manager, &d.svc.whatsapp_manager,
+                  &d.svc.payment_manager})
+    if (*a)
+      caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+}
+
+void setup_logging(const config& cfg) {
+  auto logger = spdlog::stdout_logger_mt("agentlocator");
+  if (cfg.log_format == "json")
+    logger->set_pattern(
+      R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
+      spdlog::pattern_time_type::utc);
+  else
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(cfg.log_level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  // A failing sink must never throw into a request path.
+  spdlog::set_error_handler([](const std::string&) {});
+}
+
+std::string find_schemas_dir(const char* argv0) {
+  namespace fs = std::filesystem;
+  if (auto env = std::getenv("SCHEMAS_DIR"))
+    return env;
+  if (fs::is_directory("schemas"))
+    return "schemas";
+  std::error_code ec;
+  auto p = fs::weakly_canonical(fs::path(argv0), ec).parent_path();
+  for (int i = 0; i < 4 && !p.empty(); ++i, p = p.parent_path())
+    if (fs::is_directory(p / "schemas"))
+      return (p / "schemas").string();
+  return "schemas";
+}
+
+} // namespace al

@@ -1,0 +1,49 @@
+#pragma once
+
+// The composition root as a class, so that tests can run the whole service
+// in-process on an ephemeral port: config -> migrations -> actor system ->
+// store -> domain managers -> routes -> server.
+
+#include "core/config.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace al {
+
+struct services;
+
+class application {
+public:
+  explicit application(config cfg, std::string schemas_dir);
+  ~application();
+
+  application(const application&) = delete;
+  application& operator=(const application&) = delete;
+
+  /// Starts everything; returns an error message, or empty on success.
+  std::string start(const std::string& address = "0.0.0.0");
+
+  /// The bound port (after start).
+  std::uint16_t port() const noexcept;
+
+  /// Graceful: readyz 503, stop accepting, let live calls finish up to the
+  /// drain timeout, close WebSockets with 1001, flush queued writes, stop.
+  void shutdown();
+
+  services& svc();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Sets up spdlog (text or JSON lines, level); never throws afterwards.
+void setup_logging(const config& cfg);
+
+/// Finds the schemas directory: $SCHEMAS_DIR, else ./schemas, else next to
+/// the binary's source tree.
+std::string find_schemas_dir(const char* argv0);
+
+} // namespace al

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# deploy/start.sh -- build and run AgentLocator in the foreground.
+#
+# Installs the Debian packages (deploy/install-deps.sh, a no-op when present),
+# builds Release into build/, and -- unless DATABASE_URL is set -- starts the
+# project-local PostgreSQL 15 cluster under var/pg (data kept across restarts,
+# left running for the next start), creates the database "agentlocator" and
+# points DATABASE_URL at it. Then it execs build/app/agentlocator, whose PID is
+# written to var/agentlocator.pid (deploy/stop.sh uses it).
+#
+# Env (besides the service's own, see deploy/config.example.env):
+#   AL_PG_PORT     port of the local cluster (default 5433)
+#   AL_SKIP_DEPS   1 = do not run install-deps.sh
+#   AL_SKIP_BUILD  1 = do not configure/build (build/app/agentlocator must exist)
+cd "$(dirname "$0")"
+cd ..
+set -euo pipefail
+
+REPO="$(pwd)"
+BIN="$REPO/build/app/agentlocator"
+
+export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
+export SCHEMAS_DIR="${SCHEMAS_DIR:-$REPO/schemas}"
+
+# shellcheck source=deploy/lib/pg.sh
+. "$REPO/deploy/lib/pg.sh"
+
+log() { echo "start.sh: $*" >&2; }
+
+if [ "${AL_SKIP_DEPS:-0}" != 1 ]; then
+  bash "$REPO/deploy/install-deps.sh"
+fi
+
+if [ "${AL_SKIP_BUILD:-0}" != 1 ]; then
+  log "building Release into build/"
+  cmake -S "$REPO" -B "$REPO/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$REPO/build" -j"$(nproc)"
+fi
+[ -x "$BIN" ] || {
+  log "error: $BIN was not built"
+  exit 1
+}
+
+mkdir -p "$REPO/var"
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  PG_PORT="${AL_PG_PORT:-5433}"
+  PG_DATA="$REPO/var/pg/data"
+  PG_SOCK="$REPO/var/pg/run"
+  # Unix socket paths are limited to ~107 bytes; a deep checkout falls back to
+  # a short per-user, per-checkout dir in /tmp (TCP is used by the service).
+  if [ $((${#PG_SOCK} + 20)) -gt 100 ]; then
+    PG_SOCK="/tmp/agentlocator-pg.$(id -u).$(printf '%s' "$REPO" | md5sum | cut -c1-8)"
+  fi
+  pg_init_and_start "$PG_DATA" "$PG_PORT" "$PG_SOCK"
+  pg_create_db "$PG_PORT" "$PG_SOCK" agentlocator
+  DATABASE_URL="$(pg_url "$PG_PORT" agentlocator)"
+  export DATABASE_URL
+  log "using the local cluster: $DATABASE_URL"
+fi
+
+mkdir -p "$REPO/var/recordings"
+if [ -n "${RECORDINGS_DIR:-}" ]; then mkdir -p "$RECORDINGS_DIR"; fi
+
+echo "$$" >"$REPO/var/agentlocator.pid"
+log "exec $BIN (pid $$, port ${PORT:-5000})"
+exec "$BIN"

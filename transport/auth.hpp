@@ -1,0 +1,64 @@
+#pragma once
+
+// Bearer authentication and role checks for /api/*, in one place.
+//   admin     (ADMIN_TOKEN): everything, for the business named by
+//             business_id (query or body), else the default business
+//   owner     the business's settings, plus what agents do
+//   agent     reads and writes leads, messages, appointments, payments
+//   read_only reads only
+// Missing/unknown token -> 401; a role that may not -> 403.
+
+#include "transport/http_types.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace al {
+
+struct services;
+
+enum class role { admin, owner, agent, read_only };
+
+enum class access {
+  read,   // any role
+  write,  // agent, owner, admin
+  manage, // owner, admin
+  admin,  // admin only
+};
+
+struct principal {
+  role who = role::read_only;
+  std::int64_t business_id = 1;
+  std::int64_t token_id = 0; // 0 for the admin token
+  bool is_admin() const noexcept {
+    return who == role::admin;
+  }
+  /// "admin" or "token:N", for history rows.
+  std::string actor() const;
+};
+
+std::string_view to_string(role r) noexcept;
+std::optional<role> parse_role(std::string_view s) noexcept;
+
+/// The role matrix.
+bool allowed(role r, access a) noexcept;
+
+/// The token in "Authorization: Bearer <token>", if well-formed.
+std::optional<std::string> bearer_token(std::string_view authorization);
+
+/// Hex SHA-256 of a token, as stored in api_tokens.token_hash.
+std::string hash_token(std::string_view token);
+
+using authed_handler = std::function<void(request_ptr, responder, principal)>;
+
+/// Wraps `fn` so that it runs only for a valid bearer with `needed` access.
+handler require(services& svc, access needed, authed_handler fn);
+
+/// For the admin token: business_id from the body overrides the query/default.
+/// For API tokens the token's business always wins.
+std::int64_t effective_business(const principal& p,
+                                std::optional<std::int64_t> from_body);
+
+} // namespace al

@@ -1,0 +1,55 @@
+// GET /, /healthz, /readyz, /version, /metrics
+#include "transport/handlers/handlers.hpp"
+
+#include "transport/router.hpp"
+#include "transport/services.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <pqxx/pqxx>
+
+namespace al {
+
+void add_health_routes(router& r, services& svc) {
+  auto alive = [](request_ptr, responder res) {
+    res(json_response(http::status::ok, R"({"status":"ok"})"));
+  };
+  r.add(http::verb::get, "/", alive);
+  r.add(http::verb::get, "/healthz", alive);
+
+  r.add(http::verb::get, "/readyz", [&svc](request_ptr, responder res) {
+    if (svc.draining)
+      return res(json_response(http::status::service_unavailable,
+                               R"({"status":"draining"})"));
+    if (!svc.started)
+      return res(json_response(http::status::service_unavailable,
+                               R"({"status":"starting"})"));
+    svc.db.run([](db_tx& tx) { tx.exec("SELECT 1"); },
+               [res](const db_error& err) {
+                 if (!err.empty()) {
+                   boost::json::object o;
+                   o["status"] = "unavailable";
+                   o["reason"] = "database: " + err;
+                   return res(json_response(http::status::service_unavailable,
+                                            boost::json::serialize(o)));
+                 }
+                 res(json_response(http::status::ok, R"({"status":"ready"})"));
+               });
+  });
+
+  r.add(http::verb::get, "/version", [&svc](request_ptr, responder res) {
+    boost::json::object o;
+    o["deploy_id"] = svc.cfg.deploy_id.empty() ? svc.build.commit
+                                                : svc.cfg.deploy_id;
+    o["commit"] = svc.build.commit;
+    o["built_at"] = svc.build.built_at;
+    res(json_response(http::status::ok, boost::json::serialize(o)));
+  });
+
+  r.add(http::verb::get, "/metrics", [&svc](request_ptr, responder res) {
+    res(make_response(http::status::ok, svc.m.serialize(),
+                      "text/plain; version=0.0.4"));
+  });
+}
+
+} // namespace al

@@ -1,0 +1,152 @@
+#include "transport/http_session.hpp"
+
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace al {
+
+namespace {
+
+constexpr std::size_t body_limit = 1024 * 1024;     // 1 MiB -> 413 above
+constexpr std::uint32_t header_limit = 16 * 1024;   // -> 431 above
+constexpr auto read_timeout = std::chrono::seconds(10);
+constexpr auto write_timeout = std::chrono::seconds(30);
+
+} // namespace
+
+http_session::http_session(tcp::socket&& socket, const dispatcher& d,
+                           session_registry& registry)
+  : stream_(std::move(socket)), dispatcher_(d), registry_(registry) {
+  beast::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);
+  if (!ec)
+    remote_ = ep.address().to_string();
+}
+
+http_session::~http_session() {
+  registry_.remove(this);
+}
+
+void http_session::run() {
+  registry_.add(shared_from_this());
+  do_read();
+}
+
+void http_session::drain() {
+  draining_ = true;
+  if (!busy_)
+    do_close(); // idle keep-alive connection: close now
+}
+
+// Read the next request with a fresh parser and limits.
+void http_session::do_read() {
+  if (draining_)
+    return do_close();
+  parser_.emplace();
+  parser_->body_limit(body_limit);
+  parser_->header_limit(header_limit);
+  stream_.expires_after(read_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec,
+                                               std::size_t n) {
+                     self->on_read(ec, n);
+                   });
+}
+
+// A request arrived (or the read failed).
+void http_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout
+      || ec == net::error::operation_aborted || ec == net::error::eof
+      || ec == net::error::connection_reset)
+    return do_close();
+  if (ec == http::error::body_limit)
+    return fail_request(http::status::payload_too_large,
+                        "Request body too large");
+  if (ec == http::error::header_limit)
+    return fail_request(http::status::request_header_fields_too_large,
+                        "Request headers too large");
+  if (ec) {
+    if (buffer_.size() == 0 && !parser_->got_some())
+      return do_close();
+    return fail_request(http::status::bad_request, "Malformed HTTP request");
+  }
+  auto msg = parser_->release();
+  keep_alive_ = msg.keep_alive();
+  // Split the target; a target that is not a valid origin-form is a 400.
+  auto target = std::string_view{msg.target()};
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed)
+    return fail_request(http::status::bad_request, "Malformed request target");
+  std::string path = parsed->path();
+  std::string query{parsed->encoded_query()};
+
+  if (beast::websocket::is_upgrade(msg)) {
+    if (auto acceptor = dispatcher_.find_websocket(path)) {
+      stream_.expires_never();
+      registry_.remove(this);
+      (*acceptor)(std::move(stream_), std::move(msg));
+      return;
+    }
+  }
+
+  auto req = std::make_shared<request>();
+  req->msg = std::move(msg);
+  req->path = std::move(path);
+  req->query = std::move(query);
+  req->remote = remote_;
+  busy_ = true;
+  stream_.expires_never(); // the handler may take a while (DB, providers)
+  auto executor = stream_.get_executor();
+  auto keep = shared_from_this();
+  dispatcher_.dispatch(req, [executor, keep](http_response res) {
+    net::post(executor, [keep, res = std::move(res)]() mutable {
+      keep->on_answer(std::move(res));
+    });
+  });
+}
+
+void http_session::on_answer(http_response res) {
+  res.keep_alive(!draining_ && keep_alive_);
+  do_write(std::move(res));
+}
+
+void http_session::fail_request(http::status status, std::string_view msg) {
+  auto res = error_response(status, msg);
+  res.set("X-Request-Id", dispatcher::next_request_id());
+  res.keep_alive(false);
+  busy_ = true;
+  do_write(std::move(res));
+}
+
+// Write one response; keep-alive decides whether to read again.
+void http_session::do_write(http_response res) {
+  pending_ = std::make_shared<http_response>(std::move(res));
+  bool keep_alive = pending_->keep_alive();
+  stream_.expires_after(write_timeout);
+  http::async_write(stream_, *pending_,
+                    [self = shared_from_this(), keep_alive](
+                      beast::error_code ec, std::size_t n) {
+                      self->on_write(keep_alive, ec, n);
+                    });
+}
+
+void http_session::on_write(bool keep_alive, beast::error_code ec,
+                            std::size_t) {
+  pending_.reset();
+  busy_ = false;
+  if (ec || !keep_alive)
+    return do_close();
+  do_read();
+}
+
+void http_session::do_close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.close();
+}
+
+} // namespace al

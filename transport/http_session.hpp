@@ -1,0 +1,50 @@
+#pragma once
+
+// One HTTP/1.1 connection: reads requests one at a time (so pipelined
+// requests are answered in order), hands each to the dispatcher, writes the
+// answer, and hands upgraded connections to a WebSocket acceptor.
+
+#include "transport/dispatcher.hpp"
+#include "transport/session_registry.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace al {
+
+class http_session : public drainable,
+                     public std::enable_shared_from_this<http_session> {
+public:
+  http_session(tcp::socket&& socket, const dispatcher& d,
+               session_registry& registry);
+  ~http_session() override;
+
+  void run();
+  void drain() override;
+
+private:
+  void do_read();
+  void on_read(beast::error_code ec, std::size_t bytes);
+  void on_answer(http_response res);
+  void do_write(http_response res);
+  void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
+  void fail_request(http::status status, std::string_view msg);
+  void do_close();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const dispatcher& dispatcher_;
+  session_registry& registry_;
+  std::shared_ptr<http_response> pending_; // the response being written
+  bool busy_ = false;     // a request is being handled or written
+  bool draining_ = false;
+  bool keep_alive_ = false; // of the request being answered
+  std::string remote_;
+};
+
+} // namespace al

@@ -1,0 +1,56 @@
+#pragma once
+
+// What route handlers may use: configuration, the store, metrics, the actor
+// system and the domain managers. Built once by app/main.cpp; handlers keep
+// a reference. Nothing here blocks.
+
+#include "actors/metrics.hpp"
+#include "actors/store.hpp"
+#include "actors/supervisor.hpp"
+#include "core/config.hpp"
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace al {
+
+class https_client;
+class url_builder;
+
+struct build_info {
+  std::string commit;
+  std::string built_at;
+};
+
+struct services {
+  services(const config& c, caf::actor_system& s, metrics& mt)
+    : cfg(c), sys(s), m(mt) {
+  }
+
+  const config& cfg;
+  caf::actor_system& sys;
+  metrics& m;
+  store db;
+  build_info build;
+
+  supervision_stats call_stats{"call"};
+  supervision_stats whatsapp_stats{"whatsapp"};
+  supervision_stats payment_stats{"payment"};
+  caf::actor call_manager;
+  caf::actor whatsapp_manager;
+  caf::actor payment_manager;
+
+  /// Set on SIGTERM: /readyz answers 503 and no new calls are taken.
+  std::atomic<bool> draining{false};
+  /// Set once start-up completed.
+  std::atomic<bool> started{false};
+};
+
+} // namespace al
