@@ -4,7 +4,9 @@
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
+#include "core/url_builder.hpp"
 #include "transport/dispatcher.hpp"
+#include "transport/https_client.hpp"
 #include "transport/handlers/handlers.hpp"
 #include "transport/router.hpp"
 #include "transport/server.hpp"
@@ -58,6 +60,10 @@ struct application::impl {
   caf::actor_system sys;
   metrics m;
   services svc;
+  std::unique_ptr<url_builder> urls;
+  net::io_context outbound_ioc{1};
+  std::unique_ptr<https_client> http;
+  std::thread outbound_thread;
   std::unique_ptr<dispatcher> disp;
   std::unique_ptr<server> srv;
   std::uint16_t port = 0;
@@ -87,6 +93,17 @@ std::string application::start(const std::string& address) {
   if (auto err = apply_migrations(d.cfg.database_url, d.schemas_dir);
       !err.empty())
     return err;
+  auto urls = url_builder::parse(d.cfg.public_base_url);
+  if (!urls)
+    return "invalid PUBLIC_BASE_URL";
+  d.urls = std::make_unique<url_builder>(std::move(*urls));
+  svc.urls = d.urls.get();
+  d.http = std::make_unique<https_client>(d.outbound_ioc);
+  svc.http = d.http.get();
+  d.outbound_thread = std::thread([&d] {
+    auto guard = net::make_work_guard(d.outbound_ioc);
+    d.outbound_ioc.run();
+  });
   svc.db = store::start(d.sys,
                         store_options{d.cfg.database_url, d.cfg.db_pool_size},
                         &d.m);
@@ -132,6 +149,10 @@ void application::shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   d.svc.db.shutdown(std::chrono::seconds(5));
   d.srv->stop();
+  d.http->shutdown();
+  d.outbound_ioc.stop();
+  if (d.outbound_thread.joinable())
+    d.outbound_thread.join();
   for (auto* a : {&d.svc.call_manager, &d.svc.whatsapp_manager,
                   &d.svc.payment_manager})
     if (*a)

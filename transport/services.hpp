@@ -47,6 +47,11 @@ struct services {
   caf::actor whatsapp_manager;
   caf::actor payment_manager;
 
+  /// Outbound HTTP(S) to Twilio, Meta, PayPal, OpenAI (own io thread).
+  https_client* http = nullptr;
+  /// Absolute URLs from PUBLIC_BASE_URL.
+  const url_builder* urls = nullptr;
+
   /// Set on SIGTERM: /readyz answers 503 and no new calls are taken.
   std::atomic<bool> draining{false};
   /// Set once start-up completed.

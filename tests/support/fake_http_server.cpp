@@ -48,10 +48,13 @@ public:
 
   void start() { do_read(); }
 
-  // Closes the connection if it is between requests.
-  void close_if_idle() {
+  // Closes the connection now if it is between requests, else right after
+  // the response in progress.
+  void close_when_idle() {
     if (waiting_ && parser_ && !parser_->got_some() && buffer_.size() == 0)
       close();
+    else
+      closing_ = true;
   }
 
 private:
@@ -104,7 +107,7 @@ private:
   }
 
   void on_write(beast::error_code ec, std::size_t) {
-    if (ec || !keep_alive_)
+    if (ec || !keep_alive_ || closing_)
       return close();
     res_.reset();
     do_read();
@@ -148,6 +151,7 @@ private:
   std::optional<fake_http_server::response> res_;
   bool keep_alive_ = true;
   bool waiting_ = false;
+  bool closing_ = false;
 };
 
 } // namespace
@@ -231,7 +235,7 @@ void fake_http_server::close_idle_connections() {
   net::post(impl_->ioc, [i = impl_.get(), done] {
     for (auto& w : i->live)
       if (auto s = w.lock())
-        s->close_if_idle();
+        s->close_when_idle();
     done->set_value();
   });
   closed.wait_for(std::chrono::seconds(5));

@@ -48,8 +48,9 @@ public:
   void set_delay(std::chrono::milliseconds d);
   // Read (and record) each request, then close without answering.
   void set_close_without_response(bool on);
-  // Close every connection waiting for its next request, as a server's idle
-  // timeout would; returns once they are closed.
+  // Close every connection as soon as it has no request in progress (now,
+  // if it is waiting for the next one), as a server's idle timeout would.
+  // Returns once the idle ones are closed.
   void close_idle_connections();
 
   // A response with a body and Content-Type, for handlers.
