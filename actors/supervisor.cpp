@@ -114,20 +114,38 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
     if (c.spec.on_restart)
       c.spec.on_restart(c.handle);
   });
+  auto find_or_start = [=](child_spec& spec) -> caf::actor {
+    auto& st = self->state;
+    if (auto i = st.children.find(spec.key); i != st.children.end())
+      return i->second.handle;
+    auto key = spec.key;
+    auto& c = st.children[key];
+    c.spec = std::move(spec);
+    start_child(c);
+    ++stats->live;
+    ++stats->spawned;
+    if (m)
+      m->live_actors.Add({{"domain", stats->domain}}).Increment();
+    return c.handle;
+  };
+  // Shutdown: the children go with their manager.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    for (auto& [key, c] : self->state.children)
+      self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+    self->state.children.clear();
+    self->state.by_addr.clear();
+    self->quit(msg.reason);
+  });
   return {
+    [=](spawn_atom, child_spec& spec, caf::message& then) -> caf::actor {
+      // Find or create, then deliver `then` to the child.
+      auto child = find_or_start(spec);
+      if (!then.empty())
+        self->send(child, std::move(then));
+      return child;
+    },
     [=](spawn_atom, child_spec& spec) -> caf::actor {
-      auto& st = self->state;
-      if (auto i = st.children.find(spec.key); i != st.children.end())
-        return i->second.handle;
-      auto key = spec.key;
-      auto& c = st.children[key];
-      c.spec = std::move(spec);
-      start_child(c);
-      ++stats->live;
-      ++stats->spawned;
-      if (m)
-        m->live_actors.Add({{"domain", stats->domain}}).Increment();
-      return c.handle;
+      return find_or_start(spec);
     },
     [=](lookup_atom, const std::string& key) -> caf::actor {
       auto& st = self->state;

@@ -59,6 +59,8 @@ struct supervisor_options {
 
 /// Spawns a manager. Messages it understands:
 ///   (spawn_atom, child_spec)  -> caf::actor   start (or find) a child
+///   (spawn_atom, child_spec, caf::message) -> caf::actor   the same, then
+///                                   delivers the message to the child
 ///   (lookup_atom, std::string key) -> caf::actor  (invalid when none)
 ///   (stop_atom, std::string key)   stop a child normally
 caf::actor spawn_supervisor(caf::actor_system& sys, supervision_stats& stats,

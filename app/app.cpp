@@ -5,7 +5,9 @@
 #include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
 #include "core/url_builder.hpp"
+#include "actors/voice_cache.hpp"
 #include "transport/dispatcher.hpp"
+#include "transport/media_session.hpp"
 #include "transport/https_client.hpp"
 #include "transport/handlers/handlers.hpp"
 #include "transport/router.hpp"
@@ -64,11 +66,22 @@ struct application::impl {
   net::io_context outbound_ioc{1};
   std::unique_ptr<https_client> http;
   std::thread outbound_thread;
+  voice_cache voices;
   std::unique_ptr<dispatcher> disp;
   std::unique_ptr<server> srv;
   std::uint16_t port = 0;
+  std::vector<std::string> route_list;
   bool stopped = false;
 };
+
+void add_all_routes(router& r, services& svc) {
+  add_health_routes(r, svc);
+  add_admin_routes(r, svc);
+  add_crm_routes(r, svc);
+  add_twilio_voice_routes(r, svc);
+  add_whatsapp_routes(r, svc);
+  add_payment_routes(r, svc);
+}
 
 application::application(config cfg, std::string schemas_dir)
   : impl_(std::make_unique<impl>(std::move(cfg), std::move(schemas_dir))) {
@@ -80,6 +93,10 @@ application::~application() {
 
 services& application::svc() {
   return impl_->svc;
+}
+
+const std::vector<std::string>& application::routes() const noexcept {
+  return impl_->route_list;
 }
 
 std::uint16_t application::port() const noexcept {
@@ -107,14 +124,32 @@ std::string application::start(const std::string& address) {
   svc.db = store::start(d.sys,
                         store_options{d.cfg.database_url, d.cfg.db_pool_size},
                         &d.m);
+  svc.voices = &d.voices;
+  d.voices.get(1, ""); // the default greeting is ready before any call
+  svc.calls = make_call_env(svc);
   svc.call_manager = spawn_supervisor(d.sys, svc.call_stats, &d.m);
   svc.whatsapp_manager = spawn_supervisor(d.sys, svc.whatsapp_stats, &d.m);
+  svc.whatsapp = make_whatsapp_context(svc);
   svc.payment_manager = spawn_supervisor(d.sys, svc.payment_stats, &d.m);
 
   router r;
-  add_health_routes(r, svc);
-  add_admin_routes(r, svc);
+  add_all_routes(r, svc);
+  if (!r.rejected().empty()) {
+    // Two handlers for one method + path: a merge mistake. Refuse to run.
+    std::string all;
+    for (auto& dup : r.rejected())
+      all += (all.empty() ? "" : ", ") + dup;
+    try {
+      spdlog::critical("route registered twice: {}", all);
+    } catch (...) {
+    }
+    return "route registered twice: " + all;
+  }
+  for (auto& rt : r.routes())
+    d.route_list.push_back(std::string{http::to_string(rt.method)} + " "
+                           + rt.pattern);
   d.disp = std::make_unique<dispatcher>(std::move(r), &d.m);
+  add_media_websocket(*d.disp, svc, svc.calls);
   d.srv = std::make_unique<server>(*d.disp, d.cfg.io_threads);
   try {
     d.port = d.srv->listen(address, d.cfg.port);
@@ -131,8 +166,25 @@ std::string application::start(const std::string& address) {
 
 void application::shutdown() {
   auto& d = *impl_;
-  if (d.stopped || !d.srv)
+  if (d.stopped)
     return;
+  if (!d.srv) {
+    // start() failed before the server existed (or never ran): stop what
+    // it did start, so that the threads do not outlive the application.
+    d.stopped = true;
+    if (d.svc.db)
+      d.svc.db.shutdown(std::chrono::seconds(1));
+    if (d.http)
+      d.http->shutdown();
+    d.outbound_ioc.stop();
+    if (d.outbound_thread.joinable())
+      d.outbound_thread.join();
+    for (auto* a : {&d.svc.call_manager, &d.svc.whatsapp_manager,
+                    &d.svc.payment_manager})
+      if (*a)
+        caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+    return;
+  }
   d.stopped = true;
   d.svc.draining = true;
   d.srv->stop_accepting();
@@ -157,6 +209,8 @@ void application::shutdown() {
                   &d.svc.payment_manager})
     if (*a)
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  // Every actor is gone before the services they use are destroyed.
+  d.sys.await_all_actors_done();
 }
 
 void setup_logging(const config& cfg) {

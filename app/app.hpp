@@ -9,10 +9,16 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace al {
 
+class router;
 struct services;
+
+/// Registers every HTTP route group of the service on `r`, in the order the
+/// application does. Duplicates show up in r.rejected().
+void add_all_routes(router& r, services& svc);
 
 class application {
 public:
@@ -33,6 +39,9 @@ public:
   void shutdown();
 
   services& svc();
+
+  /// "METHOD /pattern" of every registered route (after start).
+  const std::vector<std::string>& routes() const noexcept;
 
 private:
   struct impl;

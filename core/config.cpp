@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include "core/crypto.hpp"
+#include "core/phone.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -140,6 +141,16 @@ config_result load_config(const env_lookup& lookup) {
     r.base_url("META_API_BASE", cfg.meta_api_base);
     r.text("META_APP_SECRET", cfg.meta_app_secret);
     r.text("META_VERIFY_TOKEN", cfg.meta_verify_token);
+    r.text("TWILIO_WHATSAPP_FROM", cfg.twilio_whatsapp_from);
+    if (auto n = normalize_phone(cfg.twilio_whatsapp_from))
+      cfg.twilio_whatsapp_from = whatsapp_address(*n);
+    else
+      throw bad_value{"invalid TWILIO_WHATSAPP_FROM: expected whatsapp:+E.164"};
+    long long wa_timeout_ms = cfg.whatsapp_provider_timeout.count();
+    r.integer("WHATSAPP_PROVIDER_TIMEOUT_MS", 100, 60000, wa_timeout_ms);
+    cfg.whatsapp_provider_timeout = std::chrono::milliseconds{wa_timeout_ms};
+    r.seconds("WHATSAPP_IDLE_TIMEOUT_S", 1, 86400, cfg.whatsapp_idle_timeout);
+    r.integer("WHATSAPP_RATE_PER_MIN", 1, 100000, cfg.whatsapp_rate_per_min);
     r.text("OPENAI_API_KEY", cfg.openai_api_key);
     r.base_url("OPENAI_REALTIME_URL", cfg.openai_realtime_url, true);
     r.text("OPENAI_MODEL", cfg.openai_model);
@@ -150,6 +161,9 @@ config_result load_config(const env_lookup& lookup) {
     r.text("PAYPAL_WEBHOOK_ID", cfg.paypal_webhook_id);
     r.text("TRANZILA_TERMINAL", cfg.tranzila_terminal);
     r.base_url("TRANZILA_BASE", cfg.tranzila_base);
+    long long payment_ms = cfg.payment_timeout.count();
+    r.integer("PAYMENT_PROVIDER_TIMEOUT_MS", 100, 60000, payment_ms);
+    cfg.payment_timeout = std::chrono::milliseconds{payment_ms};
     r.text("ADMIN_TOKEN", cfg.admin_token);
     r.text("DEPLOY_ID", cfg.deploy_id);
     r.seconds("WS_PING_INTERVAL_S", 1, 3600, cfg.ws_ping_interval);

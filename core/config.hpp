@@ -28,6 +28,11 @@ struct config {
   std::string meta_api_base = "https://graph.facebook.com/v19.0";
   std::string meta_app_secret;
   std::string meta_verify_token;
+  // WhatsApp sender for Twilio when a business has none (Twilio's sandbox).
+  std::string twilio_whatsapp_from = "whatsapp:+14155238886";
+  std::chrono::milliseconds whatsapp_provider_timeout{5000}; // per send
+  std::chrono::seconds whatsapp_idle_timeout{1800}; // conversation actor
+  int whatsapp_rate_per_min = 30; // sends per number per minute (burst)
   std::string openai_api_key;
   std::string openai_realtime_url = "wss://api.openai.com/v1/realtime";
   std::string openai_model = "gpt-realtime";
@@ -38,6 +43,9 @@ struct config {
   std::string paypal_webhook_id;
   std::string tranzila_terminal;
   std::string tranzila_base = "https://direct.tranzila.com";
+  // Whole provider exchange of one payment (token + order), PayPal calls
+  // from webhooks too; PAYMENT_PROVIDER_TIMEOUT_MS.
+  std::chrono::milliseconds payment_timeout{5000};
   std::string admin_token; // empty: admin API disabled
   std::string deploy_id;   // empty: the build's git commit
   std::chrono::seconds ws_ping_interval{25};

@@ -6,6 +6,7 @@
 
 #include "transport/http_types.hpp"
 #include "transport/router.hpp"
+#include "transport/session_registry.hpp"
 
 #include <boost/beast/core/tcp_stream.hpp>
 
@@ -18,8 +19,8 @@ namespace al {
 struct metrics;
 
 /// Takes over an upgraded connection (the request is the upgrade request).
-using websocket_acceptor
-  = std::function<void(beast::tcp_stream stream, http_request req)>;
+using websocket_acceptor = std::function<void(
+  beast::tcp_stream stream, http_request req, session_registry& registry)>;
 
 class dispatcher {
 public:

@@ -88,7 +88,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     if (auto acceptor = dispatcher_.find_websocket(path)) {
       stream_.expires_never();
       registry_.remove(this);
-      (*acceptor)(std::move(stream_), std::move(msg));
+      (*acceptor)(std::move(stream_), std::move(msg), registry_);
       return;
     }
   }

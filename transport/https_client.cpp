@@ -162,7 +162,10 @@ void post_failure(net::io_context& ioc, done_fn done, std::string error) {
 http::request<http::string_body> make_message(const target& t,
                                               outbound_request& req,
                                               const std::string& agent) {
-  http::request<http::string_body> m{req.method, t.path, 11};
+  auto verb = http::string_to_verb(req.method);
+  if (verb == http::verb::unknown)
+    throw std::invalid_argument("bad method");
+  http::request<http::string_body> m{verb, t.path, 11};
   m.set(http::field::host, t.host_header);
   m.set(http::field::user_agent, agent);
   std::vector<std::string> overridden;
@@ -237,6 +240,8 @@ struct https_client_state {
     tls.set_default_verify_paths();
     tls.set_verify_mode(ssl::verify_peer);
     SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+    if (!opts.extra_ca_pem.empty())
+      tls.add_certificate_authority(net::buffer(opts.extra_ca_pem));
   }
 
   std::shared_ptr<connection> acquire(const std::string& key) {
@@ -493,10 +498,11 @@ private:
     finished_ = true;
     timer_.cancel();
     resolver_.cancel();
-    if (conn_) {
-      conn_->close(); // not returned to the pool: state unknown
-      conn_.reset();
-    }
+    // Not returned to the pool (state unknown). Kept until this exchange
+    // dies: an operation still pending on it references its stream and
+    // buffer, and holds this exchange alive until it completes.
+    if (conn_)
+      conn_->close();
     auto done = std::move(done_);
     done_ = nullptr;
     if (done)
@@ -548,8 +554,8 @@ void https_client::send(outbound_request req,
     http::request<http::string_body> msg;
     try {
       msg = detail::make_message(*t, req, state_->opts.user_agent);
-    } catch (const std::invalid_argument&) {
-      return detail::post_failure(ioc_, std::move(done), "bad header");
+    } catch (const std::invalid_argument& e) {
+      return detail::post_failure(ioc_, std::move(done), e.what());
     }
     auto conn = state_->acquire(t->key);
     auto ex = conn ? conn->executor()

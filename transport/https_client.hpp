@@ -11,6 +11,7 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/beast/websocket/error.hpp>
 
+#include "core/outbound.hpp"
 #include "transport/net.hpp"
 
 #include <chrono>
@@ -23,29 +24,17 @@
 
 namespace al {
 
-struct outbound_request {
-  http::verb method = http::verb::get;
-  std::string url; // http:// or https://, with path and query
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::chrono::milliseconds timeout{5000}; // whole exchange
-};
-
-struct outbound_response {
-  int status = 0; // 0 when no HTTP response was received
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  // Non-empty on transport failure: "timeout", "connection refused",
-  // "tls: ...", "bad url", "resolve: ...", "connection closed", ...
-  std::string error;
-  bool ok() const { return error.empty() && status >= 200 && status < 300; }
-};
+// outbound_request / outbound_response: core/outbound.hpp (plain values,
+// method as text), shared with actors/ through http_send_fn.
 
 struct https_client_options {
   std::size_t max_idle_per_host = 8;
   std::chrono::seconds idle_timeout{30};
   std::size_t body_limit = 8 * 1024 * 1024; // response body, bytes
   std::string user_agent = "agentlocator/0.1";
+  // PEM certificates trusted in addition to the system CAs (tests, private
+  // CAs); a malformed one makes the constructor throw.
+  std::string extra_ca_pem;
 };
 
 namespace detail {
@@ -54,7 +43,7 @@ struct https_client_state;
 
 class https_client {
 public:
-  // Owns an ssl::context with the system CAs and verify_peer.
+  // Owns an ssl::context with the system CAs and verify_peer (TLS >= 1.2).
   explicit https_client(net::io_context& ioc,
                         https_client_options opts = {});
   ~https_client(); // shutdown(); in-flight exchanges still complete

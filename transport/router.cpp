@@ -8,8 +8,10 @@ bool router::add(http::verb method, std::string pattern, handler fn) {
   auto same = [&](const route& r) {
     return r.method == method && r.pattern == pattern;
   };
-  if (std::any_of(routes_.begin(), routes_.end(), same))
+  if (std::any_of(routes_.begin(), routes_.end(), same)) {
+    rejected_.push_back(std::string{http::to_string(method)} + " " + pattern);
     return false;
+  }
   routes_.push_back(route{method, std::move(pattern), std::move(fn)});
   return true;
 }

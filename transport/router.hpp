@@ -27,9 +27,15 @@ public:
     std::string allow;                 // methods for 405, empty when 404
   };
 
-  /// Registers a route. Returns false (and changes nothing) when the same
-  /// method + pattern is already registered.
+  /// Registers a route. Returns false (and keeps the first handler) when the
+  /// same method + pattern is already registered; the attempt is listed in
+  /// rejected(), so that start-up can refuse a doubly registered route.
   bool add(http::verb method, std::string pattern, handler fn);
+
+  /// "METHOD /pattern" of every add() that was refused as a duplicate.
+  const std::vector<std::string>& rejected() const noexcept {
+    return rejected_;
+  }
 
   /// Finds the handler for `method` and a decoded `path`.
   match_result match(http::verb method, std::string_view path) const;
@@ -44,6 +50,7 @@ private:
                             std::vector<std::string>* params);
 
   std::vector<route> routes_;
+  std::vector<std::string> rejected_;
 };
 
 } // namespace al

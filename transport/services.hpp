@@ -22,6 +22,9 @@ class actor_system;
 namespace al {
 
 class https_client;
+class voice_cache;
+struct call_env;
+struct whatsapp_context;
 class url_builder;
 
 struct build_info {
@@ -51,6 +54,12 @@ struct services {
   https_client* http = nullptr;
   /// Absolute URLs from PUBLIC_BASE_URL.
   const url_builder* urls = nullptr;
+  /// The embedded voice's synthesised audio per business.
+  voice_cache* voices = nullptr;
+  /// What call actors use (store, metrics, voices, REST redirect).
+  std::shared_ptr<const call_env> calls;
+  /// What WhatsApp conversation actors share (store, providers, limits).
+  std::shared_ptr<const whatsapp_context> whatsapp;
 
   /// Set on SIGTERM: /readyz answers 503 and no new calls are taken.
   std::atomic<bool> draining{false};

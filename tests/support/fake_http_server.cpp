@@ -180,9 +180,10 @@ void fake_http_server::impl::on_accept(beast::error_code ec,
   do_accept();
 }
 
-fake_http_server::fake_http_server(handler h) : impl_(new impl) {
+fake_http_server::fake_http_server(handler h, unsigned short port)
+    : impl_(new impl) {
   impl_->on_request = std::move(h);
-  tcp::endpoint ep{net::ip::make_address("127.0.0.1"), 0};
+  tcp::endpoint ep{net::ip::make_address("127.0.0.1"), port};
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));
   impl_->acceptor.bind(ep);

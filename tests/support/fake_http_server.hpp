@@ -31,7 +31,9 @@ public:
   // Runs on the server thread; an exception becomes a 500 with its what().
   using handler = std::function<response(const request&)>;
 
-  explicit fake_http_server(handler h);
+  // `port` 0 = an ephemeral port (tests); a fixed one for the standalone
+  // fake_providers binary. Throws when the port cannot be bound.
+  explicit fake_http_server(handler h, unsigned short port = 0);
   ~fake_http_server(); // stops the thread, drops every connection
   fake_http_server(const fake_http_server&) = delete;
   fake_http_server& operator=(const fake_http_server&) = delete;

@@ -6,7 +6,13 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <gtest/gtest.h>
 
@@ -42,6 +48,163 @@ unsigned short closed_port() {
   a.close();
   return port;
 }
+
+// -- TLS: a self-signed certificate and a tiny HTTPS server -----------------
+
+struct test_cert {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+// A self-signed CA:TRUE certificate for `san` (e.g. "DNS:localhost").
+test_cert make_cert(const std::string& san) {
+  auto pem = [](auto write) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()),
+                                                  BIO_free};
+    write(bio.get());
+    char* data = nullptr;
+    auto n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n));
+  };
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{EVP_EC_gen("P-256"),
+                                                          EVP_PKEY_free};
+  std::unique_ptr<X509, decltype(&X509_free)> x{X509_new(), X509_free};
+  X509_set_version(x.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 24 * 3600);
+  X509_set_pubkey(x.get(), key.get());
+  auto* name = X509_get_subject_name(x.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("test"),
+                             -1, -1, 0);
+  X509_set_issuer_name(x.get(), name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
+  for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
+                            std::pair{NID_subject_alt_name, san.c_str()}}) {
+    auto* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    X509_add_ext(x.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  X509_sign(x.get(), key.get(), EVP_sha256());
+  return {pem([&](BIO* b) { PEM_write_bio_X509(b, x.get()); }),
+          pem([&](BIO* b) {
+            PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0,
+                                     nullptr, nullptr);
+          })};
+}
+
+// Answers every request with 200 "tls ok"; records SNI names and counts
+// connections. Runs on its own thread.
+class tls_server {
+public:
+  explicit tls_server(const test_cert& cert) {
+    ctx_.use_certificate_chain(net::buffer(cert.cert_pem));
+    ctx_.use_private_key(net::buffer(cert.key_pem), ssl::context::pem);
+    tcp::endpoint ep{net::ip::make_address("127.0.0.1"), 0};
+    acceptor_.open(ep.protocol());
+    acceptor_.bind(ep);
+    acceptor_.listen();
+    do_accept();
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~tls_server() {
+    ioc_.stop();
+    thread_.join();
+  }
+
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  std::size_t connections() const { return connections_; }
+  std::size_t requests() const { return requests_; }
+  std::vector<std::string> server_names() const {
+    std::lock_guard lock{mu_};
+    return names_;
+  }
+  // Drops every connection once it has no request in progress (no
+  // close_notify, as a crashed or impolite server would).
+  void drop_idle() {
+    auto done = std::make_shared<std::promise<void>>();
+    auto closed = done->get_future();
+    net::post(ioc_, [this, done] {
+      for (auto& w : sessions_)
+        if (auto s = w.lock(); s && s->waiting)
+          beast::get_lowest_layer(s->stream).close();
+        else if (s)
+          s->closing = true; // still finishing a response
+      done->set_value();
+    });
+    closed.wait_for(5s);
+  }
+
+private:
+  struct session {
+    explicit session(tcp::socket s, ssl::context& ctx)
+        : stream(std::move(s), ctx) {}
+    beast::ssl_stream<beast::tcp_stream> stream;
+    beast::flat_buffer buffer;
+    http::request<http::string_body> req;
+    http::response<http::string_body> res;
+    bool waiting = false;
+    bool closing = false;
+  };
+
+  void do_accept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket sock) {
+      if (ec)
+        return;
+      ++connections_;
+      auto s = std::make_shared<session>(std::move(sock), ctx_);
+      sessions_.push_back(s);
+      s->stream.async_handshake(ssl::stream_base::server,
+                                [this, s](beast::error_code ec) {
+                                  if (ec)
+                                    return;
+                                  auto* sni = SSL_get_servername(
+                                      s->stream.native_handle(),
+                                      TLSEXT_NAMETYPE_host_name);
+                                  std::lock_guard lock{mu_};
+                                  names_.push_back(sni ? sni : "");
+                                  do_read(s);
+                                });
+      do_accept();
+    });
+  }
+
+  void do_read(std::shared_ptr<session> s) {
+    s->req = {};
+    s->waiting = true;
+    http::async_read(s->stream, s->buffer, s->req,
+                     [this, s](beast::error_code ec, std::size_t) {
+                       s->waiting = false;
+                       if (ec)
+                         return;
+                       ++requests_;
+                       s->res = fake_http_server::reply(
+                           http::status::ok, "tls ok", "text/plain");
+                       s->res.keep_alive(s->req.keep_alive());
+                       http::async_write(
+                           s->stream, s->res,
+                           [this, s](beast::error_code ec, std::size_t) {
+                             if (s->closing)
+                               beast::get_lowest_layer(s->stream).close();
+                             else if (!ec && s->res.keep_alive())
+                               do_read(s);
+                           });
+                     });
+  }
+
+  net::io_context ioc_{1};
+  ssl::context ctx_{ssl::context::tls_server};
+  tcp::acceptor acceptor_{ioc_};
+  std::vector<std::weak_ptr<session>> sessions_;
+  std::atomic<std::size_t> connections_{0};
+  std::atomic<std::size_t> requests_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> names_;
+  std::thread thread_;
+};
 
 class https_client_test : public ::testing::Test {
 protected:
@@ -162,7 +325,7 @@ TEST_F(https_client_test, post_with_body_and_headers) {
                                    "echo:" + req.body(), "text/plain");
   }};
   outbound_request r;
-  r.method = http::verb::post;
+  r.method = "POST";
   r.url = fake.base_url() + "/2010-04-01/Accounts/AC1/Messages.json";
   r.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                {"User-Agent", "custom/9"}};
@@ -210,7 +373,7 @@ TEST_F(https_client_test, keep_alive_reuses_one_connection) {
   fake_http_server fake{nullptr};
   for (int i = 0; i < 5; ++i) {
     outbound_request r;
-    r.method = i % 2 ? http::verb::post : http::verb::get;
+    r.method = i % 2 ? "POST" : "GET";
     r.url = fake.base_url() + "/n/" + std::to_string(i);
     r.body = i % 2 ? "x" : "";
     auto res = call(r);
@@ -296,7 +459,7 @@ TEST_F(https_client_test, sent_post_not_retried_on_dead_reuse) {
   ASSERT_TRUE(get(fake.base_url() + "/warm").ok());
   fake.set_close_without_response(true);
   outbound_request r;
-  r.method = http::verb::post;
+  r.method = "POST";
   r.url = fake.base_url() + "/pay";
   r.body = "{}";
   auto res = call(r);
@@ -336,6 +499,16 @@ TEST_F(https_client_test, bad_header_is_rejected) {
   r.headers = {{"X-Evil", "a\r\nHost: other"}};
   auto res = call(r);
   EXPECT_EQ(res.error, "bad header");
+  EXPECT_EQ(fake.request_count(), 0u);
+}
+
+TEST_F(https_client_test, unknown_method_is_rejected) {
+  fake_http_server fake{nullptr};
+  outbound_request r;
+  r.url = fake.base_url() + "/";
+  r.method = "post"; // methods are upper case, as on the wire
+  auto res = call(r);
+  EXPECT_EQ(res.error, "bad method");
   EXPECT_EQ(fake.request_count(), 0u);
 }
 
@@ -387,7 +560,7 @@ TEST_F(https_client_test, head_response_has_no_body) {
     return fake_http_server::reply(http::status::ok, "0123456789");
   }};
   outbound_request r;
-  r.method = http::verb::head;
+  r.method = "HEAD";
   r.url = fake.base_url() + "/";
   auto res = call(r);
   EXPECT_TRUE(res.ok()) << res.error;
@@ -447,6 +620,58 @@ TEST_F(https_client_test, hundred_concurrent_requests) {
   auto before = fake.connection_count();
   EXPECT_TRUE(get(fake.base_url() + "/again").ok());
   EXPECT_EQ(fake.connection_count(), before);
+}
+
+TEST_F(https_client_test, https_with_trusted_cert_and_sni) {
+  auto cert = make_cert("DNS:localhost");
+  tls_server server{cert};
+  https_client_options opts;
+  opts.extra_ca_pem = cert.cert_pem;
+  https_client c{ioc_, opts};
+  auto url = "https://localhost:" + std::to_string(server.port()) + "/v1/x";
+  for (int i = 0; i < 3; ++i) {
+    outbound_request r;
+    r.url = url;
+    auto res = call(r, &c);
+    EXPECT_TRUE(res.ok()) << res.error;
+    EXPECT_EQ(res.body, "tls ok");
+  }
+  EXPECT_EQ(server.connections(), 1u); // keep-alive over TLS
+  EXPECT_EQ(server.requests(), 3u);
+  EXPECT_EQ(server.server_names(), std::vector<std::string>{"localhost"});
+
+  // A pooled TLS connection the server dropped is replaced transparently.
+  server.drop_idle();
+  outbound_request r;
+  r.url = url;
+  EXPECT_TRUE(call(r, &c).ok());
+  EXPECT_EQ(server.connections(), 2u);
+  c.shutdown();
+}
+
+TEST_F(https_client_test, https_untrusted_cert_fails_verification) {
+  auto cert = make_cert("DNS:localhost");
+  tls_server server{cert};
+  auto res = get("https://localhost:" + std::to_string(server.port()) + "/");
+  EXPECT_EQ(res.status, 0);
+  EXPECT_EQ(res.error.rfind("tls: ", 0), 0u) << res.error;
+  EXPECT_NE(res.error.find("certificate verify failed"), std::string::npos)
+      << res.error;
+  EXPECT_EQ(server.requests(), 0u);
+}
+
+TEST_F(https_client_test, https_host_name_mismatch_fails) {
+  auto cert = make_cert("DNS:example.com");
+  tls_server server{cert};
+  https_client_options opts;
+  opts.extra_ca_pem = cert.cert_pem; // trusted, but for another name
+  https_client c{ioc_, opts};
+  outbound_request r;
+  r.url = "https://localhost:" + std::to_string(server.port()) + "/";
+  auto res = call(r, &c);
+  EXPECT_EQ(res.status, 0);
+  EXPECT_EQ(res.error.rfind("tls: ", 0), 0u) << res.error;
+  EXPECT_EQ(server.requests(), 0u);
 }
 
 } // namespace

@@ -3,7 +3,12 @@
 // Route registration, one function per route group. Each group lives in its
 // own file under transport/handlers/, named after its URL prefix.
 
+#include <memory>
+
 namespace al {
+
+struct call_env;
+struct whatsapp_context;
 
 class router;
 class dispatcher;
@@ -11,5 +16,16 @@ struct services;
 
 void add_health_routes(router& r, services& svc);   // /, /healthz, /readyz, /version, /metrics
 void add_admin_routes(router& r, services& svc);    // /api/admin/*
+void add_crm_routes(router& r, services& svc);      // /api/crm/* (leads, calls, appointments, pipeline, tasks, business)
+void add_twilio_voice_routes(router& r, services& svc); // /webhook/incoming_call, stream_*, call_status, recording_status
+void add_whatsapp_routes(router& r, services& svc);   // /webhook/whatsapp/*, /api/whatsapp/send
+void add_payment_routes(router& r, services& svc);    // /api/crm/payments*, /payments/paypal/*, /webhook/payments/*
+
+/// The call actors' view of the services (store, voices, REST redirect).
+std::shared_ptr<const call_env> make_call_env(services& svc);
+
+/// The WhatsApp conversations' view of the services (store, outbound HTTP,
+/// provider settings from config); after svc.db and svc.whatsapp_manager.
+std::shared_ptr<const whatsapp_context> make_whatsapp_context(services& svc);
 
 } // namespace al

@@ -1,0 +1,124 @@
+#include "actors/businesses.hpp"
+
+#include <boost/json/parse.hpp>
+#include <pqxx/pqxx>
+
+namespace al {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto select_business_exists
+  = "SELECT 1 FROM businesses WHERE id = $1";
+
+constexpr auto select_business
+  = "SELECT id, name, coalesce(greeting,''), coalesce(prompt,''),"
+    " voice_engine, twilio_account_sid, twilio_auth_token IS NOT NULL,"
+    " whatsapp_from, whatsapp_provider, payments_enabled, payments_provider,"
+    " paypal_client_id IS NOT NULL AND paypal_secret IS NOT NULL,"
+    " tranzila_terminal, working_hours::text, max_live_calls,"
+    " coalesce(after_hours_reply,'')"
+    " FROM businesses WHERE id = $1";
+
+constexpr auto select_business_numbers
+  = "SELECT number FROM phone_numbers WHERE business_id = $1 ORDER BY 1";
+
+constexpr auto update_business
+  = "UPDATE businesses SET"
+    " name = coalesce($2, name), greeting = coalesce($3, greeting),"
+    " prompt = coalesce($4, prompt), voice_engine = coalesce($5, voice_engine),"
+    " twilio_account_sid = coalesce($6, twilio_account_sid),"
+    " twilio_auth_token = coalesce($7, twilio_auth_token),"
+    " whatsapp_from = coalesce($8, whatsapp_from),"
+    " whatsapp_provider = coalesce($9, whatsapp_provider),"
+    " payments_enabled = coalesce($10, payments_enabled),"
+    " payments_provider = coalesce($11, payments_provider),"
+    " paypal_client_id = coalesce($12, paypal_client_id),"
+    " paypal_secret = coalesce($13, paypal_secret),"
+    " tranzila_terminal = coalesce($14, tranzila_terminal),"
+    " working_hours = coalesce($15::jsonb, working_hours),"
+    " max_live_calls = coalesce($16, max_live_calls),"
+    " after_hours_reply = coalesce($17, after_hours_reply),"
+    " updated_at = now() WHERE id = $1";
+
+constexpr auto delete_business_numbers
+  = "DELETE FROM phone_numbers WHERE business_id = $1";
+
+constexpr auto insert_business_number
+  = "INSERT INTO phone_numbers(number, business_id) VALUES ($1, $2)"
+    " ON CONFLICT (number) DO NOTHING";
+
+constexpr auto select_number_owner
+  = "SELECT business_id FROM phone_numbers WHERE number = $1 FOR UPDATE";
+
+json::value text_or_null(const pqxx::field& f) {
+  if (f.is_null())
+    return nullptr;
+  return json::string{f.c_str()};
+}
+
+} // namespace
+
+bool business_exists(db_tx& tx, std::int64_t id) {
+  return !tx.exec_params(select_business_exists, id).empty();
+}
+
+json::object business_view(db_tx& tx, std::int64_t id) {
+  auto r = tx.exec_params(select_business, id);
+  json::object o;
+  if (r.empty())
+    return o;
+  auto row = r[0];
+  o["id"] = row[0].as<std::int64_t>();
+  o["name"] = row[1].c_str();
+  o["greeting"] = row[2].c_str();
+  o["prompt"] = row[3].c_str();
+  o["voice_engine"] = row[4].c_str();
+  json::array numbers;
+  for (auto n : tx.exec_params(select_business_numbers, id))
+    numbers.emplace_back(n[0].c_str());
+  o["phone_numbers"] = std::move(numbers);
+  o["twilio"] = {{"account_sid", text_or_null(row[5])},
+                 {"auth_token_set", row[6].as<bool>()}};
+  o["whatsapp"] = {{"from", text_or_null(row[7])},
+                   {"provider", text_or_null(row[8])}};
+  o["payments"] = {{"enabled", row[9].as<bool>()},
+                   {"default_provider", text_or_null(row[10])},
+                   {"paypal_configured", row[11].as<bool>()},
+                   {"tranzila_terminal", text_or_null(row[12])}};
+  o["working_hours"] = json::parse(row[13].c_str());
+  o["max_live_calls"] = row[14].is_null()
+                          ? json::value(nullptr)
+                          : json::value(row[14].as<std::int64_t>());
+  o["after_hours_reply"] = row[15].c_str();
+  return o;
+}
+
+void save_business(db_tx& tx, std::int64_t id, const business_input& in) {
+  tx.exec_params(update_business, id, in.name, in.greeting, in.prompt,
+                 in.voice_engine, in.twilio_sid, in.twilio_token, in.wa_from,
+                 in.wa_provider, in.payments_enabled, in.payments_provider,
+                 in.paypal_id, in.paypal_secret, in.tranzila_terminal,
+                 in.working_hours, in.max_live_calls, in.after_hours_reply);
+  if (in.phone_numbers) {
+    tx.exec_params(delete_business_numbers, id);
+    for (auto& n : *in.phone_numbers)
+      tx.exec_params(insert_business_number, n, id);
+  }
+}
+
+std::vector<std::string> claimed_elsewhere(db_tx& tx, std::int64_t id,
+                                           const business_input& in) {
+  std::vector<std::string> out;
+  if (!in.phone_numbers)
+    return out;
+  for (auto& n : *in.phone_numbers) {
+    auto r = tx.exec_params(select_number_owner, n);
+    if (!r.empty() && r[0][0].as<std::int64_t>() != id)
+      out.push_back(n);
+  }
+  return out;
+}
+
+} // namespace al

@@ -1,0 +1,421 @@
+// The call actor. Dialogue of the embedded engine:
+//
+//            attach                 turn end (speech or DTMF 1/2/3)
+//  waiting ----------> greeting ---------------------------------> ask_callback
+//     |                                                               |
+//     | no stream within start_timeout           turn end (speech/DTMF)
+//     v                                                               v
+//  REST redirect to the recording fallback      done <---- mark ---- goodbye
+//
+// Barge-in: caller speech while an utterance plays -> sink.clear().
+// Socket closed before `done`: the call is marked dropped, so the
+// <Connect action> (any instance) answers with the recording fallback.
+
+#include "actors/call.hpp"
+
+#include "actors/leads.hpp"
+#include "actors/metrics.hpp"
+#include "actors/type_ids.hpp"
+#include "core/phone.hpp"
+#include "core/wav.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::call_info)
+
+namespace al {
+
+namespace {
+
+constexpr std::size_t max_turn_bytes = 8000 * 60; // one minute of audio
+
+template <class... Ts>
+void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
+  try {
+    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
+  } catch (...) {
+  }
+}
+
+struct call_state {
+  call_checkpoint_ptr cp;
+  std::shared_ptr<const call_env> env;
+  std::vector<std::function<void()>> waiting_for_load;
+};
+
+using call_actor = caf::stateful_actor<call_state>;
+
+std::string safe_name(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s)
+    out.push_back(std::isalnum(c) || c == '_' || c == '-' ? static_cast<char>(c)
+                                                          : '_');
+  return out.substr(0, 64);
+}
+
+/// Queues an ordered event row (idempotent by (call_sid, kind, seq)).
+void record_event(call_actor* self, const std::string& kind,
+                  boost::json::object detail = {}) {
+  auto& cp = *self->state.cp;
+  auto seq = ++cp.event_seq;
+  auto sid = cp.info.call_sid;
+  auto text = boost::json::serialize(detail);
+  self->state.env->db.write("call_event", [sid, seq, kind, text](db_tx& tx) {
+    tx.exec_params("INSERT INTO call_events(business_id, call_sid, seq, kind,"
+                   " detail) SELECT business_id, call_sid, $2, $3, $4::jsonb"
+                   " FROM calls WHERE call_sid = $1"
+                   " ON CONFLICT DO NOTHING",
+                   sid, seq, kind, text);
+  });
+}
+
+/// Plays `audio` as the next utterance.
+void say(call_actor* self, const audio_ptr& audio, const char* what) {
+  auto& cp = *self->state.cp;
+  if (!cp.sink || !audio)
+    return;
+  auto mark = "u" + std::to_string(++cp.utterances);
+  cp.playing = true;
+  cp.playing_mark = mark;
+  if (cp.speech_ended_at != std::chrono::steady_clock::time_point{}) {
+    auto& env = *self->state.env;
+    if (env.m)
+      env.m->turn_reply.Observe(std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now()
+                                  - cp.speech_ended_at)
+                                  .count());
+    cp.speech_ended_at = {};
+  }
+  cp.sink->play(audio, mark);
+  record_event(self, "utterance", {{"mark", mark}, {"what", what}});
+}
+
+/// Saves the caller's turn as a WAV segment.
+void save_turn(call_actor* self) {
+  auto& cp = *self->state.cp;
+  auto& env = *self->state.env;
+  if (cp.turn_audio.empty())
+    return;
+  auto seq = ++cp.segments;
+  auto rel = safe_name(cp.info.call_sid) + "/" + std::to_string(seq) + ".wav";
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(fs::path(env.recordings_dir)
+                           / safe_name(cp.info.call_sid),
+                         ec);
+  auto ms = static_cast<int>(cp.turn_audio.size() / 8);
+  if (!write_mulaw_wav((fs::path(env.recordings_dir) / rel).string(),
+                       cp.turn_audio)) {
+    log_safe(spdlog::level::warn, "call {}: cannot write segment {}",
+             cp.info.call_sid, rel);
+  } else {
+    auto sid = cp.info.call_sid;
+    env.db.write("call_segment", [sid, seq, rel, ms](db_tx& tx) {
+      tx.exec_params("INSERT INTO call_segments(business_id, call_sid, seq,"
+                     " path, duration_ms) SELECT business_id, call_sid, $2, $3,"
+                     " $4 FROM calls WHERE call_sid = $1 ON CONFLICT DO NOTHING",
+                     sid, seq, rel, ms);
+    });
+  }
+  cp.turn_audio.clear();
+}
+
+/// Moves the dialogue after a caller turn.
+void on_turn(call_actor* self, const std::string& digit) {
+  auto& cp = *self->state.cp;
+  auto before = cp.step;
+  cp.step = next_step(cp.step, digit, cp.deal, cp.callback);
+  if (cp.step == before)
+    return;
+  auto& voice = *cp.info.voice;
+  if (cp.step == call_step::ask_callback)
+    say(self, voice.ask_callback, "ask_callback");
+  else if (cp.step == call_step::goodbye)
+    say(self, voice.goodbye, "goodbye");
+}
+
+/// The goodbye was heard: store the outcome, then end the stream.
+void finish(call_actor* self) {
+  auto& cp = *self->state.cp;
+  cp.step = call_step::done;
+  auto sid = cp.info.call_sid;
+  auto deal = cp.deal;
+  auto callback = cp.callback;
+  auto sink = cp.sink;
+  record_event(self, "finished", {{"deal", deal}, {"callback", callback}});
+  self->state.env->db.run(
+    [sid, deal, callback](db_tx& tx) {
+      tx.exec_params("UPDATE calls SET ended_normally = TRUE,"
+                     " status = 'completed', end_reason = 'dialogue complete',"
+                     " ended_at = now(), updated_at = now() WHERE call_sid = $1",
+                     sid);
+      tx.exec_params(
+        "UPDATE leads SET deal = coalesce(nullif($2, ''), deal),"
+        " callback_at = coalesce(nullif($3, ''), callback_at),"
+        " updated_at = now()"
+        " WHERE id = (SELECT lead_id FROM calls WHERE call_sid = $1)",
+        sid, deal, callback);
+    },
+    [sink, sid](const db_error& err) {
+      if (!err.empty())
+        log_safe(spdlog::level::warn, "call {}: end not stored: {}", sid, err);
+      if (sink)
+        sink->close();
+    });
+}
+
+/// The stream ended before the dialogue did (or the caller hung up).
+void ended_early(call_actor* self, const std::string& reason) {
+  auto& cp = *self->state.cp;
+  auto sid = cp.info.call_sid;
+  bool caller_hung_up = reason == "stop";
+  record_event(self, caller_hung_up ? "stream_stop" : "stream_dropped",
+               {{"reason", reason}});
+  auto deal = cp.deal;
+  self->state.env->db.write("call_end", [sid, reason, caller_hung_up,
+                                         deal](db_tx& tx) {
+    tx.exec_params("UPDATE calls SET status = $2, end_reason = $3,"
+                   " ended_at = coalesce(ended_at, now()), updated_at = now()"
+                   " WHERE call_sid = $1 AND NOT ended_normally",
+                   sid, caller_hung_up ? "completed" : "dropped", reason);
+    if (!deal.empty())
+      tx.exec_params("UPDATE leads SET deal = $2, updated_at = now()"
+                     " WHERE id = (SELECT lead_id FROM calls"
+                     " WHERE call_sid = $1)",
+                     sid, deal);
+  });
+}
+
+/// The stream started: bind the socket, create the lead, greet.
+void on_attached(call_actor* self) {
+  auto& cp = *self->state.cp;
+  auto& env = *self->state.env;
+  if (env.m)
+    env.m->active_calls.Increment();
+  record_event(self, "stream_start", {{"stream_sid", cp.stream_sid}});
+  auto sid = cp.info.call_sid;
+  auto stream_sid = cp.stream_sid;
+  auto from = normalize_phone(cp.info.from);
+  env.db.write("call_start", [sid, stream_sid, from](db_tx& tx) {
+    auto r = tx.exec_params("UPDATE calls SET status = 'in-progress',"
+                            " stream_sid = $2, started_at = coalesce("
+                            "started_at, now()), updated_at = now()"
+                            " WHERE call_sid = $1 RETURNING business_id",
+                            sid, stream_sid);
+    if (r.empty() || !from)
+      return;
+    auto lead = upsert_lead_by_phone(tx, r[0][0].as<std::int64_t>(), *from,
+                                     "call", "");
+    tx.exec_params("UPDATE calls SET lead_id = $2 WHERE call_sid = $1", sid,
+                   lead);
+  });
+  cp.step = call_step::greeting;
+  say(self, cp.info.voice->greeting, "greeting");
+}
+
+void when_loaded(call_actor* self, std::function<void()> fn) {
+  if (self->state.cp->loaded)
+    fn();
+  else
+    self->state.waiting_for_load.push_back(std::move(fn));
+}
+
+void load_info(call_actor* self) {
+  auto sid = self->state.cp->info.call_sid;
+  auto env = self->state.env;
+  auto info = std::make_shared<call_info>(self->state.cp->info);
+  auto greeting = std::make_shared<std::string>();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  env->db.run(
+    [sid, info, greeting](db_tx& tx) {
+      auto r = tx.exec_params("SELECT c.business_id, c.from_number, c.to_number,"
+                              " coalesce(b.greeting, '') FROM calls c"
+                              " JOIN businesses b ON b.id = c.business_id"
+                              " WHERE c.call_sid = $1",
+                              sid);
+      if (r.empty())
+        return;
+      info->business_id = r[0][0].as<std::int64_t>();
+      info->from = r[0][1].c_str();
+      info->to = r[0][2].c_str();
+      *greeting = r[0][3].c_str();
+    },
+    [me, info, greeting, env](const db_error& err) {
+      // An unknown call (or no database) still gets the default voice, so
+      // the caller is never left in silence.
+      if (!err.empty() || info->business_id == 0)
+        info->business_id = info->business_id == 0 ? 1 : info->business_id;
+      info->voice = env->voices->get(info->business_id, *greeting);
+      caf::anon_send(me, result_atom_v, std::move(*info));
+    });
+}
+
+caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
+                            std::shared_ptr<const call_env> env) {
+  self->state.cp = cp;
+  self->state.env = env;
+  if (!cp->loaded)
+    load_info(self);
+  if (cp->attached && cp->sink) {
+    cp->sink->bind(caf::actor_cast<caf::actor>(self)); // restarted mid-call
+  } else if (!cp->attached) {
+    self->delayed_send(self, env->start_timeout, timeout_atom_v);
+  }
+  return {
+    [=](result_atom, call_info& info) {
+      auto& st = self->state;
+      st.cp->info = std::move(info);
+      st.cp->loaded = true;
+      auto pending = std::move(st.waiting_for_load);
+      for (auto& fn : pending)
+        fn();
+    },
+    [=](attach_atom, std::string& stream_sid, media_sink_ptr& sink) {
+      auto& cp = *self->state.cp;
+      cp.sink = sink;
+      cp.stream_sid = stream_sid;
+      sink->bind(caf::actor_cast<caf::actor>(self));
+      if (cp.attached)
+        return; // a duplicate start
+      cp.attached = true;
+      when_loaded(self, [self] { on_attached(self); });
+    },
+    [=](audio_atom, std::string& batch) {
+      auto& cp = *self->state.cp;
+      if (cp.in_speech && cp.turn_audio.size() + batch.size() <= max_turn_bytes)
+        cp.turn_audio += batch;
+    },
+    [=](speech_atom, bool started) {
+      auto& cp = *self->state.cp;
+      if (started) {
+        cp.in_speech = true;
+        cp.turn_audio.clear();
+        if (cp.playing && cp.sink && cp.step != call_step::goodbye) {
+          cp.sink->clear();
+          cp.playing = false;
+          if (self->state.env->m)
+            self->state.env->m->barge_ins.Increment();
+          record_event(self, "barge_in", {{"mark", cp.playing_mark}});
+        }
+        return;
+      }
+      if (!cp.in_speech)
+        return;
+      cp.in_speech = false;
+      cp.speech_ended_at = std::chrono::steady_clock::now();
+      save_turn(self);
+      record_event(self, "caller_turn", {{"segment", cp.segments}});
+      if (!cp.playing)
+        on_turn(self, "");
+    },
+    [=](mark_atom, std::string& name) {
+      auto& cp = *self->state.cp;
+      if (!cp.playing || name != cp.playing_mark)
+        return; // a stale mark (echoed after clear) or a flood
+      cp.playing = false;
+      if (cp.step == call_step::goodbye)
+        finish(self);
+    },
+    [=](dtmf_atom, std::string& digit) {
+      auto& cp = *self->state.cp;
+      record_event(self, "dtmf", {{"digit", digit}});
+      if (cp.step == call_step::goodbye || cp.step == call_step::done)
+        return;
+      if (cp.playing && cp.sink) {
+        cp.sink->clear();
+        cp.playing = false;
+      }
+      on_turn(self, digit);
+    },
+    [=](hangup_atom, std::string& reason) {
+      auto& cp = *self->state.cp;
+      if (cp.attached && self->state.env->m)
+        self->state.env->m->active_calls.Decrement();
+      if (cp.in_speech)
+        save_turn(self);
+      if (cp.step != call_step::done)
+        ended_early(self, reason);
+      cp.sink.reset();
+      self->quit();
+    },
+    [=](timeout_atom) {
+      auto& cp = *self->state.cp;
+      if (cp.attached)
+        return;
+      log_safe(spdlog::level::warn,
+               "call {}: no media stream within {} ms, redirecting to the"
+               " recording fallback",
+               cp.info.call_sid, self->state.env->start_timeout.count());
+      record_event(self, "watchdog", {{"reason", "no stream start"}});
+      auto sid = cp.info.call_sid;
+      self->state.env->db.write("call_watchdog", [sid](db_tx& tx) {
+        tx.exec_params("UPDATE calls SET status = 'redirected',"
+                       " end_reason = 'no stream start', updated_at = now()"
+                       " WHERE call_sid = $1 AND NOT ended_normally",
+                       sid);
+      });
+      if (self->state.env->redirect_to_fallback)
+        self->state.env->redirect_to_fallback(cp.info);
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+call_step next_step(call_step step, const std::string& digit,
+                    std::string& deal, std::string& callback) {
+  switch (step) {
+    case call_step::greeting:
+      if (digit == "1")
+        deal = "buy";
+      else if (digit == "2")
+        deal = "rent";
+      else if (digit == "3")
+        deal = "sell";
+      else if (!digit.empty())
+        return step; // another key: still waiting for the deal type
+      return call_step::ask_callback;
+    case call_step::ask_callback:
+      callback = digit.empty() ? "spoken" : "dtmf:" + digit;
+      return call_step::goodbye;
+    default:
+      return step;
+  }
+}
+
+child_spec make_call_spec(call_checkpoint_ptr cp,
+                          std::shared_ptr<const call_env> env) {
+  child_spec spec;
+  spec.key = call_key(cp->info.call_sid);
+  spec.spawn = [cp, env](caf::actor_system& sys) {
+    return sys.spawn(call_behavior, cp, env);
+  };
+  spec.on_give_up = [cp, env] {
+    // Crash-looping: end the stream; the <Connect action> then plays the
+    // recording fallback (the call is not marked as ended normally).
+    if (cp->attached && env->m)
+      env->m->active_calls.Decrement();
+    auto sid = cp->info.call_sid;
+    env->db.write("call_give_up", [sid](db_tx& tx) {
+      tx.exec_params("UPDATE calls SET status = 'failed',"
+                     " end_reason = 'call actor crash loop', updated_at = now()"
+                     " WHERE call_sid = $1 AND NOT ended_normally",
+                     sid);
+    });
+    if (cp->sink)
+      cp->sink->close();
+  };
+  return spec;
+}
+
+} // namespace al

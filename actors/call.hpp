@@ -1,0 +1,95 @@
+#pragma once
+
+// One actor per phone call (per Twilio media stream), supervised by the
+// call_manager. It owns the dialogue of the embedded `local` engine: what to
+// say next, marks, barge-in, DTMF, the start watchdog, and it writes the
+// call's events, segments and lead. Its state lives in a checkpoint that the
+// manager keeps, so a restarted actor continues the same call on the same
+// socket.
+
+#include "actors/media_sink.hpp"
+#include "actors/store.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/voice_cache.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace al {
+
+struct metrics;
+
+/// Who the call is for; loaded from the calls row when not given.
+struct call_info {
+  std::string call_sid;
+  std::int64_t business_id = 0;
+  std::string from;
+  std::string to;
+  voice_pack_ptr voice;
+};
+
+/// What a call actor needs from the outside world.
+struct call_env {
+  store db;
+  metrics* m = nullptr;
+  voice_cache* voices = nullptr;
+  std::string recordings_dir;
+  std::chrono::milliseconds start_timeout{8000};
+  /// Redirects a live call to the recording fallback through Twilio's REST
+  /// API (the watchdog). Asynchronous; failures are logged by the callee.
+  std::function<void(const call_info&)> redirect_to_fallback;
+};
+
+/// The dialogue steps of the local engine.
+enum class call_step {
+  waiting,      // TwiML served, no stream yet
+  greeting,     // greeting (with the deal question) playing / answered
+  ask_callback, // asked when to call back
+  goodbye,      // saying goodbye
+  done,         // finished normally; socket closed by us
+};
+
+/// State that survives a restart of the call actor.
+struct call_checkpoint {
+  call_info info;
+  bool loaded = false;   // info complete (voice pack present)
+  media_sink_ptr sink;
+  std::string stream_sid;
+  bool attached = false;
+  call_step step = call_step::waiting;
+  std::string deal;      // buy | rent | sell | "" (spoken answer)
+  std::string callback;  // what the caller said/pressed
+  int utterances = 0;
+  int event_seq = 0;
+  int segments = 0;
+  bool playing = false;
+  std::string playing_mark;
+  bool in_speech = false;
+  std::string turn_audio; // caller audio of the current turn
+  std::int64_t lead_id = 0;
+  std::chrono::steady_clock::time_point speech_ended_at{};
+};
+
+using call_checkpoint_ptr = std::shared_ptr<call_checkpoint>;
+
+/// The manager key of a call.
+inline std::string call_key(const std::string& call_sid) {
+  return "call:" + call_sid;
+}
+
+/// How the call_manager (re)builds the call actor for `cp`.
+child_spec make_call_spec(call_checkpoint_ptr cp,
+                          std::shared_ptr<const call_env> env);
+
+/// The call's dialogue as a pure function, for tests: the step after a
+/// caller turn (speech or a DTMF digit) in `step`; fills `deal`/`callback`.
+call_step next_step(call_step step, const std::string& dtmf_digit,
+                    std::string& deal, std::string& callback);
+
+} // namespace al
+
+#include <caf/allowed_unsafe_message_type.hpp>
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::call_checkpoint_ptr)

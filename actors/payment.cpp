@@ -1,0 +1,522 @@
+#include "actors/payment.hpp"
+
+#include "actors/metrics.hpp"
+#include "actors/type_ids.hpp"
+#include "core/call_token.hpp"
+#include "core/crypto.hpp"
+#include "core/payment_wire.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace al {
+
+namespace {
+
+/// A continuation to run inside the payment actor (completions of DB jobs
+/// and HTTP exchanges arrive on other threads and come back through this).
+struct pay_step {
+  std::function<void()> fn;
+};
+
+} // namespace
+} // namespace al
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::pay_step)
+
+namespace al {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+template <class... Ts>
+void log_safe(spdlog::level::level_enum lvl, const char* fmt,
+              const Ts&... args) {
+  try {
+    spdlog::log(lvl, fmt, args...);
+  } catch (...) {
+  }
+}
+
+/// Time left until `deadline` (0 when it has passed).
+std::chrono::milliseconds remaining(clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+    deadline - clock::now());
+  return left.count() > 0 ? left : std::chrono::milliseconds{0};
+}
+
+outbound_response failed_response(std::string error) {
+  outbound_response r;
+  r.error = std::move(error);
+  return r;
+}
+
+} // namespace
+
+// -- PayPal tokens ------------------------------------------------------------
+
+std::string paypal_token_cache::key_of(const std::string& api_base,
+                                       const paypal_credentials& creds) {
+  // The secret only as a digest: the map never holds it in clear.
+  return api_base + '\n' + creds.client_id + '\n'
+         + crypto::to_hex(crypto::sha256(creds.secret));
+}
+
+void paypal_token_cache::acquire(const http_send_fn& send,
+                                 const std::string& api_base,
+                                 const paypal_credentials& creds,
+                                 clock::time_point deadline, token_fn done) {
+  auto key = key_of(api_base, creds);
+  {
+    std::unique_lock<std::mutex> guard{mtx_};
+    auto& e = entries_[key];
+    if (!e.token.empty() && clock::now() < e.fresh_until) {
+      auto token = e.token;
+      guard.unlock();
+      done(std::move(token), {});
+      return;
+    }
+    e.waiters.push_back(std::move(done));
+    if (e.fetching)
+      return; // single flight: the running fetch answers everyone
+    e.fetching = true;
+  }
+  auto left = remaining(deadline);
+  auto finish = [self = shared_from_this(), key](std::optional<std::string> tok,
+                                                 std::int64_t ttl,
+                                                 std::string err) {
+    std::vector<token_fn> waiters;
+    {
+      std::lock_guard<std::mutex> guard{self->mtx_};
+      auto& e = self->entries_[key];
+      e.fetching = false;
+      waiters.swap(e.waiters);
+      // Cached until shortly before it expires.
+      if (tok && ttl > 1) {
+        auto margin = ttl > 120 ? 60 : ttl / 2;
+        e.token = *tok;
+        e.fresh_until = clock::now() + std::chrono::seconds(ttl - margin);
+      }
+    }
+    for (auto& w : waiters)
+      w(tok, err);
+  };
+  if (left.count() == 0)
+    return finish(std::nullopt, 0, "timeout");
+  outbound_request req;
+  req.method = "POST";
+  req.url = api_base + "/v1/oauth2/token";
+  req.headers
+    = {{"Authorization", paypal_basic_auth(creds.client_id, creds.secret)},
+       {"Content-Type", "application/x-www-form-urlencoded"},
+       {"Accept", "application/json"}};
+  req.body = std::string{paypal_token_body};
+  req.timeout = left;
+  send(std::move(req), [finish](outbound_response resp) {
+    if (!resp.error.empty())
+      return finish(std::nullopt, 0, resp.error);
+    if (!resp.ok())
+      return finish(std::nullopt, 0,
+                    paypal_error_summary(resp.status, resp.body));
+    auto t = parse_paypal_token(resp.body);
+    if (!t)
+      return finish(std::nullopt, 0, "malformed token response");
+    finish(t->access_token, t->expires_in, {});
+  });
+}
+
+void paypal_token_cache::invalidate(const std::string& api_base,
+                                    const paypal_credentials& creds,
+                                    const std::string& token) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = entries_.find(key_of(api_base, creds));
+  if (i != entries_.end() && i->second.token == token) {
+    i->second.token.clear();
+    i->second.fresh_until = {};
+  }
+}
+
+namespace {
+
+void paypal_call_once(payment_env_ptr env, paypal_credentials creds,
+                      std::function<outbound_request(const std::string&)> make,
+                      clock::time_point deadline,
+                      std::function<void(outbound_response)> done,
+                      bool retried) {
+  auto tokens = env->tokens;
+  tokens->acquire(
+    env->send, env->paypal_api_base, creds, deadline,
+    [env, creds, make, deadline, done,
+     retried](std::optional<std::string> token, std::string err) {
+      if (!token)
+        return done(failed_response("PayPal token: " + err));
+      auto left = remaining(deadline);
+      if (left.count() == 0)
+        return done(failed_response("timeout"));
+      auto req = make(*token);
+      req.timeout = left;
+      env->send(std::move(req), [env, creds, make, deadline, done, retried,
+                                 tok = *token](outbound_response resp) {
+        if (resp.error.empty() && resp.status == 401 && !retried) {
+          // The token was revoked or expired early: one fresh try.
+          env->tokens->invalidate(env->paypal_api_base, creds, tok);
+          return paypal_call_once(env, creds, make, deadline, done, true);
+        }
+        done(std::move(resp));
+      });
+    });
+}
+
+} // namespace
+
+void paypal_call(const payment_env_ptr& env, const paypal_credentials& creds,
+                 std::function<outbound_request(const std::string&)> make,
+                 clock::time_point deadline,
+                 std::function<void(outbound_response)> done) {
+  paypal_call_once(env, creds, std::move(make), deadline, std::move(done),
+                   false);
+}
+
+// -- replies ------------------------------------------------------------------
+
+void payment_job::reply(const payment_reply& r) {
+  if (replied_.exchange(true))
+    return;
+  try {
+    if (reply_fn)
+      reply_fn(r);
+  } catch (const std::exception& e) {
+    log_safe(spdlog::level::err, "payment {}: reply failed: {}", r.payment_id,
+             e.what());
+  }
+}
+
+namespace {
+
+/// The answer that describes `row` as it is.
+payment_reply reply_for(const payment_row& row) {
+  payment_reply r;
+  r.payment_id = row.id;
+  r.provider = row.provider;
+  r.payment_status = row.status;
+  if (row.status == "failed") {
+    r.status = 502;
+    r.error = "Payment provider error: "
+              + row.failure_reason.value_or("unknown");
+  } else if (row.pay_url) {
+    r.status = 201;
+    r.pay_url = *row.pay_url;
+  } else {
+    r.status = 409;
+    r.error = "A payment with this Idempotency-Key is still being created";
+  }
+  return r;
+}
+
+} // namespace
+
+payment_reply replay_reply(const payment_row& row, const payment_draft& asked) {
+  if (row.provider != asked.provider || row.amount_minor != asked.amount_minor
+      || row.currency != asked.currency) {
+    payment_reply r;
+    r.status = 409;
+    r.payment_id = row.id;
+    r.error = "Idempotency-Key was already used for a different payment";
+    return r;
+  }
+  auto r = reply_for(row);
+  r.replayed = true;
+  return r;
+}
+
+// -- the actor ----------------------------------------------------------------
+
+namespace {
+
+struct payment_state {
+  payment_env_ptr env;
+  payment_job_ptr job;
+  std::uint64_t attempt = 0; // provider attempt; stale completions ignored
+  bool calling = false;      // a provider exchange is running
+  bool done = false;
+};
+
+using payment_actor = caf::stateful_actor<payment_state>;
+
+void in_actor(const caf::actor& me, std::function<void()> fn) {
+  caf::anon_send(me, pay_step{std::move(fn)});
+}
+
+void finish(payment_actor* self, const payment_reply& r) {
+  self->state.done = true;
+  self->state.calling = false;
+  self->state.job->reply(r);
+  self->quit();
+}
+
+payment_reply db_failure(const db_error& err, std::int64_t id) {
+  payment_reply r;
+  r.status = 503;
+  r.payment_id = id;
+  r.error = err == "database unavailable" ? "Database unavailable"
+                                          : "Database error";
+  return r;
+}
+
+void provider_failed(payment_actor* self, const std::string& reason) {
+  auto& st = self->state;
+  if (st.done || !st.calling)
+    return;
+  st.calling = false;
+  auto env = st.env;
+  auto& d = st.job->req.draft;
+  log_safe(spdlog::level::warn, "payment {} ({}): provider failed: {}", d.id,
+           d.provider, reason);
+  auto changed = std::make_shared<bool>(false);
+  auto row = std::make_shared<std::optional<payment_row>>();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto business = d.business_id;
+  auto id = d.id;
+  auto detail = boost::json::serialize(boost::json::object{{"reason", reason}});
+  env->db.run(
+    [business, id, reason, detail, changed, row](db_tx& tx) {
+      *changed = transition_payment(tx, business, id, "failed", "create_failed",
+                                    reason, detail)
+                 == transition_result::changed;
+      *row = load_payment(tx, business, id);
+    },
+    [me, self, env, changed, row, reason, id](const db_error& err) {
+      in_actor(me, [self, env, changed, row, reason, id, err] {
+        if (*changed && env->m)
+          env->m->payment("failed");
+        payment_reply r;
+        if (!err.empty()) {
+          r = db_failure(err, id);
+        } else if (*row && (*row)->status != "failed") {
+          r = reply_for(**row); // settled meanwhile (e.g. paid by a webhook)
+        } else {
+          r.status = 502;
+          r.payment_id = id;
+          r.provider = self->state.job->req.draft.provider;
+          r.payment_status = "failed";
+          r.error = "Payment provider error: " + reason;
+        }
+        finish(self, r);
+      });
+    });
+}
+
+void got_link(payment_actor* self, std::uint64_t attempt,
+              std::optional<std::string> ref, std::string url) {
+  auto& st = self->state;
+  if (st.done || !st.calling || attempt != st.attempt)
+    return;
+  st.calling = false;
+  auto env = st.env;
+  auto& d = st.job->req.draft;
+  auto business = d.business_id;
+  auto id = d.id;
+  auto row = std::make_shared<std::optional<payment_row>>();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  env->db.run(
+    [business, id, ref, url, row](db_tx& tx) {
+      store_link(tx, business, id, ref, url);
+      *row = load_payment(tx, business, id);
+    },
+    [me, self, row, id](const db_error& err) {
+      in_actor(me, [self, row, id, err] {
+        if (!err.empty())
+          return finish(self, db_failure(err, id));
+        if (!*row)
+          return finish(self, db_failure("payment row vanished", id));
+        finish(self, reply_for(**row));
+      });
+    });
+}
+
+void on_order(payment_actor* self, std::uint64_t attempt,
+              const outbound_response& resp) {
+  auto& st = self->state;
+  if (st.done || !st.calling || attempt != st.attempt)
+    return;
+  if (!resp.error.empty())
+    return provider_failed(self, resp.error.rfind("PayPal", 0) == 0
+                                   ? resp.error
+                                   : "PayPal unreachable: " + resp.error);
+  if (!resp.ok())
+    return provider_failed(self, paypal_error_summary(resp.status, resp.body));
+  auto order = parse_paypal_order(resp.body);
+  if (!order)
+    return provider_failed(self, "PayPal answered without an approve link");
+  got_link(self, attempt, order->id, order->approve_url);
+}
+
+void call_provider(payment_actor* self) {
+  auto& st = self->state;
+  auto env = st.env;
+  auto& req = st.job->req;
+  auto& d = req.draft;
+  auto attempt = ++st.attempt;
+  st.calling = true;
+  self->delayed_send(self, env->provider_timeout, timeout_atom_v, attempt);
+  if (d.provider == "tranzila") {
+    tranzila_link_input in;
+    in.base = env->tranzila_base;
+    in.terminal = req.tranzila_terminal;
+    in.amount_minor = d.amount_minor;
+    in.currency = d.currency;
+    in.description = d.description;
+    in.notify_url
+      = env->absolute(tranzila_notify_target(env->signing_key, d.id));
+    in.payment_id = d.id;
+    auto url = tranzila_pay_url(in);
+    if (!url)
+      return provider_failed(self, "Tranzila does not take " + d.currency);
+    return got_link(self, attempt, std::nullopt, *url);
+  }
+  paypal_order_input in;
+  in.payment_id = d.id;
+  in.amount_minor = d.amount_minor;
+  in.currency = d.currency;
+  in.description = d.description;
+  in.brand_name = req.brand_name;
+  in.return_url = env->absolute("/payments/paypal/return");
+  in.cancel_url = env->absolute("/payments/paypal/cancel");
+  auto body = paypal_order_body(in);
+  // Stable per payment, so a restarted actor's create returns the same order.
+  auto request_id = issue_token(env->signing_key, "paypal-order",
+                                std::to_string(d.id));
+  auto url = env->paypal_api_base + "/v2/checkout/orders";
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  paypal_call(
+    env, req.paypal,
+    [body, request_id, url](const std::string& token) {
+      outbound_request r;
+      r.method = "POST";
+      r.url = url;
+      r.headers = {{"Authorization", "Bearer " + token},
+                   {"Content-Type", "application/json"},
+                   {"Accept", "application/json"},
+                   {"PayPal-Request-Id", request_id},
+                   {"Prefer", "return=minimal"}};
+      r.body = body;
+      return r;
+    },
+    clock::now() + env->provider_timeout,
+    [me, self, attempt](outbound_response resp) {
+      auto shared = std::make_shared<outbound_response>(std::move(resp));
+      in_actor(me,
+               [self, attempt, shared] { on_order(self, attempt, *shared); });
+    });
+}
+
+/// Writes (or finds) the row, then decides what is left to do.
+void start(payment_actor* self) {
+  auto env = self->state.env;
+  auto job = self->state.job;
+  struct loaded {
+    bool inserted = false;
+    std::optional<payment_row> row;
+    std::optional<payment_row> other; // holder of our Idempotency-Key
+  };
+  auto out = std::make_shared<loaded>();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  env->db.run(
+    [job, out](db_tx& tx) {
+      auto& d = job->req.draft;
+      out->inserted = insert_pending(tx, d);
+      out->row = load_payment(tx, d.business_id, d.id);
+      if (!out->row && d.idempotency_key)
+        out->other = load_payment_by_key(tx, d.business_id, *d.idempotency_key);
+    },
+    [me, self, out](const db_error& err) {
+      in_actor(me, [self, out, err] {
+        auto& st = self->state;
+        auto& d = st.job->req.draft;
+        if (!err.empty())
+          return finish(self, db_failure(err, d.id));
+        if (out->inserted && st.env->m)
+          st.env->m->payment("pending");
+        if (!out->row && out->other)
+          return finish(self, replay_reply(*out->other, d));
+        if (!out->row)
+          return finish(self, db_failure("payment row missing", d.id));
+        auto& row = *out->row;
+        if (row.status == "pending" && !row.pay_url)
+          return call_provider(self);
+        finish(self, reply_for(row)); // a restart after the link was stored
+      });
+    });
+}
+
+caf::behavior payment_behavior(payment_actor* self, payment_env_ptr env,
+                               payment_job_ptr job) {
+  self->state.env = std::move(env);
+  self->state.job = std::move(job);
+  start(self);
+  return {
+    [=](pay_step& step) {
+      if (step.fn)
+        step.fn();
+    },
+    [=](timeout_atom, std::uint64_t attempt) {
+      auto& st = self->state;
+      if (st.done || !st.calling || attempt != st.attempt)
+        return;
+      provider_failed(self, "timeout after "
+                              + std::to_string(st.env->provider_timeout.count())
+                              + " ms");
+    },
+    [=](crash_atom) {
+      // Fault injection (see payment_child in the header).
+      log_safe(spdlog::level::warn, "payment {}: crash requested",
+               self->state.job->req.draft.id);
+      self->quit(caf::make_error(caf::sec::runtime_error));
+    },
+  };
+}
+
+} // namespace
+
+child_spec payment_child(payment_env_ptr env, payment_job_ptr job) {
+  child_spec spec;
+  spec.key = payment_key(job->req.draft.id);
+  spec.spawn = [env, job](caf::actor_system& sys) {
+    return sys.spawn(payment_behavior, env, job);
+  };
+  spec.on_give_up = [env, job] {
+    auto& d = job->req.draft;
+    auto business = d.business_id;
+    auto id = d.id;
+    auto provider = d.provider;
+    auto changed = std::make_shared<bool>(false);
+    env->db.run(
+      [business, id, changed](db_tx& tx) {
+        *changed = transition_payment(tx, business, id, "failed", "crash_loop",
+                                      "payment actor crashed repeatedly",
+                                      R"({"reason":"crash loop"})")
+                   == transition_result::changed;
+      },
+      [env, job, id, provider, changed](const db_error&) {
+        if (*changed && env->m)
+          env->m->payment("failed");
+        payment_reply r;
+        r.status = 502;
+        r.payment_id = id;
+        r.provider = provider;
+        r.payment_status = "failed";
+        r.error = "Payment provider error: payment actor crashed repeatedly";
+        job->reply(r);
+      });
+  };
+  return spec;
+}
+
+} // namespace al

@@ -1,0 +1,162 @@
+#pragma once
+
+// One actor per payment-link request, supervised by payment_manager under
+// the key "pay:<payment id>". It writes the pending row, asks the provider
+// for a pay link (PayPal: OAuth token + Orders v2 create; Tranzila: a
+// hosted-page URL, no call), stores the reference and link, answers the
+// HTTP request once and exits. Its checkpoint is the row itself: a
+// restarted actor re-reads it and carries on (PayPal sees the same
+// PayPal-Request-Id, so a repeated create returns the same order).
+//
+//   start -> row written -> provider called -> link stored -> answered 201
+//                 |               `-- error / timeout -> row failed, 502
+//                 `-- key taken by another request -> that payment (replay)
+//
+// Outbound HTTP comes in as an http_send_fn (core/outbound.hpp), so this
+// library does not depend on transport/.
+
+#include "actors/payment_rows.hpp"
+#include "actors/store.hpp"
+#include "actors/supervisor.hpp"
+#include "core/outbound.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace al {
+
+struct metrics;
+
+struct paypal_credentials {
+  std::string client_id;
+  std::string secret;
+};
+
+/// PayPal OAuth tokens per (API base, credentials), shared by every payment
+/// actor and webhook: cached until shortly before they expire, fetched once
+/// for concurrent callers (single flight), dropped on a 401. Thread-safe.
+class paypal_token_cache
+  : public std::enable_shared_from_this<paypal_token_cache> {
+public:
+  using clock = std::chrono::steady_clock;
+  /// The token, or nullopt and a reason.
+  using token_fn = std::function<void(std::optional<std::string>, std::string)>;
+
+  /// Calls `done` with a valid token, fetching one through `send` when none
+  /// is cached (or one fetch is already on its way: then it waits for it).
+  void acquire(const http_send_fn& send, const std::string& api_base,
+               const paypal_credentials& creds, clock::time_point deadline,
+               token_fn done);
+
+  /// Forgets `token` (PayPal answered 401 to it).
+  void invalidate(const std::string& api_base, const paypal_credentials& creds,
+                  const std::string& token);
+
+private:
+  struct entry {
+    std::string token;
+    clock::time_point fresh_until{};
+    bool fetching = false;
+    std::vector<token_fn> waiters;
+  };
+  static std::string key_of(const std::string& api_base,
+                            const paypal_credentials& creds);
+
+  std::mutex mtx_;
+  std::map<std::string, entry> entries_;
+};
+
+/// What payment actors and the PayPal webhook/return handlers need.
+struct payment_env {
+  store db;
+  metrics* m = nullptr;
+  http_send_fn send;
+  std::string signing_key;
+  std::string paypal_api_base;
+  std::string tranzila_base;
+  /// Absolute URL for a path (+query) on our PUBLIC_BASE_URL.
+  std::function<std::string(std::string_view)> absolute;
+  /// Budget of one provider exchange (token + request).
+  std::chrono::milliseconds provider_timeout{5000};
+  std::shared_ptr<paypal_token_cache> tokens
+    = std::make_shared<paypal_token_cache>();
+};
+
+using payment_env_ptr = std::shared_ptr<const payment_env>;
+
+/// Sends the request `make(token)` to PayPal with a cached OAuth token; on
+/// a 401 drops that token, fetches a new one and sends once more. `done`
+/// gets the last response (with `error` set when no token could be had).
+/// Each exchange gets the time left until `deadline`.
+void paypal_call(const payment_env_ptr& env, const paypal_credentials& creds,
+                 std::function<outbound_request(const std::string&)> make,
+                 std::chrono::steady_clock::time_point deadline,
+                 std::function<void(outbound_response)> done);
+
+/// A validated create request, business settings resolved.
+struct payment_request {
+  payment_draft draft;
+  std::string brand_name;
+  paypal_credentials paypal;     // provider "paypal"
+  std::string tranzila_terminal; // provider "tranzila"
+};
+
+/// The HTTP answer to a create request.
+struct payment_reply {
+  int status = 0; // 201, 409, 502, 503
+  std::int64_t payment_id = 0;
+  std::string provider;
+  std::string payment_status;
+  std::string pay_url;
+  std::string error;
+  bool replayed = false; // an earlier request's payment
+};
+
+/// One create request; shared by every incarnation of its actor, so the
+/// answer is given exactly once whatever happens.
+struct payment_job {
+  payment_job(payment_request r, std::function<void(const payment_reply&)> fn)
+    : req(std::move(r))
+    , reply_fn(std::move(fn)) {}
+  payment_request req;
+  /// Answers once; later calls are ignored.
+  void reply(const payment_reply& r);
+  bool replied() const noexcept {
+    return replied_.load();
+  }
+
+private:
+  std::function<void(const payment_reply&)> reply_fn;
+  std::atomic<bool> replied_{false};
+};
+
+using payment_job_ptr = std::shared_ptr<payment_job>;
+
+/// The manager key of a payment.
+inline std::string payment_key(std::int64_t payment_id) {
+  return "pay:" + std::to_string(payment_id);
+}
+
+/// The reply for an existing payment found under the request's key
+/// (201 with its link, 502 when it failed, 409 while still in progress or
+/// when the key was used for a different payment).
+payment_reply replay_reply(const payment_row& row, const payment_draft& asked);
+
+/// The supervisor spec of a payment actor. Giving up (a crash loop) marks
+/// the row failed and answers 502.
+///
+/// Fault injection: the actor quits with an error when it receives
+/// `crash_atom` (tests look it up with lookup_atom and send one). This
+/// handler is compiled into every build; only in-process code holding the
+/// actor handle can reach it — no route or message from outside sends it.
+child_spec payment_child(payment_env_ptr env, payment_job_ptr job);
+
+} // namespace al

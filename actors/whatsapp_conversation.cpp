@@ -1,0 +1,512 @@
+// The WhatsApp conversation actor and its one-shot requesters.
+//
+//   conversation (one per business + number):
+//
+//              send (rate ok)                 queue not empty, idle
+//   (start) -> queue a job ------------------> start the job's chain ---+
+//     | load last auto-reply      ^                                     |
+//     v                           +----------- job_done <---------------+
+//   loaded: inbound events decide the after-hours reply (queued as a job)
+//   idle_timeout without a message and nothing queued -> quit (normal)
+//   the manager went down -> quit (user_shutdown)
+//
+//   requester (one per API send):
+//
+//   ask the manager for the conversation -> monitor it -> send the job
+//     accepted  : the chain owns it now; wait for its result
+//     down, not accepted: the job was never started -> submit again
+//     result    : answer, quit;  deadline: answer 504, quit
+//
+// The chain (insert row -> provider -> record outcome -> answer) captures
+// only the shared context, so it completes even if the conversation dies.
+
+#include "actors/whatsapp_conversation.hpp"
+
+#include "actors/leads.hpp"
+#include "actors/metrics.hpp"
+#include "actors/type_ids.hpp"
+#include "actors/whatsapp_store.hpp"
+#include "core/phone.hpp"
+#include "core/rate_limit.hpp"
+#include "core/whatsapp_wire.hpp"
+#include "core/working_hours.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/after.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace al {
+
+namespace {
+
+/// A send waiting in a conversation's queue.
+struct send_job {
+  wa_send_request req;
+  caf::actor reply_to; // invalid for the automatic reply
+  std::chrono::steady_clock::time_point deadline; // start it by then
+};
+
+/// Conversation -> requester: the job's chain has started.
+struct job_accepted {};
+
+/// Chain -> conversation: the job finished; start the next one.
+struct job_done {};
+
+/// Database -> conversation: what was read back at (re)start.
+struct conversation_loaded {
+  std::int64_t last_auto_reply = 0; // unix seconds
+};
+
+/// Requester -> itself: submit (again).
+struct submit_tick {};
+
+} // namespace
+} // namespace al
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::send_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::job_accepted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::job_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::conversation_loaded)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::submit_tick)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::wa_send_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::wa_inbound_event)
+
+namespace al {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+/// Resubmissions after the conversation died before starting the job.
+constexpr int max_submits = 20;
+constexpr auto resubmit_delay = std::chrono::milliseconds(20);
+/// How long the manager may take to hand out a conversation.
+constexpr auto manager_timeout = std::chrono::seconds(5);
+
+template <class... Ts>
+void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
+  try {
+    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
+  } catch (...) {
+  }
+}
+
+wa_send_result failed_result(wa_send_status st, std::string error) {
+  wa_send_result r;
+  r.status = st;
+  r.error = std::move(error);
+  return r;
+}
+
+// -- the send chain -------------------------------------------------------------
+
+/// What the first (database) step of a send decided.
+struct prepared_send {
+  std::optional<wa_send_result> early; // answer without calling out
+  std::string provider;
+  std::int64_t business = 0;
+  std::int64_t message_id = 0;
+  outbound_request http;
+};
+
+/// Picks the provider and credentials, makes the recipient a lead, writes
+/// the row (queued) and builds the provider request. Runs in a DB job.
+void prepare_send(db_tx& tx, const whatsapp_context& ctx,
+                  const wa_send_request& req, prepared_send& p) {
+  const auto& s = ctx.settings;
+  auto sender = load_wa_sender(tx, req.business_id);
+  if (!sender) {
+    p.early = failed_result(wa_send_status::no_business, "No such business");
+    return;
+  }
+  p.business = sender->business_id;
+  p.provider = !req.provider.empty()         ? req.provider
+               : !sender->provider.empty() ? sender->provider
+                                             : s.default_provider;
+  auto to = whatsapp_address(req.to);
+  std::string from;
+  if (p.provider == "twilio") {
+    twilio_credentials creds{sender->account_sid, sender->auth_token};
+    if (creds.account_sid.empty() || creds.auth_token.empty())
+      creds = {s.twilio_account_sid, s.twilio_auth_token};
+    if (creds.account_sid.empty() || creds.auth_token.empty()) {
+      p.early = failed_result(wa_send_status::not_configured,
+                              "WhatsApp provider twilio is not configured");
+      p.early->provider = p.provider;
+      return;
+    }
+    auto own = normalize_phone(sender->from);
+    from = own ? whatsapp_address(*own) : s.twilio_from;
+    p.http = twilio_send_request(s.twilio_api_base, creds, from, to, req.body,
+                                 s.status_callback_url, s.provider_timeout);
+  } else if (p.provider == "meta") {
+    if (s.meta_token.empty() || s.meta_phone_id.empty()) {
+      p.early = failed_result(wa_send_status::not_configured,
+                              "WhatsApp provider meta is not configured");
+      p.early->provider = p.provider;
+      return;
+    }
+    auto own = normalize_phone(sender->from);
+    from = own ? whatsapp_address(*own) : "meta:" + s.meta_phone_id;
+    p.http = meta_send_request(s.meta_api_base, s.meta_phone_id, s.meta_token,
+                               req.to, req.body, s.provider_timeout);
+  } else {
+    p.early = failed_result(wa_send_status::not_configured,
+                            "Unknown WhatsApp provider: " + p.provider);
+    return;
+  }
+  auto lead = upsert_lead_by_phone(tx, p.business, req.to, "whatsapp", "");
+  p.message_id = insert_wa_outbound(tx, p.business, lead, p.provider, from, to,
+                                    req.body, req.auto_reply);
+}
+
+/// Records the provider's answer, then calls `done` (also when the
+/// database is away: the update is then queued and retried).
+void record_outcome(whatsapp_context_ptr ctx, std::shared_ptr<prepared_send> p,
+                    wa_send_outcome out,
+                    std::function<void(wa_send_result)> done) {
+  wa_send_result r;
+  r.provider = p->provider;
+  r.message_id = p->message_id;
+  r.sid = out.sid;
+  r.error = out.error;
+  r.error_code = out.error_code;
+  r.status = out.ok ? wa_send_status::sent : wa_send_status::provider_failed;
+  if (ctx->m)
+    ctx->m->whatsapp(out.ok ? "sent" : "failed");
+  if (!out.ok)
+    log_safe(spdlog::level::warn, "whatsapp send {} via {} failed: {}",
+             p->message_id, p->provider, out.error);
+  auto job = [business = p->business, id = p->message_id, out](db_tx& tx) {
+    finish_wa_outbound(tx, business, id, out);
+  };
+  ctx->db.run(job, [ctx, job, done, r](const db_error& err) mutable {
+    if (!err.empty() && !ctx->db.write("whatsapp_outcome", job))
+      log_safe(spdlog::level::err,
+               "whatsapp message {} outcome lost: write queue full",
+               r.message_id);
+    done(std::move(r));
+  });
+}
+
+/// The whole send; `done` runs exactly once, on a DB or outbound I/O thread.
+void run_send(whatsapp_context_ptr ctx, wa_send_request req,
+              std::function<void(wa_send_result)> done) {
+  auto p = std::make_shared<prepared_send>();
+  ctx->db.run(
+    [ctx, req, p](db_tx& tx) { prepare_send(tx, *ctx, req, *p); },
+    [ctx, p, done](const db_error& err) {
+      if (!err.empty())
+        return done(failed_result(wa_send_status::unavailable,
+                                  err == "database unavailable"
+                                    ? "Database unavailable"
+                                    : "Database error"));
+      if (p->early)
+        return done(*p->early);
+      if (!ctx->http) {
+        wa_send_outcome none;
+        none.error = "no HTTP client";
+        return record_outcome(ctx, p, std::move(none), done);
+      }
+      ctx->http(std::move(p->http), [ctx, p, done](outbound_response res) {
+        auto out = p->provider == "meta" ? parse_meta_send_response(res)
+                                         : parse_twilio_send_response(res);
+        record_outcome(ctx, p, std::move(out), done);
+      });
+    });
+}
+
+// -- the conversation actor -------------------------------------------------------
+
+struct conversation_state {
+  whatsapp_context_ptr ctx;
+  std::int64_t business = 0;
+  std::string number; // E.164
+  std::deque<send_job> queue;
+  bool busy = false;   // a chain is running
+  bool loaded = false; // last_auto_reply read back
+  std::int64_t last_auto_reply = 0;
+  std::vector<wa_inbound_event> early_inbound;
+  std::optional<token_bucket> bucket;
+};
+
+using conversation_actor = caf::stateful_actor<conversation_state>;
+
+void reply(conversation_actor* self, const send_job& job, wa_send_result r) {
+  if (job.reply_to)
+    self->send(job.reply_to, result_atom_v, std::move(r));
+}
+
+/// Starts the next job when none is running.
+void pump(conversation_actor* self) {
+  auto& st = self->state;
+  while (!st.busy && !st.queue.empty()) {
+    auto job = std::move(st.queue.front());
+    st.queue.pop_front();
+    if (steady::now() > job.deadline) {
+      reply(self, job,
+            failed_result(wa_send_status::timeout,
+                          "WhatsApp send waited too long for its turn"));
+      continue;
+    }
+    if (job.reply_to)
+      self->send(job.reply_to, job_accepted{});
+    st.busy = true;
+    auto me = caf::actor_cast<caf::actor>(self);
+    run_send(st.ctx, std::move(job.req),
+             [me, reply_to = job.reply_to](wa_send_result r) {
+               if (reply_to)
+                 caf::anon_send(reply_to, result_atom_v, std::move(r));
+               caf::anon_send(me, job_done{});
+             });
+  }
+}
+
+/// The after-hours acknowledgement: outside working hours, at most once
+/// per auto_reply_gap per conversation.
+void decide_reply(conversation_actor* self, const wa_inbound_event& ev) {
+  auto& st = self->state;
+  auto now = std::chrono::system_clock::now();
+  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                 now.time_since_epoch())
+                 .count();
+  if (within_working_hours(ev.working_hours,
+                           std::chrono::system_clock::to_time_t(now)))
+    return;
+  if (st.last_auto_reply != 0
+      && now_s - st.last_auto_reply < st.ctx->settings.auto_reply_gap.count())
+    return;
+  st.last_auto_reply = now_s;
+  send_job job;
+  job.req.business_id = st.business;
+  job.req.to = st.number;
+  job.req.body = ev.after_hours_reply.empty() ? default_after_hours_reply
+                                              : ev.after_hours_reply;
+  job.req.auto_reply = true;
+  job.deadline = steady::now() + st.ctx->settings.queue_timeout;
+  st.queue.push_back(std::move(job));
+  pump(self);
+}
+
+caf::behavior conversation(conversation_actor* self, whatsapp_context_ptr ctx,
+                           caf::actor_addr manager, std::int64_t business,
+                           std::string number) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.business = business;
+  st.number = number;
+  auto per_min = std::max(1, ctx->settings.rate_per_minute);
+  st.bucket.emplace(per_min, std::chrono::minutes(1));
+  // Ends with its manager (a shutdown), never outlives it.
+  if (auto mgr = caf::actor_cast<caf::actor>(manager))
+    self->monitor(mgr);
+  self->set_down_handler([self, manager](caf::down_msg& dm) {
+    if (dm.source == manager)
+      self->quit(caf::exit_reason::user_shutdown);
+  });
+  // Revive from the database: when did this number last get an auto-reply?
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto last = std::make_shared<std::int64_t>(0);
+  ctx->db.run(
+    [last, business, to = whatsapp_address(number)](db_tx& tx) {
+      *last = last_wa_auto_reply(tx, business, to);
+    },
+    [me, last](const db_error& err) {
+      // Unreadable: assume one was just sent (no duplicate acknowledgement).
+      conversation_loaded l;
+      l.last_auto_reply = err.empty()
+                            ? *last
+                            : std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now()
+                                  .time_since_epoch())
+                                .count();
+      caf::anon_send(me, l);
+    });
+  return {
+    [self](send_atom, send_job& job) {
+      auto& st = self->state;
+      if (!st.bucket->try_take(steady::now())) {
+        auto r = failed_result(wa_send_status::rate_limited,
+                               "Too many messages to this number; retry later");
+        return reply(self, job, std::move(r));
+      }
+      st.queue.push_back(std::move(job));
+      pump(self);
+    },
+    [self](job_done) {
+      self->state.busy = false;
+      pump(self);
+    },
+    [self](inbound_atom, wa_inbound_event& ev) {
+      auto& st = self->state;
+      if (!st.loaded)
+        return st.early_inbound.push_back(std::move(ev));
+      decide_reply(self, ev);
+    },
+    [self](conversation_loaded& l) {
+      auto& st = self->state;
+      st.loaded = true;
+      st.last_auto_reply = std::max(st.last_auto_reply, l.last_auto_reply);
+      auto early = std::move(st.early_inbound);
+      st.early_inbound.clear();
+      for (auto& ev : early)
+        decide_reply(self, ev);
+    },
+    caf::after(ctx->settings.idle_timeout) >>
+      [self] {
+        auto& st = self->state;
+        if (!st.busy && st.queue.empty())
+          self->quit();
+      },
+  };
+}
+
+// -- the requester ------------------------------------------------------------------
+
+struct requester_state {
+  whatsapp_context_ptr ctx;
+  caf::actor manager;
+  wa_send_request req;
+  std::function<void(wa_send_result)> done;
+  steady::time_point deadline; // the job must start by then
+  caf::actor conv;
+  bool accepted = false;
+  int submits = 0;
+};
+
+using requester_actor = caf::stateful_actor<requester_state>;
+
+void finish(requester_actor* self, wa_send_result r) {
+  auto& st = self->state;
+  if (st.done) {
+    auto done = std::move(st.done);
+    st.done = nullptr;
+    try {
+      done(std::move(r));
+    } catch (...) {
+    }
+  }
+  self->quit();
+}
+
+void submit(requester_actor* self) {
+  auto& st = self->state;
+  if (++st.submits > max_submits)
+    return finish(self, failed_result(wa_send_status::unavailable,
+                                      "WhatsApp conversation unavailable"));
+  auto spec = whatsapp_conversation_spec(st.ctx, st.req.business_id,
+                                         st.req.to);
+  self->request(st.manager, manager_timeout, spawn_atom_v, std::move(spec))
+    .then(
+      [self](caf::actor& conv) {
+        auto& st = self->state;
+        if (!conv)
+          return finish(self, failed_result(wa_send_status::unavailable,
+                                            "WhatsApp conversation"
+                                            " unavailable"));
+        st.conv = conv;
+        self->monitor(conv);
+        send_job job{st.req, caf::actor_cast<caf::actor>(self), st.deadline};
+        self->send(conv, send_atom_v, std::move(job));
+      },
+      [self](caf::error&) {
+        finish(self, failed_result(wa_send_status::unavailable,
+                                   "WhatsApp manager unavailable"));
+      });
+}
+
+caf::behavior requester(requester_actor* self, whatsapp_context_ptr ctx,
+                        caf::actor manager, wa_send_request req,
+                        std::function<void(wa_send_result)> done) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.manager = std::move(manager);
+  st.req = std::move(req);
+  st.done = std::move(done);
+  const auto& s = ctx->settings;
+  st.deadline = steady::now() + s.queue_timeout;
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (!st.conv || dm.source != st.conv.address() || st.accepted)
+      return; // accepted: the chain answers even without the actor
+    st.conv = caf::actor{};
+    self->delayed_send(self, resubmit_delay, submit_tick{});
+  });
+  submit(self);
+  // Past this, something is badly stuck: answer rather than hang.
+  self->delayed_send(self,
+                     s.queue_timeout + s.provider_timeout
+                       + std::chrono::seconds(10),
+                     timeout_atom_v);
+  return {
+    [self](job_accepted) { self->state.accepted = true; },
+    [self](result_atom, wa_send_result& r) { finish(self, std::move(r)); },
+    [self](submit_tick) { submit(self); },
+    [self](timeout_atom) {
+      finish(self, failed_result(wa_send_status::timeout,
+                                 "WhatsApp send timed out"));
+    },
+  };
+}
+
+} // namespace
+
+std::string whatsapp_conversation_key(std::int64_t business,
+                                      std::string_view e164) {
+  return "wa:" + std::to_string(business) + ":" + std::string{e164};
+}
+
+child_spec whatsapp_conversation_spec(whatsapp_context_ptr ctx,
+                                      std::int64_t business, std::string e164) {
+  child_spec spec;
+  spec.key = whatsapp_conversation_key(business, e164);
+  spec.spawn = [ctx, business, e164](caf::actor_system& sys) {
+    return sys.spawn(conversation, ctx, ctx->manager, business, e164);
+  };
+  return spec;
+}
+
+void whatsapp_send(caf::actor_system& sys, const caf::actor& manager,
+                   whatsapp_context_ptr ctx, wa_send_request req,
+                   std::function<void(wa_send_result)> done) {
+  if (!manager || !ctx) {
+    if (done)
+      done(failed_result(wa_send_status::unavailable,
+                         "WhatsApp is not running"));
+    return;
+  }
+  sys.spawn(requester, std::move(ctx), manager, std::move(req),
+            std::move(done));
+}
+
+void whatsapp_notify_inbound(caf::actor_system& sys, const caf::actor& manager,
+                             whatsapp_context_ptr ctx, std::int64_t business,
+                             std::string e164, wa_inbound_event ev) {
+  if (!manager || !ctx)
+    return;
+  auto spec = whatsapp_conversation_spec(ctx, business, std::move(e164));
+  sys.spawn([manager, spec = std::move(spec),
+             ev = std::move(ev)](caf::event_based_actor* self) mutable {
+    self->request(manager, manager_timeout, spawn_atom_v, std::move(spec))
+      .then(
+        [self, ev](caf::actor& conv) {
+          if (conv)
+            self->send(conv, inbound_atom_v, ev);
+        },
+        [](caf::error&) {
+          log_safe(spdlog::level::warn,
+                   "whatsapp: no conversation for an inbound message");
+        });
+  });
+}
+
+} // namespace al

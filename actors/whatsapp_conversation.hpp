@@ -1,0 +1,128 @@
+#pragma once
+
+// One actor per WhatsApp conversation, i.e. per (business, number), keyed
+// "wa:<business>:<e164>" under the whatsapp_manager supervisor. It
+// serialises the sends to that number (one provider call at a time, in
+// arrival order), rate-limits them, and decides the automatic after-hours
+// reply to inbound messages. It stops itself after an idle period and is
+// revived from the database when needed (the last automatic reply is read
+// back, everything else lives in the messages table).
+//
+// Crash safety: a send is a self-contained chain (insert the row -> call the
+// provider -> record the outcome -> answer the requester) that captures only
+// the shared context, never the actor. If the actor dies mid-send, the chain
+// still finishes: the row ends `sent` or `failed` and the requester gets its
+// answer. Sends still waiting in the dead actor's queue were never started
+// (no row, nothing sent): their requesters notice the actor's death and
+// submit them again to the restarted actor. So no message is lost or sent
+// twice; only the order between a crash's in-flight send and the resubmitted
+// ones is not guaranteed.
+
+#include "actors/store.hpp"
+#include "actors/supervisor.hpp"
+#include "core/outbound.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace al {
+
+struct metrics;
+
+/// Provider settings and limits, fixed at start-up (from config).
+struct whatsapp_settings {
+  std::string default_provider = "twilio"; // twilio | meta
+  std::string twilio_api_base = "https://api.twilio.com";
+  std::string twilio_account_sid; // global; a business may carry its own
+  std::string twilio_auth_token;
+  std::string twilio_from = "whatsapp:+14155238886"; // global sender
+  std::string meta_api_base;
+  std::string meta_token;
+  std::string meta_phone_id;
+  std::string status_callback_url; // Twilio StatusCallback; "" = none
+  std::chrono::milliseconds provider_timeout{5000};
+  std::chrono::seconds idle_timeout{1800};
+  int rate_per_minute = 30;                  // per number, also the burst
+  std::chrono::seconds auto_reply_gap{4 * 3600}; // per conversation
+  std::chrono::seconds queue_timeout{20}; // longest wait for a send's turn
+};
+
+/// What every conversation actor shares.
+struct whatsapp_context {
+  store db;
+  http_send_fn http; // the outbound HTTP client, injected by app/
+  metrics* m = nullptr;
+  whatsapp_settings settings;
+  /// The whatsapp_manager (weak): conversations end when it does, so a
+  /// shutdown never waits for their idle timeout.
+  caf::actor_addr manager;
+};
+
+using whatsapp_context_ptr = std::shared_ptr<const whatsapp_context>;
+
+/// A send, as the API (or the auto-reply) asks for it.
+struct wa_send_request {
+  std::int64_t business_id = 1;
+  std::string to;       // E.164
+  std::string body;     // non-empty, at most wa_max_body bytes
+  std::string provider; // "" (business or global default), twilio, meta
+  bool auto_reply = false;
+};
+
+enum class wa_send_status {
+  sent,            // the provider accepted it (sid set)           -> 200
+  provider_failed, // the provider refused, failed or timed out    -> 502
+  not_configured,  // no credentials for the chosen provider       -> 501
+  no_business,     // the business does not exist                  -> 404
+  rate_limited,    // too many sends to this number                -> 429
+  unavailable,     // database down, supervisor gave up            -> 503
+  timeout,         // no answer in time (queue or actor)           -> 504
+};
+
+struct wa_send_result {
+  wa_send_status status = wa_send_status::unavailable;
+  std::string provider;
+  std::string sid;
+  std::int64_t message_id = 0; // 0 when no row was written
+  std::string error;
+  std::string error_code;
+};
+
+/// An inbound message was stored: the conversation decides the reply.
+struct wa_inbound_event {
+  std::int64_t message_id = 0;
+  std::int64_t lead_id = 0;
+  std::string working_hours = "{}"; // the business's, JSON text
+  std::string after_hours_reply;    // "" = the default Hebrew text
+};
+
+/// "wa:<business>:<e164>".
+std::string whatsapp_conversation_key(std::int64_t business,
+                                      std::string_view e164);
+
+/// The supervisor's recipe for the conversation (business, e164).
+child_spec whatsapp_conversation_spec(whatsapp_context_ptr ctx,
+                                      std::int64_t business, std::string e164);
+
+/// Sends `req` through its conversation actor (spawned through `manager`
+/// when needed) and calls `done` exactly once, from some actor thread, with
+/// the outcome. Never blocks; safe from an io thread.
+void whatsapp_send(caf::actor_system& sys, const caf::actor& manager,
+                   whatsapp_context_ptr ctx, wa_send_request req,
+                   std::function<void(wa_send_result)> done);
+
+/// Tells the conversation (business, e164) that an inbound message was
+/// stored. Fire and forget; never blocks.
+void whatsapp_notify_inbound(caf::actor_system& sys, const caf::actor& manager,
+                             whatsapp_context_ptr ctx, std::int64_t business,
+                             std::string e164, wa_inbound_event ev);
+
+} // namespace al

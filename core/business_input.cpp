@@ -1,0 +1,135 @@
+#include "core/business_input.hpp"
+
+#include "core/input.hpp"
+#include "core/phone.hpp"
+
+#include <cctype>
+#include <set>
+#include <string_view>
+
+namespace al {
+
+namespace {
+
+bool valid_hhmm(std::string_view s) {
+  return s.size() == 5 && std::isdigit(static_cast<unsigned char>(s[0]))
+         && std::isdigit(static_cast<unsigned char>(s[1])) && s[2] == ':'
+         && std::isdigit(static_cast<unsigned char>(s[3]))
+         && std::isdigit(static_cast<unsigned char>(s[4]))
+         && (s[0] - '0') * 10 + (s[1] - '0') < 24
+         && (s[3] - '0') * 10 + (s[4] - '0') < 60;
+}
+
+} // namespace
+
+std::string parse_business(simdjson::dom::object o, business_input& in,
+                           bool create) {
+  std::string err;
+  if (!read_opt_string(o, "name", in.name, err, 200)
+      || !read_opt_string(o, "greeting", in.greeting, err)
+      || !read_opt_string(o, "prompt", in.prompt, err, 20000)
+      || !read_opt_string(o, "voice_engine", in.voice_engine, err, 20)
+      || !read_opt_string(o, "after_hours_reply", in.after_hours_reply, err))
+    return err;
+  if (create && (!in.name || in.name->empty()))
+    return "name is required";
+  if (in.name && in.name->empty())
+    return "name must not be empty";
+  if (in.voice_engine && *in.voice_engine != "local"
+      && *in.voice_engine != "openai")
+    return "voice_engine must be local or openai";
+  if (auto f = get_array(o, "phone_numbers"); f.present()) {
+    if (!f.ok())
+      return "phone_numbers must be an array of strings";
+    std::vector<std::string> numbers;
+    for (auto el : f.value) {
+      std::string_view s;
+      if (el.get(s) != simdjson::SUCCESS)
+        return "phone_numbers must be an array of strings";
+      auto n = normalize_phone(s);
+      if (!n)
+        return "invalid phone number: " + std::string{s.substr(0, 40)};
+      numbers.push_back(*n);
+    }
+    in.phone_numbers = std::move(numbers);
+  }
+  if (auto f = get_object(o, "twilio"); f.present()) {
+    if (!f.ok())
+      return "twilio must be an object";
+    if (!read_opt_string(f.value, "account_sid", in.twilio_sid, err, 64)
+        || !read_opt_string(f.value, "auth_token", in.twilio_token, err, 128))
+      return err;
+  }
+  if (auto f = get_object(o, "whatsapp"); f.present()) {
+    if (!f.ok())
+      return "whatsapp must be an object";
+    if (!read_opt_string(f.value, "from", in.wa_from, err, 64)
+        || !read_opt_string(f.value, "provider", in.wa_provider, err, 16))
+      return err;
+    if (in.wa_provider && *in.wa_provider != "twilio"
+        && *in.wa_provider != "meta")
+      return "whatsapp.provider must be twilio or meta";
+  }
+  if (auto f = get_object(o, "payments"); f.present()) {
+    if (!f.ok())
+      return "payments must be an object";
+    auto enabled = get_bool(f.value, "enabled");
+    if (enabled.state == field_state::wrong_type)
+      return "payments.enabled must be a boolean";
+    if (enabled.ok())
+      in.payments_enabled = enabled.value;
+    if (!read_opt_string(f.value, "default_provider", in.payments_provider, err,
+                         16)
+        || !read_opt_string(f.value, "paypal_client_id", in.paypal_id, err, 256)
+        || !read_opt_string(f.value, "paypal_secret", in.paypal_secret, err,
+                            256)
+        || !read_opt_string(f.value, "tranzila_terminal", in.tranzila_terminal,
+                            err, 64))
+      return err;
+    if (in.payments_provider && *in.payments_provider != "paypal"
+        && *in.payments_provider != "tranzila")
+      return "payments.default_provider must be paypal or tranzila";
+  }
+  if (auto f = get_object(o, "working_hours"); f.present()) {
+    if (!f.ok())
+      return "working_hours must be an object";
+    static const std::set<std::string_view> days{"sun", "mon", "tue", "wed",
+                                                 "thu", "fri", "sat"};
+    for (auto [k, v] : f.value) {
+      if (!days.count(k))
+        return "working_hours keys are sun..sat";
+      simdjson::dom::array a;
+      std::string_view from, to;
+      if (v.get(a) != simdjson::SUCCESS || a.size() != 2
+          || a.at(0).get(from) != simdjson::SUCCESS
+          || a.at(1).get(to) != simdjson::SUCCESS || !valid_hhmm(from)
+          || !valid_hhmm(to))
+        return "working_hours values are [\"HH:MM\",\"HH:MM\"]";
+    }
+    in.working_hours = simdjson::minify(f.value);
+  }
+  if (auto f = get_int(o, "max_live_calls"); f.present()) {
+    if (!f.ok() || f.value < 0)
+      return "max_live_calls must be a non-negative integer";
+    in.max_live_calls = f.value;
+  }
+  return {};
+}
+
+std::string admin_only_field(const business_input& in) {
+  if (in.name)
+    return "name";
+  if (in.phone_numbers)
+    return "phone_numbers";
+  if (in.voice_engine)
+    return "voice_engine";
+  if (in.twilio_sid || in.twilio_token)
+    return "twilio";
+  if (in.wa_from)
+    return "whatsapp.from";
+  if (in.max_live_calls)
+    return "max_live_calls";
+  return {};
+}
+
+} // namespace al

@@ -1,0 +1,39 @@
+#pragma once
+
+// The body of POST/PATCH /api/admin/businesses and PATCH /api/crm/business
+// (SPEC "Authentication and provisioning"), parsed and validated. Pure.
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace al {
+
+/// A validated business create/patch body. Unset optionals = not given.
+struct business_input {
+  std::optional<std::string> name, greeting, prompt, voice_engine;
+  std::optional<std::string> twilio_sid, twilio_token;
+  std::optional<std::string> wa_from, wa_provider, after_hours_reply;
+  std::optional<bool> payments_enabled;
+  std::optional<std::string> payments_provider, paypal_id, paypal_secret,
+    tranzila_terminal;
+  std::optional<std::string> working_hours; // JSON text
+  std::optional<std::int64_t> max_live_calls;
+  std::optional<std::vector<std::string>> phone_numbers; // E.164
+};
+
+/// Parses and validates `o` into `in`; returns an error message or empty.
+/// `create` requires a name.
+std::string parse_business(simdjson::dom::object o, business_input& in,
+                           bool create);
+
+/// The JSON name of the first field in `in` that only the administrator may
+/// set (name, phone_numbers, voice_engine, twilio.*, whatsapp.from,
+/// max_live_calls), or empty. Owners may change greeting, prompt,
+/// after_hours_reply, working_hours, whatsapp.provider and payments.*.
+std::string admin_only_field(const business_input& in);
+
+} // namespace al

@@ -1,0 +1,463 @@
+#include "core/whatsapp_wire.hpp"
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+#include "core/phone.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
+#include <cctype>
+#include <string>
+
+namespace al {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out{s};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// One path segment, percent-encoded (a stored SID or phone id can never
+/// reach another endpoint).
+std::string segment(std::string_view s) {
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
+}
+
+std::string trim_slashes(std::string_view base) {
+  while (!base.empty() && base.back() == '/')
+    base.remove_suffix(1);
+  return std::string{base};
+}
+
+/// A transport failure or a non-JSON error answer, described briefly.
+wa_send_outcome failure(std::string_view provider, const outbound_response& r) {
+  wa_send_outcome out;
+  if (!r.error.empty()) {
+    out.timeout = r.error == "timeout";
+    out.error = out.timeout ? std::string{provider} + " timed out"
+                            : std::string{provider} + " unreachable: " + r.error;
+    return out;
+  }
+  out.error = std::string{provider} + " answered HTTP " + std::to_string(r.status);
+  return out;
+}
+
+/// A JSON number or string field as text ("" when absent or another type).
+std::string number_or_string(simdjson::dom::object o, std::string_view key) {
+  if (auto n = get_int(o, key); n.ok())
+    return std::to_string(n.value);
+  if (auto s = get_string(o, key); s.ok())
+    return std::string{s.value};
+  return {};
+}
+
+/// Text PostgreSQL can store: NUL bytes dropped, each byte of an invalid
+/// UTF-8 sequence replaced by U+FFFD.
+std::string storable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) {
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    std::size_t n = c >= 0xF0 && c <= 0xF4   ? 4
+                    : c >= 0xE0 && c <= 0xEF ? 3
+                    : c >= 0xC2 && c <= 0xDF ? 2
+                                             : 0;
+    if (n && i + n <= s.size() && valid_utf8(s.substr(i, n))) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string string_or_empty(simdjson::dom::object o, std::string_view key) {
+  auto f = get_string(o, key);
+  return f.ok() ? storable(f.value) : std::string{};
+}
+
+std::string form_text(const form_params& form, std::string_view key) {
+  return storable(form.value_or(key));
+}
+
+} // namespace
+
+// -- statuses -----------------------------------------------------------------
+
+int wa_status_rank(std::string_view s) noexcept {
+  if (s == "queued" || s == "accepted" || s == "scheduled")
+    return 0;
+  if (s == "sending")
+    return 1;
+  if (s == "sent")
+    return 2;
+  if (s == "delivered" || s == "undelivered" || s == "failed")
+    return 3;
+  if (s == "read")
+    return 4;
+  if (s == "received")
+    return 5;
+  return -1;
+}
+
+bool wa_status_advances(std::string_view from, std::string_view to) noexcept {
+  auto t = wa_status_rank(to);
+  if (t < 0)
+    return false;
+  if (from == "failed" || from == "undelivered")
+    return false;
+  return t > wa_status_rank(from);
+}
+
+// -- Twilio -------------------------------------------------------------------
+
+outbound_request twilio_send_request(std::string_view api_base,
+                                     const twilio_credentials& creds,
+                                     std::string_view from, std::string_view to,
+                                     std::string_view body,
+                                     std::string_view status_callback,
+                                     std::chrono::milliseconds timeout) {
+  outbound_request r;
+  r.method = "POST";
+  r.url = trim_slashes(api_base) + "/2010-04-01/Accounts/"
+          + segment(creds.account_sid) + "/Messages.json";
+  std::vector<form_params::value_type> form{{"To", std::string{to}},
+                                            {"From", std::string{from}},
+                                            {"Body", std::string{body}}};
+  if (!status_callback.empty())
+    form.emplace_back("StatusCallback", std::string{status_callback});
+  r.body = encode_form(form);
+  r.headers = {
+    {"Authorization",
+     "Basic " + crypto::base64_encode(creds.account_sid + ":" + creds.auth_token)},
+    {"Content-Type", "application/x-www-form-urlencoded"},
+    {"Accept", "application/json"}};
+  r.timeout = timeout;
+  return r;
+}
+
+wa_send_outcome parse_twilio_send_response(const outbound_response& res) {
+  if (!res.error.empty())
+    return failure("twilio", res);
+  json_doc doc;
+  std::optional<simdjson::dom::object> o;
+  if (doc.parse(res.body))
+    o = doc.object();
+  if (res.status >= 200 && res.status < 300) {
+    wa_send_outcome out;
+    if (o)
+      out.sid = string_or_empty(*o, "sid");
+    if (out.sid.empty()) {
+      out.error = "twilio answered without a message sid";
+      return out;
+    }
+    out.ok = true;
+    out.status = string_or_empty(*o, "status");
+    return out;
+  }
+  auto out = failure("twilio", res);
+  if (o) {
+    if (auto m = string_or_empty(*o, "message"); !m.empty())
+      out.error = m;
+    out.error_code = number_or_string(*o, "code");
+  }
+  return out;
+}
+
+std::variant<wa_inbound, std::string>
+parse_twilio_inbound(const form_params& form) {
+  wa_inbound in;
+  in.provider = "twilio";
+  in.sid = form_text(form, "MessageSid");
+  if (in.sid.empty())
+    in.sid = form_text(form, "SmsMessageSid");
+  if (in.sid.empty() || in.sid.size() > 64)
+    return std::string{"MessageSid is required"};
+  auto from = normalize_phone(form.value_or("From"));
+  if (!from)
+    return std::string{"From must be a WhatsApp phone address"};
+  in.from = *from;
+  if (auto to = normalize_phone(form.value_or("To")))
+    in.to = *to;
+  in.body = form_text(form, "Body");
+  in.profile_name = form_text(form, "ProfileName");
+  in.wa_id = form_text(form, "WaId");
+  // NumMedia says how many; take what is there (at most 10, like Twilio).
+  for (int i = 0; i < 10; ++i) {
+    auto url = form.get("MediaUrl" + std::to_string(i));
+    if (url && !url->empty())
+      in.media.push_back(storable(*url));
+  }
+  return in;
+}
+
+std::variant<wa_status_event, std::string>
+parse_twilio_status(const form_params& form) {
+  wa_status_event ev;
+  ev.sid = form_text(form, "MessageSid");
+  if (ev.sid.empty())
+    ev.sid = form_text(form, "SmsSid");
+  ev.status = lower(form_text(form, "MessageStatus"));
+  if (ev.status.empty())
+    ev.status = lower(form_text(form, "SmsStatus"));
+  if (ev.sid.empty() || ev.sid.size() > 64)
+    return std::string{"MessageSid is required"};
+  if (ev.status.empty() || ev.status.size() > 32)
+    return std::string{"MessageStatus is required"};
+  ev.error_code = form_text(form, "ErrorCode");
+  ev.error = form_text(form, "ErrorMessage");
+  return ev;
+}
+
+// -- Meta -----------------------------------------------------------------------
+
+std::string meta_recipient(std::string_view e164) {
+  std::string out;
+  for (char c : e164)
+    if (c >= '0' && c <= '9')
+      out.push_back(c);
+  return out;
+}
+
+outbound_request meta_send_request(std::string_view api_base,
+                                   std::string_view phone_id,
+                                   std::string_view token,
+                                   std::string_view to_e164,
+                                   std::string_view body,
+                                   std::chrono::milliseconds timeout) {
+  outbound_request r;
+  r.method = "POST";
+  r.url = trim_slashes(api_base) + "/" + segment(phone_id) + "/messages";
+  boost::json::object o{
+    {"messaging_product", "whatsapp"},
+    {"to", meta_recipient(to_e164)},
+    {"type", "text"},
+    {"text", boost::json::object{{"body", boost::json::string_view{
+                                             body.data(), body.size()}}}}};
+  r.body = boost::json::serialize(o);
+  r.headers = {{"Authorization", "Bearer " + std::string{token}},
+               {"Content-Type", "application/json"}};
+  r.timeout = timeout;
+  return r;
+}
+
+wa_send_outcome parse_meta_send_response(const outbound_response& res) {
+  if (!res.error.empty())
+    return failure("meta", res);
+  json_doc doc;
+  std::optional<simdjson::dom::object> o;
+  if (doc.parse(res.body))
+    o = doc.object();
+  if (res.status >= 200 && res.status < 300) {
+    wa_send_outcome out;
+    if (o) {
+      if (auto msgs = get_array(*o, "messages"); msgs.ok()) {
+        for (auto el : msgs.value) {
+          simdjson::dom::object m;
+          if (el.get(m) == simdjson::SUCCESS) {
+            out.sid = string_or_empty(m, "id");
+            out.status = string_or_empty(m, "message_status");
+            break;
+          }
+        }
+      }
+    }
+    if (out.sid.empty()) {
+      out.error = "meta answered without a message id";
+      return out;
+    }
+    out.ok = true;
+    return out;
+  }
+  auto out = failure("meta", res);
+  if (o) {
+    if (auto e = get_object(*o, "error"); e.ok()) {
+      if (auto m = string_or_empty(e.value, "message"); !m.empty())
+        out.error = m;
+      out.error_code = number_or_string(e.value, "code");
+    }
+  }
+  return out;
+}
+
+bool verify_meta_signature(std::string_view app_secret,
+                           std::string_view raw_body, std::string_view header) {
+  constexpr std::string_view prefix = "sha256=";
+  if (app_secret.empty() || header.size() != prefix.size() + 64
+      || lower(header.substr(0, prefix.size())) != prefix)
+    return false;
+  auto expected = crypto::to_hex(crypto::hmac_sha256(app_secret, raw_body));
+  return crypto::constant_time_equal(expected,
+                                     lower(header.substr(prefix.size())));
+}
+
+std::optional<std::string> meta_handshake(const form_params& query,
+                                          std::string_view verify_token) {
+  if (verify_token.empty() || query.value_or("hub.mode") != "subscribe")
+    return std::nullopt;
+  auto token = query.value_or("hub.verify_token");
+  if (!crypto::constant_time_equal(token, verify_token))
+    return std::nullopt;
+  auto challenge = query.value_or("hub.challenge");
+  if (challenge.empty() || challenge.size() > 256)
+    return std::nullopt;
+  for (unsigned char c : challenge)
+    if (c < 0x21 || c > 0x7e)
+      return std::nullopt;
+  return challenge;
+}
+
+namespace {
+
+/// The text a Cloud API message carries, by type; media ids go to `media`.
+std::string meta_text(simdjson::dom::object m, std::vector<std::string>& media) {
+  auto type = string_or_empty(m, "type");
+  if (type == "text") {
+    if (auto t = get_object(m, "text"); t.ok())
+      return string_or_empty(t.value, "body");
+    return {};
+  }
+  if (type == "image" || type == "video" || type == "audio"
+      || type == "document" || type == "sticker") {
+    if (auto t = get_object(m, type); t.ok()) {
+      if (auto id = string_or_empty(t.value, "id"); !id.empty())
+        media.push_back("meta-media:" + id);
+      return string_or_empty(t.value, "caption");
+    }
+    return {};
+  }
+  if (type == "button") {
+    if (auto t = get_object(m, "button"); t.ok())
+      return string_or_empty(t.value, "text");
+    return {};
+  }
+  if (type == "interactive") {
+    if (auto t = get_object(m, "interactive"); t.ok()) {
+      for (auto key : {"button_reply", "list_reply"})
+        if (auto r = get_object(t.value, key); r.ok())
+          return string_or_empty(r.value, "title");
+    }
+    return {};
+  }
+  if (type == "location") {
+    if (auto t = get_object(m, "location"); t.ok()) {
+      double lat = 0, lng = 0;
+      simdjson::dom::element el;
+      if (t.value.at_key("latitude").get(el) == simdjson::SUCCESS
+          && el.get(lat) == simdjson::SUCCESS
+          && t.value.at_key("longitude").get(el) == simdjson::SUCCESS
+          && el.get(lng) == simdjson::SUCCESS)
+        return "location: " + std::to_string(lat) + "," + std::to_string(lng);
+    }
+    return {};
+  }
+  return {};
+}
+
+/// Each object element of the array field `key` of `o`.
+template <class Fn>
+void each_object(simdjson::dom::object o, std::string_view key, Fn&& fn) {
+  auto a = get_array(o, key);
+  if (!a.ok())
+    return;
+  for (auto el : a.value) {
+    simdjson::dom::object item;
+    if (el.get(item) == simdjson::SUCCESS)
+      fn(item);
+  }
+}
+
+void read_change_value(simdjson::dom::object v, meta_webhook& out) {
+  std::string to;
+  if (auto md = get_object(v, "metadata"); md.ok()) {
+    auto display = meta_recipient(string_or_empty(md.value, "display_phone_number"));
+    if (auto n = normalize_phone("+" + display); n && !display.empty())
+      to = *n;
+  }
+  // wa_id -> profile name, from "contacts".
+  std::vector<std::pair<std::string, std::string>> names;
+  each_object(v, "contacts", [&](simdjson::dom::object c) {
+    std::string name;
+    if (auto p = get_object(c, "profile"); p.ok())
+      name = string_or_empty(p.value, "name");
+    names.emplace_back(string_or_empty(c, "wa_id"), std::move(name));
+  });
+  each_object(v, "messages", [&](simdjson::dom::object m) {
+    wa_inbound in;
+    in.provider = "meta";
+    in.sid = string_or_empty(m, "id");
+    in.wa_id = string_or_empty(m, "from");
+    auto from = normalize_phone("+" + meta_recipient(in.wa_id));
+    if (in.sid.empty() || in.sid.size() > 128 || in.wa_id.empty() || !from)
+      return;
+    in.from = *from;
+    in.to = to;
+    in.body = meta_text(m, in.media);
+    for (auto& [id, name] : names)
+      if (id == in.wa_id)
+        in.profile_name = name;
+    out.messages.push_back(std::move(in));
+  });
+  each_object(v, "statuses", [&](simdjson::dom::object s) {
+    wa_status_event ev;
+    ev.sid = string_or_empty(s, "id");
+    ev.status = lower(string_or_empty(s, "status"));
+    if (ev.sid.empty() || ev.sid.size() > 128 || ev.status.empty()
+        || ev.status.size() > 32)
+      return;
+    each_object(s, "errors", [&](simdjson::dom::object e) {
+      if (!ev.error_code.empty())
+        return;
+      ev.error_code = number_or_string(e, "code");
+      ev.error = string_or_empty(e, "message");
+      if (ev.error.empty())
+        ev.error = string_or_empty(e, "title");
+    });
+    out.statuses.push_back(std::move(ev));
+  });
+}
+
+} // namespace
+
+std::variant<meta_webhook, std::string> parse_meta_webhook(std::string_view body) {
+  json_doc doc;
+  if (!doc.parse(body))
+    return doc.error();
+  auto root = doc.object();
+  if (!root)
+    return std::string{"JSON body must be an object"};
+  auto entries = get_array(*root, "entry");
+  if (!entries.ok())
+    return std::string{"entry must be an array"};
+  meta_webhook out;
+  for (auto el : entries.value) {
+    simdjson::dom::object entry;
+    if (el.get(entry) != simdjson::SUCCESS)
+      continue;
+    each_object(entry, "changes", [&](simdjson::dom::object change) {
+      if (auto v = get_object(change, "value"); v.ok())
+        read_change_value(v.value, out);
+    });
+  }
+  return out;
+}
+
+} // namespace al

@@ -1,0 +1,558 @@
+// /api/crm/*: leads, notes, calls (+ audio), appointments, pipeline, tasks,
+// the token's business. Thin handlers: parse and validate the request with
+// core/crm_input.hpp, run one actors/crm_queries.hpp function in a store
+// job for the principal's business, render its reply. Roles are checked by
+// require() (transport/auth.cpp) before anything else.
+#include "transport/handlers/handlers.hpp"
+
+#include "actors/businesses.hpp"
+#include "actors/crm_queries.hpp"
+#include "core/business_input.hpp"
+#include "core/crm_input.hpp"
+#include "transport/auth.hpp"
+#include "transport/handlers/common.hpp"
+#include "transport/router.hpp"
+#include "transport/services.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+namespace al {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Largest audio file served (a two-minute recording is ~2 MB).
+constexpr std::uintmax_t max_audio_bytes = 64 * 1024 * 1024;
+
+http::status to_status(crm_code c) {
+  switch (c) {
+    case crm_code::ok:
+      return http::status::ok;
+    case crm_code::created:
+      return http::status::created;
+    case crm_code::bad_request:
+      return http::status::bad_request;
+    case crm_code::forbidden:
+      return http::status::forbidden;
+    case crm_code::not_found:
+      return http::status::not_found;
+    case crm_code::conflict:
+      return http::status::conflict;
+    case crm_code::unprocessable:
+      return http::status::unprocessable_entity;
+  }
+  return http::status::internal_server_error;
+}
+
+using crm_job = std::function<crm_reply(db_tx&)>;
+
+/// Runs `job` for `business` and answers with its reply. The admin token
+/// may name any business id, so for it the business must exist (else 404);
+/// an API token's business always does.
+void run_crm(services& svc, const responder& res, const principal& p,
+             std::int64_t business, crm_job job) {
+  auto out = std::make_shared<crm_reply>();
+  svc.db.run(
+    [job = std::move(job), out, business, admin = p.is_admin()](db_tx& tx) {
+      if (admin && !business_exists(tx, business)) {
+        *out = crm_fail(crm_code::not_found, "No such business");
+        return;
+      }
+      *out = job(tx);
+    },
+    [res, out](const db_error& err) {
+      if (!err.empty())
+        return res(db_error_response(err));
+      res(
+        json_response(to_status(out->code), boost::json::serialize(out->body)));
+    });
+}
+
+void bad_request(const responder& res, const std::string& msg) {
+  res(error_response(http::status::bad_request, msg));
+}
+
+/// The query string, or a 400.
+std::optional<form_params> query_of(const request& req, const responder& res) {
+  auto q = parse_query(req.query);
+  if (!q)
+    bad_request(res, "malformed query string");
+  return q;
+}
+
+/// A JSON object body with the business it acts for (business_id in the
+/// body counts for the admin token only).
+struct body {
+  json_doc doc;
+  simdjson::dom::object obj;
+  std::int64_t business = 0;
+};
+
+std::unique_ptr<body> body_of(const request& req, const responder& res,
+                              const principal& p) {
+  auto b = std::make_unique<body>();
+  if (!parse_body(req, b->doc, b->obj, res))
+    return nullptr;
+  auto bid = get_int(b->obj, "business_id");
+  if (bid.state == field_state::wrong_type
+      || (bid.ok() && p.is_admin() && bid.value <= 0)) {
+    bad_request(res, "business_id must be a positive integer");
+    return nullptr;
+  }
+  b->business = effective_business(
+    p, bid.ok() ? std::optional<std::int64_t>{bid.value} : std::nullopt);
+  return b;
+}
+
+std::optional<std::int64_t> id_or_404(const request& req, const responder& res,
+                                      std::string_view what,
+                                      std::size_t i = 0) {
+  auto id = path_id(req, i);
+  if (!id)
+    res(
+      error_response(http::status::not_found, "No such " + std::string{what}));
+  return id;
+}
+
+// -- audio files -------------------------------------------------------------
+
+/// `stored` (relative to `dir`, or absolute) resolved inside `dir`, or
+/// nullopt when it would escape it ("..", symlinks, another root).
+std::optional<fs::path> inside(const std::string& dir,
+                               const std::string& stored) {
+  std::error_code ec;
+  auto base = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  if (ec || stored.empty())
+    return std::nullopt;
+  fs::path rel{stored};
+  auto full = fs::weakly_canonical(rel.is_absolute() ? rel : base / rel, ec);
+  if (ec)
+    return std::nullopt;
+  auto b = base.begin();
+  auto f = full.begin();
+  for (; b != base.end(); ++b, ++f)
+    if (f == full.end() || *f != *b)
+      return std::nullopt;
+  if (f == full.end())
+    return std::nullopt; // the directory itself
+  return full;
+}
+
+std::string_view audio_type(const fs::path& p) {
+  auto ext = p.extension().string();
+  for (auto& c : ext)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".wav")
+    return "audio/wav";
+  if (ext == ".mp3")
+    return "audio/mpeg";
+  return "application/octet-stream";
+}
+
+/// Reads an audio file under `dir` into a response (404 when missing or
+/// outside the directory).
+http_response audio_response(const std::string& dir,
+                             const std::optional<std::string>& stored,
+                             std::string_view content_type = {}) {
+  if (!stored)
+    return error_response(http::status::not_found, "No such audio");
+  auto path = inside(dir, *stored);
+  std::error_code ec;
+  if (!path || !fs::is_regular_file(*path, ec))
+    return error_response(http::status::not_found, "No such audio");
+  auto size = fs::file_size(*path, ec);
+  if (ec || size > max_audio_bytes)
+    return error_response(http::status::not_found, "No such audio");
+  std::ifstream in{*path, std::ios::binary};
+  std::string data(static_cast<std::size_t>(size), '\0');
+  if (!in.read(data.data(), static_cast<std::streamsize>(size)))
+    return error_response(http::status::not_found, "No such audio");
+  auto res = make_response(http::status::ok, std::move(data),
+                           content_type.empty() ? audio_type(*path)
+                                                : content_type);
+  res.set(http::field::cache_control, "private, max-age=3600");
+  return res;
+}
+
+/// Serves the file a store lookup names, read on the DB thread (blocking
+/// file I/O stays off the io threads).
+void serve_audio(services& svc, const responder& res, const principal& p,
+                 std::function<std::optional<std::string>(db_tx&)> lookup,
+                 std::string content_type) {
+  auto out = std::make_shared<http_response>();
+  svc.db.run(
+    [&svc, out, lookup = std::move(lookup), bid = p.business_id,
+     admin = p.is_admin(), content_type](db_tx& tx) {
+      if (admin && !business_exists(tx, bid)) {
+        *out = error_response(http::status::not_found, "No such business");
+        return;
+      }
+      *out = audio_response(svc.cfg.recordings_dir, lookup(tx), content_type);
+    },
+    [res, out](const db_error& err) {
+      if (!err.empty())
+        return res(db_error_response(err));
+      res(std::move(*out));
+    });
+}
+
+// -- route groups ------------------------------------------------------------
+
+void add_lead_routes(router& r, services& svc) {
+  r.add(http::verb::get, "/api/crm/leads",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto q = query_of(*req, res);
+                  if (!q)
+                    return;
+                  lead_filter f;
+                  if (auto err = parse_lead_filter(*q, f); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, p.business_id,
+                          [f, b = p.business_id](db_tx& tx) {
+                            return list_leads(tx, b, f);
+                          });
+                }));
+
+  r.add(http::verb::post, "/api/crm/leads",
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto b = body_of(*req, res, p);
+                  if (!b)
+                    return;
+                  lead_input in;
+                  if (auto err = parse_lead(b->obj, in, true); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, b->business,
+                          [in, bid = b->business, who = p.actor()](db_tx& tx) {
+                            return create_lead(tx, bid, in, who);
+                          });
+                }));
+
+  r.add(http::verb::get, "/api/crm/leads/{id}",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto id = id_or_404(*req, res, "lead");
+                  if (!id)
+                    return;
+                  run_crm(svc, res, p, p.business_id,
+                          [id = *id, b = p.business_id](db_tx& tx) {
+                            return get_lead(tx, b, id);
+                          });
+                }));
+
+  r.add(http::verb::patch, "/api/crm/leads/{id}",
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto id = id_or_404(*req, res, "lead");
+                  if (!id)
+                    return;
+                  auto b = body_of(*req, res, p);
+                  if (!b)
+                    return;
+                  lead_input in;
+                  if (auto err = parse_lead(b->obj, in, false); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, b->business,
+                          [in, id = *id, bid = b->business,
+                           who = p.actor()](db_tx& tx) {
+                            return update_lead(tx, bid, id, in, who);
+                          });
+                }));
+
+  r.add(http::verb::delete_, "/api/crm/leads/{id}",
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto id = id_or_404(*req, res, "lead");
+                  if (!id)
+                    return;
+                  run_crm(svc, res, p, p.business_id,
+                          [id = *id, b = p.business_id](db_tx& tx) {
+                            return delete_lead(tx, b, id);
+                          });
+                }));
+
+  r.add(http::verb::get, "/api/crm/leads/{id}/notes",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto id = id_or_404(*req, res, "lead");
+                  auto q = id ? query_of(*req, res) : std::nullopt;
+                  if (!q)
+                    return;
+                  page_params pg;
+                  if (auto err = parse_paging(*q, pg); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, p.business_id,
+                          [id = *id, pg, b = p.business_id](db_tx& tx) {
+                            return list_notes(tx, b, id, pg);
+                          });
+                }));
+
+  r.add(http::verb::post, "/api/crm/leads/{id}/notes",
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto id = id_or_404(*req, res, "lead");
+                  if (!id)
+                    return;
+                  auto b = body_of(*req, res, p);
+                  if (!b)
+                    return;
+                  std::string text;
+                  if (auto err = parse_note(b->obj, text); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, b->business,
+                          [id = *id, text, bid = b->business,
+                           who = p.actor()](db_tx& tx) {
+                            return add_note(tx, bid, id, text, who);
+                          });
+                }));
+}
+
+void add_call_routes(router& r, services& svc) {
+  r.add(http::verb::get, "/api/crm/calls",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto q = query_of(*req, res);
+                  if (!q)
+                    return;
+                  call_filter f;
+                  if (auto err = parse_call_filter(*q, f); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, p.business_id,
+                          [f, b = p.business_id](db_tx& tx) {
+                            return list_calls(tx, b, f);
+                          });
+                }));
+
+  r.add(http::verb::get, "/api/crm/calls/{sid}",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto& sid = req->path_params.at(0);
+                  if (!valid_call_sid(sid))
+                    return res(
+                      error_response(http::status::not_found, "No such call"));
+                  run_crm(svc, res, p, p.business_id,
+                          [sid, b = p.business_id](db_tx& tx) {
+                            return get_call(tx, b, sid);
+                          });
+                }));
+
+  r.add(
+    http::verb::get, "/api/crm/calls/{sid}/segments/{seq}",
+    require(
+      svc, access::read, [&svc](request_ptr req, responder res, principal p) {
+        auto& sid = req->path_params.at(0);
+        auto seq = parse_decimal(req->path_params.at(1), 0, 2147483647);
+        if (!valid_call_sid(sid) || !seq)
+          return res(error_response(http::status::not_found, "No such audio"));
+        serve_audio(
+          svc, res, p,
+          [sid, seq = *seq, b = p.business_id](db_tx& tx) {
+            return call_segment_path(tx, b, sid, seq);
+          },
+          "audio/wav");
+      }));
+
+  r.add(http::verb::get, "/api/crm/calls/{sid}/recording",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto& sid = req->path_params.at(0);
+                  if (!valid_call_sid(sid))
+                    return res(
+                      error_response(http::status::not_found, "No such audio"));
+                  serve_audio(svc, res, p,
+                              [sid, b = p.business_id](db_tx& tx) {
+                                return call_recording_path(tx, b, sid);
+                              },
+                              {});
+                }));
+}
+
+void add_appointment_routes(router& r, services& svc) {
+  r.add(http::verb::get, "/api/crm/appointments",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto q = query_of(*req, res);
+                  if (!q)
+                    return;
+                  appointment_filter f;
+                  if (auto err = parse_appointment_filter(*q, f); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, p.business_id,
+                          [f, b = p.business_id](db_tx& tx) {
+                            return list_appointments(tx, b, f);
+                          });
+                }));
+
+  r.add(http::verb::post, "/api/crm/appointments",
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto b = body_of(*req, res, p);
+                  if (!b)
+                    return;
+                  appointment_input in;
+                  if (auto err = parse_appointment(b->obj, in, true);
+                      !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, b->business,
+                          [in, bid = b->business](db_tx& tx) {
+                            return create_appointment(tx, bid, in);
+                          });
+                }));
+
+  r.add(http::verb::patch, "/api/crm/appointments/{id}",
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto id = id_or_404(*req, res, "appointment");
+                  if (!id)
+                    return;
+                  auto b = body_of(*req, res, p);
+                  if (!b)
+                    return;
+                  appointment_input in;
+                  if (auto err = parse_appointment(b->obj, in, false);
+                      !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, b->business,
+                          [in, id = *id, bid = b->business](db_tx& tx) {
+                            return update_appointment(tx, bid, id, in);
+                          });
+                }));
+}
+
+void add_pipeline_and_task_routes(router& r, services& svc) {
+  r.add(
+    http::verb::get, "/api/crm/pipeline",
+    require(svc, access::read, [&svc](request_ptr, responder res, principal p) {
+      run_crm(svc, res, p, p.business_id,
+              [b = p.business_id](db_tx& tx) { return get_pipeline(tx, b); });
+    }));
+
+  r.add(http::verb::put, "/api/crm/pipeline",
+        require(svc, access::manage,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto b = body_of(*req, res, p);
+                  if (!b)
+                    return;
+                  std::vector<pipeline_status> statuses;
+                  if (auto err = parse_pipeline(b->obj, statuses); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, b->business,
+                          [statuses, bid = b->business](db_tx& tx) {
+                            return put_pipeline(tx, bid, statuses);
+                          });
+                }));
+
+  r.add(http::verb::get, "/api/crm/tasks",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto q = query_of(*req, res);
+                  if (!q)
+                    return;
+                  task_filter f;
+                  if (auto err = parse_task_filter(*q, f); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, p.business_id,
+                          [f, b = p.business_id](db_tx& tx) {
+                            return list_tasks(tx, b, f);
+                          });
+                }));
+
+  r.add(http::verb::post, "/api/crm/tasks",
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto b = body_of(*req, res, p);
+                  if (!b)
+                    return;
+                  task_input in;
+                  if (auto err = parse_task(b->obj, in, true); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, b->business,
+                          [in, bid = b->business](db_tx& tx) {
+                            return create_task(tx, bid, in);
+                          });
+                }));
+
+  r.add(http::verb::patch, "/api/crm/tasks/{id}",
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto id = id_or_404(*req, res, "task");
+                  if (!id)
+                    return;
+                  auto b = body_of(*req, res, p);
+                  if (!b)
+                    return;
+                  task_input in;
+                  if (auto err = parse_task(b->obj, in, false); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, b->business,
+                          [in, id = *id, bid = b->business](db_tx& tx) {
+                            return update_task(tx, bid, id, in);
+                          });
+                }));
+}
+
+void add_business_routes(router& r, services& svc) {
+  r.add(
+    http::verb::get, "/api/crm/business",
+    require(svc, access::read, [&svc](request_ptr, responder res, principal p) {
+      run_crm(svc, res, p, p.business_id,
+              [b = p.business_id](db_tx& tx) { return get_business(tx, b); });
+    }));
+
+  r.add(
+    http::verb::patch, "/api/crm/business",
+    require(
+      svc, access::manage, [&svc](request_ptr req, responder res, principal p) {
+        auto b = body_of(*req, res, p);
+        if (!b)
+          return;
+        business_input in;
+        if (auto err = parse_business(b->obj, in, false); !err.empty())
+          return bad_request(res, err);
+        if (auto f = admin_only_field(in); !f.empty() && !p.is_admin())
+          return res(
+            error_response(http::status::forbidden,
+                           f + " may only be changed by the administrator"));
+        run_crm(svc, res, p, b->business, [in, bid = b->business](db_tx& tx) {
+          return patch_business(tx, bid, in);
+        });
+      }));
+}
+
+/// GET /api/crm/leads/{id}/messages (the WhatsApp paths write them).
+void add_message_routes(router& r, services& svc) {
+  r.add(http::verb::get, "/api/crm/leads/{id}/messages",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto id = id_or_404(*req, res, "lead");
+                  auto q = id ? query_of(*req, res) : std::nullopt;
+                  if (!q)
+                    return;
+                  page_params pg;
+                  if (auto err = parse_paging(*q, pg); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, p.business_id,
+                          [id = *id, pg, b = p.business_id](db_tx& tx) {
+                            return list_lead_messages(tx, b, id, pg);
+                          });
+                }));
+}
+
+} // namespace
+
+void add_crm_routes(router& r, services& svc) {
+  add_lead_routes(r, svc);
+  add_call_routes(r, svc);
+  add_appointment_routes(r, svc);
+  add_pipeline_and_task_routes(r, svc);
+  add_business_routes(r, svc);
+  add_message_routes(r, svc);
+}
+
+} // namespace al

@@ -1,0 +1,427 @@
+// Twilio voice webhooks: /webhook/incoming_call (+ _preview), stream_status,
+// stream_ended (the <Connect action>), call_status, recording_status.
+#include "transport/handlers/handlers.hpp"
+
+#include "actors/call.hpp"
+#include "actors/type_ids.hpp"
+#include "actors/voice_cache.hpp"
+#include "core/call_token.hpp"
+#include "core/crypto.hpp"
+#include "core/form.hpp"
+#include "core/phone.hpp"
+#include "core/twilio_signature.hpp"
+#include "core/twiml.hpp"
+#include "core/url_builder.hpp"
+#include "transport/handlers/common.hpp"
+#include "transport/https_client.hpp"
+#include "transport/router.hpp"
+#include "transport/services.hpp"
+
+#include <caf/send.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace al {
+
+namespace {
+
+template <class... Ts>
+void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
+  try {
+    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
+  } catch (...) {
+  }
+}
+
+/// Twilio's account for a business: its own, else the global one.
+struct twilio_account {
+  std::string sid;
+  std::string token;
+};
+
+twilio_account account_of(const services& svc, const pqxx::field& sid,
+                          const pqxx::field& token) {
+  twilio_account a{svc.cfg.twilio_account_sid, svc.cfg.twilio_auth_token};
+  if (!sid.is_null() && !token.is_null() && *token.c_str() != '\0') {
+    a.sid = sid.c_str();
+    a.token = token.c_str();
+  }
+  return a;
+}
+
+/// The URL Twilio signed: the public base plus the target as received.
+std::string signed_url(const services& svc, const request& req) {
+  return svc.cfg.public_base_url + std::string{req.msg.target()};
+}
+
+bool signature_ok(const services& svc, const request& req,
+                  const form_params& form, const std::string& token) {
+  auto header = req.header("X-Twilio-Signature");
+  return !token.empty()
+         && verify_twilio_signature(token, signed_url(svc, req), form, header);
+}
+
+std::string stream_twiml(services& svc, const std::string& call_sid,
+                         std::int64_t business) {
+  auto twiml = connect_stream_twiml(
+    *svc.urls, {{"call_token", issue_call_token(svc.cfg.signing_key(), call_sid)},
+                {"business_id", std::to_string(business)}});
+  return twiml ? *twiml : recording_fallback_twiml(*svc.urls, prompts::fallback);
+}
+
+struct incoming_result {
+  bool forbidden = false;
+  bool over_capacity = false;
+  std::int64_t business = 1;
+  voice_pack_ptr voice;
+};
+
+void incoming_call(services& svc, request_ptr req, responder res) {
+  auto form = parse_form(req->body());
+  if (!form)
+    return res(error_response(http::status::bad_request, "Malformed form body"));
+  auto call_sid = form->value_or("CallSid");
+  if (call_sid.empty() || call_sid.size() > 64)
+    return res(error_response(http::status::bad_request, "Missing CallSid"));
+  auto to = normalize_phone(form->value_or("To"));
+  auto from = form->value_or("From");
+  auto out = std::make_shared<incoming_result>();
+  auto live = svc.call_stats.live.load();
+  auto spawn_and_answer = [&svc, res, call_sid, from, to](
+                            std::int64_t business, voice_pack_ptr voice) {
+    auto cp = std::make_shared<call_checkpoint>();
+    cp->info = call_info{call_sid, business, from, to.value_or(""), voice};
+    cp->loaded = true;
+    // The actor exists, with its greeting in memory, before Twilio connects.
+    caf::anon_send(svc.call_manager, spawn_atom_v,
+                   make_call_spec(cp, svc.calls));
+    res(xml_response(stream_twiml(svc, call_sid, business)));
+  };
+  svc.db.run(
+    [&svc, req, form = *form, call_sid, to, from, out, live](db_tx& tx) {
+      auto r = tx.exec_params(
+        "SELECT b.id, b.twilio_account_sid, b.twilio_auth_token,"
+        " coalesce(b.greeting, ''), b.max_live_calls,"
+        " (SELECT count(*) FROM calls c WHERE c.business_id = b.id"
+        "   AND c.status = 'in-progress'"
+        "   AND c.updated_at > now() - interval '2 hours')"
+        " FROM businesses b"
+        " WHERE b.id = coalesce((SELECT business_id FROM phone_numbers"
+        "                        WHERE number = $1), 1)",
+        to.value_or(""));
+      if (r.empty())
+        throw std::runtime_error("default business missing");
+      auto row = r[0];
+      auto account = account_of(svc, row[1], row[2]);
+      if (!signature_ok(svc, *req, form, account.token)) {
+        out->forbidden = true;
+        return;
+      }
+      out->business = row[0].as<std::int64_t>();
+      auto cap = svc.cfg.max_live_calls;
+      bool business_full = !row[4].is_null()
+                           && row[5].as<long>() >= row[4].as<long>();
+      if (live >= cap || business_full) {
+        out->over_capacity = true;
+        return;
+      }
+      tx.exec_params("INSERT INTO calls(business_id, call_sid, from_number,"
+                     " to_number, status) VALUES ($1, $2, $3, $4, 'ringing')"
+                     " ON CONFLICT (call_sid) DO NOTHING",
+                     out->business, call_sid, from, to.value_or(""));
+      out->voice = svc.voices->get(out->business, row[3].c_str());
+    },
+    [&svc, req, res, form = *form, call_sid, from, to, out, live,
+     spawn_and_answer](const db_error& err) {
+      if (!err.empty()) {
+        // No database: still answer with the greeting (default business),
+        // and queue the call row for when it returns.
+        if (!signature_ok(svc, *req, form, svc.cfg.twilio_auth_token))
+          return res(
+            error_response(http::status::forbidden, "Invalid signature"));
+        log_safe(spdlog::level::warn,
+                 "incoming_call {}: database unavailable ({}), answering"
+                 " with the default business",
+                 call_sid, err);
+        svc.db.write("call_row", [call_sid, from, to](db_tx& tx) {
+          tx.exec_params("INSERT INTO calls(business_id, call_sid, from_number,"
+                         " to_number, status) VALUES (coalesce((SELECT"
+                         " business_id FROM phone_numbers WHERE number = $3),"
+                         " 1), $1, $2, $3, 'ringing')"
+                         " ON CONFLICT (call_sid) DO NOTHING",
+                         call_sid, from, to.value_or(""));
+        });
+        return spawn_and_answer(1, svc.voices->get(1, ""));
+      }
+      if (out->forbidden)
+        return res(error_response(http::status::forbidden, "Invalid signature"));
+      if (out->over_capacity) {
+        svc.m.calls_rejected.Increment();
+        log_safe(spdlog::level::warn,
+                 "incoming_call {}: over capacity ({} live), voicemail",
+                 call_sid, live);
+        return res(xml_response(voicemail_twiml(*svc.urls, prompts::voicemail)));
+      }
+      spawn_and_answer(out->business, out->voice);
+    });
+}
+
+/// Looks up the call's Twilio account (or the global one for an unknown
+/// call), verifies the signature, then runs `then(tx, known)` in the same
+/// transaction. Answers 403 itself.
+void signed_call_webhook(
+  services& svc, request_ptr req, responder res,
+  std::function<void(db_tx&, const form_params&, outcome&)> then) {
+  auto form = parse_form(req->body());
+  if (!form)
+    return res(error_response(http::status::bad_request, "Malformed form body"));
+  auto call_sid = form->value_or("CallSid");
+  auto forbidden = std::make_shared<bool>(false);
+  auto out = std::make_shared<outcome>();
+  svc.db.run(
+    [&svc, req, form = *form, call_sid, forbidden, out, then](db_tx& tx) {
+      auto r = tx.exec_params(
+        "SELECT b.twilio_account_sid, b.twilio_auth_token FROM calls c"
+        " JOIN businesses b ON b.id = c.business_id WHERE c.call_sid = $1",
+        call_sid);
+      auto token = r.empty() ? svc.cfg.twilio_auth_token
+                             : account_of(svc, r[0][0], r[0][1]).token;
+      if (!signature_ok(svc, *req, form, token)) {
+        *forbidden = true;
+        return;
+      }
+      then(tx, form, *out);
+    },
+    [&svc, req, res, form = *form, forbidden, out](const db_error& err) {
+      if (!err.empty()) {
+        // Without the database only the global account can be checked.
+        if (!signature_ok(svc, *req, form, svc.cfg.twilio_auth_token))
+          return res(
+            error_response(http::status::forbidden, "Invalid signature"));
+        if (req->path == "/webhook/stream_ended")
+          return res(xml_response(
+            recording_fallback_twiml(*svc.urls, prompts::fallback)));
+        return res(empty_response(http::status::no_content));
+      }
+      if (*forbidden)
+        return res(error_response(http::status::forbidden, "Invalid signature"));
+      if (out->status == http::status::no_content)
+        return res(empty_response(http::status::no_content));
+      res(xml_response(std::move(out->body)));
+    });
+}
+
+/// Downloads a finished recording into RECORDINGS_DIR, in the background.
+void fetch_recording(services& svc, std::string call_sid, std::string url,
+                     twilio_account account) {
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    return;
+  outbound_request o;
+  o.method = "GET";
+  o.url = url + (url.size() > 4 && url.substr(url.size() - 4) == ".wav"
+                   ? ""
+                   : ".wav");
+  o.timeout = std::chrono::seconds(30);
+  o.headers.emplace_back("Authorization",
+                         "Basic "
+                           + crypto::base64_encode(account.sid + ":"
+                                                   + account.token));
+  svc.http->send(std::move(o), [&svc, call_sid](outbound_response r) {
+    if (!r.ok()) {
+      log_safe(spdlog::level::warn, "recording of {} not fetched: {} {}",
+               call_sid, r.status, r.error);
+      return;
+    }
+    namespace fs = std::filesystem;
+    std::string safe;
+    for (unsigned char c : call_sid)
+      safe.push_back(std::isalnum(c) ? static_cast<char>(c) : '_');
+    auto rel = safe + "/recording.wav";
+    std::error_code ec;
+    fs::create_directories(fs::path(svc.cfg.recordings_dir) / safe, ec);
+    std::ofstream f{fs::path(svc.cfg.recordings_dir) / rel, std::ios::binary};
+    f.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
+    if (!f)
+      return;
+    svc.db.write("recording_path", [call_sid, rel](db_tx& tx) {
+      tx.exec_params("UPDATE calls SET recording_path = $2, updated_at = now()"
+                     " WHERE call_sid = $1",
+                     call_sid, rel);
+    });
+  });
+}
+
+} // namespace
+
+std::shared_ptr<const call_env> make_call_env(services& svc) {
+  auto env = std::make_shared<call_env>();
+  env->db = svc.db;
+  env->m = &svc.m;
+  env->voices = svc.voices;
+  env->recordings_dir = svc.cfg.recordings_dir;
+  env->start_timeout = svc.cfg.start_timeout;
+  env->redirect_to_fallback = [&svc](const call_info& info) {
+    auto sid = info.call_sid;
+    auto account = std::make_shared<twilio_account>(
+      twilio_account{svc.cfg.twilio_account_sid, svc.cfg.twilio_auth_token});
+    svc.db.run(
+      [&svc, sid, account](db_tx& tx) {
+        auto r = tx.exec_params(
+          "SELECT b.twilio_account_sid, b.twilio_auth_token FROM calls c"
+          " JOIN businesses b ON b.id = c.business_id WHERE c.call_sid = $1",
+          sid);
+        if (!r.empty())
+          *account = account_of(svc, r[0][0], r[0][1]);
+      },
+      [&svc, sid, account](const db_error&) {
+        if (account->sid.empty() || account->token.empty()) {
+          log_safe(spdlog::level::err,
+                   "call {}: cannot redirect, no Twilio account configured",
+                   sid);
+          return;
+        }
+        outbound_request o;
+        o.method = "POST";
+        o.url = svc.cfg.twilio_api_base + "/2010-04-01/Accounts/" + account->sid
+                + "/Calls/" + sid + ".json";
+        o.headers.emplace_back("Authorization",
+                               "Basic "
+                                 + crypto::base64_encode(account->sid + ":"
+                                                         + account->token));
+        o.headers.emplace_back("Content-Type",
+                               "application/x-www-form-urlencoded");
+        o.body = encode_form(
+          {{"Twiml", recording_fallback_twiml(*svc.urls, prompts::fallback)}});
+        svc.http->send(std::move(o), [sid](outbound_response r) {
+          if (!r.ok())
+            log_safe(spdlog::level::err,
+                     "call {}: fallback redirect failed: {} {}", sid, r.status,
+                     r.error);
+          else
+            log_safe(spdlog::level::info,
+                     "call {}: redirected to the recording fallback", sid);
+        });
+      });
+  };
+  return env;
+}
+
+void add_twilio_voice_routes(router& r, services& svc) {
+  r.add(http::verb::post, "/webhook/incoming_call",
+        [&svc](request_ptr req, responder res) {
+          incoming_call(svc, std::move(req), std::move(res));
+        });
+
+  r.add(http::verb::get, "/webhook/incoming_call_preview",
+        [&svc](request_ptr, responder res) {
+          res(xml_response(stream_twiml(svc, "CA_PREVIEW", 1)));
+        });
+
+  r.add(http::verb::post, "/webhook/stream_status",
+        [&svc](request_ptr req, responder res) {
+          // Twilio must get its 204 at once; the event is recorded later.
+          res(empty_response(http::status::no_content));
+          auto form = parse_form(req->body());
+          if (!form || !form->contains("CallSid")) {
+            log_safe(spdlog::level::warn,
+                     "stream_status: malformed body ignored ({} bytes)",
+                     req->body().size());
+            return;
+          }
+          boost::json::object detail{
+            {"stream_sid", form->value_or("StreamSid")},
+            {"event", form->value_or("StreamEvent", form->value_or("Status"))},
+            {"error", form->value_or("StreamError")},
+            {"timestamp", form->value_or("Timestamp")}};
+          auto sid = form->value_or("CallSid");
+          auto text = boost::json::serialize(detail);
+          svc.db.write("stream_status", [sid, text](db_tx& tx) {
+            tx.exec_params(
+              "INSERT INTO call_events(business_id, call_sid, seq, kind,"
+              " detail) SELECT business_id, call_sid, 100000 + (SELECT"
+              " count(*) FROM call_events WHERE call_sid = $1), 'stream_status',"
+              " $2::jsonb FROM calls WHERE call_sid = $1"
+              " ON CONFLICT DO NOTHING",
+              sid, text);
+          });
+        });
+
+  r.add(http::verb::post, "/webhook/stream_ended",
+        [&svc](request_ptr req, responder res) {
+          signed_call_webhook(
+            svc, req, res,
+            [&svc](db_tx& tx, const form_params& form, outcome& out) {
+              auto sid = form.value_or("CallSid");
+              auto r = tx.exec_params(
+                "SELECT ended_normally FROM calls WHERE call_sid = $1", sid);
+              bool normal = !r.empty() && r[0][0].as<bool>();
+              // After the fallback's <Record>, Twilio posts here again with
+              // the recording: end the call instead of recording again.
+              if (normal || form.contains("RecordingUrl")) {
+                out.body = hangup_twiml();
+                return;
+              }
+              tx.exec_params("UPDATE calls SET status = 'fallback',"
+                             " updated_at = now() WHERE call_sid = $1"
+                             " AND NOT ended_normally",
+                             sid);
+              out.body = recording_fallback_twiml(*svc.urls, prompts::fallback);
+            });
+        });
+
+  r.add(http::verb::post, "/webhook/call_status",
+        [&svc](request_ptr req, responder res) {
+          signed_call_webhook(
+            svc, req, res, [](db_tx& tx, const form_params& form, outcome& out) {
+              out.status = http::status::no_content;
+              auto status = form.value_or("CallStatus");
+              if (status.empty() || status.size() > 32)
+                return;
+              tx.exec_params(
+                "UPDATE calls SET status = CASE WHEN status IN ('completed',"
+                " 'dropped', 'fallback', 'failed') AND $2 = 'in-progress'"
+                " THEN status ELSE $2 END,"
+                " ended_at = CASE WHEN $2 IN ('completed', 'busy', 'failed',"
+                " 'no-answer', 'canceled') THEN coalesce(ended_at, now())"
+                " ELSE ended_at END, updated_at = now() WHERE call_sid = $1",
+                form.value_or("CallSid"), status);
+            });
+        });
+
+  r.add(http::verb::post, "/webhook/recording_status",
+        [&svc](request_ptr req, responder res) {
+          auto fetch = std::make_shared<std::optional<twilio_account>>();
+          auto form = parse_form(req->body());
+          signed_call_webhook(
+            svc, req,
+            responder{[res, fetch, &svc, form](http_response r) {
+              if (*fetch && form)
+                fetch_recording(svc, form->value_or("CallSid"),
+                                form->value_or("RecordingUrl"), **fetch);
+              res(std::move(r));
+            }},
+            [&svc, fetch](db_tx& tx, const form_params& form, outcome& out) {
+              out.status = http::status::no_content;
+              auto url = form.value_or("RecordingUrl");
+              auto sid = form.value_or("CallSid");
+              auto r = tx.exec_params(
+                "UPDATE calls SET recording_url = $2, updated_at = now()"
+                " WHERE call_sid = $1 RETURNING (SELECT twilio_account_sid"
+                " FROM businesses WHERE id = business_id), (SELECT"
+                " twilio_auth_token FROM businesses WHERE id = business_id)",
+                sid, url);
+              if (!r.empty() && !url.empty()
+                  && form.value_or("RecordingStatus", "completed")
+                       == "completed")
+                *fetch = account_of(svc, r[0][0], r[0][1]);
+            });
+        });
+}
+
+} // namespace al

@@ -1,0 +1,336 @@
+#include "transport/media_session.hpp"
+
+#include "actors/call.hpp"
+#include "actors/type_ids.hpp"
+#include "core/call_token.hpp"
+#include "core/media_out.hpp"
+#include "core/mulaw.hpp"
+#include "core/twilio_signature.hpp"
+#include "core/url_builder.hpp"
+#include "transport/dispatcher.hpp"
+#include "transport/media_pacer.hpp"
+#include "transport/services.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace al {
+
+namespace {
+
+template <class... Ts>
+void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
+  try {
+    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
+  } catch (...) {
+  }
+}
+
+constexpr auto frame_period = std::chrono::milliseconds(20);
+constexpr std::uint64_t max_bad_frames = 50;
+
+/// The actor's handle on one media socket: posts everything to its io
+/// thread; harmless once the socket is gone.
+class socket_sink : public media_sink {
+public:
+  explicit socket_sink(const std::shared_ptr<websocket_session>& ws)
+    : ws_(ws), ex_(ws->executor()) {
+  }
+
+  void bind(caf::actor call) override {
+    with([call = std::move(call)](websocket_session&, media_session& m) {
+      m.bind(call);
+    });
+  }
+
+  void play(audio_ptr audio, std::string mark) override {
+    with([audio = std::move(audio), mark = std::move(mark)](
+           websocket_session& ws, media_session& m) mutable {
+      m.play(ws, std::move(audio), std::move(mark));
+    });
+  }
+
+  void clear() override {
+    with([](websocket_session& ws, media_session& m) { m.clear(ws); });
+  }
+
+  void close() override {
+    with([](websocket_session& ws, media_session& m) { m.close(ws); });
+  }
+
+private:
+  template <class F>
+  void with(F fn) {
+    net::post(ex_, [weak = ws_, fn = std::move(fn)]() mutable {
+      if (auto ws = weak.lock())
+        fn(*ws, static_cast<media_session&>(ws->handler()));
+    });
+  }
+
+  std::weak_ptr<websocket_session> ws_;
+  net::any_io_executor ex_;
+};
+
+energy_vad::options vad_options() {
+  return energy_vad::options{};
+}
+
+} // namespace
+
+media_session::media_session(services& svc, std::shared_ptr<const call_env> env)
+  : svc_(svc), env_(std::move(env)), vad_(vad_options()) {
+  batch_.reserve(batch_frames * mulaw::frame_bytes);
+}
+
+void media_session::on_open(websocket_session& ws) {
+  opened_at_ = std::chrono::steady_clock::now();
+  self_ = std::static_pointer_cast<websocket_session>(ws.shared_from_this());
+  log_safe(spdlog::level::info, "WS_CONNECTED /ws/twilio-media");
+}
+
+void media_session::on_message(websocket_session& ws, std::string_view data,
+                               bool is_text) {
+  ++frames_in_;
+  auto err = parser_.parse_copy(data, frame_);
+  if (err != media_error::ok || !is_text) {
+    // A bad frame is dropped; a stream of them ends the session.
+    if (++bad_frames_ == max_bad_frames)
+      ws.close(websocket::close_code::policy_error, "too many bad frames");
+    if (bad_frames_ <= 3)
+      log_safe(spdlog::level::warn, "media frame ignored: {}",
+               is_text ? to_string(err) : "binary frame");
+    return;
+  }
+  switch (frame_.event) {
+    case media_event::start:
+      return on_start(ws);
+    case media_event::media:
+      return on_media(ws);
+    case media_event::mark:
+      if (started_)
+        to_call(caf::make_message(mark_atom_v, frame_.mark_name));
+      return;
+    case media_event::dtmf:
+      if (started_)
+        to_call(caf::make_message(dtmf_atom_v, frame_.dtmf_digit));
+      return;
+    case media_event::stop:
+      stop_seen_ = true;
+      if (started_)
+        to_call(caf::make_message(hangup_atom_v, std::string{"stop"}));
+      return;
+    case media_event::connected:
+    case media_event::unknown:
+      return;
+  }
+}
+
+// `start`: verify the call token, then attach to (or revive) the call actor.
+void media_session::on_start(websocket_session& ws) {
+  if (started_)
+    return;
+  auto token = frame_.custom_parameter("call_token");
+  if (!token
+      || !verify_call_token(svc_.cfg.signing_key(), frame_.call_sid, *token)) {
+    log_safe(spdlog::level::warn,
+             "media stream for call {} refused: bad or missing call token",
+             frame_.call_sid);
+    ws.close(websocket::close_code::policy_error, "invalid call token");
+    return;
+  }
+  started_ = true;
+  start_at_ = std::chrono::steady_clock::now();
+  call_sid_ = frame_.call_sid;
+  stream_sid_ = frame_.stream_sid;
+  auto sink = std::make_shared<socket_sink>(self_.lock());
+  auto cp = std::make_shared<call_checkpoint>();
+  cp->info.call_sid = call_sid_;
+  // Find the call actor made by incoming_call, or revive one from the
+  // database (the webhook may have reached another instance).
+  caf::anon_send(svc_.call_manager, spawn_atom_v, make_call_spec(cp, env_),
+                 caf::make_message(attach_atom_v, stream_sid_,
+                                   media_sink_ptr{sink}));
+}
+
+// `media`: VAD on this thread; speech edges at once, audio in batches.
+void media_session::on_media(websocket_session&) {
+  if (!started_)
+    return; // media before start: ignored
+  svc_.m.media_frames_in.Increment();
+  auto ev = vad_.feed(frame_.payload);
+  if (ev == energy_vad::event::speech_start)
+    to_call(caf::make_message(speech_atom_v, true));
+  batch_ += frame_.payload;
+  if (++batch_count_ >= batch_frames || ev == energy_vad::event::speech_stop) {
+    to_call(caf::make_message(audio_atom_v, std::move(batch_)));
+    batch_ = std::string{};
+    batch_.reserve(batch_frames * mulaw::frame_bytes);
+    batch_count_ = 0;
+  }
+  if (ev == energy_vad::event::speech_stop)
+    to_call(caf::make_message(speech_atom_v, false));
+}
+
+void media_session::to_call(caf::message msg) {
+  if (!call_) {
+    if (pending_.size() < 256)
+      pending_.push_back(std::move(msg));
+    return;
+  }
+  caf::anon_send(call_, std::move(msg));
+}
+
+void media_session::bind(caf::actor call) {
+  call_ = std::move(call);
+  for (auto& msg : pending_)
+    caf::anon_send(call_, std::move(msg));
+  pending_.clear();
+  if (closed_) // the socket ended before the actor bound
+    caf::anon_send(call_, hangup_atom_v,
+                   std::string{stop_seen_ ? "stop" : "socket closed"});
+}
+
+void media_session::play(websocket_session& ws, audio_ptr audio,
+                         std::string mark) {
+  if (!ws.open() || !audio)
+    return;
+  queue_.push_back(utterance{std::move(audio), 0, std::move(mark)});
+  if (pacing_)
+    return;
+  // A new run: a small lead at once, then one frame per tick.
+  pacing_ = true;
+  run_start_ = std::chrono::steady_clock::now();
+  run_frames_ = 0;
+  last_frame_at_ = {};
+  tick(ws, run_start_);
+  media_pacer::local(ws.executor())
+    .add(std::static_pointer_cast<websocket_session>(ws.shared_from_this()));
+}
+
+bool media_session::send_frame(websocket_session& ws,
+                               std::chrono::steady_clock::time_point now) {
+  auto& u = queue_.front();
+  auto n = std::min(mulaw::frame_bytes, u.audio->size() - u.offset);
+  std::string out;
+  out.reserve(300);
+  append_media_json(out, stream_sid_,
+                    std::string_view{u.audio->data() + u.offset, n});
+  if (!ws.send(std::move(out)))
+    return false;
+  u.offset += n;
+  ++run_frames_;
+  ++frames_out_;
+  svc_.m.media_frames_out.Increment();
+  if (last_frame_at_ != std::chrono::steady_clock::time_point{}
+      && now - last_frame_at_ > 2 * frame_period)
+    svc_.m.late_frames.Increment();
+  last_frame_at_ = now;
+  if (!first_audio_sent_) {
+    first_audio_sent_ = true;
+    svc_.m.first_audio.Observe(
+      std::chrono::duration<double>(now - start_at_).count());
+  }
+  if (u.offset >= u.audio->size()) {
+    std::string mark;
+    append_mark_json(mark, stream_sid_, u.mark);
+    ws.send(std::move(mark));
+    queue_.pop_front();
+  }
+  return true;
+}
+
+bool media_session::tick(websocket_session& ws,
+                         std::chrono::steady_clock::time_point now) {
+  if (!pacing_)
+    return false;
+  // Frames due since the run started, plus the lead.
+  auto due = static_cast<std::uint64_t>(lead_frames)
+             + static_cast<std::uint64_t>((now - run_start_) / frame_period);
+  while (run_frames_ < due && !queue_.empty())
+    if (!send_frame(ws, now))
+      break;
+  if (queue_.empty())
+    pacing_ = false;
+  return pacing_;
+}
+
+std::size_t media_session::queued_frames() const noexcept {
+  std::size_t bytes = 0;
+  for (auto& u : queue_)
+    bytes += u.audio->size() - u.offset;
+  return (bytes + mulaw::frame_bytes - 1) / mulaw::frame_bytes;
+}
+
+void media_session::clear(websocket_session& ws) {
+  queue_.clear();
+  pacing_ = false;
+  if (!ws.open())
+    return;
+  std::string out;
+  append_clear_json(out, stream_sid_);
+  ws.send(std::move(out));
+}
+
+void media_session::close(websocket_session& ws) {
+  queue_.clear();
+  pacing_ = false;
+  ws.close(websocket::close_code::normal, "call finished");
+}
+
+void media_session::on_close(websocket_session& ws, std::string_view reason) {
+  closed_ = true;
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                            - opened_at_)
+                .count();
+  log_safe(spdlog::level::info,
+           "WS_END /ws/twilio-media call_sid={} stream_sid={} seconds={:.1f}"
+           " frames_in={} frames_out={} reason={}",
+           call_sid_.empty() ? "-" : call_sid_,
+           stream_sid_.empty() ? "-" : stream_sid_, secs, frames_in_,
+           frames_out_, reason);
+  if (started_ && call_)
+    caf::anon_send(call_, hangup_atom_v,
+                   std::string{stop_seen_ ? "stop" : std::string{reason}});
+}
+
+void add_media_websocket(dispatcher& d, services& svc,
+                         std::shared_ptr<const call_env> env) {
+  auto accept = [&svc, env](beast::tcp_stream stream, http_request req,
+                            session_registry& registry) {
+    // Twilio signs the upgrade too; when it does, the signature must hold.
+    auto header = req.find("X-Twilio-Signature");
+    if (header != req.end()) {
+      auto url = svc.urls->ws(std::string_view{req.target()});
+      if (!verify_twilio_signature(svc.cfg.twilio_auth_token, url,
+                                   form_params{}, header->value())) {
+        log_safe(spdlog::level::warn,
+                 "media upgrade refused: bad X-Twilio-Signature");
+        auto res = std::make_shared<http_response>(
+          error_response(http::status::forbidden, "Invalid signature"));
+        res->keep_alive(false);
+        auto s = std::make_shared<beast::tcp_stream>(std::move(stream));
+        http::async_write(*s, *res, [s, res](beast::error_code, std::size_t) {
+          beast::error_code ec;
+          s->socket().shutdown(tcp::socket::shutdown_both, ec);
+        });
+        return;
+      }
+    }
+    websocket_options opts;
+    opts.subprotocol = "audio.twilio.com";
+    opts.ping_interval = svc.cfg.ws_ping_interval;
+    opts.idle_timeout = svc.cfg.ws_idle_timeout;
+    opts.queue_limit = 4096;
+    std::make_shared<websocket_session>(
+      std::move(stream), std::move(req), opts, registry,
+      std::make_unique<media_session>(svc, env))
+      ->run();
+  };
+  d.add_websocket("/ws/twilio-media", accept);
+  d.add_websocket("/ws/twilio-media/", accept);
+}
+
+} // namespace al

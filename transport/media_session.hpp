@@ -1,0 +1,103 @@
+#pragma once
+
+// The Twilio Media Streams protocol on one WebSocket (the handler of a
+// websocket_session). On its io thread it parses every frame (simdjson),
+// verifies the call token of `start`, computes each inbound frame's VAD
+// energy, sends the call actor speech start/stop at once and caller audio in
+// ~100 ms batches, and plays the actor's utterances as paced 20 ms frames
+// (one shared timer per io thread, see media_pacer) followed by a mark.
+
+#include "actors/media_sink.hpp"
+#include "core/media_frame.hpp"
+#include "core/vad.hpp"
+#include "transport/websocket_session.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/message.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace al {
+
+struct services;
+struct call_env;
+
+class media_session : public websocket_handler {
+public:
+  media_session(services& svc, std::shared_ptr<const call_env> env);
+
+  void on_open(websocket_session& ws) override;
+  void on_message(websocket_session& ws, std::string_view data,
+                  bool is_text) override;
+  void on_close(websocket_session& ws, std::string_view reason) override;
+
+  // -- called on the io thread by the sink and the pacer ----------------------
+
+  void bind(caf::actor call);
+  void play(websocket_session& ws, audio_ptr audio, std::string mark);
+  void clear(websocket_session& ws);
+  void close(websocket_session& ws);
+
+  /// One pacer tick; returns false when nothing is left to play.
+  bool tick(websocket_session& ws, std::chrono::steady_clock::time_point now);
+
+  /// Frames of audio queued (for tests).
+  std::size_t queued_frames() const noexcept;
+
+  /// Inbound frames per batch sent to the call actor (5 = 100 ms).
+  static constexpr int batch_frames = 5;
+  /// Frames sent at once when an utterance starts, so Twilio never starves.
+  static constexpr int lead_frames = 3;
+
+private:
+  struct utterance {
+    audio_ptr audio;
+    std::size_t offset = 0;
+    std::string mark;
+  };
+
+  void on_start(websocket_session& ws);
+  void on_media(websocket_session& ws);
+  void to_call(caf::message msg);
+  bool send_frame(websocket_session& ws,
+                  std::chrono::steady_clock::time_point now);
+
+  services& svc_;
+  std::shared_ptr<const call_env> env_;
+  media_frame_parser parser_;
+  media_frame frame_;
+  energy_vad vad_;
+  std::string call_sid_;
+  std::string stream_sid_;
+  caf::actor call_;
+  std::vector<caf::message> pending_; // events before the actor bound
+  std::string batch_;
+  int batch_count_ = 0;
+  bool started_ = false;
+  bool stop_seen_ = false;
+  bool closed_ = false;
+  std::deque<utterance> queue_;
+  bool pacing_ = false;
+  std::chrono::steady_clock::time_point run_start_{};
+  std::uint64_t run_frames_ = 0;
+  std::chrono::steady_clock::time_point last_frame_at_{};
+  std::chrono::steady_clock::time_point start_at_{};
+  std::chrono::steady_clock::time_point opened_at_{};
+  bool first_audio_sent_ = false;
+  std::uint64_t frames_in_ = 0;
+  std::uint64_t frames_out_ = 0;
+  std::uint64_t bad_frames_ = 0;
+  std::weak_ptr<websocket_session> self_;
+};
+
+/// Installs `/ws/twilio-media` and `/ws/twilio-media/`.
+class dispatcher;
+void add_media_websocket(dispatcher& d, services& svc,
+                         std::shared_ptr<const call_env> env);
+
+} // namespace al
