@@ -107,7 +107,8 @@ wa_send_result failed_result(wa_send_status st, std::string error) {
   return r;
 }
 
-// -- the send chain -------------------------------------------------------------
+// -- the send chain
+// -------------------------------------------------------------
 
 /// What the first (database) step of a send decided.
 struct prepared_send {
@@ -129,9 +130,9 @@ void prepare_send(db_tx& tx, const whatsapp_context& ctx,
     return;
   }
   p.business = sender->business_id;
-  p.provider = !req.provider.empty()         ? req.provider
+  p.provider = !req.provider.empty()       ? req.provider
                : !sender->provider.empty() ? sender->provider
-                                             : s.default_provider;
+                                           : s.default_provider;
   auto to = whatsapp_address(req.to);
   std::string from;
   if (p.provider == "twilio") {
@@ -202,30 +203,32 @@ void record_outcome(whatsapp_context_ptr ctx, std::shared_ptr<prepared_send> p,
 void run_send(whatsapp_context_ptr ctx, wa_send_request req,
               std::function<void(wa_send_result)> done) {
   auto p = std::make_shared<prepared_send>();
-  ctx->db.run(
-    [ctx, req, p](db_tx& tx) { prepare_send(tx, *ctx, req, *p); },
-    [ctx, p, done](const db_error& err) {
-      if (!err.empty())
-        return done(failed_result(wa_send_status::unavailable,
-                                  err == "database unavailable"
-                                    ? "Database unavailable"
-                                    : "Database error"));
-      if (p->early)
-        return done(*p->early);
-      if (!ctx->http) {
-        wa_send_outcome none;
-        none.error = "no HTTP client";
-        return record_outcome(ctx, p, std::move(none), done);
-      }
-      ctx->http(std::move(p->http), [ctx, p, done](outbound_response res) {
-        auto out = p->provider == "meta" ? parse_meta_send_response(res)
+  ctx->db.run([ctx, req, p](db_tx& tx) { prepare_send(tx, *ctx, req, *p); },
+              [ctx, p, done](const db_error& err) {
+                if (!err.empty())
+                  return done(failed_result(wa_send_status::unavailable,
+                                            err == "database unavailable"
+                                              ? "Database unavailable"
+                                              : "Database error"));
+                if (p->early)
+                  return done(*p->early);
+                if (!ctx->http) {
+                  wa_send_outcome none;
+                  none.error = "no HTTP client";
+                  return record_outcome(ctx, p, std::move(none), done);
+                }
+                ctx->http(std::move(p->http),
+                          [ctx, p, done](outbound_response res) {
+                            auto out = p->provider == "meta"
+                                         ? parse_meta_send_response(res)
                                          : parse_twilio_send_response(res);
-        record_outcome(ctx, p, std::move(out), done);
-      });
-    });
+                            record_outcome(ctx, p, std::move(out), done);
+                          });
+              });
 }
 
-// -- the conversation actor -------------------------------------------------------
+// -- the conversation actor
+// -------------------------------------------------------
 
 struct conversation_state {
   whatsapp_context_ptr ctx;
@@ -276,9 +279,9 @@ void pump(conversation_actor* self) {
 void decide_reply(conversation_actor* self, const wa_inbound_event& ev) {
   auto& st = self->state;
   auto now = std::chrono::system_clock::now();
-  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                 now.time_since_epoch())
-                 .count();
+  auto now_s
+    = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch())
+        .count();
   if (within_working_hours(ev.working_hours,
                            std::chrono::system_clock::to_time_t(now)))
     return;
@@ -316,21 +319,20 @@ caf::behavior conversation(conversation_actor* self, whatsapp_context_ptr ctx,
   // Revive from the database: when did this number last get an auto-reply?
   auto me = caf::actor_cast<caf::actor>(self);
   auto last = std::make_shared<std::int64_t>(0);
-  ctx->db.run(
-    [last, business, to = whatsapp_address(number)](db_tx& tx) {
-      *last = last_wa_auto_reply(tx, business, to);
-    },
-    [me, last](const db_error& err) {
-      // Unreadable: assume one was just sent (no duplicate acknowledgement).
-      conversation_loaded l;
-      l.last_auto_reply = err.empty()
-                            ? *last
-                            : std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now()
-                                  .time_since_epoch())
-                                .count();
-      caf::anon_send(me, l);
-    });
+  ctx->db.run([last, business, to = whatsapp_address(number)](
+                db_tx& tx) { *last = last_wa_auto_reply(tx, business, to); },
+              [me, last](const db_error& err) {
+                // Unreadable: assume one was just sent (no duplicate
+                // acknowledgement).
+                conversation_loaded l;
+                l.last_auto_reply
+                  = err.empty()
+                      ? *last
+                      : std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+                caf::anon_send(me, l);
+              });
   return {
     [self](send_atom, send_job& job) {
       auto& st = self->state;
@@ -370,7 +372,8 @@ caf::behavior conversation(conversation_actor* self, whatsapp_context_ptr ctx,
   };
 }
 
-// -- the requester ------------------------------------------------------------------
+// -- the requester
+// ------------------------------------------------------------------
 
 struct requester_state {
   whatsapp_context_ptr ctx;
@@ -403,8 +406,7 @@ void submit(requester_actor* self) {
   if (++st.submits > max_submits)
     return finish(self, failed_result(wa_send_status::unavailable,
                                       "WhatsApp conversation unavailable"));
-  auto spec = whatsapp_conversation_spec(st.ctx, st.req.business_id,
-                                         st.req.to);
+  auto spec = whatsapp_conversation_spec(st.ctx, st.req.business_id, st.req.to);
   self->request(st.manager, manager_timeout, spawn_atom_v, std::move(spec))
     .then(
       [self](caf::actor& conv) {
@@ -443,17 +445,16 @@ caf::behavior requester(requester_actor* self, whatsapp_context_ptr ctx,
   });
   submit(self);
   // Past this, something is badly stuck: answer rather than hang.
-  self->delayed_send(self,
-                     s.queue_timeout + s.provider_timeout
-                       + std::chrono::seconds(10),
-                     timeout_atom_v);
+  self->delayed_send(
+    self, s.queue_timeout + s.provider_timeout + std::chrono::seconds(10),
+    timeout_atom_v);
   return {
     [self](job_accepted) { self->state.accepted = true; },
     [self](result_atom, wa_send_result& r) { finish(self, std::move(r)); },
     [self](submit_tick) { submit(self); },
     [self](timeout_atom) {
-      finish(self, failed_result(wa_send_status::timeout,
-                                 "WhatsApp send timed out"));
+      finish(self,
+             failed_result(wa_send_status::timeout, "WhatsApp send timed out"));
     },
   };
 }
@@ -480,8 +481,8 @@ void whatsapp_send(caf::actor_system& sys, const caf::actor& manager,
                    std::function<void(wa_send_result)> done) {
   if (!manager || !ctx) {
     if (done)
-      done(failed_result(wa_send_status::unavailable,
-                         "WhatsApp is not running"));
+      done(
+        failed_result(wa_send_status::unavailable, "WhatsApp is not running"));
     return;
   }
   sys.spawn(requester, std::move(ctx), manager, std::move(req),

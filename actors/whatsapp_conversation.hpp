@@ -50,7 +50,7 @@ struct whatsapp_settings {
   std::string status_callback_url; // Twilio StatusCallback; "" = none
   std::chrono::milliseconds provider_timeout{5000};
   std::chrono::seconds idle_timeout{1800};
-  int rate_per_minute = 30;                  // per number, also the burst
+  int rate_per_minute = 30;                      // per number, also the burst
   std::chrono::seconds auto_reply_gap{4 * 3600}; // per conversation
   std::chrono::seconds queue_timeout{20}; // longest wait for a send's turn
 };

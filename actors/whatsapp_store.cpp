@@ -9,7 +9,8 @@ namespace al {
 
 namespace {
 
-// -- SQL, next to its use ------------------------------------------------------
+// -- SQL, next to its use
+// ------------------------------------------------------
 
 constexpr auto select_business_by_number
   = "SELECT b.id, coalesce(b.twilio_auth_token, ''), b.working_hours::text,"
@@ -133,13 +134,12 @@ std::optional<wa_sender> load_wa_sender(db_tx& tx, std::int64_t business) {
   return s;
 }
 
-std::optional<wa_stored_inbound> store_wa_inbound(db_tx& tx,
-                                                  std::int64_t business,
-                                                  const wa_inbound& in) {
-  auto r = tx.exec_params(insert_inbound, business, in.provider, in.sid,
-                          whatsapp_address(in.from),
-                          in.to.empty() ? std::string{} : whatsapp_address(in.to),
-                          in.body, text_array(in.media));
+std::optional<wa_stored_inbound>
+store_wa_inbound(db_tx& tx, std::int64_t business, const wa_inbound& in) {
+  auto r = tx.exec_params(
+    insert_inbound, business, in.provider, in.sid, whatsapp_address(in.from),
+    in.to.empty() ? std::string{} : whatsapp_address(in.to), in.body,
+    text_array(in.media));
   if (r.empty())
     return std::nullopt; // stored before: a redelivery
   wa_stored_inbound out;

@@ -22,9 +22,9 @@ constexpr std::int64_t default_business_id = 1;
 /// What the webhooks need of a business.
 struct wa_business {
   std::int64_t id = default_business_id;
-  std::string twilio_auth_token;  // "" = use the global token
+  std::string twilio_auth_token;    // "" = use the global token
   std::string working_hours = "{}"; // JSON text
-  std::string after_hours_reply;  // "" = the default text
+  std::string after_hours_reply;    // "" = the default text
 };
 
 /// The business that owns our number `e164` (empty allowed): the one that
@@ -38,10 +38,10 @@ wa_business load_wa_business(db_tx& tx, std::int64_t id);
 /// How a business sends: its own settings, NULLs as "".
 struct wa_sender {
   std::int64_t business_id = 0;
-  std::string provider;     // businesses.whatsapp_provider
-  std::string from;         // businesses.whatsapp_from
-  std::string account_sid;  // businesses.twilio_account_sid
-  std::string auth_token;   // businesses.twilio_auth_token
+  std::string provider;    // businesses.whatsapp_provider
+  std::string from;        // businesses.whatsapp_from
+  std::string account_sid; // businesses.twilio_account_sid
+  std::string auth_token;  // businesses.twilio_auth_token
 };
 
 /// nullopt when the business does not exist.
@@ -56,9 +56,8 @@ struct wa_stored_inbound {
 /// sender a lead of `business` (source whatsapp, the profile name as name
 /// when the lead has none). nullopt when this provider sid is already
 /// stored (a webhook delivered twice): nothing changes then.
-std::optional<wa_stored_inbound> store_wa_inbound(db_tx& tx,
-                                                  std::int64_t business,
-                                                  const wa_inbound& in);
+std::optional<wa_stored_inbound>
+store_wa_inbound(db_tx& tx, std::int64_t business, const wa_inbound& in);
 
 /// Applies a delivery-status report to the message with that provider sid
 /// (never backwards, see wa_status_advances; an error code given is kept).

@@ -14,11 +14,10 @@ public:
   using clock = std::chrono::steady_clock;
 
   token_bucket(double capacity, std::chrono::milliseconds period)
-    : capacity_(capacity > 0 ? capacity : 1),
-      per_ms_(capacity_ / static_cast<double>(std::max<long long>(
-                            1, period.count()))),
-      tokens_(capacity_) {
-  }
+    : capacity_(capacity > 0 ? capacity : 1)
+    , per_ms_(capacity_
+              / static_cast<double>(std::max<long long>(1, period.count())))
+    , tokens_(capacity_) {}
 
   /// Takes one token if there is one at `now`.
   bool try_take(clock::time_point now) {

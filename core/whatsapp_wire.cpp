@@ -40,11 +40,13 @@ wa_send_outcome failure(std::string_view provider, const outbound_response& r) {
   wa_send_outcome out;
   if (!r.error.empty()) {
     out.timeout = r.error == "timeout";
-    out.error = out.timeout ? std::string{provider} + " timed out"
-                            : std::string{provider} + " unreachable: " + r.error;
+    out.error = out.timeout
+                  ? std::string{provider} + " timed out"
+                  : std::string{provider} + " unreachable: " + r.error;
     return out;
   }
-  out.error = std::string{provider} + " answered HTTP " + std::to_string(r.status);
+  out.error = std::string{provider} + " answered HTTP "
+              + std::to_string(r.status);
   return out;
 }
 
@@ -129,12 +131,11 @@ bool wa_status_advances(std::string_view from, std::string_view to) noexcept {
 
 // -- Twilio -------------------------------------------------------------------
 
-outbound_request twilio_send_request(std::string_view api_base,
-                                     const twilio_credentials& creds,
-                                     std::string_view from, std::string_view to,
-                                     std::string_view body,
-                                     std::string_view status_callback,
-                                     std::chrono::milliseconds timeout) {
+outbound_request
+twilio_send_request(std::string_view api_base, const twilio_credentials& creds,
+                    std::string_view from, std::string_view to,
+                    std::string_view body, std::string_view status_callback,
+                    std::chrono::milliseconds timeout) {
   outbound_request r;
   r.method = "POST";
   r.url = trim_slashes(api_base) + "/2010-04-01/Accounts/"
@@ -145,11 +146,12 @@ outbound_request twilio_send_request(std::string_view api_base,
   if (!status_callback.empty())
     form.emplace_back("StatusCallback", std::string{status_callback});
   r.body = encode_form(form);
-  r.headers = {
-    {"Authorization",
-     "Basic " + crypto::base64_encode(creds.account_sid + ":" + creds.auth_token)},
-    {"Content-Type", "application/x-www-form-urlencoded"},
-    {"Accept", "application/json"}};
+  r.headers
+    = {{"Authorization",
+        "Basic "
+          + crypto::base64_encode(creds.account_sid + ":" + creds.auth_token)},
+       {"Content-Type", "application/x-www-form-urlencoded"},
+       {"Accept", "application/json"}};
   r.timeout = timeout;
   return r;
 }
@@ -227,7 +229,8 @@ parse_twilio_status(const form_params& form) {
   return ev;
 }
 
-// -- Meta -----------------------------------------------------------------------
+// -- Meta
+// -----------------------------------------------------------------------
 
 std::string meta_recipient(std::string_view e164) {
   std::string out;
@@ -237,12 +240,10 @@ std::string meta_recipient(std::string_view e164) {
   return out;
 }
 
-outbound_request meta_send_request(std::string_view api_base,
-                                   std::string_view phone_id,
-                                   std::string_view token,
-                                   std::string_view to_e164,
-                                   std::string_view body,
-                                   std::chrono::milliseconds timeout) {
+outbound_request
+meta_send_request(std::string_view api_base, std::string_view phone_id,
+                  std::string_view token, std::string_view to_e164,
+                  std::string_view body, std::chrono::milliseconds timeout) {
   outbound_request r;
   r.method = "POST";
   r.url = trim_slashes(api_base) + "/" + segment(phone_id) + "/messages";
@@ -250,8 +251,8 @@ outbound_request meta_send_request(std::string_view api_base,
     {"messaging_product", "whatsapp"},
     {"to", meta_recipient(to_e164)},
     {"type", "text"},
-    {"text", boost::json::object{{"body", boost::json::string_view{
-                                             body.data(), body.size()}}}}};
+    {"text", boost::json::object{
+               {"body", boost::json::string_view{body.data(), body.size()}}}}};
   r.body = boost::json::serialize(o);
   r.headers = {{"Authorization", "Bearer " + std::string{token}},
                {"Content-Type", "application/json"}};
@@ -328,7 +329,8 @@ std::optional<std::string> meta_handshake(const form_params& query,
 namespace {
 
 /// The text a Cloud API message carries, by type; media ids go to `media`.
-std::string meta_text(simdjson::dom::object m, std::vector<std::string>& media) {
+std::string meta_text(simdjson::dom::object m,
+                      std::vector<std::string>& media) {
   auto type = string_or_empty(m, "type");
   if (type == "text") {
     if (auto t = get_object(m, "text"); t.ok())
@@ -388,7 +390,8 @@ void each_object(simdjson::dom::object o, std::string_view key, Fn&& fn) {
 void read_change_value(simdjson::dom::object v, meta_webhook& out) {
   std::string to;
   if (auto md = get_object(v, "metadata"); md.ok()) {
-    auto display = meta_recipient(string_or_empty(md.value, "display_phone_number"));
+    auto display
+      = meta_recipient(string_or_empty(md.value, "display_phone_number"));
     if (auto n = normalize_phone("+" + display); n && !display.empty())
       to = *n;
   }
@@ -437,7 +440,8 @@ void read_change_value(simdjson::dom::object v, meta_webhook& out) {
 
 } // namespace
 
-std::variant<meta_webhook, std::string> parse_meta_webhook(std::string_view body) {
+std::variant<meta_webhook, std::string>
+parse_meta_webhook(std::string_view body) {
   json_doc doc;
   if (!doc.parse(body))
     return doc.error();

@@ -42,14 +42,14 @@ struct wa_send_outcome {
 
 /// One inbound message, whichever provider brought it.
 struct wa_inbound {
-  std::string provider;     // "twilio" | "meta"
-  std::string sid;          // provider message id (unique)
-  std::string from;         // sender, E.164
-  std::string to;           // our number, E.164; may be empty (Meta)
-  std::string body;         // text, caption, button or location text
+  std::string provider;           // "twilio" | "meta"
+  std::string sid;                // provider message id (unique)
+  std::string from;               // sender, E.164
+  std::string to;                 // our number, E.164; may be empty (Meta)
+  std::string body;               // text, caption, button or location text
   std::vector<std::string> media; // URLs (Twilio) or "meta-media:<id>"
-  std::string profile_name; // the sender's WhatsApp profile name
-  std::string wa_id;        // the sender's WhatsApp id
+  std::string profile_name;       // the sender's WhatsApp profile name
+  std::string wa_id;              // the sender's WhatsApp id
 };
 
 /// One delivery-status report.
@@ -73,12 +73,11 @@ struct twilio_credentials {
 /// POST {api_base}/2010-04-01/Accounts/{sid}/Messages.json, form encoded
 /// To/From/Body (+ StatusCallback when not empty), HTTP Basic sid:token.
 /// `to` and `from` are sent as given (callers pass "whatsapp:+…").
-outbound_request twilio_send_request(std::string_view api_base,
-                                     const twilio_credentials& creds,
-                                     std::string_view from, std::string_view to,
-                                     std::string_view body,
-                                     std::string_view status_callback,
-                                     std::chrono::milliseconds timeout);
+outbound_request
+twilio_send_request(std::string_view api_base, const twilio_credentials& creds,
+                    std::string_view from, std::string_view to,
+                    std::string_view body, std::string_view status_callback,
+                    std::chrono::milliseconds timeout);
 
 /// Reads the Messages API answer: 2xx JSON with a "sid" is success; an
 /// error JSON gives its "message" and "code"; anything else a short
@@ -96,7 +95,8 @@ parse_twilio_inbound(const form_params& form);
 std::variant<wa_status_event, std::string>
 parse_twilio_status(const form_params& form);
 
-// -- Meta WhatsApp Cloud API ----------------------------------------------------
+// -- Meta WhatsApp Cloud API
+// ----------------------------------------------------
 
 /// The Cloud API's recipient form: the E.164 digits without '+'.
 std::string meta_recipient(std::string_view e164);
@@ -104,12 +104,10 @@ std::string meta_recipient(std::string_view e164);
 /// POST {api_base}/{phone_id}/messages with "Authorization: Bearer token"
 /// and {"messaging_product":"whatsapp","to":"972…","type":"text",
 /// "text":{"body":"…"}}.
-outbound_request meta_send_request(std::string_view api_base,
-                                   std::string_view phone_id,
-                                   std::string_view token,
-                                   std::string_view to_e164,
-                                   std::string_view body,
-                                   std::chrono::milliseconds timeout);
+outbound_request
+meta_send_request(std::string_view api_base, std::string_view phone_id,
+                  std::string_view token, std::string_view to_e164,
+                  std::string_view body, std::chrono::milliseconds timeout);
 
 /// Reads {"messages":[{"id":"wamid…"}]}; errors come as
 /// {"error":{"message":…,"code":…}}.
@@ -137,6 +135,7 @@ struct meta_webhook {
 /// "value":{"metadata":{…},"contacts":[…],"messages":[…],"statuses":[…]}}]}]}.
 /// Error text for invalid JSON or a body that is not such an object;
 /// individual messages without id or a phone sender are skipped.
-std::variant<meta_webhook, std::string> parse_meta_webhook(std::string_view body);
+std::variant<meta_webhook, std::string>
+parse_meta_webhook(std::string_view body);
 
 } // namespace al

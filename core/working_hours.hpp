@@ -29,8 +29,7 @@ local_clock jerusalem_clock(std::time_t utc) noexcept;
 /// an interval whose end is before its start runs past midnight. An empty
 /// object, or text that is not such an object, means "no schedule": always
 /// open (so nobody gets an after-hours reply by accident).
-bool within_working_hours(std::string_view working_hours_json,
-                          std::time_t utc);
+bool within_working_hours(std::string_view working_hours_json, std::time_t utc);
 
 /// The Hebrew acknowledgement sent after hours when the business has not
 /// configured its own (businesses.after_hours_reply).

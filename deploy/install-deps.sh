@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential g++ cmake ccache pkg-config git curl ca-certificates
+  python3
   libcaf-dev
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libsimdjson-dev libpqxx-dev libssl-dev

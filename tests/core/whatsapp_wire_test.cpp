@@ -1,4 +1,5 @@
 // core/whatsapp_wire, core/working_hours, core/rate_limit: pure functions.
+#include "core/config.hpp"
 #include "core/crypto.hpp"
 #include "core/form.hpp"
 #include "core/json.hpp"
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <map>
 
 namespace al {
 namespace {
@@ -33,7 +35,8 @@ outbound_response answer(int status, std::string body) {
   return r;
 }
 
-// -- statuses -------------------------------------------------------------------
+// -- statuses
+// -------------------------------------------------------------------
 
 TEST(wa_status, moves_only_forward) {
   EXPECT_TRUE(wa_status_advances("queued", "sent"));
@@ -56,7 +59,8 @@ TEST(wa_status, moves_only_forward) {
   EXPECT_TRUE(wa_status_advances("", "queued"));
 }
 
-// -- Twilio -----------------------------------------------------------------------
+// -- Twilio
+// -----------------------------------------------------------------------
 
 TEST(twilio_wire, send_request_is_form_post_with_basic_auth) {
   auto r = twilio_send_request("https://api.twilio.com/", {"ACabc", "tok"},
@@ -81,8 +85,8 @@ TEST(twilio_wire, send_request_is_form_post_with_basic_auth) {
 }
 
 TEST(twilio_wire, account_sid_cannot_leave_its_path_segment) {
-  auto r = twilio_send_request("http://x", {"AC/../../evil?a=b", "t"}, "f",
-                               "t", "b", "", 1000ms);
+  auto r = twilio_send_request("http://x", {"AC/../../evil?a=b", "t"}, "f", "t",
+                               "b", "", 1000ms);
   EXPECT_EQ(r.url, "http://x/2010-04-01/Accounts/AC%2F..%2F..%2Fevil%3Fa%3Db"
                    "/Messages.json");
   EXPECT_FALSE(parse_form(r.body)->contains("StatusCallback"));
@@ -98,7 +102,8 @@ TEST(twilio_wire, parses_success) {
 
 TEST(twilio_wire, parses_errors) {
   auto out = parse_twilio_send_response(answer(
-    400, R"({"code":21211,"message":"Invalid 'To' Phone Number","status":400})"));
+    400,
+    R"({"code":21211,"message":"Invalid 'To' Phone Number","status":400})"));
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error, "Invalid 'To' Phone Number");
   EXPECT_EQ(out.error_code, "21211");
@@ -156,10 +161,10 @@ TEST(twilio_wire, inbound_rejects_missing_sid_or_sender) {
 }
 
 TEST(twilio_wire, inbound_text_is_made_storable) {
-  auto parsed = parse_twilio_inbound(
-    form({{"MessageSid", "SM1"},
-          {"From", "+972501234567"},
-          {"Body", std::string("a\0b\xff", 4)}}));
+  auto parsed
+    = parse_twilio_inbound(form({{"MessageSid", "SM1"},
+                                 {"From", "+972501234567"},
+                                 {"Body", std::string("a\0b\xff", 4)}}));
   ASSERT_TRUE(std::holds_alternative<wa_inbound>(parsed));
   EXPECT_EQ(std::get<wa_inbound>(parsed).body, "ab\xEF\xBF\xBD");
   EXPECT_TRUE(valid_utf8(std::get<wa_inbound>(parsed).body));
@@ -180,7 +185,8 @@ TEST(twilio_wire, status_callback) {
     parse_twilio_status(form({{"MessageStatus", "sent"}}))));
 }
 
-// -- Meta ---------------------------------------------------------------------------
+// -- Meta
+// ---------------------------------------------------------------------------
 
 TEST(meta_wire, send_request) {
   auto r = meta_send_request("https://graph.facebook.com/v19.0", "10987",
@@ -201,13 +207,15 @@ TEST(meta_wire, send_request) {
 
 TEST(meta_wire, parses_send_answers) {
   auto out = parse_meta_send_response(answer(
-    200, R"({"messaging_product":"whatsapp","contacts":[{"input":"972","wa_id":"972"}],)"
-         R"("messages":[{"id":"wamid.ABC"}]})"));
+    200,
+    R"({"messaging_product":"whatsapp","contacts":[{"input":"972","wa_id":"972"}],)"
+    R"("messages":[{"id":"wamid.ABC"}]})"));
   EXPECT_TRUE(out.ok);
   EXPECT_EQ(out.sid, "wamid.ABC");
   out = parse_meta_send_response(answer(
-    400, R"({"error":{"message":"(#131030) Recipient phone number not in allowed list",)"
-         R"("type":"OAuthException","code":131030,"fbtrace_id":"x"}})"));
+    400,
+    R"({"error":{"message":"(#131030) Recipient phone number not in allowed list",)"
+    R"("type":"OAuthException","code":131030,"fbtrace_id":"x"}})"));
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error, "(#131030) Recipient phone number not in allowed list");
   EXPECT_EQ(out.error_code, "131030");
@@ -221,7 +229,8 @@ TEST(meta_wire, signature) {
   EXPECT_TRUE(verify_meta_signature("s3cret", body, sig));
   std::string upper = sig;
   for (std::size_t i = 7; i < upper.size(); ++i)
-    upper[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(upper[i])));
+    upper[i]
+      = static_cast<char>(std::toupper(static_cast<unsigned char>(upper[i])));
   EXPECT_TRUE(verify_meta_signature("s3cret", body, upper));
   EXPECT_FALSE(verify_meta_signature("other", body, sig));
   EXPECT_FALSE(verify_meta_signature("s3cret", body + " ", sig));
@@ -311,12 +320,14 @@ TEST(meta_wire, webhook_rejects_garbage) {
   EXPECT_TRUE(std::holds_alternative<std::string>(parse_meta_webhook("[]")));
   EXPECT_TRUE(
     std::holds_alternative<std::string>(parse_meta_webhook(R"({"entry":5})")));
-  auto empty = parse_meta_webhook(R"({"entry":[{"changes":[{"value":7}]}, 3]})");
+  auto empty
+    = parse_meta_webhook(R"({"entry":[{"changes":[{"value":7}]}, 3]})");
   ASSERT_TRUE(std::holds_alternative<meta_webhook>(empty));
   EXPECT_TRUE(std::get<meta_webhook>(empty).messages.empty());
 }
 
-// -- working hours ---------------------------------------------------------------------
+// -- working hours
+// ---------------------------------------------------------------------
 
 std::time_t utc(int y, int mo, int d, int h, int mi) {
   std::tm tm{};
@@ -393,10 +404,12 @@ TEST(working_hours, schedule) {
   EXPECT_TRUE(within_working_hours("{}", utc(2025, 1, 7, 3, 0)));
   EXPECT_TRUE(within_working_hours("", utc(2025, 1, 7, 3, 0)));
   EXPECT_TRUE(within_working_hours("[1]", utc(2025, 1, 7, 3, 0)));
-  EXPECT_TRUE(within_working_hours(R"({"tue":"all day"})", utc(2025, 1, 7, 3, 0)));
+  EXPECT_TRUE(
+    within_working_hours(R"({"tue":"all day"})", utc(2025, 1, 7, 3, 0)));
 }
 
-// -- rate limit ----------------------------------------------------------------------------
+// -- rate limit
+// ----------------------------------------------------------------------------
 
 TEST(token_bucket, burst_then_refill) {
   token_bucket b{3, std::chrono::minutes(1)};
@@ -409,6 +422,39 @@ TEST(token_bucket, burst_then_refill) {
   EXPECT_TRUE(b.try_take(t0 + 20s));
   EXPECT_FALSE(b.try_take(t0 + 21s));
   EXPECT_NEAR(b.available(t0 + 10min), 3.0, 1e-9); // capped at capacity
+}
+
+// -- configuration ---------------------------------------------------------------------
+
+config_result load(std::map<std::string, std::string> env) {
+  return load_config([env](const std::string& k) -> std::optional<std::string> {
+    auto i = env.find(k);
+    return i == env.end() ? std::nullopt : std::optional<std::string>{i->second};
+  });
+}
+
+TEST(whatsapp_config, defaults_and_validation) {
+  auto d = load({});
+  ASSERT_TRUE(std::holds_alternative<config>(d));
+  auto& c = std::get<config>(d);
+  EXPECT_EQ(c.twilio_whatsapp_from, "whatsapp:+14155238886");
+  EXPECT_EQ(c.whatsapp_provider_timeout, 5000ms);
+  EXPECT_EQ(c.whatsapp_idle_timeout, std::chrono::seconds(1800));
+  EXPECT_EQ(c.whatsapp_rate_per_min, 30);
+  auto own = load({{"TWILIO_WHATSAPP_FROM", "+972 3-123-4567"},
+                   {"WHATSAPP_RATE_PER_MIN", "5"}});
+  ASSERT_TRUE(std::holds_alternative<config>(own));
+  EXPECT_EQ(std::get<config>(own).twilio_whatsapp_from, "whatsapp:+97231234567");
+  EXPECT_EQ(std::get<config>(own).whatsapp_rate_per_min, 5);
+  for (auto [k, v] : {std::pair{"TWILIO_WHATSAPP_FROM", "sandbox"},
+                      std::pair{"WHATSAPP_RATE_PER_MIN", "0"},
+                      std::pair{"WHATSAPP_PROVIDER_TIMEOUT_MS", "5s"},
+                      std::pair{"WHATSAPP_IDLE_TIMEOUT_S", "-1"}}) {
+    auto r = load({{k, v}});
+    ASSERT_TRUE(std::holds_alternative<std::string>(r)) << k;
+    EXPECT_NE(std::get<std::string>(r).find(k), std::string::npos)
+      << std::get<std::string>(r);
+  }
 }
 
 } // namespace

@@ -64,7 +64,8 @@ TEST_F(whatsapp_test, send_twilio_success_wire_format_and_row) {
                    + "|בדיקה|whatsapp:+972501234567|whatsapp:+14155238886");
   // The recipient is a lead of the business, and the message is on it.
   EXPECT_EQ(sql("SELECT l.phone || '|' || l.source FROM leads l JOIN messages m"
-                " ON m.lead_id = l.id WHERE m.id = " + std::to_string(id)),
+                " ON m.lead_id = l.id WHERE m.id = "
+                + std::to_string(id)),
             "+972501234567|whatsapp");
 }
 
@@ -89,7 +90,8 @@ TEST_F(whatsapp_test, send_accepts_message_key_and_israeli_local_number) {
 
 TEST_F(whatsapp_test, send_missing_to_or_message_is_400) {
   start();
-  const std::string expected = R"({"success":false,"error":"Missing to/message"})";
+  const std::string expected
+    = R"({"success":false,"error":"Missing to/message"})";
   for (auto body : {
          R"({"text":"x"})",
          R"({"to":"+972501234567"})",
@@ -163,7 +165,8 @@ TEST_F(whatsapp_test, send_provider_4xx_is_502_and_row_kept_failed) {
   ASSERT_GT(id, 0);
   EXPECT_EQ(sql("SELECT direction || '|' || status || '|' || error || '|'"
                 " || error_code || '|' || (provider_sid IS NULL)"
-                " FROM messages WHERE id = " + std::to_string(id)),
+                " FROM messages WHERE id = "
+                + std::to_string(id)),
             "out|failed|Invalid 'To' Phone Number|21211|true");
 }
 
@@ -237,10 +240,9 @@ TEST_F(whatsapp_test, send_provider_choice_business_default_and_own_sender) {
   ASSERT_EQ(send(R"({"to":"+972501234567","text":"a"})").str("provider"),
             "meta");
   // provider:"twilio" forces Twilio.
-  ASSERT_EQ(
-    send(R"({"to":"+972501234567","text":"b","provider":"twilio"})").str(
-      "provider"),
-    "twilio");
+  ASSERT_EQ(send(R"({"to":"+972501234567","text":"b","provider":"twilio"})")
+              .str("provider"),
+            "twilio");
   // A business with its own provider, sender and Twilio account.
   auto biz = new_business(
     R"({"name":"Own","whatsapp":{"from":"whatsapp:+97237654321","provider":"twilio"},)"
@@ -281,7 +283,8 @@ TEST_F(whatsapp_test, send_without_provider_credentials_is_501) {
   EXPECT_EQ(sql("SELECT count(*) FROM messages"), "0");
 }
 
-// -- the conversation actor ----------------------------------------------------------
+// -- the conversation actor
+// ----------------------------------------------------------
 
 TEST_F(whatsapp_test, concurrent_sends_to_one_number_are_serialised_in_order) {
   start();
@@ -317,7 +320,8 @@ TEST_F(whatsapp_test, concurrent_sends_to_one_number_are_serialised_in_order) {
   EXPECT_EQ(app().svc().whatsapp_stats.live.load(), 2);
 }
 
-TEST_F(whatsapp_test, crashed_conversation_restarts_no_message_lost_or_doubled) {
+TEST_F(whatsapp_test,
+       crashed_conversation_restarts_no_message_lost_or_doubled) {
   start();
   twilio_.server().set_delay(100ms);
   constexpr int n = 10;
@@ -328,7 +332,8 @@ TEST_F(whatsapp_test, crashed_conversation_restarts_no_message_lost_or_doubled) 
                   + "\"}");
     }));
   // Crash it while one send is at the provider and others wait in its queue.
-  ASSERT_TRUE(eventually([&] { return twilio_.server().request_count() >= 2; }));
+  ASSERT_TRUE(
+    eventually([&] { return twilio_.server().request_count() >= 2; }));
   auto& svc = app().svc();
   caf::actor conv;
   {

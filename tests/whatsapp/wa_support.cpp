@@ -14,13 +14,12 @@ fake_http_server::response json_reply(http::status st, const json::value& v) {
 
 } // namespace
 
-// -- fake Twilio --------------------------------------------------------------------
+// -- fake Twilio
+// --------------------------------------------------------------------
 
 fake_twilio::fake_twilio()
-  : server_([this](const fake_http_server::request& req) {
-      return handle(req);
-    }) {
-}
+  : server_(
+    [this](const fake_http_server::request& req) { return handle(req); }) {}
 
 fake_http_server::response
 fake_twilio::handle(const fake_http_server::request& req) {
@@ -35,17 +34,16 @@ fake_twilio::handle(const fake_http_server::request& req) {
   auto target = std::string{req.target()};
   auto auth = std::string{req[http::field::authorization]};
   if (req.method() != http::verb::post
-      || target.find("/2010-04-01/Accounts/") != 0
-      || target.size() < 14
+      || target.find("/2010-04-01/Accounts/") != 0 || target.size() < 14
       || target.compare(target.size() - 14, 14, "/Messages.json") != 0)
     return json_reply(http::status::not_found,
                       {{"code", 20404},
                        {"message", "The requested resource was not found"},
                        {"status", 404}});
   if (auth.rfind("Basic ", 0) != 0)
-    return json_reply(http::status::unauthorized,
-                      {{"code", 20003}, {"message", "Authenticate"},
-                       {"status", 401}});
+    return json_reply(http::status::unauthorized, {{"code", 20003},
+                                                   {"message", "Authenticate"},
+                                                   {"status", 401}});
   switch (mode_.load()) {
     case fake_mode::reject:
       return json_reply(
@@ -64,15 +62,14 @@ fake_twilio::handle(const fake_http_server::request& req) {
   char sid[40];
   std::snprintf(sid, sizeof sid, "SM%032x", ++next_sid_);
   auto form = parse_form(req.body()).value_or(form_params{});
-  return json_reply(http::status::created,
-                    {{"sid", sid},
-                     {"status", "queued"},
-                     {"to", form.value_or("To")},
-                     {"from", form.value_or("From")},
-                     {"body", form.value_or("Body")},
-                     {"direction", "outbound-api"},
-                     {"error_code", nullptr},
-                     {"error_message", nullptr}});
+  return json_reply(http::status::created, {{"sid", sid},
+                                            {"status", "queued"},
+                                            {"to", form.value_or("To")},
+                                            {"from", form.value_or("From")},
+                                            {"body", form.value_or("Body")},
+                                            {"direction", "outbound-api"},
+                                            {"error_code", nullptr},
+                                            {"error_message", nullptr}});
 }
 
 std::vector<form_params> fake_twilio::messages() const {
@@ -83,26 +80,26 @@ std::vector<form_params> fake_twilio::messages() const {
   return out;
 }
 
-// -- fake Meta ------------------------------------------------------------------------
+// -- fake Meta
+// ------------------------------------------------------------------------
 
 fake_meta::fake_meta()
-  : server_([this](const fake_http_server::request& req) {
-      return handle(req);
-    }) {
-}
+  : server_(
+    [this](const fake_http_server::request& req) { return handle(req); }) {}
 
 fake_http_server::response
 fake_meta::handle(const fake_http_server::request& req) {
   auto auth = std::string{req[http::field::authorization]};
   auto error = [](http::status st, int code, const char* msg) {
-    return json_reply(st, json::object{{"error",
-                                        json::object{{"message", msg},
-                                                     {"type", "OAuthException"},
-                                                     {"code", code},
-                                                     {"fbtrace_id", "AfakeT"}}}});
+    return json_reply(
+      st, json::object{{"error", json::object{{"message", msg},
+                                              {"type", "OAuthException"},
+                                              {"code", code},
+                                              {"fbtrace_id", "AfakeT"}}}});
   };
   if (auth.rfind("Bearer ", 0) != 0)
-    return error(http::status::unauthorized, 190, "Invalid OAuth access token.");
+    return error(http::status::unauthorized, 190,
+                 "Invalid OAuth access token.");
   switch (mode_.load()) {
     case fake_mode::reject:
       return error(http::status::bad_request, 131030,
@@ -122,14 +119,13 @@ fake_meta::handle(const fake_http_server::request& req) {
   return json_reply(
     http::status::ok,
     {{"messaging_product", "whatsapp"},
-     {"contacts",
-      json::array{json::object{{"input", to}, {"wa_id", to}}}},
-     {"messages",
-      json::array{json::object{
-        {"id", "wamid.FAKE" + std::to_string(++next_id_)}}}}});
+     {"contacts", json::array{json::object{{"input", to}, {"wa_id", to}}}},
+     {"messages", json::array{json::object{
+                    {"id", "wamid.FAKE" + std::to_string(++next_id_)}}}}});
 }
 
-// -- answers -----------------------------------------------------------------------------
+// -- answers
+// -----------------------------------------------------------------------------
 
 const json::object& wa_answer::obj() const {
   static const json::object empty;
@@ -146,7 +142,8 @@ std::int64_t wa_answer::num(const char* key) const {
   return v && v->is_int64() ? v->as_int64() : -1;
 }
 
-// -- fixture -------------------------------------------------------------------------------
+// -- fixture
+// -------------------------------------------------------------------------------
 
 config whatsapp_test::wa_config() {
   auto c = test_config();
@@ -164,10 +161,9 @@ void whatsapp_test::start(config c) {
   app_ = std::make_unique<running_app>(std::move(c));
 }
 
-wa_answer whatsapp_test::api(const std::string& method,
-                             const std::string& target,
-                             const std::string& token,
-                             const std::string& body) {
+wa_answer
+whatsapp_test::api(const std::string& method, const std::string& target,
+                   const std::string& token, const std::string& body) {
   auto r = api_call(port(), method, target, token, body);
   wa_answer a;
   a.status = r.status;
@@ -191,11 +187,10 @@ http_result whatsapp_test::twilio_webhook(
   return twilio_post(port(), app_->cfg().public_base_url, token, path, params);
 }
 
-http_result whatsapp_test::inbound(const std::string& sid,
-                                   const std::string& from,
-                                   const std::string& body,
-                                   const std::string& to,
-                                   const std::string& token) {
+http_result
+whatsapp_test::inbound(const std::string& sid, const std::string& from,
+                       const std::string& body, const std::string& to,
+                       const std::string& token) {
   return twilio_webhook("/webhook/whatsapp/incoming",
                         {{"MessageSid", sid},
                          {"AccountSid", "ACtest"},
@@ -221,9 +216,8 @@ std::int64_t whatsapp_test::new_business(const std::string& json_body) {
 std::string whatsapp_test::new_token(std::int64_t business,
                                      const std::string& role) {
   auto r = api("POST", "/api/admin/tokens", "test-admin",
-               json::serialize(json::object{{"business_id", business},
-                                            {"role", role},
-                                            {"name", "t"}}));
+               json::serialize(json::object{
+                 {"business_id", business}, {"role", role}, {"name", "t"}}));
   EXPECT_EQ(r.status, 201) << r.body;
   return r.str("token");
 }

@@ -24,8 +24,8 @@ namespace json = boost::json;
 
 /// How a fake provider answers sends.
 enum class fake_mode {
-  ok,        // 201/200 with a fresh message id
-  reject,    // 400 with the provider's error JSON
+  ok,           // 201/200 with a fresh message id
+  reject,       // 400 with the provider's error JSON
   server_error, // 503 with an HTML body
 };
 
@@ -121,10 +121,10 @@ protected:
   wa_answer api(const std::string& method, const std::string& target,
                 const std::string& token, const std::string& body = {});
   /// A Twilio-signed form POST (token "test-auth-token" unless given).
-  http_result twilio_webhook(const std::string& path,
-                             const std::vector<std::pair<std::string,
-                                                         std::string>>& params,
-                             const std::string& token = "test-auth-token");
+  http_result
+  twilio_webhook(const std::string& path,
+                 const std::vector<std::pair<std::string, std::string>>& params,
+                 const std::string& token = "test-auth-token");
   /// A signed inbound WhatsApp message from `from` (E.164) to our number.
   http_result inbound(const std::string& sid, const std::string& from,
                       const std::string& body,

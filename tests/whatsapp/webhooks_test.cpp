@@ -33,8 +33,9 @@ TEST_F(whatsapp_test, inbound_signed_is_stored_before_204_with_lead) {
   EXPECT_EQ(sql("SELECT body FROM messages"), "שלום, יש דירה?");
   EXPECT_EQ(sql("SELECT from_address || ' ' || to_address FROM messages"),
             "whatsapp:+972501234567 whatsapp:+14155238886");
-  EXPECT_EQ(sql("SELECT array_to_string(media_urls, ',') FROM messages"),
-            "https://api.twilio.com/media/ME1,https://api.twilio.com/media/ME2");
+  EXPECT_EQ(
+    sql("SELECT array_to_string(media_urls, ',') FROM messages"),
+    "https://api.twilio.com/media/ME1,https://api.twilio.com/media/ME2");
   EXPECT_EQ(sql("SELECT name || '|' || source || '|' || phone FROM leads"),
             "דנה כהן|whatsapp|+972501234567");
   EXPECT_EQ(sql("SELECT count(*) FROM messages m JOIN leads l"
@@ -61,16 +62,18 @@ TEST_F(whatsapp_test, inbound_updates_existing_lead_keeping_its_name) {
 TEST_F(whatsapp_test, inbound_unsigned_or_badly_signed_is_403) {
   start();
   std::vector<std::pair<std::string, std::string>> params{
-    {"MessageSid", "SMx"}, {"From", "whatsapp:+972501234567"},
-    {"To", "whatsapp:+14155238886"}, {"Body", "hi"}};
+    {"MessageSid", "SMx"},
+    {"From", "whatsapp:+972501234567"},
+    {"To", "whatsapp:+14155238886"},
+    {"Body", "hi"}};
   // No signature at all.
   auto r = http_call(port(), "POST", "/webhook/whatsapp/incoming",
                      encode_form(params),
                      {{"Content-Type", "application/x-www-form-urlencoded"}});
   EXPECT_EQ(r.status, 403);
   // Wrong token.
-  EXPECT_EQ(inbound("SMx", "+972501234567", "hi", "+14155238886", "nope").status,
-            403);
+  EXPECT_EQ(
+    inbound("SMx", "+972501234567", "hi", "+14155238886", "nope").status, 403);
   // Signed for another URL.
   auto sig = twilio_signature("test-auth-token",
                               "https://al.example.test/webhook/other",
@@ -81,9 +84,9 @@ TEST_F(whatsapp_test, inbound_unsigned_or_badly_signed_is_403) {
                  {"X-Twilio-Signature", sig}});
   EXPECT_EQ(r.status, 403);
   // Signed, then a parameter changed.
-  auto good = twilio_signature("test-auth-token",
-                               "https://al.example.test/webhook/whatsapp/incoming",
-                               form_params{params});
+  auto good = twilio_signature(
+    "test-auth-token", "https://al.example.test/webhook/whatsapp/incoming",
+    form_params{params});
   auto tampered = params;
   tampered[3].second = "tampered";
   r = http_call(port(), "POST", "/webhook/whatsapp/incoming",
@@ -121,10 +124,11 @@ TEST_F(whatsapp_test, inbound_malformed_is_400_and_stores_nothing) {
                  {"X-Twilio-Signature", "abc"}});
   EXPECT_EQ(r.status, 400);
   // Hostile but signed text is stored verbatim (NUL dropped).
-  r = twilio_webhook("/webhook/whatsapp/incoming",
-                     {{"MessageSid", "SM2"},
-                      {"From", "whatsapp:+972501234567"},
-                      {"Body", std::string("'); DROP TABLE messages; --\0!", 29)}});
+  r = twilio_webhook(
+    "/webhook/whatsapp/incoming",
+    {{"MessageSid", "SM2"},
+     {"From", "whatsapp:+972501234567"},
+     {"Body", std::string("'); DROP TABLE messages; --\0!", 29)}});
   EXPECT_EQ(r.status, 204) << r.body;
   EXPECT_EQ(sql("SELECT body FROM messages"), "'); DROP TABLE messages; --!");
   EXPECT_EQ(sql("SELECT count(*) FROM messages"), "1");
@@ -137,13 +141,14 @@ TEST_F(whatsapp_test, inbound_business_by_to_number_with_its_own_token) {
     R"("twilio":{"account_sid":"ACagency","auth_token":"agency-token"}})");
   ASSERT_GT(biz, 1);
   // Signed with the global token: not the business's, refused.
-  EXPECT_EQ(
-    inbound("SMg", "+972501234567", "hi", "+97231234567", "test-auth-token")
-      .status,
-    403);
-  ASSERT_EQ(
-    inbound("SMb", "+972501234567", "hi", "+97231234567", "agency-token").status,
-    204);
+  EXPECT_EQ(inbound("SMg", "+972501234567", "hi", "+97231234567",
+                    "test-auth-token")
+              .status,
+            403);
+  ASSERT_EQ(inbound("SMb", "+972501234567", "hi", "+97231234567",
+                    "agency-token")
+              .status,
+            204);
   EXPECT_EQ(sql("SELECT business_id FROM messages WHERE provider_sid = 'SMb'"),
             std::to_string(biz));
   EXPECT_EQ(sql("SELECT business_id FROM leads"), std::to_string(biz));
@@ -163,13 +168,16 @@ TEST_F(whatsapp_test, status_moves_forward_only_and_keeps_error_code) {
   auto sid_a = a.str("sid"), sid_b = b.str("sid");
   auto status_of = [&](const std::string& sid) {
     return sql("SELECT status || '|' || coalesce(error_code, '')"
-               " FROM messages WHERE provider_sid = '" + sid + "'");
+               " FROM messages WHERE provider_sid = '"
+               + sid + "'");
   };
   auto callback = [&](const std::string& sid, const std::string& status,
                       const std::string& code = {}) {
     std::vector<std::pair<std::string, std::string>> p{
-      {"MessageSid", sid}, {"MessageStatus", status},
-      {"From", "whatsapp:+14155238886"}, {"To", "whatsapp:+972501234567"},
+      {"MessageSid", sid},
+      {"MessageStatus", status},
+      {"From", "whatsapp:+14155238886"},
+      {"To", "whatsapp:+972501234567"},
       {"AccountSid", "ACtest"}};
     if (!code.empty())
       p.emplace_back("ErrorCode", code);
@@ -199,13 +207,14 @@ TEST_F(whatsapp_test, status_moves_forward_only_and_keeps_error_code) {
                      "MessageSid=" + sid_b + "&MessageStatus=read",
                      {{"Content-Type", "application/x-www-form-urlencoded"}});
   EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(twilio_webhook("/webhook/whatsapp/status", {{"MessageSid", sid_b}})
-              .status,
-            400);
+  EXPECT_EQ(
+    twilio_webhook("/webhook/whatsapp/status", {{"MessageSid", sid_b}}).status,
+    400);
   EXPECT_EQ(status_of(sid_b), "undelivered|30006");
 }
 
-// -- Meta Cloud API ----------------------------------------------------------------
+// -- Meta Cloud API
+// ----------------------------------------------------------------
 
 http_result meta_post(std::uint16_t port, const std::string& body,
                       const std::string& secret = "meta-secret") {
@@ -252,7 +261,8 @@ TEST_F(whatsapp_test, meta_verify_handshake) {
 
 TEST_F(whatsapp_test, meta_inbound_signed_stored_once_with_business_and_lead) {
   start();
-  auto biz = new_business(R"({"name":"Meta Agency","phone_numbers":["+97231234567"]})");
+  auto biz = new_business(
+    R"({"name":"Meta Agency","phone_numbers":["+97231234567"]})");
   auto body = meta_message("wamid.IN1", "hello from meta");
   auto r = meta_post(port(), body);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -278,29 +288,32 @@ TEST_F(whatsapp_test, meta_inbound_signed_stored_once_with_business_and_lead) {
 
 TEST_F(whatsapp_test, meta_statuses_map_to_the_same_rows) {
   start();
-  auto a = send(R"({"to":"+972501234567","text":"via meta","provider":"meta"})");
+  auto a
+    = send(R"({"to":"+972501234567","text":"via meta","provider":"meta"})");
   ASSERT_EQ(a.status, 200) << a.body;
   auto wamid = a.str("sid");
   ASSERT_EQ(wamid.rfind("wamid.", 0), 0u) << a.body;
   ASSERT_EQ(meta_post(port(), meta_status(wamid, "delivered")).status, 200);
-  EXPECT_EQ(sql("SELECT status FROM messages WHERE provider_sid = '" + wamid
-                + "'"),
-            "delivered");
+  EXPECT_EQ(
+    sql("SELECT status FROM messages WHERE provider_sid = '" + wamid + "'"),
+    "delivered");
   ASSERT_EQ(meta_post(port(), meta_status(wamid, "sent")).status, 200);
-  EXPECT_EQ(sql("SELECT status FROM messages WHERE provider_sid = '" + wamid
-                + "'"),
-            "delivered");
+  EXPECT_EQ(
+    sql("SELECT status FROM messages WHERE provider_sid = '" + wamid + "'"),
+    "delivered");
   ASSERT_EQ(meta_post(port(), meta_status(wamid, "read")).status, 200);
-  EXPECT_EQ(sql("SELECT status FROM messages WHERE provider_sid = '" + wamid
-                + "'"),
-            "read");
+  EXPECT_EQ(
+    sql("SELECT status FROM messages WHERE provider_sid = '" + wamid + "'"),
+    "read");
   // A failure report for a message still "sent" keeps its error code.
   auto b = send(R"({"to":"+972501234567","text":"again","provider":"meta"})");
   ASSERT_EQ(b.status, 200) << b.body;
   ASSERT_EQ(meta_post(port(), meta_status(b.str("sid"), "failed")).status, 200);
-  EXPECT_EQ(sql("SELECT status || '|' || error_code || '|' || error FROM messages"
-                " WHERE provider_sid = '" + b.str("sid") + "'"),
-            "failed|131049|Not delivered");
+  EXPECT_EQ(
+    sql("SELECT status || '|' || error_code || '|' || error FROM messages"
+        " WHERE provider_sid = '"
+        + b.str("sid") + "'"),
+    "failed|131049|Not delivered");
 }
 
 } // namespace

@@ -77,12 +77,14 @@ void notify_conversations(services& svc,
   }
 }
 
-// -- POST /webhook/whatsapp/incoming (Twilio) -----------------------------------
+// -- POST /webhook/whatsapp/incoming (Twilio)
+// -----------------------------------
 
 void twilio_incoming(services& svc, request_ptr req, responder res) {
   auto form = parse_form(req->body());
   if (!form)
-    return res(error_response(http::status::bad_request, "Malformed form body"));
+    return res(
+      error_response(http::status::bad_request, "Malformed form body"));
   if (req->header("X-Twilio-Signature").empty())
     return res(forbidden());
   struct result {
@@ -120,12 +122,14 @@ void twilio_incoming(services& svc, request_ptr req, responder res) {
     });
 }
 
-// -- POST /webhook/whatsapp/status (Twilio) ---------------------------------------
+// -- POST /webhook/whatsapp/status (Twilio)
+// ---------------------------------------
 
 void twilio_status(services& svc, request_ptr req, responder res) {
   auto form = parse_form(req->body());
   if (!form)
-    return res(error_response(http::status::bad_request, "Malformed form body"));
+    return res(
+      error_response(http::status::bad_request, "Malformed form body"));
   if (req->header("X-Twilio-Signature").empty())
     return res(forbidden());
   struct result {
@@ -170,7 +174,8 @@ void twilio_status(services& svc, request_ptr req, responder res) {
     });
 }
 
-// -- GET/POST /webhook/whatsapp/meta (Cloud API) ------------------------------------
+// -- GET/POST /webhook/whatsapp/meta (Cloud API)
+// ------------------------------------
 
 void meta_verify(services& svc, request_ptr req, responder res) {
   auto query = parse_form(req->query);
@@ -188,8 +193,8 @@ void meta_events(services& svc, request_ptr req, responder res) {
   auto parsed = parse_meta_webhook(req->body());
   if (auto* err = std::get_if<std::string>(&parsed))
     return res(error_response(http::status::bad_request, *err));
-  auto hook = std::make_shared<meta_webhook>(
-    std::move(std::get<meta_webhook>(parsed)));
+  auto hook
+    = std::make_shared<meta_webhook>(std::move(std::get<meta_webhook>(parsed)));
   auto stored = std::make_shared<std::vector<stored_message>>();
   svc.db.run(
     [hook, stored](db_tx& tx) {
@@ -211,7 +216,8 @@ void meta_events(services& svc, request_ptr req, responder res) {
     });
 }
 
-// -- POST /api/whatsapp/send ---------------------------------------------------------
+// -- POST /api/whatsapp/send
+// ---------------------------------------------------------
 
 bool blank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
@@ -278,11 +284,11 @@ void api_send(services& svc, request_ptr req, responder res, principal p) {
   std::string provider;
   if (auto f = get_string(*obj, "provider"); f.present()) {
     if (!f.ok() || (f.value != "twilio" && f.value != "meta"))
-      return res(error_response(
-        http::status::bad_request,
-        "Unknown provider: "
-          + (f.ok() ? std::string{f.value.substr(0, 40)} : std::string{"?"})
-          + " (twilio or meta)"));
+      return res(error_response(http::status::bad_request,
+                                "Unknown provider: "
+                                  + (f.ok() ? std::string{f.value.substr(0, 40)}
+                                            : std::string{"?"})
+                                  + " (twilio or meta)"));
     provider = std::string{f.value};
   }
   std::optional<std::int64_t> business;
@@ -359,10 +365,10 @@ void add_whatsapp_routes(router& r, services& svc) {
           meta_events(svc, std::move(req), std::move(res));
         });
   r.add(http::verb::post, "/api/whatsapp/send",
-        require(svc, access::write, [&svc](request_ptr req, responder res,
-                                           principal p) {
-          api_send(svc, std::move(req), std::move(res), p);
-        }));
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  api_send(svc, std::move(req), std::move(res), p);
+                }));
 }
 
 } // namespace al
