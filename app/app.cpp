@@ -19,6 +19,7 @@
 #include <caf/atom.hpp>
 #include <caf/send.hpp>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -29,6 +30,7 @@ namespace al {
 
 extern const char* const build_commit;
 extern const char* const build_time;
+extern const char* const build_schemas_dir;
 
 namespace {
 
@@ -213,13 +215,43 @@ void application::shutdown() {
   d.sys.await_all_actors_done();
 }
 
+namespace {
+
+/// `%J`: the message, escaped for a JSON string.
+class json_message_flag : public spdlog::custom_flag_formatter {
+public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char c : std::string_view{msg.payload.data(), msg.payload.size()}) {
+      auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(c);
+      } else if (u < 0x20) {
+        const char esc[] = {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 15]};
+        dest.append(esc, esc + 6);
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<json_message_flag>();
+  }
+};
+
+} // namespace
+
 void setup_logging(const config& cfg) {
   auto logger = spdlog::stdout_logger_mt("agentlocator");
-  if (cfg.log_format == "json")
-    logger->set_pattern(
-      R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
+  if (cfg.log_format == "json") {
+    auto f = std::make_unique<spdlog::pattern_formatter>(
       spdlog::pattern_time_type::utc);
-  else
+    f->add_flag<json_message_flag>('J').set_pattern(
+      R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%J"})");
+    logger->set_formatter(std::move(f));
+  } else
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   logger->set_level(spdlog::level::from_str(cfg.log_level));
   logger->flush_on(spdlog::level::warn);
@@ -239,7 +271,7 @@ std::string find_schemas_dir(const char* argv0) {
   for (int i = 0; i < 4 && !p.empty(); ++i, p = p.parent_path())
     if (fs::is_directory(p / "schemas"))
       return (p / "schemas").string();
-  return "schemas";
+  return build_schemas_dir; // the source tree it was built from
 }
 
 } // namespace al

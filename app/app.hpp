@@ -51,8 +51,8 @@ private:
 /// Sets up spdlog (text or JSON lines, level); never throws afterwards.
 void setup_logging(const config& cfg);
 
-/// Finds the schemas directory: $SCHEMAS_DIR, else ./schemas, else next to
-/// the binary's source tree.
+/// Finds the schemas directory: $SCHEMAS_DIR, else ./schemas, else one
+/// beside or above the binary, else the source tree it was built from.
 std::string find_schemas_dir(const char* argv0);
 
 } // namespace al

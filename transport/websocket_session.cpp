@@ -72,6 +72,7 @@ void websocket_session::on_accept(beast::error_code ec) {
   }
   open_ = true;
   last_inbound_ = std::chrono::steady_clock::now();
+  last_ping_ = last_inbound_;
   handler_->on_open(*this);
   do_ping_timer();
   do_read();
@@ -161,7 +162,10 @@ void websocket_session::drain() {
 
 // Ping every interval; close when nothing arrived for idle_timeout.
 void websocket_session::do_ping_timer() {
-  ping_timer_.expires_after(opts_.ping_interval);
+  // Tick often enough to notice idleness within a quarter of its timeout.
+  auto tick = std::min<std::chrono::steady_clock::duration>(
+    opts_.ping_interval, opts_.idle_timeout / 4);
+  ping_timer_.expires_after(tick);
   ping_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     self->on_ping_timer(ec);
   });
@@ -175,8 +179,10 @@ void websocket_session::on_ping_timer(beast::error_code ec) {
     close(websocket::close_code::going_away, "idle timeout");
     return;
   }
-  if (!pinging_) {
+  auto now = std::chrono::steady_clock::now();
+  if (!pinging_ && now - last_ping_ >= opts_.ping_interval) {
     pinging_ = true;
+    last_ping_ = now;
     ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
       self->pinging_ = false;
       if (ec)

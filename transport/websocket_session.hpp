@@ -125,6 +125,7 @@ private:
   std::deque<std::string> queue_;
   net::steady_timer ping_timer_;
   std::chrono::steady_clock::time_point last_inbound_;
+  std::chrono::steady_clock::time_point last_ping_;
   std::uint64_t frames_in_ = 0;
   std::uint64_t frames_out_ = 0;
   bool writing_ = false;
