@@ -461,8 +461,10 @@ api GET "/api/crm/calls/$CALL_A"
 check "CRM shows the call row" "$([ "$ST" = 200 ] && jtrue "j.get('sid') == '$CALL_A' and j.get('from') == '+972501234567'" || got)"
 
 if [ -x "$SIM" ]; then
-  "$SIM" --base "$BASE" --auth-token "$AUTH_TOKEN" --public-base "$PUBLIC" \
-    >"$WORK/sim.log" 2>&1 &
+  # It dials 127.0.0.1:--port (and ignores --base, kept for later versions).
+  base_port="$(python3 -c 'import sys,urllib.parse; u=urllib.parse.urlsplit(sys.argv[1]); print(u.port or (443 if u.scheme == "https" else 80))' "$BASE")"
+  "$SIM" --port "$base_port" --base "$BASE" --auth-token "$AUTH_TOKEN" \
+    --public-base "$PUBLIC" >"$WORK/sim.log" 2>&1 &
   sim_pid=$!
   sim_rc=0
   for ((i = 0; i < 600; i++)); do

@@ -23,6 +23,8 @@ bool router::match_pattern(std::string_view pattern, std::string_view path,
   while (pi < pattern.size() && si < path.size()) {
     if (pattern[pi] == '{') {
       auto close = pattern.find('}', pi);
+      if (close == std::string_view::npos)
+        return false; // malformed pattern "{x": never matches
       auto seg_end = path.find('/', si);
       if (seg_end == std::string_view::npos)
         seg_end = path.size();
@@ -45,6 +47,7 @@ bool router::match_pattern(std::string_view pattern, std::string_view path,
 router::match_result router::match(http::verb method,
                                    std::string_view path) const {
   match_result out;
+  std::vector<http::verb> allowed; // by verb: "LOCK" is inside "UNLOCK"
   for (auto& r : routes_) {
     if (!match_pattern(r.pattern, path, nullptr))
       continue;
@@ -55,9 +58,11 @@ router::match_result router::match(http::verb method,
       out.allow.clear();
       return out;
     }
-    auto name = std::string{http::to_string(r.method)};
-    if (out.allow.find(name) == std::string::npos)
-      out.allow += (out.allow.empty() ? "" : ", ") + name;
+    if (std::find(allowed.begin(), allowed.end(), r.method) != allowed.end())
+      continue;
+    allowed.push_back(r.method);
+    out.allow += (out.allow.empty() ? "" : ", ")
+                 + std::string{http::to_string(r.method)};
   }
   return out;
 }
