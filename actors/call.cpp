@@ -10,13 +10,23 @@
 // Barge-in: caller speech while an utterance plays -> sink.clear().
 // Socket closed before `done`: the call is marked dropped, so the
 // <Connect action> (any instance) answers with the recording fallback.
+//
+// The `openai` engine (business voice_engine 'openai' and a key set): the
+// greeting above still plays at once from the cache while the Realtime
+// session opens; from then on the engine leads the conversation (caller
+// audio, speech edges, marks and DTMF go to it; it plays, clears, runs
+// tools and ends the call through call_host). If it falls back, the
+// scripted dialogue continues from where it stands (call_host::fallback).
 
 #include "actors/call.hpp"
 
+#include "actors/call_tools.hpp"
 #include "actors/leads.hpp"
 #include "actors/metrics.hpp"
+#include "actors/openai_engine.hpp"
 #include "actors/type_ids.hpp"
 #include "core/phone.hpp"
+#include "core/realtime_wire.hpp"
 #include "core/wav.hpp"
 
 #include <caf/actor_system.hpp>
@@ -46,13 +56,39 @@ void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
   }
 }
 
+struct call_state;
+using call_actor = caf::stateful_actor<call_state>;
+
+/// What the link of the openai engine reports (ai_event_atom messages).
+enum ai_report : std::int32_t { ai_open, ai_message, ai_closed, ai_tool };
+
+/// The call actor as seen by a conversation engine.
+class call_host final : public engine_host {
+public:
+  call_actor* self = nullptr;
+
+  void play(audio_ptr audio, std::string mark) override;
+  void clear() override;
+  void run_tool(tool_call call) override;
+  void transcript(const std::string& role, std::string text) override;
+  void event(const std::string& kind, boost::json::object detail) override;
+  void barge_in() override;
+  void schedule(std::chrono::milliseconds after, std::uint64_t token) override;
+  void finished(bool spoke) override;
+  void fallback(const std::string& reason) override;
+};
+
 struct call_state {
   call_checkpoint_ptr cp;
   std::shared_ptr<const call_env> env;
   std::vector<std::function<void()>> waiting_for_load;
+  call_host host;                   // before `ai`: outlives it
+  std::unique_ptr<openai_engine> ai; // set while the openai engine leads
 };
 
-using call_actor = caf::stateful_actor<call_state>;
+bool ai_active(call_actor* self) {
+  return self->state.ai && self->state.ai->active();
+}
 
 std::string safe_name(const std::string& s) {
   std::string out;
@@ -144,7 +180,7 @@ void on_turn(call_actor* self, const std::string& digit) {
 }
 
 /// The goodbye was heard: store the outcome, then end the stream.
-void finish(call_actor* self) {
+void finish(call_actor* self, std::string reason = "dialogue complete") {
   auto& cp = *self->state.cp;
   cp.step = call_step::done;
   auto sid = cp.info.call_sid;
@@ -153,11 +189,11 @@ void finish(call_actor* self) {
   auto sink = cp.sink;
   record_event(self, "finished", {{"deal", deal}, {"callback", callback}});
   self->state.env->db.run(
-    [sid, deal, callback](db_tx& tx) {
+    [sid, deal, callback, reason](db_tx& tx) {
       tx.exec_params("UPDATE calls SET ended_normally = TRUE,"
-                     " status = 'completed', end_reason = 'dialogue complete',"
+                     " status = 'completed', end_reason = $2,"
                      " ended_at = now(), updated_at = now() WHERE call_sid = $1",
-                     sid);
+                     sid, reason);
       tx.exec_params(
         "UPDATE leads SET deal = coalesce(nullif($2, ''), deal),"
         " callback_at = coalesce(nullif($3, ''), callback_at),"
@@ -195,6 +231,170 @@ void ended_early(call_actor* self, const std::string& reason) {
   });
 }
 
+// -- the openai engine ---------------------------------------------------------
+
+/// After a fallback: the scripted dialogue goes on from its step, so the
+/// caller is never left in silence.
+void continue_locally(call_actor* self) {
+  auto& cp = *self->state.cp;
+  if (cp.step != call_step::greeting && cp.step != call_step::ask_callback)
+    return;
+  if (cp.playing || cp.in_speech)
+    return; // the mark or the end of the turn moves the dialogue
+  on_turn(self, "");
+}
+
+void call_host::play(audio_ptr audio, std::string mark) {
+  auto& cp = *self->state.cp;
+  if (!cp.sink)
+    return;
+  if (cp.speech_ended_at != std::chrono::steady_clock::time_point{}) {
+    if (auto* m = self->state.env->m)
+      m->turn_reply.Observe(std::chrono::duration<double>(
+                              std::chrono::steady_clock::now()
+                              - cp.speech_ended_at)
+                              .count());
+    cp.speech_ended_at = {};
+  }
+  cp.sink->play(std::move(audio), std::move(mark));
+}
+
+void call_host::clear() {
+  auto& cp = *self->state.cp;
+  if (cp.sink)
+    cp.sink->clear();
+  cp.playing = false;
+}
+
+void call_host::run_tool(tool_call call) {
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto id = call.call_id;
+  run_call_tool(*self->state.env, self->state.cp->info, std::move(call),
+                [me, id](std::string output) {
+                  caf::anon_send(me, ai_event_atom_v, std::int32_t{ai_tool},
+                                 id, std::move(output));
+                });
+}
+
+void call_host::transcript(const std::string& role, std::string text) {
+  record_event(self, "transcript", {{"role", role}, {"text", text}});
+}
+
+void call_host::event(const std::string& kind, boost::json::object detail) {
+  record_event(self, kind, std::move(detail));
+}
+
+void call_host::barge_in() {
+  if (auto* m = self->state.env->m)
+    m->barge_ins.Increment();
+}
+
+void call_host::schedule(std::chrono::milliseconds after,
+                         std::uint64_t token) {
+  self->delayed_send(self, after, ai_timer_atom_v, token);
+}
+
+void call_host::finished(bool spoke) {
+  auto& cp = *self->state.cp;
+  cp.ai_link.reset();
+  if (cp.step == call_step::goodbye || cp.step == call_step::done)
+    return;
+  if (spoke)
+    return finish(self, "ai end_call");
+  cp.step = call_step::goodbye; // finish() follows the goodbye's mark
+  say(self, cp.info.voice->goodbye, "goodbye");
+}
+
+void call_host::fallback(const std::string& reason) {
+  auto& st = self->state;
+  auto& cp = *st.cp;
+  cp.ai_link.reset();
+  if (st.env->m)
+    st.env->m->engine_fallbacks.Increment();
+  log_safe(spdlog::level::warn,
+           "call {}: openai engine unavailable ({}), the local engine goes on",
+           cp.info.call_sid, reason);
+  record_event(self, "engine_fallback",
+               {{"from", "openai"}, {"to", "local"}, {"reason", reason}});
+  continue_locally(self);
+}
+
+/// Reads the business's engine; an `openai` business gets start_ai.
+void request_ai(call_actor* self) {
+  auto& env = *self->state.env;
+  if (env.openai_api_key.empty() || !env.realtime_connect)
+    return;
+  auto& info = self->state.cp->info;
+  auto setup = std::make_shared<ai_setup>();
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto business = info.business_id;
+  auto from = info.from;
+  env.db.run(
+    [setup, business, from](db_tx& tx) {
+      *setup = load_ai_setup(tx, business, from);
+    },
+    [me, setup, sid = info.call_sid](const db_error& err) {
+      if (!err.empty())
+        log_safe(spdlog::level::warn,
+                 "call {}: engine settings unavailable ({}), local engine",
+                 sid, err);
+      else if (setup->openai)
+        caf::anon_send(me, ai_event_atom_v, ai_setup_ptr{setup});
+    });
+}
+
+/// Opens the Realtime session while the greeting plays.
+void start_ai(call_actor* self, const ai_setup& setup) {
+  auto& st = self->state;
+  auto& cp = *st.cp;
+  auto& env = *st.env;
+  if (st.ai || !cp.sink || cp.step != call_step::greeting)
+    return; // already started, hung up, or the dialogue moved on (DTMF)
+  openai_engine_options o;
+  o.url = env.openai_realtime_url;
+  o.model = env.openai_model;
+  o.api_key = env.openai_api_key;
+  o.ga = env.openai_ga;
+  o.instructions = realtime_instructions(
+    setup.business_name, setup.prompt,
+    cp.info.voice ? cp.info.voice->greeting_text : std::string{},
+    setup.lead_facts);
+  o.log_name = cp.info.call_sid;
+  o.open_timeout = env.ai_open_timeout;
+  o.reply_timeout = env.ai_reply_timeout;
+  st.ai = std::make_unique<openai_engine>(st.host, std::move(o));
+  // The link reports to whichever actor is alive (none after a restart).
+  auto post = [addr = self->address()](std::int32_t kind, std::string text) {
+    if (auto a = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(a, ai_event_atom_v, kind, std::move(text), std::string{});
+  };
+  realtime_callbacks cb;
+  cb.on_open = [post] { post(ai_open, {}); };
+  cb.on_message = [post](std::string text) {
+    post(ai_message, std::move(text));
+  };
+  cb.on_closed = [post](std::string reason) {
+    post(ai_closed, std::move(reason));
+  };
+  realtime_link_ptr link;
+  try {
+    link = env.realtime_connect(st.ai->connect_request(), std::move(cb));
+  } catch (...) {
+  }
+  cp.ai_link = link;
+  log_safe(spdlog::level::info, "call {}: openai engine connecting to {}",
+           cp.info.call_sid, env.openai_realtime_url);
+  record_event(self, "engine_start",
+               {{"engine", "openai"}, {"model", env.openai_model}});
+  auto sid = cp.info.call_sid;
+  env.db.write("call_engine", [sid](db_tx& tx) {
+    tx.exec_params("UPDATE calls SET engine = 'openai', updated_at = now()"
+                   " WHERE call_sid = $1",
+                   sid);
+  });
+  st.ai->start(std::move(link));
+}
+
 /// The stream started: bind the socket, create the lead, greet.
 void on_attached(call_actor* self) {
   auto& cp = *self->state.cp;
@@ -220,6 +420,7 @@ void on_attached(call_actor* self) {
   });
   cp.step = call_step::greeting;
   say(self, cp.info.voice->greeting, "greeting");
+  request_ai(self); // an openai business takes over after the greeting
 }
 
 void when_loaded(call_actor* self, std::function<void()> fn) {
@@ -263,10 +464,16 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
                             std::shared_ptr<const call_env> env) {
   self->state.cp = cp;
   self->state.env = env;
+  self->state.host.self = self;
   if (!cp->loaded)
     load_info(self);
   if (cp->attached && cp->sink) {
     cp->sink->bind(caf::actor_cast<caf::actor>(self)); // restarted mid-call
+    if (cp->ai_link) {
+      // The engine died with the old actor: the local engine goes on.
+      cp->ai_link->close();
+      self->state.host.fallback("call actor restarted");
+    }
   } else if (!cp->attached) {
     self->delayed_send(self, env->start_timeout, timeout_atom_v);
   }
@@ -293,6 +500,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       auto& cp = *self->state.cp;
       if (cp.in_speech && cp.turn_audio.size() + batch.size() <= max_turn_bytes)
         cp.turn_audio += batch;
+      if (ai_active(self))
+        self->state.ai->on_caller_audio(batch);
     },
     [=](speech_atom, bool started) {
       auto& cp = *self->state.cp;
@@ -305,7 +514,11 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
           if (self->state.env->m)
             self->state.env->m->barge_ins.Increment();
           record_event(self, "barge_in", {{"mark", cp.playing_mark}});
+          if (ai_active(self))
+            self->state.ai->on_cleared();
         }
+        if (ai_active(self))
+          self->state.ai->on_speech(true);
         return;
       }
       if (!cp.in_speech)
@@ -314,11 +527,15 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       cp.speech_ended_at = std::chrono::steady_clock::now();
       save_turn(self);
       record_event(self, "caller_turn", {{"segment", cp.segments}});
-      if (!cp.playing)
+      if (ai_active(self))
+        self->state.ai->on_speech(false); // the model answers
+      else if (!cp.playing)
         on_turn(self, "");
     },
     [=](mark_atom, std::string& name) {
       auto& cp = *self->state.cp;
+      if (self->state.ai && self->state.ai->on_mark(name))
+        return; // a part of the model's audio
       if (!cp.playing || name != cp.playing_mark)
         return; // a stale mark (echoed after clear) or a flood
       cp.playing = false;
@@ -333,8 +550,13 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       if (cp.playing && cp.sink) {
         cp.sink->clear();
         cp.playing = false;
+        if (ai_active(self))
+          self->state.ai->on_cleared();
       }
-      on_turn(self, digit);
+      if (ai_active(self))
+        self->state.ai->on_dtmf(digit);
+      else
+        on_turn(self, digit);
     },
     [=](hangup_atom, std::string& reason) {
       auto& cp = *self->state.cp;
@@ -344,8 +566,36 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         save_turn(self);
       if (cp.step != call_step::done)
         ended_early(self, reason);
+      if (self->state.ai)
+        self->state.ai->stop();
+      cp.ai_link.reset();
       cp.sink.reset();
       self->quit();
+    },
+    [=](ai_event_atom, ai_setup_ptr& setup) {
+      if (setup)
+        start_ai(self, *setup);
+    },
+    [=](ai_event_atom, std::int32_t kind, std::string& a, std::string& b) {
+      auto* ai = self->state.ai.get();
+      if (!ai)
+        return;
+      switch (kind) {
+        case ai_open:
+          return ai->on_link_open();
+        case ai_message:
+          return ai->on_link_message(a);
+        case ai_closed:
+          return ai->on_link_closed(a);
+        case ai_tool:
+          return ai->on_tool_result(a, std::move(b));
+        default:
+          return;
+      }
+    },
+    [=](ai_timer_atom, std::uint64_t token) {
+      if (self->state.ai)
+        self->state.ai->on_timer(token);
     },
     [=](timeout_atom) {
       auto& cp = *self->state.cp;

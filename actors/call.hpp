@@ -7,6 +7,7 @@
 // manager keeps, so a restarted actor continues the same call on the same
 // socket.
 
+#include "actors/engine.hpp"
 #include "actors/media_sink.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
@@ -41,6 +42,25 @@ struct call_env {
   /// Redirects a live call to the recording fallback through Twilio's REST
   /// API (the watchdog). Asynchronous; failures are logged by the callee.
   std::function<void(const call_info&)> redirect_to_fallback;
+
+  // -- the `openai` engine: businesses with voice_engine 'openai' ----------
+  /// OPENAI_API_KEY; empty: every call uses the local engine.
+  std::string openai_api_key;
+  std::string openai_realtime_url; // OPENAI_REALTIME_URL
+  std::string openai_model;        // OPENAI_MODEL
+  bool openai_ga = false;          // GA session shape (default: beta)
+  /// Opens the Realtime WebSocket (transport/realtime_client.hpp); empty:
+  /// the local engine only.
+  realtime_connect_fn realtime_connect;
+  std::chrono::milliseconds ai_open_timeout{1500};
+  std::chrono::milliseconds ai_reply_timeout{1500};
+  /// Sends a WhatsApp text from `business` to `to` (E.164) and calls `done`
+  /// once, from any thread, with "" and the message id, or an error text.
+  /// Empty: WhatsApp is not available to calls.
+  std::function<void(std::int64_t business, std::string to, std::string text,
+                     std::function<void(std::string error, std::string id)>
+                       done)>
+    send_whatsapp;
 };
 
 /// The dialogue steps of the local engine.
@@ -71,6 +91,9 @@ struct call_checkpoint {
   std::string turn_audio; // caller audio of the current turn
   std::int64_t lead_id = 0;
   std::chrono::steady_clock::time_point speech_ended_at{};
+  /// The openai engine's connection while it leads the call (closed by a
+  /// restarted actor, which goes on with the local engine).
+  realtime_link_ptr ai_link;
 };
 
 using call_checkpoint_ptr = std::shared_ptr<call_checkpoint>;

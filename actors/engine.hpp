@@ -91,6 +91,10 @@ public:
   /// The caller pressed a key.
   virtual void on_dtmf(const std::string& digit) = 0;
 
+  /// The host dropped every queued utterance itself (its own barge-in on
+  /// the greeting): the engine's unplayed audio is gone too.
+  virtual void on_cleared() = 0;
+
   /// The outcome of a tool the engine asked for.
   virtual void on_tool_result(const std::string& call_id,
                               std::string output) = 0;

@@ -474,12 +474,6 @@ caf::behavior payment_behavior(payment_actor* self, payment_env_ptr env,
                               + std::to_string(st.env->provider_timeout.count())
                               + " ms");
     },
-    [=](crash_atom) {
-      // Fault injection (see payment_child in the header).
-      log_safe(spdlog::level::warn, "payment {}: crash requested",
-               self->state.job->req.draft.id);
-      self->quit(caf::make_error(caf::sec::runtime_error));
-    },
   };
 }
 

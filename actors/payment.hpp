@@ -153,10 +153,8 @@ payment_reply replay_reply(const payment_row& row, const payment_draft& asked);
 /// The supervisor spec of a payment actor. Giving up (a crash loop) marks
 /// the row failed and answers 502.
 ///
-/// Fault injection: the actor quits with an error when it receives
-/// `crash_atom` (tests look it up with lookup_atom and send one). This
-/// handler is compiled into every build; only in-process code holding the
-/// actor handle can reach it — no route or message from outside sends it.
+/// Fault injection needs no hook in the actor: tests send it an exit
+/// message with an abnormal reason, exactly what a crash produces.
 child_spec payment_child(payment_env_ptr env, payment_job_ptr job);
 
 } // namespace al

@@ -57,10 +57,39 @@ bool abnormal(const caf::error& reason) {
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
                          supervision_stats* stats, metrics* m,
                          supervisor_options opts) {
-  auto start_child = [=](child& c) {
-    c.handle = c.spec.spawn(self->home_system());
+  // Spawns the child from its factory; false when the factory throws or
+  // returns no actor (an exception must not take the manager down).
+  auto start_child = [=](child& c) -> bool {
+    try {
+      c.handle = c.spec.spawn(self->home_system());
+    } catch (const std::exception& e) {
+      c.handle = caf::actor{};
+      try {
+        spdlog::error("{} child {}: factory threw: {}", stats->domain,
+                      c.spec.key, e.what());
+      } catch (...) {
+      }
+    }
+    if (!c.handle)
+      return false;
     self->monitor(c.handle);
     self->state.by_addr[c.handle.address()] = c.spec.key;
+    return true;
+  };
+  // Abandons a child for good: counted, removed, on_give_up runs once.
+  auto give_up = [=](const std::string& key) {
+    auto& st = self->state;
+    auto ci = st.children.find(key);
+    if (ci == st.children.end())
+      return;
+    ++stats->given_up;
+    --stats->live;
+    if (m)
+      m->live_actors.Add({{"domain", stats->domain}}).Decrement();
+    auto fn = std::move(ci->second.spec.on_give_up);
+    st.children.erase(ci);
+    if (fn)
+      fn();
   };
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
@@ -91,26 +120,19 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
                       stats->domain, key, reason);
       } catch (...) {
       }
-      ++stats->given_up;
-      --stats->live;
-      if (m)
-        m->live_actors.Add({{"domain", stats->domain}}).Decrement();
-      auto give_up = c.spec.on_give_up;
-      st.children.erase(ci);
-      if (give_up)
-        give_up();
-      return;
+      return give_up(key);
     }
-    c.restarts.push_back(now);
-    ++stats->restarts;
-    if (m)
-      m->restart(stats->domain);
     try {
       spdlog::warn("{} child {} died ({}), restarting", stats->domain, key,
                    reason);
     } catch (...) {
     }
-    start_child(c);
+    if (!start_child(c))
+      return give_up(key);
+    c.restarts.push_back(now);
+    ++stats->restarts;
+    if (m)
+      m->restart(stats->domain);
     if (c.spec.on_restart)
       c.spec.on_restart(c.handle);
   });
@@ -121,7 +143,10 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
     auto key = spec.key;
     auto& c = st.children[key];
     c.spec = std::move(spec);
-    start_child(c);
+    if (!start_child(c)) {
+      st.children.erase(key);
+      return caf::actor{};
+    }
     ++stats->live;
     ++stats->spawned;
     if (m)
@@ -140,7 +165,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
     [=](spawn_atom, child_spec& spec, caf::message& then) -> caf::actor {
       // Find or create, then deliver `then` to the child.
       auto child = find_or_start(spec);
-      if (!then.empty())
+      if (child && !then.empty())
         self->send(child, std::move(then));
       return child;
     },

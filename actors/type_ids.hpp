@@ -14,7 +14,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(al, caf::first_custom_type_id)
   CAF_ADD_ATOM(al, al, spawn_atom, "spawn")
   CAF_ADD_ATOM(al, al, stop_atom, "stop")
   CAF_ADD_ATOM(al, al, lookup_atom, "lookup")
-  CAF_ADD_ATOM(al, al, crash_atom, "crash")
 
   // -- calls
   CAF_ADD_ATOM(al, al, attach_atom, "attach")
@@ -25,6 +24,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(al, caf::first_custom_type_id)
   CAF_ADD_ATOM(al, al, hangup_atom, "hangup")
   CAF_ADD_ATOM(al, al, timeout_atom, "timeout")
   CAF_ADD_ATOM(al, al, played_atom, "played")
+  CAF_ADD_ATOM(al, al, ai_event_atom, "ai_event")
+  CAF_ADD_ATOM(al, al, ai_timer_atom, "ai_timer")
 
   // -- whatsapp / payments
   CAF_ADD_ATOM(al, al, send_atom, "send")

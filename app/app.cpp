@@ -9,6 +9,7 @@
 #include "transport/dispatcher.hpp"
 #include "transport/media_session.hpp"
 #include "transport/https_client.hpp"
+#include "transport/realtime_client.hpp"
 #include "transport/handlers/handlers.hpp"
 #include "transport/router.hpp"
 #include "transport/server.hpp"
@@ -67,6 +68,7 @@ struct application::impl {
   std::unique_ptr<url_builder> urls;
   net::io_context outbound_ioc{1};
   std::unique_ptr<https_client> http;
+  std::unique_ptr<realtime_client> realtime;
   std::thread outbound_thread;
   voice_cache voices;
   std::unique_ptr<dispatcher> disp;
@@ -119,6 +121,8 @@ std::string application::start(const std::string& address) {
   svc.urls = d.urls.get();
   d.http = std::make_unique<https_client>(d.outbound_ioc);
   svc.http = d.http.get();
+  d.realtime = std::make_unique<realtime_client>(d.outbound_ioc);
+  svc.realtime = d.realtime.get();
   d.outbound_thread = std::thread([&d] {
     auto guard = net::make_work_guard(d.outbound_ioc);
     d.outbound_ioc.run();

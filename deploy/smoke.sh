@@ -332,7 +332,7 @@ deploy_id="$(jpy 'j["deploy_id"]' 2>/dev/null)"
 if [ -z "$deploy_id" ]; then
   fail "version deploy_id" "no deploy_id in $(got)"
 elif [ -n "$expected" ] && [ "$deploy_id" != "$expected" ]; then
-  fail "version deploy_id" "deploy_id=$deploy_id, expected $expected"
+  fail "version deploy_id" "deploy_id=$deploy_id, expected $expected (a binary built from another commit? rebuild, or set DEPLOY_ID)"
 else
   pass "version deploy_id ($deploy_id)"
 fi

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 
 namespace al {
 
@@ -20,6 +22,28 @@ bool sane_request_id(std::string_view id) {
       return false;
   return true;
 }
+
+/// The answer of one request. When the last responder copy is dropped
+/// without an answer (a handler lost it, e.g. a completion threw on a DB
+/// thread), the client gets a 500 instead of a connection that hangs.
+struct pending_answer {
+  std::function<void(http_response)> finish;
+  bool answered = false; // set by the responder, which runs at most once
+
+  ~pending_answer() {
+    if (answered || !finish)
+      return;
+    try {
+      spdlog::error("request dropped without an answer");
+    } catch (...) {
+    }
+    try {
+      finish(error_response(http::status::internal_server_error,
+                            "Internal error"));
+    } catch (...) {
+    }
+  }
+};
 
 } // namespace
 
@@ -52,7 +76,8 @@ void dispatcher::dispatch(request_ptr req, responder::sink send) const {
   std::string label = match.hit ? match.hit->pattern : "unmatched";
   auto* m = metrics_;
   // Every answer passes here: request id, access log, metrics.
-  responder respond{[req, send = std::move(send), label, started,
+  auto pending = std::make_shared<pending_answer>();
+  pending->finish = [req, send = std::move(send), label, started,
                      m](http_response res) mutable {
     res.set("X-Request-Id", req->id);
     auto ms = std::chrono::duration<double, std::milli>(
@@ -68,6 +93,10 @@ void dispatcher::dispatch(request_ptr req, responder::sink send) const {
     } catch (...) {
     }
     send(std::move(res));
+  };
+  responder respond{[pending](http_response res) {
+    pending->answered = true;
+    pending->finish(std::move(res));
   }};
   if (!match.hit) {
     if (match.allow.empty()) {

@@ -15,6 +15,9 @@ constexpr std::size_t body_limit = 1024 * 1024;     // 1 MiB -> 413 above
 constexpr std::uint32_t header_limit = 16 * 1024;   // -> 431 above
 constexpr auto read_timeout = std::chrono::seconds(10);
 constexpr auto write_timeout = std::chrono::seconds(30);
+// After an error answer: how long / how much unread input is discarded.
+constexpr auto linger_timeout = std::chrono::seconds(2);
+constexpr std::size_t linger_limit = 8 * 1024 * 1024;
 
 } // namespace
 
@@ -119,6 +122,7 @@ void http_session::fail_request(http::status status, std::string_view msg) {
   res.set("X-Request-Id", dispatcher::next_request_id());
   res.keep_alive(false);
   busy_ = true;
+  linger_ = true;
   do_write(std::move(res));
 }
 
@@ -138,9 +142,37 @@ void http_session::on_write(bool keep_alive, beast::error_code ec,
                             std::size_t) {
   pending_.reset();
   busy_ = false;
+  if (!ec && linger_)
+    return do_linger();
   if (ec || !keep_alive)
     return do_close();
   do_read();
+}
+
+// The client may still be sending what we refused (e.g. the body of a 413):
+// half-close, then discard its input for a while, so that closing does not
+// reset the connection before the client has read the answer.
+void http_session::do_linger() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.expires_after(linger_timeout);
+  buffer_.clear();
+  do_linger_read();
+}
+
+void http_session::do_linger_read() {
+  stream_.async_read_some(
+    buffer_.prepare(64 * 1024),
+    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->on_linger(ec, n);
+    });
+}
+
+void http_session::on_linger(beast::error_code ec, std::size_t bytes) {
+  lingered_ += bytes;
+  if (ec || lingered_ > linger_limit)
+    return do_close();
+  do_linger_read();
 }
 
 void http_session::do_close() {

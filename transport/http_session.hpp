@@ -34,6 +34,9 @@ private:
   void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
   void fail_request(http::status status, std::string_view msg);
   void do_close();
+  void do_linger();
+  void do_linger_read();
+  void on_linger(beast::error_code ec, std::size_t bytes);
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -44,6 +47,8 @@ private:
   bool busy_ = false;     // a request is being handled or written
   bool draining_ = false;
   bool keep_alive_ = false; // of the request being answered
+  bool linger_ = false;     // answered an unreadable request: drain, close
+  std::size_t lingered_ = 0;
   std::string remote_;
 };
 

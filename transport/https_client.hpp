@@ -6,11 +6,6 @@
 // Production URLs are https:// (verified against the system CAs, with SNI
 // and hostname verification); tests use http:// on loopback.
 
-// Before net.hpp: its aliases need these namespaces declared.
-#include <boost/asio/ssl/context.hpp>
-#include <boost/beast/http/verb.hpp>
-#include <boost/beast/websocket/error.hpp>
-
 #include "core/outbound.hpp"
 #include "transport/net.hpp"
 

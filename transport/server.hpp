@@ -23,8 +23,10 @@ class server {
 public:
   /// One io_context and the connections it owns.
   struct io_slot {
-    net::io_context ioc{1};
+    // Declared before ioc: destroying ioc destroys pending handlers, whose
+    // sessions unregister themselves from here.
     session_registry sessions;
+    net::io_context ioc{1};
     std::thread thread;
   };
 

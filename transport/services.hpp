@@ -22,6 +22,7 @@ class actor_system;
 namespace al {
 
 class https_client;
+class realtime_client;
 class voice_cache;
 struct call_env;
 struct whatsapp_context;
@@ -52,6 +53,8 @@ struct services {
 
   /// Outbound HTTP(S) to Twilio, Meta, PayPal, OpenAI (own io thread).
   https_client* http = nullptr;
+  /// Outbound WebSockets (the OpenAI Realtime voice engine), same io thread.
+  realtime_client* realtime = nullptr;
   /// Absolute URLs from PUBLIC_BASE_URL.
   const url_builder* urls = nullptr;
   /// The embedded voice's synthesised audio per business.

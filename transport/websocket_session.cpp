@@ -130,12 +130,23 @@ void websocket_session::do_write() {
 
 void websocket_session::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
+  // The front was the buffer being written; close()/finish() keep it alive
+  // until here.
+  if (!queue_.empty())
+    queue_.pop_front();
   if (ec)
     return finish(ec.message());
   ++frames_out_;
-  queue_.pop_front();
   if (!queue_.empty() && !closing_)
     do_write();
+}
+
+// Drops queued messages, but never the one an async_write is still using.
+void websocket_session::drop_queued() {
+  if (writing_ && !queue_.empty())
+    queue_.erase(std::next(queue_.begin()), queue_.end());
+  else
+    queue_.clear();
 }
 
 void websocket_session::close(websocket::close_code code,
@@ -143,7 +154,7 @@ void websocket_session::close(websocket::close_code code,
   if (closing_ || !open_)
     return;
   closing_ = true;
-  queue_.clear();
+  drop_queued();
   ping_timer_.cancel();
   websocket::close_reason cr{code, reason};
   ws_.async_close(cr, [self = shared_from_this()](beast::error_code ec) {
@@ -162,10 +173,10 @@ void websocket_session::drain() {
 
 // Ping every interval; close when nothing arrived for idle_timeout.
 void websocket_session::do_ping_timer() {
-  // Tick often enough to notice idleness within a quarter of its timeout.
-  auto tick = std::min<std::chrono::steady_clock::duration>(
-    opts_.ping_interval, opts_.idle_timeout / 4);
-  ping_timer_.expires_after(tick);
+  // Wake at the next ping or at the idle deadline, whichever comes first:
+  // pings keep their exact cadence and idleness is noticed on time.
+  ping_timer_.expires_at(std::min(last_ping_ + opts_.ping_interval,
+                                  last_inbound_ + opts_.idle_timeout));
   ping_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
     self->on_ping_timer(ec);
   });
@@ -180,14 +191,16 @@ void websocket_session::on_ping_timer(beast::error_code ec) {
     return;
   }
   auto now = std::chrono::steady_clock::now();
-  if (!pinging_ && now - last_ping_ >= opts_.ping_interval) {
-    pinging_ = true;
-    last_ping_ = now;
-    ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
-      self->pinging_ = false;
-      if (ec)
-        self->finish(ec.message());
-    });
+  if (now - last_ping_ >= opts_.ping_interval) {
+    last_ping_ = now; // skipped while the previous ping is still queued
+    if (!pinging_) {
+      pinging_ = true;
+      ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
+        self->pinging_ = false;
+        if (ec)
+          self->finish(ec.message());
+      });
+    }
   }
   do_ping_timer();
 }
@@ -198,7 +211,7 @@ void websocket_session::finish(std::string_view reason) {
   finished_ = true;
   closing_ = true;
   ping_timer_.cancel();
-  queue_.clear();
+  drop_queued();
   registry_.remove(this);
   if (open_)
     handler_->on_close(*this, reason);

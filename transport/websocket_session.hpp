@@ -115,6 +115,7 @@ private:
   void do_ping_timer();
   void on_ping_timer(beast::error_code ec);
   void finish(std::string_view reason);
+  void drop_queued();
 
   websocket::stream<beast::tcp_stream> ws_;
   http_request upgrade_;

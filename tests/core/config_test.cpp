@@ -170,7 +170,8 @@ TEST(dotenv, comments_quotes_and_export) {
                         "EMPTY=\n"
                         "CRLF=windows\r\n"
                         "URL=postgresql://u@h:5432/db?x=1\n");
-  ASSERT_TRUE(std::holds_alternative<std::map<std::string, std::string>>(r))
+  using env_file = std::map<std::string, std::string>;
+  ASSERT_TRUE(std::holds_alternative<env_file>(r))
     << std::get<std::string>(r);
   auto& m = std::get<0>(r);
   EXPECT_EQ(m.size(), 8u);
@@ -206,7 +207,8 @@ TEST(dotenv, malformed_lines_are_named) {
 
 TEST(dotenv, empty_file_is_empty) {
   auto r = parse_dotenv("");
-  ASSERT_TRUE(std::holds_alternative<std::map<std::string, std::string>>(r));
+  using env_file = std::map<std::string, std::string>;
+  ASSERT_TRUE(std::holds_alternative<env_file>(r));
   EXPECT_TRUE(std::get<0>(r).empty());
 }
 
@@ -532,8 +534,9 @@ TEST(mulaw, round_trip_error_is_bounded) {
     auto err = std::abs(y - x);
     auto bound = std::abs(x) <= 32635 ? std::abs(x) / 32 + 8 : 700;
     ASSERT_LE(err, bound) << "x=" << x << " y=" << y;
-    if (std::abs(x) >= 8) // tiny values may decode to 0
+    if (std::abs(x) >= 8) { // tiny values may decode to 0
       ASSERT_EQ(y < 0, x < 0) << "sign of x=" << x;
+    }
   }
 }
 

@@ -6,14 +6,11 @@
 // (version, keep-alive and Content-Length are filled in for it; a response
 // carrying "Connection: close" closes the connection after it is written).
 
-// Before net.hpp: its aliases need these namespaces declared.
-#include <boost/asio/ssl/context.hpp>
+#include "transport/net.hpp"
+
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/websocket/error.hpp>
-
-#include "transport/net.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -94,15 +94,15 @@ public:
         && p[2] == "verify-webhook-signature")
       return paypal_verify(req);
     if (post && !p.empty() && p.back() == "messages"
-        && (p.size() == 2 || (p.size() == 3 && p[0].size() > 1
-                              && p[0][0] == 'v')))
+        && (p.size() == 2
+            || (p.size() == 3 && p[0].size() > 1 && p[0][0] == 'v')))
       return meta_send(req, p[p.size() - 2]);
     return reply_json(http::status::not_found,
                       {{"error", "no such fake route"}, {"target", target}});
   }
 
 private:
-  // -- helpers ------------------------------------------------------------------
+  // -- helpers --------------------------------------------------------------
 
   std::string hex(std::size_t n) {
     static const char* digits = "0123456789abcdef";
@@ -181,15 +181,14 @@ private:
     return reply_json(http::status::ok, log_);
   }
 
-  // -- Twilio -------------------------------------------------------------------
+  // -- Twilio ---------------------------------------------------------------
 
   static response twilio_error(http::status st, int code, std::string msg) {
-    return reply_json(
-      st, {{"code", code},
-           {"message", std::move(msg)},
-           {"more_info",
-            "https://www.twilio.com/docs/errors/" + std::to_string(code)},
-           {"status", static_cast<int>(st)}});
+    return reply_json(st, {{"code", code},
+                           {"message", std::move(msg)},
+                           {"more_info", "https://www.twilio.com/docs/errors/"
+                                           + std::to_string(code)},
+                           {"status", static_cast<int>(st)}});
   }
 
   response twilio(const request& req, const std::vector<std::string>& p) {
@@ -232,28 +231,27 @@ private:
                           "Invalid 'To' Phone Number");
     auto sid = "SM" + hex(32);
     auto now = rfc2822_now();
-    return reply_json(
-      http::status::created,
-      {{"sid", sid},
-       {"status", "queued"},
-       {"to", to},
-       {"from", from},
-       {"body", body},
-       {"account_sid", account},
-       {"messaging_service_sid", nullptr},
-       {"direction", "outbound-api"},
-       {"num_segments", "1"},
-       {"num_media", "0"},
-       {"api_version", "2010-04-01"},
-       {"price", nullptr},
-       {"price_unit", "USD"},
-       {"date_created", now},
-       {"date_updated", now},
-       {"date_sent", nullptr},
-       {"error_code", nullptr},
-       {"error_message", nullptr},
-       {"uri", "/2010-04-01/Accounts/" + account + "/Messages/" + sid
-                 + ".json"}});
+    return reply_json(http::status::created,
+                      {{"sid", sid},
+                       {"status", "queued"},
+                       {"to", to},
+                       {"from", from},
+                       {"body", body},
+                       {"account_sid", account},
+                       {"messaging_service_sid", nullptr},
+                       {"direction", "outbound-api"},
+                       {"num_segments", "1"},
+                       {"num_media", "0"},
+                       {"api_version", "2010-04-01"},
+                       {"price", nullptr},
+                       {"price_unit", "USD"},
+                       {"date_created", now},
+                       {"date_updated", now},
+                       {"date_sent", nullptr},
+                       {"error_code", nullptr},
+                       {"error_message", nullptr},
+                       {"uri", "/2010-04-01/Accounts/" + account + "/Messages/"
+                                 + sid + ".json"}});
   }
 
   response twilio_call_update(const request& req, const std::string& account,
@@ -267,12 +265,11 @@ private:
       return twilio_error(http::status::bad_request, 21205,
                           "Url parameter is required.");
     auto status = form->value_or("Status", "in-progress");
-    return reply_json(http::status::ok,
-                      {{"sid", call_sid},
-                       {"account_sid", account},
-                       {"status", status},
-                       {"date_updated", rfc2822_now()},
-                       {"api_version", "2010-04-01"}});
+    return reply_json(http::status::ok, {{"sid", call_sid},
+                                         {"account_sid", account},
+                                         {"status", status},
+                                         {"date_updated", rfc2822_now()},
+                                         {"api_version", "2010-04-01"}});
   }
 
   // A 0.1 s 8 kHz 16-bit mono silent WAV.
@@ -296,7 +293,7 @@ private:
                                    "audio/x-wav");
   }
 
-  // -- PayPal -------------------------------------------------------------------
+  // -- PayPal ---------------------------------------------------------------
 
   static response paypal_error(http::status st, std::string name,
                                std::string message, std::string issue = {}) {
@@ -313,16 +310,18 @@ private:
   }
 
   static response paypal_unauthorized() {
-    return reply_json(http::status::unauthorized,
-                      {{"error", "invalid_token"},
-                       {"error_description", "Access Token not found in cache"}});
+    return reply_json(
+      http::status::unauthorized,
+      {{"error", "invalid_token"},
+       {"error_description", "Access Token not found in cache"}});
   }
 
   response paypal_token(const request& req) {
     if (!basic_auth(req))
-      return reply_json(http::status::unauthorized,
-                        {{"error", "invalid_client"},
-                         {"error_description", "Client Authentication failed"}});
+      return reply_json(
+        http::status::unauthorized,
+        {{"error", "invalid_client"},
+         {"error_description", "Client Authentication failed"}});
     auto form = parse_form(req.body());
     if (!form || form->value_or("grant_type") != "client_credentials")
       return reply_json(
@@ -427,8 +426,8 @@ private:
                          {"create_time", iso_now()}};
     if (auto* c = unit.if_contains("custom_id"))
       capture["custom_id"] = *c;
-    json::object pu{{"payments",
-                     json::object{{"captures", json::array{capture}}}}};
+    json::object pu{
+      {"payments", json::object{{"captures", json::array{capture}}}}};
     if (auto* r = unit.if_contains("reference_id"))
       pu["reference_id"] = *r;
     return reply_json(http::status::created,
@@ -454,7 +453,7 @@ private:
                       {{"verification_status", ok ? "SUCCESS" : "FAILURE"}});
   }
 
-  // -- Meta WhatsApp Cloud API -----------------------------------------------------
+  // -- Meta WhatsApp Cloud API ----------------------------------------------
 
   response meta_send(const request& req, const std::string& phone_id) {
     if (bearer(req).empty())
@@ -476,21 +475,20 @@ private:
     if (!o || str("messaging_product") != "whatsapp" || str("to").empty())
       return reply_json(
         http::status::bad_request,
-        {{"error",
-          json::object{{"message", "(#100) Invalid parameter"},
-                       {"type", "OAuthException"},
-                       {"code", 100},
-                       {"fbtrace_id", "Afake" + upper_alnum(10)}}}});
+        {{"error", json::object{{"message", "(#100) Invalid parameter"},
+                                {"type", "OAuthException"},
+                                {"code", 100},
+                                {"fbtrace_id", "Afake" + upper_alnum(10)}}}});
     auto to = str("to");
     if (to.find("9725000000") != std::string::npos)
       return reply_json(
         http::status::bad_request,
         {{"error",
-          json::object{
-            {"message", "(#131030) Recipient phone number not in allowed list"},
-            {"type", "OAuthException"},
-            {"code", 131030},
-            {"fbtrace_id", "Afake" + upper_alnum(10)}}}});
+          json::object{{"message",
+                        "(#131030) Recipient phone number not in allowed list"},
+                       {"type", "OAuthException"},
+                       {"code", 131030},
+                       {"fbtrace_id", "Afake" + upper_alnum(10)}}}});
     std::string digits;
     for (char c : to)
       if (c >= '0' && c <= '9')
@@ -498,7 +496,8 @@ private:
     return reply_json(
       http::status::ok,
       {{"messaging_product", "whatsapp"},
-       {"contacts", json::array{json::object{{"input", to}, {"wa_id", digits}}}},
+       {"contacts",
+        json::array{json::object{{"input", to}, {"wa_id", digits}}}},
        {"messages",
         json::array{json::object{
           {"id", "wamid.HBgM" + upper_alnum(24) + "_" + phone_id}}}}});
@@ -545,9 +544,10 @@ int main(int argc, char** argv) {
 
   auto state = std::make_shared<providers>();
   try {
-    al::fake_http_server server{
-      [state](const request& req) { return state->handle(req); },
-      static_cast<unsigned short>(port)};
+    al::fake_http_server server{[state](const request& req) {
+                                  return state->handle(req);
+                                },
+                                static_cast<unsigned short>(port)};
     std::cout << "listening on " << server.port() << std::endl;
     int sig = 0;
     sigwait(&stop, &sig);

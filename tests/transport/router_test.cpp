@@ -1,5 +1,6 @@
 // transport/router: literal and {param} matching, 404 vs 405 with Allow,
 // refused duplicates, trailing-slash routes as routes of their own.
+#include "transport/dispatcher.hpp"
 #include "transport/router.hpp"
 
 #include <gtest/gtest.h>
@@ -163,6 +164,87 @@ TEST(router, allow_lists_methods_by_name_not_substring) {
   auto m = r.match(http::verb::get, "/dav");
   EXPECT_FALSE(m.hit);
   EXPECT_EQ(m.allow, "UNLOCK, LOCK");
+}
+
+// -- dispatcher: the one place every answer passes ---------------------------
+
+using answers = std::shared_ptr<std::vector<http_response>>;
+
+/// Dispatches `method path`; the answers given so far (and later ones).
+answers dispatch_live(const dispatcher& d, http::verb method,
+                      const std::string& path,
+                      const std::string& request_id = {}) {
+  auto req = std::make_shared<request>();
+  req->msg.method(method);
+  req->msg.target(path);
+  if (!request_id.empty())
+    req->msg.set("X-Request-Id", request_id);
+  req->path = path;
+  auto out = std::make_shared<std::vector<http_response>>();
+  d.dispatch(req, [out](http_response res) { out->push_back(std::move(res)); });
+  return out;
+}
+
+std::vector<http_response> dispatch(const dispatcher& d, http::verb method,
+                                    const std::string& path,
+                                    const std::string& request_id = {}) {
+  return *dispatch_live(d, method, path, request_id);
+}
+
+TEST(dispatcher, answers_404_405_and_handler_responses_with_ids) {
+  router r;
+  r.add(http::verb::get, "/ok", [](request_ptr req, responder res) {
+    res(json_response(http::status::ok, "{}"));
+    res(json_response(http::status::accepted, "{}")); // ignored
+  });
+  dispatcher d{std::move(r), nullptr};
+  auto got = dispatch(d, http::verb::get, "/ok", "given-id");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].result(), http::status::ok);
+  EXPECT_EQ(got[0]["X-Request-Id"], "given-id");
+  got = dispatch(d, http::verb::get, "/missing");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].result(), http::status::not_found);
+  EXPECT_FALSE(got[0]["X-Request-Id"].empty());
+  got = dispatch(d, http::verb::post, "/ok");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].result(), http::status::method_not_allowed);
+  EXPECT_EQ(got[0][http::field::allow], "GET");
+}
+
+TEST(dispatcher, a_throwing_handler_gets_500) {
+  router r;
+  r.add(http::verb::get, "/throw", [](request_ptr, responder) {
+    throw std::runtime_error("boom");
+  });
+  dispatcher d{std::move(r), nullptr};
+  auto got = dispatch(d, http::verb::get, "/throw");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].result(), http::status::internal_server_error);
+  EXPECT_EQ(got[0].body().find("boom"), std::string::npos); // no internals
+}
+
+TEST(dispatcher, a_dropped_responder_gets_500_not_silence) {
+  router r;
+  responder kept;
+  r.add(http::verb::get, "/drop", [](request_ptr, responder) {
+    // Forgets to answer: the responder goes away unanswered.
+  });
+  r.add(http::verb::get, "/later", [&kept](request_ptr, responder res) {
+    kept = res; // answers later
+  });
+  dispatcher d{std::move(r), nullptr};
+  auto got = dispatch(d, http::verb::get, "/drop");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].result(), http::status::internal_server_error);
+  EXPECT_FALSE(got[0]["X-Request-Id"].empty());
+
+  auto later = dispatch_live(d, http::verb::get, "/later");
+  EXPECT_TRUE(later->empty()); // still pending, not failed
+  kept(json_response(http::status::ok, "{}"));
+  kept = responder{};
+  ASSERT_EQ(later->size(), 1u);
+  EXPECT_EQ((*later)[0].result(), http::status::ok);
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include "actors/call.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/voice_cache.hpp"
+#include "actors/whatsapp_conversation.hpp"
 #include "core/call_token.hpp"
 #include "core/crypto.hpp"
 #include "core/form.hpp"
@@ -14,6 +15,7 @@
 #include "core/url_builder.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/https_client.hpp"
+#include "transport/realtime_client.hpp"
 #include "transport/router.hpp"
 #include "transport/services.hpp"
 
@@ -266,6 +268,28 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
   env->voices = svc.voices;
   env->recordings_dir = svc.cfg.recordings_dir;
   env->start_timeout = svc.cfg.start_timeout;
+  env->openai_api_key = svc.cfg.openai_api_key;
+  env->openai_realtime_url = svc.cfg.openai_realtime_url;
+  env->openai_model = svc.cfg.openai_model;
+  if (svc.realtime)
+    env->realtime_connect = svc.realtime->connector();
+  // svc.whatsapp and its manager exist by the time a call runs a tool.
+  env->send_whatsapp = [&svc](std::int64_t business, std::string to,
+                              std::string text,
+                              std::function<void(std::string, std::string)>
+                                done) {
+    wa_send_request req;
+    req.business_id = business;
+    req.to = std::move(to);
+    req.body = std::move(text);
+    whatsapp_send(svc.sys, svc.whatsapp_manager, svc.whatsapp, std::move(req),
+                  [done](wa_send_result r) {
+                    if (r.status == wa_send_status::sent)
+                      done("", std::to_string(r.message_id));
+                    else
+                      done(r.error.empty() ? "not sent" : r.error, "");
+                  });
+  };
   env->redirect_to_fallback = [&svc](const call_info& info) {
     auto sid = info.call_sid;
     auto account = std::make_shared<twilio_account>(

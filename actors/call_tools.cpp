@@ -1,0 +1,257 @@
+#include "actors/call_tools.hpp"
+
+#include "actors/crm_queries.hpp"
+#include "actors/leads.hpp"
+#include "core/crm_input.hpp"
+#include "core/json.hpp"
+#include "core/phone.hpp"
+#include "core/realtime_wire.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <pqxx/pqxx>
+
+#include <sstream>
+
+namespace al {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto select_setup
+  = "SELECT b.voice_engine, b.name, coalesce(b.prompt, ''),"
+    " coalesce(b.greeting, ''), l.name, l.deal, l.city, l.rooms::text,"
+    " l.budget_min, l.budget_max, l.notes"
+    " FROM businesses b LEFT JOIN leads l"
+    "  ON l.business_id = b.id AND l.phone = $2"
+    " WHERE b.id = $1";
+
+constexpr auto select_call_lead
+  = "SELECT lead_id FROM calls WHERE business_id = $1 AND call_sid = $2"
+    " AND lead_id IS NOT NULL";
+
+constexpr auto insert_anonymous_lead
+  = "INSERT INTO leads (business_id, source, status) VALUES ($1, 'call', $2)"
+    " RETURNING id";
+
+constexpr auto link_call_lead
+  = "UPDATE calls SET lead_id = $3, updated_at = now()"
+    " WHERE business_id = $1 AND call_sid = $2"
+    " AND lead_id IS DISTINCT FROM $3";
+
+constexpr auto append_lead_notes
+  = "UPDATE leads SET notes = CASE WHEN notes = '' THEN $3"
+    " ELSE notes || E'\\n' || $3 END, updated_at = now()"
+    " WHERE business_id = $1 AND id = $2";
+
+constexpr auto israel_time
+  = "SELECT ($1::timestamp AT TIME ZONE 'Asia/Jerusalem')::text";
+
+std::string ok_output(json::object extra = {}) {
+  extra["ok"] = true;
+  return json::serialize(extra);
+}
+
+std::string error_output(std::string_view msg) {
+  return json::serialize(json::object{{"ok", false}, {"error", msg}});
+}
+
+/// The error text of a failed crm_reply.
+std::string reply_error(const crm_reply& r) {
+  if (auto* o = r.body.if_object())
+    if (auto* e = o->if_contains("error"))
+      if (auto* s = e->if_string())
+        return std::string{*s};
+  return "not saved";
+}
+
+const char* deal_word(std::string_view d) {
+  if (d == "buy")
+    return "קנייה";
+  if (d == "rent")
+    return "שכירות";
+  if (d == "sell")
+    return "מכירה";
+  return "";
+}
+
+/// Shared by the DB job and its completion (which runs after the job).
+struct tool_outcome {
+  std::string output;
+};
+
+void save_lead(const call_env& env, const call_info& info, tool_call call,
+               std::function<void(std::string)> done) {
+  std::string patch_text, notes;
+  if (auto err = realtime_lead_patch(call.arguments, patch_text, notes);
+      !err.empty())
+    return done(error_output(err));
+  lead_input in;
+  bool patch = patch_text != "{}";
+  if (patch) {
+    json_doc doc;
+    auto obj = doc.parse(patch_text) ? doc.object() : std::nullopt;
+    if (!obj)
+      return done(error_output("bad arguments"));
+    if (auto err = parse_lead(*obj, in, false); !err.empty())
+      return done(error_output(err));
+  }
+  auto out = std::make_shared<tool_outcome>();
+  auto business = info.business_id;
+  auto sid = info.call_sid;
+  auto from = info.from;
+  env.db.run(
+    [business, sid, from, in, patch, notes, out](db_tx& tx) {
+      auto lead = call_lead(tx, business, sid, from);
+      if (patch) {
+        auto r = update_lead(tx, business, lead, in, "ai");
+        if (r.code != crm_code::ok) {
+          out->output = error_output(reply_error(r));
+          return;
+        }
+      }
+      if (!notes.empty())
+        tx.exec_params(append_lead_notes, business, lead, notes);
+      out->output = ok_output({{"lead_id", lead}});
+    },
+    [out, done](const db_error& err) {
+      done(err.empty() ? out->output
+                       : error_output("the lead could not be saved now"));
+    });
+}
+
+void book_appointment(const call_env& env, const call_info& info,
+                      tool_call call, std::function<void(std::string)> done) {
+  appointment_args args;
+  if (auto err = realtime_appointment_args(call.arguments, args);
+      !err.empty())
+    return done(error_output(err));
+  auto out = std::make_shared<tool_outcome>();
+  auto business = info.business_id;
+  auto sid = info.call_sid;
+  auto from = info.from;
+  env.db.run(
+    [business, sid, from, args, out](db_tx& tx) {
+      auto lead = call_lead(tx, business, sid, from);
+      appointment_input in;
+      in.lead_id = std::optional<std::int64_t>{lead};
+      in.starts_at = args.local
+                       ? std::string{tx.exec_params(israel_time,
+                                                    args.starts_at)[0][0]
+                                       .c_str()}
+                       : args.starts_at;
+      in.address = args.address;
+      in.notes = args.notes;
+      auto r = create_appointment(tx, business, in);
+      if (r.code != crm_code::created) {
+        out->output = error_output(reply_error(r));
+        return;
+      }
+      json::object extra{{"starts_at", *in.starts_at}};
+      if (auto* o = r.body.if_object())
+        if (auto* id = o->if_contains("id"))
+          extra["appointment_id"] = *id;
+      out->output = ok_output(std::move(extra));
+    },
+    [out, done](const db_error& err) {
+      done(err.empty() ? out->output
+                       : error_output("the appointment could not be saved"
+                                      " now"));
+    });
+}
+
+void send_whatsapp(const call_env& env, const call_info& info, tool_call call,
+                   std::function<void(std::string)> done) {
+  std::string text;
+  if (auto err = realtime_whatsapp_text(call.arguments, text); !err.empty())
+    return done(error_output(err));
+  auto to = normalize_phone(info.from);
+  if (!to)
+    return done(error_output("the caller's number is unknown"));
+  if (!env.send_whatsapp)
+    return done(error_output("WhatsApp is not available"));
+  env.send_whatsapp(info.business_id, *to, std::move(text),
+                    [done](std::string error, std::string id) {
+                      done(error.empty()
+                             ? ok_output({{"message_id", id}})
+                             : error_output("not sent: " + error));
+                    });
+}
+
+} // namespace
+
+ai_setup load_ai_setup(db_tx& tx, std::int64_t business,
+                       const std::string& from) {
+  ai_setup s;
+  auto phone = normalize_phone(from);
+  auto r = tx.exec_params(select_setup, business, phone.value_or(""));
+  if (r.empty())
+    return s;
+  auto row = r[0];
+  s.openai = std::string_view{row[0].c_str()} == "openai";
+  s.business_name = row[1].c_str();
+  s.prompt = row[2].c_str();
+  s.greeting = row[3].c_str();
+  std::string facts;
+  auto add = [&facts](std::string_view label, std::string_view value) {
+    if (value.empty())
+      return;
+    if (!facts.empty())
+      facts += ", ";
+    facts += label;
+    facts += ": ";
+    facts += value;
+  };
+  add("טלפון", phone.value_or(""));
+  if (!row[4].is_null())
+    add("שם", row[4].c_str());
+  if (!row[5].is_null())
+    add("סוג עסקה", deal_word(row[5].c_str()));
+  if (!row[6].is_null())
+    add("עיר", row[6].c_str());
+  if (!row[7].is_null())
+    add("חדרים", row[7].c_str());
+  if (!row[8].is_null())
+    add("תקציב מינימלי", row[8].c_str());
+  if (!row[9].is_null())
+    add("תקציב מרבי", row[9].c_str());
+  if (!row[10].is_null())
+    add("הערות", row[10].c_str());
+  s.lead_facts = std::move(facts);
+  return s;
+}
+
+std::int64_t call_lead(db_tx& tx, std::int64_t business,
+                       const std::string& call_sid, const std::string& from) {
+  std::int64_t lead = 0;
+  if (auto phone = normalize_phone(from)) {
+    lead = upsert_lead_by_phone(tx, business, *phone, "call", "");
+  } else if (auto r = tx.exec_params(select_call_lead, business, call_sid);
+             !r.empty()) {
+    lead = r[0][0].as<std::int64_t>();
+  } else {
+    lead = tx.exec_params(insert_anonymous_lead, business,
+                          initial_lead_status(tx, business))[0][0]
+             .as<std::int64_t>();
+  }
+  tx.exec_params(link_call_lead, business, call_sid, lead);
+  return lead;
+}
+
+void run_call_tool(const call_env& env, const call_info& info, tool_call call,
+                   std::function<void(std::string output)> done) {
+  try {
+    if (call.name == "save_lead")
+      return save_lead(env, info, std::move(call), std::move(done));
+    if (call.name == "book_appointment")
+      return book_appointment(env, info, std::move(call), std::move(done));
+    if (call.name == "send_whatsapp")
+      return send_whatsapp(env, info, std::move(call), std::move(done));
+    done(error_output("unknown tool " + call.name.substr(0, 64)));
+  } catch (...) {
+    done(error_output("the tool failed"));
+  }
+}
+
+} // namespace al

@@ -1,0 +1,211 @@
+// The WebSocket side of the foundation on /ws/twilio-media over real
+// sockets: subprotocol negotiation, ping cadence, idle close, and graceful
+// shutdown (1001 to open sockets, in-flight requests finish, readyz 503).
+#include "tests/support/app_fixture.hpp"
+#include "tests/support/media_client.hpp"
+
+#include "actors/supervisor.hpp"
+#include "transport/services.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <future>
+#include <thread>
+
+namespace al::test {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
+
+TEST(websocket, subprotocol_echoed_only_when_offered) {
+  running_app app;
+  {
+    media_client c;
+    auto h = c.connect(app.port(), "/ws/twilio-media", "audio.twilio.com");
+    ASSERT_TRUE(h.ok) << h.error;
+    EXPECT_EQ(h.subprotocol, "audio.twilio.com");
+  }
+  {
+    media_client c;
+    auto h = c.connect(app.port(), "/ws/twilio-media", "");
+    ASSERT_TRUE(h.ok) << h.error;
+    EXPECT_EQ(h.subprotocol, "");
+  }
+  {
+    media_client c;
+    auto h = c.connect(app.port(), "/ws/twilio-media/",
+                       "chat, audio.twilio.com");
+    ASSERT_TRUE(h.ok) << h.error;
+    EXPECT_EQ(h.subprotocol, "audio.twilio.com");
+  }
+  {
+    // Offered something else only: no subprotocol in the answer.
+    media_client c;
+    auto h = c.connect(app.port(), "/ws/twilio-media", "chat");
+    if (h.ok)
+      EXPECT_EQ(h.subprotocol, "");
+  }
+  {
+    // A near-miss is not a match.
+    media_client c;
+    auto h = c.connect(app.port(), "/ws/twilio-media", "audio.twilio.com2");
+    if (h.ok)
+      EXPECT_EQ(h.subprotocol, "");
+  }
+  {
+    // Upgrades elsewhere are refused like any unknown path.
+    media_client c;
+    auto h = c.connect(app.port(), "/ws/other");
+    EXPECT_FALSE(h.ok);
+    EXPECT_EQ(h.status, 404);
+  }
+  EXPECT_EQ(http_call(app.port(), "GET", "/healthz").status, 200);
+}
+
+TEST(websocket, pings_at_the_configured_interval) {
+  auto cfg = test_config();
+  cfg.ws_ping_interval = 1s;
+  cfg.ws_idle_timeout = 60s;
+  running_app app{cfg};
+  media_client c;
+  auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.connect(app.port(), "/ws/twilio-media").ok);
+  EXPECT_TRUE(eventually([&] { return c.pings() >= 2; }, 2500ms))
+    << "pings: " << c.pings();
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  // Not early: two pings take about two intervals.
+  EXPECT_GE(elapsed, 1800ms);
+  EXPECT_LE(c.pings(), 3u);
+  EXPECT_FALSE(c.closed());
+}
+
+TEST(websocket, idle_socket_is_closed) {
+  auto cfg = test_config();
+  cfg.ws_ping_interval = 25s; // longer than the idle timeout on purpose
+  cfg.ws_idle_timeout = 2s;
+  running_app app{cfg};
+
+  media_client idle;
+  media_client busy;
+  auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(idle.connect(app.port(), "/ws/twilio-media").ok);
+  ASSERT_TRUE(busy.connect(app.port(), "/ws/twilio-media").ok);
+  // The busy client keeps sending frames; the idle one sends nothing.
+  for (int i = 0; i < 7 && !idle.closed(); ++i) {
+    busy.send_connected();
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_TRUE(idle.wait_closed(2s));
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(elapsed, 1900ms);
+  EXPECT_LE(elapsed, 4000ms);
+  EXPECT_EQ(idle.close_code(), 1001);
+  EXPECT_FALSE(busy.closed());
+}
+
+/// A keep-alive HTTP connection for requests during shutdown.
+class persistent_connection {
+public:
+  explicit persistent_connection(std::uint16_t port) : stream_(ioc_) {
+    stream_.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
+  }
+
+  http::response<http::string_body> get(const std::string& target) {
+    stream_.expires_after(5s);
+    http::request<http::string_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "t");
+    http::write(stream_, req);
+    http::response<http::string_body> res;
+    http::read(stream_, buf_, res);
+    return res;
+  }
+
+private:
+  net::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buf_;
+};
+
+/// An actor that just lives: stands in for a live call during the drain.
+caf::behavior idle_call(caf::event_based_actor*) {
+  return {[](int) {}};
+}
+
+TEST(websocket, graceful_shutdown) {
+  auto cfg = test_config();
+  cfg.drain_timeout = 2s;
+  auto app = std::make_unique<running_app>(cfg);
+  auto port = app->port();
+  auto& svc = app->svc();
+
+  media_client ws;
+  ASSERT_TRUE(ws.connect(port, "/ws/twilio-media").ok);
+  persistent_connection keep{port};
+  ASSERT_EQ(keep.get("/healthz").result_int(), 200);
+
+  // A "live call": the drain waits for it up to drain_timeout.
+  child_spec call;
+  call.key = "CAdrain";
+  call.spawn = [](caf::actor_system& sys) { return sys.spawn(idle_call); };
+  ASSERT_TRUE(supervise_blocking(svc.sys, svc.call_manager, call));
+  ASSERT_EQ(svc.call_stats.live.load(), 1);
+
+  // A slow request: PATCH waits on a row lock the test holds.
+  pqxx::connection locker{cfg.database_url};
+  pqxx::work lock_tx{locker};
+  lock_tx.exec("SELECT 1 FROM businesses WHERE id = 1 FOR UPDATE");
+  auto slow = std::async(std::launch::async, [port] {
+    return api_call(port, "PATCH", "/api/admin/businesses/1", "test-admin",
+                    R"({"greeting":"after the drain"})");
+  });
+  ASSERT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT count(*) FROM pg_locks WHERE NOT granted")
+           != "0";
+  })) << "the PATCH never reached the lock";
+
+  auto shutdown_started = std::chrono::steady_clock::now();
+  auto stopping = std::async(std::launch::async, [&] { app->app().shutdown(); });
+  ASSERT_TRUE(eventually([&] { return svc.draining.load(); }));
+
+  // While draining: readyz 503 on a connection that is still open ...
+  auto ready = keep.get("/readyz");
+  EXPECT_EQ(ready.result_int(), 503);
+  EXPECT_NE(ready.body().find("draining"), std::string::npos) << ready.body();
+  // ... and no new connections.
+  EXPECT_TRUE(eventually([&] {
+    try {
+      http_call(port, "GET", "/healthz");
+      return false;
+    } catch (const std::exception&) {
+      return true;
+    }
+  }));
+
+  // After the drain timeout the WebSocket is closed with 1001.
+  ASSERT_TRUE(ws.wait_closed(10s));
+  EXPECT_EQ(ws.close_code(), 1001);
+  EXPECT_GE(std::chrono::steady_clock::now() - shutdown_started, 1900ms);
+  // The in-flight request is still running; let it finish.
+  EXPECT_EQ(slow.wait_for(200ms), std::future_status::timeout);
+  lock_tx.commit();
+  ASSERT_EQ(slow.wait_for(10s), std::future_status::ready);
+  auto res = slow.get();
+  EXPECT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(stopping.wait_for(15s), std::future_status::ready);
+  EXPECT_EQ(sql_value(cfg, "SELECT greeting FROM businesses WHERE id = 1"),
+            "after the drain");
+  app.reset();
+}
+
+} // namespace
+} // namespace al::test
