@@ -85,6 +85,8 @@ void add_all_routes(router& r, services& svc) {
   add_twilio_voice_routes(r, svc);
   add_whatsapp_routes(r, svc);
   add_payment_routes(r, svc);
+  add_event_routes(r, svc);
+  add_app_routes(r, svc);
 }
 
 application::application(config cfg, std::string schemas_dir)
@@ -111,6 +113,8 @@ std::string application::start(const std::string& address) {
   auto& d = *impl_;
   auto& svc = d.svc;
   svc.build = build_info{build_commit, build_time};
+  if (d.cfg.web_root.empty())
+    d.cfg.web_root = web_root_beside(d.schemas_dir);
   if (auto err = apply_migrations(d.cfg.database_url, d.schemas_dir);
       !err.empty())
     return err;
@@ -262,6 +266,14 @@ void setup_logging(const config& cfg) {
   spdlog::set_default_logger(logger);
   // A failing sink must never throw into a request path.
   spdlog::set_error_handler([](const std::string&) {});
+}
+
+std::string web_root_beside(const std::string& schemas_dir) {
+  namespace fs = std::filesystem;
+  auto dir = fs::path(schemas_dir);
+  if (!dir.has_filename()) // "schemas/"
+    dir = dir.parent_path();
+  return (dir.parent_path() / "web").string();
 }
 
 std::string find_schemas_dir(const char* argv0) {

@@ -55,4 +55,8 @@ void setup_logging(const config& cfg);
 /// beside or above the binary, else the source tree it was built from.
 std::string find_schemas_dir(const char* argv0);
 
+/// The dashboard's files when WEB_ROOT is not set: `web` in the directory
+/// holding `schemas_dir` (the checkout, or the install prefix).
+std::string web_root_beside(const std::string& schemas_dir);
+
 } // namespace al

@@ -122,8 +122,7 @@ struct http_pool::conn : std::enable_shared_from_this<conn> {
 
   void drop() {
     beast::error_code ec;
-    stream.socket().close(ec);
-    stream = beast::tcp_stream(pool.ioc_);
+    stream.socket().close(ec); // async_connect reopens it
     buffer.clear();
     connected = false;
   }

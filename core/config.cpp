@@ -172,6 +172,7 @@ config_result load_config(const env_lookup& lookup) {
     r.choice("LOG_LEVEL", {"trace", "debug", "info", "warn", "error"},
              cfg.log_level);
     r.text("RECORDINGS_DIR", cfg.recordings_dir);
+    r.text("WEB_ROOT", cfg.web_root);
     r.integer("MAX_LIVE_CALLS", 0, 1000000, cfg.max_live_calls);
     long long start_ms = cfg.start_timeout.count();
     r.integer("CALL_START_TIMEOUT_MS", 100, 600000, start_ms);

@@ -53,6 +53,9 @@ struct config {
   std::string log_format = "text"; // text | json
   std::string log_level = "info";
   std::string recordings_dir = "./var/recordings";
+  // The dashboard's static files (WEB_ROOT); empty: `web` beside the
+  // schemas directory the application was given.
+  std::string web_root;
   int max_live_calls = 2000;
   std::chrono::milliseconds start_timeout{8000};    // TwiML served, no start
   std::chrono::seconds drain_timeout{30};           // SIGTERM: live calls

@@ -1,7 +1,7 @@
 #pragma once
 
-// application/x-www-form-urlencoded bodies and URL query strings, decoded
-// with Boost.URL. Order and repeated keys are preserved, since the Twilio
+// application/x-www-form-urlencoded bodies and URL query strings (RFC 3986
+// query characters, '+' as space, %XX escapes). Order and repeated keys are preserved, since the Twilio
 // signature is computed over every (name, value) pair.
 
 #include <optional>

@@ -7,6 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <sstream>
+
 namespace al {
 
 namespace {
@@ -41,6 +44,8 @@ void http_session::run() {
 
 void http_session::drain() {
   draining_ = true;
+  if (streaming_)
+    return end_stream(); // an event stream: the client reconnects elsewhere
   if (!busy_)
     do_close(); // idle keep-alive connection: close now
 }
@@ -105,14 +110,23 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   stream_.expires_never(); // the handler may take a while (DB, providers)
   auto executor = stream_.get_executor();
   auto keep = shared_from_this();
-  dispatcher_.dispatch(req, [executor, keep](http_response res) {
-    net::post(executor, [keep, res = std::move(res)]() mutable {
-      keep->on_answer(std::move(res));
+  dispatcher_.dispatch(req, [executor, keep, req](http_response res) {
+    // The handler set req->stream (if at all) before answering, on this
+    // thread.
+    net::post(executor, [keep, res = std::move(res),
+                         body = req->stream]() mutable {
+      keep->on_answer(std::move(res), std::move(body));
     });
   });
 }
 
-void http_session::on_answer(http_response res) {
+void http_session::on_answer(http_response res,
+                             std::shared_ptr<body_stream> body) {
+  if (body) {
+    if (res.result() == http::status::ok && !draining_)
+      return start_stream(std::move(res), std::move(body));
+    body->abandon(); // an error answer instead: nothing will be streamed
+  }
   res.keep_alive(!draining_ && keep_alive_);
   do_write(std::move(res));
 }
@@ -173,6 +187,100 @@ void http_session::on_linger(beast::error_code ec, std::size_t bytes) {
   if (ec || lingered_ > linger_limit)
     return do_close();
   do_linger_read();
+}
+
+// -- streamed responses -------------------------------------------------------
+// Head first (chunked, Connection: close), then each batch of pushed bytes as
+// one chunk; one write in flight at a time. A read stays pending meanwhile:
+// its completion (EOF, reset, or anything) means the client is gone.
+
+void http_session::start_stream(http_response head,
+                                std::shared_ptr<body_stream> body) {
+  streaming_ = std::move(body);
+  head.body().clear();
+  head.erase(http::field::content_length);
+  head.chunked(true);
+  head.keep_alive(false);
+  std::ostringstream os;
+  os << head.base();
+  stream_out_ = os.str();
+  auto executor = stream_.get_executor();
+  streaming_->bind([executor, weak = weak_from_this()] {
+    net::post(executor, [weak] {
+      if (auto self = weak.lock())
+        self->do_stream_write();
+    });
+  });
+  stream_.expires_never(); // the read below waits as long as the stream
+  do_stream_read();
+  stream_writing_ = true;
+  stream_.expires_after(write_timeout); // the write only: a read is pending
+  net::async_write(stream_, net::buffer(stream_out_),
+                   [self = shared_from_this()](beast::error_code ec,
+                                               std::size_t n) {
+                     self->on_stream_write(ec, n);
+                   });
+}
+
+// Write what was pushed since the last write, as one chunk.
+void http_session::do_stream_write() {
+  if (stream_writing_ || !streaming_ || stream_ended_)
+    return;
+  bool finished = false;
+  auto data = streaming_->take(finished);
+  if (data.empty() && !finished)
+    return; // bind()'s wake brings us back
+  stream_out_.clear();
+  if (!data.empty()) {
+    char size[20];
+    std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    stream_out_ += size;
+    stream_out_ += data;
+    stream_out_ += "\r\n";
+  }
+  if (finished) {
+    stream_out_ += "0\r\n\r\n";
+    stream_last_ = true;
+  }
+  stream_writing_ = true;
+  stream_.expires_after(write_timeout);
+  net::async_write(stream_, net::buffer(stream_out_),
+                   [self = shared_from_this()](beast::error_code ec,
+                                               std::size_t n) {
+                     self->on_stream_write(ec, n);
+                   });
+}
+
+void http_session::on_stream_write(beast::error_code ec, std::size_t) {
+  stream_writing_ = false;
+  if (ec || stream_last_)
+    return end_stream();
+  do_stream_write();
+}
+
+// Discard whatever the client sends; its end is the end of the stream.
+void http_session::do_stream_read() {
+  buffer_.clear();
+  stream_.async_read_some(
+    buffer_.prepare(4096),
+    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->on_stream_read(ec, n);
+    });
+}
+
+void http_session::on_stream_read(beast::error_code ec, std::size_t) {
+  if (ec || stream_ended_)
+    return end_stream();
+  do_stream_read();
+}
+
+void http_session::end_stream() {
+  if (stream_ended_)
+    return;
+  stream_ended_ = true;
+  if (streaming_)
+    streaming_->abandon();
+  do_close();
 }
 
 void http_session::do_close() {

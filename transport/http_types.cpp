@@ -4,6 +4,8 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <utility>
+
 namespace al {
 
 std::string_view request::header(http::field f) const {
@@ -18,6 +20,71 @@ std::string_view request::header(std::string_view name) const {
   if (i == msg.end())
     return {};
   return i->value();
+}
+
+bool body_stream::push(std::string chunk) {
+  std::function<void()> wake;
+  {
+    std::lock_guard<std::mutex> guard{mu_};
+    if (closed_ || abandoned_)
+      return false;
+    if (queued_.size() + chunk.size() > queue_limit) {
+      // The reader stopped reading: end the response instead of growing.
+      queued_.clear();
+      closed_ = true;
+    } else {
+      queued_ += chunk;
+    }
+    if (wake_ && !woken_) {
+      woken_ = true;
+      wake = wake_;
+    }
+  }
+  if (wake)
+    wake();
+  std::lock_guard<std::mutex> guard{mu_};
+  return !closed_ && !abandoned_;
+}
+
+void body_stream::close() {
+  std::function<void()> wake;
+  {
+    std::lock_guard<std::mutex> guard{mu_};
+    if (closed_ || abandoned_)
+      return;
+    closed_ = true;
+    if (wake_ && !woken_) {
+      woken_ = true;
+      wake = wake_;
+    }
+  }
+  if (wake)
+    wake();
+}
+
+bool body_stream::closed() const {
+  std::lock_guard<std::mutex> guard{mu_};
+  return closed_ || abandoned_;
+}
+
+void body_stream::bind(std::function<void()> wake) {
+  std::lock_guard<std::mutex> guard{mu_};
+  wake_ = std::move(wake);
+  woken_ = false;
+}
+
+std::string body_stream::take(bool& finished) {
+  std::lock_guard<std::mutex> guard{mu_};
+  woken_ = false;
+  finished = closed_ || abandoned_;
+  return std::exchange(queued_, {});
+}
+
+void body_stream::abandon() {
+  std::lock_guard<std::mutex> guard{mu_};
+  abandoned_ = true;
+  queued_.clear();
+  wake_ = nullptr; // it holds the connection's executor
 }
 
 responder::responder(sink s) : state_(std::make_shared<state>()) {

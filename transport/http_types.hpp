@@ -13,6 +13,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,49 @@ namespace al {
 using http_request = http::request<http::string_body>;
 using http_response = http::response<http::string_body>;
 
+/// The body of a streamed response (server-sent events). A handler that
+/// wants one sets `request::stream` to a new body_stream, then answers with
+/// the response head (status 200, e.g. `text/event-stream`; its body is
+/// ignored). The connection writes the head with chunked transfer encoding
+/// and then, in order, every chunk pushed from any thread, until the handler
+/// closes the stream (the connection is then closed) or the client goes
+/// away. A reader that falls `queue_limit` bytes behind is cut off.
+/// Thread-safe.
+class body_stream {
+public:
+  static constexpr std::size_t queue_limit = 1024 * 1024;
+
+  /// Queues `chunk`; false once the stream is closed (by either side).
+  bool push(std::string chunk);
+
+  /// Ends the response after what is queued.
+  void close();
+
+  /// True once closed by the handler or abandoned by the connection.
+  bool closed() const;
+
+  // -- the connection's side ------------------------------------------------
+
+  /// Called (once) by the connection when it starts writing: `wake` is then
+  /// invoked, from the pushing thread, whenever there is something new to
+  /// take after the connection took everything (it must post, not write).
+  void bind(std::function<void()> wake);
+
+  /// Everything queued so far; `finished` is set when nothing more comes.
+  std::string take(bool& finished);
+
+  /// The connection is gone: later pushes fail.
+  void abandon();
+
+private:
+  mutable std::mutex mu_;
+  std::string queued_;
+  std::function<void()> wake_;
+  bool closed_ = false;    // no more pushes
+  bool abandoned_ = false; // the connection is gone
+  bool woken_ = false;     // a wake is pending: do not post another
+};
+
 /// A request as the router hands it to a handler.
 struct request {
   http_request msg;
@@ -31,6 +75,8 @@ struct request {
   std::vector<std::string> path_params; // the {x} segments of the route
   std::string id;    // X-Request-Id
   std::string remote;
+  /// Set by a handler that answers with a streamed body (see body_stream).
+  std::shared_ptr<body_stream> stream;
 
   std::string_view header(http::field f) const;
   std::string_view header(std::string_view name) const;

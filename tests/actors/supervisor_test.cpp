@@ -83,7 +83,10 @@ struct fixture : test_coordinator_fixture<test_config> {
     self->send(sup, spawn_atom_v, std::move(s));
     expect((spawn_atom, child_spec), from(self).to(sup));
     caf::actor out;
-    self->receive([&](caf::actor& a) { out = std::move(a); });
+    bool replied = false;
+    self->receive([&](caf::actor& a) { out = std::move(a), replied = true; },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+    CAF_CHECK(replied);
     run();
     return out;
   }
@@ -92,7 +95,10 @@ struct fixture : test_coordinator_fixture<test_config> {
     self->send(sup, lookup_atom_v, key);
     expect((lookup_atom, std::string), from(self).to(sup));
     caf::actor out;
-    self->receive([&](caf::actor& a) { out = std::move(a); });
+    bool replied = false;
+    self->receive([&](caf::actor& a) { out = std::move(a), replied = true; },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
+    CAF_CHECK(replied);
     return out;
   }
 
@@ -161,7 +167,8 @@ CAF_TEST(spawn_with_message_delivers_it) {
   self->send(sup, spawn_atom_v, spec("m", seen), caf::make_message(21));
   expect((spawn_atom, child_spec, caf::message), from(self).to(sup));
   caf::actor child;
-  self->receive([&](caf::actor& a) { child = a; });
+  self->receive([&](caf::actor& a) { child = a; },
+                caf::after(std::chrono::seconds(0)) >> [] {});
   CAF_REQUIRE(child);
   expect((int), from(sup).to(child).with(21));
 }

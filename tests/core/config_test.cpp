@@ -280,6 +280,23 @@ TEST(form, empty_and_odd_shapes) {
   EXPECT_EQ(gaps->items().size(), 2u);
 }
 
+// Regression (bench/fuzz.sh, fuzz_form): Boost 1.81's parse_query measured
+// its input with strlen, so a view that is not NUL-terminated was read past
+// its end ("b=2#frag" viewed as "b=2" gave b = "2#frag").
+TEST(form, reads_only_the_view_it_is_given) {
+  std::string whole = "a=1&b=2#frag&c=3";
+  auto f = parse_form(std::string_view{whole}.substr(0, 7));
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->items().size(), 2u);
+  EXPECT_EQ(f->value_or("b"), "2");
+  EXPECT_FALSE(f->contains("c"));
+  // Characters outside an RFC 3986 query are still refused.
+  EXPECT_FALSE(parse_form("a=1 2"));
+  EXPECT_FALSE(parse_form("a=\xD7\xA9"));
+  EXPECT_FALSE(parse_form(std::string_view{"a=1\0b", 5}));
+  EXPECT_FALSE(parse_form("a=1#x"));
+}
+
 TEST(form, encode_round_trips) {
   std::vector<form_params::value_type> items{
     {"Body", "שלום & welcome = 100% +1"},

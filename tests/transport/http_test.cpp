@@ -183,9 +183,10 @@ TEST_F(http_test, body_of_exactly_one_mib_is_accepted) {
 }
 
 TEST_F(http_test, malformed_json_is_400) {
-  for (std::string body :
-       {"{bad", "", "[1,2]", "\"text\"", "{\"name\":\"x\"} extra",
-        std::string(200, '[') + std::string(200, ']'), "{\"name\":\"\xff\"}"}) {
+  const std::vector<std::string> bodies = {
+    "{bad", "", "[1,2]", "\"text\"", "{\"name\":\"x\"} extra",
+    std::string(200, '[') + std::string(200, ']'), "{\"name\":\"\xff\"}"};
+  for (auto& body : bodies) {
     auto r = api_call(port(), "POST", "/api/admin/businesses", admin, body);
     EXPECT_EQ(r.status, 400) << body.substr(0, 40) << " -> " << r.body;
     expect_json_error(r);
@@ -329,8 +330,13 @@ TEST_F(http_test, hostile_input_never_crashes) {
   };
   for (auto& c : cases) {
     SCOPED_TRACE(c.what);
+    auto t0 = std::chrono::steady_clock::now();
     auto raw = send_and_half_close(port(), c.bytes);
     auto got = statuses(raw);
+    std::fprintf(stderr, "HOSTILE %s: %d in %lld ms\n", c.what,
+                 got.empty() ? 0 : got.front(),
+                 (long long)std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - t0).count());
     if (got.empty()) {
       // Closing without an answer is acceptable only for pure noise.
       EXPECT_TRUE(c.allowed.empty() || std::string{c.what} == "garbage bytes"

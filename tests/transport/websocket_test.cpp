@@ -52,15 +52,17 @@ TEST(websocket, subprotocol_echoed_only_when_offered) {
     // Offered something else only: no subprotocol in the answer.
     media_client c;
     auto h = c.connect(app.port(), "/ws/twilio-media", "chat");
-    if (h.ok)
+    if (h.ok) {
       EXPECT_EQ(h.subprotocol, "");
+    }
   }
   {
     // A near-miss is not a match.
     media_client c;
     auto h = c.connect(app.port(), "/ws/twilio-media", "audio.twilio.com2");
-    if (h.ok)
+    if (h.ok) {
       EXPECT_EQ(h.subprotocol, "");
+    }
   }
   {
     // Upgrades elsewhere are refused like any unknown path.

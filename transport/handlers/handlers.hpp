@@ -20,6 +20,8 @@ void add_crm_routes(router& r, services& svc);      // /api/crm/* (leads, calls,
 void add_twilio_voice_routes(router& r, services& svc); // /webhook/incoming_call, stream_*, call_status, recording_status
 void add_whatsapp_routes(router& r, services& svc);   // /webhook/whatsapp/*, /api/whatsapp/send
 void add_payment_routes(router& r, services& svc);    // /api/crm/payments*, /payments/paypal/*, /webhook/payments/*
+void add_event_routes(router& r, services& svc);      // /api/crm/events (live, SSE), /api/crm/me
+void add_app_routes(router& r, services& svc);        // /app, /app/* (the dashboard's static files)
 
 /// The call actors' view of the services (store, voices, REST redirect).
 std::shared_ptr<const call_env> make_call_env(services& svc);

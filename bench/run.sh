@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# bench/run.sh -- the service against a bare Beast baseline, in one run.
+#
+#   bench/run.sh [--calls N] [--seconds S] [--ramp R] [--levels "100 500 1000"]
+#                [--barge] [--profile] [--no-webload] [--no-micro]
+#
+# Builds Release into build/ when needed (deploy/start.sh's convention;
+# AL_BENCH_BUILD_DIR overrides, AL_SKIP_BUILD=1 skips), starts a throwaway
+# PostgreSQL (deploy/lib/pg.sh), the service (MAX_LIVE_CALLS above N,
+# TWILIO_AUTH_TOKEN set, LOG_LEVEL=warn) and al-baseline, pins the servers
+# (and PostgreSQL) to core 0 and the generators to core 1, then for each
+# level (100, 500, 1000 and N) runs al-loadgen against the baseline and then
+# the service, runs al-webload and al-microbench, and writes
+# bench/results/<date>-<commit>.json and .md (printed at the end).
+#
+# --profile  perf record of the service during the hold of the largest
+#            level (installs linux-perf with apt-get when perf is missing,
+#            optional: skipped when that fails).
+# --barge    callers speak over the agent once per utterance (tone); the
+#            service answers with `clear` (barge-in latency is measured).
+#
+# The issue's full run: bench/run.sh --calls 1000 --seconds 60
+cd "$(dirname "$0")/.."
+set -euo pipefail
+
+REPO="$(pwd)"
+BUILD="${AL_BENCH_BUILD_DIR:-$REPO/build}"
+CALLS=""
+SECS=20
+RAMP=""
+LEVELS="100 500 1000"
+BARGE=0
+PROFILE=0
+WEBLOAD=1
+MICRO=1
+SERVER_CORE=0
+GEN_CORE=1
+AUTH_TOKEN="bench-auth-token"
+ADMIN_TOKEN="bench-admin-token"
+
+usage() {
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --calls) CALLS="$2"; shift 2 ;;
+    --seconds) SECS="$2"; shift 2 ;;
+    --ramp) RAMP="$2"; shift 2 ;;
+    --levels) LEVELS="$2"; shift 2 ;;
+    --barge) BARGE=1; shift ;;
+    --profile) PROFILE=1; shift ;;
+    --no-webload) WEBLOAD=0; shift ;;
+    --no-micro) MICRO=0; shift ;;
+    -h | --help) usage 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
+  esac
+done
+for v in $LEVELS $CALLS $SECS; do
+  case "$v" in '' | *[!0-9]*) echo "run.sh: not a number: $v" >&2; exit 2 ;; esac
+done
+if [ -n "$CALLS" ]; then LEVELS="$LEVELS $CALLS"; fi
+LEVELS="$(printf '%s\n' $LEVELS | sort -n | uniq | tr '\n' ' ')"
+MAX_LEVEL="$(printf '%s\n' $LEVELS | sort -n | tail -1)"
+if [ -z "$RAMP" ]; then
+  RAMP=5
+  if [ "$SECS" -lt 20 ]; then RAMP=$(( (SECS + 3) / 4 )); fi
+fi
+
+log() { echo "run.sh: $*" >&2; }
+
+NPROC="$(nproc)"
+if [ "$NPROC" -lt 2 ]; then
+  log "warning: $NPROC core(s): server and generator share a core"
+  GEN_CORE=0
+fi
+
+# -- build ----------------------------------------------------------------------
+TARGETS=(agentlocator al-loadgen al-baseline al-webload)
+if [ "$MICRO" = 1 ]; then TARGETS+=(al-microbench); fi
+if [ "${AL_SKIP_BUILD:-0}" != 1 ]; then
+  if [ ! -f "$BUILD/CMakeCache.txt" ] ||
+    ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release' "$BUILD/CMakeCache.txt" ||
+    ! grep -q '^AL_BUILD_BENCH:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+    log "configuring Release (benchmarks on) in $BUILD"
+    cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+      -DAL_BUILD_BENCH=ON >/dev/null
+  fi
+  log "building ${TARGETS[*]}"
+  cmake --build "$BUILD" --target "${TARGETS[@]}" -j"$NPROC" >/dev/null
+fi
+BIN_SVC="$BUILD/app/agentlocator"
+BIN_GEN="$BUILD/bench/al-loadgen"
+BIN_BASE="$BUILD/bench/al-baseline"
+BIN_WEB="$BUILD/bench/al-webload"
+BIN_MICRO="$BUILD/bench/al-microbench"
+for b in "$BIN_SVC" "$BIN_GEN" "$BIN_BASE" "$BIN_WEB"; do
+  [ -x "$b" ] || { log "error: $b was not built"; exit 1; }
+done
+
+# 1000 calls need > 1024 descriptors in the server and the generator.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# -- processes --------------------------------------------------------------------
+WORK="$(mktemp -d /tmp/al-bench.XXXXXX)"
+chmod 755 "$WORK"
+SVC_PID=""
+BASE_PID=""
+PG_DATA="$WORK/pg/data"
+cleanup() {
+  set +e
+  [ -n "$SVC_PID" ] && kill "$SVC_PID" 2>/dev/null && wait "$SVC_PID" 2>/dev/null
+  [ -n "$BASE_PID" ] && kill "$BASE_PID" 2>/dev/null && wait "$BASE_PID" 2>/dev/null
+  pg_stop "$PG_DATA" >/dev/null 2>&1
+  if [ "${AL_BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# shellcheck source=deploy/lib/pg.sh
+. "$REPO/deploy/lib/pg.sh"
+PG_PORT="$(pg_free_port)"
+AL_PG_EPHEMERAL=1 pg_init_and_start "$PG_DATA" "$PG_PORT" "$WORK/pg/run" 2>/dev/null
+pg_create_db "$PG_PORT" "$WORK/pg/run" agentlocator_bench 2>/dev/null
+PG_PID="$(head -1 "$PG_DATA/postmaster.pid")"
+# PostgreSQL works for the service: it shares the server's core (backends
+# forked later inherit the affinity).
+for p in $PG_PID $(pgrep -P "$PG_PID" || true); do
+  taskset -a -p -c "$SERVER_CORE" "$p" >/dev/null 2>&1 || true
+done
+
+wait_port() { # port
+  local i
+  for ((i = 0; i < 150; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+SVC_PORT="$(pg_free_port)"
+mkdir -p "$WORK/recordings"
+MAX_LIVE=$((MAX_LEVEL * 4 + 20000))
+env PORT="$SVC_PORT" PUBLIC_BASE_URL="http://127.0.0.1:$SVC_PORT" \
+  DATABASE_URL="$(pg_url "$PG_PORT" agentlocator_bench)" \
+  TWILIO_ACCOUNT_SID=ACbench TWILIO_AUTH_TOKEN="$AUTH_TOKEN" \
+  ADMIN_TOKEN="$ADMIN_TOKEN" MAX_LIVE_CALLS="$MAX_LIVE" LOG_LEVEL=warn \
+  RECORDINGS_DIR="$WORK/recordings" SCHEMAS_DIR="$REPO/schemas" \
+  TWILIO_API_BASE="http://127.0.0.1:9" META_API_BASE="http://127.0.0.1:9" \
+  PAYPAL_API_BASE="http://127.0.0.1:9" \
+  taskset -c "$SERVER_CORE" "$BIN_SVC" >"$WORK/service.log" 2>&1 &
+SVC_PID=$!
+BASE_PORT="$(pg_free_port)"
+taskset -c "$SERVER_CORE" "$BIN_BASE" --port "$BASE_PORT" >"$WORK/baseline.log" 2>&1 &
+BASE_PID=$!
+wait_port "$SVC_PORT" || { log "service did not start:"; tail -20 "$WORK/service.log" >&2; exit 1; }
+wait_port "$BASE_PORT" || { log "baseline did not start:"; cat "$WORK/baseline.log" >&2; exit 1; }
+for ((i = 0; i < 100; i++)); do
+  curl -sf "http://127.0.0.1:$SVC_PORT/readyz" >/dev/null && break
+  sleep 0.1
+done
+log "service pid $SVC_PID :$SVC_PORT, baseline pid $BASE_PID :$BASE_PORT, PostgreSQL :$PG_PORT; $(head -1 "$WORK/baseline.log")"
+
+PERF=""
+if [ "$PROFILE" = 1 ]; then
+  if ! perf --version >/dev/null 2>&1; then
+    log "perf missing: trying apt-get install linux-perf (optional)"
+    (apt-get install -y -qq linux-perf >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq linux-perf >/dev/null 2>&1; }) || true
+  fi
+  if perf --version >/dev/null 2>&1; then PERF=perf; else log "no perf: profiling skipped"; fi
+fi
+
+# -- media streams: baseline then service at each level ---------------------------
+MODE_FLAGS=()
+if [ "$BARGE" = 1 ]; then MODE_FLAGS=(--barge); fi
+for n in $LEVELS; do
+  for target in baseline service; do
+    args=(--calls "$n" --seconds "$SECS" --ramp "$RAMP" --label "$target-$n"
+      --out "$WORK/media-$target-$n.json")
+    if [ "$target" = baseline ]; then
+      args+=(--port "$BASE_PORT" --baseline --server-pid "$BASE_PID")
+    else
+      args+=(--port "$SVC_PORT" --auth-token "$AUTH_TOKEN" --server-pid "$SVC_PID"
+        "${MODE_FLAGS[@]}")
+    fi
+    log "media: $n calls against the $target (${SECS}s hold, ${RAMP}s ramp)"
+    perf_pid=""
+    if [ -n "$PERF" ] && [ "$target" = service ] && [ "$n" = "$MAX_LEVEL" ]; then
+      # Sample the middle of the hold (all calls live).
+      (sleep "$((RAMP + 1))" &&
+        perf record -q -F 499 -g -p "$SVC_PID" -o "$WORK/perf.data" \
+          -- sleep "$(((SECS + 1) / 2))" >/dev/null 2>&1 &&
+        perf stat -e context-switches,cpu-migrations,task-clock -p "$SVC_PID" \
+          -- sleep 3 2>"$WORK/perf-stat.txt" >/dev/null) &
+      perf_pid=$!
+    fi
+    taskset -c "$GEN_CORE" "$BIN_GEN" "${args[@]}" 2>>"$WORK/loadgen.log" || {
+      log "al-loadgen failed"
+      tail -5 "$WORK/loadgen.log" >&2
+    }
+    tail -1 "$WORK/loadgen.log" >&2
+    if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
+    sleep 3 # let calls end, actors quit and queued writes drain
+  done
+done
+
+if [ -n "$PERF" ] && [ -f "$WORK/perf.data" ]; then
+  {
+    echo "# perf record -F 499 -g of the service, mid-hold at $MAX_LEVEL calls"
+    echo "## by shared object"
+    perf report -i "$WORK/perf.data" --stdio --no-children --sort dso \
+      --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
+    echo "## top symbols (self)"
+    perf report -i "$WORK/perf.data" --stdio --no-children -g none \
+      --sort dso,symbol --percent-limit 0.7 2>/dev/null | grep -v '^#' |
+      grep -v '^$' | head -60
+    echo "## perf stat, 3 s mid-hold"
+    grep -E 'context-switches|cpu-migrations|task-clock|seconds time' \
+      "$WORK/perf-stat.txt" 2>/dev/null || true
+  } >"$WORK/profile.txt"
+fi
+
+# -- webhooks ------------------------------------------------------------------
+if [ "$WEBLOAD" = 1 ]; then
+  log "webhooks: al-webload"
+  taskset -c "$GEN_CORE" "$BIN_WEB" --port "$SVC_PORT" --auth-token "$AUTH_TOKEN" \
+    --admin-token "$ADMIN_TOKEN" --concurrency 16 --requests 2000 \
+    --rate 1000 --rate-seconds 3 --out "$WORK/webload.json" 2>&1 | sed 's/^/  /' >&2 ||
+    log "al-webload failed"
+fi
+
+# -- micro-benchmarks --------------------------------------------------------------
+if [ "$MICRO" = 1 ] && [ -x "$BIN_MICRO" ]; then
+  log "micro-benchmarks: al-microbench"
+  taskset -c "$GEN_CORE" "$BIN_MICRO" --benchmark_format=json \
+    --benchmark_min_time=0.2 >"$WORK/micro.json" 2>/dev/null ||
+    log "al-microbench failed"
+fi
+
+if grep -qiE 'critical|error' "$WORK/service.log"; then
+  log "service log has errors (first 5):"
+  grep -iE 'critical|error' "$WORK/service.log" | head -5 >&2
+fi
+
+# -- report ----------------------------------------------------------------------
+COMMIT="$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+DIRTY=false
+if ! git -C "$REPO" diff --quiet HEAD -- 2>/dev/null; then DIRTY=true; fi
+DATE="$(date -u +%Y-%m-%d)"
+CPU_MODEL="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || echo unknown)"
+MODE=silence
+if [ "$BARGE" = 1 ]; then MODE=barge; fi
+mkdir -p "$REPO/bench/results"
+META="$(python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' \
+  date "$DATE" commit "$COMMIT" cpu_model "$CPU_MODEL" mode "$MODE" \
+  started_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
+META="$(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); m.update(nproc=int(sys.argv[2]), seconds=float(sys.argv[3]), ramp=float(sys.argv[4]), levels=[int(x) for x in sys.argv[5].split()], server_core=int(sys.argv[6]), generator_core=int(sys.argv[7]), dirty=sys.argv[8]=="true", load_average=open("/proc/loadavg").read().split()[:3]); print(json.dumps(m))' \
+  "$META" "$NPROC" "$SECS" "$RAMP" "$LEVELS" "$SERVER_CORE" "$GEN_CORE" "$DIRTY")"
+OUT="$REPO/bench/results/$DATE-$COMMIT"
+python3 "$REPO/bench/report.py" --work "$WORK" --out "$OUT" --meta "$META"
+log "wrote $OUT.json and $OUT.md"
