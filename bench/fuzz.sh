@@ -98,7 +98,7 @@ stale() { # stale OBJ SRC
 # Different compiler or flags: start over.
 STAMP="$CXX ${FLAGS[*]} ${LIBS[*]}"
 if [ "$(cat "$OUT/flags.stamp" 2>/dev/null)" != "$STAMP" ]; then
-  rm -f "$OUT"/obj/*.o "$OUT"/obj/*.d "$OUT"/fuzz_*[!g]
+  rm -f "$OUT"/obj/*.o "$OUT"/obj/*.d
   echo "$STAMP" >"$OUT/flags.stamp"
 fi
 

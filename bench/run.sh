@@ -35,6 +35,24 @@ WEBLOAD=1
 MICRO=1
 SERVER_CORE=0
 GEN_CORE=1
+# Scheduling of the measured processes against anything else on the
+# machine (e.g. builds of other work trees): "rr" (SCHED_RR priority 20),
+# "nice" (nice -10) or "none". With builds running, a nice -10 process
+# missed its 1 ms ticks by 4 ms p99, a SCHED_RR one by 0.2 ms, and with
+# the servers at nice -10 both the baseline and the service showed
+# ~100 ms first-media p50 at 1000 calls. Defaults (as root): generators
+# and servers "rr"; PostgreSQL "nice" (autovacuum or a long query under
+# SCHED_RR would hold the servers' core for up to a 100 ms RR slice).
+SCHED="${AL_BENCH_SCHED:-rr}"
+GEN_SCHED="${AL_BENCH_GEN_SCHED:-rr}"
+PG_SCHED="${AL_BENCH_PG_SCHED:-nice}"
+if [ "$(id -u)" -ne 0 ]; then SCHED=none; GEN_SCHED=none; PG_SCHED=none; fi
+for s in "$SCHED" "$GEN_SCHED" "$PG_SCHED"; do
+  case "$s" in
+    rr | nice | none) ;;
+    *) echo "run.sh: AL_BENCH_*SCHED must be rr, nice or none" >&2; exit 2 ;;
+  esac
+done
 AUTH_TOKEN="bench-auth-token"
 ADMIN_TOKEN="bench-admin-token"
 
@@ -70,6 +88,18 @@ fi
 
 log() { echo "run.sh: $*" >&2; }
 
+# Prefix of every measured command: the bench priority (root only).
+sched_prefix() { # rr|nice|none
+  case "$1" in
+    rr) echo "chrt -r 20" ;;
+    nice) echo "nice -n -10" ;;
+    none) echo "" ;;
+    *) echo "run.sh: scheduling must be rr, nice or none" >&2; exit 2 ;;
+  esac
+}
+read -r -a PRIO <<<"$(sched_prefix "$SCHED")"
+read -r -a GPRIO <<<"$(sched_prefix "$GEN_SCHED")"
+
 NPROC="$(nproc)"
 if [ "$NPROC" -lt 2 ]; then
   log "warning: $NPROC core(s): server and generator share a core"
@@ -103,6 +133,10 @@ done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # -- processes --------------------------------------------------------------------
+# The service: provider APIs point at a closed local port (no traffic leaves
+# the machine); CALL_START_TIMEOUT_MS is raised because al-webload's
+# incoming_call requests never open a stream, and their watchdogs would
+# otherwise fire (and log) in the middle of the later phases.
 WORK="$(mktemp -d /tmp/al-bench.XXXXXX)"
 chmod 755 "$WORK"
 SVC_PID=""
@@ -127,6 +161,10 @@ PG_PID="$(head -1 "$PG_DATA/postmaster.pid")"
 # forked later inherit the affinity).
 for p in $PG_PID $(pgrep -P "$PG_PID" || true); do
   taskset -a -p -c "$SERVER_CORE" "$p" >/dev/null 2>&1 || true
+  case "$PG_SCHED" in
+    rr) chrt -a -r -p 20 "$p" >/dev/null 2>&1 || true ;;
+    nice) renice -n -10 -p "$p" >/dev/null 2>&1 || true ;;
+  esac
 done
 
 wait_port() { # port
@@ -147,11 +185,11 @@ env PORT="$SVC_PORT" PUBLIC_BASE_URL="http://127.0.0.1:$SVC_PORT" \
   ADMIN_TOKEN="$ADMIN_TOKEN" MAX_LIVE_CALLS="$MAX_LIVE" LOG_LEVEL=warn \
   RECORDINGS_DIR="$WORK/recordings" SCHEMAS_DIR="$REPO/schemas" \
   TWILIO_API_BASE="http://127.0.0.1:9" META_API_BASE="http://127.0.0.1:9" \
-  PAYPAL_API_BASE="http://127.0.0.1:9" \
-  taskset -c "$SERVER_CORE" "$BIN_SVC" >"$WORK/service.log" 2>&1 &
+  PAYPAL_API_BASE="http://127.0.0.1:9" CALL_START_TIMEOUT_MS=600000 \
+  "${PRIO[@]}" taskset -c "$SERVER_CORE" "$BIN_SVC" >"$WORK/service.log" 2>&1 &
 SVC_PID=$!
 BASE_PORT="$(pg_free_port)"
-taskset -c "$SERVER_CORE" "$BIN_BASE" --port "$BASE_PORT" >"$WORK/baseline.log" 2>&1 &
+"${PRIO[@]}" taskset -c "$SERVER_CORE" "$BIN_BASE" --port "$BASE_PORT" >"$WORK/baseline.log" 2>&1 &
 BASE_PID=$!
 wait_port "$SVC_PORT" || { log "service did not start:"; tail -20 "$WORK/service.log" >&2; exit 1; }
 wait_port "$BASE_PORT" || { log "baseline did not start:"; cat "$WORK/baseline.log" >&2; exit 1; }
@@ -195,7 +233,7 @@ for n in $LEVELS; do
           -- sleep 3 2>"$WORK/perf-stat.txt" >/dev/null) &
       perf_pid=$!
     fi
-    taskset -c "$GEN_CORE" "$BIN_GEN" "${args[@]}" 2>>"$WORK/loadgen.log" || {
+    "${GPRIO[@]}" taskset -c "$GEN_CORE" "$BIN_GEN" "${args[@]}" 2>>"$WORK/loadgen.log" || {
       log "al-loadgen failed"
       tail -5 "$WORK/loadgen.log" >&2
     }
@@ -209,22 +247,33 @@ if [ -n "$PERF" ] && [ -f "$WORK/perf.data" ]; then
   {
     echo "# perf record -F 499 -g of the service, mid-hold at $MAX_LEVEL calls"
     echo "## by shared object"
-    perf report -i "$WORK/perf.data" --stdio --no-children --sort dso \
-      --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20
+    perf report -i "$WORK/perf.data" --stdio --no-children -g none \
+      --sort comm,dso --percent-limit 1 2>/dev/null | grep -v '^#' |
+      grep -v '^$' | head -20 || true
     echo "## top symbols (self)"
     perf report -i "$WORK/perf.data" --stdio --no-children -g none \
-      --sort dso,symbol --percent-limit 0.7 2>/dev/null | grep -v '^#' |
-      grep -v '^$' | head -60
+      --sort symbol --percent-limit 0.6 2>/dev/null | grep -v '^#' |
+      grep -v '^$' | cut -c1-160 | head -60 || true
     echo "## perf stat, 3 s mid-hold"
     grep -E 'context-switches|cpu-migrations|task-clock|seconds time' \
       "$WORK/perf-stat.txt" 2>/dev/null || true
-  } >"$WORK/profile.txt"
+  } >"$WORK/profile.txt" || true
 fi
 
 # -- webhooks ------------------------------------------------------------------
 if [ "$WEBLOAD" = 1 ]; then
-  log "webhooks: al-webload"
-  taskset -c "$GEN_CORE" "$BIN_WEB" --port "$SVC_PORT" --auth-token "$AUTH_TOKEN" \
+  # Every webhook waits for PostgreSQL: give it the servers' class now that
+  # no media runs (AL_BENCH_PG_WEB_SCHED=rr|nice|none, default rr as root).
+  PG_WEB_SCHED="${AL_BENCH_PG_WEB_SCHED:-rr}"
+  if [ "$(id -u)" -ne 0 ]; then PG_WEB_SCHED=none; fi
+  for p in $PG_PID $(pgrep -P "$PG_PID" || true); do
+    case "$PG_WEB_SCHED" in
+      rr) chrt -a -r -p 20 "$p" >/dev/null 2>&1 || true ;;
+      nice) renice -n -10 -p "$p" >/dev/null 2>&1 || true ;;
+    esac
+  done
+  log "webhooks: al-webload (PostgreSQL $PG_WEB_SCHED)"
+  "${GPRIO[@]}" taskset -c "$GEN_CORE" "$BIN_WEB" --port "$SVC_PORT" --auth-token "$AUTH_TOKEN" \
     --admin-token "$ADMIN_TOKEN" --concurrency 16 --requests 2000 \
     --rate 1000 --rate-seconds 3 --out "$WORK/webload.json" 2>&1 | sed 's/^/  /' >&2 ||
     log "al-webload failed"
@@ -233,7 +282,7 @@ fi
 # -- micro-benchmarks --------------------------------------------------------------
 if [ "$MICRO" = 1 ] && [ -x "$BIN_MICRO" ]; then
   log "micro-benchmarks: al-microbench"
-  taskset -c "$GEN_CORE" "$BIN_MICRO" --benchmark_format=json \
+  "${GPRIO[@]}" taskset -c "$GEN_CORE" "$BIN_MICRO" --benchmark_format=json \
     --benchmark_min_time=0.2 >"$WORK/micro.json" 2>/dev/null ||
     log "al-microbench failed"
 fi
@@ -253,7 +302,7 @@ MODE=silence
 if [ "$BARGE" = 1 ]; then MODE=barge; fi
 mkdir -p "$REPO/bench/results"
 META="$(python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' \
-  date "$DATE" commit "$COMMIT" cpu_model "$CPU_MODEL" mode "$MODE" \
+  date "$DATE" commit "$COMMIT" cpu_model "$CPU_MODEL" mode "$MODE" sched "servers $SCHED, generators $GEN_SCHED, PostgreSQL $PG_SCHED (webhooks: ${PG_WEB_SCHED:-none})" \
   started_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
 META="$(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); m.update(nproc=int(sys.argv[2]), seconds=float(sys.argv[3]), ramp=float(sys.argv[4]), levels=[int(x) for x in sys.argv[5].split()], server_core=int(sys.argv[6]), generator_core=int(sys.argv[7]), dirty=sys.argv[8]=="true", load_average=open("/proc/loadavg").read().split()[:3]); print(json.dumps(m))' \
   "$META" "$NPROC" "$SECS" "$RAMP" "$LEVELS" "$SERVER_CORE" "$GEN_CORE" "$DIRTY")"

@@ -124,6 +124,7 @@ void run_phase(net::io_context& ioc, const options& o, phase_result& r,
   }
   auto t0 = clock::now();
   net::steady_timer timer(ioc);
+  std::function<void()> tick; // outlives the loop below
   if (rate <= 0) {
     for (auto& j : jobs)
       pool.submit(std::move(j));
@@ -131,7 +132,6 @@ void run_phase(net::io_context& ioc, const options& o, phase_result& r,
     // Open loop: a 1 ms timer releases the requests that are due.
     auto next = std::make_shared<std::size_t>(0);
     auto interval = std::chrono::duration<double>(1.0 / rate);
-    std::function<void()> tick;
     tick = [&, next, interval] {
       auto now = clock::now();
       while (*next < jobs.size()) {
@@ -145,7 +145,7 @@ void run_phase(net::io_context& ioc, const options& o, phase_result& r,
       }
       if (*next < jobs.size()) {
         timer.expires_after(std::chrono::milliseconds(1));
-        timer.async_wait([&tick](boost::beast::error_code ec) {
+        timer.async_wait([&tick](boost::system::error_code ec) {
           if (!ec)
             tick();
         });

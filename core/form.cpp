@@ -1,5 +1,7 @@
 #include "core/form.hpp"
 
+#include "core/json.hpp"
+
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
@@ -100,6 +102,14 @@ std::optional<form_params> parse_form(std::string_view text) {
                          : form_decode(param.substr(eq + 1)));
   }
   return form_params{std::move(items)};
+}
+
+bool text_form(const form_params& form) noexcept {
+  for (auto& [k, v] : form.items())
+    for (const std::string* s : {&k, &v})
+      if (s->find('\0') != std::string::npos || !valid_utf8(*s))
+        return false;
+  return true;
 }
 
 std::string encode_form(const std::vector<form_params::value_type>& items) {

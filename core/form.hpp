@@ -44,6 +44,12 @@ private:
 /// malformed percent-encoding. An empty input yields no parameters.
 std::optional<form_params> parse_form(std::string_view text);
 
+/// True when every name and value is valid UTF-8 without NUL bytes, i.e.
+/// text PostgreSQL can store. Twilio's webhooks always are; a form that is
+/// not gets a 400 before it reaches the database (where invalid UTF-8 is an
+/// error and a NUL byte silently truncates a parameter).
+bool text_form(const form_params& form) noexcept;
+
 /// Encodes pairs as a form body (for outbound requests).
 std::string encode_form(const std::vector<form_params::value_type>& items);
 

@@ -84,7 +84,7 @@ std::string str(simdjson::dom::object o, std::string_view key) {
 }
 
 realtime_kind kind_of(std::string_view t) {
-  if (t == "response.audio.delta" || t == "response.output_audio.delta")
+  if (t == "response.audio.delta")
     return realtime_kind::audio_delta;
   if (t == "response.audio.done" || t == "response.output_audio.done")
     return realtime_kind::audio_done;

@@ -123,4 +123,37 @@ std::optional<std::string> read_wav_as_mulaw(const std::string& path,
   return out;
 }
 
+std::string mulaw_to_pcm_wav(std::string_view mulaw) {
+  std::vector<std::int16_t> pcm;
+  pcm.reserve(mulaw.size());
+  mulaw::decode(mulaw, pcm);
+  auto data_bytes = static_cast<std::uint32_t>(pcm.size() * 2);
+  std::string out;
+  out.reserve(44 + data_bytes);
+  auto u32 = [&out](std::uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+      out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  auto u16 = [&out](std::uint16_t v) {
+    out.push_back(static_cast<char>(v & 0xff));
+    out.push_back(static_cast<char>(v >> 8));
+  };
+  constexpr std::uint32_t rate = 8000;
+  out += "RIFF";
+  u32(36 + data_bytes);
+  out += "WAVEfmt ";
+  u32(16);       // fmt chunk size
+  u16(1);        // PCM
+  u16(1);        // mono
+  u32(rate);     // samples per second
+  u32(rate * 2); // bytes per second
+  u16(2);        // block align
+  u16(16);       // bits per sample
+  out += "data";
+  u32(data_bytes);
+  for (auto s : pcm)
+    u16(static_cast<std::uint16_t>(s));
+  return out;
+}
+
 } // namespace al

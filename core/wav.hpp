@@ -25,4 +25,9 @@ bool write_mulaw_wav(const std::string& path, std::string_view mulaw_bytes);
 std::optional<std::string> read_wav_as_mulaw(const std::string& path,
                                              double max_seconds = 600);
 
+/// `mulaw` (8 kHz mono G.711 mu-law) as the bytes of a 16-bit PCM WAV file
+/// (44-byte header, little-endian), which every browser plays; mu-law WAV
+/// is not. Used by the dashboard's greeting preview.
+std::string mulaw_to_pcm_wav(std::string_view mulaw);
+
 } // namespace al

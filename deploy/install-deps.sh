@@ -16,6 +16,13 @@ PACKAGES=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   util-linux procps
 )
+# The dashboard's browser test (tests/browser, ctest label "browser"):
+# headless Chromium, and Node.js where the machine has none. Image builds
+# that run no tests set AL_NO_BROWSER=1 (deploy/Dockerfile).
+if [ "${AL_NO_BROWSER:-0}" != 1 ]; then
+  PACKAGES+=(chromium)
+  if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -30,6 +30,8 @@ log() { echo "start.sh: $*" >&2; }
 if [ "${AL_SKIP_DEPS:-0}" != 1 ]; then
   bash "$REPO/deploy/install-deps.sh"
 fi
+# The dashboard's font is committed; this only fetches it (npm) if missing.
+bash "$REPO/web/fetch-font.sh" || log "warning: web/fonts incomplete (the dashboard falls back to system fonts)"
 
 if [ "${AL_SKIP_BUILD:-0}" != 1 ]; then
   log "building Release into build/"

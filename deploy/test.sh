@@ -3,6 +3,12 @@
 #
 #   deploy/test.sh                 deps, Release build in build/, ctest, smoke
 #   deploy/test.sh --sanitize      deps, ASan+UBSan build in build-asan/, ctest
+#   deploy/test.sh --tsan          deps, ThreadSanitizer build in build-tsan/ of
+#                                  the unit, transport and voice tests only
+#                                  (labels $AL_TSAN_LABELS, default
+#                                  "unit|transport", plus the tests named in
+#                                  $AL_TSAN_TESTS, default "http_test
+#                                  websocket_test voice_test"), ctest of those
 #   deploy/test.sh [...] -- ARGS   extra ARGS for ctest (e.g. -- -R transport)
 #
 # A throwaway PostgreSQL 15 cluster is started in a mktemp dir on a random
@@ -16,7 +22,8 @@
 # The smoke stage runs build/app/agentlocator on a random port against a
 # fresh database and then "deploy/smoke.sh BASE_URL".
 #
-# Env: AL_CI_SANITIZE=1 also runs the --sanitize stage after the default one.
+# Env: AL_CI_SANITIZE=1 also runs the --sanitize stage after the default one,
+# AL_CI_TSAN=1 the --tsan stage (after the others).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$(pwd)"
@@ -26,13 +33,14 @@ CTEST_EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) MODE=sanitize ;;
+    --tsan) MODE=tsan ;;
     --)
       shift
       CTEST_EXTRA=("$@")
       break
       ;;
     -h | --help)
-      sed -n '2,20p' "$0"
+      sed -n '2,26p' "$0"
       exit 0
       ;;
     *)
@@ -53,7 +61,8 @@ unset PORT PUBLIC_BASE_URL DATABASE_URL DB_POOL_SIZE TWILIO_ACCOUNT_SID \
   WS_PING_INTERVAL_S WS_IDLE_TIMEOUT_S LOG_FORMAT RECORDINGS_DIR MAX_LIVE_CALLS \
   PAYPAL_WEBHOOK_ID META_APP_SECRET META_VERIFY_TOKEN TWILIO_WHATSAPP_FROM \
   CALL_START_TIMEOUT_MS SECRET_KEY LOG_LEVEL FAKE_PROVIDERS_URL \
-  WHATSAPP_PROVIDER_TIMEOUT_MS WHATSAPP_IDLE_TIMEOUT_S WHATSAPP_RATE_PER_MIN
+  WHATSAPP_PROVIDER_TIMEOUT_MS WHATSAPP_IDLE_TIMEOUT_S WHATSAPP_RATE_PER_MIN \
+  WEB_ROOT
 
 export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
 export SCHEMAS_DIR="$REPO/schemas"
@@ -131,6 +140,7 @@ ensure_cluster() {
     "$AL_TEST_PG_SOCKETDIR"
 }
 
+CTEST_PREFIX=() # e.g. setarch for the ThreadSanitizer stage
 run_ctest() { # run_ctest BUILD_DIR DBNAME
   local dir="$1" db="$2" rc log
   ensure_cluster
@@ -141,7 +151,8 @@ run_ctest() { # run_ctest BUILD_DIR DBNAME
   log="$TMP/ctest-$dir.log"
   section "ctest $dir (AL_TEST_DATABASE_URL=$AL_TEST_DATABASE_URL)"
   set +e
-  ctest --test-dir "$REPO/$dir" --output-on-failure -j2 --no-tests=error \
+  "${CTEST_PREFIX[@]}" ctest --test-dir "$REPO/$dir" --output-on-failure -j2 \
+    --no-tests=error \
     "${CTEST_EXTRA[@]}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
@@ -269,13 +280,48 @@ run_smoke() {
 # -- the run ------------------------------------------------------------------
 section "dependencies"
 bash "$REPO/deploy/install-deps.sh"
+bash "$REPO/web/fetch-font.sh" # no-op: the dashboard's font is committed
 
 if [ "$MODE" = default ]; then
-  build build -DCMAKE_BUILD_TYPE=Release
+  build build -DCMAKE_BUILD_TYPE=Release -DAL_BUILD_BENCH="${AL_BUILD_BENCH:-OFF}"
 fi
 if [ "$MODE" = sanitize ] || [ "${AL_CI_SANITIZE:-0}" = 1 ]; then
   build build-asan -DAL_SANITIZE=address,undefined \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAL_BUILD_BENCH=OFF
+fi
+
+# ThreadSanitizer: only the tests of the transport and actor paths are built
+# (a TSan build of everything would double the CI time for little gain).
+TSAN=0
+if [ "$MODE" = tsan ] || [ "${AL_CI_TSAN:-0}" = 1 ]; then TSAN=1; fi
+TSAN_REGEX=""
+if [ "$TSAN" = 1 ]; then
+  section "build build-tsan (ThreadSanitizer)"
+  if ! cmake -S "$REPO" -B "$REPO/build-tsan" -DAL_BUILD_TESTS=ON -DAL_TSAN=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAL_BUILD_BENCH=OFF; then
+    log "error: configuring build-tsan failed"
+    exit 1
+  fi
+  ALL_TESTS="$(ctest --test-dir "$REPO/build-tsan" -N | sed -n 's/^ *Test *#[0-9]*: *//p')"
+  TSAN_NAMES=()
+  while read -r t; do
+    [ -n "$t" ] && TSAN_NAMES+=("$t")
+  done < <(ctest --test-dir "$REPO/build-tsan" -N \
+    -L "${AL_TSAN_LABELS:-unit|transport}" | sed -n 's/^ *Test *#[0-9]*: *//p')
+  for t in ${AL_TSAN_TESTS:-http_test websocket_test voice_test}; do
+    if grep -qx "$t" <<<"$ALL_TESTS"; then TSAN_NAMES+=("$t"); fi
+  done
+  if [ "${#TSAN_NAMES[@]}" = 0 ]; then
+    log "error: no tests selected for the ThreadSanitizer stage"
+    exit 1
+  fi
+  # Every test is an executable of the same name (tests/CMakeLists.txt).
+  if ! cmake --build "$REPO/build-tsan" -j"$(nproc)" --target "${TSAN_NAMES[@]}"; then
+    log "error: the build in build-tsan failed"
+    exit 1
+  fi
+  log "built build-tsan: ${TSAN_NAMES[*]}"
+  TSAN_REGEX="^($(IFS='|'; echo "${TSAN_NAMES[*]}"))\$"
 fi
 
 section "postgresql"
@@ -300,6 +346,16 @@ if [ "$MODE" = sanitize ] || [ "${AL_CI_SANITIZE:-0}" = 1 ]; then
   export ASAN_OPTIONS="detect_leaks=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   run_ctest build-asan agentlocator_test_asan
+fi
+if [ "$TSAN" = 1 ]; then
+  # halt_on_error: the first race fails its test (exit 66) with one report.
+  # Without ASLR, TSan's shadow mapping works on kernels with large
+  # mmap_rnd_bits too (where it otherwise aborts at start-up).
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4"
+  if command -v setarch >/dev/null; then CTEST_PREFIX=(setarch "$(uname -m)" -R); fi
+  CTEST_EXTRA=(-R "$TSAN_REGEX" "${CTEST_EXTRA[@]}")
+  run_ctest build-tsan agentlocator_test_tsan
+  CTEST_PREFIX=()
 fi
 
 section "summary ($((SECONDS - T0))s)"

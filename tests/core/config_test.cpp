@@ -297,6 +297,14 @@ TEST(form, reads_only_the_view_it_is_given) {
   EXPECT_FALSE(parse_form("a=1#x"));
 }
 
+TEST(form, text_form_refuses_nul_and_invalid_utf8) {
+  EXPECT_TRUE(text_form(*parse_form("a=%D7%A9&b=plain&c=")));
+  EXPECT_FALSE(text_form(*parse_form("a=x%00y")));
+  EXPECT_FALSE(text_form(*parse_form("a=%FF")));
+  EXPECT_FALSE(text_form(*parse_form("%C3%28=v")));
+  EXPECT_FALSE(text_form(*parse_form("a=%ED%A0%80"))); // a surrogate
+}
+
 TEST(form, encode_round_trips) {
   std::vector<form_params::value_type> items{
     {"Body", "שלום & welcome = 100% +1"},

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -146,6 +147,46 @@ http_result twilio_post(std::uint16_t port, const std::string& public_base,
                     {"X-Twilio-Signature", sig}});
 }
 
+http_result stream_start(std::uint16_t port, const std::string& target,
+                         const header_list& headers,
+                         std::chrono::milliseconds wait) {
+  net::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  stream.expires_after(std::chrono::seconds(15));
+  stream.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  for (auto& [k, v] : headers)
+    req.set(k, v);
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response_parser<http::empty_body> parser;
+  http::read_header(stream, buf, parser); // the body may never end
+
+  http_result out;
+  out.status = static_cast<int>(parser.get().result_int());
+  for (auto& f : parser.get()) {
+    std::string name{f.name_string()};
+    for (auto& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string{f.value()};
+  }
+  auto data = buf.data();
+  out.body.assign(static_cast<const char*>(data.data()), data.size());
+  // Whatever else arrives within `wait` (or until the server closes).
+  stream.expires_after(wait);
+  beast::error_code ec;
+  char more[4096];
+  for (;;) {
+    auto n = stream.read_some(net::buffer(more), ec);
+    out.body.append(more, n);
+    if (ec)
+      break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  return out;
+}
+
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout) {
   net::io_context ioc;
@@ -154,14 +195,20 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes,
   stream.expires_after(timeout);
   beast::error_code ec;
   net::write(stream, net::buffer(bytes), ec);
+  // Asynchronous reads: tcp_stream's deadline applies only to those (a
+  // blocking read_some would wait for the server however long it takes).
   std::string out;
   char buf[4096];
-  for (;;) {
-    auto n = stream.read_some(net::buffer(buf), ec);
-    out.append(buf, n);
-    if (ec)
-      break;
-  }
+  std::function<void()> read_more = [&] {
+    stream.async_read_some(net::buffer(buf),
+                           [&](beast::error_code e, std::size_t n) {
+                             out.append(buf, n);
+                             if (!e)
+                               read_more();
+                           });
+  };
+  read_more();
+  ioc.run();
   return out;
 }
 

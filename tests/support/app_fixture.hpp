@@ -77,6 +77,14 @@ http_result twilio_post(std::uint16_t port, const std::string& public_base,
                         const std::vector<std::pair<std::string, std::string>>&
                           params);
 
+/// For streamed answers (server-sent events): sends a GET and returns what
+/// arrived within `wait` -- the status, headers and the first bytes of the
+/// body in `body` (still chunk-encoded) -- then closes the connection.
+http_result stream_start(std::uint16_t port, const std::string& target,
+                         const header_list& headers = {},
+                         std::chrono::milliseconds wait
+                         = std::chrono::milliseconds(300));
+
 /// Sends raw bytes and returns whatever comes back until close/timeout.
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout

@@ -27,8 +27,14 @@ struct media_client::impl : std::enable_shared_from_this<impl> {
   net::io_context ioc;
   std::optional<websocket::stream<beast::tcp_stream>> ws;
   beast::flat_buffer buffer;
-  std::deque<std::string> out;
+  struct outgoing {
+    std::string data;
+    bool binary = false;
+    bool fin = true; // false: more frames of this message follow
+  };
+  std::deque<outgoing> out;
   bool writing = false;
+  bool mid_message = false; // a fragmented message is being sent
   std::thread thread;
   mutable std::mutex mtx;
   std::condition_variable cv;
@@ -62,15 +68,18 @@ struct media_client::impl : std::enable_shared_from_this<impl> {
     if (out.empty() || writing || !ws)
       return;
     writing = true;
-    ws->text(true);
-    ws->async_write(net::buffer(out.front()),
-                    [self = shared_from_this()](beast::error_code ec,
-                                                std::size_t) {
-                      self->writing = false;
-                      self->out.pop_front();
-                      if (!ec)
-                        self->do_write();
-                    });
+    auto& front = out.front();
+    if (!mid_message)
+      ws->text(!front.binary); // the opcode is the first frame's
+    mid_message = !front.fin;
+    ws->async_write_some(front.fin, net::buffer(front.data),
+                         [self = shared_from_this()](beast::error_code ec,
+                                                     std::size_t) {
+                           self->writing = false;
+                           self->out.pop_front();
+                           if (!ec)
+                             self->do_write();
+                         });
   }
 };
 
@@ -78,11 +87,31 @@ media_client::media_client() : impl_(std::make_shared<impl>()) {
 }
 
 media_client::~media_client() {
-  close();
-  impl_->guard.reset();
-  impl_->ioc.stop();
-  if (impl_->thread.joinable())
-    impl_->thread.join();
+  auto& d = *impl_;
+  // Close politely, then drop the socket: pending handlers hold the impl
+  // (and so the socket), so they must complete for either to go away.
+  // Stopping the io_context with them pending leaked an open socket,
+  // and the server's shutdown then waited for it.
+  if (d.thread.joinable()) {
+    close();
+    wait_closed(std::chrono::seconds(1));
+  }
+  net::post(d.ioc, [self = impl_] {
+    beast::error_code ec;
+    if (self->ws)
+      beast::get_lowest_layer(*self->ws).socket().close(ec);
+  });
+  d.guard.reset();
+  if (d.thread.joinable()) {
+    // run() returns once the aborted handlers have run.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!d.ioc.stopped() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    d.ioc.stop();
+    d.thread.join();
+  } else {
+    d.ioc.poll();
+  }
 }
 
 handshake_result media_client::connect(
@@ -130,7 +159,24 @@ handshake_result media_client::connect(
 
 void media_client::send(const std::string& text) {
   net::post(impl_->ioc, [self = impl_, text] {
-    self->out.push_back(text);
+    self->out.push_back({text});
+    self->do_write();
+  });
+}
+
+void media_client::send_binary(const std::string& bytes) {
+  net::post(impl_->ioc, [self = impl_, bytes] {
+    self->out.push_back({bytes, true});
+    self->do_write();
+  });
+}
+
+void media_client::send_fragments(const std::vector<std::string>& parts) {
+  if (parts.empty())
+    return;
+  net::post(impl_->ioc, [self = impl_, parts] {
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      self->out.push_back({parts[i], false, i + 1 == parts.size()});
     self->do_write();
   });
 }

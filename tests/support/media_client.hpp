@@ -47,6 +47,13 @@ public:
   /// Sends one text frame.
   void send(const std::string& text);
 
+  /// Sends one binary frame (Twilio never does).
+  void send_binary(const std::string& bytes);
+
+  /// Sends one text message split into a frame per part (continuation
+  /// frames after the first).
+  void send_fragments(const std::vector<std::string>& parts);
+
   /// Twilio's messages.
   void send_connected();
   void send_start(const std::string& stream_sid, const std::string& call_sid,

@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -104,14 +105,19 @@ std::string send_and_half_close(std::uint16_t port, const std::string& bytes,
   beast::error_code ec;
   net::write(stream, net::buffer(bytes), ec);
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  // Asynchronous reads, so that the stream's deadline applies.
   std::string out;
   char buf[4096];
-  for (;;) {
-    auto n = stream.read_some(net::buffer(buf), ec);
-    out.append(buf, n);
-    if (ec)
-      break;
-  }
+  std::function<void()> read_more = [&] {
+    stream.async_read_some(net::buffer(buf),
+                           [&](beast::error_code e, std::size_t n) {
+                             out.append(buf, n);
+                             if (!e)
+                               read_more();
+                           });
+  };
+  read_more();
+  ioc.run();
   return out;
 }
 
@@ -157,13 +163,23 @@ TEST_F(http_test, wrong_method_is_405_with_allow) {
 }
 
 TEST_F(http_test, body_over_one_mib_is_413) {
-  std::string big(1024 * 1024 + 1, 'x');
-  auto r = http_call(port(), "POST", "/api/admin/businesses", big,
-                     {{"Authorization", "Bearer " + admin},
-                      {"Content-Type", "application/json"}});
-  EXPECT_EQ(r.status, 413);
-  expect_json_error(r);
-  expect_request_id(r);
+  // Just over the limit, and far over it: the client, still busy sending
+  // the body, must get the answer rather than a reset connection.
+  for (std::size_t size : {1024 * 1024 + 1, 6 * 1024 * 1024}) {
+    std::string big(size, 'x');
+    http_result r;
+    try {
+      r = http_call(port(), "POST", "/api/admin/businesses", big,
+                    {{"Authorization", "Bearer " + admin},
+                     {"Content-Type", "application/json"}});
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << size << " bytes: " << e.what();
+      continue;
+    }
+    EXPECT_EQ(r.status, 413) << size;
+    expect_json_error(r);
+    expect_request_id(r);
+  }
   // The declared length alone is enough: no need to send the body.
   auto raw = raw_exchange(port(), "POST /api/admin/businesses HTTP/1.1\r\n"
                                   "Host: t\r\nContent-Length: 5000000\r\n\r\n");
@@ -330,13 +346,8 @@ TEST_F(http_test, hostile_input_never_crashes) {
   };
   for (auto& c : cases) {
     SCOPED_TRACE(c.what);
-    auto t0 = std::chrono::steady_clock::now();
     auto raw = send_and_half_close(port(), c.bytes);
     auto got = statuses(raw);
-    std::fprintf(stderr, "HOSTILE %s: %d in %lld ms\n", c.what,
-                 got.empty() ? 0 : got.front(),
-                 (long long)std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::steady_clock::now() - t0).count());
     if (got.empty()) {
       // Closing without an answer is acceptable only for pure noise.
       EXPECT_TRUE(c.allowed.empty() || std::string{c.what} == "garbage bytes"
@@ -352,9 +363,11 @@ TEST_F(http_test, hostile_input_never_crashes) {
       << "server unhealthy after: " << c.what;
   }
   // A connection that just goes away mid-request.
+  auto t0 = std::chrono::steady_clock::now();
   raw_exchange(port(), "POST /api/admin/businesses HTTP/1.1\r\nHost: t\r\n"
                        "Content-Length: 50\r\n\r\n{",
                std::chrono::milliseconds(100));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   EXPECT_EQ(http_call(port(), "GET", "/healthz").status, 200);
   EXPECT_EQ(http_call(port(), "GET", "/readyz").status, 200);
 }

@@ -5,7 +5,10 @@
 #include "tests/support/media_client.hpp"
 
 #include "actors/supervisor.hpp"
+#include "transport/dispatcher.hpp"
+#include "transport/server.hpp"
 #include "transport/services.hpp"
+#include "transport/websocket_session.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -207,6 +210,57 @@ TEST(websocket, graceful_shutdown) {
   EXPECT_EQ(sql_value(cfg, "SELECT greeting FROM businesses WHERE id = 1"),
             "after the drain");
   app.reset();
+}
+
+// -- the session alone, on a bare server (no database) ------------------------
+
+/// Queues many large messages, then closes while the first is being written.
+class flood_handler : public websocket_handler {
+public:
+  void on_message(websocket_session& ws, std::string_view, bool) override {
+    for (int i = 0; i < 64; ++i)
+      ws.send(std::string(256 * 1024, static_cast<char>('a' + i % 26)));
+    ws.close(websocket::close_code::normal, "flooded");
+  }
+};
+
+TEST(websocket_session, close_with_queued_writes_keeps_the_frame_intact) {
+  router r;
+  r.add(http::verb::get, "/plain", [](request_ptr, responder res) {
+    res(json_response(http::status::ok, "{}"));
+  });
+  dispatcher d{std::move(r), nullptr};
+  d.add_websocket("/flood", [](beast::tcp_stream stream, http_request req,
+                               session_registry& registry) {
+    std::make_shared<websocket_session>(std::move(stream), std::move(req),
+                                        websocket_options{}, registry,
+                                        std::make_unique<flood_handler>())
+      ->run();
+  });
+  auto srv = std::make_unique<server>(d, 1);
+  auto port = srv->listen("127.0.0.1", 0);
+  srv->start();
+
+  media_client c;
+  ASSERT_TRUE(c.connect(port, "/flood", "").ok);
+  c.send("go");
+  ASSERT_TRUE(c.wait_closed(10s));
+  EXPECT_EQ(c.close_code(), 1000);
+  // Whatever was written before the close arrived whole and unaltered.
+  auto got = c.messages();
+  EXPECT_LE(got.size(), 1u);
+  for (auto& m : got) {
+    ASSERT_EQ(m.text.size(), 256u * 1024u);
+    EXPECT_EQ(m.text.find_first_not_of(m.text.front()), std::string::npos);
+  }
+
+  // The server goes away with a keep-alive connection still open: its
+  // session unregisters itself while the io_context is destroyed.
+  persistent_connection idle{port};
+  EXPECT_EQ(idle.get("/plain").result_int(), 200);
+  srv->stop_accepting();
+  srv->stop();
+  srv.reset();
 }
 
 } // namespace

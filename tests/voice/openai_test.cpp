@@ -259,6 +259,18 @@ struct ai_call {
       t);
   }
 
+  /// Waits until `n` Twilio `clear` messages were received.
+  bool wait_clears(std::size_t n, std::chrono::milliseconds t = 5s) {
+    return ws.wait_for(
+      [&](auto& msgs) {
+        std::size_t seen = 0;
+        for (auto& m : msgs)
+          seen += event_of(m.text) == "clear";
+        return seen >= n;
+      },
+      t);
+  }
+
   /// Waits for mark `name` and echoes it, as Twilio does once played.
   bool play_through(const std::string& name) {
     if (!wait_mark(name))
@@ -479,8 +491,7 @@ TEST(openai, barge_in_clears_cancels_and_truncates_at_the_played_position) {
   ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
   call.speak(10); // over the greeting: the local engine clears it
   call.quiet(30);
-  ASSERT_TRUE(call.ws.wait_for(
-    [&](auto&) { return call.ws.count("clear") == 1; }, 5s));
+  ASSERT_TRUE(call.wait_clears(1));
 
   // The model answers with one second of audio.
   ai.send(response_created("resp_b"));
@@ -497,8 +508,7 @@ TEST(openai, barge_in_clears_cancels_and_truncates_at_the_played_position) {
 
   // The server hears the caller: barge-in.
   ai.send(speech_started("item_u2"));
-  ASSERT_TRUE(call.ws.wait_for(
-    [&](auto&) { return call.ws.count("clear") == 2; }, 5s));
+  ASSERT_TRUE(call.wait_clears(2));
   ASSERT_TRUE(eventually([&] {
     return ai.count("response.cancel") == 1
            && ai.count("conversation.item.truncate") == 1;
@@ -646,8 +656,7 @@ TEST(openai, end_call_hangs_up_after_the_goodbye_is_played) {
   ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
   call.speak(10);
   call.quiet(30);
-  ASSERT_TRUE(call.ws.wait_for(
-    [&](auto&) { return call.ws.count("clear") == 1; }, 5s));
+  ASSERT_TRUE(call.wait_clears(1));
   ai.send(response_created("resp_e"));
   ai.send(audio_delta(false, "item_bye", "resp_e", std::string(1600, 0x44)));
   ai.send(audio_done(false, "item_bye", "resp_e"));
@@ -712,8 +721,7 @@ TEST(openai, a_mid_call_close_falls_back_without_dropping_the_caller) {
   ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
   call.speak(10);
   call.quiet(30);
-  ASSERT_TRUE(call.ws.wait_for(
-    [&](auto&) { return call.ws.count("clear") == 1; }, 5s));
+  ASSERT_TRUE(call.wait_clears(1));
   ai.send(response_created("resp_c"));
   for (int i = 0; i < 20; ++i)
     ai.send(audio_delta(false, "item_c", "resp_c", std::string(800, 0x22)));

@@ -86,7 +86,7 @@ struct incoming_result {
 
 void incoming_call(services& svc, request_ptr req, responder res) {
   auto form = parse_form(req->body());
-  if (!form)
+  if (!form || !text_form(*form))
     return res(error_response(http::status::bad_request, "Malformed form body"));
   auto call_sid = form->value_or("CallSid");
   if (call_sid.empty() || call_sid.size() > 64)
@@ -181,7 +181,7 @@ void signed_call_webhook(
   services& svc, request_ptr req, responder res,
   std::function<void(db_tx&, const form_params&, outcome&)> then) {
   auto form = parse_form(req->body());
-  if (!form)
+  if (!form || !text_form(*form))
     return res(error_response(http::status::bad_request, "Malformed form body"));
   auto call_sid = form->value_or("CallSid");
   auto forbidden = std::make_shared<bool>(false);
@@ -352,7 +352,7 @@ void add_twilio_voice_routes(router& r, services& svc) {
           // Twilio must get its 204 at once; the event is recorded later.
           res(empty_response(http::status::no_content));
           auto form = parse_form(req->body());
-          if (!form || !form->contains("CallSid")) {
+          if (!form || !form->contains("CallSid") || !text_form(*form)) {
             log_safe(spdlog::level::warn,
                      "stream_status: malformed body ignored ({} bytes)",
                      req->body().size());

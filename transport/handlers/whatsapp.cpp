@@ -82,7 +82,7 @@ void notify_conversations(services& svc,
 
 void twilio_incoming(services& svc, request_ptr req, responder res) {
   auto form = parse_form(req->body());
-  if (!form)
+  if (!form || !text_form(*form))
     return res(
       error_response(http::status::bad_request, "Malformed form body"));
   if (req->header("X-Twilio-Signature").empty())
@@ -127,7 +127,7 @@ void twilio_incoming(services& svc, request_ptr req, responder res) {
 
 void twilio_status(services& svc, request_ptr req, responder res) {
   auto form = parse_form(req->body());
-  if (!form)
+  if (!form || !text_form(*form))
     return res(
       error_response(http::status::bad_request, "Malformed form body"));
   if (req->header("X-Twilio-Signature").empty())

@@ -1,0 +1,352 @@
+// One lead: its details (editable by writers), the timeline of its calls
+// (caller audio segments and recordings played through blob URLs fetched
+// with the token, transcript lines), WhatsApp messages with a reply box,
+// payments with "send payment link", notes and tasks.
+import { h, mount, field, select } from './dom.js';
+import { get, post, patch, qs, audioUrl } from './api.js';
+import * as fmt from './fmt.js';
+import { SOURCE, DEAL } from './page-leads.js';
+import { CALL_STATUS, ENGINE } from './page-live.js';
+
+const MSG_STATUS = {
+  queued: 'בתור', sending: 'נשלחת', sent: 'נשלחה', delivered: 'נמסרה',
+  read: 'נקראה', undelivered: 'לא נמסרה', failed: 'נכשלה', received: 'התקבלה',
+};
+const PAY_STATUS = { pending: 'ממתין לתשלום', paid: 'שולם', failed: 'נכשל', cancelled: 'בוטל' };
+const ROLE = { caller: 'מתקשר', agent: 'נציג', user: 'מתקשר', assistant: 'נציג' };
+
+export async function render(view, ctx, { arg }) {
+  const id = Number(arg);
+  if (!Number.isInteger(id) || id <= 0) {
+    mount(view, h('p.empty', { role: 'alert' }, 'מספר ליד לא תקין.'));
+    return null;
+  }
+  const leadData = await get(`/api/crm/leads/${id}`);
+  const urls = new Set(); // blob: URLs to revoke when leaving
+  const sections = {
+    details: h('section.card', { 'aria-labelledby': 'details-title' }),
+    calls: h('section.card', { 'aria-labelledby': 'calls-title' }),
+    messages: h('section.card', { 'aria-labelledby': 'messages-title' }),
+    payments: h('section.card', { 'aria-labelledby': 'payments-title' }),
+    notes: h('section.card', { 'aria-labelledby': 'notes-title' }),
+    tasks: h('section.card', { 'aria-labelledby': 'tasks-title' }),
+  };
+  const title = h('h1');
+  const statusSel = select(ctx.pipeline.map((s) => [s.key, s.label]), leadData.status,
+    { id: 'lead-status', disabled: !ctx.canWrite });
+  mount(view,
+    h('p.breadcrumb', h('a', { href: '#/leads' }, '→ לכל הלידים')),
+    h('header.page-head', title, field('שלב', statusSel)),
+    h('div.lead-grid',
+      h('div.col-main', sections.calls, sections.messages, sections.payments),
+      h('div.col-side', sections.details, sections.tasks, sections.notes)));
+
+  let lead = leadData;
+  function setTitle() {
+    mount(title, lead.name || (lead.phone ? h('bdi', { dir: 'ltr' }, fmt.phone(lead.phone)) : `ליד ${lead.id}`));
+  }
+  setTitle();
+  statusSel.addEventListener('change', async () => {
+    const before = lead.status;
+    try {
+      lead = await patch(`/api/crm/leads/${id}`, { status: statusSel.value });
+      ctx.toast(`השלב עודכן ל"${ctx.statusLabel(lead.status)}".`);
+    } catch (err) {
+      statusSel.value = before;
+      ctx.fail('עדכון השלב נכשל', err);
+    }
+  });
+
+  drawDetails(sections.details, ctx, lead, (l) => { lead = l; setTitle(); statusSel.value = l.status; });
+  const reloadCalls = () => drawCalls(sections.calls, ctx, id, urls).catch((e) => ctx.fail('טעינת השיחות נכשלה', e));
+  const reloadMessages = () => drawMessages(sections.messages, ctx, id, () => lead).catch((e) => ctx.fail('טעינת ההודעות נכשלה', e));
+  const reloadPayments = () => drawPayments(sections.payments, ctx, id).catch((e) => ctx.fail('טעינת התשלומים נכשלה', e));
+  await Promise.all([
+    reloadCalls(), reloadMessages(), reloadPayments(),
+    drawNotes(sections.notes, ctx, id).catch((e) => ctx.fail('טעינת ההערות נכשלה', e)),
+    drawTasks(sections.tasks, ctx, id).catch((e) => ctx.fail('טעינת המשימות נכשלה', e)),
+  ]);
+
+  ctx.onEvent((kind, d) => {
+    if (d.lead_id !== id) return;
+    if (kind === 'message') reloadMessages();
+    else if (kind === 'payment') reloadPayments();
+    else if (kind === 'call' && !['ringing', 'in-progress'].includes(d.status)) reloadCalls();
+  });
+  return () => { for (const u of urls) URL.revokeObjectURL(u); };
+}
+
+// -- details ------------------------------------------------------------------
+
+function drawDetails(sec, ctx, lead, changed) {
+  const ro = !ctx.canWrite;
+  const inputs = {
+    name: h('input', { value: lead.name || '', disabled: ro, autocomplete: 'off' }),
+    phone: h('input', { value: lead.phone || '', type: 'tel', dir: 'ltr', disabled: ro, autocomplete: 'off' }),
+    deal: select([['', '—'], ...Object.entries(DEAL)], lead.deal || '', { disabled: ro }),
+    city: h('input', { value: lead.city || '', disabled: ro, autocomplete: 'off' }),
+    rooms: h('input', { value: lead.rooms ?? '', type: 'number', min: '0', max: '99.5', step: '0.5', disabled: ro, inputmode: 'decimal' }),
+    budget_min: h('input', { value: lead.budget_min ?? '', type: 'number', min: '0', step: '1000', disabled: ro, inputmode: 'numeric' }),
+    budget_max: h('input', { value: lead.budget_max ?? '', type: 'number', min: '0', step: '1000', disabled: ro, inputmode: 'numeric' }),
+    tags: h('input', { value: (lead.tags || []).join(', '), disabled: ro, autocomplete: 'off' }),
+  };
+  const form = h('form.stack', { 'aria-labelledby': 'details-title' },
+    h('p.meta', `מקור: ${SOURCE[lead.source] || lead.source} · נוצר ${fmt.dateTime(lead.created_at)}`,
+      lead.callback_at ? ` · לחזור ב־${fmt.dateTime(lead.callback_at)}` : ''),
+    field('שם', inputs.name), field('טלפון', inputs.phone), field('עסקה', inputs.deal),
+    field('עיר', inputs.city), field('חדרים', inputs.rooms),
+    h('div.row', field('תקציב מ־ (₪)', inputs.budget_min), field('תקציב עד (₪)', inputs.budget_max)),
+    field('תגיות', inputs.tags, 'מופרדות בפסיקים'),
+    ro ? null : h('button.primary', { type: 'submit' }, 'שמירת הפרטים'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const num = (v) => (v.trim() === '' ? null : Number(v));
+    const body = {
+      name: inputs.name.value.trim(),
+      phone: inputs.phone.value.trim() || null,
+      deal: inputs.deal.value || null,
+      city: inputs.city.value.trim() || null,
+      rooms: num(inputs.rooms.value),
+      budget_min: num(inputs.budget_min.value),
+      budget_max: num(inputs.budget_max.value),
+      tags: inputs.tags.value.split(',').map((t) => t.trim()).filter(Boolean),
+    };
+    try {
+      const l = await patch(`/api/crm/leads/${lead.id}`, body);
+      changed(l);
+      ctx.toast('פרטי הליד נשמרו.');
+    } catch (err) {
+      ctx.fail('שמירת הפרטים נכשלה', err);
+    }
+  });
+  mount(sec, h('h2#details-title', 'פרטים'), form);
+}
+
+// -- calls --------------------------------------------------------------------
+
+async function drawCalls(sec, ctx, id, urls) {
+  const res = await get(`/api/crm/calls${qs({ lead_id: id, per_page: 20 })}`);
+  const list = h('ol.timeline');
+  mount(sec, h('h2#calls-title', 'שיחות'),
+    res.items.length ? list : h('p.empty', 'אין שיחות עם הליד הזה.'));
+  for (const c of res.items) {
+    const details = h('div.call-details');
+    const open = h('button.link', { type: 'button', 'aria-expanded': 'false' }, 'פרטי השיחה');
+    open.addEventListener('click', async () => {
+      const expanded = open.getAttribute('aria-expanded') === 'true';
+      open.setAttribute('aria-expanded', String(!expanded));
+      if (expanded) { mount(details); return; }
+      mount(details, h('p.loading', 'טוען…'));
+      try {
+        drawCall(details, ctx, await get(`/api/crm/calls/${encodeURIComponent(c.sid)}`), urls);
+      } catch (err) {
+        mount(details);
+        ctx.fail('טעינת פרטי השיחה נכשלה', err);
+      }
+    });
+    list.append(h('li.call', { dataset: { sid: c.sid } },
+      h('div.call-head',
+        h('strong', fmt.dateTime(c.created_at)),
+        h('span', ` · ${fmt.duration(c.duration_s)} · ${ENGINE[c.engine] || c.engine} · `),
+        h(`span.pill.st-${c.status}`, CALL_STATUS[c.status] || c.status),
+        c.summary ? h('p.summary', c.summary) : null,
+        open),
+      details));
+  }
+}
+
+function player(ctx, label, path, urls) {
+  const wrap = h('div.player');
+  const btn = h('button.play', { type: 'button' }, `▶ ${label}`);
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    try {
+      const url = await audioUrl(path);
+      urls.add(url);
+      const audio = h('audio', { controls: true, src: url, preload: 'auto', 'aria-label': label });
+      mount(wrap, audio);
+      audio.play().catch(() => { /* autoplay refused: the controls are there */ });
+    } catch (err) {
+      btn.disabled = false;
+      ctx.fail(`השמעת "${label}" נכשלה`, err);
+    }
+  });
+  wrap.append(btn);
+  return wrap;
+}
+
+function drawCall(el, ctx, call, urls) {
+  const segs = call.segments || [];
+  const transcript = call.transcript || [];
+  mount(el,
+    segs.length ? h('div.segments', h('h3', 'קטעי שמע של המתקשר'),
+      h('ul.plain', segs.map((s) => h('li',
+        player(ctx, `קטע ${s.seq} (${fmt.duration(s.duration_ms / 1000)})`, s.url, urls))))) : null,
+    call.recording_url ? h('div.recording', h('h3', 'הקלטה'), player(ctx, 'הקלטת השיחה', call.recording_url, urls)) : null,
+    transcript.length ? h('div.transcript', h('h3', 'תמליל'),
+      h('ol.plain', transcript.map((t) => h('li', h('strong', `${ROLE[t.role] || t.role}: `), t.text)))) : null,
+    !segs.length && !call.recording_url && !transcript.length ? h('p.empty', 'אין שמע או תמליל לשיחה הזו.') : null);
+}
+
+// -- WhatsApp -------------------------------------------------------------------
+
+async function drawMessages(sec, ctx, id, leadNow) {
+  const res = await get(`/api/crm/leads/${id}/messages?per_page=50`);
+  const items = [...res.items].reverse(); // oldest first, like a chat
+  const chat = h('ol.chat', { 'aria-label': 'שיחת וואטסאפ' }, items.map((m) => h(`li.bubble.${m.direction}`,
+    h('p', { dir: 'auto' }, m.body),
+    h('span.bubble-meta', `${fmt.dateTime(m.created_at)} · ${MSG_STATUS[m.status] || m.status}`,
+      m.error ? ` · ${m.error}` : ''))));
+  const kids = [h('h2#messages-title', 'וואטסאפ'),
+    items.length ? chat : h('p.empty', 'אין הודעות.')];
+  const lead = leadNow();
+  if (ctx.canWrite) {
+    const text = h('textarea', { rows: '2', maxlength: '4096', required: true, dir: 'auto' });
+    const send = h('button.primary', { type: 'submit' }, 'שליחה');
+    const form = h('form.reply', field('תשובה', text), send);
+    if (!lead.phone) {
+      text.disabled = true;
+      send.disabled = true;
+      kids.push(h('p.hint', 'לליד אין מספר טלפון, אי אפשר לשלוח וואטסאפ.'));
+    }
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const message = text.value.trim();
+      if (!message) return;
+      send.disabled = true;
+      try {
+        await post('/api/whatsapp/send', { to: leadNow().phone, message });
+        text.value = '';
+        ctx.toast('ההודעה נשלחה.');
+        await drawMessages(sec, ctx, id, leadNow);
+        sec.querySelector('textarea')?.focus();
+      } catch (err) {
+        ctx.fail('שליחת ההודעה נכשלה', err);
+        send.disabled = false;
+      }
+    });
+    kids.push(form);
+  }
+  mount(sec, kids);
+  chat.scrollTop = chat.scrollHeight;
+}
+
+// -- payments -------------------------------------------------------------------
+
+async function drawPayments(sec, ctx, id) {
+  const res = await get(`/api/crm/payments${qs({ lead_id: id, per_page: 50 })}`);
+  const rows = res.items.map((p) => h('tr',
+    h('td', fmt.dateTime(p.created_at)),
+    h('td.num', fmt.amount(p.amount_minor, p.currency)),
+    h('td', p.description || ''),
+    h('td', h(`span.pill.pay-${p.status}`, PAY_STATUS[p.status] || p.status)),
+    h('td', p.pay_url && p.status === 'pending'
+      ? h('a', { href: p.pay_url, target: '_blank', rel: 'noopener noreferrer' }, 'קישור לתשלום') : '')));
+  const kids = [h('h2#payments-title', 'תשלומים'),
+    rows.length ? h('div.table-wrap', h('table.data', h('thead', h('tr',
+      ...['תאריך', 'סכום', 'תיאור', 'מצב', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows)))
+      : h('p.empty', 'אין תשלומים.')];
+  if (ctx.canWrite) {
+    const amount = h('input', { type: 'text', inputmode: 'decimal', required: true, dir: 'ltr', autocomplete: 'off', pattern: '[0-9]+([.][0-9]{1,2})?' });
+    const desc = h('input', { autocomplete: 'off', maxlength: '200' });
+    const provider = select([['', 'ברירת המחדל של העסק'], ['paypal', 'PayPal'], ['tranzila', 'Tranzila']], '');
+    const result = h('p.pay-result', { role: 'status' });
+    const form = h('form.inline-form', { 'aria-label': 'שליחת קישור לתשלום' },
+      field('סכום (₪)', amount), field('תיאור', desc), field('ספק', provider),
+      h('button.primary', { type: 'submit' }, 'שליחת קישור לתשלום'));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const value = amount.value.trim().replace(/,/g, '');
+      if (!/^\d+(\.\d{1,2})?$/.test(value) || Number(value) <= 0) {
+        ctx.toast('סכום לא תקין: יש להזין מספר חיובי, עד שתי ספרות אחרי הנקודה.', 'error');
+        amount.focus();
+        return;
+      }
+      const body = { amount: value, currency: 'ILS', lead_id: id };
+      if (desc.value.trim()) body.description = desc.value.trim();
+      if (provider.value) body.provider = provider.value;
+      try {
+        const p = await post('/api/crm/payments/create', body);
+        ctx.toast(`נוצר קישור לתשלום על ${fmt.ils(Math.round(Number(value) * 100))}.`);
+        await drawPayments(sec, ctx, id);
+        const out = sec.querySelector('.pay-result');
+        if (out && p.pay_url) {
+          mount(out, 'הקישור: ', h('a', { href: p.pay_url, target: '_blank', rel: 'noopener noreferrer', dir: 'ltr' }, p.pay_url));
+        }
+      } catch (err) {
+        ctx.fail('יצירת קישור התשלום נכשלה', err);
+      }
+    });
+    kids.push(form, result);
+  }
+  mount(sec, kids);
+}
+
+// -- notes and tasks -------------------------------------------------------------
+
+async function drawNotes(sec, ctx, id) {
+  const res = await get(`/api/crm/leads/${id}/notes?per_page=50`);
+  const kids = [h('h2#notes-title', 'הערות')];
+  if (ctx.canWrite) {
+    const text = h('textarea', { rows: '2', maxlength: '10000', required: true, dir: 'auto' });
+    const form = h('form.stack', field('הערה חדשה', text), h('button', { type: 'submit' }, 'הוספה'));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (!text.value.trim()) return;
+      try {
+        await post(`/api/crm/leads/${id}/notes`, { body: text.value.trim() });
+        ctx.toast('ההערה נוספה.');
+        await drawNotes(sec, ctx, id);
+      } catch (err) {
+        ctx.fail('הוספת ההערה נכשלה', err);
+      }
+    });
+    kids.push(form);
+  }
+  kids.push(res.items.length
+    ? h('ul.notes', res.items.map((n) => h('li', h('p', { dir: 'auto' }, n.body),
+      h('span.meta', fmt.dateTime(n.created_at)))))
+    : h('p.empty', 'אין הערות.'));
+  mount(sec, kids);
+}
+
+async function drawTasks(sec, ctx, id) {
+  const res = await get(`/api/crm/tasks${qs({ lead_id: id, per_page: 50 })}`);
+  const list = h('ul.tasks', res.items.map((t) => {
+    const box = h('input', { type: 'checkbox', checked: t.done, disabled: !ctx.canWrite });
+    box.addEventListener('change', async () => {
+      try {
+        await patch(`/api/crm/tasks/${t.id}`, { done: box.checked });
+      } catch (err) {
+        box.checked = !box.checked;
+        ctx.fail('עדכון המשימה נכשל', err);
+      }
+    });
+    return h('li', h('label', box, ' ', t.title,
+      t.due_at ? h('span.meta', ` · עד ${fmt.dateTime(t.due_at)}`) : ''));
+  }));
+  const kids = [h('h2#tasks-title', 'משימות'), res.items.length ? list : h('p.empty', 'אין משימות.')];
+  if (ctx.canWrite) {
+    const title = h('input', { required: true, maxlength: '500', autocomplete: 'off' });
+    const day = h('input', { type: 'date' });
+    const at = h('input', { type: 'time', step: '60' });
+    const form = h('form.stack', field('משימה חדשה', title),
+      h('div.row', field('תאריך יעד', day), field('שעה', at)),
+      h('button', { type: 'submit' }, 'הוספת משימה'));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const body = { title: title.value.trim(), lead_id: id };
+      if (!body.title) return;
+      if (day.value) body.due_at = fmt.israelToIso(day.value, at.value || '09:00');
+      try {
+        await post('/api/crm/tasks', body);
+        ctx.toast('המשימה נוספה.');
+        await drawTasks(sec, ctx, id);
+      } catch (err) {
+        ctx.fail('הוספת המשימה נכשלה', err);
+      }
+    });
+    kids.push(form);
+  }
+  mount(sec, kids);
+}

@@ -1,0 +1,105 @@
+// The business's settings: greeting (with a "listen" preview in the
+// embedded voice), prompt, after-hours reply, working hours, WhatsApp
+// provider and payments. Owners edit; other roles see them read-only.
+// Secrets are write-only: the API says only whether one is set, and an
+// empty secret field leaves it unchanged.
+import { h, mount, field, select } from './dom.js';
+import { get, patch, audioUrl } from './api.js';
+
+const DAYS = [['sun', 'ראשון'], ['mon', 'שני'], ['tue', 'שלישי'], ['wed', 'רביעי'],
+  ['thu', 'חמישי'], ['fri', 'שישי'], ['sat', 'שבת']];
+
+export async function render(view, ctx) {
+  const b = await get('/api/crm/business');
+  ctx.business = b;
+  const ro = !ctx.canManage;
+  const greeting = h('textarea', { rows: '3', maxlength: '2000', disabled: ro, dir: 'auto', value: b.greeting || '' });
+  const prompt = h('textarea', { rows: '4', maxlength: '20000', disabled: ro, dir: 'auto', value: b.prompt || '' });
+  const afterHours = h('textarea', { rows: '2', maxlength: '2000', disabled: ro, dir: 'auto', value: b.after_hours_reply || '' });
+  const hours = DAYS.map(([key, label]) => {
+    const span = (b.working_hours || {})[key];
+    const open = h('input', { type: 'checkbox', checked: Array.isArray(span), disabled: ro });
+    const from = h('input', { type: 'time', value: span ? span[0] : '09:00', disabled: ro, 'aria-label': `${label}: משעה` });
+    const to = h('input', { type: 'time', value: span ? span[1] : '18:00', disabled: ro, 'aria-label': `${label}: עד שעה` });
+    return { key, open, from, to, row: h('tr', h('th', { scope: 'row' }, h('label', open, ' ', label)), h('td', from), h('td', to)) };
+  });
+  const waProvider = select([['twilio', 'Twilio'], ['meta', 'WhatsApp Cloud API (Meta)']], b.whatsapp?.provider || 'twilio', { disabled: ro });
+  const pay = b.payments || {};
+  const payEnabled = h('input', { type: 'checkbox', checked: !!pay.enabled, disabled: ro });
+  const payProvider = select([['paypal', 'PayPal'], ['tranzila', 'Tranzila']], pay.default_provider || 'paypal', { disabled: ro });
+  const paypalId = h('input', { autocomplete: 'off', dir: 'ltr', disabled: ro, placeholder: pay.paypal_configured ? 'מוגדר — השאירו ריק כדי לא לשנות' : '' });
+  const paypalSecret = h('input', { type: 'password', autocomplete: 'new-password', dir: 'ltr', disabled: ro, placeholder: pay.paypal_configured ? 'מוגדר — השאירו ריק כדי לא לשנות' : '' });
+  const terminal = h('input', { autocomplete: 'off', dir: 'ltr', disabled: ro, value: pay.tranzila_terminal || '' });
+
+  const listen = h('div.player');
+  const listenBtn = h('button', { type: 'button' }, '▶ האזנה לברכה');
+  listen.append(listenBtn);
+  let listenUrl = null;
+  listenBtn.addEventListener('click', async () => {
+    listenBtn.disabled = true;
+    try {
+      if (listenUrl) URL.revokeObjectURL(listenUrl);
+      listenUrl = await audioUrl(`/api/crm/voice/preview?text=${encodeURIComponent(greeting.value.trim())}`);
+      const audio = h('audio', { controls: true, src: listenUrl, 'aria-label': 'הברכה בקול המובנה' });
+      mount(listen, listenBtn, audio);
+      audio.play().catch(() => {});
+    } catch (err) {
+      ctx.fail('השמעת הברכה נכשלה', err);
+    } finally {
+      listenBtn.disabled = false;
+    }
+  });
+
+  const form = h('form.settings',
+    h('section.card', { 'aria-labelledby': 'set-voice' },
+      h('h2#set-voice', 'מענה קולי'),
+      h('p.meta', `מספרי טלפון: ${(b.phone_numbers || []).join(', ') || '—'} · מנוע: ${b.voice_engine === 'openai' ? 'OpenAI' : 'קול מובנה'}`),
+      field('ברכת פתיחה', greeting, 'מה שהמתקשר שומע מיד עם המענה.'), listen,
+      field('הנחיות לנציג הקולי', prompt)),
+    h('section.card', { 'aria-labelledby': 'set-hours' },
+      h('h2#set-hours', 'שעות פעילות (שעון ישראל)'),
+      h('table.data.hours', h('thead', h('tr', h('th', { scope: 'col' }, 'יום (מסומן = פתוח)'),
+        h('th', { scope: 'col' }, 'משעה'), h('th', { scope: 'col' }, 'עד שעה'))),
+      h('tbody', hours.map((x) => x.row))),
+      field('מענה אוטומטי מחוץ לשעות הפעילות', afterHours)),
+    h('section.card', { 'aria-labelledby': 'set-wa' },
+      h('h2#set-wa', 'וואטסאפ'),
+      h('p.meta', `שולח: ${b.whatsapp?.from || 'ברירת המחדל של המערכת'}`),
+      field('ספק וואטסאפ', waProvider)),
+    h('section.card', { 'aria-labelledby': 'set-pay' },
+      h('h2#set-pay', 'תשלומים'),
+      h('label.check', payEnabled, ' קבלת תשלומים פעילה'),
+      field('ספק ברירת מחדל', payProvider),
+      field('PayPal client id', paypalId, pay.paypal_configured ? 'פרטי PayPal מוגדרים.' : 'פרטי PayPal אינם מוגדרים.'),
+      field('PayPal secret', paypalSecret, 'הסוד לעולם אינו מוצג. מלאו רק כדי להחליף.'),
+      field('מסוף Tranzila', terminal)),
+    ro ? h('p.hint', 'רק בעלי העסק יכולים לשנות הגדרות.') : h('button.primary', { type: 'submit' }, 'שמירת ההגדרות'));
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const wh = {};
+    for (const x of hours) if (x.open.checked) wh[x.key] = [x.from.value, x.to.value];
+    const payments = { enabled: payEnabled.checked, default_provider: payProvider.value };
+    if (terminal.value.trim() !== (pay.tranzila_terminal || '')) payments.tranzila_terminal = terminal.value.trim();
+    if (paypalId.value.trim()) payments.paypal_client_id = paypalId.value.trim();
+    if (paypalSecret.value) payments.paypal_secret = paypalSecret.value;
+    const body = {
+      greeting: greeting.value.trim(),
+      prompt: prompt.value.trim(),
+      after_hours_reply: afterHours.value.trim(),
+      working_hours: wh,
+      whatsapp: { provider: waProvider.value },
+      payments,
+    };
+    try {
+      await patch('/api/crm/business', body);
+      paypalSecret.value = '';
+      ctx.toast('ההגדרות נשמרו.');
+      render(view, ctx); // show what the server now holds
+    } catch (err) {
+      ctx.fail('שמירת ההגדרות נכשלה', err);
+    }
+  });
+  mount(view, h('header.page-head', h('h1', 'הגדרות העסק'), h('p.meta', b.name || '')), form);
+  return () => { if (listenUrl) URL.revokeObjectURL(listenUrl); };
+}
