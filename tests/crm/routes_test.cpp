@@ -283,12 +283,13 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
       for (auto& [k, id] : ids)
         path = replace_all(path, k, id);
       auto method = std::string{http::to_string(t.method)};
-      auto got = t.stream
-                   ? api_result{stream_start(crm.app().port(), path,
-                                             {{"Authorization",
-                                               "Bearer " + token[role]}})
-                                  .status}
-                   : crm.call(method, path, token[role], t.body);
+      api_result got;
+      if (t.stream)
+        got.status = stream_start(crm.app().port(), path,
+                                  {{"Authorization", "Bearer " + token[role]}})
+                       .status;
+      else
+        got = crm.call(method, path, token[role], t.body);
       auto key = method + " " + t.pattern + " as " + role;
       got_table << key << " -> " << got.status << "\n";
       want_table << key << " -> " << t.expect[ri] << "\n";

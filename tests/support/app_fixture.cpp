@@ -173,16 +173,20 @@ http_result stream_start(std::uint16_t port, const std::string& target,
   }
   auto data = buf.data();
   out.body.assign(static_cast<const char*>(data.data()), data.size());
-  // Whatever else arrives within `wait` (or until the server closes).
-  stream.expires_after(wait);
-  beast::error_code ec;
+  // Whatever else arrives within `wait` (or until the server closes); only
+  // asynchronous operations honour the stream's timeout.
   char more[4096];
-  for (;;) {
-    auto n = stream.read_some(net::buffer(more), ec);
-    out.body.append(more, n);
-    if (ec)
-      break;
-  }
+  std::function<void(beast::error_code, std::size_t)> on_read
+    = [&](beast::error_code ec, std::size_t n) {
+        out.body.append(more, n);
+        if (!ec)
+          stream.async_read_some(net::buffer(more), on_read);
+      };
+  stream.expires_after(wait);
+  stream.async_read_some(net::buffer(more), on_read);
+  ioc.restart();
+  ioc.run();
+  beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return out;
 }
