@@ -107,39 +107,45 @@ private:
 enum class outcome { ok, unavailable, failed };
 
 /// Runs `job` in a transaction; tells "database away" from "SQL error".
+/// A pooled connection that died while idle (the server restarted) fails
+/// at BEGIN, before the job ran: that attempt is retried once on a fresh
+/// connection, so a restart costs no request.
 outcome run_in_tx(connection_holder& holder,
                   const std::function<void(db_tx&)>& job, db_error& err,
                   store_health& health) {
-  auto* conn = holder.get();
-  if (!conn) {
-    health.reachable = false;
-    err = "database unavailable";
-    return outcome::unavailable;
-  }
-  try {
-    pqxx::work tx{*conn};
-    job(tx);
-    tx.commit();
-    health.reachable = true;
-    return outcome::ok;
-  } catch (const pqxx::broken_connection& e) {
-    holder.reset();
-    health.reachable = false;
-    err = "database unavailable";
-    return outcome::unavailable;
-  } catch (const pqxx::in_doubt_error& e) {
-    holder.reset();
-    err = "database unavailable";
-    return outcome::unavailable;
-  } catch (const std::exception& e) {
-    if (!conn->is_open()) {
-      holder.reset();
+  for (int attempt = 0;; ++attempt) {
+    auto* conn = holder.get();
+    if (!conn) {
       health.reachable = false;
       err = "database unavailable";
       return outcome::unavailable;
     }
-    err = first_line(e.what());
-    return outcome::failed;
+    bool begun = false;
+    try {
+      pqxx::work tx{*conn};
+      begun = true;
+      job(tx);
+      tx.commit();
+      health.reachable = true;
+      return outcome::ok;
+    } catch (const pqxx::in_doubt_error& e) {
+      holder.reset();
+      err = "database unavailable";
+      return outcome::unavailable;
+    } catch (const std::exception& e) {
+      bool lost = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr
+                  || !conn->is_open();
+      if (!lost) {
+        err = first_line(e.what());
+        return outcome::failed;
+      }
+      holder.reset();
+      if (!begun && attempt == 0)
+        continue; // stale connection: the job never ran
+      health.reachable = false;
+      err = "database unavailable";
+      return outcome::unavailable;
+    }
   }
 }
 

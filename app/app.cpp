@@ -66,13 +66,16 @@ struct application::impl {
   metrics m;
   services svc;
   std::unique_ptr<url_builder> urls;
+  voice_cache voices;
+  std::unique_ptr<dispatcher> disp;
+  std::unique_ptr<server> srv;
+  // Declared after srv, so destroyed before it: outbound requests still
+  // pending at shutdown hold responders that post to the server's
+  // io_contexts, which must still exist then.
   net::io_context outbound_ioc{1};
   std::unique_ptr<https_client> http;
   std::unique_ptr<realtime_client> realtime;
   std::thread outbound_thread;
-  voice_cache voices;
-  std::unique_ptr<dispatcher> disp;
-  std::unique_ptr<server> srv;
   std::uint16_t port = 0;
   std::vector<std::string> route_list;
   bool stopped = false;

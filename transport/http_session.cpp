@@ -34,6 +34,8 @@ http_session::http_session(tcp::socket&& socket, const dispatcher& d,
 }
 
 http_session::~http_session() {
+  if (streaming_)
+    streaming_->abandon(); // its wake posts to an executor that may be gone
   registry_.remove(this);
 }
 
@@ -44,8 +46,12 @@ void http_session::run() {
 
 void http_session::drain() {
   draining_ = true;
-  if (streaming_)
-    return end_stream(); // an event stream: the client reconnects elsewhere
+  if (streaming_) {
+    // An event stream: end it properly (the terminating chunk, then close);
+    // the client reconnects to another instance.
+    streaming_->close();
+    return do_stream_write();
+  }
   if (!busy_)
     do_close(); // idle keep-alive connection: close now
 }
@@ -84,6 +90,12 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   }
   auto msg = parser_->release();
   keep_alive_ = msg.keep_alive();
+  // RFC 9112 6.3: a Transfer-Encoding that does not end in chunked leaves
+  // the body length unknown (Beast would read none and take the body for
+  // the next request: a smuggling vector behind a proxy). 400 and close.
+  if (msg.count(http::field::transfer_encoding) && !msg.chunked())
+    return fail_request(http::status::bad_request,
+                        "Unsupported Transfer-Encoding");
   // Split the target; a target that is not a valid origin-form is a 400.
   auto target = std::string_view{msg.target()};
   auto parsed = boost::urls::parse_origin_form(target);

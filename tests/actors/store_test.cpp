@@ -381,5 +381,31 @@ TEST(db_outage, readyz_503_then_queued_writes_land_once) {
             200);
 }
 
+TEST(db_outage, quick_restart_costs_no_request) {
+  // The server restarts while the pool is idle: its connections are dead
+  // but nobody noticed. The next requests must still be served.
+  test_cluster cluster;
+  ASSERT_EQ(cluster.missing(), "")
+    << "set by deploy/test.sh; set them by hand for your own cluster";
+  auto cfg = test_config();
+  cfg.db_pool_size = 2;
+  running_app app{cfg};
+  // Both pool connections open and idle.
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(http_call(app.port(), "GET", "/readyz").status, 200);
+  {
+    restart_guard guard{cluster};
+    ASSERT_TRUE(cluster.stop());
+    guard.stopped = true;
+    ASSERT_TRUE(cluster.start());
+    guard.stopped = false;
+  }
+  for (int i = 0; i < 4; ++i) {
+    auto r = api_call(app.port(), "GET", "/api/admin/businesses", "test-admin");
+    EXPECT_EQ(r.status, 200) << "request " << i << ": " << r.body;
+  }
+  EXPECT_EQ(http_call(app.port(), "GET", "/readyz").status, 200);
+}
+
 } // namespace
 } // namespace al::test

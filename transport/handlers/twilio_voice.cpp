@@ -273,6 +273,10 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
   env->openai_model = svc.cfg.openai_model;
   if (svc.realtime)
     env->realtime_connect = svc.realtime->connector();
+  env->http = [&svc](outbound_request req,
+                     std::function<void(outbound_response)> done) {
+    svc.http->send(std::move(req), std::move(done));
+  };
   // svc.whatsapp and its manager exist by the time a call runs a tool.
   env->send_whatsapp = [&svc](std::int64_t business, std::string to,
                               std::string text,
