@@ -231,7 +231,7 @@ void ended_early(call_actor* self, const std::string& reason) {
   });
 }
 
-// -- the openai engine ---------------------------------------------------------
+// -- the openai engine -------------------------------------------------------
 
 /// After a fallback: the scripted dialogue goes on from its step, so the
 /// caller is never left in silence.
@@ -278,6 +278,9 @@ void call_host::run_tool(tool_call call) {
 
 void call_host::transcript(const std::string& role, std::string text) {
   record_event(self, "transcript", {{"role", role}, {"text", text}});
+  auto& lines = self->state.cp->transcript;
+  if (lines.size() < 1000)
+    lines.push_back(transcript_line{role, std::move(text)});
 }
 
 void call_host::event(const std::string& kind, boost::json::object detail) {
@@ -570,6 +573,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         self->state.ai->stop();
       cp.ai_link.reset();
       cp.sink.reset();
+      summarize_call(self->state.env, cp.info.call_sid,
+                     std::move(cp.transcript));
       self->quit();
     },
     [=](ai_event_atom, ai_setup_ptr& setup) {

@@ -12,6 +12,8 @@
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/voice_cache.hpp"
+#include "core/outbound.hpp"
+#include "core/realtime_wire.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -61,6 +63,11 @@ struct call_env {
                      std::function<void(std::string error, std::string id)>
                        done)>
     send_whatsapp;
+  /// Outbound HTTP, for the call summary (a chat completion at
+  /// openai_rest_url(openai_realtime_url, "/chat/completions")); empty: no
+  /// summaries.
+  http_send_fn http;
+  std::string openai_summary_model = "gpt-4o-mini";
 };
 
 /// The dialogue steps of the local engine.
@@ -94,6 +101,8 @@ struct call_checkpoint {
   /// The openai engine's connection while it leads the call (closed by a
   /// restarted actor, which goes on with the local engine).
   realtime_link_ptr ai_link;
+  /// The conversation's transcript lines (for the summary at the end).
+  std::vector<transcript_line> transcript;
 };
 
 using call_checkpoint_ptr = std::shared_ptr<call_checkpoint>;

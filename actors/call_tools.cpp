@@ -11,7 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <pqxx/pqxx>
 
-#include <sstream>
+#include <spdlog/spdlog.h>
 
 namespace al {
 
@@ -47,6 +47,23 @@ constexpr auto append_lead_notes
 
 constexpr auto israel_time
   = "SELECT ($1::timestamp AT TIME ZONE 'Asia/Jerusalem')::text";
+
+// Once per call: a retried write finds the summary set and adds no note.
+constexpr auto store_summary
+  = "UPDATE calls SET summary = $2, updated_at = now()"
+    " WHERE call_sid = $1 AND summary IS NULL RETURNING business_id, lead_id";
+
+constexpr auto insert_summary_note
+  = "INSERT INTO lead_notes (business_id, lead_id, body, author)"
+    " VALUES ($1, $2, $3, 'ai')";
+
+template <class... Ts>
+void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
+  try {
+    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
+  } catch (...) {
+  }
+}
 
 std::string ok_output(json::object extra = {}) {
   extra["ok"] = true;
@@ -237,6 +254,39 @@ std::int64_t call_lead(db_tx& tx, std::int64_t business,
   }
   tx.exec_params(link_call_lead, business, call_sid, lead);
   return lead;
+}
+
+void summarize_call(std::shared_ptr<const call_env> env, std::string call_sid,
+                    std::vector<transcript_line> lines) {
+  if (!env || lines.empty() || env->openai_api_key.empty() || !env->http)
+    return;
+  outbound_request req;
+  req.method = "POST";
+  req.url = openai_rest_url(env->openai_realtime_url, "/chat/completions");
+  if (req.url.empty())
+    return;
+  req.headers.emplace_back("Authorization", "Bearer " + env->openai_api_key);
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = summary_request(env->openai_summary_model, lines);
+  req.timeout = std::chrono::seconds(30);
+  env->http(std::move(req), [env, sid = std::move(call_sid)](
+                              outbound_response r) {
+    auto text = r.ok() ? summary_text(r.body) : std::nullopt;
+    if (!text) {
+      // Neither the body nor the headers: they may echo the key.
+      log_safe(spdlog::level::warn, "call {}: no summary ({} {})", sid,
+               r.status, r.error);
+      return;
+    }
+    auto summary = text->substr(0, 4000);
+    env->db.write("call_summary", [sid, summary](db_tx& tx) {
+      auto row = tx.exec_params(store_summary, sid, summary);
+      if (row.empty() || row[0][1].is_null())
+        return;
+      tx.exec_params(insert_summary_note, row[0][0].as<std::int64_t>(),
+                     row[0][1].as<std::int64_t>(), "סיכום שיחה: " + summary);
+    });
+  });
 }
 
 void run_call_tool(const call_env& env, const call_info& info, tool_call call,

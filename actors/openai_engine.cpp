@@ -55,7 +55,8 @@ realtime_connect_request openai_engine::connect_request() const {
   req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
   if (!opts_.ga)
     req.headers.emplace_back("OpenAI-Beta", "realtime=v1");
-  req.timeout = std::max(opts_.open_timeout * 2, std::chrono::milliseconds(3000));
+  req.timeout
+    = std::max(opts_.open_timeout * 2, std::chrono::milliseconds(3000));
   return req;
 }
 
@@ -122,8 +123,8 @@ void openai_engine::on_link_open() {
     return;
   phase_ = phase::live;
   open_timer_ = 0;
-  log_safe(spdlog::level::info, "call {}: openai realtime session open {}",
-           opts_.log_name, opts_.api_key);
+  log_safe(spdlog::level::info, "call {}: openai realtime session open",
+           opts_.log_name);
   realtime_session_options s;
   s.instructions = opts_.instructions;
   s.ga = opts_.ga;
@@ -315,7 +316,7 @@ bool openai_engine::on_mark(const std::string& name) {
 /// Barge-in: stop the model's audio where the caller heard it.
 void openai_engine::interrupt(const char* why, bool clear_sink) {
   auto played_ms = static_cast<std::int64_t>(
-    std::max(item_played_, item_sent_) / 8);
+    std::min(item_played_, item_sent_) / 8);
   if (clear_sink)
     host_.clear();
   if (response_active_)

@@ -84,7 +84,7 @@ std::string str(simdjson::dom::object o, std::string_view key) {
 }
 
 realtime_kind kind_of(std::string_view t) {
-  if (t == "response.audio.delta")
+  if (t == "response.audio.delta" || t == "response.output_audio.delta")
     return realtime_kind::audio_delta;
   if (t == "response.audio.done" || t == "response.output_audio.done")
     return realtime_kind::audio_done;
@@ -482,6 +482,66 @@ std::string realtime_instructions(std::string_view business_name,
          " ישראל, ISO-8601 עם היסט). send_whatsapp כשהמתקשר מבקש לקבל"
          " פרטים או סיכום בוואטסאפ. end_call רק אחרי שנפרדת מהמתקשר.";
   return out;
+}
+
+std::string openai_rest_url(std::string_view realtime_url,
+                            std::string_view path) {
+  std::string out;
+  if (realtime_url.rfind("wss://", 0) == 0)
+    out = "https://" + std::string{realtime_url.substr(6)};
+  else if (realtime_url.rfind("ws://", 0) == 0)
+    out = "http://" + std::string{realtime_url.substr(5)};
+  else
+    return {};
+  out = out.substr(0, out.find('?'));
+  constexpr std::string_view suffix = "/realtime";
+  if (out.size() >= suffix.size()
+      && out.compare(out.size() - suffix.size(), suffix.size(), suffix) == 0)
+    out.resize(out.size() - suffix.size());
+  while (!out.empty() && out.back() == '/')
+    out.pop_back();
+  return out + std::string{path};
+}
+
+std::string summary_request(std::string_view model,
+                            const std::vector<transcript_line>& lines) {
+  constexpr std::size_t max_bytes = 12000;
+  std::string text;
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    auto line = std::string{it->role == "caller" ? "מתקשר: " : "נציג: "}
+                + it->text + "\n";
+    if (text.size() + line.size() > max_bytes)
+      break;
+    text.insert(0, line);
+  }
+  return json::serialize(json::object{
+    {"model", model},
+    {"temperature", 0.3},
+    {"max_tokens", 300},
+    {"messages",
+     json::array{
+       json::object{{"role", "system"},
+                    {"content", "סכם בעברית, בשניים-שלושה משפטים, שיחת טלפון"
+                                " של משרד תיווך נדל\"ן: מה המתקשר מחפש (סוג"
+                                " עסקה, עיר, חדרים, תקציב), מה סוכם ומה"
+                                " הצעד הבא."}},
+       json::object{{"role", "user"}, {"content", text}}}}});
+}
+
+std::optional<std::string> summary_text(std::string_view body) {
+  simdjson::dom::parser p;
+  simdjson::dom::element root;
+  if (p.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS)
+    return std::nullopt;
+  std::string_view content;
+  if (root["choices"].at(0)["message"]["content"].get(content)
+      != simdjson::SUCCESS)
+    return std::nullopt;
+  auto b = content.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos)
+    return std::nullopt;
+  auto e = content.find_last_not_of(" \t\r\n");
+  return std::string{content.substr(b, e - b + 1)};
 }
 
 std::string redact(std::string text, std::string_view secret) {

@@ -26,7 +26,8 @@ struct realtime_session_options {
   bool ga = false;
   std::string model;          // GA only (session.model); "" = omitted
   std::string voice;          // "" = alloy (beta) / marin (GA)
-  std::string transcription_model; // "" = whisper-1 (beta) / gpt-4o-mini-transcribe
+  /// "" = whisper-1 (beta) / gpt-4o-mini-transcribe (GA)
+  std::string transcription_model;
   std::string language = "he";     // caller transcription hint
 };
 
@@ -149,6 +150,27 @@ std::string realtime_instructions(std::string_view business_name,
                                   std::string_view prompt,
                                   std::string_view greeting,
                                   std::string_view lead_facts);
+
+/// The OpenAI REST URL beside a Realtime URL: wss://h/v1/realtime + path
+/// "/chat/completions" -> https://h/v1/chat/completions (ws -> http).
+/// "" when `realtime_url` is not ws:// or wss://.
+std::string openai_rest_url(std::string_view realtime_url,
+                            std::string_view path);
+
+/// One transcript line of a call: role "caller" or "agent".
+struct transcript_line {
+  std::string role;
+  std::string text;
+};
+
+/// A chat completion request asking for a short Hebrew summary of
+/// `lines` (the most recent ~12 KB of them).
+std::string summary_request(std::string_view model,
+                            const std::vector<transcript_line>& lines);
+
+/// choices[0].message.content of a chat completion, trimmed; nullopt when
+/// absent or empty.
+std::optional<std::string> summary_text(std::string_view response_body);
 
 /// `text` with every occurrence of `secret` replaced by "***" (for logs).
 std::string redact(std::string text, std::string_view secret);

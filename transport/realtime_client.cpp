@@ -184,9 +184,9 @@ private:
     if (ec)
       return fail("resolve: " + ec.message());
     lowest().expires_after(req_.timeout);
-    lowest().async_connect(
-      results,
-      beast::bind_front_handler(&ws_link::on_connect, this->shared_from_this()));
+    lowest().async_connect(results,
+                           beast::bind_front_handler(
+                             &ws_link::on_connect, this->shared_from_this()));
   }
 
   // TCP is up: TLS next (with SNI and verification), or the upgrade.

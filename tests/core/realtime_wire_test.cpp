@@ -226,6 +226,35 @@ TEST(realtime_wire, appointment_arguments) {
             "");
 }
 
+TEST(realtime_wire, summary_request_and_response) {
+  EXPECT_EQ(openai_rest_url("wss://api.openai.com/v1/realtime",
+                            "/chat/completions"),
+            "https://api.openai.com/v1/chat/completions");
+  EXPECT_EQ(openai_rest_url("ws://127.0.0.1:9/v1/realtime?x=1", "/a"),
+            "http://127.0.0.1:9/v1/a");
+  EXPECT_EQ(openai_rest_url("https://x/v1/realtime", "/a"), "");
+  auto req = obj(summary_request(
+    "gpt-4o-mini", {{"caller", "שלום"}, {"agent", "היי, במה אפשר לעזור?"}}));
+  EXPECT_EQ(req["model"], "gpt-4o-mini");
+  auto messages = req["messages"].as_array();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[1].as_object()["content"],
+            "מתקשר: שלום\nנציג: היי, במה אפשר לעזור?\n");
+  // Long transcripts keep their end.
+  std::vector<transcript_line> many(2000, {"caller", "abcdefghij"});
+  many.push_back({"agent", "THE END"});
+  auto big = obj(summary_request("m", many))["messages"].as_array()[1]
+               .as_object()["content"]
+               .as_string();
+  EXPECT_LE(big.size(), 12000u);
+  EXPECT_NE(std::string_view{big}.find("THE END"), std::string_view::npos);
+  EXPECT_EQ(summary_text(R"({"choices":[{"message":{"content":"  סיכום \n"}}]})"),
+            "סיכום");
+  EXPECT_FALSE(summary_text(R"({"choices":[]})"));
+  EXPECT_FALSE(summary_text(R"({"choices":[{"message":{"content":" "}}]})"));
+  EXPECT_FALSE(summary_text("<html>"));
+}
+
 TEST(realtime_wire, instructions_and_redaction) {
   auto i = realtime_instructions("משרד", "PROMPT", "שלום, במה אפשר לעזור?",
                                  "שם: דני");

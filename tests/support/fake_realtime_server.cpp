@@ -50,9 +50,12 @@ struct fake_realtime_server::impl
   std::chrono::milliseconds upgrade_delay{0};
   int upgrade_status = 0;
   std::size_t upgrades = 0;
+  std::size_t ended = 0;
   std::string last_target;
   std::map<std::string, std::string> last_headers;
   std::vector<std::string> messages;
+  http_handler on_http;
+  std::vector<http_exchange> http_log;
   std::vector<std::shared_ptr<session>> sessions; // io thread only
 
   void do_accept();
@@ -99,6 +102,8 @@ public:
 
 private:
   void on_request() {
+    if (!websocket::is_upgrade(req_))
+      return on_http();
     std::chrono::milliseconds delay;
     int status;
     {
@@ -122,6 +127,32 @@ private:
       self->accept();
     });
   }
+
+  void on_http() {
+    fake_realtime_server::http_exchange x{
+      std::string{req_.method_string()}, std::string{req_.target()},
+      std::string{req_[http::field::authorization]}, req_.body()};
+    http_handler h;
+    {
+      std::lock_guard<std::mutex> lock{srv_->mtx};
+      srv_->http_log.push_back(x);
+      h = srv_->on_http;
+    }
+    auto [status, body] = h ? h(x) : std::pair<int, std::string>{404, "{}"};
+    auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(status), 11);
+    res->set(http::field::content_type, "application/json");
+    res->body() = std::move(body);
+    res->prepare_payload();
+    res->keep_alive(false);
+    http::async_write(ws_.next_layer(), *res,
+                      [self = shared_from_this(), res](beast::error_code,
+                                                       std::size_t) {
+                        self->stop();
+                      });
+  }
+
+  using http_handler = fake_realtime_server::http_handler;
 
   void refuse(int status) {
     auto res = std::make_shared<http::response<http::string_body>>(
@@ -151,6 +182,8 @@ private:
                                                         std::size_t) {
       if (ec) {
         self->open_ = false;
+        std::lock_guard<std::mutex> lock{self->srv_->mtx};
+        ++self->srv_->ended;
         return;
       }
       auto text = beast::buffers_to_string(self->buffer_.data());
@@ -265,6 +298,22 @@ void fake_realtime_server::close() {
 std::size_t fake_realtime_server::connections() const {
   std::lock_guard<std::mutex> lock{impl_->mtx};
   return impl_->upgrades;
+}
+
+void fake_realtime_server::set_http_handler(http_handler h) {
+  std::lock_guard<std::mutex> lock{impl_->mtx};
+  impl_->on_http = std::move(h);
+}
+
+std::vector<fake_realtime_server::http_exchange>
+fake_realtime_server::http_requests() const {
+  std::lock_guard<std::mutex> lock{impl_->mtx};
+  return impl_->http_log;
+}
+
+std::size_t fake_realtime_server::disconnects() const {
+  std::lock_guard<std::mutex> lock{impl_->mtx};
+  return impl_->ended;
 }
 
 std::string fake_realtime_server::target() const {

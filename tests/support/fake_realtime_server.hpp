@@ -36,6 +36,20 @@ public:
   /// Refuse the upgrade with this HTTP status (0 = accept).
   void set_upgrade_status(int status);
 
+  /// Plain HTTP requests (the REST API beside the WebSocket, e.g. POST
+  /// /v1/chat/completions) are answered by `h` (status, JSON body); 404
+  /// without one. Called on the server thread.
+  struct http_exchange {
+    std::string method;
+    std::string target;
+    std::string authorization;
+    std::string body;
+  };
+  using http_handler = std::function<std::pair<int, std::string>(
+    const http_exchange& request)>;
+  void set_http_handler(http_handler h);
+  std::vector<http_exchange> http_requests() const;
+
   /// Sends a text message on the newest connection (any thread).
   void send(const std::string& text);
   /// Closes the newest connection with a normal close frame (any thread).
@@ -43,6 +57,7 @@ public:
 
   /// Thread-safe snapshots.
   std::size_t connections() const; // upgrades received
+  std::size_t disconnects() const; // accepted connections that ended
   std::string target() const;      // of the newest upgrade request
   std::map<std::string, std::string> headers() const; // lower-case names
   std::vector<std::string> received() const;

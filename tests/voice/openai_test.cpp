@@ -3,15 +3,23 @@
 // GA) on the other, PostgreSQL for the effects. Barge-in, tools, fallback
 // to the local engine, the key kept out of the logs, the greeting never
 // waiting for the AI.
+#include "actors/call.hpp"
+#include "actors/type_ids.hpp"
 #include "core/crypto.hpp"
 #include "tests/support/app_fixture.hpp"
 #include "tests/support/fake_realtime_server.hpp"
 #include "tests/support/media_client.hpp"
 #include "tests/whatsapp/wa_support.hpp"
+#include "transport/services.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
@@ -335,6 +343,14 @@ void local_dialogue_goes_on(ai_call& call) {
   EXPECT_FALSE(call.ws.closed());
 }
 
+caf::actor find_call(running_app& app, const std::string& sid) {
+  caf::scoped_actor self{app.svc().sys};
+  caf::actor out;
+  self->request(app.svc().call_manager, 2s, lookup_atom_v, call_key(sid))
+    .receive([&](caf::actor& a) { out = a; }, [](caf::error&) {});
+  return out;
+}
+
 /// Collects every log message of the default logger.
 class capture_sink : public spdlog::sinks::base_sink<std::mutex> {
 public:
@@ -647,8 +663,20 @@ TEST(openai, send_whatsapp_texts_the_caller_through_the_whatsapp_actor) {
   EXPECT_EQ(count_events(cfg, call.sid, "engine_fallback"), "0");
 }
 
-TEST(openai, end_call_hangs_up_after_the_goodbye_is_played) {
+TEST(openai, end_call_hangs_up_after_the_goodbye_is_played_and_sums_up) {
   fake_realtime_server ai{confirming()};
+  const std::string summary = "המתקשר מחפש דירה לשכירות בחיפה; יחזרו אליו.";
+  ai.set_http_handler([&](const fake_realtime_server::http_exchange&) {
+    return std::pair<int, std::string>{
+      200, ev({{"id", "chatcmpl-1"},
+               {"object", "chat.completion"},
+               {"choices",
+                json::array{json::object{
+                  {"index", 0},
+                  {"message", json::object{{"role", "assistant"},
+                                           {"content", summary}}},
+                  {"finish_reason", "stop"}}}}})};
+  });
   auto cfg = ai_config(ai.url());
   running_app app{cfg};
   openai_business(cfg);
@@ -657,8 +685,10 @@ TEST(openai, end_call_hangs_up_after_the_goodbye_is_played) {
   call.speak(10);
   call.quiet(30);
   ASSERT_TRUE(call.wait_clears(1));
+  ai.send(caller_transcript("item_u9", "תודה, זה הכול"));
   ai.send(response_created("resp_e"));
   ai.send(audio_delta(false, "item_bye", "resp_e", std::string(1600, 0x44)));
+  ai.send(agent_transcript(false, "item_bye", "resp_e", "להתראות!"));
   ai.send(audio_done(false, "item_bye", "resp_e"));
   ai.send(function_call("call_e", "end_call", R"({"reason":"done"})"));
   ai.send(response_done("resp_e"));
@@ -677,6 +707,23 @@ TEST(openai, end_call_hangs_up_after_the_goodbye_is_played) {
                            cfg.twilio_auth_token, "/webhook/stream_ended",
                            {{"CallSid", call.sid}});
   EXPECT_NE(ended.body.find("<Hangup/>"), std::string::npos) << ended.body;
+
+  // A short summary of the transcript, on the call and on the lead.
+  ASSERT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT summary FROM calls") == summary;
+  }));
+  auto asked = ai.http_requests();
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].method, "POST");
+  EXPECT_EQ(asked[0].target, "/v1/chat/completions");
+  EXPECT_EQ(asked[0].authorization, "Bearer " + api_key);
+  EXPECT_NE(asked[0].body.find("מתקשר: תודה, זה הכול"), std::string::npos);
+  EXPECT_NE(asked[0].body.find("נציג: להתראות!"), std::string::npos);
+  EXPECT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT body || '|' || author FROM lead_notes"
+                          " WHERE lead_id = (SELECT lead_id FROM calls)")
+           == "סיכום שיחה: " + summary + "|ai";
+  }));
 }
 
 TEST(openai, end_call_without_a_goodbye_says_the_local_one) {
@@ -693,6 +740,35 @@ TEST(openai, end_call_without_a_goodbye_says_the_local_one) {
   ASSERT_TRUE(eventually([&] {
     return sql_value(cfg, "SELECT ended_normally FROM calls") == "t";
   }));
+}
+
+TEST(openai, dtmf_goes_to_the_model_as_a_user_message) {
+  fake_realtime_server ai{confirming()};
+  auto cfg = ai_config(ai.url());
+  running_app app{cfg};
+  openai_business(cfg);
+  ai_call call{app, "CAaiDtmf"};
+  ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
+  call.ws.send_dtmf(call.stream, "3");
+  ASSERT_TRUE(eventually([&] { return ai.count("response.create") == 1; }));
+  auto items = ai.received("conversation.item.create");
+  ASSERT_EQ(items.size(), 1u);
+  auto item = parsed(items[0])["item"].as_object();
+  EXPECT_EQ(item["role"], "user");
+  auto text = json::value_to<std::string>(
+    item["content"].as_array()[0].as_object()["text"]);
+  EXPECT_NE(text.find("3"), std::string::npos) << text;
+  EXPECT_TRUE(call.wait_clears(1)); // the greeting stopped for the key
+  // The scripted dialogue did not move: the model answers. (Events are
+  // written in order: once the transcript is in, so is all before it.)
+  ai.send(caller_transcript("item_d", "שלוש"));
+  ASSERT_TRUE(eventually([&] {
+    return count_events(cfg, call.sid, "transcript") == "1";
+  }));
+  EXPECT_EQ(count_events(cfg, call.sid, "dtmf"), "1");
+  EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM call_events WHERE kind ="
+                           " 'utterance'"),
+            "1");
 }
 
 // -- fallback to the local engine ----------------------------------------------
@@ -789,6 +865,28 @@ TEST(openai, a_slow_ai_server_never_delays_the_greeting) {
   EXPECT_EQ(fallback_reason(cfg, call.sid), "connect timeout");
   EXPECT_EQ(ai.count("session.update"), 0u);
   local_dialogue_goes_on(call);
+}
+
+TEST(openai, a_restarted_call_actor_goes_on_with_the_local_engine) {
+  fake_realtime_server ai{confirming()};
+  auto cfg = ai_config(ai.url());
+  running_app app{cfg};
+  openai_business(cfg);
+  ai_call call{app, "CAaiKill"};
+  ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
+  auto before = find_call(app, call.sid);
+  ASSERT_TRUE(before);
+  caf::anon_send(before, caf::exit_msg{caf::actor_addr{},
+                                       caf::make_error(caf::sec::runtime_error)});
+  ASSERT_TRUE(eventually([&] {
+    return fallback_reason(cfg, call.sid) == "call actor restarted";
+  }));
+  EXPECT_NE(find_call(app, call.sid), before);
+  // The model's late events reach nobody; the same socket carries on.
+  ai.send(response_created("resp_k"));
+  ai.send(audio_delta(false, "item_k", "resp_k", std::string(800, 0x11)));
+  local_dialogue_goes_on(call);
+  EXPECT_EQ(call.frames_of(0x11), 0u);
 }
 
 TEST(openai, without_a_key_or_for_a_local_business_no_ai_is_used) {
