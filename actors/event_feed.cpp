@@ -51,6 +51,9 @@ using steady = std::chrono::steady_clock;
   " + $2::bigint * interval '1 microsecond'"                                   \
   " ORDER BY updated_at, id LIMIT $3"
 
+constexpr auto select_token_live
+  = "SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL";
+
 constexpr auto select_clock
   = "SELECT (extract(epoch FROM now()) * 1000000)::bigint";
 
@@ -130,6 +133,7 @@ feed_change payment_change(const pqxx::row& r) {
 struct feed_state {
   store db;
   std::int64_t business = 0;
+  std::int64_t token_id = 0;
   feed_output out;
   feed_options opts;
   std::int64_t cursor = 0; // 0: not read from the database yet
@@ -182,8 +186,12 @@ caf::behavior event_feed(feed_actor* self) {
         = std::chrono::duration_cast<std::chrono::microseconds>(st.opts.overlap)
             .count();
       st.db.run(
-        [poll, business = st.business, cursor = st.cursor, overlap_us,
-         rows = st.opts.max_rows](db_tx& tx) {
+        [poll, business = st.business, token = st.token_id,
+         cursor = st.cursor, overlap_us, rows = st.opts.max_rows](db_tx& tx) {
+          if (token != 0 && token_revoked(tx, token)) {
+            poll->revoked = true;
+            return;
+          }
           if (cursor == 0) {
             poll->cursor = feed_clock(tx); // from now on
             return;
@@ -196,6 +204,8 @@ caf::behavior event_feed(feed_actor* self) {
     },
     [self](feed_result& r) {
       auto& st = self->state;
+      if (r.err.empty() && r.poll->revoked)
+        return self->quit(); // closes the stream (attach_functor)
       if (!r.err.empty()) {
         // Database away: try again at the next tick; keep the client.
         r.poll->changes.clear();
@@ -209,6 +219,10 @@ caf::behavior event_feed(feed_actor* self) {
 }
 
 } // namespace
+
+bool token_revoked(db_tx& tx, std::int64_t token_id) {
+  return tx.exec_params(select_token_live, token_id).empty();
+}
 
 std::int64_t feed_clock(db_tx& tx) {
   return tx.exec(select_clock)[0][0].as<std::int64_t>();
@@ -244,13 +258,14 @@ feed_poll poll_feed(db_tx& tx, std::int64_t business, std::int64_t cursor,
 }
 
 caf::actor spawn_event_feed(caf::actor_system& sys, store db,
-                            std::int64_t business, feed_output out,
-                            feed_options opts) {
-  auto a = sys.spawn([db = std::move(db), business, out, opts](
+                            std::int64_t business, std::int64_t token_id,
+                            feed_output out, feed_options opts) {
+  auto a = sys.spawn([db = std::move(db), business, token_id, out, opts](
                        feed_actor* self) {
     auto& st = self->state;
     st.db = db;
     st.business = business;
+    st.token_id = token_id;
     st.out = out;
     st.opts = opts;
     // However the feed ends, the response ends with it.

@@ -58,6 +58,7 @@ struct feed_change {
 struct feed_poll {
   std::vector<feed_change> changes;
   std::int64_t cursor = 0;
+  bool revoked = false; // the API token was revoked: the feed ends
 };
 
 /// The database's clock now, µs since the epoch (a fresh feed's cursor).
@@ -68,9 +69,14 @@ std::int64_t feed_clock(db_tx& tx);
 feed_poll poll_feed(db_tx& tx, std::int64_t business, std::int64_t cursor,
                     std::int64_t overlap_us, std::size_t max_rows);
 
-/// Spawns the feed of `business` writing to `out`.
+/// True when API token `token_id` is revoked (or gone).
+bool token_revoked(db_tx& tx, std::int64_t token_id);
+
+/// Spawns the feed of `business` writing to `out`. `token_id` is the API
+/// token it serves (0: the admin token): checked at every poll, so that a
+/// revoked token's stream ends within a poll interval.
 caf::actor spawn_event_feed(caf::actor_system& sys, store db,
-                            std::int64_t business, feed_output out,
-                            feed_options opts = {});
+                            std::int64_t business, std::int64_t token_id,
+                            feed_output out, feed_options opts = {});
 
 } // namespace al

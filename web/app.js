@@ -48,6 +48,7 @@ let routeSeq = 0;
 
 function signOut(message) {
   session.token = '';
+  toasts.replaceChildren(); // nothing of this session stays on screen
   if (closeEvents) closeEvents();
   closeEvents = null;
   ctx = null;
@@ -184,6 +185,8 @@ async function route() {
   }
   cleanup = null;
   listeners = new Set();
+  // Errors of the page being left no longer apply.
+  for (const t of toasts.querySelectorAll('.toast.error')) t.remove();
   const { parts, query } = parseHash();
   let page = live;
   let id = 'live';

@@ -96,11 +96,13 @@ async function until(fn, what, timeoutMs = 15000) {
 
 async function cleanup() {
   if (browser) await browser.close().catch(() => {});
+  log('browser closed');
   for (const p of children) if (p.exitCode === null) p.kill('SIGTERM');
   await Promise.all(children.map((p) => (p.exitCode !== null ? null : new Promise((r) => {
     const t = setTimeout(() => { p.kill('SIGKILL'); r(); }, 5000);
     p.once('exit', () => { clearTimeout(t); r(); });
   }))));
+  log('processes stopped');
   if (dbName) {
     try { psql(DB_URL, `DROP DATABASE IF EXISTS ${dbName}`); } catch { /* best effort */ }
   }
@@ -340,6 +342,19 @@ async function main() {
   await page.nav(`#/appointments`);
   await page.waitFor(() => document.querySelectorAll('.week .day').length === 7, 'the week view');
   check(true, 'appointments show a week of seven days');
+  // A new appointment today at 14:30 (Israel time, typed as dd/mm/yyyy HH:MM).
+  await page.eval(() => {
+    const form = document.querySelector('form[aria-labelledby="new-appt-title"]');
+    const [day, at, address] = form.querySelectorAll('input');
+    const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Jerusalem', year: 'numeric', month: '2-digit', day: '2-digit' })
+      .formatToParts(new Date()).map((x) => [x.type, x.value]));
+    day.value = `${p.day}/${p.month}/${p.year}`;
+    at.value = '14:30';
+    address.value = 'הרצל 1, חיפה';
+    form.querySelector('button[type=submit]').click();
+  });
+  const appt = await page.waitFor(() => document.querySelector('.day.today .appt')?.textContent, 'the new appointment today', 10000).catch((e) => e.message);
+  check(/^14:30/.test(appt) && appt.includes('הרצל 1, חיפה'), 'a new appointment shows on today at 14:30 (24-hour)', appt);
   await page.nav(`#/settings`);
   await page.waitFor(() => document.querySelector('form.settings'), 'the settings form');
   const settings = await page.eval(() => ({
@@ -347,6 +362,25 @@ async function main() {
     editable: !document.querySelector('form.settings textarea').disabled,
   }));
   check(settings.secret === '' && settings.editable, 'owner settings are editable and never show a secret');
+  await page.eval(() => document.querySelector('form.settings textarea').focus());
+  await page.type('שלום, הגעתם לכהן נדל"ן');
+  await page.eval(() => document.querySelector('form.settings .player button').click());
+  const greet = await page.waitFor(() => {
+    const a = document.querySelector('form.settings audio');
+    return a && a.readyState >= 1 && !a.error && a.duration;
+  }, 'the greeting preview', 10000).catch((e) => e.message);
+  check(greet > 0.5, 'the greeting preview plays in the embedded voice', String(greet));
+  await page.eval(() => {
+    const sun = document.querySelector('table.hours tbody tr input[type=checkbox]');
+    sun.checked = true;
+    document.querySelector('form.settings button[type=submit]').click();
+  });
+  const saved = await until(async () => {
+    const b = await api('/api/crm/business');
+    return b.greeting === 'שלום, הגעתם לכהן נדל"ן' && b;
+  }, 'the saved settings', 5000).catch((e) => ({ error: e.message }));
+  check(saved.greeting && JSON.stringify(saved.working_hours) === '{"sun":["09:00","18:00"]}',
+    'owner settings are saved (greeting, working hours)', JSON.stringify(saved.working_hours ?? saved));
   await shot('07-settings');
 
   // -- sign-out, then a read-only token: no edit controls --------------------

@@ -313,6 +313,21 @@ TEST(Events, EachConnectionEndsWithItsClient) {
   EXPECT_EQ(crm.call("GET", "/api/crm/me", owner.token).status, 200);
 }
 
+TEST(Events, ARevokedTokensStreamEnds) {
+  crm_app crm;
+  auto agent = crm.new_token(1, "agent");
+  raw_stream s{crm.app().port(), "/api/crm/events?token=" + agent.token};
+  ASSERT_TRUE(eventually([&] { return s.has("event: ready"); }, 5s));
+  EXPECT_FALSE(s.closed());
+  ASSERT_EQ(crm.call("DELETE", "/api/admin/tokens/" + std::to_string(agent.id),
+                     admin_token)
+              .status,
+            200);
+  EXPECT_TRUE(eventually([&] { return s.closed(); }, 5s));
+  EXPECT_NE(s.text().find("0\r\n\r\n"), std::string::npos)
+    << "ended with the terminating chunk";
+}
+
 // -- /api/crm/voice/preview -----------------------------------------------------
 
 TEST(VoicePreview, SpeaksTheTextAsPcmWav) {

@@ -102,7 +102,8 @@ void start_events(services& svc, const request_ptr& req, const responder& res,
   body->push("retry: " + std::to_string(reconnect_ms) + "\n\n"
              + sse_frame("ready", json::serialize(ready)));
   req->stream = body;
-  spawn_event_feed(svc.sys, svc.db, p.business_id, output_of(body));
+  spawn_event_feed(svc.sys, svc.db, p.business_id, p.token_id,
+                   output_of(body));
   auto head
     = make_response(http::status::ok, {}, "text/event-stream; charset=utf-8");
   head.set(http::field::cache_control, "no-store");

@@ -72,3 +72,13 @@ export function debounce(fn, ms) {
     t = setTimeout(() => fn(...args), ms);
   };
 }
+
+/// Text inputs for Israeli dates and 24-hour times (a native date or time
+/// input follows the browser's locale, e.g. mm/dd and AM/PM).
+export function dateInput(attrs = {}) {
+  return h('input', { type: 'text', inputmode: 'numeric', placeholder: 'dd/mm/yyyy', dir: 'ltr', autocomplete: 'off', ...attrs });
+}
+
+export function timeInput(attrs = {}) {
+  return h('input', { type: 'text', inputmode: 'numeric', placeholder: 'HH:MM', dir: 'ltr', autocomplete: 'off', maxlength: '5', ...attrs });
+}

@@ -119,3 +119,26 @@ export function weekday(day) {
 }
 
 export const DAY_NAMES = ['ראשון', 'שני', 'שלישי', 'רביעי', 'חמישי', 'שישי', 'שבת'];
+
+/// "dd/mm/yyyy" (also d/m/yyyy, or with dots) -> "YYYY-MM-DD", or null.
+export function parseDate(text) {
+  const m = /^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})\s*$/.exec(text || '');
+  if (!m) return null;
+  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) return null;
+  return t.toISOString().slice(0, 10);
+}
+
+/// "HH:MM" (24-hour, also H:MM) -> "HH:MM", or null.
+export function parseTime(text) {
+  const m = /^\s*(\d{1,2}):(\d{2})\s*$/.exec(text || '');
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) return null;
+  return `${m[1].padStart(2, '0')}:${m[2]}`;
+}
+
+/// "YYYY-MM-DD" -> "dd/mm/yyyy".
+export function dayText(day) {
+  const [y, m, d] = day.split('-');
+  return `${d}/${m}/${y}`;
+}

@@ -1,6 +1,6 @@
 // Appointments by week (Sunday to Saturday, Israel time): seven day
 // columns, previous/next week, a form to add one, a status per appointment.
-import { h, mount, field, select } from './dom.js';
+import { h, mount, field, select, dateInput, timeInput } from './dom.js';
 import { get, post, patch, qs } from './api.js';
 import * as fmt from './fmt.js';
 
@@ -65,8 +65,8 @@ function appointment(a, ctx) {
 }
 
 function newAppointment(ctx, weekStart) {
-  const day = h('input', { type: 'date', required: true, value: weekStart });
-  const at = h('input', { type: 'time', required: true, value: '10:00', step: '300' });
+  const day = dateInput({ required: true, value: fmt.dayText(weekStart) });
+  const at = timeInput({ required: true, value: '10:00' });
   const address = h('input', { autocomplete: 'off', maxlength: '500' });
   const lead = h('input', { type: 'number', min: '1', inputmode: 'numeric' });
   const notes = h('input', { autocomplete: 'off', maxlength: '2000' });
@@ -77,14 +77,21 @@ function newAppointment(ctx, weekStart) {
     h('button.primary', { type: 'submit' }, 'קביעת פגישה'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const body = { starts_at: fmt.israelToIso(day.value, at.value) };
+    const d = fmt.parseDate(day.value);
+    const t = fmt.parseTime(at.value);
+    if (!d || !t) {
+      ctx.toast(!d ? 'תאריך לא תקין: יש להזין dd/mm/yyyy.' : 'שעה לא תקינה: יש להזין HH:MM (24 שעות).', 'error');
+      (!d ? day : at).focus();
+      return;
+    }
+    const body = { starts_at: fmt.israelToIso(d, t) };
     if (address.value.trim()) body.address = address.value.trim();
     if (notes.value.trim()) body.notes = notes.value.trim();
     if (lead.value) body.lead_id = Number(lead.value);
     try {
       await post('/api/crm/appointments', body);
       ctx.toast('הפגישה נקבעה.');
-      const week = sundayOf(day.value);
+      const week = sundayOf(d);
       if (location.hash === `#/appointments?week=${week}`) window.dispatchEvent(new HashChangeEvent('hashchange'));
       else ctx.navigate(`#/appointments?week=${week}`);
     } catch (err) {

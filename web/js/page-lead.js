@@ -2,7 +2,7 @@
 // (caller audio segments and recordings played through blob URLs fetched
 // with the token, transcript lines), WhatsApp messages with a reply box,
 // payments with "send payment link", notes and tasks.
-import { h, mount, field, select } from './dom.js';
+import { h, mount, field, select, dateInput, timeInput } from './dom.js';
 import { get, post, patch, qs, audioUrl } from './api.js';
 import * as fmt from './fmt.js';
 import { SOURCE, DEAL } from './page-leads.js';
@@ -247,10 +247,12 @@ async function drawPayments(sec, ctx, id) {
       ...['תאריך', 'סכום', 'תיאור', 'מצב', ''].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', rows)))
       : h('p.empty', 'אין תשלומים.')];
   if (ctx.canWrite) {
-    const amount = h('input', { type: 'text', inputmode: 'decimal', required: true, dir: 'ltr', autocomplete: 'off', pattern: '[0-9]+([.][0-9]{1,2})?' });
+    const amount = h('input', { type: 'text', inputmode: 'decimal', required: true, dir: 'ltr', autocomplete: 'off' });
     const desc = h('input', { autocomplete: 'off', maxlength: '200' });
     const provider = select([['', 'ברירת המחדל של העסק'], ['paypal', 'PayPal'], ['tranzila', 'Tranzila']], '');
-    const result = h('p.pay-result', { role: 'status' });
+    // The last link made here survives re-renders (the live 'payment' event
+    // redraws this section right after the create).
+    const result = h('p.pay-result', { role: 'status' }, ...(sec.lastPayUrl ? payLink(sec.lastPayUrl) : []));
     const form = h('form.inline-form', { 'aria-label': 'שליחת קישור לתשלום' },
       field('סכום (₪)', amount), field('תיאור', desc), field('ספק', provider),
       h('button.primary', { type: 'submit' }, 'שליחת קישור לתשלום'));
@@ -268,11 +270,8 @@ async function drawPayments(sec, ctx, id) {
       try {
         const p = await post('/api/crm/payments/create', body);
         ctx.toast(`נוצר קישור לתשלום על ${fmt.ils(Math.round(Number(value) * 100))}.`);
+        sec.lastPayUrl = p.pay_url || '';
         await drawPayments(sec, ctx, id);
-        const out = sec.querySelector('.pay-result');
-        if (out && p.pay_url) {
-          mount(out, 'הקישור: ', h('a', { href: p.pay_url, target: '_blank', rel: 'noopener noreferrer', dir: 'ltr' }, p.pay_url));
-        }
       } catch (err) {
         ctx.fail('יצירת קישור התשלום נכשלה', err);
       }
@@ -280,6 +279,10 @@ async function drawPayments(sec, ctx, id) {
     kids.push(form, result);
   }
   mount(sec, kids);
+}
+
+function payLink(url) {
+  return ['הקישור: ', h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', dir: 'ltr' }, url)];
 }
 
 // -- notes and tasks -------------------------------------------------------------
@@ -328,8 +331,8 @@ async function drawTasks(sec, ctx, id) {
   const kids = [h('h2#tasks-title', 'משימות'), res.items.length ? list : h('p.empty', 'אין משימות.')];
   if (ctx.canWrite) {
     const title = h('input', { required: true, maxlength: '500', autocomplete: 'off' });
-    const day = h('input', { type: 'date' });
-    const at = h('input', { type: 'time', step: '60' });
+    const day = dateInput();
+    const at = timeInput();
     const form = h('form.stack', field('משימה חדשה', title),
       h('div.row', field('תאריך יעד', day), field('שעה', at)),
       h('button', { type: 'submit' }, 'הוספת משימה'));
@@ -337,7 +340,16 @@ async function drawTasks(sec, ctx, id) {
       e.preventDefault();
       const body = { title: title.value.trim(), lead_id: id };
       if (!body.title) return;
-      if (day.value) body.due_at = fmt.israelToIso(day.value, at.value || '09:00');
+      if (day.value.trim()) {
+        const d = fmt.parseDate(day.value);
+        const t = at.value.trim() ? fmt.parseTime(at.value) : '09:00';
+        if (!d || !t) {
+          ctx.toast(!d ? 'תאריך לא תקין: יש להזין dd/mm/yyyy.' : 'שעה לא תקינה: יש להזין HH:MM (24 שעות).', 'error');
+          (!d ? day : at).focus();
+          return;
+        }
+        body.due_at = fmt.israelToIso(d, t);
+      }
       try {
         await post('/api/crm/tasks', body);
         ctx.toast('המשימה נוספה.');

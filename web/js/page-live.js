@@ -12,6 +12,9 @@ export const CALL_STATUS = {
 };
 export const ENGINE = { local: 'קול מובנה', openai: 'OpenAI' };
 const LIVE = new Set(['queued', 'ringing', 'in-progress']);
+/// A call still "live" after this long lost its end (a crashed instance):
+/// not shown as on the line.
+const STALE_S = 3 * 3600;
 
 function callerCell(c) {
   const number = h('bdi', { dir: 'ltr' }, fmt.phone(c.from) || 'חסוי');
@@ -30,7 +33,9 @@ export async function render(view, ctx) {
     get('/api/crm/calls?per_page=10'),
   ]);
   const calls = new Map();
-  for (const c of [...ringing.items, ...talking.items]) calls.set(c.sid, c);
+  for (const c of [...ringing.items, ...talking.items]) {
+    if (since(c) < STALE_S) calls.set(c.sid, c);
+  }
 
   const liveBody = h('tbody');
   const empty = h('p.empty', 'אין כרגע שיחות פעילות.');

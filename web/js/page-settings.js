@@ -3,7 +3,8 @@
 // provider and payments. Owners edit; other roles see them read-only.
 // Secrets are write-only: the API says only whether one is set, and an
 // empty secret field leaves it unchanged.
-import { h, mount, field, select } from './dom.js';
+import { h, mount, field, select, timeInput } from './dom.js';
+import * as fmt from './fmt.js';
 import { get, patch, audioUrl } from './api.js';
 
 const DAYS = [['sun', 'ראשון'], ['mon', 'שני'], ['tue', 'שלישי'], ['wed', 'רביעי'],
@@ -19,8 +20,8 @@ export async function render(view, ctx) {
   const hours = DAYS.map(([key, label]) => {
     const span = (b.working_hours || {})[key];
     const open = h('input', { type: 'checkbox', checked: Array.isArray(span), disabled: ro });
-    const from = h('input', { type: 'time', value: span ? span[0] : '09:00', disabled: ro, 'aria-label': `${label}: משעה` });
-    const to = h('input', { type: 'time', value: span ? span[1] : '18:00', disabled: ro, 'aria-label': `${label}: עד שעה` });
+    const from = timeInput({ value: span ? span[0] : '09:00', disabled: ro, 'aria-label': `${label}: משעה` });
+    const to = timeInput({ value: span ? span[1] : '18:00', disabled: ro, 'aria-label': `${label}: עד שעה` });
     return { key, open, from, to, row: h('tr', h('th', { scope: 'row' }, h('label', open, ' ', label)), h('td', from), h('td', to)) };
   });
   const waProvider = select([['twilio', 'Twilio'], ['meta', 'WhatsApp Cloud API (Meta)']], b.whatsapp?.provider || 'twilio', { disabled: ro });
@@ -53,7 +54,9 @@ export async function render(view, ctx) {
   const form = h('form.settings',
     h('section.card', { 'aria-labelledby': 'set-voice' },
       h('h2#set-voice', 'מענה קולי'),
-      h('p.meta', `מספרי טלפון: ${(b.phone_numbers || []).join(', ') || '—'} · מנוע: ${b.voice_engine === 'openai' ? 'OpenAI' : 'קול מובנה'}`),
+      h('p.meta', 'מספרי טלפון: ',
+        (b.phone_numbers || []).length ? b.phone_numbers.map((n, i) => [i ? ', ' : '', h('bdi', { dir: 'ltr' }, fmt.phone(n))]) : '—',
+        ` · מנוע: ${b.voice_engine === 'openai' ? 'OpenAI' : 'קול מובנה'}`),
       field('ברכת פתיחה', greeting, 'מה שהמתקשר שומע מיד עם המענה.'), listen,
       field('הנחיות לנציג הקולי', prompt)),
     h('section.card', { 'aria-labelledby': 'set-hours' },
@@ -61,10 +64,11 @@ export async function render(view, ctx) {
       h('table.data.hours', h('thead', h('tr', h('th', { scope: 'col' }, 'יום (מסומן = פתוח)'),
         h('th', { scope: 'col' }, 'משעה'), h('th', { scope: 'col' }, 'עד שעה'))),
       h('tbody', hours.map((x) => x.row))),
+      h('p.hint', 'יום שאינו מסומן — סגור. אם אף יום אינו מסומן, אין הגבלת שעות והעסק נחשב פתוח תמיד.'),
       field('מענה אוטומטי מחוץ לשעות הפעילות', afterHours)),
     h('section.card', { 'aria-labelledby': 'set-wa' },
       h('h2#set-wa', 'וואטסאפ'),
-      h('p.meta', `שולח: ${b.whatsapp?.from || 'ברירת המחדל של המערכת'}`),
+      h('p.meta', 'שולח: ', b.whatsapp?.from ? h('bdi', { dir: 'ltr' }, b.whatsapp.from) : 'ברירת המחדל של המערכת'),
       field('ספק וואטסאפ', waProvider)),
     h('section.card', { 'aria-labelledby': 'set-pay' },
       h('h2#set-pay', 'תשלומים'),
@@ -78,7 +82,17 @@ export async function render(view, ctx) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const wh = {};
-    for (const x of hours) if (x.open.checked) wh[x.key] = [x.from.value, x.to.value];
+    for (const x of hours) {
+      if (!x.open.checked) continue;
+      const from = fmt.parseTime(x.from.value);
+      const to = fmt.parseTime(x.to.value);
+      if (!from || !to) {
+        ctx.toast('שעה לא תקינה בשעות הפעילות: יש להזין HH:MM (24 שעות).', 'error');
+        (!from ? x.from : x.to).focus();
+        return;
+      }
+      wh[x.key] = [from, to];
+    }
     const payments = { enabled: payEnabled.checked, default_provider: payProvider.value };
     if (terminal.value.trim() !== (pay.tranzila_terminal || '')) payments.tranzila_terminal = terminal.value.trim();
     if (paypalId.value.trim()) payments.paypal_client_id = paypalId.value.trim();
