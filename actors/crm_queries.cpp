@@ -113,7 +113,7 @@ constexpr auto count_lead_messages
 constexpr auto select_lead_messages
   = "SELECT id, direction, provider, provider_sid, from_address, to_address,"
     " body, array_to_json(media_urls)::text, status, error_code, error,"
-    " iso_utc(created_at), iso_utc(updated_at)"
+    " iso_utc(created_at), iso_utc(updated_at), conversation_seq"
     " FROM messages WHERE business_id = $1 AND lead_id = $2"
     " ORDER BY id DESC LIMIT $3 OFFSET $4";
 
@@ -601,6 +601,7 @@ crm_reply list_lead_messages(db_tx& tx, std::int64_t business,
       {"error", text_or_null(r[10])},
       {"created_at", r[11].c_str()},
       {"updated_at", r[12].c_str()},
+      {"conversation_seq", int_or_null(r[13])},
     });
   return ok(page_of(std::move(items), p, total));
 }

@@ -109,7 +109,9 @@ enum class outcome { ok, unavailable, failed };
 /// Runs `job` in a transaction; tells "database away" from "SQL error".
 /// A pooled connection that died while idle (the server restarted) fails
 /// at BEGIN, before the job ran: that attempt is retried once on a fresh
-/// connection, so a restart costs no request.
+/// connection, so a restart costs no request. A deadlock or serialization
+/// failure (PostgreSQL rolled everything back) runs the job again, up to 3
+/// more times.
 outcome run_in_tx(connection_holder& holder,
                   const std::function<void(db_tx&)>& job, db_error& err,
                   store_health& health) {
@@ -132,6 +134,13 @@ outcome run_in_tx(connection_holder& holder,
       holder.reset();
       err = "database unavailable";
       return outcome::unavailable;
+    } catch (const pqxx::transaction_rollback& e) {
+      // Deadlock or serialization failure: PostgreSQL rolled the whole
+      // transaction back, so running the job again is safe. A few times.
+      if (attempt < 3)
+        continue;
+      err = first_line(e.what());
+      return outcome::failed;
     } catch (const std::exception& e) {
       bool lost = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr
                   || !conn->is_open();

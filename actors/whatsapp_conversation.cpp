@@ -165,9 +165,13 @@ void prepare_send(db_tx& tx, const whatsapp_context& ctx,
                             "Unknown WhatsApp provider: " + p.provider);
     return;
   }
+  // The message row first, then the lead: the same lock order as an
+  // inbound message (conversation row, then lead row), so two instances
+  // writing one conversation wait for each other instead of deadlocking.
+  p.message_id = insert_wa_outbound(tx, p.business, std::nullopt, p.provider,
+                                    from, to, req.body, req.auto_reply);
   auto lead = upsert_lead_by_phone(tx, p.business, req.to, "whatsapp", "");
-  p.message_id = insert_wa_outbound(tx, p.business, lead, p.provider, from, to,
-                                    req.body, req.auto_reply);
+  set_wa_message_lead(tx, p.business, p.message_id, lead);
 }
 
 /// Records the provider's answer, then calls `done` (also when the

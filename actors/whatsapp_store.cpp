@@ -29,11 +29,22 @@ constexpr auto select_sender
     " coalesce(twilio_account_sid, ''), coalesce(twilio_auth_token, '')"
     " FROM businesses WHERE id = $1";
 
+// Both inserts first take their conversation's row lock and next sequence
+// number (schemas/0011): messages of one conversation are numbered, and get
+// their ids, in commit order whichever instance stores them. A redelivered
+// inbound message (same sid) stores nothing and leaves a gap in the numbers.
+#define AL_NEXT_CONVERSATION_SEQ(peer)                                         \
+  "WITH c AS (INSERT INTO wa_conversations AS w (business_id, peer, last_seq)" \
+  " VALUES ($1, " peer ", 1) ON CONFLICT (business_id, peer) DO UPDATE"      \
+  " SET last_seq = w.last_seq + 1, last_message_at = now()"                   \
+  " RETURNING last_seq) "
+
 constexpr auto insert_inbound
-  = "INSERT INTO messages (business_id, direction, provider, provider_sid,"
-    " from_address, to_address, body, media_urls, status)"
-    " VALUES ($1, 'in', $2, $3, $4, $5, $6, $7::text[], 'received')"
-    " ON CONFLICT (provider_sid) DO NOTHING RETURNING id";
+  = AL_NEXT_CONVERSATION_SEQ("$4")
+    "INSERT INTO messages (business_id, direction, provider, provider_sid,"
+    " from_address, to_address, body, media_urls, status, conversation_seq)"
+    " SELECT $1, 'in', $2, $3, $4, $5, $6, $7::text[], 'received', c.last_seq"
+    " FROM c ON CONFLICT (provider_sid) DO NOTHING RETURNING id";
 
 constexpr auto set_message_lead
   = "UPDATE messages SET lead_id = $3 WHERE id = $1 AND business_id = $2";
@@ -52,9 +63,13 @@ constexpr auto update_status
     " WHERE id = $1 AND business_id = $2";
 
 constexpr auto insert_outbound
-  = "INSERT INTO messages (business_id, lead_id, direction, provider,"
-    " from_address, to_address, body, status, auto_reply)"
-    " VALUES ($1, $2, 'out', $3, $4, $5, $6, 'queued', $7) RETURNING id";
+  = AL_NEXT_CONVERSATION_SEQ("$5")
+    "INSERT INTO messages (business_id, lead_id, direction, provider,"
+    " from_address, to_address, body, status, auto_reply, conversation_seq)"
+    " SELECT $1, $2, 'out', $3, $4, $5, $6, 'queued', $7, c.last_seq FROM c"
+    " RETURNING id";
+
+#undef AL_NEXT_CONVERSATION_SEQ
 
 constexpr auto select_status_for_update
   = "SELECT status FROM messages WHERE id = $1 AND business_id = $2"
@@ -146,8 +161,13 @@ store_wa_inbound(db_tx& tx, std::int64_t business, const wa_inbound& in) {
   out.message_id = r[0][0].as<std::int64_t>();
   out.lead_id = upsert_lead_by_phone(tx, business, in.from, "whatsapp",
                                      in.profile_name);
-  tx.exec_params(set_message_lead, out.message_id, business, out.lead_id);
+  set_wa_message_lead(tx, business, out.message_id, out.lead_id);
   return out;
+}
+
+void set_wa_message_lead(db_tx& tx, std::int64_t business,
+                         std::int64_t message_id, std::int64_t lead_id) {
+  tx.exec_params(set_message_lead, message_id, business, lead_id);
 }
 
 std::optional<std::int64_t> apply_wa_status(db_tx& tx,
@@ -176,7 +196,7 @@ std::optional<std::int64_t> wa_message_business(db_tx& tx,
 }
 
 std::int64_t insert_wa_outbound(db_tx& tx, std::int64_t business,
-                                std::int64_t lead_id,
+                                std::optional<std::int64_t> lead_id,
                                 const std::string& provider,
                                 const std::string& from, const std::string& to,
                                 const std::string& body, bool auto_reply) {

@@ -71,11 +71,17 @@ std::optional<std::int64_t> wa_message_business(db_tx& tx,
                                                 const std::string& sid);
 
 /// A new outbound row (direction out, status queued) for lead `lead_id`.
+/// Takes the conversation's row lock (schemas/0011): call it before any
+/// statement that locks the lead, as store_wa_inbound does.
 std::int64_t insert_wa_outbound(db_tx& tx, std::int64_t business,
-                                std::int64_t lead_id,
+                                std::optional<std::int64_t> lead_id,
                                 const std::string& provider,
                                 const std::string& from, const std::string& to,
                                 const std::string& body, bool auto_reply);
+
+/// Links message `message_id` to lead `lead_id`.
+void set_wa_message_lead(db_tx& tx, std::int64_t business,
+                         std::int64_t message_id, std::int64_t lead_id);
 
 /// Records what the provider said: status sent with the sid (unless a
 /// status callback already moved it further), or failed with the error.

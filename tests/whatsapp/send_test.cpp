@@ -455,5 +455,87 @@ TEST_F(whatsapp_test, lead_thread_has_both_directions_and_is_tenant_safe) {
             404);
 }
 
+// Scale-out (SPEC §6): one conversation touched from two instances at the
+// same moment. Instance A sends replies through the API while instance B
+// stores the customer's inbound messages and sends too. PostgreSQL orders
+// them: conversation_seq is unique, follows the id order, and each
+// instance's own sequence keeps its order; both instances list the same.
+TEST_F(whatsapp_test, two_instances_keep_one_conversation_in_order) {
+  auto cfg = wa_config();
+  cfg.whatsapp_rate_per_min = 1000;
+  start(cfg);
+  auto cfg_b = cfg;
+  cfg_b.port = 0;
+  running_app b{cfg_b};
+  constexpr int n = 12;
+  const std::string customer = "+972501234567";
+
+  auto from_a = std::async(std::launch::async, [&] {
+    int ok = 0;
+    for (int i = 0; i < n; ++i)
+      ok += send(R"({"to":"whatsapp:)" + customer + R"(","text":"A)"
+                 + std::to_string(i) + R"("})")
+              .status
+            == 200;
+    return ok;
+  });
+  auto from_b = std::async(std::launch::async, [&] {
+    int ok = 0;
+    for (int i = 0; i < n; ++i) {
+      ok += twilio_post(b.port(), cfg.public_base_url, cfg.twilio_auth_token,
+                        "/webhook/whatsapp/incoming",
+                        {{"MessageSid", "SMb" + std::to_string(i)},
+                         {"From", "whatsapp:" + customer},
+                         {"To", "whatsapp:+14155238886"},
+                         {"Body", "B" + std::to_string(i)}})
+              .status
+            == 204;
+      ok += api_call(b.port(), "POST", "/api/whatsapp/send", "test-admin",
+                     R"({"to":")" + customer + R"(","text":"C)"
+                       + std::to_string(i) + R"("})")
+              .status
+            == 200;
+    }
+    return ok;
+  });
+  ASSERT_EQ(from_a.get(), n);
+  ASSERT_EQ(from_b.get(), 2 * n);
+
+  // One conversation, numbered without duplicates, in id order.
+  EXPECT_EQ(sql("SELECT count(*) FROM messages"), std::to_string(3 * n));
+  EXPECT_EQ(sql("SELECT count(DISTINCT conversation_seq) FROM messages"),
+            std::to_string(3 * n));
+  EXPECT_EQ(sql("SELECT count(*) FROM wa_conversations"), "1");
+  EXPECT_EQ(sql("SELECT string_agg(body, ',' ORDER BY id) ="
+                " string_agg(body, ',' ORDER BY conversation_seq)"
+                " FROM messages"),
+            "t");
+  EXPECT_EQ(sql("SELECT last_seq >= (SELECT max(conversation_seq) FROM"
+                " messages) FROM wa_conversations"),
+            "t");
+  // Each writer's own order is kept.
+  for (const char* who : {"A", "B", "C"}) {
+    std::string want;
+    for (int i = 0; i < n; ++i)
+      want += (i ? "," : "") + std::string{who} + std::to_string(i);
+    EXPECT_EQ(sql(std::string{"SELECT string_agg(body, ',' ORDER BY "
+                              "conversation_seq) FROM messages WHERE body "
+                              "LIKE '"}
+                  + who + "%'"),
+              want)
+      << who;
+  }
+  // Both instances show the lead's conversation alike.
+  auto lead = sql("SELECT id FROM leads");
+  auto list_a = api("GET", "/api/crm/leads/" + lead + "/messages?per_page=100",
+                    "test-admin");
+  auto list_b = api_call(b.port(), "GET",
+                         "/api/crm/leads/" + lead + "/messages?per_page=100",
+                         "test-admin");
+  ASSERT_EQ(list_a.status, 200) << list_a.body;
+  EXPECT_EQ(list_a.body, list_b.body);
+  EXPECT_NE(list_a.body.find("\"conversation_seq\":"), std::string::npos);
+}
+
 } // namespace
 } // namespace al::test
