@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [--calls N] [--seconds S] [--ramp R] [--levels "100 500 1000"]
 #                [--barge] [--profile] [--no-webload] [--no-micro]
+#   bench/run.sh --soak [--calls 500] [--seconds 600] [--round 60]
 #
 # Builds Release into build/ when needed (deploy/start.sh's convention;
 # AL_BENCH_BUILD_DIR overrides, AL_SKIP_BUILD=1 skips), starts a throwaway
@@ -19,6 +20,14 @@
 # --barge    callers speak over the agent once per utterance (tone); the
 #            service answers with `clear` (barge-in latency is measured).
 #
+# --soak     churn instead of levels: the service alone takes rounds of N
+#            calls (each round: ramp, a --round seconds hold, hang-ups) back
+#            to back for --seconds in all; its RSS, open descriptors and
+#            threads are sampled idle and after every round and written to
+#            bench/results/<date>-<commit>-soak.{json,md}; "flat" means the
+#            last round ends within 10 % (and 2 MiB) of the first round's RSS
+#            and with no more descriptors than when idle plus the pool's.
+#
 # The issue's full run: bench/run.sh --calls 1000 --seconds 60
 cd "$(dirname "$0")/.."
 set -euo pipefail
@@ -33,6 +42,8 @@ BARGE=0
 PROFILE=0
 WEBLOAD=1
 MICRO=1
+SOAK=0
+ROUND=60
 SERVER_CORE=0
 GEN_CORE=1
 # Scheduling of the measured processes against anything else on the
@@ -71,11 +82,20 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE=1; shift ;;
     --no-webload) WEBLOAD=0; shift ;;
     --no-micro) MICRO=0; shift ;;
+    --soak) SOAK=1; shift ;;
+    --round) ROUND="$2"; shift 2 ;;
     -h | --help) usage 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
   esac
 done
-for v in $LEVELS $CALLS $SECS; do
+if [ "$SOAK" = 1 ]; then
+  CALLS="${CALLS:-500}"
+  if [ "$SECS" = 20 ]; then SECS=600; fi
+  LEVELS="$CALLS"
+  WEBLOAD=0
+  MICRO=0
+fi
+for v in $LEVELS $CALLS $SECS $ROUND; do
   case "$v" in '' | *[!0-9]*) echo "run.sh: not a number: $v" >&2; exit 2 ;; esac
 done
 if [ -n "$CALLS" ]; then LEVELS="$LEVELS $CALLS"; fi
@@ -207,6 +227,80 @@ if [ "$PROFILE" = 1 ]; then
       { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq linux-perf >/dev/null 2>&1; }) || true
   fi
   if perf --version >/dev/null 2>&1; then PERF=perf; else log "no perf: profiling skipped"; fi
+fi
+
+# -- soak: rounds of churning calls against the service alone ---------------------
+proc_sample() { # label -> one JSON object on stdout
+  local rss fds threads
+  rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$SVC_PID/status")"
+  threads="$(awk '/^Threads:/ {print $2}' "/proc/$SVC_PID/status")"
+  fds="$(find "/proc/$SVC_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)"
+  printf '{"label":"%s","t":%s,"rss_kib":%s,"fds":%s,"threads":%s}\n' \
+    "$1" "$SECONDS" "$rss" "$fds" "$threads"
+}
+if [ "$SOAK" = 1 ]; then
+  SOAK_T0=$SECONDS
+  ROUNDS=$(((SECS + ROUND + 2 * RAMP + 3) / (ROUND + 2 * RAMP + 3)))
+  [ "$ROUNDS" -ge 2 ] || ROUNDS=2
+  log "soak: $ROUNDS rounds of $CALLS calls (${ROUND}s hold, ${RAMP}s ramp) for ~${SECS}s"
+  sleep 2
+  proc_sample idle >"$WORK/soak-samples.jsonl"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    "${GPRIO[@]}" taskset -c "$GEN_CORE" "$BIN_GEN" --calls "$CALLS" \
+      --seconds "$ROUND" --ramp "$RAMP" --label "soak-$r" --port "$SVC_PORT" \
+      --auth-token "$AUTH_TOKEN" --server-pid "$SVC_PID" \
+      --out "$WORK/soak-$r.json" 2>>"$WORK/loadgen.log" ||
+      log "al-loadgen failed in round $r"
+    sleep 3 # calls end, actors quit, queued writes land
+    proc_sample "round $r" >>"$WORK/soak-samples.jsonl"
+    log "soak round $r/$ROUNDS: $(tail -1 "$WORK/soak-samples.jsonl")"
+  done
+  COMMIT="$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+  OUT="$REPO/bench/results/$(date -u +%Y-%m-%d)-$COMMIT-soak"
+  mkdir -p "$REPO/bench/results"
+  python3 - "$WORK" "$OUT" "$CALLS" "$ROUND" "$((SECONDS - SOAK_T0))" "$NPROC" "$COMMIT" <<'PY'
+import glob, json, os, sys
+work, out, calls, hold, wall, nproc, commit = sys.argv[1:8]
+samples = [json.loads(l) for l in open(os.path.join(work, "soak-samples.jsonl"))]
+rounds = []
+for i in range(1, len(samples)):
+    try:
+        m = json.load(open(os.path.join(work, f"soak-{i}.json")))
+    except (OSError, ValueError):
+        m = {}
+    rounds.append({"round": i, "valid": m.get("valid", False),
+                   "dropped": (m.get("dropped") or {}).get("total"),
+                   "late_frames": m.get("late_frames"),
+                   "live_at_hold_mid": m.get("live_at_hold_mid"),
+                   "first_media_p99_ms": (m.get("first_media_ms") or {}).get("p99"),
+                   **{k: samples[i][k] for k in ("rss_kib", "fds", "threads")}})
+idle, first, last = samples[0], samples[1], samples[-1]
+rss_growth = last["rss_kib"] - first["rss_kib"]
+flat_rss = rss_growth <= max(0.10 * first["rss_kib"], 2048)
+flat_fds = last["fds"] <= idle["fds"] + 64  # the DB pool may have grown
+dropped = sum(r["dropped"] or 0 for r in rounds)
+res = {"commit": commit, "nproc": int(nproc), "calls": int(calls),
+       "round_hold_s": float(hold), "wall_s": int(wall), "idle": idle,
+       "rounds": rounds, "rss_growth_kib": rss_growth,
+       "rss_flat": flat_rss, "fds_flat": flat_fds, "dropped_total": dropped,
+       "calls_total": int(calls) * len(rounds),
+       "all_rounds_valid": all(r["valid"] for r in rounds)}
+json.dump(res, open(out + ".json", "w"), indent=2)
+L = [f"# Soak {commit}: {calls} calls per round, {len(rounds)} rounds, {wall} s (nproc {nproc})", "",
+     "| after | RSS KiB | fds | threads | dropped | late frames | live mid-hold | first media p99 ms | valid |",
+     "|---|---|---|---|---|---|---|---|---|",
+     f"| idle | {idle['rss_kib']} | {idle['fds']} | {idle['threads']} | | | | | |"]
+for r in rounds:
+    L.append(f"| round {r['round']} | {r['rss_kib']} | {r['fds']} | {r['threads']} | {r['dropped']} "
+             f"| {r['late_frames']} | {r['live_at_hold_mid']} | {r['first_media_p99_ms']} | {r['valid']} |")
+L += ["", f"RSS growth first -> last round: {rss_growth} KiB ({'flat' if flat_rss else 'GROWING'}); "
+      f"descriptors idle {idle['fds']} -> end {last['fds']} ({'flat' if flat_fds else 'LEAKING'}); "
+      f"{res['calls_total']} calls, {dropped} dropped."]
+open(out + ".md", "w").write("\n".join(L) + "\n")
+print("\n".join(L))
+PY
+  log "wrote $OUT.json and $OUT.md"
+  exit 0
 fi
 
 # -- media streams: baseline then service at each level ---------------------------
