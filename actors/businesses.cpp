@@ -1,5 +1,7 @@
 #include "actors/businesses.hpp"
 
+#include "actors/sql.hpp"
+
 #include <boost/json/parse.hpp>
 #include <pqxx/pqxx>
 
@@ -9,48 +11,69 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr auto select_business_exists
-  = "SELECT 1 FROM businesses WHERE id = $1";
+constexpr sql_statement insert_business{
+  "INSERT INTO businesses(name) VALUES ('') RETURNING id"};
 
-constexpr auto select_business
-  = "SELECT id, name, coalesce(greeting,''), coalesce(prompt,''),"
-    " voice_engine, twilio_account_sid, twilio_auth_token IS NOT NULL,"
-    " whatsapp_from, whatsapp_provider, payments_enabled, payments_provider,"
-    " paypal_client_id IS NOT NULL AND paypal_secret IS NOT NULL,"
-    " tranzila_terminal, working_hours::text, max_live_calls,"
-    " coalesce(after_hours_reply,'')"
-    " FROM businesses WHERE id = $1";
+constexpr sql_statement select_business_ids{
+  "SELECT id FROM businesses ORDER BY id"};
 
-constexpr auto select_business_numbers
-  = "SELECT number FROM phone_numbers WHERE business_id = $1 ORDER BY 1";
+constexpr sql_statement lock_business_row{
+  "SELECT 1 FROM businesses WHERE id = $1 FOR UPDATE"};
 
-constexpr auto update_business
-  = "UPDATE businesses SET"
-    " name = coalesce($2, name), greeting = coalesce($3, greeting),"
-    " prompt = coalesce($4, prompt), voice_engine = coalesce($5, voice_engine),"
-    " twilio_account_sid = coalesce($6, twilio_account_sid),"
-    " twilio_auth_token = coalesce($7, twilio_auth_token),"
-    " whatsapp_from = coalesce($8, whatsapp_from),"
-    " whatsapp_provider = coalesce($9, whatsapp_provider),"
-    " payments_enabled = coalesce($10, payments_enabled),"
-    " payments_provider = coalesce($11, payments_provider),"
-    " paypal_client_id = coalesce($12, paypal_client_id),"
-    " paypal_secret = coalesce($13, paypal_secret),"
-    " tranzila_terminal = coalesce($14, tranzila_terminal),"
-    " working_hours = coalesce($15::jsonb, working_hours),"
-    " max_live_calls = coalesce($16, max_live_calls),"
-    " after_hours_reply = coalesce($17, after_hours_reply),"
-    " updated_at = now() WHERE id = $1";
+constexpr sql_statement insert_token{
+  "INSERT INTO api_tokens(business_id, role, name, token_hash)"
+  " VALUES ($1, $2, $3, $4) RETURNING id"};
 
-constexpr auto delete_business_numbers
-  = "DELETE FROM phone_numbers WHERE business_id = $1";
+constexpr sql_statement revoke_token{
+  "UPDATE api_tokens SET revoked_at = now()"
+  " WHERE id = $1 AND revoked_at IS NULL RETURNING id"};
 
-constexpr auto insert_business_number
-  = "INSERT INTO phone_numbers(number, business_id) VALUES ($1, $2)"
-    " ON CONFLICT (number) DO NOTHING";
+constexpr sql_statement select_token{
+  "SELECT id, business_id, role FROM api_tokens"
+  " WHERE token_hash = $1 AND revoked_at IS NULL"};
 
-constexpr auto select_number_owner
-  = "SELECT business_id FROM phone_numbers WHERE number = $1 FOR UPDATE";
+constexpr sql_statement select_business_exists{
+  "SELECT 1 FROM businesses WHERE id = $1"};
+
+constexpr sql_statement select_business{
+  "SELECT id, name, coalesce(greeting,''), coalesce(prompt,''),"
+  " voice_engine, twilio_account_sid, twilio_auth_token IS NOT NULL,"
+  " whatsapp_from, whatsapp_provider, payments_enabled, payments_provider,"
+  " paypal_client_id IS NOT NULL AND paypal_secret IS NOT NULL,"
+  " tranzila_terminal, working_hours::text, max_live_calls,"
+  " coalesce(after_hours_reply,'')"
+  " FROM businesses WHERE id = $1"};
+
+constexpr sql_statement select_business_numbers{
+  "SELECT number FROM phone_numbers WHERE business_id = $1 ORDER BY 1"};
+
+constexpr sql_statement update_business{
+  "UPDATE businesses SET"
+  " name = coalesce($2, name), greeting = coalesce($3, greeting),"
+  " prompt = coalesce($4, prompt), voice_engine = coalesce($5, voice_engine),"
+  " twilio_account_sid = coalesce($6, twilio_account_sid),"
+  " twilio_auth_token = coalesce($7, twilio_auth_token),"
+  " whatsapp_from = coalesce($8, whatsapp_from),"
+  " whatsapp_provider = coalesce($9, whatsapp_provider),"
+  " payments_enabled = coalesce($10, payments_enabled),"
+  " payments_provider = coalesce($11, payments_provider),"
+  " paypal_client_id = coalesce($12, paypal_client_id),"
+  " paypal_secret = coalesce($13, paypal_secret),"
+  " tranzila_terminal = coalesce($14, tranzila_terminal),"
+  " working_hours = coalesce($15::jsonb, working_hours),"
+  " max_live_calls = coalesce($16, max_live_calls),"
+  " after_hours_reply = coalesce($17, after_hours_reply),"
+  " updated_at = now() WHERE id = $1"};
+
+constexpr sql_statement delete_business_numbers{
+  "DELETE FROM phone_numbers WHERE business_id = $1"};
+
+constexpr sql_statement insert_business_number{
+  "INSERT INTO phone_numbers(number, business_id) VALUES ($1, $2)"
+  " ON CONFLICT (number) DO NOTHING"};
+
+constexpr sql_statement select_number_owner{
+  "SELECT business_id FROM phone_numbers WHERE number = $1 FOR UPDATE"};
 
 json::value text_or_null(const pqxx::field& f) {
   if (f.is_null())
@@ -60,12 +83,47 @@ json::value text_or_null(const pqxx::field& f) {
 
 } // namespace
 
+std::int64_t create_business(db_tx& tx) {
+  return exec(tx, insert_business)[0][0].as<std::int64_t>();
+}
+
+std::vector<std::int64_t> business_ids(db_tx& tx) {
+  std::vector<std::int64_t> ids;
+  for (auto row : exec(tx, select_business_ids))
+    ids.push_back(row[0].as<std::int64_t>());
+  return ids;
+}
+
+bool lock_business(db_tx& tx, std::int64_t id) {
+  return !exec(tx, lock_business_row, id).empty();
+}
+
+std::int64_t insert_api_token(db_tx& tx, std::int64_t business,
+                              const std::string& role, const std::string& name,
+                              const std::string& token_hash) {
+  return exec(tx, insert_token, business, role, name, token_hash)[0][0]
+    .as<std::int64_t>();
+}
+
+bool revoke_api_token(db_tx& tx, std::int64_t id) {
+  return !exec(tx, revoke_token, id).empty();
+}
+
+std::optional<api_token_row> find_api_token(db_tx& tx,
+                                            const std::string& token_hash) {
+  auto r = exec(tx, select_token, token_hash);
+  if (r.empty())
+    return std::nullopt;
+  return api_token_row{r[0][0].as<std::int64_t>(), r[0][1].as<std::int64_t>(),
+                       r[0][2].c_str()};
+}
+
 bool business_exists(db_tx& tx, std::int64_t id) {
-  return !tx.exec_params(select_business_exists, id).empty();
+  return !exec(tx, select_business_exists, id).empty();
 }
 
 json::object business_view(db_tx& tx, std::int64_t id) {
-  auto r = tx.exec_params(select_business, id);
+  auto r = exec(tx, select_business, id);
   json::object o;
   if (r.empty())
     return o;
@@ -76,7 +134,7 @@ json::object business_view(db_tx& tx, std::int64_t id) {
   o["prompt"] = row[3].c_str();
   o["voice_engine"] = row[4].c_str();
   json::array numbers;
-  for (auto n : tx.exec_params(select_business_numbers, id))
+  for (auto n : exec(tx, select_business_numbers, id))
     numbers.emplace_back(n[0].c_str());
   o["phone_numbers"] = std::move(numbers);
   o["twilio"] = {{"account_sid", text_or_null(row[5])},
@@ -96,15 +154,15 @@ json::object business_view(db_tx& tx, std::int64_t id) {
 }
 
 void save_business(db_tx& tx, std::int64_t id, const business_input& in) {
-  tx.exec_params(update_business, id, in.name, in.greeting, in.prompt,
-                 in.voice_engine, in.twilio_sid, in.twilio_token, in.wa_from,
-                 in.wa_provider, in.payments_enabled, in.payments_provider,
-                 in.paypal_id, in.paypal_secret, in.tranzila_terminal,
-                 in.working_hours, in.max_live_calls, in.after_hours_reply);
+  exec(tx, update_business, id, in.name, in.greeting, in.prompt,
+       in.voice_engine, in.twilio_sid, in.twilio_token, in.wa_from,
+       in.wa_provider, in.payments_enabled, in.payments_provider, in.paypal_id,
+       in.paypal_secret, in.tranzila_terminal, in.working_hours,
+       in.max_live_calls, in.after_hours_reply);
   if (in.phone_numbers) {
-    tx.exec_params(delete_business_numbers, id);
+    exec(tx, delete_business_numbers, id);
     for (auto& n : *in.phone_numbers)
-      tx.exec_params(insert_business_number, n, id);
+      exec(tx, insert_business_number, n, id);
   }
 }
 
@@ -114,7 +172,7 @@ std::vector<std::string> claimed_elsewhere(db_tx& tx, std::int64_t id,
   if (!in.phone_numbers)
     return out;
   for (auto& n : *in.phone_numbers) {
-    auto r = tx.exec_params(select_number_owner, n);
+    auto r = exec(tx, select_number_owner, n);
     if (!r.empty() && r[0][0].as<std::int64_t>() != id)
       out.push_back(n);
   }

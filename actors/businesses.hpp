@@ -10,6 +10,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,5 +31,34 @@ void save_business(db_tx& tx, std::int64_t id, const business_input& in);
 /// (locks the rows it finds).
 std::vector<std::string> claimed_elsewhere(db_tx& tx, std::int64_t id,
                                            const business_input& in);
+
+/// A new, empty business; returns its id (save_business fills it in).
+std::int64_t create_business(db_tx& tx);
+
+/// Every business id, in order.
+std::vector<std::int64_t> business_ids(db_tx& tx);
+
+/// Locks business `id` for an update; false when it does not exist.
+bool lock_business(db_tx& tx, std::int64_t id);
+
+// -- API tokens (stored as hashes only) ---------------------------------------
+
+/// A new token of `business` with `role`; returns its id.
+std::int64_t insert_api_token(db_tx& tx, std::int64_t business,
+                              const std::string& role, const std::string& name,
+                              const std::string& token_hash);
+
+/// Revokes token `id`; false when there is no such live token.
+bool revoke_api_token(db_tx& tx, std::int64_t id);
+
+struct api_token_row {
+  std::int64_t id = 0;
+  std::int64_t business_id = 0;
+  std::string role;
+};
+
+/// The live token with this hash, if any.
+std::optional<api_token_row> find_api_token(db_tx& tx,
+                                            const std::string& token_hash);
 
 } // namespace al

@@ -20,6 +20,7 @@
 
 #include "actors/call.hpp"
 
+#include "actors/call_rows.hpp"
 #include "actors/call_tools.hpp"
 #include "actors/leads.hpp"
 #include "actors/metrics.hpp"
@@ -35,7 +36,6 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -82,7 +82,7 @@ struct call_state {
   call_checkpoint_ptr cp;
   std::shared_ptr<const call_env> env;
   std::vector<std::function<void()>> waiting_for_load;
-  call_host host;                   // before `ai`: outlives it
+  call_host host;                    // before `ai`: outlives it
   std::unique_ptr<openai_engine> ai; // set while the openai engine leads
 };
 
@@ -106,11 +106,7 @@ void record_event(call_actor* self, const std::string& kind,
   auto sid = cp.info.call_sid;
   auto text = boost::json::serialize(detail);
   self->state.env->db.write("call_event", [sid, seq, kind, text](db_tx& tx) {
-    tx.exec_params("INSERT INTO call_events(business_id, call_sid, seq, kind,"
-                   " detail) SELECT business_id, call_sid, $2, $3, $4::jsonb"
-                   " FROM calls WHERE call_sid = $1"
-                   " ON CONFLICT DO NOTHING",
-                   sid, seq, kind, text);
+    insert_call_event(tx, sid, seq, kind, text);
   });
 }
 
@@ -125,10 +121,10 @@ void say(call_actor* self, const audio_ptr& audio, const char* what) {
   if (cp.speech_ended_at != std::chrono::steady_clock::time_point{}) {
     auto& env = *self->state.env;
     if (env.m)
-      env.m->turn_reply.Observe(std::chrono::duration<double>(
-                                  std::chrono::steady_clock::now()
-                                  - cp.speech_ended_at)
-                                  .count());
+      env.m->turn_reply.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                      - cp.speech_ended_at)
+          .count());
     cp.speech_ended_at = {};
   }
   cp.sink->play(audio, mark);
@@ -145,9 +141,8 @@ void save_turn(call_actor* self) {
   auto rel = safe_name(cp.info.call_sid) + "/" + std::to_string(seq) + ".wav";
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::create_directories(fs::path(env.recordings_dir)
-                           / safe_name(cp.info.call_sid),
-                         ec);
+  fs::create_directories(
+    fs::path(env.recordings_dir) / safe_name(cp.info.call_sid), ec);
   auto ms = static_cast<int>(cp.turn_audio.size() / 8);
   if (!write_mulaw_wav((fs::path(env.recordings_dir) / rel).string(),
                        cp.turn_audio)) {
@@ -156,10 +151,7 @@ void save_turn(call_actor* self) {
   } else {
     auto sid = cp.info.call_sid;
     env.db.write("call_segment", [sid, seq, rel, ms](db_tx& tx) {
-      tx.exec_params("INSERT INTO call_segments(business_id, call_sid, seq,"
-                     " path, duration_ms) SELECT business_id, call_sid, $2, $3,"
-                     " $4 FROM calls WHERE call_sid = $1 ON CONFLICT DO NOTHING",
-                     sid, seq, rel, ms);
+      insert_call_segment(tx, sid, seq, rel, ms);
     });
   }
   cp.turn_audio.clear();
@@ -190,16 +182,7 @@ void finish(call_actor* self, std::string reason = "dialogue complete") {
   record_event(self, "finished", {{"deal", deal}, {"callback", callback}});
   self->state.env->db.run(
     [sid, deal, callback, reason](db_tx& tx) {
-      tx.exec_params("UPDATE calls SET ended_normally = TRUE,"
-                     " status = 'completed', end_reason = $2,"
-                     " ended_at = now(), updated_at = now() WHERE call_sid = $1",
-                     sid, reason);
-      tx.exec_params(
-        "UPDATE leads SET deal = coalesce(nullif($2, ''), deal),"
-        " callback_at = coalesce(nullif($3, ''), callback_at),"
-        " updated_at = now()"
-        " WHERE id = (SELECT lead_id FROM calls WHERE call_sid = $1)",
-        sid, deal, callback);
+      mark_call_completed(tx, sid, reason, deal, callback);
     },
     [sink, sid](const db_error& err) {
       if (!err.empty())
@@ -219,15 +202,8 @@ void ended_early(call_actor* self, const std::string& reason) {
   auto deal = cp.deal;
   self->state.env->db.write("call_end", [sid, reason, caller_hung_up,
                                          deal](db_tx& tx) {
-    tx.exec_params("UPDATE calls SET status = $2, end_reason = $3,"
-                   " ended_at = coalesce(ended_at, now()), updated_at = now()"
-                   " WHERE call_sid = $1 AND NOT ended_normally",
-                   sid, caller_hung_up ? "completed" : "dropped", reason);
-    if (!deal.empty())
-      tx.exec_params("UPDATE leads SET deal = $2, updated_at = now()"
-                     " WHERE id = (SELECT lead_id FROM calls"
-                     " WHERE call_sid = $1)",
-                     sid, deal);
+    mark_call_ended_early(tx, sid, caller_hung_up ? "completed" : "dropped",
+                          reason, deal);
   });
 }
 
@@ -250,10 +226,10 @@ void call_host::play(audio_ptr audio, std::string mark) {
     return;
   if (cp.speech_ended_at != std::chrono::steady_clock::time_point{}) {
     if (auto* m = self->state.env->m)
-      m->turn_reply.Observe(std::chrono::duration<double>(
-                              std::chrono::steady_clock::now()
-                              - cp.speech_ended_at)
-                              .count());
+      m->turn_reply.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                      - cp.speech_ended_at)
+          .count());
     cp.speech_ended_at = {};
   }
   cp.sink->play(std::move(audio), std::move(mark));
@@ -271,8 +247,8 @@ void call_host::run_tool(tool_call call) {
   auto id = call.call_id;
   run_call_tool(*self->state.env, self->state.cp->info, std::move(call),
                 [me, id](std::string output) {
-                  caf::anon_send(me, ai_event_atom_v, std::int32_t{ai_tool},
-                                 id, std::move(output));
+                  caf::anon_send(me, ai_event_atom_v, std::int32_t{ai_tool}, id,
+                                 std::move(output));
                 });
 }
 
@@ -292,8 +268,7 @@ void call_host::barge_in() {
     m->barge_ins.Increment();
 }
 
-void call_host::schedule(std::chrono::milliseconds after,
-                         std::uint64_t token) {
+void call_host::schedule(std::chrono::milliseconds after, std::uint64_t token) {
   self->delayed_send(self, after, ai_timer_atom_v, token);
 }
 
@@ -332,18 +307,17 @@ void request_ai(call_actor* self) {
   caf::actor me = caf::actor_cast<caf::actor>(self);
   auto business = info.business_id;
   auto from = info.from;
-  env.db.run(
-    [setup, business, from](db_tx& tx) {
-      *setup = load_ai_setup(tx, business, from);
-    },
-    [me, setup, sid = info.call_sid](const db_error& err) {
-      if (!err.empty())
-        log_safe(spdlog::level::warn,
-                 "call {}: engine settings unavailable ({}), local engine",
-                 sid, err);
-      else if (setup->openai)
-        caf::anon_send(me, ai_event_atom_v, ai_setup_ptr{setup});
-    });
+  env.db.run([setup, business,
+              from](db_tx& tx) { *setup = load_ai_setup(tx, business, from); },
+             [me, setup, sid = info.call_sid](const db_error& err) {
+               if (!err.empty())
+                 log_safe(
+                   spdlog::level::warn,
+                   "call {}: engine settings unavailable ({}), local engine",
+                   sid, err);
+               else if (setup->openai)
+                 caf::anon_send(me, ai_event_atom_v, ai_setup_ptr{setup});
+             });
 }
 
 /// Opens the Realtime session while the greeting plays.
@@ -390,11 +364,8 @@ void start_ai(call_actor* self, const ai_setup& setup) {
   record_event(self, "engine_start",
                {{"engine", "openai"}, {"model", env.openai_model}});
   auto sid = cp.info.call_sid;
-  env.db.write("call_engine", [sid](db_tx& tx) {
-    tx.exec_params("UPDATE calls SET engine = 'openai', updated_at = now()"
-                   " WHERE call_sid = $1",
-                   sid);
-  });
+  env.db.write("call_engine",
+               [sid](db_tx& tx) { set_call_engine(tx, sid, "openai"); });
   st.ai->start(std::move(link));
 }
 
@@ -409,17 +380,11 @@ void on_attached(call_actor* self) {
   auto stream_sid = cp.stream_sid;
   auto from = normalize_phone(cp.info.from);
   env.db.write("call_start", [sid, stream_sid, from](db_tx& tx) {
-    auto r = tx.exec_params("UPDATE calls SET status = 'in-progress',"
-                            " stream_sid = $2, started_at = coalesce("
-                            "started_at, now()), updated_at = now()"
-                            " WHERE call_sid = $1 RETURNING business_id",
-                            sid, stream_sid);
-    if (r.empty() || !from)
+    auto business = mark_call_streaming(tx, sid, stream_sid);
+    if (!business || !from)
       return;
-    auto lead = upsert_lead_by_phone(tx, r[0][0].as<std::int64_t>(), *from,
-                                     "call", "");
-    tx.exec_params("UPDATE calls SET lead_id = $2 WHERE call_sid = $1", sid,
-                   lead);
+    auto lead = upsert_lead_by_phone(tx, *business, *from, "call", "");
+    set_call_lead(tx, sid, lead);
   });
   cp.step = call_step::greeting;
   say(self, cp.info.voice->greeting, "greeting");
@@ -441,17 +406,13 @@ void load_info(call_actor* self) {
   caf::actor me = caf::actor_cast<caf::actor>(self);
   env->db.run(
     [sid, info, greeting](db_tx& tx) {
-      auto r = tx.exec_params("SELECT c.business_id, c.from_number, c.to_number,"
-                              " coalesce(b.greeting, '') FROM calls c"
-                              " JOIN businesses b ON b.id = c.business_id"
-                              " WHERE c.call_sid = $1",
-                              sid);
-      if (r.empty())
+      auto row = load_call_row(tx, sid);
+      if (!row)
         return;
-      info->business_id = r[0][0].as<std::int64_t>();
-      info->from = r[0][1].c_str();
-      info->to = r[0][2].c_str();
-      *greeting = r[0][3].c_str();
+      info->business_id = row->business_id;
+      info->from = row->from;
+      info->to = row->to;
+      *greeting = row->greeting;
     },
     [me, info, greeting, env](const db_error& err) {
       // An unknown call (or no database) still gets the default voice, so
@@ -613,10 +574,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       record_event(self, "watchdog", {{"reason", "no stream start"}});
       auto sid = cp.info.call_sid;
       self->state.env->db.write("call_watchdog", [sid](db_tx& tx) {
-        tx.exec_params("UPDATE calls SET status = 'redirected',"
-                       " end_reason = 'no stream start', updated_at = now()"
-                       " WHERE call_sid = $1 AND NOT ended_normally",
-                       sid);
+        mark_call_unfinished(tx, sid, "redirected", "no stream start");
       });
       if (self->state.env->redirect_to_fallback)
         self->state.env->redirect_to_fallback(cp.info);
@@ -627,8 +585,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
 
 } // namespace
 
-call_step next_step(call_step step, const std::string& digit,
-                    std::string& deal, std::string& callback) {
+call_step next_step(call_step step, const std::string& digit, std::string& deal,
+                    std::string& callback) {
   switch (step) {
     case call_step::greeting:
       if (digit == "1")
@@ -662,10 +620,7 @@ child_spec make_call_spec(call_checkpoint_ptr cp,
       env->m->active_calls.Decrement();
     auto sid = cp->info.call_sid;
     env->db.write("call_give_up", [sid](db_tx& tx) {
-      tx.exec_params("UPDATE calls SET status = 'failed',"
-                     " end_reason = 'call actor crash loop', updated_at = now()"
-                     " WHERE call_sid = $1 AND NOT ended_normally",
-                     sid);
+      mark_call_unfinished(tx, sid, "failed", "call actor crash loop");
     });
     if (cp->sink)
       cp->sink->close();

@@ -2,6 +2,7 @@
 
 #include "actors/crm_queries.hpp"
 #include "actors/leads.hpp"
+#include "actors/sql.hpp"
 #include "core/crm_input.hpp"
 #include "core/json.hpp"
 #include "core/phone.hpp"
@@ -19,43 +20,43 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr auto select_setup
-  = "SELECT b.voice_engine, b.name, coalesce(b.prompt, ''),"
-    " coalesce(b.greeting, ''), l.name, l.deal, l.city, l.rooms::text,"
-    " l.budget_min, l.budget_max, l.notes"
-    " FROM businesses b LEFT JOIN leads l"
-    "  ON l.business_id = b.id AND l.phone = $2"
-    " WHERE b.id = $1";
+constexpr sql_statement select_setup{
+  "SELECT b.voice_engine, b.name, coalesce(b.prompt, ''),"
+  " coalesce(b.greeting, ''), l.name, l.deal, l.city, l.rooms::text,"
+  " l.budget_min, l.budget_max, l.notes"
+  " FROM businesses b LEFT JOIN leads l"
+  "  ON l.business_id = b.id AND l.phone = $2"
+  " WHERE b.id = $1"};
 
-constexpr auto select_call_lead
-  = "SELECT lead_id FROM calls WHERE business_id = $1 AND call_sid = $2"
-    " AND lead_id IS NOT NULL";
+constexpr sql_statement select_call_lead{
+  "SELECT lead_id FROM calls WHERE business_id = $1 AND call_sid = $2"
+  " AND lead_id IS NOT NULL"};
 
-constexpr auto insert_anonymous_lead
-  = "INSERT INTO leads (business_id, source, status) VALUES ($1, 'call', $2)"
-    " RETURNING id";
+constexpr sql_statement insert_anonymous_lead{
+  "INSERT INTO leads (business_id, source, status) VALUES ($1, 'call', $2)"
+  " RETURNING id"};
 
-constexpr auto link_call_lead
-  = "UPDATE calls SET lead_id = $3, updated_at = now()"
-    " WHERE business_id = $1 AND call_sid = $2"
-    " AND lead_id IS DISTINCT FROM $3";
+constexpr sql_statement link_call_lead{
+  "UPDATE calls SET lead_id = $3, updated_at = now()"
+  " WHERE business_id = $1 AND call_sid = $2"
+  " AND lead_id IS DISTINCT FROM $3"};
 
-constexpr auto append_lead_notes
-  = "UPDATE leads SET notes = CASE WHEN notes = '' THEN $3"
-    " ELSE notes || E'\\n' || $3 END, updated_at = now()"
-    " WHERE business_id = $1 AND id = $2";
+constexpr sql_statement append_lead_notes{
+  "UPDATE leads SET notes = CASE WHEN notes = '' THEN $3"
+  " ELSE notes || E'\\n' || $3 END, updated_at = now()"
+  " WHERE business_id = $1 AND id = $2"};
 
-constexpr auto israel_time
-  = "SELECT ($1::timestamp AT TIME ZONE 'Asia/Jerusalem')::text";
+constexpr sql_statement israel_time{
+  "SELECT ($1::timestamp AT TIME ZONE 'Asia/Jerusalem')::text"};
 
 // Once per call: a retried write finds the summary set and adds no note.
-constexpr auto store_summary
-  = "UPDATE calls SET summary = $2, updated_at = now()"
-    " WHERE call_sid = $1 AND summary IS NULL RETURNING business_id, lead_id";
+constexpr sql_statement store_summary{
+  "UPDATE calls SET summary = $2, updated_at = now()"
+  " WHERE call_sid = $1 AND summary IS NULL RETURNING business_id, lead_id"};
 
-constexpr auto insert_summary_note
-  = "INSERT INTO lead_notes (business_id, lead_id, body, author)"
-    " VALUES ($1, $2, $3, 'ai')";
+constexpr sql_statement insert_summary_note{
+  "INSERT INTO lead_notes (business_id, lead_id, body, author)"
+  " VALUES ($1, $2, $3, 'ai')"};
 
 template <class... Ts>
 void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
@@ -129,7 +130,7 @@ void save_lead(const call_env& env, const call_info& info, tool_call call,
         }
       }
       if (!notes.empty())
-        tx.exec_params(append_lead_notes, business, lead, notes);
+        exec(tx, append_lead_notes, business, lead, notes);
       out->output = ok_output({{"lead_id", lead}});
     },
     [out, done](const db_error& err) {
@@ -141,8 +142,7 @@ void save_lead(const call_env& env, const call_info& info, tool_call call,
 void book_appointment(const call_env& env, const call_info& info,
                       tool_call call, std::function<void(std::string)> done) {
   appointment_args args;
-  if (auto err = realtime_appointment_args(call.arguments, args);
-      !err.empty())
+  if (auto err = realtime_appointment_args(call.arguments, args); !err.empty())
     return done(error_output(err));
   auto out = std::make_shared<tool_outcome>();
   auto business = info.business_id;
@@ -153,11 +153,10 @@ void book_appointment(const call_env& env, const call_info& info,
       auto lead = call_lead(tx, business, sid, from);
       appointment_input in;
       in.lead_id = std::optional<std::int64_t>{lead};
-      in.starts_at = args.local
-                       ? std::string{tx.exec_params(israel_time,
-                                                    args.starts_at)[0][0]
-                                       .c_str()}
-                       : args.starts_at;
+      in.starts_at
+        = args.local
+            ? std::string{exec(tx, israel_time, args.starts_at)[0][0].c_str()}
+            : args.starts_at;
       in.address = args.address;
       in.notes = args.notes;
       auto r = create_appointment(tx, business, in);
@@ -190,9 +189,8 @@ void send_whatsapp(const call_env& env, const call_info& info, tool_call call,
     return done(error_output("WhatsApp is not available"));
   env.send_whatsapp(info.business_id, *to, std::move(text),
                     [done](std::string error, std::string id) {
-                      done(error.empty()
-                             ? ok_output({{"message_id", id}})
-                             : error_output("not sent: " + error));
+                      done(error.empty() ? ok_output({{"message_id", id}})
+                                         : error_output("not sent: " + error));
                     });
 }
 
@@ -202,7 +200,7 @@ ai_setup load_ai_setup(db_tx& tx, std::int64_t business,
                        const std::string& from) {
   ai_setup s;
   auto phone = normalize_phone(from);
-  auto r = tx.exec_params(select_setup, business, phone.value_or(""));
+  auto r = exec(tx, select_setup, business, phone.value_or(""));
   if (r.empty())
     return s;
   auto row = r[0];
@@ -244,15 +242,15 @@ std::int64_t call_lead(db_tx& tx, std::int64_t business,
   std::int64_t lead = 0;
   if (auto phone = normalize_phone(from)) {
     lead = upsert_lead_by_phone(tx, business, *phone, "call", "");
-  } else if (auto r = tx.exec_params(select_call_lead, business, call_sid);
+  } else if (auto r = exec(tx, select_call_lead, business, call_sid);
              !r.empty()) {
     lead = r[0][0].as<std::int64_t>();
   } else {
-    lead = tx.exec_params(insert_anonymous_lead, business,
-                          initial_lead_status(tx, business))[0][0]
+    lead = exec(tx, insert_anonymous_lead, business,
+                initial_lead_status(tx, business))[0][0]
              .as<std::int64_t>();
   }
-  tx.exec_params(link_call_lead, business, call_sid, lead);
+  exec(tx, link_call_lead, business, call_sid, lead);
   return lead;
 }
 
@@ -269,24 +267,24 @@ void summarize_call(std::shared_ptr<const call_env> env, std::string call_sid,
   req.headers.emplace_back("Content-Type", "application/json");
   req.body = summary_request(env->openai_summary_model, lines);
   req.timeout = std::chrono::seconds(30);
-  env->http(std::move(req), [env, sid = std::move(call_sid)](
-                              outbound_response r) {
-    auto text = r.ok() ? summary_text(r.body) : std::nullopt;
-    if (!text) {
-      // Neither the body nor the headers: they may echo the key.
-      log_safe(spdlog::level::warn, "call {}: no summary ({} {})", sid,
-               r.status, r.error);
-      return;
-    }
-    auto summary = text->substr(0, 4000);
-    env->db.write("call_summary", [sid, summary](db_tx& tx) {
-      auto row = tx.exec_params(store_summary, sid, summary);
-      if (row.empty() || row[0][1].is_null())
-        return;
-      tx.exec_params(insert_summary_note, row[0][0].as<std::int64_t>(),
+  env->http(std::move(req),
+            [env, sid = std::move(call_sid)](outbound_response r) {
+              auto text = r.ok() ? summary_text(r.body) : std::nullopt;
+              if (!text) {
+                // Neither the body nor the headers: they may echo the key.
+                log_safe(spdlog::level::warn, "call {}: no summary ({} {})",
+                         sid, r.status, r.error);
+                return;
+              }
+              auto summary = text->substr(0, 4000);
+              env->db.write("call_summary", [sid, summary](db_tx& tx) {
+                auto row = exec(tx, store_summary, sid, summary);
+                if (row.empty() || row[0][1].is_null())
+                  return;
+                exec(tx, insert_summary_note, row[0][0].as<std::int64_t>(),
                      row[0][1].as<std::int64_t>(), "סיכום שיחה: " + summary);
-    });
-  });
+              });
+            });
 }
 
 void run_call_tool(const call_env& env, const call_info& info, tool_call call,

@@ -1,6 +1,7 @@
 #include "actors/crm_queries.hpp"
 
 #include "actors/businesses.hpp"
+#include "actors/sql.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
@@ -34,7 +35,7 @@ namespace {
   " AND ($5::text IS NULL OR name ILIKE $5::text OR phone ILIKE $5::text"      \
   "      OR notes ILIKE $5::text OR phone = $6::text)"
 
-constexpr auto count_leads = "SELECT count(*)" AL_LEAD_FILTER;
+constexpr sql_statement count_leads{"SELECT count(*)" AL_LEAD_FILTER};
 
 // One page of leads, $7 limit, $8 offset. The page is cut first and only
 // its rows are rendered; each order is its own statement so that the
@@ -44,91 +45,93 @@ constexpr auto count_leads = "SELECT count(*)" AL_LEAD_FILTER;
   " ORDER BY " order " LIMIT $7 OFFSET $8) leads ORDER BY " order
 
 // [sort_updated][ascending]
-constexpr const char* select_leads[2][2] = {
-  {AL_LEAD_PAGE("created_at DESC, id DESC"), AL_LEAD_PAGE("created_at, id")},
-  {AL_LEAD_PAGE("updated_at DESC, id DESC"), AL_LEAD_PAGE("updated_at, id")},
+constexpr sql_statement select_leads[2][2] = {
+  {sql_statement{AL_LEAD_PAGE("created_at DESC, id DESC")},
+   sql_statement{AL_LEAD_PAGE("created_at, id")}},
+  {sql_statement{AL_LEAD_PAGE("updated_at DESC, id DESC")},
+   sql_statement{AL_LEAD_PAGE("updated_at, id")}},
 };
 
-constexpr auto select_lead = "SELECT " AL_LEAD_COLUMNS
-                             " FROM leads WHERE business_id = $1 AND id = $2";
+constexpr sql_statement select_lead{
+  "SELECT " AL_LEAD_COLUMNS " FROM leads WHERE business_id = $1 AND id = $2"};
 
-constexpr auto lock_lead
-  = "SELECT status, budget_min, budget_max, phone FROM leads"
-    " WHERE business_id = $1 AND id = $2 FOR UPDATE";
+constexpr sql_statement lock_lead{
+  "SELECT status, budget_min, budget_max, phone FROM leads"
+  " WHERE business_id = $1 AND id = $2 FOR UPDATE"};
 
-constexpr auto select_lead_exists
-  = "SELECT 1 FROM leads WHERE business_id = $1 AND id = $2";
+constexpr sql_statement select_lead_exists{
+  "SELECT 1 FROM leads WHERE business_id = $1 AND id = $2"};
 
-constexpr auto select_lead_by_phone
-  = "SELECT id FROM leads WHERE business_id = $1 AND phone = $2 AND id <> $3";
+constexpr sql_statement select_lead_by_phone{
+  "SELECT id FROM leads WHERE business_id = $1 AND phone = $2 AND id <> $3"};
 
 // Serialises lead status writes against a pipeline change (PUT takes
 // FOR NO KEY UPDATE on the same row).
-constexpr auto share_business
-  = "SELECT 1 FROM businesses WHERE id = $1 FOR SHARE";
+constexpr sql_statement share_business{
+  "SELECT 1 FROM businesses WHERE id = $1 FOR SHARE"};
 
-constexpr auto insert_lead
-  = "INSERT INTO leads (business_id, name, phone, source, status, deal, city,"
-    " rooms, budget_min, budget_max, notes, tags, callback_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9, $10, $11,"
-    " ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), $13)"
-    " RETURNING id";
+constexpr sql_statement insert_lead{
+  "INSERT INTO leads (business_id, name, phone, source, status, deal, city,"
+  " rooms, budget_min, budget_max, notes, tags, callback_at)"
+  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9, $10, $11,"
+  " ARRAY(SELECT jsonb_array_elements_text($12::jsonb)), $13)"
+  " RETURNING id"};
 
 // Patch fields come as (given, value) pairs so that null can clear.
-constexpr auto update_lead_sql
-  = "UPDATE leads SET"
-    " name = coalesce($3::text, name),"
-    " phone = CASE WHEN $4::boolean THEN $5::text ELSE phone END,"
-    " source = coalesce($6::text, source),"
-    " status = coalesce($7::text, status),"
-    " deal = CASE WHEN $8::boolean THEN $9::text ELSE deal END,"
-    " city = CASE WHEN $10::boolean THEN $11::text ELSE city END,"
-    " rooms = CASE WHEN $12::boolean THEN $13::numeric ELSE rooms END,"
-    " budget_min = CASE WHEN $14::boolean THEN $15::bigint"
-    "              ELSE budget_min END,"
-    " budget_max = CASE WHEN $16::boolean THEN $17::bigint"
-    "              ELSE budget_max END,"
-    " notes = coalesce($18::text, notes),"
-    " tags = CASE WHEN $19::text IS NULL THEN tags"
-    "        ELSE ARRAY(SELECT jsonb_array_elements_text($19::jsonb)) END,"
-    " callback_at = CASE WHEN $20::boolean THEN $21::text"
-    "               ELSE callback_at END,"
-    " updated_at = now()"
-    " WHERE business_id = $1 AND id = $2";
+constexpr sql_statement update_lead_sql{
+  "UPDATE leads SET"
+  " name = coalesce($3::text, name),"
+  " phone = CASE WHEN $4::boolean THEN $5::text ELSE phone END,"
+  " source = coalesce($6::text, source),"
+  " status = coalesce($7::text, status),"
+  " deal = CASE WHEN $8::boolean THEN $9::text ELSE deal END,"
+  " city = CASE WHEN $10::boolean THEN $11::text ELSE city END,"
+  " rooms = CASE WHEN $12::boolean THEN $13::numeric ELSE rooms END,"
+  " budget_min = CASE WHEN $14::boolean THEN $15::bigint"
+  "              ELSE budget_min END,"
+  " budget_max = CASE WHEN $16::boolean THEN $17::bigint"
+  "              ELSE budget_max END,"
+  " notes = coalesce($18::text, notes),"
+  " tags = CASE WHEN $19::text IS NULL THEN tags"
+  "        ELSE ARRAY(SELECT jsonb_array_elements_text($19::jsonb)) END,"
+  " callback_at = CASE WHEN $20::boolean THEN $21::text"
+  "               ELSE callback_at END,"
+  " updated_at = now()"
+  " WHERE business_id = $1 AND id = $2"};
 
-constexpr auto delete_lead_sql
-  = "DELETE FROM leads WHERE business_id = $1 AND id = $2 RETURNING id";
+constexpr sql_statement delete_lead_sql{
+  "DELETE FROM leads WHERE business_id = $1 AND id = $2 RETURNING id"};
 
-constexpr auto insert_status_change
-  = "INSERT INTO lead_history (business_id, lead_id, field, old_value,"
-    " new_value, actor) VALUES ($1, $2, 'status', $3, $4, $5)";
+constexpr sql_statement insert_status_change{
+  "INSERT INTO lead_history (business_id, lead_id, field, old_value,"
+  " new_value, actor) VALUES ($1, $2, 'status', $3, $4, $5)"};
 
-constexpr auto select_lead_history
-  = "SELECT field, old_value, new_value, actor, iso_utc(created_at)"
-    " FROM lead_history WHERE business_id = $1 AND lead_id = $2 ORDER BY id";
+constexpr sql_statement select_lead_history{
+  "SELECT field, old_value, new_value, actor, iso_utc(created_at)"
+  " FROM lead_history WHERE business_id = $1 AND lead_id = $2 ORDER BY id"};
 
-constexpr auto count_lead_messages
-  = "SELECT count(*) FROM messages WHERE business_id = $1 AND lead_id = $2";
+constexpr sql_statement count_lead_messages{
+  "SELECT count(*) FROM messages WHERE business_id = $1 AND lead_id = $2"};
 
-constexpr auto select_lead_messages
-  = "SELECT id, direction, provider, provider_sid, from_address, to_address,"
-    " body, array_to_json(media_urls)::text, status, error_code, error,"
-    " iso_utc(created_at), iso_utc(updated_at), conversation_seq"
-    " FROM messages WHERE business_id = $1 AND lead_id = $2"
-    " ORDER BY id DESC LIMIT $3 OFFSET $4";
+constexpr sql_statement select_lead_messages{
+  "SELECT id, direction, provider, provider_sid, from_address, to_address,"
+  " body, array_to_json(media_urls)::text, status, error_code, error,"
+  " iso_utc(created_at), iso_utc(updated_at), conversation_seq"
+  " FROM messages WHERE business_id = $1 AND lead_id = $2"
+  " ORDER BY id DESC LIMIT $3 OFFSET $4"};
 
-constexpr auto count_notes
-  = "SELECT count(*) FROM lead_notes WHERE business_id = $1 AND lead_id = $2";
+constexpr sql_statement count_notes{
+  "SELECT count(*) FROM lead_notes WHERE business_id = $1 AND lead_id = $2"};
 
-constexpr auto select_notes
-  = "SELECT id, lead_id, body, author, iso_utc(created_at) FROM lead_notes"
-    " WHERE business_id = $1 AND lead_id = $2"
-    " ORDER BY id DESC LIMIT $3 OFFSET $4";
+constexpr sql_statement select_notes{
+  "SELECT id, lead_id, body, author, iso_utc(created_at) FROM lead_notes"
+  " WHERE business_id = $1 AND lead_id = $2"
+  " ORDER BY id DESC LIMIT $3 OFFSET $4"};
 
-constexpr auto insert_note
-  = "INSERT INTO lead_notes (business_id, lead_id, body, author)"
-    " VALUES ($1, $2, $3, $4)"
-    " RETURNING id, lead_id, body, author, iso_utc(created_at)";
+constexpr sql_statement insert_note{
+  "INSERT INTO lead_notes (business_id, lead_id, body, author)"
+  " VALUES ($1, $2, $3, $4)"
+  " RETURNING id, lead_id, body, author, iso_utc(created_at)"};
 
 #define AL_CALL_COLUMNS                                                        \
   "call_sid, from_number, to_number, status, engine, lead_id,"                 \
@@ -143,33 +146,33 @@ constexpr auto insert_note
   " AND ($3::text IS NULL OR from_number = $3::text)"                          \
   " AND ($4::bigint IS NULL OR lead_id = $4::bigint)"
 
-constexpr auto count_calls = "SELECT count(*)" AL_CALL_FILTER;
+constexpr sql_statement count_calls{"SELECT count(*)" AL_CALL_FILTER};
 
-constexpr auto select_calls
-  = "SELECT " AL_CALL_COLUMNS " FROM (SELECT *" AL_CALL_FILTER
-    " ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6) calls"
-    " ORDER BY created_at DESC, id DESC";
+constexpr sql_statement select_calls{
+  "SELECT " AL_CALL_COLUMNS " FROM (SELECT *" AL_CALL_FILTER
+  " ORDER BY created_at DESC, id DESC LIMIT $5 OFFSET $6) calls"
+  " ORDER BY created_at DESC, id DESC"};
 
-constexpr auto select_call
-  = "SELECT " AL_CALL_COLUMNS
-    " FROM calls WHERE business_id = $1 AND call_sid = $2";
+constexpr sql_statement select_call{
+  "SELECT " AL_CALL_COLUMNS
+  " FROM calls WHERE business_id = $1 AND call_sid = $2"};
 
-constexpr auto select_call_events
-  = "SELECT seq, kind, detail::text, iso_utc(created_at) FROM call_events"
-    " WHERE business_id = $1 AND call_sid = $2 ORDER BY seq, id";
+constexpr sql_statement select_call_events{
+  "SELECT seq, kind, detail::text, iso_utc(created_at) FROM call_events"
+  " WHERE business_id = $1 AND call_sid = $2 ORDER BY seq, id"};
 
-constexpr auto select_call_segments
-  = "SELECT seq, duration_ms, iso_utc(created_at) FROM call_segments"
-    " WHERE business_id = $1 AND call_sid = $2 ORDER BY seq";
+constexpr sql_statement select_call_segments{
+  "SELECT seq, duration_ms, iso_utc(created_at) FROM call_segments"
+  " WHERE business_id = $1 AND call_sid = $2 ORDER BY seq"};
 
-constexpr auto select_segment_path
-  = "SELECT path FROM call_segments"
-    " WHERE business_id = $1 AND call_sid = $2 AND seq = $3";
+constexpr sql_statement select_segment_path{
+  "SELECT path FROM call_segments"
+  " WHERE business_id = $1 AND call_sid = $2 AND seq = $3"};
 
-constexpr auto select_recording_path
-  = "SELECT recording_path FROM calls"
-    " WHERE business_id = $1 AND call_sid = $2"
-    " AND recording_path IS NOT NULL";
+constexpr sql_statement select_recording_path{
+  "SELECT recording_path FROM calls"
+  " WHERE business_id = $1 AND call_sid = $2"
+  " AND recording_path IS NOT NULL"};
 
 #define AL_APPOINTMENT_COLUMNS                                                 \
   "a.id, a.lead_id, (SELECT l.name FROM leads l WHERE l.id = a.lead_id"        \
@@ -189,49 +192,50 @@ constexpr auto select_recording_path
   " AND ($6::text IS NULL OR a.status = $6::text)"                             \
   " AND ($7::bigint IS NULL OR a.lead_id = $7::bigint)"
 
-constexpr auto count_appointments = "SELECT count(*)" AL_APPOINTMENT_FILTER;
+constexpr sql_statement count_appointments{
+  "SELECT count(*)" AL_APPOINTMENT_FILTER};
 
-constexpr auto select_appointments
-  = "SELECT " AL_APPOINTMENT_COLUMNS " FROM (SELECT a.*" AL_APPOINTMENT_FILTER
-    " ORDER BY a.starts_at, a.id LIMIT $8 OFFSET $9) a"
-    " ORDER BY a.starts_at, a.id";
+constexpr sql_statement select_appointments{
+  "SELECT " AL_APPOINTMENT_COLUMNS " FROM (SELECT a.*" AL_APPOINTMENT_FILTER
+  " ORDER BY a.starts_at, a.id LIMIT $8 OFFSET $9) a"
+  " ORDER BY a.starts_at, a.id"};
 
-constexpr auto select_appointment
-  = "SELECT " AL_APPOINTMENT_COLUMNS
-    " FROM appointments a WHERE a.business_id = $1 AND a.id = $2";
+constexpr sql_statement select_appointment{
+  "SELECT " AL_APPOINTMENT_COLUMNS
+  " FROM appointments a WHERE a.business_id = $1 AND a.id = $2"};
 
-constexpr auto insert_appointment
-  = "INSERT INTO appointments (business_id, lead_id, starts_at, address,"
-    " notes, status) VALUES ($1, $2, $3::timestamptz, coalesce($4, ''),"
-    " coalesce($5, ''), coalesce($6, 'scheduled')) RETURNING id";
+constexpr sql_statement insert_appointment{
+  "INSERT INTO appointments (business_id, lead_id, starts_at, address,"
+  " notes, status) VALUES ($1, $2, $3::timestamptz, coalesce($4, ''),"
+  " coalesce($5, ''), coalesce($6, 'scheduled')) RETURNING id"};
 
-constexpr auto update_appointment_sql
-  = "UPDATE appointments SET"
-    " lead_id = CASE WHEN $3::boolean THEN $4::bigint ELSE lead_id END,"
-    " starts_at = coalesce($5::timestamptz, starts_at),"
-    " address = coalesce($6::text, address),"
-    " notes = coalesce($7::text, notes),"
-    " status = coalesce($8::text, status),"
-    " updated_at = now()"
-    " WHERE business_id = $1 AND id = $2 RETURNING id";
+constexpr sql_statement update_appointment_sql{
+  "UPDATE appointments SET"
+  " lead_id = CASE WHEN $3::boolean THEN $4::bigint ELSE lead_id END,"
+  " starts_at = coalesce($5::timestamptz, starts_at),"
+  " address = coalesce($6::text, address),"
+  " notes = coalesce($7::text, notes),"
+  " status = coalesce($8::text, status),"
+  " updated_at = now()"
+  " WHERE business_id = $1 AND id = $2 RETURNING id"};
 
-constexpr auto select_pipeline
-  = "SELECT key, label FROM pipeline_statuses WHERE business_id = $1"
-    " ORDER BY position, key";
+constexpr sql_statement select_pipeline{
+  "SELECT key, label FROM pipeline_statuses WHERE business_id = $1"
+  " ORDER BY position, key"};
 
-constexpr auto count_leads_by_status
-  = "SELECT status, count(*) FROM leads WHERE business_id = $1"
-    " GROUP BY status";
+constexpr sql_statement count_leads_by_status{
+  "SELECT status, count(*) FROM leads WHERE business_id = $1"
+  " GROUP BY status"};
 
-constexpr auto lock_business_pipeline
-  = "SELECT 1 FROM businesses WHERE id = $1 FOR NO KEY UPDATE";
+constexpr sql_statement lock_business_pipeline{
+  "SELECT 1 FROM businesses WHERE id = $1 FOR NO KEY UPDATE"};
 
-constexpr auto delete_pipeline
-  = "DELETE FROM pipeline_statuses WHERE business_id = $1";
+constexpr sql_statement delete_pipeline{
+  "DELETE FROM pipeline_statuses WHERE business_id = $1"};
 
-constexpr auto insert_pipeline_status
-  = "INSERT INTO pipeline_statuses (business_id, key, label, position)"
-    " VALUES ($1, $2, $3, $4)";
+constexpr sql_statement insert_pipeline_status{
+  "INSERT INTO pipeline_statuses (business_id, key, label, position)"
+  " VALUES ($1, $2, $3, $4)"};
 
 #define AL_TASK_COLUMNS                                                        \
   "id, lead_id, title, iso_utc(due_at), done, iso_utc(created_at),"            \
@@ -243,28 +247,28 @@ constexpr auto insert_pipeline_status
   " AND ($2::bigint IS NULL OR lead_id = $2::bigint)"                          \
   " AND ($3::boolean IS NULL OR done = $3::boolean)"
 
-constexpr auto count_tasks = "SELECT count(*)" AL_TASK_FILTER;
+constexpr sql_statement count_tasks{"SELECT count(*)" AL_TASK_FILTER};
 
-constexpr auto select_tasks
-  = "SELECT " AL_TASK_COLUMNS " FROM (SELECT *" AL_TASK_FILTER
-    " ORDER BY done, due_at NULLS LAST, id LIMIT $4 OFFSET $5) tasks"
-    " ORDER BY done, due_at NULLS LAST, id";
+constexpr sql_statement select_tasks{
+  "SELECT " AL_TASK_COLUMNS " FROM (SELECT *" AL_TASK_FILTER
+  " ORDER BY done, due_at NULLS LAST, id LIMIT $4 OFFSET $5) tasks"
+  " ORDER BY done, due_at NULLS LAST, id"};
 
-constexpr auto select_task = "SELECT " AL_TASK_COLUMNS
-                             " FROM tasks WHERE business_id = $1 AND id = $2";
+constexpr sql_statement select_task{
+  "SELECT " AL_TASK_COLUMNS " FROM tasks WHERE business_id = $1 AND id = $2"};
 
-constexpr auto insert_task
-  = "INSERT INTO tasks (business_id, lead_id, title, due_at, done)"
-    " VALUES ($1, $2, $3, $4::timestamptz, coalesce($5, false)) RETURNING id";
+constexpr sql_statement insert_task{
+  "INSERT INTO tasks (business_id, lead_id, title, due_at, done)"
+  " VALUES ($1, $2, $3, $4::timestamptz, coalesce($5, false)) RETURNING id"};
 
-constexpr auto update_task_sql
-  = "UPDATE tasks SET"
-    " lead_id = CASE WHEN $3::boolean THEN $4::bigint ELSE lead_id END,"
-    " title = coalesce($5::text, title),"
-    " due_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE due_at END,"
-    " done = coalesce($8::boolean, done),"
-    " updated_at = now()"
-    " WHERE business_id = $1 AND id = $2 RETURNING id";
+constexpr sql_statement update_task_sql{
+  "UPDATE tasks SET"
+  " lead_id = CASE WHEN $3::boolean THEN $4::bigint ELSE lead_id END,"
+  " title = coalesce($5::text, title),"
+  " due_at = CASE WHEN $6::boolean THEN $7::timestamptz ELSE due_at END,"
+  " done = coalesce($8::boolean, done),"
+  " updated_at = now()"
+  " WHERE business_id = $1 AND id = $2 RETURNING id"};
 
 // -- rendering ---------------------------------------------------------------
 
@@ -395,7 +399,7 @@ std::optional<std::string> tags_json(const lead_input& in) {
 }
 
 bool lead_exists(db_tx& tx, std::int64_t business, std::int64_t id) {
-  return !tx.exec_params(select_lead_exists, business, id).empty();
+  return !exec(tx, select_lead_exists, business, id).empty();
 }
 
 crm_reply no_lead() {
@@ -413,7 +417,7 @@ crm_reply phone_taken(std::int64_t lead) {
 std::optional<std::int64_t> lead_with_phone(db_tx& tx, std::int64_t business,
                                             const std::string& phone,
                                             std::int64_t except) {
-  auto r = tx.exec_params(select_lead_by_phone, business, phone, except);
+  auto r = exec(tx, select_lead_by_phone, business, phone, except);
   if (r.empty())
     return std::nullopt;
   return r[0][0].as<std::int64_t>();
@@ -434,7 +438,7 @@ std::optional<crm_reply> check_status(db_tx& tx, std::int64_t business,
 
 crm_reply lead_view(db_tx& tx, std::int64_t business, std::int64_t id,
                     crm_code code) {
-  auto r = tx.exec_params(select_lead, business, id);
+  auto r = exec(tx, select_lead, business, id);
   if (r.empty())
     return no_lead();
   return ok(lead_row(r[0]), code);
@@ -460,20 +464,19 @@ crm_reply list_leads(db_tx& tx, std::int64_t business, const lead_filter& f) {
   std::optional<std::string> pattern;
   if (f.q)
     pattern = ilike_contains(*f.q);
-  auto total = count_of(tx.exec_params(count_leads, business, f.status,
-                                       f.source, f.tag, pattern, f.phone));
+  auto total = count_of(exec(tx, count_leads, business, f.status, f.source,
+                             f.tag, pattern, f.phone));
   json::array items;
-  auto sql = select_leads[f.sort_updated ? 1 : 0][f.ascending ? 1 : 0];
-  for (auto row :
-       tx.exec_params(sql, business, f.status, f.source, f.tag, pattern,
-                      f.phone, f.paging.per_page, f.paging.offset()))
+  const auto& sql = select_leads[f.sort_updated ? 1 : 0][f.ascending ? 1 : 0];
+  for (auto row : exec(tx, sql, business, f.status, f.source, f.tag, pattern,
+                       f.phone, f.paging.per_page, f.paging.offset()))
     items.push_back(lead_row(row));
   return ok(page_of(std::move(items), f.paging, total));
 }
 
 crm_reply create_lead(db_tx& tx, std::int64_t business, const lead_input& in,
                       const std::string& actor) {
-  tx.exec_params(share_business, business);
+  exec(tx, share_business, business);
   std::string status;
   if (in.status) {
     if (auto bad = check_status(tx, business, *in.status))
@@ -491,13 +494,11 @@ crm_reply create_lead(db_tx& tx, std::int64_t business, const lead_input& in,
     // A savepoint: a concurrent insert of the same phone is a 409, not a
     // failed transaction.
     pqxx::subtransaction sub{tx, "create_lead"};
-    id = sub
-           .exec_params(insert_lead, business, in.name.value_or(""), phone,
-                        in.source.value_or("manual"), status, flat(in.deal),
-                        flat(in.city), flat(in.rooms), flat(in.budget_min),
-                        flat(in.budget_max), in.notes.value_or(""),
-                        tags_json(in).value_or("[]"),
-                        flat(in.callback_at))[0][0]
+    id = exec(sub, insert_lead, business, in.name.value_or(""), phone,
+              in.source.value_or("manual"), status, flat(in.deal),
+              flat(in.city), flat(in.rooms), flat(in.budget_min),
+              flat(in.budget_max), in.notes.value_or(""),
+              tags_json(in).value_or("[]"), flat(in.callback_at))[0][0]
            .as<std::int64_t>();
     sub.commit();
   } catch (const pqxx::unique_violation&) {
@@ -506,18 +507,18 @@ crm_reply create_lead(db_tx& tx, std::int64_t business, const lead_input& in,
         return phone_taken(*other);
     throw;
   }
-  tx.exec_params(insert_status_change, business, id,
-                 std::optional<std::string>{}, status, actor);
+  exec(tx, insert_status_change, business, id, std::optional<std::string>{},
+       status, actor);
   return lead_view(tx, business, id, crm_code::created);
 }
 
 crm_reply get_lead(db_tx& tx, std::int64_t business, std::int64_t id) {
-  auto r = tx.exec_params(select_lead, business, id);
+  auto r = exec(tx, select_lead, business, id);
   if (r.empty())
     return no_lead();
   auto o = lead_row(r[0]);
   json::array history;
-  for (auto h : tx.exec_params(select_lead_history, business, id))
+  for (auto h : exec(tx, select_lead_history, business, id))
     history.push_back(json::object{{"field", h[0].c_str()},
                                    {"from", text_or_null(h[1])},
                                    {"to", text_or_null(h[2])},
@@ -529,8 +530,8 @@ crm_reply get_lead(db_tx& tx, std::int64_t business, std::int64_t id) {
 
 crm_reply update_lead(db_tx& tx, std::int64_t business, std::int64_t id,
                       const lead_input& in, const std::string& actor) {
-  tx.exec_params(share_business, business);
-  auto cur = tx.exec_params(lock_lead, business, id);
+  exec(tx, share_business, business);
+  auto cur = exec(tx, lock_lead, business, id);
   if (cur.empty())
     return no_lead();
   std::string old_status = cur[0][0].c_str();
@@ -554,12 +555,11 @@ crm_reply update_lead(db_tx& tx, std::int64_t business, std::int64_t id,
       return phone_taken(*other);
   try {
     pqxx::subtransaction sub{tx, "update_lead"};
-    sub.exec_params(update_lead_sql, business, id, in.name, given(in.phone),
-                    phone, in.source, in.status, given(in.deal), flat(in.deal),
-                    given(in.city), flat(in.city), given(in.rooms),
-                    flat(in.rooms), given(in.budget_min), flat(in.budget_min),
-                    given(in.budget_max), flat(in.budget_max), in.notes,
-                    tags_json(in), given(in.callback_at), flat(in.callback_at));
+    exec(sub, update_lead_sql, business, id, in.name, given(in.phone), phone,
+         in.source, in.status, given(in.deal), flat(in.deal), given(in.city),
+         flat(in.city), given(in.rooms), flat(in.rooms), given(in.budget_min),
+         flat(in.budget_min), given(in.budget_max), flat(in.budget_max),
+         in.notes, tags_json(in), given(in.callback_at), flat(in.callback_at));
     sub.commit();
   } catch (const pqxx::unique_violation&) {
     if (phone)
@@ -568,13 +568,12 @@ crm_reply update_lead(db_tx& tx, std::int64_t business, std::int64_t id,
     throw;
   }
   if (in.status && *in.status != old_status)
-    tx.exec_params(insert_status_change, business, id, old_status, *in.status,
-                   actor);
+    exec(tx, insert_status_change, business, id, old_status, *in.status, actor);
   return lead_view(tx, business, id, crm_code::ok);
 }
 
 crm_reply delete_lead(db_tx& tx, std::int64_t business, std::int64_t id) {
-  if (tx.exec_params(delete_lead_sql, business, id).empty())
+  if (exec(tx, delete_lead_sql, business, id).empty())
     return no_lead();
   return ok(json::object{{"success", true}, {"id", id}});
 }
@@ -583,10 +582,10 @@ crm_reply list_lead_messages(db_tx& tx, std::int64_t business,
                              std::int64_t lead, const page_params& p) {
   if (!lead_exists(tx, business, lead))
     return no_lead();
-  auto total = count_of(tx.exec_params(count_lead_messages, business, lead));
+  auto total = count_of(exec(tx, count_lead_messages, business, lead));
   json::array items;
-  for (auto r : tx.exec_params(select_lead_messages, business, lead, p.per_page,
-                               p.offset()))
+  for (auto r :
+       exec(tx, select_lead_messages, business, lead, p.per_page, p.offset()))
     items.push_back(json::object{
       {"id", r[0].as<std::int64_t>()},
       {"direction", r[1].c_str()},
@@ -610,10 +609,9 @@ crm_reply list_notes(db_tx& tx, std::int64_t business, std::int64_t lead,
                      const page_params& p) {
   if (!lead_exists(tx, business, lead))
     return no_lead();
-  auto total = count_of(tx.exec_params(count_notes, business, lead));
+  auto total = count_of(exec(tx, count_notes, business, lead));
   json::array items;
-  for (auto r :
-       tx.exec_params(select_notes, business, lead, p.per_page, p.offset()))
+  for (auto r : exec(tx, select_notes, business, lead, p.per_page, p.offset()))
     items.push_back(note_row(r));
   return ok(page_of(std::move(items), p, total));
 }
@@ -622,29 +620,29 @@ crm_reply add_note(db_tx& tx, std::int64_t business, std::int64_t lead,
                    const std::string& body, const std::string& author) {
   if (!lead_exists(tx, business, lead))
     return no_lead();
-  auto r = tx.exec_params(insert_note, business, lead, body, author);
+  auto r = exec(tx, insert_note, business, lead, body, author);
   return ok(note_row(r[0]), crm_code::created);
 }
 
 // -- calls -------------------------------------------------------------------
 
 crm_reply list_calls(db_tx& tx, std::int64_t business, const call_filter& f) {
-  auto total = count_of(
-    tx.exec_params(count_calls, business, f.status, f.from, f.lead_id));
+  auto total
+    = count_of(exec(tx, count_calls, business, f.status, f.from, f.lead_id));
   json::array items;
-  for (auto r : tx.exec_params(select_calls, business, f.status, f.from,
-                               f.lead_id, f.paging.per_page, f.paging.offset()))
+  for (auto r : exec(tx, select_calls, business, f.status, f.from, f.lead_id,
+                     f.paging.per_page, f.paging.offset()))
     items.push_back(call_row(r));
   return ok(page_of(std::move(items), f.paging, total));
 }
 
 crm_reply get_call(db_tx& tx, std::int64_t business, const std::string& sid) {
-  auto r = tx.exec_params(select_call, business, sid);
+  auto r = exec(tx, select_call, business, sid);
   if (r.empty())
     return crm_fail(crm_code::not_found, "No such call");
   auto o = call_row(r[0]);
   json::array events, transcript, segments;
-  for (auto e : tx.exec_params(select_call_events, business, sid)) {
+  for (auto e : exec(tx, select_call_events, business, sid)) {
     auto detail = json_or_null(e[2]);
     std::string kind = e[1].c_str();
     if (kind == "transcript") {
@@ -661,7 +659,7 @@ crm_reply get_call(db_tx& tx, std::int64_t business, const std::string& sid) {
                                   {"detail", std::move(detail)},
                                   {"at", e[3].c_str()}});
   }
-  for (auto s : tx.exec_params(select_call_segments, business, sid)) {
+  for (auto s : exec(tx, select_call_segments, business, sid)) {
     auto seq = s[0].as<std::int64_t>();
     segments.push_back(json::object{
       {"seq", seq},
@@ -678,7 +676,7 @@ crm_reply get_call(db_tx& tx, std::int64_t business, const std::string& sid) {
 std::optional<std::string> call_segment_path(db_tx& tx, std::int64_t business,
                                              const std::string& sid,
                                              std::int64_t seq) {
-  auto r = tx.exec_params(select_segment_path, business, sid, seq);
+  auto r = exec(tx, select_segment_path, business, sid, seq);
   if (r.empty())
     return std::nullopt;
   return std::string{r[0][0].c_str()};
@@ -686,7 +684,7 @@ std::optional<std::string> call_segment_path(db_tx& tx, std::int64_t business,
 
 std::optional<std::string> call_recording_path(db_tx& tx, std::int64_t business,
                                                const std::string& sid) {
-  auto r = tx.exec_params(select_recording_path, business, sid);
+  auto r = exec(tx, select_recording_path, business, sid);
   if (r.empty())
     return std::nullopt;
   return std::string{r[0][0].c_str()};
@@ -696,13 +694,13 @@ std::optional<std::string> call_recording_path(db_tx& tx, std::int64_t business,
 
 crm_reply list_appointments(db_tx& tx, std::int64_t business,
                             const appointment_filter& f) {
-  auto total = count_of(tx.exec_params(count_appointments, business, f.from_ts,
-                                       f.from_date, f.to_ts, f.to_date,
-                                       f.status, f.lead_id));
+  auto total
+    = count_of(exec(tx, count_appointments, business, f.from_ts, f.from_date,
+                    f.to_ts, f.to_date, f.status, f.lead_id));
   json::array items;
-  for (auto r : tx.exec_params(select_appointments, business, f.from_ts,
-                               f.from_date, f.to_ts, f.to_date, f.status,
-                               f.lead_id, f.paging.per_page, f.paging.offset()))
+  for (auto r : exec(tx, select_appointments, business, f.from_ts, f.from_date,
+                     f.to_ts, f.to_date, f.status, f.lead_id, f.paging.per_page,
+                     f.paging.offset()))
     items.push_back(appointment_row(r));
   return ok(page_of(std::move(items), f.paging, total));
 }
@@ -712,12 +710,11 @@ crm_reply create_appointment(db_tx& tx, std::int64_t business,
   auto lead = flat(in.lead_id);
   if (lead && !lead_exists(tx, business, *lead))
     return no_lead();
-  auto id = tx.exec_params(insert_appointment, business, lead, *in.starts_at,
-                           in.address, in.notes, in.status)[0][0]
+  auto id = exec(tx, insert_appointment, business, lead, *in.starts_at,
+                 in.address, in.notes, in.status)[0][0]
               .as<std::int64_t>();
-  return ok(
-    appointment_row(tx.exec_params(select_appointment, business, id)[0]),
-    crm_code::created);
+  return ok(appointment_row(exec(tx, select_appointment, business, id)[0]),
+            crm_code::created);
 }
 
 crm_reply update_appointment(db_tx& tx, std::int64_t business, std::int64_t id,
@@ -725,20 +722,18 @@ crm_reply update_appointment(db_tx& tx, std::int64_t business, std::int64_t id,
   auto lead = flat(in.lead_id);
   if (lead && !lead_exists(tx, business, *lead))
     return no_lead();
-  auto r = tx.exec_params(update_appointment_sql, business, id,
-                          given(in.lead_id), lead, in.starts_at, in.address,
-                          in.notes, in.status);
+  auto r = exec(tx, update_appointment_sql, business, id, given(in.lead_id),
+                lead, in.starts_at, in.address, in.notes, in.status);
   if (r.empty())
     return crm_fail(crm_code::not_found, "No such appointment");
-  return ok(
-    appointment_row(tx.exec_params(select_appointment, business, id)[0]));
+  return ok(appointment_row(exec(tx, select_appointment, business, id)[0]));
 }
 
 // -- pipeline ----------------------------------------------------------------
 
 std::vector<pipeline_status> pipeline_of(db_tx& tx, std::int64_t business) {
   std::vector<pipeline_status> out;
-  for (auto r : tx.exec_params(select_pipeline, business))
+  for (auto r : exec(tx, select_pipeline, business))
     out.push_back({r[0].c_str(), r[1].c_str()});
   if (out.empty())
     out = default_pipeline();
@@ -747,7 +742,7 @@ std::vector<pipeline_status> pipeline_of(db_tx& tx, std::int64_t business) {
 
 crm_reply get_pipeline(db_tx& tx, std::int64_t business) {
   std::map<std::string, std::int64_t> counts;
-  for (auto r : tx.exec_params(count_leads_by_status, business))
+  for (auto r : exec(tx, count_leads_by_status, business))
     counts[r[0].c_str()] = r[1].as<std::int64_t>();
   auto statuses = pipeline_of(tx, business);
   json::array items;
@@ -766,11 +761,11 @@ crm_reply get_pipeline(db_tx& tx, std::int64_t business) {
 
 crm_reply put_pipeline(db_tx& tx, std::int64_t business,
                        const std::vector<pipeline_status>& statuses) {
-  tx.exec_params(lock_business_pipeline, business);
+  exec(tx, lock_business_pipeline, business);
   std::set<std::string> keep;
   for (auto& s : statuses)
     keep.insert(s.key);
-  for (auto r : tx.exec_params(count_leads_by_status, business)) {
+  for (auto r : exec(tx, count_leads_by_status, business)) {
     std::string key = r[0].c_str();
     if (!keep.count(key)) {
       auto body = crm_fail(crm_code::conflict,
@@ -781,22 +776,20 @@ crm_reply put_pipeline(db_tx& tx, std::int64_t business,
       return body;
     }
   }
-  tx.exec_params(delete_pipeline, business);
+  exec(tx, delete_pipeline, business);
   std::int64_t position = 0;
   for (auto& s : statuses)
-    tx.exec_params(insert_pipeline_status, business, s.key, s.label,
-                   position++);
+    exec(tx, insert_pipeline_status, business, s.key, s.label, position++);
   return get_pipeline(tx, business);
 }
 
 // -- tasks -------------------------------------------------------------------
 
 crm_reply list_tasks(db_tx& tx, std::int64_t business, const task_filter& f) {
-  auto total
-    = count_of(tx.exec_params(count_tasks, business, f.lead_id, f.done));
+  auto total = count_of(exec(tx, count_tasks, business, f.lead_id, f.done));
   json::array items;
-  for (auto r : tx.exec_params(select_tasks, business, f.lead_id, f.done,
-                               f.paging.per_page, f.paging.offset()))
+  for (auto r : exec(tx, select_tasks, business, f.lead_id, f.done,
+                     f.paging.per_page, f.paging.offset()))
     items.push_back(task_row(r));
   return ok(page_of(std::move(items), f.paging, total));
 }
@@ -805,10 +798,10 @@ crm_reply create_task(db_tx& tx, std::int64_t business, const task_input& in) {
   auto lead = flat(in.lead_id);
   if (lead && !lead_exists(tx, business, *lead))
     return no_lead();
-  auto id = tx.exec_params(insert_task, business, lead, *in.title,
-                           flat(in.due_at), in.done)[0][0]
+  auto id = exec(tx, insert_task, business, lead, *in.title, flat(in.due_at),
+                 in.done)[0][0]
               .as<std::int64_t>();
-  return ok(task_row(tx.exec_params(select_task, business, id)[0]),
+  return ok(task_row(exec(tx, select_task, business, id)[0]),
             crm_code::created);
 }
 
@@ -817,12 +810,11 @@ crm_reply update_task(db_tx& tx, std::int64_t business, std::int64_t id,
   auto lead = flat(in.lead_id);
   if (lead && !lead_exists(tx, business, *lead))
     return no_lead();
-  auto r = tx.exec_params(update_task_sql, business, id, given(in.lead_id),
-                          lead, in.title, given(in.due_at), flat(in.due_at),
-                          in.done);
+  auto r = exec(tx, update_task_sql, business, id, given(in.lead_id), lead,
+                in.title, given(in.due_at), flat(in.due_at), in.done);
   if (r.empty())
     return crm_fail(crm_code::not_found, "No such task");
-  return ok(task_row(tx.exec_params(select_task, business, id)[0]));
+  return ok(task_row(exec(tx, select_task, business, id)[0]));
 }
 
 // -- the business itself -----------------------------------------------------

@@ -4,6 +4,7 @@
 //     tick ... until the output is gone (quit; the output is closed on exit)
 #include "actors/event_feed.hpp"
 
+#include "actors/sql.hpp"
 #include "core/money.hpp"
 #include "core/sse.hpp"
 
@@ -51,35 +52,34 @@ using steady = std::chrono::steady_clock;
   " + $2::bigint * interval '1 microsecond'"                                   \
   " ORDER BY updated_at, id LIMIT $3"
 
-constexpr auto select_token_live
-  = "SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL";
+constexpr sql_statement select_token_live{
+  "SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL"};
 
-constexpr auto select_clock
-  = "SELECT (extract(epoch FROM now()) * 1000000)::bigint";
+constexpr sql_statement select_clock{
+  "SELECT (extract(epoch FROM now()) * 1000000)::bigint"};
 
-constexpr auto select_calls
-  = "SELECT call_sid, from_number, to_number, status, engine, lead_id,"
-    " ended_normally, iso_utc(created_at), iso_utc(started_at),"
-    " iso_utc(ended_at), iso_utc(updated_at), " AL_FEED_MICROS
-    " FROM calls" AL_FEED_SINCE;
+constexpr sql_statement select_calls{
+  "SELECT call_sid, from_number, to_number, status, engine, lead_id,"
+  " ended_normally, iso_utc(created_at), iso_utc(started_at),"
+  " iso_utc(ended_at), iso_utc(updated_at), " AL_FEED_MICROS
+  " FROM calls" AL_FEED_SINCE};
 
-constexpr auto select_messages
-  = "SELECT id, lead_id, direction, provider, from_address, to_address, body,"
-    " status, error, iso_utc(created_at), iso_utc(updated_at), " AL_FEED_MICROS
-    " FROM messages" AL_FEED_SINCE;
+constexpr sql_statement select_messages{
+  "SELECT id, lead_id, direction, provider, from_address, to_address, body,"
+  " status, error, iso_utc(created_at), iso_utc(updated_at), " AL_FEED_MICROS
+  " FROM messages" AL_FEED_SINCE};
 
-constexpr auto select_payments
-  = "SELECT id, lead_id, provider, amount_minor, currency, description,"
-    " status, pay_url, iso_utc(created_at), iso_utc(updated_at), " AL_FEED_MICROS
-    " FROM payments" AL_FEED_SINCE;
+constexpr sql_statement select_payments{
+  "SELECT id, lead_id, provider, amount_minor, currency, description,"
+  " status, pay_url, iso_utc(created_at), iso_utc(updated_at), " AL_FEED_MICROS
+  " FROM payments" AL_FEED_SINCE};
 
 json::value text_or_null(const pqxx::field& f) {
   return f.is_null() ? json::value(nullptr) : json::value(f.c_str());
 }
 
 json::value int_or_null(const pqxx::field& f) {
-  return f.is_null() ? json::value(nullptr)
-                     : json::value(f.as<std::int64_t>());
+  return f.is_null() ? json::value(nullptr) : json::value(f.as<std::int64_t>());
 }
 
 feed_change call_change(const pqxx::row& r) {
@@ -98,34 +98,26 @@ feed_change call_change(const pqxx::row& r) {
 }
 
 feed_change message_change(const pqxx::row& r) {
-  json::object o{{"id", r[0].as<std::int64_t>()},
-                 {"lead_id", int_or_null(r[1])},
-                 {"direction", r[2].c_str()},
-                 {"provider", r[3].c_str()},
-                 {"from", r[4].c_str()},
-                 {"to", r[5].c_str()},
-                 {"body", r[6].c_str()},
-                 {"status", r[7].c_str()},
-                 {"error", text_or_null(r[8])},
-                 {"created_at", r[9].c_str()},
-                 {"updated_at", r[10].c_str()}};
+  json::object o{
+    {"id", r[0].as<std::int64_t>()}, {"lead_id", int_or_null(r[1])},
+    {"direction", r[2].c_str()},     {"provider", r[3].c_str()},
+    {"from", r[4].c_str()},          {"to", r[5].c_str()},
+    {"body", r[6].c_str()},          {"status", r[7].c_str()},
+    {"error", text_or_null(r[8])},   {"created_at", r[9].c_str()},
+    {"updated_at", r[10].c_str()}};
   return {"message", r[0].c_str(), r[11].as<std::int64_t>(),
           json::serialize(o)};
 }
 
 feed_change payment_change(const pqxx::row& r) {
   auto minor = r[3].as<std::int64_t>();
-  json::object o{{"id", r[0].as<std::int64_t>()},
-                 {"lead_id", int_or_null(r[1])},
-                 {"provider", r[2].c_str()},
-                 {"amount", format_amount(minor)},
-                 {"amount_minor", minor},
-                 {"currency", r[4].c_str()},
-                 {"description", r[5].c_str()},
-                 {"status", r[6].c_str()},
-                 {"pay_url", text_or_null(r[7])},
-                 {"created_at", r[8].c_str()},
-                 {"updated_at", r[9].c_str()}};
+  json::object o{
+    {"id", r[0].as<std::int64_t>()}, {"lead_id", int_or_null(r[1])},
+    {"provider", r[2].c_str()},      {"amount", format_amount(minor)},
+    {"amount_minor", minor},         {"currency", r[4].c_str()},
+    {"description", r[5].c_str()},   {"status", r[6].c_str()},
+    {"pay_url", text_or_null(r[7])}, {"created_at", r[8].c_str()},
+    {"updated_at", r[9].c_str()}};
   return {"payment", r[0].c_str(), r[10].as<std::int64_t>(),
           json::serialize(o)};
 }
@@ -186,8 +178,8 @@ caf::behavior event_feed(feed_actor* self) {
         = std::chrono::duration_cast<std::chrono::microseconds>(st.opts.overlap)
             .count();
       st.db.run(
-        [poll, business = st.business, token = st.token_id,
-         cursor = st.cursor, overlap_us, rows = st.opts.max_rows](db_tx& tx) {
+        [poll, business = st.business, token = st.token_id, cursor = st.cursor,
+         overlap_us, rows = st.opts.max_rows](db_tx& tx) {
           if (token != 0 && token_revoked(tx, token)) {
             poll->revoked = true;
             return;
@@ -221,11 +213,11 @@ caf::behavior event_feed(feed_actor* self) {
 } // namespace
 
 bool token_revoked(db_tx& tx, std::int64_t token_id) {
-  return tx.exec_params(select_token_live, token_id).empty();
+  return exec(tx, select_token_live, token_id).empty();
 }
 
 std::int64_t feed_clock(db_tx& tx) {
-  return tx.exec(select_clock)[0][0].as<std::int64_t>();
+  return exec(tx, select_clock)[0][0].as<std::int64_t>();
 }
 
 feed_poll poll_feed(db_tx& tx, std::int64_t business, std::int64_t cursor,
@@ -237,8 +229,9 @@ feed_poll poll_feed(db_tx& tx, std::int64_t business, std::int64_t cursor,
   // A table that filled its limit has more after its last row: the cursor
   // stops there, and the next poll goes on from it.
   auto cap = std::numeric_limits<std::int64_t>::max();
-  auto read = [&](const char* sql, feed_change (*to_change)(const pqxx::row&)) {
-    auto rows = tx.exec_params(sql, business, since, limit);
+  auto read = [&](const sql_statement& sql,
+                  feed_change (*to_change)(const pqxx::row&)) {
+    auto rows = exec(tx, sql, business, since, limit);
     for (auto r : rows) {
       out.changes.push_back(to_change(r));
       newest = std::max(newest, out.changes.back().micros);
@@ -260,24 +253,24 @@ feed_poll poll_feed(db_tx& tx, std::int64_t business, std::int64_t cursor,
 caf::actor spawn_event_feed(caf::actor_system& sys, store db,
                             std::int64_t business, std::int64_t token_id,
                             feed_output out, feed_options opts) {
-  auto a = sys.spawn([db = std::move(db), business, token_id, out, opts](
-                       feed_actor* self) {
-    auto& st = self->state;
-    st.db = db;
-    st.business = business;
-    st.token_id = token_id;
-    st.out = out;
-    st.opts = opts;
-    // However the feed ends, the response ends with it.
-    self->attach_functor([out] {
-      try {
-        if (out.close)
-          out.close();
-      } catch (...) {
-      }
+  auto a = sys.spawn(
+    [db = std::move(db), business, token_id, out, opts](feed_actor* self) {
+      auto& st = self->state;
+      st.db = db;
+      st.business = business;
+      st.token_id = token_id;
+      st.out = out;
+      st.opts = opts;
+      // However the feed ends, the response ends with it.
+      self->attach_functor([out] {
+        try {
+          if (out.close)
+            out.close();
+        } catch (...) {
+        }
+      });
+      return event_feed(self);
     });
-    return event_feed(self);
-  });
   return a;
 }
 

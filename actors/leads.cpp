@@ -1,5 +1,7 @@
 #include "actors/leads.hpp"
 
+#include "actors/sql.hpp"
+
 #include <pqxx/pqxx>
 
 #include <stdexcept>
@@ -8,27 +10,27 @@ namespace al {
 
 namespace {
 
-constexpr auto select_initial_status
-  = "SELECT key FROM pipeline_statuses WHERE business_id = $1"
-    " ORDER BY position, key LIMIT 1";
+constexpr sql_statement select_initial_status{
+  "SELECT key FROM pipeline_statuses WHERE business_id = $1"
+  " ORDER BY position, key LIMIT 1"};
 
 // xmax = 0 only for a freshly inserted row: tells insert from update.
-constexpr auto upsert_lead
-  = "INSERT INTO leads (business_id, phone, source, name, status)"
-    " VALUES ($1, $2, $3, $4, $5)"
-    " ON CONFLICT (business_id, phone) WHERE phone IS NOT NULL DO UPDATE SET"
-    "  name = CASE WHEN leads.name = '' THEN EXCLUDED.name ELSE leads.name END,"
-    "  updated_at = now()"
-    " RETURNING id, (xmax = 0) AS inserted";
+constexpr sql_statement upsert_lead{
+  "INSERT INTO leads (business_id, phone, source, name, status)"
+  " VALUES ($1, $2, $3, $4, $5)"
+  " ON CONFLICT (business_id, phone) WHERE phone IS NOT NULL DO UPDATE SET"
+  "  name = CASE WHEN leads.name = '' THEN EXCLUDED.name ELSE leads.name END,"
+  "  updated_at = now()"
+  " RETURNING id, (xmax = 0) AS inserted"};
 
-constexpr auto insert_status_history
-  = "INSERT INTO lead_history (business_id, lead_id, field, old_value,"
-    " new_value, actor) VALUES ($1, $2, 'status', NULL, $3, $4)";
+constexpr sql_statement insert_status_history{
+  "INSERT INTO lead_history (business_id, lead_id, field, old_value,"
+  " new_value, actor) VALUES ($1, $2, 'status', NULL, $3, $4)"};
 
 } // namespace
 
 std::string initial_lead_status(db_tx& tx, std::int64_t business) {
-  auto r = tx.exec_params(select_initial_status, business);
+  auto r = exec(tx, select_initial_status, business);
   return r.empty() ? std::string{"new"} : std::string{r[0][0].c_str()};
 }
 
@@ -40,11 +42,11 @@ upsert_lead_by_phone(db_tx& tx, std::int64_t business, const std::string& e164,
   if (e164.size() < 2 || e164.front() != '+')
     throw std::invalid_argument("upsert_lead_by_phone: phone not E.164");
   auto status = initial_lead_status(tx, business);
-  auto r = tx.exec_params(upsert_lead, business, e164, std::string{source},
-                          std::string{name_if_empty}, status);
+  auto r = exec(tx, upsert_lead, business, e164, std::string{source},
+                std::string{name_if_empty}, status);
   auto id = r[0][0].as<std::int64_t>();
   if (r[0][1].as<bool>())
-    tx.exec_params(insert_status_history, business, id, status, "system");
+    exec(tx, insert_status_history, business, id, status, "system");
   return id;
 }
 

@@ -1,5 +1,6 @@
 #include "actors/payment_rows.hpp"
 
+#include "actors/sql.hpp"
 #include "core/money.hpp"
 
 #include <boost/json.hpp>
@@ -17,78 +18,82 @@ namespace {
   " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')," \
   " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-constexpr auto select_next_id
-  = "SELECT nextval(pg_get_serial_sequence('payments', 'id'))";
+constexpr sql_statement select_business_payments{
+  "SELECT name, payments_enabled, payments_provider, paypal_client_id,"
+  " paypal_secret, tranzila_terminal FROM businesses WHERE id = $1"};
 
-constexpr auto insert_payment
-  = "INSERT INTO payments (id, business_id, lead_id, provider, amount_minor,"
-    " currency, description, idempotency_key)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
-    " RETURNING id";
+constexpr sql_statement select_next_id{
+  "SELECT nextval(pg_get_serial_sequence('payments', 'id'))"};
 
-constexpr auto insert_created_event
-  = "INSERT INTO payment_events (business_id, payment_id, event_key,"
-    " from_status, to_status) VALUES ($1, $2, 'created', NULL, 'pending')"
-    " ON CONFLICT (payment_id, event_key) DO NOTHING";
+constexpr sql_statement insert_payment{
+  "INSERT INTO payments (id, business_id, lead_id, provider, amount_minor,"
+  " currency, description, idempotency_key)"
+  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+  " RETURNING id"};
 
-constexpr auto select_payment
-  = "SELECT " AL_PAYMENT_COLUMNS
-    " FROM payments WHERE business_id = $1 AND id = $2";
+constexpr sql_statement insert_created_event{
+  "INSERT INTO payment_events (business_id, payment_id, event_key,"
+  " from_status, to_status) VALUES ($1, $2, 'created', NULL, 'pending')"
+  " ON CONFLICT (payment_id, event_key) DO NOTHING"};
 
-constexpr auto select_payment_for_update
-  = "SELECT " AL_PAYMENT_COLUMNS
-    " FROM payments WHERE business_id = $1 AND id = $2 FOR UPDATE";
+constexpr sql_statement select_payment{
+  "SELECT " AL_PAYMENT_COLUMNS
+  " FROM payments WHERE business_id = $1 AND id = $2"};
 
-constexpr auto select_payment_by_key
-  = "SELECT " AL_PAYMENT_COLUMNS
-    " FROM payments WHERE business_id = $1 AND idempotency_key = $2";
+constexpr sql_statement select_payment_for_update{
+  "SELECT " AL_PAYMENT_COLUMNS
+  " FROM payments WHERE business_id = $1 AND id = $2 FOR UPDATE"};
+
+constexpr sql_statement select_payment_by_key{
+  "SELECT " AL_PAYMENT_COLUMNS
+  " FROM payments WHERE business_id = $1 AND idempotency_key = $2"};
 
 // Provider callbacks: the id is bound to an HMAC token (Tranzila) or taken
 // from our own custom_id (PayPal, verified first); see the header.
-constexpr auto select_payment_any = "SELECT " AL_PAYMENT_COLUMNS
-                                    " FROM payments WHERE id = $1";
+constexpr sql_statement select_payment_any{"SELECT " AL_PAYMENT_COLUMNS
+                                           " FROM payments WHERE id = $1"};
 
-constexpr auto select_payment_by_ref
-  = "SELECT " AL_PAYMENT_COLUMNS
-    " FROM payments WHERE provider = $1 AND provider_ref = $2";
+constexpr sql_statement select_payment_by_ref{
+  "SELECT " AL_PAYMENT_COLUMNS
+  " FROM payments WHERE provider = $1 AND provider_ref = $2"};
 
-constexpr auto update_link
-  = "UPDATE payments SET provider_ref = $3, pay_url = $4, updated_at = now()"
-    " WHERE business_id = $1 AND id = $2 AND status = 'pending'"
-    " AND pay_url IS NULL RETURNING id";
+constexpr sql_statement update_link{
+  "UPDATE payments SET provider_ref = $3, pay_url = $4, updated_at = now()"
+  " WHERE business_id = $1 AND id = $2 AND status = 'pending'"
+  " AND pay_url IS NULL RETURNING id"};
 
-constexpr auto insert_event
-  = "INSERT INTO payment_events (business_id, payment_id, event_key,"
-    " from_status, to_status, detail) VALUES ($1, $2, $3, $4, $5, $6::jsonb)"
-    " ON CONFLICT (payment_id, event_key) DO NOTHING RETURNING id";
+constexpr sql_statement insert_event{
+  "INSERT INTO payment_events (business_id, payment_id, event_key,"
+  " from_status, to_status, detail) VALUES ($1, $2, $3, $4, $5, $6::jsonb)"
+  " ON CONFLICT (payment_id, event_key) DO NOTHING RETURNING id"};
 
-constexpr auto update_status
-  = "UPDATE payments SET status = $3,"
-    " failure_reason = CASE WHEN $3 = 'failed' THEN $4 ELSE failure_reason END,"
-    " updated_at = now()"
-    " WHERE business_id = $1 AND id = $2 AND status = 'pending'";
+constexpr sql_statement update_status{
+  "UPDATE payments SET status = $3,"
+  " failure_reason = CASE WHEN $3 = 'failed' THEN $4 ELSE failure_reason END,"
+  " updated_at = now()"
+  " WHERE business_id = $1 AND id = $2 AND status = 'pending'"};
 
-constexpr auto select_events
-  = "SELECT event_key, from_status, to_status, detail::text,"
-    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-    " FROM payment_events WHERE business_id = $1 AND payment_id = $2"
-    " ORDER BY id";
+constexpr sql_statement select_events{
+  "SELECT event_key, from_status, to_status, detail::text,"
+  " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+  " FROM payment_events WHERE business_id = $1 AND payment_id = $2"
+  " ORDER BY id"};
 
 // $2/$3 are NULL when the filter is not given.
-constexpr auto count_payments
-  = "SELECT count(*) FROM payments WHERE business_id = $1"
-    " AND ($2::text IS NULL OR status = $2)"
-    " AND ($3::bigint IS NULL OR lead_id = $3)";
+constexpr sql_statement count_payments{
+  "SELECT count(*) FROM payments WHERE business_id = $1"
+  " AND ($2::text IS NULL OR status = $2)"
+  " AND ($3::bigint IS NULL OR lead_id = $3)"};
 
-constexpr auto select_payments = "SELECT " AL_PAYMENT_COLUMNS
-                                 " FROM payments WHERE business_id = $1"
-                                 " AND ($2::text IS NULL OR status = $2)"
-                                 " AND ($3::bigint IS NULL OR lead_id = $3)"
-                                 " ORDER BY id DESC LIMIT $4 OFFSET $5";
+constexpr sql_statement select_payments{
+  "SELECT " AL_PAYMENT_COLUMNS " FROM payments WHERE business_id = $1"
+  " AND ($2::text IS NULL OR status = $2)"
+  " AND ($3::bigint IS NULL OR lead_id = $3)"
+  " ORDER BY id DESC LIMIT $4 OFFSET $5"};
 
-constexpr auto select_lead
-  = "SELECT coalesce(phone, '') FROM leads WHERE business_id = $1"
-    " AND id = $2";
+constexpr sql_statement select_lead{
+  "SELECT coalesce(phone, '') FROM leads WHERE business_id = $1"
+  " AND id = $2"};
 
 #undef AL_PAYMENT_COLUMNS
 
@@ -133,47 +138,44 @@ json::value text_or_null(const std::optional<std::string>& s) {
 } // namespace
 
 std::int64_t next_payment_id(db_tx& tx) {
-  return tx.exec(select_next_id)[0][0].as<std::int64_t>();
+  return exec(tx, select_next_id)[0][0].as<std::int64_t>();
 }
 
 bool insert_pending(db_tx& tx, const payment_draft& d) {
-  auto r = tx.exec_params(insert_payment, d.id, d.business_id, d.lead_id,
-                          d.provider, d.amount_minor, d.currency, d.description,
-                          d.idempotency_key);
+  auto r = exec(tx, insert_payment, d.id, d.business_id, d.lead_id, d.provider,
+                d.amount_minor, d.currency, d.description, d.idempotency_key);
   if (r.empty())
     return false;
-  tx.exec_params(insert_created_event, d.business_id, d.id);
+  exec(tx, insert_created_event, d.business_id, d.id);
   return true;
 }
 
 std::optional<payment_row> load_payment(db_tx& tx, std::int64_t business_id,
                                         std::int64_t id, bool for_update) {
-  return first(tx.exec_params(
-    for_update ? select_payment_for_update : select_payment, business_id, id));
+  return first(exec(tx, for_update ? select_payment_for_update : select_payment,
+                    business_id, id));
 }
 
 std::optional<payment_row>
 load_payment_by_key(db_tx& tx, std::int64_t business_id, std::string_view key) {
-  return first(
-    tx.exec_params(select_payment_by_key, business_id, std::string{key}));
+  return first(exec(tx, select_payment_by_key, business_id, std::string{key}));
 }
 
 std::optional<payment_row> find_payment(db_tx& tx, std::int64_t id) {
-  return first(tx.exec_params(select_payment_any, id));
+  return first(exec(tx, select_payment_any, id));
 }
 
 std::optional<payment_row> find_payment_by_ref(db_tx& tx,
                                                std::string_view provider,
                                                std::string_view ref) {
-  return first(tx.exec_params(select_payment_by_ref, std::string{provider},
-                              std::string{ref}));
+  return first(
+    exec(tx, select_payment_by_ref, std::string{provider}, std::string{ref}));
 }
 
 bool store_link(db_tx& tx, std::int64_t business_id, std::int64_t id,
                 const std::optional<std::string>& provider_ref,
                 const std::string& pay_url) {
-  return !tx.exec_params(update_link, business_id, id, provider_ref, pay_url)
-            .empty();
+  return !exec(tx, update_link, business_id, id, provider_ref, pay_url).empty();
 }
 
 transition_result
@@ -185,13 +187,12 @@ transition_payment(db_tx& tx, std::int64_t business_id, std::int64_t id,
     return transition_result::missing;
   if (row->status != "pending")
     return transition_result::not_pending;
-  auto ev = tx.exec_params(insert_event, business_id, id,
-                           std::string{event_key}, row->status, std::string{to},
-                           std::string{detail});
+  auto ev = exec(tx, insert_event, business_id, id, std::string{event_key},
+                 row->status, std::string{to}, std::string{detail});
   if (ev.empty())
     return transition_result::duplicate;
-  tx.exec_params(update_status, business_id, id, std::string{to},
-                 std::string{reason});
+  exec(tx, update_status, business_id, id, std::string{to},
+       std::string{reason});
   return transition_result::changed;
 }
 
@@ -216,7 +217,7 @@ json::object payment_json(const payment_row& p) {
 json::array payment_events_json(db_tx& tx, std::int64_t business_id,
                                 std::int64_t id) {
   json::array out;
-  for (auto r : tx.exec_params(select_events, business_id, id)) {
+  for (auto r : exec(tx, select_events, business_id, id)) {
     json::object e{{"event_key", r[0].c_str()},
                    {"from_status", r[1].is_null() ? json::value(nullptr)
                                                   : json::value(r[1].c_str())},
@@ -232,13 +233,12 @@ json::array payment_events_json(db_tx& tx, std::int64_t business_id,
 
 json::object list_payments(db_tx& tx, std::int64_t business_id,
                            const payment_filter& f) {
-  auto total = tx.exec_params(count_payments, business_id, f.status,
-                              f.lead_id)[0][0]
+  auto total = exec(tx, count_payments, business_id, f.status, f.lead_id)[0][0]
                  .as<std::int64_t>();
   json::array items;
   auto offset = (f.page - 1) * f.per_page;
-  for (auto r : tx.exec_params(select_payments, business_id, f.status,
-                               f.lead_id, f.per_page, offset))
+  for (auto r : exec(tx, select_payments, business_id, f.status, f.lead_id,
+                     f.per_page, offset))
     items.push_back(payment_json(to_row(r)));
   return json::object{{"items", std::move(items)},
                       {"page", f.page},
@@ -248,10 +248,29 @@ json::object list_payments(db_tx& tx, std::int64_t business_id,
 
 std::optional<std::string> lead_phone(db_tx& tx, std::int64_t business_id,
                                       std::int64_t lead_id) {
-  auto r = tx.exec_params(select_lead, business_id, lead_id);
+  auto r = exec(tx, select_lead, business_id, lead_id);
   if (r.empty())
     return std::nullopt;
   return std::string{r[0][0].c_str()};
+}
+
+std::optional<business_payments_row> load_business_payments(db_tx& tx,
+                                                            std::int64_t id) {
+  auto r = exec(tx, select_business_payments, id);
+  if (r.empty())
+    return std::nullopt;
+  auto text = [](const pqxx::field& f) {
+    return f.is_null() ? std::string{} : std::string{f.c_str()};
+  };
+  business_payments_row b;
+  b.name = r[0][0].c_str();
+  b.enabled = r[0][1].as<bool>();
+  if (!r[0][2].is_null())
+    b.default_provider = std::string{r[0][2].c_str()};
+  b.paypal_client_id = text(r[0][3]);
+  b.paypal_secret = text(r[0][4]);
+  b.tranzila_terminal = text(r[0][5]);
+  return b;
 }
 
 } // namespace al

@@ -122,4 +122,19 @@ boost::json::object list_payments(db_tx& tx, std::int64_t business_id,
 std::optional<std::string> lead_phone(db_tx& tx, std::int64_t business_id,
                                       std::int64_t lead_id);
 
+/// A business's own payment settings (secrets included: for the payment
+/// code only, never for a response or a log); "" for what is not set.
+struct business_payments_row {
+  std::string name;
+  bool enabled = false;
+  std::optional<std::string> default_provider;
+  std::string paypal_client_id;
+  std::string paypal_secret;
+  std::string tranzila_terminal;
+};
+
+/// nullopt when the business does not exist.
+std::optional<business_payments_row> load_business_payments(db_tx& tx,
+                                                            std::int64_t id);
+
 } // namespace al

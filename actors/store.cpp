@@ -1,6 +1,7 @@
 #include "actors/store.hpp"
 
 #include "actors/metrics.hpp"
+#include "actors/sql.hpp"
 
 #include <caf/actor_pool.hpp>
 #include <caf/actor_system.hpp>
@@ -67,8 +68,8 @@ std::string first_line(const char* what) {
 /// One connection, opened lazily and reopened after a failure.
 class connection_holder {
 public:
-  explicit connection_holder(std::string url) : url_(std::move(url)) {
-  }
+  explicit connection_holder(std::string url)
+    : url_(std::move(url)) {}
 
   /// The connection, (re)opening it when needed; nullptr when down.
   pqxx::connection* get() {
@@ -83,9 +84,9 @@ public:
       backoff_ = std::chrono::milliseconds{0};
       return conn_.get();
     } catch (const std::exception& e) {
-      backoff_ = std::min(std::chrono::milliseconds{2000},
-                          std::max(std::chrono::milliseconds{100},
-                                   backoff_ * 2));
+      backoff_
+        = std::min(std::chrono::milliseconds{2000},
+                   std::max(std::chrono::milliseconds{100}, backoff_ * 2));
       next_attempt_ = now + backoff_;
       log_noexcept(spdlog::level::warn,
                    "database connect failed: " + first_line(e.what()));
@@ -285,8 +286,8 @@ store store::start(caf::actor_system& sys, store_options opts, metrics* m) {
     return sys.spawn<caf::detached>(db_worker, url, health, m);
   };
   s.pool_ = caf::actor_pool::make(sys.dummy_execution_unit(),
-                                  static_cast<size_t>(opts.pool_size),
-                                  factory, caf::actor_pool::round_robin());
+                                  static_cast<size_t>(opts.pool_size), factory,
+                                  caf::actor_pool::round_robin());
   s.writer_ = sys.spawn<caf::detached>(db_writer, url, health, m,
                                        opts.max_backoff);
   return s;
@@ -367,6 +368,11 @@ std::string apply_migrations(const std::string& url,
   } catch (const std::exception& e) {
     return "migrations failed: " + first_line(e.what());
   }
+}
+
+void ping_database(db_tx& tx) {
+  static constexpr sql_statement select_one{"SELECT 1"};
+  exec(tx, select_one);
 }
 
 } // namespace al

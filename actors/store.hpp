@@ -93,6 +93,9 @@ private:
 std::string apply_migrations(const std::string& url,
                              const std::string& schemas_dir);
 
+/// A trivial round trip (readiness checks).
+void ping_database(db_tx& tx);
+
 /// `url` with connect/statement timeouts appended.
 std::string with_timeouts(const std::string& url);
 

@@ -1,6 +1,7 @@
 #include "actors/whatsapp_store.hpp"
 
 #include "actors/leads.hpp"
+#include "actors/sql.hpp"
 #include "core/phone.hpp"
 
 #include <pqxx/pqxx>
@@ -12,22 +13,22 @@ namespace {
 // -- SQL, next to its use
 // ------------------------------------------------------
 
-constexpr auto select_business_by_number
-  = "SELECT b.id, coalesce(b.twilio_auth_token, ''), b.working_hours::text,"
-    " coalesce(b.after_hours_reply, '') FROM businesses b WHERE b.id ="
-    " coalesce((SELECT business_id FROM phone_numbers WHERE number = $1),"
-    "          (SELECT id FROM businesses WHERE whatsapp_from IN ($1, $2)"
-    "           ORDER BY id LIMIT 1),"
-    "          $3)";
+constexpr sql_statement select_business_by_number{
+  "SELECT b.id, coalesce(b.twilio_auth_token, ''), b.working_hours::text,"
+  " coalesce(b.after_hours_reply, '') FROM businesses b WHERE b.id ="
+  " coalesce((SELECT business_id FROM phone_numbers WHERE number = $1),"
+  "          (SELECT id FROM businesses WHERE whatsapp_from IN ($1, $2)"
+  "           ORDER BY id LIMIT 1),"
+  "          $3)"};
 
-constexpr auto select_business
-  = "SELECT id, coalesce(twilio_auth_token, ''), working_hours::text,"
-    " coalesce(after_hours_reply, '') FROM businesses WHERE id = $1";
+constexpr sql_statement select_business{
+  "SELECT id, coalesce(twilio_auth_token, ''), working_hours::text,"
+  " coalesce(after_hours_reply, '') FROM businesses WHERE id = $1"};
 
-constexpr auto select_sender
-  = "SELECT id, coalesce(whatsapp_provider, ''), coalesce(whatsapp_from, ''),"
-    " coalesce(twilio_account_sid, ''), coalesce(twilio_auth_token, '')"
-    " FROM businesses WHERE id = $1";
+constexpr sql_statement select_sender{
+  "SELECT id, coalesce(whatsapp_provider, ''), coalesce(whatsapp_from, ''),"
+  " coalesce(twilio_account_sid, ''), coalesce(twilio_auth_token, '')"
+  " FROM businesses WHERE id = $1"};
 
 // Both inserts first take their conversation's row lock and next sequence
 // number (schemas/0011): messages of one conversation are numbered, and get
@@ -35,59 +36,58 @@ constexpr auto select_sender
 // inbound message (same sid) stores nothing and leaves a gap in the numbers.
 #define AL_NEXT_CONVERSATION_SEQ(peer)                                         \
   "WITH c AS (INSERT INTO wa_conversations AS w (business_id, peer, last_seq)" \
-  " VALUES ($1, " peer ", 1) ON CONFLICT (business_id, peer) DO UPDATE"      \
-  " SET last_seq = w.last_seq + 1, last_message_at = now()"                   \
+  " VALUES ($1, " peer ", 1) ON CONFLICT (business_id, peer) DO UPDATE"        \
+  " SET last_seq = w.last_seq + 1, last_message_at = now()"                    \
   " RETURNING last_seq) "
 
-constexpr auto insert_inbound
-  = AL_NEXT_CONVERSATION_SEQ("$4")
-    "INSERT INTO messages (business_id, direction, provider, provider_sid,"
-    " from_address, to_address, body, media_urls, status, conversation_seq)"
-    " SELECT $1, 'in', $2, $3, $4, $5, $6, $7::text[], 'received', c.last_seq"
-    " FROM c ON CONFLICT (provider_sid) DO NOTHING RETURNING id";
+constexpr sql_statement insert_inbound{AL_NEXT_CONVERSATION_SEQ(
+  "$4") "INSERT INTO messages (business_id, direction, provider, provider_sid,"
+        " from_address, to_address, body, media_urls, status, conversation_seq)"
+        " SELECT $1, 'in', $2, $3, $4, $5, $6, $7::text[], 'received', "
+        "c.last_seq"
+        " FROM c ON CONFLICT (provider_sid) DO NOTHING RETURNING id"};
 
-constexpr auto set_message_lead
-  = "UPDATE messages SET lead_id = $3 WHERE id = $1 AND business_id = $2";
+constexpr sql_statement set_message_lead{
+  "UPDATE messages SET lead_id = $3 WHERE id = $1 AND business_id = $2"};
 
-constexpr auto select_by_sid_for_update
-  = "SELECT id, business_id, status FROM messages WHERE provider_sid = $1"
-    " FOR UPDATE";
+constexpr sql_statement select_by_sid_for_update{
+  "SELECT id, business_id, status FROM messages WHERE provider_sid = $1"
+  " FOR UPDATE"};
 
-constexpr auto select_business_by_sid
-  = "SELECT business_id FROM messages WHERE provider_sid = $1";
+constexpr sql_statement select_business_by_sid{
+  "SELECT business_id FROM messages WHERE provider_sid = $1"};
 
-constexpr auto update_status
-  = "UPDATE messages SET status = $3,"
-    " error_code = coalesce(nullif($4, ''), error_code),"
-    " error = coalesce(nullif($5, ''), error), updated_at = now()"
-    " WHERE id = $1 AND business_id = $2";
+constexpr sql_statement update_status{
+  "UPDATE messages SET status = $3,"
+  " error_code = coalesce(nullif($4, ''), error_code),"
+  " error = coalesce(nullif($5, ''), error), updated_at = now()"
+  " WHERE id = $1 AND business_id = $2"};
 
-constexpr auto insert_outbound
-  = AL_NEXT_CONVERSATION_SEQ("$5")
-    "INSERT INTO messages (business_id, lead_id, direction, provider,"
-    " from_address, to_address, body, status, auto_reply, conversation_seq)"
-    " SELECT $1, $2, 'out', $3, $4, $5, $6, 'queued', $7, c.last_seq FROM c"
-    " RETURNING id";
+constexpr sql_statement insert_outbound{AL_NEXT_CONVERSATION_SEQ(
+  "$5") "INSERT INTO messages (business_id, lead_id, direction, provider,"
+        " from_address, to_address, body, status, auto_reply, conversation_seq)"
+        " SELECT $1, $2, 'out', $3, $4, $5, $6, 'queued', $7, c.last_seq FROM c"
+        " RETURNING id"};
 
 #undef AL_NEXT_CONVERSATION_SEQ
 
-constexpr auto select_status_for_update
-  = "SELECT status FROM messages WHERE id = $1 AND business_id = $2"
-    " FOR UPDATE";
+constexpr sql_statement select_status_for_update{
+  "SELECT status FROM messages WHERE id = $1 AND business_id = $2"
+  " FOR UPDATE"};
 
-constexpr auto update_sent
-  = "UPDATE messages SET provider_sid = $3, status = $4, updated_at = now()"
-    " WHERE id = $1 AND business_id = $2";
+constexpr sql_statement update_sent{
+  "UPDATE messages SET provider_sid = $3, status = $4, updated_at = now()"
+  " WHERE id = $1 AND business_id = $2"};
 
-constexpr auto update_failed
-  = "UPDATE messages SET status = 'failed', error = $3,"
-    " error_code = nullif($4, ''), updated_at = now()"
-    " WHERE id = $1 AND business_id = $2";
+constexpr sql_statement update_failed{
+  "UPDATE messages SET status = 'failed', error = $3,"
+  " error_code = nullif($4, ''), updated_at = now()"
+  " WHERE id = $1 AND business_id = $2"};
 
-constexpr auto select_last_auto_reply
-  = "SELECT coalesce(extract(epoch FROM max(created_at))::bigint, 0)"
-    " FROM messages WHERE business_id = $1 AND to_address = $2"
-    " AND auto_reply";
+constexpr sql_statement select_last_auto_reply{
+  "SELECT coalesce(extract(epoch FROM max(created_at))::bigint, 0)"
+  " FROM messages WHERE business_id = $1 AND to_address = $2"
+  " AND auto_reply"};
 
 /// A PostgreSQL array literal of text values, passed as one parameter
 /// (quoted and escaped per the array input syntax; never part of the SQL).
@@ -120,14 +120,14 @@ wa_business business_from_row(const pqxx::row& row) {
 } // namespace
 
 wa_business find_wa_business(db_tx& tx, const std::string& e164) {
-  auto r = tx.exec_params(select_business_by_number, e164,
-                          e164.empty() ? std::string{} : whatsapp_address(e164),
-                          default_business_id);
+  auto r = exec(tx, select_business_by_number, e164,
+                e164.empty() ? std::string{} : whatsapp_address(e164),
+                default_business_id);
   return r.empty() ? wa_business{} : business_from_row(r[0]);
 }
 
 wa_business load_wa_business(db_tx& tx, std::int64_t id) {
-  auto r = tx.exec_params(select_business, id);
+  auto r = exec(tx, select_business, id);
   if (r.empty()) {
     wa_business b;
     b.id = id;
@@ -137,7 +137,7 @@ wa_business load_wa_business(db_tx& tx, std::int64_t id) {
 }
 
 std::optional<wa_sender> load_wa_sender(db_tx& tx, std::int64_t business) {
-  auto r = tx.exec_params(select_sender, business);
+  auto r = exec(tx, select_sender, business);
   if (r.empty())
     return std::nullopt;
   wa_sender s;
@@ -151,10 +151,10 @@ std::optional<wa_sender> load_wa_sender(db_tx& tx, std::int64_t business) {
 
 std::optional<wa_stored_inbound>
 store_wa_inbound(db_tx& tx, std::int64_t business, const wa_inbound& in) {
-  auto r = tx.exec_params(
-    insert_inbound, business, in.provider, in.sid, whatsapp_address(in.from),
-    in.to.empty() ? std::string{} : whatsapp_address(in.to), in.body,
-    text_array(in.media));
+  auto r = exec(tx, insert_inbound, business, in.provider, in.sid,
+                whatsapp_address(in.from),
+                in.to.empty() ? std::string{} : whatsapp_address(in.to),
+                in.body, text_array(in.media));
   if (r.empty())
     return std::nullopt; // stored before: a redelivery
   wa_stored_inbound out;
@@ -167,29 +167,27 @@ store_wa_inbound(db_tx& tx, std::int64_t business, const wa_inbound& in) {
 
 void set_wa_message_lead(db_tx& tx, std::int64_t business,
                          std::int64_t message_id, std::int64_t lead_id) {
-  tx.exec_params(set_message_lead, message_id, business, lead_id);
+  exec(tx, set_message_lead, message_id, business, lead_id);
 }
 
 std::optional<std::int64_t> apply_wa_status(db_tx& tx,
                                             const wa_status_event& ev) {
-  auto r = tx.exec_params(select_by_sid_for_update, ev.sid);
+  auto r = exec(tx, select_by_sid_for_update, ev.sid);
   if (r.empty())
     return std::nullopt;
   auto id = r[0][0].as<std::int64_t>();
   auto business = r[0][1].as<std::int64_t>();
   std::string current = r[0][2].c_str();
   if (wa_status_advances(current, ev.status))
-    tx.exec_params(update_status, id, business, ev.status, ev.error_code,
-                   ev.error);
+    exec(tx, update_status, id, business, ev.status, ev.error_code, ev.error);
   else if (current == ev.status && !ev.error_code.empty())
-    tx.exec_params(update_status, id, business, current, ev.error_code,
-                   ev.error);
+    exec(tx, update_status, id, business, current, ev.error_code, ev.error);
   return business;
 }
 
 std::optional<std::int64_t> wa_message_business(db_tx& tx,
                                                 const std::string& sid) {
-  auto r = tx.exec_params(select_business_by_sid, sid);
+  auto r = exec(tx, select_business_by_sid, sid);
   if (r.empty())
     return std::nullopt;
   return r[0][0].as<std::int64_t>();
@@ -200,31 +198,29 @@ std::int64_t insert_wa_outbound(db_tx& tx, std::int64_t business,
                                 const std::string& provider,
                                 const std::string& from, const std::string& to,
                                 const std::string& body, bool auto_reply) {
-  return tx
-    .exec_params(insert_outbound, business, lead_id, provider, from, to, body,
-                 auto_reply)[0][0]
+  return exec(tx, insert_outbound, business, lead_id, provider, from, to, body,
+              auto_reply)[0][0]
     .as<std::int64_t>();
 }
 
 void finish_wa_outbound(db_tx& tx, std::int64_t business,
                         std::int64_t message_id, const wa_send_outcome& out) {
   if (!out.ok) {
-    tx.exec_params(update_failed, message_id, business, out.error,
-                   out.error_code);
+    exec(tx, update_failed, message_id, business, out.error, out.error_code);
     return;
   }
-  auto r = tx.exec_params(select_status_for_update, message_id, business);
+  auto r = exec(tx, select_status_for_update, message_id, business);
   if (r.empty())
     return;
   std::string status = r[0][0].c_str();
   if (wa_status_advances(status, "sent"))
     status = "sent";
-  tx.exec_params(update_sent, message_id, business, out.sid, status);
+  exec(tx, update_sent, message_id, business, out.sid, status);
 }
 
 std::int64_t last_wa_auto_reply(db_tx& tx, std::int64_t business,
                                 const std::string& to_address) {
-  return tx.exec_params(select_last_auto_reply, business, to_address)[0][0]
+  return exec(tx, select_last_auto_reply, business, to_address)[0][0]
     .as<std::int64_t>();
 }
 

@@ -1,10 +1,9 @@
 #include "transport/auth.hpp"
 
+#include "actors/businesses.hpp"
 #include "core/crypto.hpp"
 #include "core/form.hpp"
 #include "transport/services.hpp"
-
-#include <pqxx/pqxx>
 
 namespace al {
 
@@ -121,15 +120,13 @@ handler require(services& svc, access needed, authed_handler fn) {
     auto found = std::make_shared<std::optional<principal>>();
     svc.db.run(
       [hash, found](db_tx& tx) {
-        auto r = tx.exec_params("SELECT id, business_id, role FROM api_tokens"
-                                " WHERE token_hash = $1 AND revoked_at IS NULL",
-                                hash);
-        if (r.empty())
+        auto row = find_api_token(tx, hash);
+        if (!row)
           return;
         principal p;
-        p.token_id = r[0][0].as<std::int64_t>();
-        p.business_id = r[0][1].as<std::int64_t>();
-        p.who = parse_role(r[0][2].c_str()).value_or(role::read_only);
+        p.token_id = row->id;
+        p.business_id = row->business_id;
+        p.who = parse_role(row->role).value_or(role::read_only);
         *found = p;
       },
       [req, res, found, needed, fn](const db_error& err) mutable {
@@ -137,8 +134,8 @@ handler require(services& svc, access needed, authed_handler fn) {
           return res(error_response(http::status::service_unavailable,
                                     "Database unavailable"));
         if (!*found)
-          return res(error_response(http::status::unauthorized,
-                                    "Invalid token"));
+          return res(
+            error_response(http::status::unauthorized, "Invalid token"));
         if (!allowed((*found)->who, needed))
           return res(error_response(http::status::forbidden,
                                     "This role may not do that"));

@@ -11,7 +11,6 @@
 #include "transport/services.hpp"
 
 #include <boost/json.hpp>
-#include <pqxx/pqxx>
 
 #include <optional>
 
@@ -24,175 +23,166 @@ namespace json = boost::json;
 } // namespace
 
 void add_admin_routes(router& r, services& svc) {
-  r.add(
-    http::verb::post, "/api/admin/businesses",
-    require(svc, access::admin, [&svc](request_ptr req, responder res,
-                                       principal) {
-      json_doc doc;
-      simdjson::dom::object obj;
-      if (!parse_body(*req, doc, obj, res))
-        return;
-      auto in = std::make_shared<business_input>();
-      if (auto err = parse_business(obj, *in, true); !err.empty())
-        return res(error_response(http::status::bad_request, err));
-      run_and_answer(svc, res, [in](db_tx& tx, outcome& out) {
-        auto clash = claimed_elsewhere(tx, -1, *in);
-        if (!clash.empty()) {
-          out.status = http::status::conflict;
-          out.body = json_error("Phone number already claimed: " + clash[0]);
-          return;
-        }
-        auto id = tx.exec("INSERT INTO businesses(name) VALUES ('')"
-                          " RETURNING id")[0][0]
-                    .as<std::int64_t>();
-        save_business(tx, id, *in);
-        out.status = http::status::created;
-        out.body = json::serialize(business_view(tx, id));
-      });
-    }));
+  r.add(http::verb::post, "/api/admin/businesses",
+        require(svc, access::admin,
+                [&svc](request_ptr req, responder res, principal) {
+                  json_doc doc;
+                  simdjson::dom::object obj;
+                  if (!parse_body(*req, doc, obj, res))
+                    return;
+                  auto in = std::make_shared<business_input>();
+                  if (auto err = parse_business(obj, *in, true); !err.empty())
+                    return res(error_response(http::status::bad_request, err));
+                  run_and_answer(svc, res, [in](db_tx& tx, outcome& out) {
+                    auto clash = claimed_elsewhere(tx, -1, *in);
+                    if (!clash.empty()) {
+                      out.status = http::status::conflict;
+                      out.body = json_error("Phone number already claimed: "
+                                            + clash[0]);
+                      return;
+                    }
+                    auto id = create_business(tx);
+                    save_business(tx, id, *in);
+                    out.status = http::status::created;
+                    out.body = json::serialize(business_view(tx, id));
+                  });
+                }));
 
   r.add(http::verb::get, "/api/admin/businesses",
-        require(svc, access::admin, [&svc](request_ptr, responder res,
-                                           principal) {
-          run_and_answer(svc, res, [](db_tx& tx, outcome& out) {
-            json::array items;
-            for (auto row : tx.exec("SELECT id FROM businesses ORDER BY id"))
-              items.push_back(business_view(tx, row[0].as<std::int64_t>()));
-            auto total = items.size();
-            json::object o{{"items", std::move(items)},
-                           {"page", 1},
-                           {"per_page", total},
-                           {"total", total}};
-            out.body = json::serialize(o);
-          });
-        }));
+        require(svc, access::admin,
+                [&svc](request_ptr, responder res, principal) {
+                  run_and_answer(svc, res, [](db_tx& tx, outcome& out) {
+                    json::array items;
+                    for (auto id : business_ids(tx))
+                      items.push_back(business_view(tx, id));
+                    auto total = items.size();
+                    json::object o{{"items", std::move(items)},
+                                   {"page", 1},
+                                   {"per_page", total},
+                                   {"total", total}};
+                    out.body = json::serialize(o);
+                  });
+                }));
 
   auto get_or_patch = [&svc](bool patch) {
-    return require(svc, access::admin, [&svc, patch](request_ptr req,
-                                                     responder res, principal) {
-      auto id = path_id(*req);
-      if (!id)
-        return res(error_response(http::status::not_found, "No such business"));
-      auto in = std::make_shared<business_input>();
-      if (patch) {
-        json_doc doc;
-        simdjson::dom::object obj;
-        if (!parse_body(*req, doc, obj, res))
-          return;
-        if (auto err = parse_business(obj, *in, false); !err.empty())
-          return res(error_response(http::status::bad_request, err));
-      }
-      run_and_answer(svc, res, [in, id = *id, patch](db_tx& tx, outcome& out) {
-        auto exists = tx.exec_params(
-          "SELECT 1 FROM businesses WHERE id = $1 FOR UPDATE", id);
-        if (exists.empty()) {
-          out.status = http::status::not_found;
-          out.body = json_error("No such business");
-          return;
-        }
+    return require(
+      svc, access::admin,
+      [&svc, patch](request_ptr req, responder res, principal) {
+        auto id = path_id(*req);
+        if (!id)
+          return res(
+            error_response(http::status::not_found, "No such business"));
+        auto in = std::make_shared<business_input>();
         if (patch) {
-          auto clash = claimed_elsewhere(tx, id, *in);
-          if (!clash.empty()) {
-            out.status = http::status::conflict;
-            out.body = json_error("Phone number already claimed: " + clash[0]);
+          json_doc doc;
+          simdjson::dom::object obj;
+          if (!parse_body(*req, doc, obj, res))
             return;
-          }
-          save_business(tx, id, *in);
+          if (auto err = parse_business(obj, *in, false); !err.empty())
+            return res(error_response(http::status::bad_request, err));
         }
-        out.body = json::serialize(business_view(tx, id));
+        run_and_answer(svc, res,
+                       [in, id = *id, patch](db_tx& tx, outcome& out) {
+                         if (!lock_business(tx, id)) {
+                           out.status = http::status::not_found;
+                           out.body = json_error("No such business");
+                           return;
+                         }
+                         if (patch) {
+                           auto clash = claimed_elsewhere(tx, id, *in);
+                           if (!clash.empty()) {
+                             out.status = http::status::conflict;
+                             out.body = json_error(
+                               "Phone number already claimed: " + clash[0]);
+                             return;
+                           }
+                           save_business(tx, id, *in);
+                         }
+                         out.body = json::serialize(business_view(tx, id));
+                       });
       });
-    });
   };
   r.add(http::verb::get, "/api/admin/businesses/{id}", get_or_patch(false));
   r.add(http::verb::patch, "/api/admin/businesses/{id}", get_or_patch(true));
 
   r.add(
     http::verb::post, "/api/admin/tokens",
-    require(svc, access::admin, [&svc](request_ptr req, responder res,
-                                       principal) {
-      json_doc doc;
-      simdjson::dom::object obj;
-      if (!parse_body(*req, doc, obj, res))
-        return;
-      auto business = get_int(obj, "business_id");
-      auto role_f = get_string(obj, "role");
-      auto name = get_string(obj, "name");
-      if (!business.ok() || business.value <= 0)
-        return res(error_response(http::status::bad_request,
-                                  "business_id must be a positive integer"));
-      if (!role_f.ok() || !parse_role(role_f.value))
-        return res(error_response(http::status::bad_request,
-                                  "role must be owner, agent or read_only"));
-      if (name.state == field_state::wrong_type
-          || (name.ok() && name.value.size() > 200))
-        return res(error_response(http::status::bad_request,
-                                  "name must be a short string"));
-      auto token = "al_" + crypto::random_token(24);
-      auto hash = hash_token(token);
-      run_and_answer(
-        svc, res,
-        [token, hash, bid = business.value, role = std::string{role_f.value},
-         nm = std::string{name.ok() ? name.value : ""}](db_tx& tx,
-                                                        outcome& out) {
-          if (tx.exec_params("SELECT 1 FROM businesses WHERE id=$1", bid)
-                .empty()) {
-            out.status = http::status::not_found;
-            out.body = json_error("No such business");
-            return;
-          }
-          auto id = tx.exec_params("INSERT INTO api_tokens(business_id, role,"
-                                   " name, token_hash) VALUES ($1,$2,$3,$4)"
-                                   " RETURNING id",
-                                   bid, role, nm, hash)[0][0]
-                      .as<std::int64_t>();
-          out.status = http::status::created;
-          out.body = json::serialize(json::object{{"id", id},
-                                                  {"token", token},
-                                                  {"business_id", bid},
-                                                  {"role", role}});
-        });
-    }));
-
-  r.add(http::verb::delete_, "/api/admin/tokens/{id}",
-        require(svc, access::admin, [&svc](request_ptr req, responder res,
-                                           principal) {
-          auto id = path_id(*req);
-          if (!id)
-            return res(error_response(http::status::not_found, "No such token"));
-          run_and_answer(svc, res, [id = *id](db_tx& tx, outcome& out) {
-            auto r = tx.exec_params("UPDATE api_tokens SET revoked_at = now()"
-                                    " WHERE id = $1 AND revoked_at IS NULL"
-                                    " RETURNING id",
-                                    id);
-            if (r.empty()) {
+    require(
+      svc, access::admin, [&svc](request_ptr req, responder res, principal) {
+        json_doc doc;
+        simdjson::dom::object obj;
+        if (!parse_body(*req, doc, obj, res))
+          return;
+        auto business = get_int(obj, "business_id");
+        auto role_f = get_string(obj, "role");
+        auto name = get_string(obj, "name");
+        if (!business.ok() || business.value <= 0)
+          return res(error_response(http::status::bad_request,
+                                    "business_id must be a positive integer"));
+        if (!role_f.ok() || !parse_role(role_f.value))
+          return res(error_response(http::status::bad_request,
+                                    "role must be owner, agent or read_only"));
+        if (name.state == field_state::wrong_type
+            || (name.ok() && name.value.size() > 200))
+          return res(error_response(http::status::bad_request,
+                                    "name must be a short string"));
+        auto token = "al_" + crypto::random_token(24);
+        auto hash = hash_token(token);
+        run_and_answer(
+          svc, res,
+          [token, hash, bid = business.value, role = std::string{role_f.value},
+           nm = std::string{name.ok() ? name.value : ""}](db_tx& tx,
+                                                          outcome& out) {
+            if (!business_exists(tx, bid)) {
               out.status = http::status::not_found;
-              out.body = json_error("No such token");
+              out.body = json_error("No such business");
               return;
             }
-            out.body = R"({"success":true})";
+            auto id = insert_api_token(tx, bid, role, nm, hash);
+            out.status = http::status::created;
+            out.body = json::serialize(json::object{{"id", id},
+                                                    {"token", token},
+                                                    {"business_id", bid},
+                                                    {"role", role}});
           });
-        }));
+      }));
 
-  r.add(http::verb::get, "/api/admin/supervisors",
-        require(svc, access::admin, [&svc](request_ptr, responder res,
-                                           principal) {
-          json::array domains;
-          for (auto* st :
-               {&svc.call_stats, &svc.whatsapp_stats, &svc.payment_stats}) {
-            domains.push_back(json::object{
-              {"domain", st->domain},
-              {"manager", st->domain + "_manager"},
-              {"live", st->live.load()},
-              {"spawned", st->spawned.load()},
-              {"restarts", st->restarts.load()},
-              {"given_up", st->given_up.load()},
-              {"last_failure", st->last_failure()},
-              {"last_failure_at", st->last_failure_at()}});
-          }
-          res(json_response(http::status::ok,
-                            json::serialize(json::object{
-                              {"items", std::move(domains)}})));
-        }));
+  r.add(http::verb::delete_, "/api/admin/tokens/{id}",
+        require(svc, access::admin,
+                [&svc](request_ptr req, responder res, principal) {
+                  auto id = path_id(*req);
+                  if (!id)
+                    return res(
+                      error_response(http::status::not_found, "No such token"));
+                  run_and_answer(svc, res, [id = *id](db_tx& tx, outcome& out) {
+                    if (!revoke_api_token(tx, id)) {
+                      out.status = http::status::not_found;
+                      out.body = json_error("No such token");
+                      return;
+                    }
+                    out.body = R"({"success":true})";
+                  });
+                }));
+
+  r.add(
+    http::verb::get, "/api/admin/supervisors",
+    require(svc, access::admin, [&svc](request_ptr, responder res, principal) {
+      json::array domains;
+      for (auto* st :
+           {&svc.call_stats, &svc.whatsapp_stats, &svc.payment_stats}) {
+        domains.push_back(
+          json::object{{"domain", st->domain},
+                       {"manager", st->domain + "_manager"},
+                       {"live", st->live.load()},
+                       {"spawned", st->spawned.load()},
+                       {"restarts", st->restarts.load()},
+                       {"given_up", st->given_up.load()},
+                       {"last_failure", st->last_failure()},
+                       {"last_failure_at", st->last_failure_at()}});
+      }
+      res(json_response(http::status::ok, json::serialize(json::object{
+                                            {"items", std::move(domains)}})));
+    }));
 }
 
 } // namespace al

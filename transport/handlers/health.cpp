@@ -6,7 +6,6 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <pqxx/pqxx>
 
 namespace al {
 
@@ -24,7 +23,7 @@ void add_health_routes(router& r, services& svc) {
     if (!svc.started)
       return res(json_response(http::status::service_unavailable,
                                R"({"status":"starting"})"));
-    svc.db.run([](db_tx& tx) { tx.exec("SELECT 1"); },
+    svc.db.run([](db_tx& tx) { ping_database(tx); },
                [res](const db_error& err) {
                  if (!err.empty()) {
                    boost::json::object o;
@@ -40,7 +39,7 @@ void add_health_routes(router& r, services& svc) {
   r.add(http::verb::get, "/version", [&svc](request_ptr, responder res) {
     boost::json::object o;
     o["deploy_id"] = svc.cfg.deploy_id.empty() ? svc.build.commit
-                                                : svc.cfg.deploy_id;
+                                               : svc.cfg.deploy_id;
     o["commit"] = svc.build.commit;
     o["built_at"] = svc.build.built_at;
     res(json_response(http::status::ok, boost::json::serialize(o)));

@@ -27,7 +27,6 @@
 #include <caf/send.hpp>
 
 #include <boost/json.hpp>
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -51,10 +50,6 @@ void log_safe(spdlog::level::level_enum lvl, const char* fmt,
 
 // -- business settings --------------------------------------------------------
 
-constexpr auto select_business_payments
-  = "SELECT name, payments_enabled, payments_provider, paypal_client_id,"
-    " paypal_secret, tranzila_terminal FROM businesses WHERE id = $1";
-
 /// A business's payment settings with the global defaults applied.
 struct pay_settings {
   bool found = false;
@@ -65,28 +60,21 @@ struct pay_settings {
   std::string tranzila_terminal;            // business's, else global
 };
 
-std::string text_of(const pqxx::field& f) {
-  return f.is_null() ? std::string{} : std::string{f.c_str()};
-}
-
 pay_settings load_settings(db_tx& tx, const config& cfg,
                            std::int64_t business_id) {
   pay_settings s;
-  auto r = tx.exec_params(select_business_payments, business_id);
-  if (r.empty())
+  auto row = load_business_payments(tx, business_id);
+  if (!row)
     return s;
   s.found = true;
-  s.name = r[0][0].c_str();
-  s.enabled = r[0][1].as<bool>();
-  if (!r[0][2].is_null())
-    s.default_provider = std::string{r[0][2].c_str()};
-  auto id = text_of(r[0][3]);
-  auto secret = text_of(r[0][4]);
-  if (!id.empty() && !secret.empty())
-    s.paypal = paypal_credentials{id, secret};
+  s.name = row->name;
+  s.enabled = row->enabled;
+  s.default_provider = row->default_provider;
+  if (!row->paypal_client_id.empty() && !row->paypal_secret.empty())
+    s.paypal = paypal_credentials{row->paypal_client_id, row->paypal_secret};
   else if (!cfg.paypal_client_id.empty() && !cfg.paypal_secret.empty())
     s.paypal = paypal_credentials{cfg.paypal_client_id, cfg.paypal_secret};
-  s.tranzila_terminal = text_of(r[0][5]);
+  s.tranzila_terminal = row->tranzila_terminal;
   if (s.tranzila_terminal.empty())
     s.tranzila_terminal = cfg.tranzila_terminal;
   return s;

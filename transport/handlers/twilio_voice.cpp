@@ -3,6 +3,7 @@
 #include "transport/handlers/handlers.hpp"
 
 #include "actors/call.hpp"
+#include "actors/call_rows.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/voice_cache.hpp"
 #include "actors/whatsapp_conversation.hpp"
@@ -23,7 +24,6 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -47,14 +47,10 @@ struct twilio_account {
   std::string token;
 };
 
-twilio_account account_of(const services& svc, const pqxx::field& sid,
-                          const pqxx::field& token) {
-  twilio_account a{svc.cfg.twilio_account_sid, svc.cfg.twilio_auth_token};
-  if (!sid.is_null() && !token.is_null() && *token.c_str() != '\0') {
-    a.sid = sid.c_str();
-    a.token = token.c_str();
-  }
-  return a;
+twilio_account account_of(const services& svc, const call_twilio_account& own) {
+  if (own.account_sid.empty() || own.auth_token.empty())
+    return {svc.cfg.twilio_account_sid, svc.cfg.twilio_auth_token};
+  return {own.account_sid, own.auth_token};
 }
 
 /// The URL Twilio signed: the public base plus the target as received.
@@ -72,9 +68,11 @@ bool signature_ok(const services& svc, const request& req,
 std::string stream_twiml(services& svc, const std::string& call_sid,
                          std::int64_t business) {
   auto twiml = connect_stream_twiml(
-    *svc.urls, {{"call_token", issue_call_token(svc.cfg.signing_key(), call_sid)},
-                {"business_id", std::to_string(business)}});
-  return twiml ? *twiml : recording_fallback_twiml(*svc.urls, prompts::fallback);
+    *svc.urls,
+    {{"call_token", issue_call_token(svc.cfg.signing_key(), call_sid)},
+     {"business_id", std::to_string(business)}});
+  return twiml ? *twiml
+               : recording_fallback_twiml(*svc.urls, prompts::fallback);
 }
 
 struct incoming_result {
@@ -87,7 +85,8 @@ struct incoming_result {
 void incoming_call(services& svc, request_ptr req, responder res) {
   auto form = parse_form(req->body());
   if (!form || !text_form(*form))
-    return res(error_response(http::status::bad_request, "Malformed form body"));
+    return res(
+      error_response(http::status::bad_request, "Malformed form body"));
   auto call_sid = form->value_or("CallSid");
   if (call_sid.empty() || call_sid.size() > 64)
     return res(error_response(http::status::bad_request, "Missing CallSid"));
@@ -95,8 +94,8 @@ void incoming_call(services& svc, request_ptr req, responder res) {
   auto from = form->value_or("From");
   auto out = std::make_shared<incoming_result>();
   auto live = svc.call_stats.live.load();
-  auto spawn_and_answer = [&svc, res, call_sid, from, to](
-                            std::int64_t business, voice_pack_ptr voice) {
+  auto spawn_and_answer = [&svc, res, call_sid, from,
+                           to](std::int64_t business, voice_pack_ptr voice) {
     auto cp = std::make_shared<call_checkpoint>();
     cp->info = call_info{call_sid, business, from, to.value_or(""), voice};
     cp->loaded = true;
@@ -107,37 +106,24 @@ void incoming_call(services& svc, request_ptr req, responder res) {
   };
   svc.db.run(
     [&svc, req, form = *form, call_sid, to, from, out, live](db_tx& tx) {
-      auto r = tx.exec_params(
-        "SELECT b.id, b.twilio_account_sid, b.twilio_auth_token,"
-        " coalesce(b.greeting, ''), b.max_live_calls,"
-        " (SELECT count(*) FROM calls c WHERE c.business_id = b.id"
-        "   AND c.status = 'in-progress'"
-        "   AND c.updated_at > now() - interval '2 hours')"
-        " FROM businesses b"
-        " WHERE b.id = coalesce((SELECT business_id FROM phone_numbers"
-        "                        WHERE number = $1), 1)",
-        to.value_or(""));
-      if (r.empty())
+      auto b = find_incoming_business(tx, to.value_or(""));
+      if (!b)
         throw std::runtime_error("default business missing");
-      auto row = r[0];
-      auto account = account_of(svc, row[1], row[2]);
+      auto account = account_of(svc, b->twilio);
       if (!signature_ok(svc, *req, form, account.token)) {
         out->forbidden = true;
         return;
       }
-      out->business = row[0].as<std::int64_t>();
+      out->business = b->id;
       auto cap = svc.cfg.max_live_calls;
-      bool business_full = !row[4].is_null()
-                           && row[5].as<long>() >= row[4].as<long>();
+      bool business_full = b->max_live_calls
+                           && b->live_calls >= *b->max_live_calls;
       if (live >= cap || business_full) {
         out->over_capacity = true;
         return;
       }
-      tx.exec_params("INSERT INTO calls(business_id, call_sid, from_number,"
-                     " to_number, status) VALUES ($1, $2, $3, $4, 'ringing')"
-                     " ON CONFLICT (call_sid) DO NOTHING",
-                     out->business, call_sid, from, to.value_or(""));
-      out->voice = svc.voices->get(out->business, row[3].c_str());
+      insert_ringing_call(tx, out->business, call_sid, from, to.value_or(""));
+      out->voice = svc.voices->get(out->business, b->greeting);
     },
     [&svc, req, res, form = *form, call_sid, from, to, out, live,
      spawn_and_answer](const db_error& err) {
@@ -152,23 +138,20 @@ void incoming_call(services& svc, request_ptr req, responder res) {
                  " with the default business",
                  call_sid, err);
         svc.db.write("call_row", [call_sid, from, to](db_tx& tx) {
-          tx.exec_params("INSERT INTO calls(business_id, call_sid, from_number,"
-                         " to_number, status) VALUES (coalesce((SELECT"
-                         " business_id FROM phone_numbers WHERE number = $3),"
-                         " 1), $1, $2, $3, 'ringing')"
-                         " ON CONFLICT (call_sid) DO NOTHING",
-                         call_sid, from, to.value_or(""));
+          insert_ringing_call_for_number(tx, call_sid, from, to.value_or(""));
         });
         return spawn_and_answer(1, svc.voices->get(1, ""));
       }
       if (out->forbidden)
-        return res(error_response(http::status::forbidden, "Invalid signature"));
+        return res(
+          error_response(http::status::forbidden, "Invalid signature"));
       if (out->over_capacity) {
         svc.m.calls_rejected.Increment();
         log_safe(spdlog::level::warn,
                  "incoming_call {}: over capacity ({} live), voicemail",
                  call_sid, live);
-        return res(xml_response(voicemail_twiml(*svc.urls, prompts::voicemail)));
+        return res(
+          xml_response(voicemail_twiml(*svc.urls, prompts::voicemail)));
       }
       spawn_and_answer(out->business, out->voice);
     });
@@ -182,18 +165,16 @@ void signed_call_webhook(
   std::function<void(db_tx&, const form_params&, outcome&)> then) {
   auto form = parse_form(req->body());
   if (!form || !text_form(*form))
-    return res(error_response(http::status::bad_request, "Malformed form body"));
+    return res(
+      error_response(http::status::bad_request, "Malformed form body"));
   auto call_sid = form->value_or("CallSid");
   auto forbidden = std::make_shared<bool>(false);
   auto out = std::make_shared<outcome>();
   svc.db.run(
     [&svc, req, form = *form, call_sid, forbidden, out, then](db_tx& tx) {
-      auto r = tx.exec_params(
-        "SELECT b.twilio_account_sid, b.twilio_auth_token FROM calls c"
-        " JOIN businesses b ON b.id = c.business_id WHERE c.call_sid = $1",
-        call_sid);
-      auto token = r.empty() ? svc.cfg.twilio_auth_token
-                             : account_of(svc, r[0][0], r[0][1]).token;
+      auto own = call_account(tx, call_sid);
+      auto token = own ? account_of(svc, *own).token
+                       : svc.cfg.twilio_auth_token;
       if (!signature_ok(svc, *req, form, token)) {
         *forbidden = true;
         return;
@@ -212,7 +193,8 @@ void signed_call_webhook(
         return res(empty_response(http::status::no_content));
       }
       if (*forbidden)
-        return res(error_response(http::status::forbidden, "Invalid signature"));
+        return res(
+          error_response(http::status::forbidden, "Invalid signature"));
       if (out->status == http::status::no_content)
         return res(empty_response(http::status::no_content));
       res(xml_response(std::move(out->body)));
@@ -226,14 +208,13 @@ void fetch_recording(services& svc, std::string call_sid, std::string url,
     return;
   outbound_request o;
   o.method = "GET";
-  o.url = url + (url.size() > 4 && url.substr(url.size() - 4) == ".wav"
-                   ? ""
-                   : ".wav");
+  o.url = url
+          + (url.size() > 4 && url.substr(url.size() - 4) == ".wav" ? ""
+                                                                    : ".wav");
   o.timeout = std::chrono::seconds(30);
-  o.headers.emplace_back("Authorization",
-                         "Basic "
-                           + crypto::base64_encode(account.sid + ":"
-                                                   + account.token));
+  o.headers.emplace_back(
+    "Authorization",
+    "Basic " + crypto::base64_encode(account.sid + ":" + account.token));
   svc.http->send(std::move(o), [&svc, call_sid](outbound_response r) {
     if (!r.ok()) {
       log_safe(spdlog::level::warn, "recording of {} not fetched: {} {}",
@@ -252,9 +233,7 @@ void fetch_recording(services& svc, std::string call_sid, std::string url,
     if (!f)
       return;
     svc.db.write("recording_path", [call_sid, rel](db_tx& tx) {
-      tx.exec_params("UPDATE calls SET recording_path = $2, updated_at = now()"
-                     " WHERE call_sid = $1",
-                     call_sid, rel);
+      set_call_recording_path(tx, call_sid, rel);
     });
   });
 }
@@ -278,34 +257,29 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
     svc.http->send(std::move(req), std::move(done));
   };
   // svc.whatsapp and its manager exist by the time a call runs a tool.
-  env->send_whatsapp = [&svc](std::int64_t business, std::string to,
-                              std::string text,
-                              std::function<void(std::string, std::string)>
-                                done) {
-    wa_send_request req;
-    req.business_id = business;
-    req.to = std::move(to);
-    req.body = std::move(text);
-    whatsapp_send(svc.sys, svc.whatsapp_manager, svc.whatsapp, std::move(req),
-                  [done](wa_send_result r) {
-                    if (r.status == wa_send_status::sent)
-                      done("", std::to_string(r.message_id));
-                    else
-                      done(r.error.empty() ? "not sent" : r.error, "");
-                  });
-  };
+  env->send_whatsapp
+    = [&svc](std::int64_t business, std::string to, std::string text,
+             std::function<void(std::string, std::string)> done) {
+        wa_send_request req;
+        req.business_id = business;
+        req.to = std::move(to);
+        req.body = std::move(text);
+        whatsapp_send(svc.sys, svc.whatsapp_manager, svc.whatsapp,
+                      std::move(req), [done](wa_send_result r) {
+                        if (r.status == wa_send_status::sent)
+                          done("", std::to_string(r.message_id));
+                        else
+                          done(r.error.empty() ? "not sent" : r.error, "");
+                      });
+      };
   env->redirect_to_fallback = [&svc](const call_info& info) {
     auto sid = info.call_sid;
     auto account = std::make_shared<twilio_account>(
       twilio_account{svc.cfg.twilio_account_sid, svc.cfg.twilio_auth_token});
     svc.db.run(
       [&svc, sid, account](db_tx& tx) {
-        auto r = tx.exec_params(
-          "SELECT b.twilio_account_sid, b.twilio_auth_token FROM calls c"
-          " JOIN businesses b ON b.id = c.business_id WHERE c.call_sid = $1",
-          sid);
-        if (!r.empty())
-          *account = account_of(svc, r[0][0], r[0][1]);
+        if (auto own = call_account(tx, sid))
+          *account = account_of(svc, *own);
       },
       [&svc, sid, account](const db_error&) {
         if (account->sid.empty() || account->token.empty()) {
@@ -318,10 +292,10 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
         o.method = "POST";
         o.url = svc.cfg.twilio_api_base + "/2010-04-01/Accounts/" + account->sid
                 + "/Calls/" + sid + ".json";
-        o.headers.emplace_back("Authorization",
-                               "Basic "
-                                 + crypto::base64_encode(account->sid + ":"
-                                                         + account->token));
+        o.headers.emplace_back(
+          "Authorization",
+          "Basic "
+            + crypto::base64_encode(account->sid + ":" + account->token));
         o.headers.emplace_back("Content-Type",
                                "application/x-www-form-urlencoded");
         o.body = encode_form(
@@ -370,13 +344,7 @@ void add_twilio_voice_routes(router& r, services& svc) {
           auto sid = form->value_or("CallSid");
           auto text = boost::json::serialize(detail);
           svc.db.write("stream_status", [sid, text](db_tx& tx) {
-            tx.exec_params(
-              "INSERT INTO call_events(business_id, call_sid, seq, kind,"
-              " detail) SELECT business_id, call_sid, 100000 + (SELECT"
-              " count(*) FROM call_events WHERE call_sid = $1), 'stream_status',"
-              " $2::jsonb FROM calls WHERE call_sid = $1"
-              " ON CONFLICT DO NOTHING",
-              sid, text);
+            insert_stream_status_event(tx, sid, text);
           });
         });
 
@@ -386,19 +354,14 @@ void add_twilio_voice_routes(router& r, services& svc) {
             svc, req, res,
             [&svc](db_tx& tx, const form_params& form, outcome& out) {
               auto sid = form.value_or("CallSid");
-              auto r = tx.exec_params(
-                "SELECT ended_normally FROM calls WHERE call_sid = $1", sid);
-              bool normal = !r.empty() && r[0][0].as<bool>();
+              bool normal = call_ended_normally(tx, sid);
               // After the fallback's <Record>, Twilio posts here again with
               // the recording: end the call instead of recording again.
               if (normal || form.contains("RecordingUrl")) {
                 out.body = hangup_twiml();
                 return;
               }
-              tx.exec_params("UPDATE calls SET status = 'fallback',"
-                             " updated_at = now() WHERE call_sid = $1"
-                             " AND NOT ended_normally",
-                             sid);
+              mark_call_fallback(tx, sid);
               out.body = recording_fallback_twiml(*svc.urls, prompts::fallback);
             });
         });
@@ -406,19 +369,13 @@ void add_twilio_voice_routes(router& r, services& svc) {
   r.add(http::verb::post, "/webhook/call_status",
         [&svc](request_ptr req, responder res) {
           signed_call_webhook(
-            svc, req, res, [](db_tx& tx, const form_params& form, outcome& out) {
+            svc, req, res,
+            [](db_tx& tx, const form_params& form, outcome& out) {
               out.status = http::status::no_content;
               auto status = form.value_or("CallStatus");
               if (status.empty() || status.size() > 32)
                 return;
-              tx.exec_params(
-                "UPDATE calls SET status = CASE WHEN status IN ('completed',"
-                " 'dropped', 'fallback', 'failed') AND $2 = 'in-progress'"
-                " THEN status ELSE $2 END,"
-                " ended_at = CASE WHEN $2 IN ('completed', 'busy', 'failed',"
-                " 'no-answer', 'canceled') THEN coalesce(ended_at, now())"
-                " ELSE ended_at END, updated_at = now() WHERE call_sid = $1",
-                form.value_or("CallSid"), status);
+              apply_call_status(tx, form.value_or("CallSid"), status);
             });
         });
 
@@ -427,8 +384,7 @@ void add_twilio_voice_routes(router& r, services& svc) {
           auto fetch = std::make_shared<std::optional<twilio_account>>();
           auto form = parse_form(req->body());
           signed_call_webhook(
-            svc, req,
-            responder{[res, fetch, &svc, form](http_response r) {
+            svc, req, responder{[res, fetch, &svc, form](http_response r) {
               if (*fetch && form)
                 fetch_recording(svc, form->value_or("CallSid"),
                                 form->value_or("RecordingUrl"), **fetch);
@@ -438,16 +394,11 @@ void add_twilio_voice_routes(router& r, services& svc) {
               out.status = http::status::no_content;
               auto url = form.value_or("RecordingUrl");
               auto sid = form.value_or("CallSid");
-              auto r = tx.exec_params(
-                "UPDATE calls SET recording_url = $2, updated_at = now()"
-                " WHERE call_sid = $1 RETURNING (SELECT twilio_account_sid"
-                " FROM businesses WHERE id = business_id), (SELECT"
-                " twilio_auth_token FROM businesses WHERE id = business_id)",
-                sid, url);
-              if (!r.empty() && !url.empty()
+              auto own = set_call_recording_url(tx, sid, url);
+              if (own && !url.empty()
                   && form.value_or("RecordingStatus", "completed")
                        == "completed")
-                *fetch = account_of(svc, r[0][0], r[0][1]);
+                *fetch = account_of(svc, *own);
             });
         });
 }

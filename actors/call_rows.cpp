@@ -1,0 +1,248 @@
+#include "actors/call_rows.hpp"
+
+#include "actors/sql.hpp"
+
+namespace al {
+
+namespace {
+
+constexpr sql_statement select_incoming_business{
+  "SELECT b.id, b.twilio_account_sid, b.twilio_auth_token,"
+  " coalesce(b.greeting, ''), b.max_live_calls,"
+  " (SELECT count(*) FROM calls c WHERE c.business_id = b.id"
+  "   AND c.status = 'in-progress'"
+  "   AND c.updated_at > now() - interval '2 hours')"
+  " FROM businesses b"
+  " WHERE b.id = coalesce((SELECT business_id FROM phone_numbers"
+  "                        WHERE number = $1), 1)"};
+
+constexpr sql_statement insert_ringing{
+  "INSERT INTO calls(business_id, call_sid, from_number, to_number, status)"
+  " VALUES ($1, $2, $3, $4, 'ringing') ON CONFLICT (call_sid) DO NOTHING"};
+
+constexpr sql_statement insert_ringing_for_number{
+  "INSERT INTO calls(business_id, call_sid, from_number, to_number, status)"
+  " VALUES (coalesce((SELECT business_id FROM phone_numbers"
+  " WHERE number = $3), 1), $1, $2, $3, 'ringing')"
+  " ON CONFLICT (call_sid) DO NOTHING"};
+
+constexpr sql_statement select_call_account{
+  "SELECT b.twilio_account_sid, b.twilio_auth_token FROM calls c"
+  " JOIN businesses b ON b.id = c.business_id WHERE c.call_sid = $1"};
+
+constexpr sql_statement select_call_row{
+  "SELECT c.business_id, c.from_number, c.to_number,"
+  " coalesce(b.greeting, '') FROM calls c"
+  " JOIN businesses b ON b.id = c.business_id WHERE c.call_sid = $1"};
+
+constexpr sql_statement update_streaming{
+  "UPDATE calls SET status = 'in-progress', stream_sid = $2,"
+  " started_at = coalesce(started_at, now()), updated_at = now()"
+  " WHERE call_sid = $1 RETURNING business_id"};
+
+constexpr sql_statement update_lead{
+  "UPDATE calls SET lead_id = $2 WHERE call_sid = $1"};
+
+constexpr sql_statement update_engine{
+  "UPDATE calls SET engine = $2, updated_at = now() WHERE call_sid = $1"};
+
+constexpr sql_statement update_completed{
+  "UPDATE calls SET ended_normally = TRUE, status = 'completed',"
+  " end_reason = $2, ended_at = now(), updated_at = now()"
+  " WHERE call_sid = $1"};
+
+constexpr sql_statement update_lead_from_call{
+  "UPDATE leads SET deal = coalesce(nullif($2, ''), deal),"
+  " callback_at = coalesce(nullif($3, ''), callback_at), updated_at = now()"
+  " WHERE id = (SELECT lead_id FROM calls WHERE call_sid = $1)"};
+
+constexpr sql_statement update_ended_early{
+  "UPDATE calls SET status = $2, end_reason = $3,"
+  " ended_at = coalesce(ended_at, now()), updated_at = now()"
+  " WHERE call_sid = $1 AND NOT ended_normally"};
+
+constexpr sql_statement update_unfinished{
+  "UPDATE calls SET status = $2, end_reason = $3, updated_at = now()"
+  " WHERE call_sid = $1 AND NOT ended_normally"};
+
+constexpr sql_statement select_ended_normally{
+  "SELECT ended_normally FROM calls WHERE call_sid = $1"};
+
+constexpr sql_statement update_fallback{
+  "UPDATE calls SET status = 'fallback', updated_at = now()"
+  " WHERE call_sid = $1 AND NOT ended_normally"};
+
+constexpr sql_statement update_status{
+  "UPDATE calls SET status = CASE WHEN status IN ('completed',"
+  " 'dropped', 'fallback', 'failed') AND $2 = 'in-progress'"
+  " THEN status ELSE $2 END,"
+  " ended_at = CASE WHEN $2 IN ('completed', 'busy', 'failed',"
+  " 'no-answer', 'canceled') THEN coalesce(ended_at, now())"
+  " ELSE ended_at END, updated_at = now() WHERE call_sid = $1"};
+
+constexpr sql_statement update_recording_url{
+  "UPDATE calls SET recording_url = $2, updated_at = now()"
+  " WHERE call_sid = $1 RETURNING (SELECT twilio_account_sid"
+  " FROM businesses WHERE id = business_id), (SELECT"
+  " twilio_auth_token FROM businesses WHERE id = business_id)"};
+
+constexpr sql_statement update_recording_path{
+  "UPDATE calls SET recording_path = $2, updated_at = now()"
+  " WHERE call_sid = $1"};
+
+constexpr sql_statement insert_event{
+  "INSERT INTO call_events(business_id, call_sid, seq, kind, detail)"
+  " SELECT business_id, call_sid, $2, $3, $4::jsonb FROM calls"
+  " WHERE call_sid = $1 ON CONFLICT DO NOTHING"};
+
+constexpr sql_statement insert_stream_status{
+  "INSERT INTO call_events(business_id, call_sid, seq, kind, detail)"
+  " SELECT business_id, call_sid, 100000 + (SELECT count(*) FROM call_events"
+  " WHERE call_sid = $1), 'stream_status', $2::jsonb FROM calls"
+  " WHERE call_sid = $1 ON CONFLICT DO NOTHING"};
+
+constexpr sql_statement insert_segment{
+  "INSERT INTO call_segments(business_id, call_sid, seq, path, duration_ms)"
+  " SELECT business_id, call_sid, $2, $3, $4 FROM calls WHERE call_sid = $1"
+  " ON CONFLICT DO NOTHING"};
+
+std::string text_of(const pqxx::field& f) {
+  return f.is_null() ? std::string{} : std::string{f.c_str()};
+}
+
+call_twilio_account account_of(const pqxx::row& r) {
+  return {text_of(r[0]), text_of(r[1])};
+}
+
+} // namespace
+
+std::optional<incoming_business> find_incoming_business(db_tx& tx,
+                                                        const std::string& to) {
+  auto r = exec(tx, select_incoming_business, to);
+  if (r.empty())
+    return std::nullopt;
+  auto row = r[0];
+  incoming_business b;
+  b.id = row[0].as<std::int64_t>();
+  b.twilio = {text_of(row[1]), text_of(row[2])};
+  b.greeting = row[3].c_str();
+  if (!row[4].is_null())
+    b.max_live_calls = row[4].as<long>();
+  b.live_calls = row[5].as<long>();
+  return b;
+}
+
+void insert_ringing_call(db_tx& tx, std::int64_t business,
+                         const std::string& call_sid, const std::string& from,
+                         const std::string& to) {
+  exec(tx, insert_ringing, business, call_sid, from, to);
+}
+
+void insert_ringing_call_for_number(db_tx& tx, const std::string& call_sid,
+                                    const std::string& from,
+                                    const std::string& to) {
+  exec(tx, insert_ringing_for_number, call_sid, from, to);
+}
+
+std::optional<call_twilio_account> call_account(db_tx& tx,
+                                                const std::string& call_sid) {
+  auto r = exec(tx, select_call_account, call_sid);
+  if (r.empty())
+    return std::nullopt;
+  return account_of(r[0]);
+}
+
+std::optional<call_row_info> load_call_row(db_tx& tx,
+                                           const std::string& call_sid) {
+  auto r = exec(tx, select_call_row, call_sid);
+  if (r.empty())
+    return std::nullopt;
+  return call_row_info{r[0][0].as<std::int64_t>(), r[0][1].c_str(),
+                       r[0][2].c_str(), r[0][3].c_str()};
+}
+
+std::optional<std::int64_t> mark_call_streaming(db_tx& tx,
+                                                const std::string& call_sid,
+                                                const std::string& stream_sid) {
+  auto r = exec(tx, update_streaming, call_sid, stream_sid);
+  if (r.empty())
+    return std::nullopt;
+  return r[0][0].as<std::int64_t>();
+}
+
+void set_call_lead(db_tx& tx, const std::string& call_sid,
+                   std::int64_t lead_id) {
+  exec(tx, update_lead, call_sid, lead_id);
+}
+
+void set_call_engine(db_tx& tx, const std::string& call_sid,
+                     const std::string& engine) {
+  exec(tx, update_engine, call_sid, engine);
+}
+
+void mark_call_completed(db_tx& tx, const std::string& call_sid,
+                         const std::string& reason, const std::string& deal,
+                         const std::string& callback) {
+  exec(tx, update_completed, call_sid, reason);
+  exec(tx, update_lead_from_call, call_sid, deal, callback);
+}
+
+void mark_call_ended_early(db_tx& tx, const std::string& call_sid,
+                           const std::string& status, const std::string& reason,
+                           const std::string& deal) {
+  exec(tx, update_ended_early, call_sid, status, reason);
+  if (!deal.empty())
+    exec(tx, update_lead_from_call, call_sid, deal, std::string{});
+}
+
+void mark_call_unfinished(db_tx& tx, const std::string& call_sid,
+                          const std::string& status,
+                          const std::string& reason) {
+  exec(tx, update_unfinished, call_sid, status, reason);
+}
+
+bool call_ended_normally(db_tx& tx, const std::string& call_sid) {
+  auto r = exec(tx, select_ended_normally, call_sid);
+  return !r.empty() && r[0][0].as<bool>();
+}
+
+void mark_call_fallback(db_tx& tx, const std::string& call_sid) {
+  exec(tx, update_fallback, call_sid);
+}
+
+void apply_call_status(db_tx& tx, const std::string& call_sid,
+                       const std::string& status) {
+  exec(tx, update_status, call_sid, status);
+}
+
+std::optional<call_twilio_account>
+set_call_recording_url(db_tx& tx, const std::string& call_sid,
+                       const std::string& url) {
+  auto r = exec(tx, update_recording_url, call_sid, url);
+  if (r.empty())
+    return std::nullopt;
+  return account_of(r[0]);
+}
+
+void set_call_recording_path(db_tx& tx, const std::string& call_sid,
+                             const std::string& path) {
+  exec(tx, update_recording_path, call_sid, path);
+}
+
+void insert_call_event(db_tx& tx, const std::string& call_sid, std::int64_t seq,
+                       const std::string& kind, const std::string& detail) {
+  exec(tx, insert_event, call_sid, seq, kind, detail);
+}
+
+void insert_stream_status_event(db_tx& tx, const std::string& call_sid,
+                                const std::string& detail) {
+  exec(tx, insert_stream_status, call_sid, detail);
+}
+
+void insert_call_segment(db_tx& tx, const std::string& call_sid,
+                         std::int64_t seq, const std::string& path,
+                         int duration_ms) {
+  exec(tx, insert_segment, call_sid, seq, path, duration_ms);
+}
+
+} // namespace al
