@@ -287,6 +287,8 @@ void call_host::fallback(const std::string& reason) {
   auto& st = self->state;
   auto& cp = *st.cp;
   cp.ai_link.reset();
+  if (cp.sink)
+    cp.sink->want_all_audio(false);
   if (st.env->m)
     st.env->m->engine_fallbacks.Increment();
   log_safe(spdlog::level::warn,
@@ -366,6 +368,7 @@ void start_ai(call_actor* self, const ai_setup& setup) {
   auto sid = cp.info.call_sid;
   env.db.write("call_engine",
                [sid](db_tx& tx) { set_call_engine(tx, sid, "openai"); });
+  cp.sink->want_all_audio(true); // the model listens all the time
   st.ai->start(std::move(link));
 }
 

@@ -30,6 +30,11 @@ public:
 
   /// Ends the stream (Twilio then requests the <Connect action>).
   virtual void close() = 0;
+
+  /// By default only caller audio around speech reaches the actor (the
+  /// embedded engine keeps caller turns only; silence stays on the I/O
+  /// thread). An engine that listens all the time (OpenAI) turns this on.
+  virtual void want_all_audio(bool on) = 0;
 };
 
 using media_sink_ptr = std::shared_ptr<media_sink>;

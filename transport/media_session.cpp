@@ -61,6 +61,10 @@ public:
     with([](websocket_session& ws, media_session& m) { m.close(ws); });
   }
 
+  void want_all_audio(bool on) override {
+    with([on](websocket_session&, media_session& m) { m.want_all_audio(on); });
+  }
+
 private:
   template <class F>
   void with(F fn) {
@@ -163,6 +167,8 @@ void media_session::on_media(websocket_session&) {
   auto ev = vad_.feed(frame_.payload);
   if (ev == energy_vad::event::speech_start)
     to_call(caf::make_message(speech_atom_v, true));
+  if (!all_audio_ && !vad_.speaking() && ev != energy_vad::event::speech_stop)
+    return; // silence nobody listens to: no message, no thread hand-off
   batch_ += frame_.payload;
   if (++batch_count_ >= batch_frames || ev == energy_vad::event::speech_stop) {
     to_call(caf::make_message(audio_atom_v, std::move(batch_)));

@@ -42,6 +42,10 @@ public:
   void play(websocket_session& ws, audio_ptr audio, std::string mark);
   void clear(websocket_session& ws);
   void close(websocket_session& ws);
+  /// Forward every audio batch, not only those around speech.
+  void want_all_audio(bool on) noexcept {
+    all_audio_ = on;
+  }
 
   /// One pacer tick; returns false when nothing is left to play.
   bool tick(websocket_session& ws, std::chrono::steady_clock::time_point now);
@@ -78,6 +82,7 @@ private:
   std::vector<caf::message> pending_; // events before the actor bound
   std::string batch_;
   int batch_count_ = 0;
+  bool all_audio_ = false;
   bool started_ = false;
   bool stop_seen_ = false;
   bool closed_ = false;
