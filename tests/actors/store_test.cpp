@@ -5,6 +5,7 @@
 // The outage test needs the variables deploy/test.sh exports:
 // AL_TEST_PG_CTL, AL_TEST_PG_DATADIR, AL_TEST_PG_LOG, AL_TEST_PG_USER.
 #include "tests/support/app_fixture.hpp"
+#include "tests/support/media_client.hpp"
 
 #include "actors/store.hpp"
 #include "transport/services.hpp"
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <future>
 #include <pwd.h>
+#include <thread>
 #include <unistd.h>
 
 namespace al::test {
@@ -75,7 +77,8 @@ TEST(migrations, a_failing_migration_is_reported_and_not_recorded) {
     << "CREATE TABLE t2 (x INT); SELECT no_such_function();";
   auto err = apply_migrations(url, dir.string());
   EXPECT_NE(err.find("migrations failed"), std::string::npos) << err;
-  EXPECT_EQ(query(url, "SELECT string_agg(version, ',') FROM schema_migrations"),
+  EXPECT_EQ(query(url,
+                  "SELECT string_agg(version, ',') FROM schema_migrations"),
             "0001_ok.sql");
   // The failed file left nothing behind (its own transaction).
   EXPECT_EQ(query(url, "SELECT to_regclass('t2')::text"), "");
@@ -93,7 +96,8 @@ TEST(migrations, with_timeouts_adds_connect_timeout) {
             "postgresql://u@h/db?connect_timeout=3");
   EXPECT_EQ(with_timeouts("postgresql://u@h/db?sslmode=disable"),
             "postgresql://u@h/db?sslmode=disable&connect_timeout=3");
-  EXPECT_EQ(with_timeouts("host=h dbname=d"), "host=h dbname=d connect_timeout=3");
+  EXPECT_EQ(with_timeouts("host=h dbname=d"),
+            "host=h dbname=d connect_timeout=3");
   EXPECT_EQ(with_timeouts("postgresql://u@h/db?connect_timeout=9"),
             "postgresql://u@h/db?connect_timeout=9");
 }
@@ -102,8 +106,8 @@ TEST(migrations, with_timeouts_adds_connect_timeout) {
 
 /// An actor system with a store on a fresh, migrated database.
 struct store_fixture : ::testing::Test {
-  store_fixture() : sys(cfg) {
-  }
+  store_fixture()
+    : sys(cfg) {}
 
   void SetUp() override {
     url = fresh_database();
@@ -220,7 +224,8 @@ TEST(store_unreachable, fails_fast_and_bounds_the_queue) {
          [done](const db_error& e) { done->set_value(e); });
   ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_EQ(f.get(), "database unavailable");
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
+  EXPECT_LT(std::chrono::steady_clock::now() - started,
+            std::chrono::seconds(4));
   EXPECT_FALSE(db.health().reachable.load());
   // The write queue holds two, refuses the third.
   EXPECT_TRUE(db.write("a", [](db_tx&) {}));
@@ -241,11 +246,10 @@ std::string env_or_empty(const char* name) {
 class test_cluster {
 public:
   test_cluster()
-    : ctl_(env_or_empty("AL_TEST_PG_CTL")),
-      data_(env_or_empty("AL_TEST_PG_DATADIR")),
-      log_(env_or_empty("AL_TEST_PG_LOG")),
-      user_(env_or_empty("AL_TEST_PG_USER")) {
-  }
+    : ctl_(env_or_empty("AL_TEST_PG_CTL"))
+    , data_(env_or_empty("AL_TEST_PG_DATADIR"))
+    , log_(env_or_empty("AL_TEST_PG_LOG"))
+    , user_(env_or_empty("AL_TEST_PG_USER")) {}
 
   /// Empty when usable, else what is missing.
   std::string missing() const {
@@ -376,9 +380,9 @@ TEST(db_outage, readyz_503_then_queued_writes_land_once) {
   metrics = http_call(app.port(), "GET", "/metrics").body;
   EXPECT_EQ(metric_value(metrics, "al_db_write_queue_depth"), 0);
   // The API works again.
-  EXPECT_EQ(api_call(app.port(), "GET", "/api/admin/businesses", "test-admin")
-              .status,
-            200);
+  EXPECT_EQ(
+    api_call(app.port(), "GET", "/api/admin/businesses", "test-admin").status,
+    200);
 }
 
 TEST(db_outage, quick_restart_costs_no_request) {
@@ -405,6 +409,75 @@ TEST(db_outage, quick_restart_costs_no_request) {
     EXPECT_EQ(r.status, 200) << "request " << i << ": " << r.body;
   }
   EXPECT_EQ(http_call(app.port(), "GET", "/readyz").status, 200);
+}
+
+// SPEC §5: PostgreSQL away for 30 s while calls come in. Every caller is
+// answered with the cached greeting at once; each call's rows are queued and
+// land exactly once when the database returns.
+TEST(db_outage, calls_get_the_greeting_during_a_30_second_outage) {
+  using namespace std::chrono_literals;
+  test_cluster cluster;
+  ASSERT_EQ(cluster.missing(), "")
+    << "set by deploy/test.sh; set them by hand for your own cluster";
+  running_app app;
+  auto& cfg = app.cfg();
+  ASSERT_EQ(http_call(app.port(), "GET", "/readyz").status, 200);
+
+  restart_guard guard{cluster};
+  ASSERT_TRUE(cluster.stop());
+  guard.stopped = true;
+  auto stopped_at = std::chrono::steady_clock::now();
+
+  int answered = 0;
+  int calls = 0;
+  while (std::chrono::steady_clock::now() - stopped_at < 30s) {
+    auto sid = "CAdown" + std::to_string(++calls);
+    auto twiml = twilio_post(app.port(), cfg.public_base_url,
+                             cfg.twilio_auth_token, "/webhook/incoming_call",
+                             {{"CallSid", sid},
+                              {"From", "+972501234567"},
+                              {"To", "+97231234567"},
+                              {"CallStatus", "ringing"}});
+    EXPECT_EQ(twiml.status, 200) << twiml.body;
+    auto at = twiml.body.find("name=\"call_token\" value=\"");
+    ASSERT_NE(at, std::string::npos) << twiml.body;
+    at += std::string{"name=\"call_token\" value=\""}.size();
+    auto token = twiml.body.substr(at, twiml.body.find('"', at) - at);
+    media_client ws;
+    ASSERT_TRUE(ws.connect(app.port(), "/ws/twilio-media").ok);
+    ws.send_connected();
+    ws.send_start("MZdown" + std::to_string(calls), sid,
+                  {{"call_token", token}});
+    answered += ws.wait_for(
+      [](const std::vector<server_message>& msgs) {
+        for (auto& m : msgs)
+          if (event_of(m.text) == "media")
+            return true;
+        return false;
+      },
+      2s);
+    ws.send_stop("MZdown" + std::to_string(calls), sid);
+    ws.close();
+    std::this_thread::sleep_for(2s);
+  }
+  EXPECT_EQ(answered, calls) << "every caller hears the greeting";
+  EXPECT_GE(calls, 5);
+  EXPECT_EQ(http_call(app.port(), "GET", "/readyz").status, 503);
+
+  ASSERT_TRUE(cluster.start());
+  guard.stopped = false;
+  EXPECT_TRUE(eventually(
+    [&] { return http_call(app.port(), "GET", "/readyz").status == 200; },
+    20s));
+  EXPECT_TRUE(
+    eventually([&] { return app.svc().db.health().queued_writes == 0; }, 20s));
+  EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM calls WHERE call_sid LIKE"
+                           " 'CAdown%'"),
+            std::to_string(calls));
+  EXPECT_EQ(sql_value(cfg, "SELECT count(DISTINCT call_sid) FROM call_events"
+                           " WHERE call_sid LIKE 'CAdown%'"
+                           " AND kind = 'stream_start'"),
+            std::to_string(calls));
 }
 
 } // namespace
