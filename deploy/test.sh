@@ -348,7 +348,7 @@ if [ "$MODE" = default ]; then
 fi
 if [ "$MODE" = sanitize ] || [ "${AL_CI_SANITIZE:-0}" = 1 ]; then
   export ASAN_OPTIONS="detect_leaks=1"
-  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$REPO/deploy/sanitizers/ubsan.supp"
   run_ctest build-asan agentlocator_test_asan
 fi
 if [ "$TSAN" = 1 ]; then
