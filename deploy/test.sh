@@ -348,6 +348,7 @@ if [ "$MODE" = default ]; then
 fi
 if [ "$MODE" = sanitize ] || [ "${AL_CI_SANITIZE:-0}" = 1 ]; then
   export ASAN_OPTIONS="detect_leaks=1"
+  export LSAN_OPTIONS="suppressions=$REPO/deploy/sanitizers/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$REPO/deploy/sanitizers/ubsan.supp"
   run_ctest build-asan agentlocator_test_asan
 fi
