@@ -327,6 +327,21 @@ TEST(voice, a_killed_call_actor_restarts_and_keeps_the_socket) {
   auto metrics = http_call(app.port(), "GET", "/metrics").body;
   EXPECT_NE(metrics.find("al_supervisor_restarts_total{domain=\"call\"} 1"),
             std::string::npos);
+  // The admin view reports the restart; after the hang-up no call actor is
+  // left behind.
+  call.ws.send_stop(call.stream, call.sid);
+  auto call_domain = [&] {
+    auto r = api_call(app.port(), "GET", "/api/admin/supervisors",
+                      "test-admin");
+    auto at = r.body.find("\"domain\":\"call\"");
+    return at == std::string::npos ? std::string{}
+                                   : r.body.substr(at, r.body.find('}', at) - at);
+  };
+  EXPECT_NE(call_domain().find("\"restarts\":1"), std::string::npos)
+    << call_domain();
+  EXPECT_TRUE(eventually(
+    [&] { return call_domain().find("\"live\":0") != std::string::npos; }))
+    << call_domain();
 }
 
 TEST(voice, hostile_frames_are_ignored_and_the_server_lives) {
