@@ -122,10 +122,11 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   stream_.expires_never(); // the handler may take a while (DB, providers)
   auto executor = stream_.get_executor();
   auto keep = shared_from_this();
-  dispatcher_.dispatch(req, [executor, keep, req](http_response res) {
+  dispatcher_.dispatch(req, [executor, keep, req](http_response res) mutable {
     // The handler set req->stream (if at all) before answering, on this
-    // thread.
-    net::post(executor, [keep, res = std::move(res),
+    // thread. `keep` moves on: the answered responder, which may die on an
+    // actor's thread, no longer holds the session.
+    net::post(executor, [keep = std::move(keep), res = std::move(res),
                          body = req->stream]() mutable {
       keep->on_answer(std::move(res), std::move(body));
     });
