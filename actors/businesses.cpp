@@ -1,6 +1,7 @@
 #include "actors/businesses.hpp"
 
 #include "actors/sql.hpp"
+#include "actors/sql_fields.hpp"
 
 #include <boost/json/parse.hpp>
 #include <pqxx/pqxx>
@@ -75,11 +76,6 @@ constexpr sql_statement insert_business_number{
 constexpr sql_statement select_number_owner{
   "SELECT business_id FROM phone_numbers WHERE number = $1 FOR UPDATE"};
 
-json::value text_or_null(const pqxx::field& f) {
-  if (f.is_null())
-    return nullptr;
-  return json::string{f.c_str()};
-}
 
 } // namespace
 

@@ -1,6 +1,7 @@
 #include "actors/call_rows.hpp"
 
 #include "actors/sql.hpp"
+#include "actors/sql_fields.hpp"
 
 namespace al {
 
@@ -106,12 +107,8 @@ constexpr sql_statement insert_segment{
   " SELECT business_id, call_sid, $2, $3, $4 FROM calls WHERE call_sid = $1"
   " ON CONFLICT DO NOTHING"};
 
-std::string text_of(const pqxx::field& f) {
-  return f.is_null() ? std::string{} : std::string{f.c_str()};
-}
-
 call_twilio_account account_of(const pqxx::row& r) {
-  return {text_of(r[0]), text_of(r[1])};
+  return {text_or_empty(r[0]), text_or_empty(r[1])};
 }
 
 } // namespace
@@ -124,7 +121,7 @@ std::optional<incoming_business> find_incoming_business(db_tx& tx,
   auto row = r[0];
   incoming_business b;
   b.id = row[0].as<std::int64_t>();
-  b.twilio = {text_of(row[1]), text_of(row[2])};
+  b.twilio = {text_or_empty(row[1]), text_or_empty(row[2])};
   b.greeting = row[3].c_str();
   if (!row[4].is_null())
     b.max_live_calls = row[4].as<long>();

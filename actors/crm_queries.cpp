@@ -2,6 +2,7 @@
 
 #include "actors/businesses.hpp"
 #include "actors/sql.hpp"
+#include "actors/sql_fields.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
@@ -272,17 +273,6 @@ constexpr sql_statement update_task_sql{
 
 // -- rendering ---------------------------------------------------------------
 
-json::value text_or_null(const pqxx::field& f) {
-  if (f.is_null())
-    return nullptr;
-  return json::string{f.c_str()};
-}
-
-json::value int_or_null(const pqxx::field& f) {
-  if (f.is_null())
-    return nullptr;
-  return f.as<std::int64_t>();
-}
 
 json::value double_or_null(const pqxx::field& f) {
   if (f.is_null())

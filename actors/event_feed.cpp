@@ -5,6 +5,7 @@
 #include "actors/event_feed.hpp"
 
 #include "actors/sql.hpp"
+#include "actors/sql_fields.hpp"
 #include "core/money.hpp"
 #include "core/sse.hpp"
 
@@ -74,13 +75,6 @@ constexpr sql_statement select_payments{
   " status, pay_url, iso_utc(created_at), iso_utc(updated_at), " AL_FEED_MICROS
   " FROM payments" AL_FEED_SINCE};
 
-json::value text_or_null(const pqxx::field& f) {
-  return f.is_null() ? json::value(nullptr) : json::value(f.c_str());
-}
-
-json::value int_or_null(const pqxx::field& f) {
-  return f.is_null() ? json::value(nullptr) : json::value(f.as<std::int64_t>());
-}
 
 feed_change call_change(const pqxx::row& r) {
   json::object o{{"sid", r[0].c_str()},

@@ -1,6 +1,7 @@
 #include "actors/payment_rows.hpp"
 
 #include "actors/sql.hpp"
+#include "actors/sql_fields.hpp"
 #include "core/money.hpp"
 
 #include <boost/json.hpp>
@@ -97,11 +98,6 @@ constexpr sql_statement select_lead{
 
 #undef AL_PAYMENT_COLUMNS
 
-std::optional<std::string> opt_text(const pqxx::field& f) {
-  if (f.is_null())
-    return std::nullopt;
-  return std::string{f.c_str()};
-}
 
 payment_row to_row(const pqxx::row& r) {
   payment_row p;
@@ -259,17 +255,13 @@ std::optional<business_payments_row> load_business_payments(db_tx& tx,
   auto r = exec(tx, select_business_payments, id);
   if (r.empty())
     return std::nullopt;
-  auto text = [](const pqxx::field& f) {
-    return f.is_null() ? std::string{} : std::string{f.c_str()};
-  };
   business_payments_row b;
   b.name = r[0][0].c_str();
   b.enabled = r[0][1].as<bool>();
-  if (!r[0][2].is_null())
-    b.default_provider = std::string{r[0][2].c_str()};
-  b.paypal_client_id = text(r[0][3]);
-  b.paypal_secret = text(r[0][4]);
-  b.tranzila_terminal = text(r[0][5]);
+  b.default_provider = opt_text(r[0][2]);
+  b.paypal_client_id = text_or_empty(r[0][3]);
+  b.paypal_secret = text_or_empty(r[0][4]);
+  b.tranzila_terminal = text_or_empty(r[0][5]);
   return b;
 }
 
