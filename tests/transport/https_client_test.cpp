@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,56 @@ unsigned short closed_port() {
   a.close();
   return port;
 }
+
+// -- a raw TCP server that answers however a test scripts it ------------------
+
+// Accepts one connection at a time on its own thread, reads the request head
+// and hands the socket to `script` (which writes whatever it likes: a
+// trickled body, half a response, a reset).
+class raw_server {
+public:
+  using script_fn = std::function<void(tcp::socket&)>;
+  explicit raw_server(script_fn script)
+    : script_(std::move(script)),
+      acceptor_(ioc_, {net::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~raw_server() {
+    stop_ = true;
+    beast::error_code ec;
+    // Wakes accept() with a connection of our own.
+    tcp::socket poke{ioc_};
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  std::string base_url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+
+private:
+  void serve() {
+    while (!stop_) {
+      beast::error_code ec;
+      tcp::socket s{ioc_};
+      acceptor_.accept(s, ec);
+      if (ec || stop_)
+        return;
+      std::string head;
+      char c;
+      while (head.find("\r\n\r\n") == std::string::npos &&
+             s.read_some(net::buffer(&c, 1), ec) == 1)
+        head.push_back(c);
+      if (!ec)
+        script_(s);
+    }
+  }
+
+  script_fn script_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 // -- TLS: a self-signed certificate and a tiny HTTPS server -----------------
 
@@ -373,6 +424,49 @@ TEST_F(https_client_test, timeout_reports_once) {
   EXPECT_GE(took, 150ms);
   EXPECT_LT(took, 1500ms);
   drain(); // the aborted read completes too; TearDown checks the count
+}
+
+TEST_F(https_client_test, slow_body_times_out) {
+  // Headers at once, then one byte of the body every 100 ms: the timeout
+  // covers the whole exchange, not each read.
+  raw_server srv{[](tcp::socket& s) {
+    beast::error_code ec;
+    net::write(s, net::buffer(std::string{
+                    "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"}),
+               ec);
+    for (int i = 0; i < 30 && !ec; ++i) {
+      std::this_thread::sleep_for(100ms);
+      net::write(s, net::buffer("x", 1), ec);
+    }
+  }};
+  outbound_request r;
+  r.url = srv.base_url() + "/slow-body";
+  r.timeout = 300ms;
+  auto t0 = std::chrono::steady_clock::now();
+  auto res = call(r);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(res.error, "timeout");
+  EXPECT_EQ(res.status, 0);
+  EXPECT_LT(took, 1500ms);
+  drain();
+}
+
+TEST_F(https_client_test, reset_in_the_middle_of_the_body) {
+  raw_server srv{[](tcp::socket& s) {
+    beast::error_code ec;
+    net::write(s, net::buffer(std::string{
+                    "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf"}),
+               ec);
+    std::this_thread::sleep_for(50ms);
+    s.set_option(net::socket_base::linger{true, 0}, ec); // close = RST
+    s.close(ec);
+  }};
+  outbound_request r;
+  r.url = srv.base_url() + "/reset";
+  auto res = call(r);
+  EXPECT_FALSE(res.error.empty());
+  EXPECT_EQ(res.status, 0); // half a body is no answer
+  EXPECT_TRUE(res.body.empty());
 }
 
 TEST_F(https_client_test, connection_refused) {
