@@ -3,12 +3,13 @@
 #
 #   deploy/test.sh                 deps, Release build in build/, ctest, smoke
 #   deploy/test.sh --sanitize      deps, ASan+UBSan build in build-asan/, ctest
-#   deploy/test.sh --tsan          deps, ThreadSanitizer build in build-tsan/ of
-#                                  the unit, transport and voice tests only
-#                                  (labels $AL_TSAN_LABELS, default
-#                                  "unit|transport", plus the tests named in
-#                                  $AL_TSAN_TESTS, default "http_test
-#                                  websocket_test voice_test"), ctest of those
+#   deploy/test.sh --tsan          deps, ThreadSanitizer build in build-tsan/
+#                                  (against a libcaf_core built with TSan too,
+#                                  deploy/lib/caf_tsan.sh) of the tests with
+#                                  labels $AL_TSAN_LABELS (default
+#                                  "unit|transport|db": all but the browser
+#                                  test) plus those named in $AL_TSAN_TESTS,
+#                                  ctest of those
 #   deploy/test.sh [...] -- ARGS   extra ARGS for ctest (e.g. -- -R transport)
 #
 # A throwaway PostgreSQL 15 cluster is started in a mktemp dir on a random
@@ -293,16 +294,24 @@ if [ "$MODE" = sanitize ] || [ "${AL_CI_SANITIZE:-0}" = 1 ]; then
     -DAL_BUILD_BENCH=OFF
 fi
 
-# ThreadSanitizer: only the tests of the transport and actor paths are built
-# (a TSan build of everything would double the CI time for little gain).
+# ThreadSanitizer: every ctest suite but the browser test (the agentlocator
+# binary, the benchmarks and the fuzzers are not built here).
 TSAN=0
 if [ "$MODE" = tsan ] || [ "${AL_CI_TSAN:-0}" = 1 ]; then TSAN=1; fi
 TSAN_REGEX=""
 if [ "$TSAN" = 1 ]; then
   section "build build-tsan (ThreadSanitizer)"
+  # shellcheck source=deploy/lib/caf_tsan.sh
+  . "$REPO/deploy/lib/caf_tsan.sh"
+  mkdir -p "$REPO/build-tsan"
+  if ! CAF_PREFIX="$(caf_tsan_prefix "$REPO/build-tsan" "$REPO/var/cache")"; then
+    log "error: could not build CAF with ThreadSanitizer"
+    exit 1
+  fi
+  log "CAF with ThreadSanitizer: $CAF_PREFIX"
   if ! cmake -S "$REPO" -B "$REPO/build-tsan" -DAL_BUILD_TESTS=ON -DAL_TSAN=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-    -DAL_BUILD_BENCH=OFF; then
+    -DAL_BUILD_BENCH=OFF -DAL_CAF_PREFIX="$CAF_PREFIX"; then
     log "error: configuring build-tsan failed"
     exit 1
   fi
@@ -311,8 +320,8 @@ if [ "$TSAN" = 1 ]; then
   while read -r t; do
     [ -n "$t" ] && TSAN_NAMES+=("$t")
   done < <(ctest --test-dir "$REPO/build-tsan" -N \
-    -L "${AL_TSAN_LABELS:-unit|transport}" | sed -n 's/^ *Test *#[0-9]*: *//p')
-  for t in ${AL_TSAN_TESTS:-http_test websocket_test voice_test}; do
+    -L "${AL_TSAN_LABELS:-unit|transport|db}" | sed -n 's/^ *Test *#[0-9]*: *//p')
+  for t in ${AL_TSAN_TESTS:-}; do
     if grep -qx "$t" <<<"$ALL_TESTS"; then TSAN_NAMES+=("$t"); fi
   done
   if [ "${#TSAN_NAMES[@]}" = 0 ]; then
@@ -356,7 +365,7 @@ if [ "$TSAN" = 1 ]; then
   # halt_on_error: the first race fails its test (exit 66) with one report.
   # Without ASLR, TSan's shadow mapping works on kernels with large
   # mmap_rnd_bits too (where it otherwise aborts at start-up).
-  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$REPO/deploy/sanitizers/tsan.supp"
   if command -v setarch >/dev/null; then CTEST_PREFIX=(setarch "$(uname -m)" -R); fi
   CTEST_EXTRA=(-R "$TSAN_REGEX" "${CTEST_EXTRA[@]}")
   run_ctest build-tsan agentlocator_test_tsan
