@@ -98,7 +98,6 @@ constexpr sql_statement select_lead{
 
 #undef AL_PAYMENT_COLUMNS
 
-
 payment_row to_row(const pqxx::row& r) {
   payment_row p;
   p.id = r[0].as<std::int64_t>();
