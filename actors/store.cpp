@@ -3,7 +3,6 @@
 #include "actors/metrics.hpp"
 #include "actors/sql.hpp"
 
-#include <caf/actor_pool.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
@@ -18,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace al {
 
@@ -28,6 +28,9 @@ struct db_job {
   std::function<void(db_tx&)> job;
   std::function<void(const db_error&)> done;
 };
+
+/// A worker's "give me the next job" to the pool.
+struct worker_ready {};
 
 /// A write for the writer.
 struct db_write_job {
@@ -44,6 +47,7 @@ struct flush_request {
 } // namespace al
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::db_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::worker_ready)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::db_write_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::retry_tick)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::flush_request)
@@ -184,6 +188,72 @@ caf::behavior db_worker(caf::stateful_actor<worker_state>* self,
         log_noexcept(spdlog::level::err,
                      std::string{"db completion threw: "} + e.what());
       }
+      // The job came from the pool: ask it for the next one.
+      self->send(caf::actor_cast<caf::actor>(self->current_sender()),
+                 worker_ready{});
+    },
+  };
+}
+
+struct pool_state {
+  std::vector<caf::actor> workers;
+  std::vector<caf::actor> idle;
+  std::deque<db_job> waiting;
+};
+
+/// The connection pool: `size` detached workers, each with its own
+/// connection. A job goes to a worker that is free, or waits here until one
+/// asks for the next (worker_ready): a slow query holds its own connection,
+/// never the jobs behind it. A worker that dies is replaced; when the pool
+/// exits, its workers go with it.
+caf::behavior db_pool(caf::stateful_actor<pool_state>* self, std::string url,
+                      std::shared_ptr<store_health> health, metrics* m,
+                      int size) {
+  auto add_worker = [=] {
+    auto w = self->spawn<caf::detached + caf::monitored>(db_worker, url,
+                                                          health, m);
+    self->state.workers.push_back(w);
+    self->state.idle.push_back(std::move(w));
+  };
+  for (int i = 0; i < size; ++i)
+    add_worker();
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto gone = [&](const caf::actor& a) { return a.address() == dm.source; };
+    st.workers.erase(std::remove_if(st.workers.begin(), st.workers.end(), gone),
+                     st.workers.end());
+    st.idle.erase(std::remove_if(st.idle.begin(), st.idle.end(), gone),
+                  st.idle.end());
+    log_noexcept(spdlog::level::err,
+                 "database worker died (" + self->system().render(dm.reason)
+                   + "), starting another");
+    add_worker();
+  });
+  self->set_exit_handler([=](caf::exit_msg& em) {
+    for (auto& w : self->state.workers)
+      self->send_exit(w, em.reason);
+    self->quit(em.reason);
+  });
+  return {
+    [=](db_job& j) {
+      auto& st = self->state;
+      if (st.idle.empty()) {
+        st.waiting.push_back(std::move(j));
+        return;
+      }
+      auto w = std::move(st.idle.back());
+      st.idle.pop_back();
+      self->send(w, std::move(j));
+    },
+    [=](worker_ready) {
+      auto& st = self->state;
+      auto w = caf::actor_cast<caf::actor>(self->current_sender());
+      if (st.waiting.empty()) {
+        st.idle.push_back(std::move(w));
+        return;
+      }
+      self->send(w, std::move(st.waiting.front()));
+      st.waiting.pop_front();
     },
   };
 }
@@ -282,12 +352,7 @@ store store::start(caf::actor_system& sys, store_options opts, metrics* m) {
   s.write_limit_ = opts.write_queue_limit;
   auto url = with_timeouts(opts.url);
   auto health = s.health_;
-  auto factory = [&sys, url, health, m] {
-    return sys.spawn<caf::detached>(db_worker, url, health, m);
-  };
-  s.pool_ = caf::actor_pool::make(sys.dummy_execution_unit(),
-                                  static_cast<size_t>(opts.pool_size), factory,
-                                  caf::actor_pool::round_robin());
+  s.pool_ = sys.spawn(db_pool, url, health, m, std::max(1, opts.pool_size));
   s.writer_ = sys.spawn<caf::detached>(db_writer, url, health, m,
                                        opts.max_backoff);
   return s;

@@ -365,7 +365,7 @@ if [ "$TSAN" = 1 ]; then
   # halt_on_error: the first race fails its test (exit 66) with one report.
   # Without ASLR, TSan's shadow mapping works on kernels with large
   # mmap_rnd_bits too (where it otherwise aborts at start-up).
-  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$REPO/deploy/sanitizers/tsan.supp"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4"
   if command -v setarch >/dev/null; then CTEST_PREFIX=(setarch "$(uname -m)" -R); fi
   CTEST_EXTRA=(-R "$TSAN_REGEX" "${CTEST_EXTRA[@]}")
   run_ctest build-tsan agentlocator_test_tsan

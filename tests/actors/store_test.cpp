@@ -184,6 +184,29 @@ TEST_F(store_fixture, many_concurrent_jobs_all_complete) {
   EXPECT_EQ(query(url, "SELECT count(*) FROM store_probe"), "50");
 }
 
+TEST_F(store_fixture, a_slow_job_holds_only_its_own_connection) {
+  // Pool of 2. While one job sleeps in PostgreSQL, jobs sent one after the
+  // other all run on the other connection (dispatching round-robin would put
+  // every second one behind the sleeper).
+  auto slow = std::make_shared<std::promise<db_error>>();
+  auto slow_done = slow->get_future();
+  db.run([](db_tx& tx) { tx.exec("SELECT pg_sleep(4)"); },
+         [slow](const db_error& e) { slow->set_value(e); });
+  ASSERT_TRUE(eventually([&] { return db.health().in_use.load() == 1; }));
+  for (int i = 0; i < 6; ++i)
+    ASSERT_EQ(run_sync([i](db_tx& tx) {
+                tx.exec_params("INSERT INTO store_probe(n) VALUES ($1)", i);
+              }),
+              "");
+  EXPECT_EQ(slow_done.wait_for(std::chrono::seconds(0)),
+            std::future_status::timeout)
+    << "the quick jobs waited for the slow one";
+  EXPECT_EQ(query(url, "SELECT count(*) FROM store_probe"), "6");
+  ASSERT_EQ(slow_done.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  EXPECT_EQ(slow_done.get(), "");
+}
+
 TEST_F(store_fixture, writes_land_in_order) {
   for (int i = 1; i <= 100; ++i)
     ASSERT_TRUE(db.write("probe", [i](db_tx& tx) {
