@@ -76,7 +76,6 @@ constexpr sql_statement insert_business_number{
 constexpr sql_statement select_number_owner{
   "SELECT business_id FROM phone_numbers WHERE number = $1 FOR UPDATE"};
 
-
 } // namespace
 
 std::int64_t create_business(db_tx& tx) {

@@ -273,7 +273,6 @@ constexpr sql_statement update_task_sql{
 
 // -- rendering ---------------------------------------------------------------
 
-
 json::value double_or_null(const pqxx::field& f) {
   if (f.is_null())
     return nullptr;

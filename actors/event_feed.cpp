@@ -75,7 +75,6 @@ constexpr sql_statement select_payments{
   " status, pay_url, iso_utc(created_at), iso_utc(updated_at), " AL_FEED_MICROS
   " FROM payments" AL_FEED_SINCE};
 
-
 feed_change call_change(const pqxx::row& r) {
   json::object o{{"sid", r[0].c_str()},
                  {"from", r[1].c_str()},
