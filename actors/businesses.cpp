@@ -42,8 +42,18 @@ constexpr sql_statement select_business{
   " whatsapp_from, whatsapp_provider, payments_enabled, payments_provider,"
   " paypal_client_id IS NOT NULL AND paypal_secret IS NOT NULL,"
   " tranzila_terminal, working_hours::text, max_live_calls,"
-  " coalesce(after_hours_reply,'')"
+  " coalesce(after_hours_reply,''), coalesce(voice,''), transfer::text,"
+  " greeting_audio IS NOT NULL"
   " FROM businesses WHERE id = $1"};
+
+constexpr sql_statement update_greeting_audio{
+  "UPDATE businesses SET greeting_audio = $2, greeting_rev = greeting_rev + 1,"
+  " updated_at = now() WHERE id = $1 RETURNING id"};
+
+constexpr sql_statement clear_greeting_audio{
+  "UPDATE businesses SET greeting_audio = NULL,"
+  " greeting_rev = greeting_rev + 1, updated_at = now() WHERE id = $1"
+  " AND greeting_audio IS NOT NULL"};
 
 constexpr sql_statement select_business_numbers{
   "SELECT number FROM phone_numbers WHERE business_id = $1 ORDER BY 1"};
@@ -64,6 +74,11 @@ constexpr sql_statement update_business{
   " working_hours = coalesce($15::jsonb, working_hours),"
   " max_live_calls = coalesce($16, max_live_calls),"
   " after_hours_reply = coalesce($17, after_hours_reply),"
+  " voice = coalesce(nullif($18, ''), CASE WHEN $18 = '' THEN NULL"
+  "   ELSE voice END),"
+  " transfer = coalesce($19::jsonb, transfer),"
+  " greeting_rev = greeting_rev + CASE WHEN $3 IS DISTINCT FROM NULL"
+  "   OR $18 IS DISTINCT FROM NULL OR $5 IS DISTINCT FROM NULL THEN 1 ELSE 0 END,"
   " updated_at = now() WHERE id = $1"};
 
 constexpr sql_statement delete_business_numbers{
@@ -145,7 +160,21 @@ json::object business_view(db_tx& tx, std::int64_t id) {
                           ? json::value(nullptr)
                           : json::value(row[14].as<std::int64_t>());
   o["after_hours_reply"] = row[15].c_str();
+  o["voice"] = row[16].c_str();
+  o["transfer"] = json::parse(row[17].c_str());
+  o["greeting_audio"] = row[18].as<bool>();
   return o;
+}
+
+bool set_greeting_audio(db_tx& tx, std::int64_t id,
+                        const std::optional<std::string>& mulaw) {
+  if (!mulaw) {
+    exec(tx, clear_greeting_audio, id); // nothing to do without a recording
+    return business_exists(tx, id);
+  }
+  return !exec(tx, update_greeting_audio, id,
+               pqxx::binarystring{mulaw->data(), mulaw->size()})
+            .empty();
 }
 
 void save_business(db_tx& tx, std::int64_t id, const business_input& in) {
@@ -153,7 +182,7 @@ void save_business(db_tx& tx, std::int64_t id, const business_input& in) {
        in.voice_engine, in.twilio_sid, in.twilio_token, in.wa_from,
        in.wa_provider, in.payments_enabled, in.payments_provider, in.paypal_id,
        in.paypal_secret, in.tranzila_terminal, in.working_hours,
-       in.max_live_calls, in.after_hours_reply);
+       in.max_live_calls, in.after_hours_reply, in.voice, in.transfer);
   if (in.phone_numbers) {
     exec(tx, delete_business_numbers, id);
     for (auto& n : *in.phone_numbers)

@@ -25,6 +25,11 @@ boost::json::object business_view(db_tx& tx, std::int64_t id);
 
 /// Applies `in` to business `id`; fields not given keep their value.
 /// Replaces the phone numbers when given (check claimed_elsewhere first).
+/// Stores (or with nullopt removes) the business's uploaded greeting, 8 kHz
+/// mu-law; false for an unknown business.
+bool set_greeting_audio(db_tx& tx, std::int64_t id,
+                        const std::optional<std::string>& mulaw);
+
 void save_business(db_tx& tx, std::int64_t id, const business_input& in);
 
 /// The numbers in `in` already claimed by a business other than `id`

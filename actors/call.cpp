@@ -26,8 +26,12 @@
 #include "actors/metrics.hpp"
 #include "actors/openai_engine.hpp"
 #include "actors/type_ids.hpp"
+#include "core/config.hpp"
+#include "core/israel_time.hpp"
+#include "core/json.hpp"
 #include "core/phone.hpp"
 #include "core/realtime_wire.hpp"
+#include "core/working_hours.hpp"
 #include "core/wav.hpp"
 
 #include <caf/actor_system.hpp>
@@ -92,6 +96,7 @@ struct call_state {
   std::vector<std::function<void()>> waiting_for_load;
   call_host host;                    // before `ai`: outlives it
   std::unique_ptr<openai_engine> ai; // set while the openai engine leads
+  bool setup_requested = false;
 };
 
 bool ai_active(call_actor* self) {
@@ -180,7 +185,7 @@ void on_turn(call_actor* self, const std::string& digit) {
 }
 
 /// The goodbye was heard: store the outcome, then end the stream.
-void finish(call_actor* self, std::string reason = "dialogue complete") {
+void finish(call_actor* self, std::string reason) {
   auto& cp = *self->state.cp;
   cp.step = call_step::done;
   auto sid = cp.info.call_sid;
@@ -213,6 +218,152 @@ void ended_early(call_actor* self, const std::string& reason) {
     mark_call_ended_early(tx, sid, caller_hung_up ? "completed" : "dropped",
                           reason, deal);
   });
+}
+
+// -- transfer to a person ----------------------------------------------------
+
+/// The transfer line was heard: store where to dial, then end the stream;
+/// the <Connect action> (any instance) answers with the <Dial>.
+void complete_transfer(call_actor* self) {
+  auto& cp = *self->state.cp;
+  cp.step = call_step::done;
+  auto sid = cp.info.call_sid;
+  auto sink = cp.sink;
+  std::string json = "{\"numbers\":[";
+  if (cp.setup)
+    for (std::size_t i = 0; i < cp.setup->transfer_numbers.size(); ++i)
+      json += (i ? ",\"" : "\"") + cp.setup->transfer_numbers[i] + "\"";
+  json += "],\"ring_timeout_s\":"
+          + std::to_string(cp.setup ? cp.setup->ring_timeout_s : 20) + "}";
+  self->state.env->db.run(
+    [sid, json](db_tx& tx) { mark_call_transfer(tx, sid, json); },
+    [sink, sid](const db_error& err) {
+      if (!err.empty())
+        log_safe(spdlog::level::warn, "call {}: transfer not stored: {}", sid,
+                 err);
+      if (sink)
+        sink->close();
+    });
+}
+
+/// Tells the agents who will ring, on WhatsApp, who is calling and why.
+void notify_agents(call_actor* self, const std::string& reason) {
+  auto& cp = *self->state.cp;
+  auto& env = *self->state.env;
+  if (!env.send_whatsapp || !cp.setup)
+    return;
+  auto caller = normalize_phone(cp.info.from).value_or(cp.info.from);
+  std::string text = "📞 שיחה מועברת אליך עכשיו מ-" + caller;
+  if (!cp.setup->lead_name.empty())
+    text += " (" + cp.setup->lead_name + ")";
+  if (!reason.empty())
+    text += ". הצורך: " + reason;
+  if (!cp.setup->lead_facts.empty())
+    text += ". ידוע: " + cp.setup->lead_facts;
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  for (auto& number : cp.setup->transfer_numbers)
+    env.send_whatsapp(cp.info.business_id, number, text,
+                      [sid = cp.info.call_sid, number](std::string error,
+                                                       std::string) {
+                        if (!error.empty())
+                          log_safe(spdlog::level::info,
+                                   "call {}: agent {} not told on WhatsApp: {}",
+                                   sid, number, error);
+                      });
+}
+
+/// DTMF 0 or the AI's transfer_call. Returns the tool's answer for the AI.
+std::string request_transfer(call_actor* self, const std::string& reason) {
+  auto& cp = *self->state.cp;
+  auto& env = *self->state.env;
+  if (cp.transferring)
+    return R"({"ok":true,"note":"already transferring"})";
+  if (!cp.setup || cp.setup->transfer_numbers.empty()) {
+    record_event(self, "transfer_unavailable", {{"reason", "not configured"}});
+    return R"({"ok":false,"error":"no transfer to a person is configured: offer a callback instead"})";
+  }
+  auto now = std::time(nullptr);
+  if (!within_working_hours(cp.setup->working_hours, now)
+      || is_closure(israel_at(now).date)) {
+    auto opens = next_opening_he(cp.setup->working_hours, now);
+    record_event(self, "transfer_refused", {{"reason", "closed"}, {"opens", opens}});
+    if (!ai_active(self) && env.voices) {
+      auto line = "המשרד סגור כרגע, ולכן אין נציג זמין. "
+                  + (opens.empty() ? std::string{} : "נפתח " + opens + ". ")
+                  + "אפשר להשאיר פרטים ונחזור אליכם.";
+      say(self, env.voices->say(line), "office_closed");
+    }
+    return boost::json::serialize(boost::json::object{
+      {"ok", false},
+      {"error", "the office is closed now: no one can take the call"},
+      {"opens", opens}});
+  }
+  cp.transferring = true;
+  boost::json::array numbers;
+  for (auto& n : cp.setup->transfer_numbers)
+    numbers.emplace_back(n);
+  record_event(self, "transfer", {{"reason", reason}, {"numbers", numbers}});
+  notify_agents(self, reason);
+  if (!ai_active(self)) {
+    if (cp.playing && cp.sink) {
+      cp.sink->clear();
+      cp.playing = false;
+    }
+    say(self, cp.info.voice->transferring, "transferring");
+  }
+  return R"({"ok":true,"note":"say one short sentence that you are transferring the caller to a person now; the call is transferred right after it"})";
+}
+
+// -- silence -------------------------------------------------------------------
+
+/// The agent finished talking: start counting the caller's silence.
+void arm_silence(call_actor* self) {
+  auto& cp = *self->state.cp;
+  auto& env = *self->state.env;
+  if (env.silence_reprompt.count() <= 0 || cp.in_speech || cp.transferring
+      || (cp.step != call_step::greeting && cp.step != call_step::ask_callback))
+    return;
+  auto token = ++cp.silence_token;
+  self->delayed_send(self, env.silence_reprompt, silence_atom_v, token);
+}
+
+/// The caller spoke or pressed a key: no silence to count.
+void caller_active(call_actor* self) {
+  auto& cp = *self->state.cp;
+  ++cp.silence_token;
+  cp.reprompts = 0;
+}
+
+void on_silence(call_actor* self, std::uint64_t token) {
+  auto& st = self->state;
+  auto& cp = *st.cp;
+  if (token != cp.silence_token || cp.in_speech || cp.transferring
+      || (cp.step != call_step::greeting && cp.step != call_step::ask_callback))
+    return;
+  bool ai = ai_active(self);
+  if ((ai && !st.ai->idle()) || (!ai && st.ai && st.ai->active())
+      || (!ai && cp.playing))
+    return arm_silence(self); // still talking or connecting: count again
+  if (cp.reprompts == 0) {
+    cp.reprompts = 1;
+    record_event(self, "silence_reprompt");
+    if (ai)
+      st.ai->nudge("(הערת מערכת: המתקשר שותק כבר כמה שניות. שאל/י במשפט"
+                   " קצר אם הוא עדיין על הקו ובמה אפשר לעזור.)");
+    else
+      say(self, cp.info.voice->still_there, "still_there");
+    return;
+  }
+  record_event(self, "silence_goodbye");
+  cp.end_reason = "silence";
+  if (ai) {
+    st.ai->nudge("(הערת מערכת: המתקשר עדיין שותק. היפרד/י בנימוס במשפט"
+                 " קצר; השיחה תסתיים אחריו.)");
+    st.ai->end_after_reply();
+    return;
+  }
+  cp.step = call_step::goodbye;
+  say(self, cp.info.voice->silent_goodbye, "silent_goodbye");
 }
 
 // -- the openai engine -------------------------------------------------------
@@ -252,6 +403,11 @@ void call_host::clear() {
 
 void call_host::run_tool(tool_call call) {
   caf::actor me = caf::actor_cast<caf::actor>(self);
+  if (call.name == "transfer_call") {
+    // The call's own business: it decides, then the engine says the line.
+    caf::anon_send(me, transfer_atom_v, call.call_id, call.arguments);
+    return;
+  }
   auto id = call.call_id;
   run_call_tool(*self->state.env, self->state.cp->info, std::move(call),
                 [me, id](std::string output) {
@@ -285,8 +441,10 @@ void call_host::finished(bool spoke) {
   cp.ai_link.reset();
   if (cp.step == call_step::goodbye || cp.step == call_step::done)
     return;
+  if (cp.transferring)
+    return complete_transfer(self);
   if (spoke)
-    return finish(self, "ai end_call");
+    return finish(self, cp.end_reason == "silence" ? "silence" : "ai end_call");
   cp.step = call_step::goodbye; // finish() follows the goodbye's mark
   say(self, cp.info.voice->goodbye, "goodbye");
 }
@@ -307,11 +465,13 @@ void call_host::fallback(const std::string& reason) {
   continue_locally(self);
 }
 
-/// Reads the business's engine; an `openai` business gets start_ai.
-void request_ai(call_actor* self) {
+/// Reads the business's call settings (engine, hours, transfer) and what is
+/// known of the caller; an AI business then gets start_ai.
+void request_setup(call_actor* self) {
   auto& env = *self->state.env;
-  if (env.openai_api_key.empty() || !env.realtime_connect)
+  if (self->state.setup_requested)
     return;
+  self->state.setup_requested = true;
   auto& info = self->state.cp->info;
   auto setup = std::make_shared<ai_setup>();
   caf::actor me = caf::actor_cast<caf::actor>(self);
@@ -325,7 +485,7 @@ void request_ai(call_actor* self) {
                    spdlog::level::warn,
                    "call {}: engine settings unavailable ({}), local engine",
                    sid, err);
-               else if (setup->openai)
+               else
                  caf::anon_send(me, ai_event_atom_v, ai_setup_ptr{setup});
              });
 }
@@ -346,6 +506,15 @@ void start_ai(call_actor* self, const ai_setup& setup) {
     setup.business_name, setup.prompt,
     cp.info.voice ? cp.info.voice->greeting_text : std::string{},
     setup.lead_facts);
+  // The date and the office's hours, so "מחר בעשר" is a real moment.
+  o.instructions += "\n\n";
+  o.instructions += office_context_he(setup.working_hours, std::time(nullptr));
+  o.instructions += "\n\nמועדים: book_appointment בזמן ישראל. אם התשובה"
+                    " ok:false, הסבר/י בקצרה והצע/י את המועדים שב-alternatives.";
+  if (!setup.transfer_numbers.empty())
+    o.instructions += "\nאם המתקשר מבקש לדבר עם אדם (נציג, סוכן, מתווך),"
+                      " קרא/י ל-transfer_call עם הסיבה.";
+  o.voice = setup.voice.empty() ? env.openai_voice : setup.voice;
   o.log_name = cp.info.call_sid;
   o.open_timeout = env.ai_open_timeout;
   o.reply_timeout = env.ai_reply_timeout;
@@ -399,7 +568,10 @@ void on_attached(call_actor* self) {
   });
   cp.step = call_step::greeting;
   say(self, cp.info.voice->greeting, "greeting");
-  request_ai(self); // an openai business takes over after the greeting
+  // An AI business takes over after the greeting; without a key the
+  // settings are read only when needed (DTMF 0).
+  if (!env.openai_api_key.empty() && env.realtime_connect)
+    request_setup(self);
 }
 
 void when_loaded(call_actor* self, std::function<void()> fn) {
@@ -416,7 +588,7 @@ void load_info(call_actor* self) {
   auto greeting = std::make_shared<std::string>();
   caf::actor me = caf::actor_cast<caf::actor>(self);
   env->db.run(
-    [sid, info, greeting](db_tx& tx) {
+    [sid, info, greeting, env](db_tx& tx) {
       auto row = load_call_row(tx, sid);
       if (!row)
         return;
@@ -424,13 +596,18 @@ void load_info(call_actor* self) {
       info->from = row->from;
       info->to = row->to;
       *greeting = row->greeting;
+      // The business's own greeting (uploaded or rendered), as the instance
+      // that answered the webhook would play it.
+      if (env->load_voice)
+        info->voice = env->load_voice(tx, row->business_id);
     },
     [me, info, greeting, env](const db_error& err) {
       // An unknown call (or no database) still gets the default voice, so
       // the caller is never left in silence.
       if (!err.empty() || info->business_id == 0)
         info->business_id = info->business_id == 0 ? 1 : info->business_id;
-      info->voice = env->voices->get(info->business_id, *greeting);
+      if (!info->voice)
+        info->voice = env->voices->get(info->business_id, *greeting);
       caf::anon_send(me, result_atom_v, std::move(*info));
     });
 }
@@ -497,6 +674,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       auto& cp = *self->state.cp;
       if (started) {
         cp.in_speech = true;
+        caller_active(self);
         cp.turn_audio.clear();
         if (cp.playing && cp.sink && cp.step != call_step::goodbye) {
           cp.sink->clear();
@@ -521,22 +699,64 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         self->state.ai->on_speech(false); // the model answers
       else if (!cp.playing)
         on_turn(self, "");
+      if (!cp.playing)
+        arm_silence(self); // the turn asked for nothing to be said
     },
     [=](mark_atom, std::string& name) {
       auto& cp = *self->state.cp;
-      if (self->state.ai && self->state.ai->on_mark(name))
+      if (self->state.ai && self->state.ai->on_mark(name)) {
+        if (ai_active(self) && self->state.ai->idle())
+          arm_silence(self); // the model's reply was heard
         return; // a part of the model's audio
+      }
       if (!cp.playing || name != cp.playing_mark)
         return; // a stale mark (echoed after clear) or a flood
       cp.playing = false;
+      if (cp.transferring && !ai_active(self))
+        return complete_transfer(self);
       if (cp.step == call_step::goodbye)
-        finish(self);
+        return finish(self, cp.end_reason);
+      arm_silence(self);
     },
     [=](dtmf_atom, std::string& digit) {
       auto& cp = *self->state.cp;
       record_event(self, "dtmf", {{"digit", digit}});
-      if (cp.step == call_step::goodbye || cp.step == call_step::done)
+      if (cp.step == call_step::goodbye || cp.step == call_step::done
+          || cp.transferring)
         return;
+      caller_active(self);
+      if (digit == "0") {
+        // A person, please: once the settings are known.
+        if (!cp.setup) {
+          cp.transfer_wanted = true;
+          request_setup(self);
+          return;
+        }
+        if (!ai_active(self)) {
+          request_transfer(self, "הקיש 0"); // or records why not
+          if (cp.transferring || !cp.setup->transfer_numbers.empty())
+            return;
+        } else {
+          // The AI says it, in its voice: the line before the <Dial>, or
+          // why no one can take the call now.
+          auto& ai = *self->state.ai;
+          if (cp.sink)
+            cp.sink->clear();
+          cp.playing = false;
+          ai.on_cleared();
+          auto answer = request_transfer(self, "הקיש 0");
+          if (cp.transferring) {
+            ai.nudge("(הערת מערכת: המתקשר הקיש 0 כדי לדבר עם נציג. אמור/י"
+                     " במשפט קצר אחד שאת/ה מעביר/ה אותו עכשיו.)");
+            ai.end_after_reply();
+          } else {
+            ai.nudge("(הערת מערכת: המתקשר הקיש 0 כדי לדבר עם נציג, אבל"
+                     " ההעברה אינה אפשרית: " + answer
+                     + ". הסבר/י לו בקצרה והצע/י שנחזור אליו.)");
+          }
+          return;
+        }
+      }
       if (cp.playing && cp.sink) {
         cp.sink->clear();
         cp.playing = false;
@@ -565,9 +785,40 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       self->quit();
     },
     [=](ai_event_atom, ai_setup_ptr& setup) {
-      if (setup)
+      if (!setup)
+        return;
+      auto& cp = *self->state.cp;
+      auto& env = *self->state.env;
+      cp.setup = setup;
+      if (cp.transfer_wanted) {
+        cp.transfer_wanted = false;
+        request_transfer(self, "הקיש 0"); // or records why not
+        if (cp.transferring)
+          return;
+      }
+      if (env.realtime_connect
+          && engine_wants_openai(!env.openai_api_key.empty(),
+                                 env.voice_engine, setup->engine))
         start_ai(self, *setup);
     },
+    [=](transfer_atom, std::string& call_id, std::string& arguments) {
+      auto& cp = *self->state.cp;
+      std::string reason;
+      {
+        json_doc doc;
+        if (auto o = doc.parse(arguments) ? doc.object() : std::nullopt) {
+          std::string_view r;
+          if ((*o)["reason"].get(r) == simdjson::SUCCESS)
+            reason = std::string{r.substr(0, 200)};
+        }
+      }
+      auto output = request_transfer(self, reason);
+      if (cp.transferring)
+        cp.transfer_call_id = call_id;
+      caf::anon_send(caf::actor_cast<caf::actor>(self), ai_event_atom_v,
+                     std::int32_t{ai_tool}, call_id, std::move(output));
+    },
+    [=](silence_atom, std::uint64_t token) { on_silence(self, token); },
     [=](ai_event_atom, std::int32_t kind, std::string& a, std::string& b) {
       auto* ai = self->state.ai.get();
       if (!ai)
@@ -580,7 +831,11 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         case ai_closed:
           return ai->on_link_closed(a);
         case ai_tool:
-          return ai->on_tool_result(a, std::move(b));
+          ai->on_tool_result(a, std::move(b));
+          if (self->state.cp->transferring
+              && a == self->state.cp->transfer_call_id)
+            ai->end_after_reply(); // the line, then the <Dial>
+          return;
         default:
           return;
       }

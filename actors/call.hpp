@@ -24,6 +24,7 @@
 namespace al {
 
 struct metrics;
+struct ai_setup;
 
 /// Who the call is for; loaded from the calls row when not given.
 struct call_info {
@@ -41,6 +42,10 @@ struct call_env {
   voice_cache* voices = nullptr;
   std::string recordings_dir;
   std::chrono::milliseconds start_timeout{8000};
+  /// The voice pack of a business as its calls should sound now (uploaded
+  /// greeting, AI rendering, espeak-ng), inside a store job; empty: the
+  /// espeak-ng pack of the greeting text.
+  std::function<voice_pack_ptr(db_tx&, std::int64_t business)> load_voice;
   /// Redirects a live call to the recording fallback through Twilio's REST
   /// API (the watchdog). Asynchronous; failures are logged by the callee.
   std::function<void(const call_info&)> redirect_to_fallback;
@@ -54,6 +59,12 @@ struct call_env {
   /// Opens the Realtime WebSocket (transport/realtime_client.hpp); empty:
   /// the local engine only.
   realtime_connect_fn realtime_connect;
+  /// VOICE_ENGINE and OPENAI_VOICE (a business's own settings win).
+  std::string voice_engine = "auto";
+  std::string openai_voice;
+  /// Caller silent this long after the agent finished: one reprompt, then
+  /// goodbye (SILENCE_REPROMPT_S); zero: never.
+  std::chrono::milliseconds silence_reprompt{6000};
   std::chrono::milliseconds ai_open_timeout{1500};
   std::chrono::milliseconds ai_reply_timeout{1500};
   /// Sends a WhatsApp text from `business` to `to` (E.164) and calls `done`
@@ -103,6 +114,18 @@ struct call_checkpoint {
   realtime_link_ptr ai_link;
   /// The conversation's transcript lines (for the summary at the end).
   std::vector<transcript_line> transcript;
+  /// The business's call settings (engine, hours, transfer), once loaded.
+  std::shared_ptr<const ai_setup> setup;
+  // Silence: the current timer's token and the reprompts said since the
+  // caller last spoke.
+  std::uint64_t silence_token = 0;
+  int reprompts = 0;
+  // Transfer to a person: asked for by DTMF 0 before the settings loaded;
+  // under way (the line is being said, then the stream ends for <Dial>).
+  bool transfer_wanted = false;
+  bool transferring = false;
+  std::string transfer_call_id; // the AI's transfer_call, if it asked
+  std::string end_reason = "dialogue complete";
 };
 
 using call_checkpoint_ptr = std::shared_ptr<call_checkpoint>;

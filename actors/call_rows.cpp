@@ -7,15 +7,24 @@ namespace al {
 
 namespace {
 
+#define AL_BUSINESS_COLUMNS                                                   \
+  "SELECT b.id, b.twilio_account_sid, b.twilio_auth_token,"                   \
+  " coalesce(b.greeting, ''), b.max_live_calls,"                              \
+  " (SELECT count(*) FROM calls c WHERE c.business_id = b.id"                 \
+  "   AND c.status = 'in-progress'"                                           \
+  "   AND c.updated_at > now() - interval '2 hours'),"                        \
+  " b.voice_engine, coalesce(b.voice, ''), b.greeting_rev,"                   \
+  " b.transfer ? 'numbers' AND jsonb_array_length(b.transfer->'numbers') > 0," \
+  " b.name FROM businesses b"
+
 constexpr sql_statement select_incoming_business{
-  "SELECT b.id, b.twilio_account_sid, b.twilio_auth_token,"
-  " coalesce(b.greeting, ''), b.max_live_calls,"
-  " (SELECT count(*) FROM calls c WHERE c.business_id = b.id"
-  "   AND c.status = 'in-progress'"
-  "   AND c.updated_at > now() - interval '2 hours')"
-  " FROM businesses b"
+  AL_BUSINESS_COLUMNS
   " WHERE b.id = coalesce((SELECT business_id FROM phone_numbers"
   "                        WHERE number = $1), 1)"};
+
+constexpr sql_statement select_business_by_id{AL_BUSINESS_COLUMNS
+                                              " WHERE b.id = $1"};
+#undef AL_BUSINESS_COLUMNS
 
 constexpr sql_statement insert_ringing{
   "INSERT INTO calls(business_id, call_sid, from_number, to_number, status)"
@@ -30,6 +39,17 @@ constexpr sql_statement insert_ringing_for_number{
 constexpr sql_statement select_call_account{
   "SELECT b.twilio_account_sid, b.twilio_auth_token FROM calls c"
   " JOIN businesses b ON b.id = c.business_id WHERE c.call_sid = $1"};
+
+constexpr sql_statement select_business_account{
+  "SELECT twilio_account_sid, twilio_auth_token FROM businesses"
+  " WHERE id = $1"};
+
+constexpr sql_statement select_greeting_audio{
+  "SELECT greeting_audio FROM businesses WHERE id = $1"
+  " AND greeting_audio IS NOT NULL"};
+
+constexpr sql_statement select_rendered_speech{
+  "SELECT audio FROM rendered_speech WHERE key = $1"};
 
 constexpr sql_statement select_call_row{
   "SELECT c.business_id, c.from_number, c.to_number,"
@@ -68,6 +88,23 @@ constexpr sql_statement update_unfinished{
 
 constexpr sql_statement select_ended_normally{
   "SELECT ended_normally FROM calls WHERE call_sid = $1"};
+
+constexpr sql_statement select_transfer{
+  "SELECT transfer::text, from_number, to_number FROM calls"
+  " WHERE call_sid = $1 AND ended_normally AND transfer IS NOT NULL"
+  " AND transfer_status IS NULL"};
+
+constexpr sql_statement update_transfer{
+  "UPDATE calls SET transfer = $2::jsonb, ended_normally = TRUE,"
+  " status = 'transferring', end_reason = 'transfer', updated_at = now()"
+  " WHERE call_sid = $1"};
+
+constexpr sql_statement update_transfer_status{
+  "UPDATE calls SET transfer_status = $2, status = CASE WHEN $2 IN"
+  " ('completed', 'answered') THEN 'completed' ELSE 'transfer_missed' END,"
+  " ended_at = CASE WHEN $2 IN ('completed', 'answered')"
+  " THEN coalesce(ended_at, now()) ELSE ended_at END, updated_at = now()"
+  " WHERE call_sid = $1 RETURNING transfer_status"};
 
 constexpr sql_statement update_fallback{
   "UPDATE calls SET status = 'fallback', updated_at = now()"
@@ -113,9 +150,7 @@ call_twilio_account account_of(const pqxx::row& r) {
 
 } // namespace
 
-std::optional<incoming_business> find_incoming_business(db_tx& tx,
-                                                        const std::string& to) {
-  auto r = exec(tx, select_incoming_business, to);
+static std::optional<incoming_business> business_of(const pqxx::result& r) {
   if (r.empty())
     return std::nullopt;
   auto row = r[0];
@@ -126,7 +161,22 @@ std::optional<incoming_business> find_incoming_business(db_tx& tx,
   if (!row[4].is_null())
     b.max_live_calls = row[4].as<long>();
   b.live_calls = row[5].as<long>();
+  b.voice_engine = row[6].c_str();
+  b.voice = row[7].c_str();
+  b.greeting_rev = row[8].as<std::int64_t>();
+  b.has_transfer = row[9].as<bool>();
+  b.name = row[10].c_str();
   return b;
+}
+
+std::optional<incoming_business> find_incoming_business(db_tx& tx,
+                                                        const std::string& to) {
+  return business_of(exec(tx, select_incoming_business, to));
+}
+
+std::optional<incoming_business> find_business_by_id(db_tx& tx,
+                                                     std::int64_t id) {
+  return business_of(exec(tx, select_business_by_id, id));
 }
 
 void insert_ringing_call(db_tx& tx, std::int64_t business,
@@ -144,6 +194,31 @@ void insert_ringing_call_for_number(db_tx& tx, const std::string& call_sid,
 std::optional<call_twilio_account> call_account(db_tx& tx,
                                                 const std::string& call_sid) {
   auto r = exec(tx, select_call_account, call_sid);
+  if (r.empty())
+    return std::nullopt;
+  return account_of(r[0]);
+}
+
+std::optional<std::string> uploaded_greeting(db_tx& tx,
+                                             std::int64_t business) {
+  auto r = exec(tx, select_greeting_audio, business);
+  if (r.empty())
+    return std::nullopt;
+  pqxx::binarystring bytes{r[0][0]};
+  return std::string{bytes.str()};
+}
+
+std::optional<std::string> rendered_speech(db_tx& tx, const std::string& key) {
+  auto r = exec(tx, select_rendered_speech, key);
+  if (r.empty())
+    return std::nullopt;
+  pqxx::binarystring bytes{r[0][0]};
+  return std::string{bytes.str()};
+}
+
+std::optional<call_twilio_account> business_account(db_tx& tx,
+                                                    std::int64_t business) {
+  auto r = exec(tx, select_business_account, business);
   if (r.empty())
     return std::nullopt;
   return account_of(r[0]);
@@ -201,6 +276,24 @@ void mark_call_unfinished(db_tx& tx, const std::string& call_sid,
 bool call_ended_normally(db_tx& tx, const std::string& call_sid) {
   auto r = exec(tx, select_ended_normally, call_sid);
   return !r.empty() && r[0][0].as<bool>();
+}
+
+std::optional<pending_transfer> call_pending_transfer(
+  db_tx& tx, const std::string& call_sid) {
+  auto r = exec(tx, select_transfer, call_sid);
+  if (r.empty())
+    return std::nullopt;
+  return pending_transfer{r[0][0].c_str(), r[0][1].c_str(), r[0][2].c_str()};
+}
+
+void mark_call_transfer(db_tx& tx, const std::string& call_sid,
+                        const std::string& transfer_json) {
+  exec(tx, update_transfer, call_sid, transfer_json);
+}
+
+void set_call_transfer_status(db_tx& tx, const std::string& call_sid,
+                              const std::string& status) {
+  exec(tx, update_transfer_status, call_sid, status);
 }
 
 void mark_call_fallback(db_tx& tx, const std::string& call_sid) {

@@ -28,7 +28,23 @@ struct incoming_business {
   std::string greeting;
   std::optional<long> max_live_calls; // the business's own cap, if any
   long live_calls = 0;                // its calls in progress now
+  std::string voice_engine = "auto";  // auto | local | openai
+  std::string voice;                  // AI voice; "" = OPENAI_VOICE
+  std::int64_t greeting_rev = 0;      // bumped on greeting/voice changes
+  bool has_transfer = false;          // transfer numbers configured
+  std::string name;
 };
+
+/// The same, by id (a call revived on an instance that did not answer its
+/// webhook); nullopt for an unknown business.
+std::optional<incoming_business> find_business_by_id(db_tx& tx,
+                                                     std::int64_t id);
+
+/// The business's uploaded greeting (8 kHz mu-law), if any.
+std::optional<std::string> uploaded_greeting(db_tx& tx, std::int64_t business);
+
+/// Speech rendered by the AI voice under `key`, if stored.
+std::optional<std::string> rendered_speech(db_tx& tx, const std::string& key);
 
 /// nullopt only when even the default business is missing.
 std::optional<incoming_business> find_incoming_business(db_tx& tx,
@@ -45,7 +61,32 @@ void insert_ringing_call_for_number(db_tx& tx, const std::string& call_sid,
                                     const std::string& from,
                                     const std::string& to);
 
+/// A transfer the call actor asked for, not yet dialed.
+struct pending_transfer {
+  std::string transfer_json; // {"numbers":[...],"ring_timeout_s":N}
+  std::string from;          // the caller (callerId of the <Dial>)
+  std::string to;            // the number the caller dialed
+};
+
+/// The call's transfer when it ended for one and was not dialed yet.
+std::optional<pending_transfer> call_pending_transfer(
+  db_tx& tx, const std::string& call_sid);
+
+/// The call ends its stream to be transferred: store where to (and that it
+/// ended normally, so the <Connect action> answers with the <Dial>).
+void mark_call_transfer(db_tx& tx, const std::string& call_sid,
+                        const std::string& transfer_json);
+
+/// The <Dial>'s DialCallStatus (completed, no-answer, busy, ...).
+void set_call_transfer_status(db_tx& tx, const std::string& call_sid,
+                              const std::string& status);
+
 /// The Twilio account of the call's business; nullopt for an unknown call.
+/// The business's own Twilio account (empty fields: none); nullopt for an
+/// unknown business.
+std::optional<call_twilio_account> business_account(db_tx& tx,
+                                                    std::int64_t business);
+
 std::optional<call_twilio_account> call_account(db_tx& tx,
                                                 const std::string& call_sid);
 

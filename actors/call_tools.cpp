@@ -3,7 +3,9 @@
 #include "actors/crm_queries.hpp"
 #include "actors/leads.hpp"
 #include "actors/sql.hpp"
+#include "core/business_input.hpp"
 #include "core/crm_input.hpp"
+#include "core/israel_time.hpp"
 #include "core/json.hpp"
 #include "core/phone.hpp"
 #include "core/realtime_wire.hpp"
@@ -23,7 +25,8 @@ namespace {
 constexpr sql_statement select_setup{
   "SELECT b.voice_engine, b.name, coalesce(b.prompt, ''),"
   " coalesce(b.greeting, ''), l.name, l.deal, l.city, l.rooms::text,"
-  " l.budget_min, l.budget_max, l.notes"
+  " l.budget_min, l.budget_max, l.notes, coalesce(b.voice, ''),"
+  " b.working_hours::text, b.transfer::text"
   " FROM businesses b LEFT JOIN leads l"
   "  ON l.business_id = b.id AND l.phone = $2"
   " WHERE b.id = $1"};
@@ -46,8 +49,20 @@ constexpr sql_statement append_lead_notes{
   " ELSE notes || E'\\n' || $3 END, updated_at = now()"
   " WHERE business_id = $1 AND id = $2"};
 
-constexpr sql_statement israel_time{
-  "SELECT ($1::timestamp AT TIME ZONE 'Asia/Jerusalem')::text"};
+constexpr sql_statement lock_business_hours{
+  "SELECT working_hours::text FROM businesses WHERE id = $1 FOR UPDATE"};
+
+// Scheduled appointments near a wanted start (the alternatives look up to
+// 14 days around it), as [start, end) epoch seconds.
+constexpr sql_statement select_taken_slots{
+  "SELECT extract(epoch FROM starts_at)::bigint,"
+  " extract(epoch FROM starts_at)::bigint + duration_min * 60"
+  " FROM appointments WHERE business_id = $1 AND status = 'scheduled'"
+  " AND starts_at BETWEEN to_timestamp($2) - interval '15 days'"
+  " AND to_timestamp($2) + interval '15 days'"};
+
+/// A visit or meeting booked by the AI takes this long.
+constexpr int appointment_minutes = 60;
 
 // Once per call: a retried write finds the summary set and adds no note.
 constexpr sql_statement store_summary{
@@ -139,24 +154,60 @@ void save_lead(const call_env& env, const call_info& info, tool_call call,
     });
 }
 
+/// What a booking found, for the model and the confirmation.
+struct booking_outcome {
+  std::string output;
+  std::time_t starts_at = 0;
+  std::string address;
+  bool booked = false;
+};
+
+void confirm_on_whatsapp(const call_env& env, const call_info& info,
+                         const booking_outcome& b);
+
 void book_appointment(const call_env& env, const call_info& info,
                       tool_call call, std::function<void(std::string)> done) {
   appointment_args args;
   if (auto err = realtime_appointment_args(call.arguments, args); !err.empty())
     return done(error_output(err));
-  auto out = std::make_shared<tool_outcome>();
+  auto start = parse_appointment_time(args.starts_at);
+  if (!start)
+    return done(error_output("starts_at is not a date and time"));
+  auto out = std::make_shared<booking_outcome>();
   auto business = info.business_id;
   auto sid = info.call_sid;
   auto from = info.from;
+  auto when = *start;
   env.db.run(
-    [business, sid, from, args, out](db_tx& tx) {
+    [business, sid, from, args, out, when](db_tx& tx) {
+      // The business row's lock orders two bookings of one office, so two
+      // callers cannot take the same slot at once.
+      auto hours = exec(tx, lock_business_hours, business);
+      std::string working_hours = hours.empty() ? "{}" : hours[0][0].c_str();
+      std::vector<time_span> taken;
+      for (auto row : exec(tx, select_taken_slots, business,
+                           static_cast<std::int64_t>(when)))
+        taken.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::int64_t>());
+      auto now = std::time(nullptr);
+      auto problem = check_slot(working_hours, when, appointment_minutes, now,
+                                taken);
+      if (problem != slot_problem::none) {
+        json::array alternatives;
+        // A time in the past: offer the nearest ones from now on.
+        for (auto t : slot_alternatives(working_hours, std::max(when, now),
+                                        appointment_minutes, now, taken))
+          alternatives.emplace_back(iso_israel(t));
+        out->output = json::serialize(
+          json::object{{"ok", false},
+                       {"error", slot_problem_he(problem)},
+                       {"reason", slot_problem_code(problem)},
+                       {"alternatives", std::move(alternatives)}});
+        return;
+      }
       auto lead = call_lead(tx, business, sid, from);
       appointment_input in;
       in.lead_id = std::optional<std::int64_t>{lead};
-      in.starts_at
-        = args.local
-            ? std::string{exec(tx, israel_time, args.starts_at)[0][0].c_str()}
-            : args.starts_at;
+      in.starts_at = iso_israel(when);
       in.address = args.address;
       in.notes = args.notes;
       auto r = create_appointment(tx, business, in);
@@ -169,12 +220,39 @@ void book_appointment(const call_env& env, const call_info& info,
         if (auto* id = o->if_contains("id"))
           extra["appointment_id"] = *id;
       out->output = ok_output(std::move(extra));
+      out->booked = true;
+      out->starts_at = when;
+      out->address = args.address;
     },
-    [out, done](const db_error& err) {
-      done(err.empty() ? out->output
-                       : error_output("the appointment could not be saved"
-                                      " now"));
+    [out, done, &env, info](const db_error& err) {
+      if (!err.empty())
+        return done(error_output("the appointment could not be saved now"));
+      done(out->output);
+      if (out->booked)
+        confirm_on_whatsapp(env, info, *out);
     });
+}
+
+/// The caller gets the booking in writing, when WhatsApp can reach them;
+/// a failure is only logged (the model already confirmed by voice).
+void confirm_on_whatsapp(const call_env& env, const call_info& info,
+                         const booking_outcome& b) {
+  auto to = normalize_phone(info.from);
+  if (!to || !env.send_whatsapp)
+    return;
+  auto m = israel_at(b.starts_at);
+  std::string text = "הפגישה נקבעה ל" + m.weekday_he + ", " + m.date
+                     + " בשעה " + m.time;
+  if (!b.address.empty())
+    text += ", " + b.address;
+  text += ". נתראה!";
+  env.send_whatsapp(info.business_id, *to, std::move(text),
+                    [sid = info.call_sid](std::string error, std::string) {
+                      if (!error.empty())
+                        log_safe(spdlog::level::info,
+                                 "call {}: booking confirmation not sent: {}",
+                                 sid, error);
+                    });
 }
 
 void send_whatsapp(const call_env& env, const call_info& info, tool_call call,
@@ -204,7 +282,13 @@ ai_setup load_ai_setup(db_tx& tx, std::int64_t business,
   if (r.empty())
     return s;
   auto row = r[0];
-  s.openai = std::string_view{row[0].c_str()} == "openai";
+  s.engine = row[0].c_str();
+  s.openai = s.engine == "openai"; // the caller applies VOICE_ENGINE / key
+  s.voice = row[11].c_str();
+  s.working_hours = row[12].c_str();
+  parse_transfer(row[13].c_str(), s.transfer_numbers, s.ring_timeout_s);
+  if (!row[4].is_null())
+    s.lead_name = row[4].c_str();
   s.business_name = row[1].c_str();
   s.prompt = row[2].c_str();
   s.greeting = row[3].c_str();

@@ -20,7 +20,13 @@ namespace al {
 
 /// A business's voice settings and the caller's known details.
 struct ai_setup {
-  bool openai = false; // businesses.voice_engine = 'openai'
+  bool openai = false; // the call should use the openai engine
+  std::string engine = "auto"; // businesses.voice_engine
+  std::string voice;           // businesses.voice ("" = OPENAI_VOICE)
+  std::string working_hours = "{}"; // JSON text
+  std::vector<std::string> transfer_numbers;
+  int ring_timeout_s = 20;
+  std::string lead_name;       // "" = not known
   std::string business_name;
   std::string prompt;
   std::string greeting;

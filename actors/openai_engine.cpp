@@ -129,6 +129,7 @@ void openai_engine::on_link_open() {
   s.instructions = opts_.instructions;
   s.ga = opts_.ga;
   s.model = opts_.model;
+  s.voice = opts_.voice;
   send(realtime_session_update(s));
   // What the caller said while we connected, in 100 ms appends.
   for (std::size_t at = 0; at < buffered_.size(); at += 800)
@@ -178,6 +179,7 @@ void openai_engine::handle(const realtime_event& ev) {
       arm_reply();
       return;
     case realtime_kind::response_created:
+      awaiting_response_ = false;
       response_active_ = true;
       response_id_ = ev.response_id;
       prev_response_audio_ = response_audio_;
@@ -197,6 +199,7 @@ void openai_engine::handle(const realtime_event& ev) {
       if (pending_create_ && tools_running_ == 0) {
         pending_create_ = false;
         send(realtime_response_create());
+        awaiting_response_ = true;
         arm_reply();
       }
       return maybe_finish();
@@ -376,11 +379,34 @@ void openai_engine::request_response() {
   }
   pending_create_ = false;
   send(realtime_response_create());
+  awaiting_response_ = true;
   arm_reply();
+}
+
+void openai_engine::nudge(const std::string& note) {
+  if (phase_ != phase::live || ending_)
+    return;
+  send(realtime_user_text(note));
+  request_response();
+}
+
+void openai_engine::end_after_reply() {
+  if (!active() || ending_)
+    return;
+  if (!response_active_ && !pending_create_ && tools_running_ == 0) {
+    // Nothing asked for yet: ask, then end after it.
+    send(realtime_response_create());
+    awaiting_response_ = true;
+    arm_reply();
+  }
+  ending_ = true;
+  end_after_reply_ = true;
+  end_timer_ = arm(opts_.end_guard);
 }
 
 void openai_engine::maybe_finish() {
   if (!ending_ || phase_ != phase::live || response_active_ || speaking()
+      || (end_after_reply_ && (awaiting_response_ || pending_create_))
       || !frames_.empty())
     return;
   bool spoke = response_audio_ || prev_response_audio_;

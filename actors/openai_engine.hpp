@@ -38,6 +38,7 @@ struct openai_engine_options {
   std::string api_key;
   bool ga = false;   // GA session shape and no OpenAI-Beta header
   std::string instructions;
+  std::string voice;    // the session's voice ("" = the API's default)
   std::string log_name; // the call SID, for logs
   std::chrono::milliseconds open_timeout{1500};
   std::chrono::milliseconds reply_timeout{1500};
@@ -84,6 +85,22 @@ public:
   bool speaking() const noexcept {
     return !parts_.empty();
   }
+
+  /// Live, and waiting for the caller: no response running, nothing left
+  /// to play, no tool running, not ending (the silence timer may run).
+  bool idle() const noexcept {
+    return phase_ == phase::live && !response_active_ && parts_.empty()
+           && frames_.empty() && tools_running_ == 0 && !ending_
+           && !pending_create_ && !awaiting_response_;
+  }
+
+  /// Tells the model something happened (a system note as a user turn)
+  /// and asks for a reply.
+  void nudge(const std::string& note);
+
+  /// Ends the session once the reply now being asked for has been heard
+  /// (as end_call does): the host's finished() follows.
+  void end_after_reply();
 
 private:
   enum class phase { idle, connecting, live, failed, stopped };
@@ -151,6 +168,8 @@ private:
   int tools_running_ = 0;
   bool pending_create_ = false;
   bool ending_ = false;
+  bool awaiting_response_ = false; // response.create sent, not created yet
+  bool end_after_reply_ = false;   // end_after_reply(): wait for that reply
 };
 
 } // namespace al

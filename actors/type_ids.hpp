@@ -26,6 +26,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(al, caf::first_custom_type_id)
   CAF_ADD_ATOM(al, al, played_atom, "played")
   CAF_ADD_ATOM(al, al, ai_event_atom, "ai_event")
   CAF_ADD_ATOM(al, al, ai_timer_atom, "ai_timer")
+  CAF_ADD_ATOM(al, al, silence_atom, "silence")
+  CAF_ADD_ATOM(al, al, transfer_atom, "transfer")
 
   // -- whatsapp / payments
   CAF_ADD_ATOM(al, al, send_atom, "send")

@@ -1,6 +1,7 @@
 #include "core/business_input.hpp"
 
 #include "core/input.hpp"
+#include "core/json.hpp"
 #include "core/phone.hpp"
 
 #include <cctype>
@@ -22,6 +23,28 @@ bool valid_hhmm(std::string_view s) {
 
 } // namespace
 
+bool parse_transfer(std::string_view json, std::vector<std::string>& numbers,
+                    int& ring_timeout_s) {
+  json_doc doc;
+  auto o = doc.parse(json) ? doc.object() : std::nullopt;
+  if (!o)
+    return false;
+  std::vector<std::string> found;
+  if (auto a = get_array(*o, "numbers"); a.ok())
+    for (auto el : a.value) {
+      std::string_view s;
+      if (el.get(s) == simdjson::SUCCESS && !s.empty())
+        found.emplace_back(s);
+    }
+  if (found.empty())
+    return false;
+  numbers = std::move(found);
+  if (auto t = get_int(*o, "ring_timeout_s"); t.ok() && t.value >= 5
+                                              && t.value <= 120)
+    ring_timeout_s = static_cast<int>(t.value);
+  return true;
+}
+
 std::string parse_business(simdjson::dom::object o, business_input& in,
                            bool create) {
   std::string err;
@@ -36,8 +59,43 @@ std::string parse_business(simdjson::dom::object o, business_input& in,
   if (in.name && in.name->empty())
     return "name must not be empty";
   if (in.voice_engine && *in.voice_engine != "local"
-      && *in.voice_engine != "openai")
-    return "voice_engine must be local or openai";
+      && *in.voice_engine != "openai" && *in.voice_engine != "auto")
+    return "voice_engine must be auto, local or openai";
+  if (!read_opt_string(o, "voice", in.voice, err, 40))
+    return err;
+  if (in.voice)
+    for (unsigned char c : *in.voice)
+      if (!std::isalnum(c) && c != '-' && c != '_' && c != '.')
+        return "voice must be a voice name such as alloy or coral";
+  if (auto f = get_object(o, "transfer"); f.present()) {
+    if (!f.ok())
+      return "transfer must be an object";
+    std::string out = "{\"numbers\":[";
+    auto nums = get_array(f.value, "numbers");
+    if (nums.state == field_state::wrong_type)
+      return "transfer.numbers must be an array of phone numbers";
+    std::size_t count = 0;
+    if (nums.ok())
+      for (auto el : nums.value) {
+        std::string_view s;
+        if (el.get(s) != simdjson::SUCCESS)
+          return "transfer.numbers must be an array of phone numbers";
+        auto n = normalize_phone(s);
+        if (!n)
+          return "invalid transfer number: " + std::string{s.substr(0, 40)};
+        if (++count > max_transfer_numbers)
+          return "transfer.numbers holds at most 5 numbers";
+        out += (count > 1 ? ",\"" : "\"") + *n + "\"";
+      }
+    long long ring = 20;
+    if (auto t = get_int(f.value, "ring_timeout_s"); t.present()) {
+      if (!t.ok() || t.value < 5 || t.value > 120)
+        return "transfer.ring_timeout_s must be an integer from 5 to 120";
+      ring = t.value;
+    }
+    out += "],\"ring_timeout_s\":" + std::to_string(ring) + "}";
+    in.transfer = std::move(out);
+  }
   if (auto f = get_array(o, "phone_numbers"); f.present()) {
     if (!f.ok())
       return "phone_numbers must be an array of strings";

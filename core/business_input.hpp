@@ -23,7 +23,17 @@ struct business_input {
   std::optional<std::string> working_hours; // JSON text
   std::optional<std::int64_t> max_live_calls;
   std::optional<std::vector<std::string>> phone_numbers; // E.164
+  std::optional<std::string> voice;    // AI voice name ("" = OPENAI_VOICE)
+  std::optional<std::string> transfer; // JSON text, normalised
 };
+
+/// Most numbers one transfer rings at once.
+inline constexpr std::size_t max_transfer_numbers = 5;
+
+/// Reads a stored transfer setting ({"numbers":[...],"ring_timeout_s":N});
+/// false (and nothing set) when it names no number.
+bool parse_transfer(std::string_view json, std::vector<std::string>& numbers,
+                    int& ring_timeout_s);
 
 /// Parses and validates `o` into `in`; returns an error message or empty.
 /// `create` requires a name.

@@ -122,6 +122,20 @@ std::string config::signing_key() const {
                         + admin_token + ":" + database_url);
 }
 
+bool engine_wants_openai(bool have_key, std::string_view global,
+                         std::string_view business) {
+  if (!have_key)
+    return false;
+  if (business == "openai" || business == "local")
+    return business == "openai";
+  return global != "local"; // auto: the key decides
+}
+
+bool config::wants_openai(std::string_view business_engine) const {
+  return engine_wants_openai(!openai_api_key.empty(), voice_engine,
+                             business_engine);
+}
+
 config_result load_config(const env_lookup& lookup) {
   config cfg;
   try {
@@ -154,6 +168,13 @@ config_result load_config(const env_lookup& lookup) {
     r.text("OPENAI_API_KEY", cfg.openai_api_key);
     r.base_url("OPENAI_REALTIME_URL", cfg.openai_realtime_url, true);
     r.text("OPENAI_MODEL", cfg.openai_model);
+    r.choice("VOICE_ENGINE", {"auto", "local", "openai"}, cfg.voice_engine);
+    r.base_url("OPENAI_API_BASE", cfg.openai_api_base);
+    r.text("OPENAI_VOICE", cfg.openai_voice);
+    r.text("OPENAI_TTS_MODEL", cfg.openai_tts_model);
+    r.text("OPENAI_TEXT_MODEL", cfg.openai_text_model);
+    r.text("SAY_VOICE", cfg.say_voice);
+    r.seconds("SILENCE_REPROMPT_S", 1, 600, cfg.silence_reprompt);
     r.boolean("PAYMENTS_ENABLED", cfg.payments_enabled);
     r.text("PAYPAL_CLIENT_ID", cfg.paypal_client_id);
     r.text("PAYPAL_SECRET", cfg.paypal_secret);

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace al {
@@ -36,6 +37,19 @@ struct config {
   std::string openai_api_key;
   std::string openai_realtime_url = "wss://api.openai.com/v1/realtime";
   std::string openai_model = "gpt-realtime";
+  // VOICE_ENGINE: auto (openai when a key is set, else local) | local |
+  // openai. A business's own voice_engine other than 'auto' wins.
+  std::string voice_engine = "auto";
+  // OPENAI_API_BASE: speech, transcription and chat; empty: derived from
+  // OPENAI_REALTIME_URL (wss://api.openai.com/v1/realtime -> https://api.openai.com/v1).
+  std::string openai_api_base;
+  std::string openai_voice = "alloy";             // OPENAI_VOICE
+  // OPENAI_TTS_MODEL; empty: greetings are not rendered in the AI voice.
+  std::string openai_tts_model = "gpt-4o-mini-tts";
+  std::string openai_text_model = "gpt-4o-mini";  // OPENAI_TEXT_MODEL
+  // SAY_VOICE: the <Say> voice of Hebrew fallback prompts (language he-IL).
+  std::string say_voice = "Google.he-IL-Standard-A";
+  std::chrono::seconds silence_reprompt{6}; // SILENCE_REPROMPT_S
   bool payments_enabled = false;
   std::string paypal_client_id;
   std::string paypal_secret;
@@ -64,7 +78,17 @@ struct config {
 
   /// Key used for call tokens and per-payment tokens.
   std::string signing_key() const;
+
+  /// True when calls of a business whose voice_engine is `business_engine`
+  /// ("auto", "local", "openai") should use the OpenAI engine.
+  bool wants_openai(std::string_view business_engine) const;
 };
+
+/// The engine choice of SPEC §7: a business's `openai`/`local` wins; its
+/// `auto` follows VOICE_ENGINE (`global`), whose `auto` means "openai when
+/// there is a key". Without a key, always local.
+bool engine_wants_openai(bool have_key, std::string_view global,
+                         std::string_view business);
 
 /// Reads a variable; returns nullopt when unset.
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;

@@ -62,6 +62,9 @@ json::array tools() {
        "שליחת הודעת וואטסאפ למספר של המתקשר (סיכום או קישור לנכס).",
        json::object{{"text", string_prop("תוכן ההודעה")}},
        json::array{"text"}),
+    fn("transfer_call",
+       "העברת השיחה לנציג אנושי של המשרד, כשהמתקשר מבקש לדבר עם אדם.",
+       json::object{{"reason", string_prop("במה המתקשר צריך עזרה")}}, {}),
     fn("end_call", "סיום השיחה, רק אחרי שנפרדת מהמתקשר.",
        json::object{{"reason", string_prop("סיבת הסיום")}}, {}),
   };

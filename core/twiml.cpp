@@ -93,13 +93,17 @@ bool blank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
-std::string say_record_hangup(const url_builder& urls,
-                              std::string_view prompt) {
+std::string say_record_hangup(const url_builder& urls, std::string_view prompt,
+                              std::string_view voice) {
   xml_writer w;
   w.declaration().open("Response");
   auto text = xml_clean(prompt);
-  if (!blank(text))
-    w.open("Say").attr("language", "he-IL").text(text).close();
+  if (!blank(text)) {
+    w.open("Say");
+    if (!voice.empty())
+      w.attr("voice", voice);
+    w.attr("language", "he-IL").text(text).close();
+  }
   w.open("Record")
     .attr("maxLength", "120")
     .attr("playBeep", "true")
@@ -231,7 +235,8 @@ std::string xml_writer::take() {
 
 std::optional<std::string> connect_stream_twiml(
   const url_builder& urls,
-  std::vector<std::pair<std::string, std::string>> parameters) {
+  std::vector<std::pair<std::string, std::string>> parameters,
+  std::string_view stream_path) {
   for (auto& [name, value] : parameters) {
     auto n = xml_clean(name).size();
     if (n == 0 || n + xml_clean(value).size() >= twiml_parameter_limit)
@@ -243,7 +248,7 @@ std::optional<std::string> connect_stream_twiml(
     .open("Connect")
     .attr("action", urls.http("/webhook/stream_ended"))
     .open("Stream")
-    .attr("url", urls.ws("/ws/twilio-media"))
+    .attr("url", urls.ws(stream_path))
     .attr("statusCallback", urls.http("/webhook/stream_status"))
     .attr("statusCallbackMethod", "POST");
   for (auto& [name, value] : parameters)
@@ -252,13 +257,30 @@ std::optional<std::string> connect_stream_twiml(
 }
 
 std::string recording_fallback_twiml(const url_builder& urls,
-                                     std::string_view hebrew_prompt) {
-  return say_record_hangup(urls, hebrew_prompt);
+                                     std::string_view hebrew_prompt,
+                                     std::string_view say_voice) {
+  return say_record_hangup(urls, hebrew_prompt, say_voice);
 }
 
 std::string voicemail_twiml(const url_builder& urls,
-                            std::string_view hebrew_prompt) {
-  return say_record_hangup(urls, hebrew_prompt);
+                            std::string_view hebrew_prompt,
+                            std::string_view say_voice) {
+  return say_record_hangup(urls, hebrew_prompt, say_voice);
+}
+
+std::string dial_twiml(const url_builder& urls,
+                       const std::vector<std::string>& numbers,
+                       int ring_timeout_s, std::string_view caller_id) {
+  xml_writer w;
+  w.declaration().open("Response").open("Dial");
+  w.attr("timeout", std::to_string(ring_timeout_s))
+    .attr("action", urls.http("/webhook/transfer_status"))
+    .attr("method", "POST");
+  if (!caller_id.empty())
+    w.attr("callerId", caller_id);
+  for (auto& n : numbers)
+    w.open("Number").text(n).close();
+  return w.take();
 }
 
 std::string hangup_twiml() {

@@ -76,9 +76,13 @@ inline constexpr std::size_t twiml_parameter_limit = 500;
 /// <Parameter name value/> per entry, in order. nullopt when a parameter has
 /// an empty name or name + value reaches twiml_parameter_limit bytes (after
 /// xml_clean, i.e. as Twilio reads them).
+/// `stream_path` is the WebSocket path: a business on its own Twilio
+/// account gets /ws/twilio-media/{business id}, so the upgrade's signature
+/// can be checked with that account's token.
 std::optional<std::string> connect_stream_twiml(
   const url_builder& urls,
-  std::vector<std::pair<std::string, std::string>> parameters);
+  std::vector<std::pair<std::string, std::string>> parameters,
+  std::string_view stream_path = "/ws/twilio-media");
 
 /// The media stream died early: <Say language="he-IL">prompt</Say>, then
 /// <Record maxLength="120" playBeep="true" recordingStatusCallback=
@@ -86,13 +90,25 @@ std::optional<std::string> connect_stream_twiml(
 /// and <Hangup/>. The <Say> is left out when the prompt is empty. <Record>
 /// has no action, so Twilio posts the finished recording to the URL that
 /// served this document.
+/// `say_voice` (SAY_VOICE, e.g. Google.he-IL-Standard-A) becomes the
+/// <Say voice>; empty: Twilio's default voice for he-IL.
 std::string recording_fallback_twiml(const url_builder& urls,
-                                     std::string_view hebrew_prompt);
+                                     std::string_view hebrew_prompt,
+                                     std::string_view say_voice = {});
 
 /// Over capacity (MAX_LIVE_CALLS): the same Say + Record + Hangup shape with
 /// the voicemail prompt.
 std::string voicemail_twiml(const url_builder& urls,
-                            std::string_view hebrew_prompt);
+                            std::string_view hebrew_prompt,
+                            std::string_view say_voice = {});
+
+/// Transfer to a person: <Dial timeout="{ring_timeout_s}" action=
+/// "{base}/webhook/transfer_status" method="POST" callerId="{caller_id}">
+/// with one <Number> per entry (they ring at once; the first to answer
+/// wins). callerId is left out when empty.
+std::string dial_twiml(const url_builder& urls,
+                       const std::vector<std::string>& numbers,
+                       int ring_timeout_s, std::string_view caller_id);
 
 /// <Response><Hangup/></Response>, with the XML declaration.
 std::string hangup_twiml();

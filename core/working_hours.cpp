@@ -4,6 +4,9 @@
 
 #include <array>
 
+#include <cctz/civil_time.h>
+#include <cctz/time_zone.h>
+
 namespace al {
 
 const char* const default_after_hours_reply
@@ -11,33 +14,23 @@ const char* const default_after_hours_reply
 
 namespace {
 
-constexpr long day_seconds = 86400;
-
-// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-constexpr long days_from_civil(long y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2;
-  const long era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<long>(doe) - 719468;
+// Asia/Jerusalem from the system tzdata, loaded once (cctz caches it).
+const cctz::time_zone& jerusalem() {
+  static const cctz::time_zone tz = [] {
+    cctz::time_zone z;
+    if (!cctz::load_time_zone("Asia/Jerusalem", &z))
+      // No tzdata on this machine (the tzdata package is missing): fall back
+      // to Israel Standard Time, a fixed UTC+2 without daylight saving, so
+      // summer times are an hour off instead of off by the whole offset.
+      z = cctz::fixed_time_zone(cctz::seconds(7200));
+    return z;
+  }();
+  return tz;
 }
 
-// 0 = Sunday.
-constexpr int weekday(long days) noexcept {
-  return static_cast<int>(days >= -4 ? (days + 4) % 7 : (days + 5) % 7 + 6);
-}
-
-long floor_div(long a, long b) noexcept {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
-
-// The civil year of a UTC instant (Israel's DST switches are far from the
-// new year, so the UTC year is the local one where it matters).
-long utc_year(std::time_t utc) noexcept {
-  std::tm tm{};
-  gmtime_r(&utc, &tm);
-  return tm.tm_year + 1900L;
+cctz::time_zone::absolute_lookup lookup(std::time_t utc) noexcept {
+  return jerusalem().lookup(
+    cctz::time_point<cctz::seconds>(cctz::seconds(utc)));
 }
 
 bool parse_hhmm(std::string_view s, int& minutes) noexcept {
@@ -59,24 +52,16 @@ constexpr std::array<const char*, 7> day_keys{"sun", "mon", "tue", "wed",
 } // namespace
 
 int jerusalem_utc_offset(std::time_t utc) noexcept {
-  auto y = utc_year(utc);
-  auto march31 = days_from_civil(y, 3, 31);
-  auto dst_start_day = march31 - weekday(march31) - 2; // the Friday before
-  auto october31 = days_from_civil(y, 10, 31);
-  auto dst_end_day = october31 - weekday(october31);
-  // 02:00 IST = 00:00 UTC; 02:00 IDT = 23:00 UTC the day before.
-  long start = dst_start_day * day_seconds;
-  long end = dst_end_day * day_seconds - 3600;
-  long t = static_cast<long>(utc);
-  return t >= start && t < end ? 10800 : 7200;
+  return lookup(utc).offset;
 }
 
 local_clock jerusalem_clock(std::time_t utc) noexcept {
-  long local = static_cast<long>(utc) + jerusalem_utc_offset(utc);
-  long days = floor_div(local, day_seconds);
+  auto cs = lookup(utc).cs;
   local_clock out;
-  out.weekday = weekday(days);
-  out.minutes = static_cast<int>((local - days * day_seconds) / 60);
+  // cctz counts weekdays from Monday; ours start on Sunday.
+  out.weekday = (static_cast<int>(cctz::get_weekday(cctz::civil_day(cs))) + 1)
+                % 7;
+  out.minutes = cs.hour() * 60 + cs.minute();
   return out;
 }
 

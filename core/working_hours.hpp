@@ -1,10 +1,9 @@
 #pragma once
 
-// Business working hours in Israel time (Asia/Jerusalem), computed without
-// a time-zone database: Israel Standard Time is UTC+2 and daylight time
-// (UTC+3) runs, by the rule in force since 2013, from the Friday before the
-// last Sunday of March at 02:00 until the last Sunday of October at 02:00.
-// Used to decide when a WhatsApp sender gets the after-hours reply.
+// Business working hours in Israel time (Asia/Jerusalem, from the system
+// tzdata through cctz; see core/israel_time.hpp for dates, holidays and
+// appointment slots). Used to decide when a WhatsApp sender gets the
+// after-hours reply.
 
 #include <ctime>
 #include <string>

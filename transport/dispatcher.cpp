@@ -64,6 +64,16 @@ void dispatcher::add_websocket(std::string path, websocket_acceptor acceptor) {
 const websocket_acceptor*
 dispatcher::find_websocket(std::string_view path) const {
   auto i = websockets_.find(path);
+  if (i != websockets_.end())
+    return &i->second;
+  // "/ws/x/{id}": an acceptor registered as "/ws/x/*" takes one more
+  // segment (it parses the segment itself).
+  auto slash = path.rfind('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == path.size())
+    return nullptr;
+  std::string pattern{path.substr(0, slash + 1)};
+  pattern += '*';
+  i = websockets_.find(pattern);
   return i == websockets_.end() ? nullptr : &i->second;
 }
 

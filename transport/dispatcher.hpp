@@ -29,7 +29,7 @@ public:
   /// Handles one request; `send` receives the final response on any thread.
   void dispatch(request_ptr req, responder::sink send) const;
 
-  /// Registers a WebSocket path (exact match).
+  /// Registers a WebSocket path: exact, or "/prefix/*" for one more segment.
   void add_websocket(std::string path, websocket_acceptor acceptor);
 
   /// The acceptor for `path`, or nullptr.

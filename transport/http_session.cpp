@@ -15,6 +15,9 @@ namespace al {
 namespace {
 
 constexpr std::size_t body_limit = 1024 * 1024;     // 1 MiB -> 413 above
+// Routes that take an upload (a greeting recording): 5 MiB.
+constexpr std::size_t upload_limit = 5 * 1024 * 1024;
+constexpr std::string_view upload_path = "/api/crm/settings/greeting-audio";
 constexpr std::uint32_t header_limit = 16 * 1024;   // -> 431 above
 constexpr auto read_timeout = std::chrono::seconds(10);
 constexpr auto write_timeout = std::chrono::seconds(30);
@@ -64,11 +67,21 @@ void http_session::do_read() {
   parser_->body_limit(body_limit);
   parser_->header_limit(header_limit);
   stream_.expires_after(read_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec,
-                                               std::size_t n) {
-                     self->on_read(ec, n);
-                   });
+  // The head first: an upload route may take a larger body.
+  http::async_read_header(
+    stream_, buffer_, *parser_,
+    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec)
+        return self->on_read(ec, n);
+      auto target = std::string_view{self->parser_->get().target()};
+      if (self->parser_->get().method() == http::verb::put
+          && target.substr(0, target.find('?')) == upload_path)
+        self->parser_->body_limit(upload_limit);
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec, std::size_t n) {
+                         self->on_read(ec, n);
+                       });
+    });
 }
 
 // A request arrived (or the read failed).

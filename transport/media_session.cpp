@@ -1,6 +1,7 @@
 #include "transport/media_session.hpp"
 
 #include "actors/call.hpp"
+#include "actors/call_rows.hpp"
 #include "actors/type_ids.hpp"
 #include "core/call_token.hpp"
 #include "core/media_out.hpp"
@@ -302,29 +303,44 @@ void media_session::on_close(websocket_session& ws, std::string_view reason) {
                    std::string{stop_seen_ ? "stop" : std::string{reason}});
 }
 
+namespace {
+
+void refuse_upgrade(beast::tcp_stream stream, http::status status,
+                    const char* why) {
+  auto res = std::make_shared<http_response>(error_response(status, why));
+  res->keep_alive(false);
+  auto s = std::make_shared<beast::tcp_stream>(std::move(stream));
+  http::async_write(*s, *res, [s, res](beast::error_code, std::size_t) {
+    beast::error_code ec;
+    s->socket().shutdown(tcp::socket::shutdown_both, ec);
+  });
+}
+
+/// The business named by "/ws/twilio-media/{id}"; 0 for the bare path,
+/// -1 for a segment that is not a business id.
+std::int64_t business_of_path(std::string_view target) {
+  target = target.substr(0, target.find('?'));
+  constexpr std::string_view base = "/ws/twilio-media";
+  if (target.size() <= base.size() + 1)
+    return 0;
+  auto tail = target.substr(base.size() + 1);
+  if (tail.empty() || tail.size() > 18)
+    return tail.empty() ? 0 : -1;
+  std::int64_t id = 0;
+  for (char c : tail) {
+    if (c < '0' || c > '9')
+      return -1;
+    id = id * 10 + (c - '0');
+  }
+  return id > 0 ? id : -1;
+}
+
+} // namespace
+
 void add_media_websocket(dispatcher& d, services& svc,
                          std::shared_ptr<const call_env> env) {
-  auto accept = [&svc, env](beast::tcp_stream stream, http_request req,
-                            session_registry& registry) {
-    // Twilio signs the upgrade too; when it does, the signature must hold.
-    auto header = req.find("X-Twilio-Signature");
-    if (header != req.end()) {
-      auto url = svc.urls->ws(std::string_view{req.target()});
-      if (!verify_twilio_signature(svc.cfg.twilio_auth_token, url,
-                                   form_params{}, header->value())) {
-        log_safe(spdlog::level::warn,
-                 "media upgrade refused: bad X-Twilio-Signature");
-        auto res = std::make_shared<http_response>(
-          error_response(http::status::forbidden, "Invalid signature"));
-        res->keep_alive(false);
-        auto s = std::make_shared<beast::tcp_stream>(std::move(stream));
-        http::async_write(*s, *res, [s, res](beast::error_code, std::size_t) {
-          beast::error_code ec;
-          s->socket().shutdown(tcp::socket::shutdown_both, ec);
-        });
-        return;
-      }
-    }
+  auto open = [&svc, env](beast::tcp_stream stream, http_request req,
+                          session_registry& registry) {
     websocket_options opts;
     opts.subprotocol = "audio.twilio.com";
     opts.ping_interval = svc.cfg.ws_ping_interval;
@@ -335,8 +351,67 @@ void add_media_websocket(dispatcher& d, services& svc,
       std::make_unique<media_session>(svc, env))
       ->run();
   };
+  // Twilio signs the upgrade too (PROTOCOLS §3.4); when it does, the
+  // signature must hold for the token of the business that owns the call:
+  // the global one on the bare path, the business's own account on
+  // /ws/twilio-media/{business id} (the TwiML names it). The call token in
+  // `start` is checked either way.
+  auto accept = [&svc, open](beast::tcp_stream stream, http_request req,
+                             session_registry& registry) {
+    auto header = req.find("X-Twilio-Signature");
+    auto business = business_of_path(std::string_view{req.target()});
+    if (business < 0)
+      return refuse_upgrade(std::move(stream), http::status::not_found,
+                            "Not found");
+    if (header == req.end())
+      return open(std::move(stream), std::move(req), registry);
+    auto url = svc.urls->ws(std::string_view{req.target()});
+    std::string signature{header->value()};
+    auto valid = [url, signature](const std::string& token) {
+      return !token.empty()
+             && verify_twilio_signature(token, url, form_params{}, signature);
+    };
+    if (business == 0) {
+      if (valid(svc.cfg.twilio_auth_token))
+        return open(std::move(stream), std::move(req), registry);
+      log_safe(spdlog::level::warn,
+               "media upgrade refused: bad X-Twilio-Signature");
+      return refuse_upgrade(std::move(stream), http::status::forbidden,
+                            "Invalid signature");
+    }
+    if (auto token = svc.tenant_tokens.get(business); token && valid(*token))
+      return open(std::move(stream), std::move(req), registry);
+    // Not known here yet (incoming_call ran on another instance) or the
+    // token changed: read it, then continue on this connection's thread.
+    auto s = std::make_shared<beast::tcp_stream>(std::move(stream));
+    auto r = std::make_shared<http_request>(std::move(req));
+    auto token = std::make_shared<std::string>();
+    auto ex = s->get_executor();
+    svc.db.run(
+      [business, token, &svc](db_tx& tx) {
+        auto own = business_account(tx, business);
+        if (!own)
+          return;
+        *token = own->auth_token.empty() ? svc.cfg.twilio_auth_token
+                                         : own->auth_token;
+        if (!own->auth_token.empty())
+          svc.tenant_tokens.put(business, own->auth_token);
+      },
+      [ex, s, r, token, valid, open, &registry](const db_error&) {
+        net::post(ex, [s, r, token, valid, open, &registry] {
+          if (valid(*token))
+            return open(std::move(*s), std::move(*r), registry);
+          log_safe(spdlog::level::warn,
+                   "media upgrade refused: bad X-Twilio-Signature (business"
+                   " account)");
+          refuse_upgrade(std::move(*s), http::status::forbidden,
+                         "Invalid signature");
+        });
+      });
+  };
   d.add_websocket("/ws/twilio-media", accept);
   d.add_websocket("/ws/twilio-media/", accept);
+  d.add_websocket("/ws/twilio-media/*", accept);
 }
 
 } // namespace al

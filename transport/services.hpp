@@ -12,8 +12,12 @@
 #include <caf/actor.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace caf {
 class actor_system;
@@ -27,6 +31,28 @@ class voice_cache;
 struct call_env;
 struct whatsapp_context;
 class url_builder;
+
+/// The Twilio auth tokens of businesses with their own account, as last
+/// read from the database (incoming_call refreshes them on every call), so
+/// a media upgrade is verified without a query. Thread-safe.
+class twilio_tokens {
+public:
+  void put(std::int64_t business, std::string token) {
+    std::lock_guard<std::mutex> g{mtx_};
+    tokens_[business] = std::move(token);
+  }
+  std::optional<std::string> get(std::int64_t business) const {
+    std::lock_guard<std::mutex> g{mtx_};
+    auto i = tokens_.find(business);
+    if (i == tokens_.end())
+      return std::nullopt;
+    return i->second;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::unordered_map<std::int64_t, std::string> tokens_;
+};
 
 struct build_info {
   std::string commit;
@@ -43,6 +69,7 @@ struct services {
   metrics& m;
   store db;
   build_info build;
+  twilio_tokens tenant_tokens;
 
   supervision_stats call_stats{"call"};
   supervision_stats whatsapp_stats{"whatsapp"};

@@ -115,6 +115,43 @@ TEST(config, public_base_url_loses_trailing_slashes) {
             "http://10.0.0.1:8000");
 }
 
+TEST(config, the_receptionist_settings_of_spec_7) {
+  auto c = loaded({});
+  EXPECT_EQ(c.voice_engine, "auto");
+  EXPECT_EQ(c.silence_reprompt, std::chrono::seconds(6));
+  EXPECT_EQ(c.say_voice, "Google.he-IL-Standard-A");
+  EXPECT_EQ(c.openai_api_base, "");
+  c = loaded({{"VOICE_ENGINE", "local"},
+              {"SILENCE_REPROMPT_S", "9"},
+              {"SAY_VOICE", "Polly.Hila"},
+              {"OPENAI_API_BASE", "http://127.0.0.1:9/v1"},
+              {"OPENAI_VOICE", "coral"}});
+  EXPECT_EQ(c.voice_engine, "local");
+  EXPECT_EQ(c.silence_reprompt, std::chrono::seconds(9));
+  EXPECT_EQ(c.say_voice, "Polly.Hila");
+  EXPECT_EQ(c.openai_api_base, "http://127.0.0.1:9/v1");
+  EXPECT_EQ(c.openai_voice, "coral");
+  EXPECT_NE(error_of({{"VOICE_ENGINE", "robot"}}).find("VOICE_ENGINE"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"SILENCE_REPROMPT_S", "0"}}).find("SILENCE_REPROMPT_S"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"OPENAI_API_BASE", "ftp://x"}}).find("OPENAI_API_BASE"),
+            std::string::npos);
+}
+
+TEST(config, which_engine_answers) {
+  // Without a key, always the embedded engine.
+  EXPECT_FALSE(engine_wants_openai(false, "auto", "openai"));
+  // A key alone: auto means the AI.
+  EXPECT_TRUE(engine_wants_openai(true, "auto", "auto"));
+  // VOICE_ENGINE=local keeps auto businesses local; a business's own
+  // choice wins either way.
+  EXPECT_FALSE(engine_wants_openai(true, "local", "auto"));
+  EXPECT_TRUE(engine_wants_openai(true, "local", "openai"));
+  EXPECT_FALSE(engine_wants_openai(true, "openai", "local"));
+  EXPECT_TRUE(engine_wants_openai(true, "openai", "auto"));
+}
+
 TEST(config, each_malformed_value_names_its_variable) {
   struct bad {
     const char* name;

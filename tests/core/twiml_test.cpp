@@ -169,6 +169,39 @@ TEST(Twiml, Voicemail) {
                    R"(recordingStatusCallbackMethod="POST"/><Hangup/></Response>)");
 }
 
+TEST(Twiml, SayVoiceIsConfigurable) {
+  url_builder u{"https://h"};
+  auto t = recording_fallback_twiml(u, "שלום", "Google.he-IL-Standard-A");
+  EXPECT_NE(t.find(R"(<Say voice="Google.he-IL-Standard-A" language="he-IL">)"),
+            std::string::npos)
+    << t;
+  EXPECT_NE(voicemail_twiml(u, "x", "Polly.Hila").find(R"(voice="Polly.Hila")"),
+            std::string::npos);
+}
+
+TEST(Twiml, DialRingsEveryNumberWithTheActionAndCallerId) {
+  url_builder u{"https://h.example"};
+  EXPECT_EQ(dial_twiml(u, {"+972501111111", "+972522222222"}, 20,
+                       "+972541234567"),
+            decl + R"(<Response><Dial timeout="20" )"
+                   R"(action="https://h.example/webhook/transfer_status" )"
+                   R"(method="POST" callerId="+972541234567">)"
+                   R"(<Number>+972501111111</Number>)"
+                   R"(<Number>+972522222222</Number></Dial></Response>)");
+  // No callerId when the caller's number is unknown.
+  EXPECT_EQ(dial_twiml(u, {"+972501111111"}, 30, "").find("callerId"),
+            std::string::npos);
+}
+
+TEST(Twiml, StreamPathPerBusiness) {
+  url_builder u{"https://h.example"};
+  auto t = connect_stream_twiml(u, {{"call_token", "t"}}, "/ws/twilio-media/7");
+  ASSERT_TRUE(t);
+  EXPECT_NE(t->find(R"(<Stream url="wss://h.example/ws/twilio-media/7")"),
+            std::string::npos)
+    << *t;
+}
+
 TEST(Twiml, Hangup) {
   EXPECT_EQ(hangup_twiml(), decl + "<Response><Hangup/></Response>");
 }

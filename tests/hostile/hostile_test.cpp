@@ -472,8 +472,9 @@ bool has_body(const std::string& method) {
 }
 
 /// "METHOD /pattern" of routes that take no body (an action): they may
-/// answer 2xx to a body that is not JSON. None so far.
-const std::set<std::string> routes_without_body = {};
+/// answer 2xx to a body that is not JSON.
+const std::set<std::string> routes_without_body = {
+  "DELETE /api/crm/settings/greeting-audio"};
 
 /// Webhooks SPEC §2 leaves unsigned, answering 204 to anything at once
 /// (a malformed body included): they may answer 204 where others refuse.

@@ -71,6 +71,8 @@ config test_config() {
   cfg.db_pool_size = 2;
   cfg.drain_timeout = std::chrono::seconds(2);
   cfg.recordings_dir = "./var/test-recordings-" + std::to_string(::getpid());
+  // Suites that wait on the caller's side choose their own silence timer.
+  cfg.silence_reprompt = std::chrono::seconds(600);
   return cfg;
 }
 

@@ -1,6 +1,7 @@
 // https_client against the loopback fake_http_server (plain HTTP), plus the
 // failure paths: timeout, refused, reset, bad URL, TLS to a plain port.
 
+#include "tests/support/closed_port.hpp"
 #include "tests/support/fake_http_server.hpp"
 #include "tests/support/test_cert.hpp"
 #include "transport/https_client.hpp"
@@ -40,15 +41,6 @@ std::string header(const outbound_response& r, std::string_view name) {
     if (beast::iequals(k, name))
       return v;
   return {};
-}
-
-// A port that nothing listens on.
-unsigned short closed_port() {
-  net::io_context ioc;
-  tcp::acceptor a{ioc, {net::ip::make_address("127.0.0.1"), 0}};
-  auto port = a.local_endpoint().port();
-  a.close();
-  return port;
 }
 
 // -- a raw TCP server that answers however a test scripts it ------------------
@@ -470,7 +462,8 @@ TEST_F(https_client_test, reset_in_the_middle_of_the_body) {
 }
 
 TEST_F(https_client_test, connection_refused) {
-  auto res = get("http://127.0.0.1:" + std::to_string(closed_port()) + "/");
+  test::closed_port dead;
+  auto res = get("http://" + dead.host_port() + "/");
   EXPECT_EQ(res.error, "connection refused");
   EXPECT_EQ(res.status, 0);
 }

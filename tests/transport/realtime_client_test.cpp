@@ -4,6 +4,7 @@
 // a link ends.
 
 #include "tests/support/app_fixture.hpp"
+#include "tests/support/closed_port.hpp"
 #include "tests/support/fake_realtime_server.hpp"
 #include "tests/support/test_cert.hpp"
 #include "transport/realtime_client.hpp"
@@ -66,12 +67,6 @@ struct recorder : std::enable_shared_from_this<recorder> {
     return cv.wait_for(lock, t, pred);
   }
 };
-
-unsigned short closed_port() {
-  net::io_context ioc;
-  tcp::acceptor a{ioc, {net::ip::make_address("127.0.0.1"), 0}};
-  return a.local_endpoint().port();
-}
 
 /// A loopback wss:// server: TLS (recording the SNI name), the upgrade,
 /// then "echo:" + every message.
@@ -253,9 +248,8 @@ TEST_F(realtime_client_test, failures_to_connect_are_reported_once) {
   realtime_client c{ioc_};
   {
     auto rec = std::make_shared<recorder>();
-    auto link = connect(
-      c, "ws://127.0.0.1:" + std::to_string(closed_port()) + "/v1/realtime",
-      rec);
+    test::closed_port dead;
+    auto link = connect(c, "ws://" + dead.host_port() + "/v1/realtime", rec);
     ASSERT_TRUE(rec->wait([&] { return rec->closes == 1; }));
     EXPECT_EQ(rec->reason, "connection refused");
     EXPECT_EQ(rec->opens, 0);

@@ -6,7 +6,11 @@
 #include "actors/call.hpp"
 #include "actors/type_ids.hpp"
 #include "core/crypto.hpp"
+#include "core/israel_time.hpp"
+#include "core/wav.hpp"
+#include "tests/support/fake_http_server.hpp"
 #include "tests/support/app_fixture.hpp"
+#include "tests/support/closed_port.hpp"
 #include "tests/support/fake_realtime_server.hpp"
 #include "tests/support/media_client.hpp"
 #include "tests/whatsapp/wa_support.hpp"
@@ -47,6 +51,9 @@ config ai_config(const std::string& url) {
   cfg.openai_api_key = api_key;
   cfg.openai_realtime_url = url;
   cfg.openai_model = model;
+  // These tests count the fake's REST requests: no greeting rendering
+  // (receptionist_test covers it).
+  cfg.openai_tts_model.clear();
   return cfg;
 }
 
@@ -56,14 +63,6 @@ void openai_business(const config& cfg) {
                            " prompt = '" + prompt + "' WHERE id = 1"
                            " RETURNING id"),
             "1");
-}
-
-/// A port nobody listens on.
-unsigned short closed_port() {
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::acceptor a{
-    ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
-  return a.local_endpoint().port();
 }
 
 // -- server events, as the Realtime API sends them -------------------------
@@ -429,7 +428,8 @@ TEST_P(openai_events, session_audio_round_trip_and_transcripts) {
   for (auto& t : session["tools"].as_array())
     tools.insert(json::value_to<std::string>(t.as_object().at("name")));
   EXPECT_EQ(tools, (std::set<std::string>{"save_lead", "book_appointment",
-                                          "send_whatsapp", "end_call"}));
+                                          "send_whatsapp", "transfer_call",
+                                          "end_call"}));
 
   // The caller talks over the greeting (which stops), then is quiet.
   call.speak(25);
@@ -774,8 +774,8 @@ TEST(openai, dtmf_goes_to_the_model_as_a_user_message) {
 // -- fallback to the local engine ----------------------------------------------
 
 TEST(openai, refused_connection_falls_back_at_once) {
-  auto cfg = ai_config("ws://127.0.0.1:" + std::to_string(closed_port())
-                       + "/v1/realtime");
+  closed_port dead; // held until the end: nobody else gets the port
+  auto cfg = ai_config("ws://" + dead.host_port() + "/v1/realtime");
   running_app app{cfg};
   openai_business(cfg);
   ai_call call{app, "CAaiRefused"};
@@ -901,7 +901,10 @@ TEST(openai, without_a_key_or_for_a_local_business_no_ai_is_used) {
   }
   {
     auto cfg = ai_config(ai.url());
-    running_app app{cfg}; // business 1 stays 'local'
+    running_app app{cfg};
+    ASSERT_EQ(sql_value(cfg, "UPDATE businesses SET voice_engine = 'local'"
+                             " WHERE id = 1 RETURNING id"),
+              "1"); // the office chose the script
     ai_call call{app, "CAlocal"};
     local_dialogue_goes_on(call);
     EXPECT_EQ(sql_value(cfg, "SELECT engine FROM calls"), "local");
@@ -958,4 +961,263 @@ TEST(openai, the_api_key_never_reaches_the_logs) {
     mentions_openai = mentions_openai || l.find("openai") != std::string::npos;
   }
   EXPECT_TRUE(mentions_openai); // the logs did cover these calls
+}
+
+// -- the receptionist with the AI (SPEC §7 "Calls") ----------------------------
+
+TEST(openai, a_key_alone_turns_the_ai_on) {
+  fake_realtime_server ai{confirming()};
+  auto cfg = ai_config(ai.url());
+  running_app app{cfg}; // business 1 keeps its default voice_engine
+  EXPECT_EQ(sql_value(cfg, "SELECT voice_engine FROM businesses WHERE id = 1"),
+            "auto");
+  ai_call call{app, "CAaiAuto"};
+  ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
+  ASSERT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT engine FROM calls") == "openai";
+  }));
+}
+
+TEST(openai, voice_engine_local_keeps_the_script_even_with_a_key) {
+  fake_realtime_server ai{confirming()};
+  auto cfg = ai_config(ai.url());
+  cfg.voice_engine = "local";
+  running_app app{cfg};
+  ai_call call{app, "CAaiLocal"};
+  local_dialogue_goes_on(call); // greeting, DTMF 1, "when shall we call?"
+  ASSERT_TRUE(call.play_through("u2"));
+  call.ws.send_dtmf(call.stream, "4");
+  ASSERT_TRUE(call.play_through("u3")); // goodbye
+  ASSERT_TRUE(call.ws.wait_closed(5s));
+  EXPECT_EQ(ai.connections(), 0u);
+  EXPECT_EQ(sql_value(cfg, "SELECT engine FROM calls"), "local");
+}
+
+TEST(openai, instructions_carry_the_israel_date_the_hours_and_closures) {
+  fake_realtime_server ai{confirming()};
+  auto cfg = ai_config(ai.url());
+  running_app app{cfg};
+  sql_value(cfg, "UPDATE businesses SET working_hours = '{\"sun\":[\"09:00\","
+                 "\"18:00\"],\"mon\":[\"09:00\",\"18:00\"],\"fri\":"
+                 "[\"09:00\",\"13:00\"]}' WHERE id = 1 RETURNING id");
+  ai_call call{app, "CAaiDate"};
+  ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
+  auto now = israel_at(std::time(nullptr));
+  auto session = parsed(ai.received("session.update")[0])["session"]
+                   .as_object();
+  auto text = json::value_to<std::string>(session["instructions"]);
+  EXPECT_NE(text.find(now.date), std::string::npos) << text;
+  EXPECT_NE(text.find(now.weekday_he), std::string::npos) << text;
+  EXPECT_NE(text.find("09:00"), std::string::npos) << text;
+  EXPECT_NE(text.find("13:00"), std::string::npos) << text; // Friday
+  EXPECT_NE(text.find("alternatives"), std::string::npos);
+}
+
+namespace {
+
+/// The first date 2..20 days ahead that is a Sunday..Thursday and no holiday
+/// (Israel), as YYYY-MM-DD.
+std::string next_workday() {
+  auto now = std::time(nullptr);
+  for (int d = 2; d < 20; ++d) {
+    auto m = israel_at(now + d * 86400);
+    if (m.weekday <= 4 && !is_closure(m.date))
+      return m.date;
+  }
+  return {};
+}
+
+/// Sends one tool call as the model would and returns its output.
+std::string tool(fake_realtime_server& ai, const std::string& id,
+                 const std::string& name, const std::string& args) {
+  ai.send(response_created("resp_" + id));
+  ai.send(function_call(id, name, args));
+  ai.send(response_done("resp_" + id));
+  EXPECT_TRUE(eventually([&] { return outputs(ai).count(id) == 1; }));
+  return outputs(ai)[id];
+}
+
+} // namespace
+
+TEST(openai, book_appointment_refuses_bad_slots_with_alternatives) {
+  fake_twilio twilio;
+  fake_realtime_server ai{confirming()};
+  auto cfg = ai_config(ai.url());
+  cfg.twilio_api_base = twilio.base_url();
+  running_app app{cfg};
+  std::string hours = R"({"sun":["09:00","18:00"],"mon":["09:00","18:00"],)"
+                      R"("tue":["09:00","18:00"],"wed":["09:00","18:00"],)"
+                      R"("thu":["09:00","18:00"]})";
+  sql_value(cfg, "UPDATE businesses SET working_hours = '" + hours
+                   + "' WHERE id = 1 RETURNING id");
+  auto day = next_workday();
+  ASSERT_FALSE(day.empty());
+  ai_call call{app, "CAaiBook"};
+  ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
+
+  auto check_refusal = [&](const std::string& out,
+                           const std::string& reason) -> json::array {
+    auto o = parsed(out);
+    EXPECT_EQ(o["ok"], false) << out;
+    EXPECT_EQ(json::value_to<std::string>(o["reason"]), reason) << out;
+    auto alts = o["alternatives"].as_array();
+    EXPECT_FALSE(alts.empty()) << out;
+    for (auto& a : alts) {
+      auto t = parse_appointment_time(json::value_to<std::string>(a));
+      if (!t) {
+        ADD_FAILURE() << "not a time: " << a;
+        continue;
+      }
+      EXPECT_EQ(check_slot(hours, *t, 60, std::time(nullptr), {}),
+                slot_problem::none)
+        << a;
+    }
+    return alts;
+  };
+  check_refusal(tool(ai, "b_past", "book_appointment",
+                     R"({"starts_at":"2020-01-05T10:00:00+02:00"})"),
+                "past");
+  check_refusal(tool(ai, "b_late", "book_appointment",
+                     R"({"starts_at":")" + day + R"(T22:00:00"})"),
+                "outside_working_hours");
+  EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM appointments"), "0");
+
+  auto good = parsed(tool(ai, "b_ok", "book_appointment",
+                          R"({"starts_at":")" + day
+                            + R"(T10:00:00","address":"ביאליק 5, רמת גן"})"));
+  EXPECT_EQ(good["ok"], true);
+  auto booked_at = json::value_to<std::string>(good["starts_at"]);
+  EXPECT_EQ(booked_at.substr(0, 19), day + "T10:00:00");
+  EXPECT_EQ(sql_value(cfg, "SELECT to_char(starts_at AT TIME ZONE"
+                           " 'Asia/Jerusalem', 'YYYY-MM-DD HH24:MI') FROM"
+                           " appointments"),
+            day + " 10:00");
+  // The caller gets it in writing.
+  ASSERT_TRUE(eventually([&] { return twilio.messages().size() == 1; }));
+  auto confirmation = twilio.messages()[0].value_or("Body");
+  EXPECT_NE(confirmation.find(day), std::string::npos) << confirmation;
+  EXPECT_NE(confirmation.find("10:00"), std::string::npos) << confirmation;
+
+  // The same hour again: taken, and not among the alternatives.
+  auto alts = check_refusal(tool(ai, "b_taken", "book_appointment",
+                                 R"({"starts_at":")" + day + R"(T10:30:00"})"),
+                            "slot_taken");
+  for (auto& a : alts)
+    EXPECT_EQ(json::value_to<std::string>(a).find(day + "T10:"),
+              std::string::npos)
+      << a;
+  EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM appointments"), "1");
+}
+
+TEST(openai, transfer_call_says_its_line_then_the_stream_ends_in_a_dial) {
+  fake_twilio twilio;
+  fake_realtime_server ai{[](fake_realtime_server& s, const std::string& m) {
+    auto t = type_of(m);
+    if (t == "session.update")
+      s.send(session_updated());
+    // Asked to speak after the tool: "I'm transferring you".
+    if (t == "response.create" && s.count("response.create") == 1) {
+      s.send(response_created("resp_x2"));
+      s.send(audio_delta(false, "item_x2", "resp_x2", std::string(1600, 0x33)));
+      s.send(audio_done(false, "item_x2", "resp_x2"));
+      s.send(response_done("resp_x2"));
+    }
+  }};
+  auto cfg = ai_config(ai.url());
+  cfg.twilio_api_base = twilio.base_url();
+  running_app app{cfg};
+  sql_value(cfg, "UPDATE businesses SET transfer = '{\"numbers\":"
+                 "[\"+972509998877\"],\"ring_timeout_s\":15}' WHERE id = 1"
+                 " RETURNING id");
+  ai_call call{app, "CAaiXfer"};
+  ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
+  auto session = parsed(ai.received("session.update")[0])["session"]
+                   .as_object();
+  EXPECT_NE(json::value_to<std::string>(session["instructions"])
+              .find("transfer_call"),
+            std::string::npos);
+  auto out = tool(ai, "call_t", "transfer_call",
+                  R"({"reason":"רוצה לדבר עם מתווך על דירה ברמת גן"})");
+  EXPECT_NE(out.find(R"("ok":true)"), std::string::npos) << out;
+  // The agent hears who is coming, on WhatsApp, before answering.
+  ASSERT_TRUE(eventually([&] { return twilio.messages().size() == 1; }));
+  EXPECT_EQ(twilio.messages()[0].value_or("To"), "whatsapp:+972509998877");
+  EXPECT_NE(twilio.messages()[0].value_or("Body").find(caller),
+            std::string::npos);
+  // Nothing ends before the line was heard.
+  ASSERT_TRUE(call.play_through("a1"));
+  EXPECT_FALSE(call.ws.closed());
+  ASSERT_TRUE(call.play_through("a2"));
+  ASSERT_TRUE(call.ws.wait_closed(5s));
+  auto ended = twilio_post(app.port(), cfg.public_base_url,
+                           cfg.twilio_auth_token, "/webhook/stream_ended",
+                           {{"CallSid", call.sid}});
+  EXPECT_NE(ended.body.find(R"(<Dial timeout="15")"), std::string::npos)
+    << ended.body;
+  EXPECT_NE(ended.body.find("<Number>+972509998877</Number>"),
+            std::string::npos);
+}
+
+TEST(openai, the_ai_voice_renders_the_greeting_once_and_every_call_plays_it) {
+  // A speech endpoint: 24 kHz 16-bit PCM, as response_format "pcm" is.
+  std::string pcm;
+  for (int i = 0; i < 24000; ++i) {
+    auto v = static_cast<std::int16_t>(i % 48 < 24 ? 6000 : -6000);
+    pcm.push_back(static_cast<char>(v & 0xFF));
+    pcm.push_back(static_cast<char>((v >> 8) & 0xFF));
+  }
+  fake_http_server speech{[&](const fake_http_server::request& req) {
+    if (req.target() != "/v1/audio/speech")
+      return fake_http_server::reply(http::status::not_found, "{}");
+    return fake_http_server::reply(http::status::ok, pcm, "audio/pcm");
+  }};
+  fake_realtime_server ai{confirming()};
+  auto cfg = ai_config(ai.url());
+  cfg.openai_api_base = speech.base_url() + "/v1";
+  cfg.openai_tts_model = "gpt-4o-mini-tts";
+  running_app app{cfg};
+  sql_value(cfg, "UPDATE businesses SET voice = 'coral', name = 'כהן נדל\"ן'"
+                 " WHERE id = 1 RETURNING id");
+  {
+    ai_call first{app, "CAaiTts1"}; // espeak-ng while the rendering runs
+    ASSERT_TRUE(eventually([&] { return speech.request_count() == 1; }));
+  }
+  auto asked = speech.requests()[0];
+  EXPECT_EQ(asked[http::field::authorization], "Bearer " + api_key);
+  auto body = parsed(asked.body());
+  EXPECT_EQ(body["voice"], "coral");
+  EXPECT_EQ(body["response_format"], "pcm");
+  EXPECT_EQ(body["model"], "gpt-4o-mini-tts");
+  EXPECT_NE(json::value_to<std::string>(body["input"]).find("כהן נדל\"ן"),
+            std::string::npos);
+  ASSERT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT count(*) FROM rendered_speech") == "1";
+  }));
+  // From now on every call opens in the AI's voice, and the session speaks
+  // with that voice too.
+  auto expected = pcm16_as_mulaw(pcm, 24000);
+  ai_call second{app, "CAaiTts2"};
+  ASSERT_TRUE(second.wait_mark("u1"));
+  std::string heard;
+  for (auto& m : second.ws.messages())
+    if (event_of(m.text) == "media")
+      heard += crypto::base64_decode(field_of(m.text, "payload")).value_or("");
+  ASSERT_GE(heard.size(), 1600u);
+  EXPECT_EQ(heard.substr(0, 1600), expected.substr(0, 1600));
+  ASSERT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT count(*) FROM call_events WHERE call_sid ="
+                          " 'CAaiTts2' AND kind = 'engine_open'")
+           == "1";
+  }));
+  auto session = parsed(ai.received("session.update").back())["session"]
+                   .as_object();
+  EXPECT_EQ(session["voice"], "coral");
+  EXPECT_EQ(speech.request_count(), 1u); // rendered once
+
+  // Another voice: rendered again.
+  sql_value(cfg, "UPDATE businesses SET voice = 'verse', greeting_rev ="
+                 " greeting_rev + 1 WHERE id = 1 RETURNING id");
+  ai_call third{app, "CAaiTts3"};
+  ASSERT_TRUE(eventually([&] { return speech.request_count() == 2; }));
+  EXPECT_EQ(parsed(speech.requests()[1].body())["voice"], "verse");
 }

@@ -80,6 +80,12 @@ void add_admin_routes(router& r, services& svc) {
             return;
           if (auto err = parse_business(obj, *in, false); !err.empty())
             return res(error_response(http::status::bad_request, err));
+          if (in->greeting || in->voice || in->voice_engine)
+            res = responder{[res, &svc, bid = *id](http_response r) {
+              if (r.result() == http::status::ok)
+                warm_greeting(svc, bid);
+              res(std::move(r));
+            }};
         }
         run_and_answer(svc, res,
                        [in, id = *id, patch](db_tx& tx, outcome& out) {

@@ -9,6 +9,8 @@
 #include "actors/crm_queries.hpp"
 #include "core/business_input.hpp"
 #include "core/crm_input.hpp"
+#include "core/form.hpp"
+#include "core/wav.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/router.hpp"
@@ -497,16 +499,114 @@ void add_pipeline_and_task_routes(router& r, services& svc) {
                 }));
 }
 
-void add_business_routes(router& r, services& svc) {
+/// Longest greeting recording a business may upload.
+constexpr double max_greeting_seconds = 60;
+
+/// The business an upload acts for: the token's, or ?business_id= for the
+/// administrator.
+std::optional<std::int64_t> query_business(const request& req,
+                                           const responder& res,
+                                           const principal& p) {
+  auto q = query_of(req, res);
+  if (!q)
+    return std::nullopt;
+  std::optional<std::int64_t> named;
+  if (auto v = q->value_or("business_id"); !v.empty()) {
+    std::int64_t id = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9' || id > 1'000'000'000'000LL) {
+        bad_request(res, "business_id must be a positive integer");
+        return std::nullopt;
+      }
+      id = id * 10 + (c - '0');
+    }
+    named = id;
+  }
+  return effective_business(p, named);
+}
+
+void add_greeting_audio_routes(router& r, services& svc) {
+  // PUT: the body is the recording (WAV, MP3, OGG, FLAC...; up to 5 MiB,
+  // 60 s), played to callers from then on as 8 kHz mu-law.
   r.add(
-    http::verb::get, "/api/crm/business",
-    require(svc, access::read, [&svc](request_ptr, responder res, principal p) {
-      run_crm(svc, res, p, p.business_id,
-              [b = p.business_id](db_tx& tx) { return get_business(tx, b); });
-    }));
+    http::verb::put, "/api/crm/settings/greeting-audio",
+    require(
+      svc, access::manage, [&svc](request_ptr req, responder res, principal p) {
+        auto business = query_business(*req, res, p);
+        if (!business)
+          return;
+        if (req->body().empty())
+          return bad_request(res, "the body must be an audio file");
+        // Decoding takes a few ms per second of audio: on a store worker,
+        // never on an I/O thread.
+        auto out = std::make_shared<std::pair<std::string, double>>();
+        auto known = std::make_shared<bool>(false);
+        svc.db.run(
+          [req, out, known, b = *business](db_tx& tx) {
+            std::string err;
+            auto mulaw = decode_audio_as_mulaw(req->body(),
+                                               max_greeting_seconds, err);
+            if (!mulaw) {
+              out->first = err.empty() ? "not an audio file" : err;
+              *known = business_exists(tx, b);
+              return;
+            }
+            out->second = static_cast<double>(mulaw->size()) / 8000.0;
+            *known = set_greeting_audio(tx, b, *mulaw);
+          },
+          [res, out, known](const db_error& err) {
+            if (!err.empty())
+              return res(db_error_response(err));
+            if (!*known)
+              return res(error_response(http::status::not_found,
+                                        "No such business"));
+            if (!out->first.empty())
+              return res(error_response(http::status::bad_request,
+                                        "Unreadable audio: " + out->first));
+            boost::json::object o{{"success", true},
+                                  {"seconds", out->second}};
+            res(json_response(http::status::ok, boost::json::serialize(o)));
+          });
+      }));
 
   r.add(
-    http::verb::patch, "/api/crm/business",
+    http::verb::delete_, "/api/crm/settings/greeting-audio",
+    require(
+      svc, access::manage, [&svc](request_ptr req, responder res, principal p) {
+        auto business = query_business(*req, res, p);
+        if (!business)
+          return;
+        auto known = std::make_shared<bool>(false);
+        svc.db.run(
+          [known, b = *business](db_tx& tx) {
+            *known = set_greeting_audio(tx, b, std::nullopt);
+          },
+          [res, known](const db_error& err) {
+            if (!err.empty())
+              return res(db_error_response(err));
+            if (!*known)
+              return res(error_response(http::status::not_found,
+                                        "No such business"));
+            res(json_response(http::status::ok, R"({"success":true})"));
+          });
+      }));
+}
+
+void add_business_routes(router& r, services& svc) {
+  add_greeting_audio_routes(r, svc);
+  for (auto path : {"/api/crm/business", "/api/crm/settings"})
+    r.add(http::verb::get, path,
+          require(svc, access::read,
+                  [&svc](request_ptr, responder res, principal p) {
+                    run_crm(svc, res, p, p.business_id,
+                            [b = p.business_id](db_tx& tx) {
+                              return get_business(tx, b);
+                            });
+                  }));
+
+  for (auto path : {"/api/crm/business", "/api/crm/settings"})
+  r.add(
+    http::verb::patch, path,
     require(
       svc, access::manage, [&svc](request_ptr req, responder res, principal p) {
         auto b = body_of(*req, res, p);
@@ -519,9 +619,17 @@ void add_business_routes(router& r, services& svc) {
           return res(
             error_response(http::status::forbidden,
                            f + " may only be changed by the administrator"));
-        run_crm(svc, res, p, b->business, [in, bid = b->business](db_tx& tx) {
-          return patch_business(tx, bid, in);
-        });
+        auto done = res;
+        if (in.greeting || in.voice || in.voice_engine)
+          done = responder{[res, &svc, bid = b->business](http_response r) {
+            if (r.result() == http::status::ok)
+              warm_greeting(svc, bid);
+            res(std::move(r));
+          }};
+        run_crm(svc, done, p, b->business,
+                [in, bid = b->business](db_tx& tx) {
+                  return patch_business(tx, bid, in);
+                });
       }));
 }
 

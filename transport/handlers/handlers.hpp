@@ -26,6 +26,12 @@ void add_app_routes(router& r, services& svc);        // /app, /app/* (the dashb
 /// The call actors' view of the services (store, voices, REST redirect).
 std::shared_ptr<const call_env> make_call_env(services& svc);
 
+/// After a business's greeting, voice or engine changed: loads its voice
+/// pack as calls will hear it and, when the AI voice should speak the
+/// greeting and no rendering is stored, renders it now (asynchronous), so
+/// the next caller already hears the new greeting in the AI's voice.
+void warm_greeting(services& svc, std::int64_t business);
+
 /// The WhatsApp conversations' view of the services (store, outbound HTTP,
 /// provider settings from config); after svc.db and svc.whatsapp_manager.
 std::shared_ptr<const whatsapp_context> make_whatsapp_context(services& svc);

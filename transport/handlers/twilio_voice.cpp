@@ -7,6 +7,7 @@
 #include "actors/type_ids.hpp"
 #include "actors/voice_cache.hpp"
 #include "actors/whatsapp_conversation.hpp"
+#include "core/business_input.hpp"
 #include "core/call_token.hpp"
 #include "core/crypto.hpp"
 #include "core/form.hpp"
@@ -19,6 +20,7 @@
 #include "transport/realtime_client.hpp"
 #include "transport/router.hpp"
 #include "transport/services.hpp"
+#include "transport/speech_render.hpp"
 
 #include <caf/send.hpp>
 
@@ -66,21 +68,77 @@ bool signature_ok(const services& svc, const request& req,
 }
 
 std::string stream_twiml(services& svc, const std::string& call_sid,
-                         std::int64_t business) {
+                         std::int64_t business, bool own_account = false) {
+  // A business on its own Twilio account gets its own stream path, so the
+  // upgrade's signature is checked with its token (media_session.cpp).
   auto twiml = connect_stream_twiml(
     *svc.urls,
     {{"call_token", issue_call_token(svc.cfg.signing_key(), call_sid)},
-     {"business_id", std::to_string(business)}});
+     {"business_id", std::to_string(business)}},
+    own_account ? "/ws/twilio-media/" + std::to_string(business)
+                : std::string{"/ws/twilio-media"});
   return twiml ? *twiml
-               : recording_fallback_twiml(*svc.urls, prompts::fallback);
+               : recording_fallback_twiml(*svc.urls, prompts::fallback, svc.cfg.say_voice);
 }
 
 struct incoming_result {
   bool forbidden = false;
   bool over_capacity = false;
   std::int64_t business = 1;
+  bool own_account = false;
   voice_pack_ptr voice;
+  // The AI voice's rendering is wanted but not stored yet.
+  std::string render_key, render_voice, render_text;
 };
+
+/// What the caller hears first: the business's greeting, or a default one
+/// (the local engine's names the keys; the AI's just asks how to help),
+/// with the transfer key announced when the local engine can transfer.
+std::string greeting_text(const incoming_business& b, bool ai) {
+  std::string text = b.greeting;
+  if (text.empty()) {
+    if (!ai) {
+      text = prompts::default_greeting;
+    } else {
+      text = "שלום, הגעתם ל";
+      text += b.name.empty() || b.name == "Default" ? "משרד התיווך" : b.name;
+      text += ". במה אפשר לעזור?";
+    }
+  }
+  if (!ai && b.has_transfer)
+    text += prompts::press_zero;
+  return text;
+}
+
+/// The business's voice pack as it should sound now (its uploaded
+/// recording, else the AI voice's rendering when the AI answers, else
+/// espeak-ng), loaded from the database only when the settings changed.
+voice_pack_ptr business_voice(services& svc, db_tx& tx,
+                              const incoming_business& b,
+                              incoming_result& out) {
+  bool ai = svc.cfg.wants_openai(b.voice_engine);
+  greeting_spec spec;
+  spec.text = greeting_text(b, ai);
+  spec.rev = b.greeting_rev;
+  std::string voice;
+  if (ai && !svc.cfg.openai_tts_model.empty()) {
+    voice = effective_voice(svc.cfg, b.voice);
+    spec.speech_key = speech_key(svc.cfg, voice, spec.text);
+  }
+  if (auto pack = svc.voices->find(b.id, spec))
+    return pack;
+  auto uploaded = uploaded_greeting(tx, b.id);
+  std::optional<std::string> rendered;
+  if (!uploaded && !spec.speech_key.empty()) {
+    rendered = rendered_speech(tx, spec.speech_key);
+    if (!rendered) {
+      out.render_key = spec.speech_key;
+      out.render_voice = voice;
+      out.render_text = spec.text;
+    }
+  }
+  return svc.voices->put(b.id, spec, std::move(uploaded), std::move(rendered));
+}
 
 void incoming_call(services& svc, request_ptr req, responder res) {
   auto form = parse_form(req->body());
@@ -95,14 +153,15 @@ void incoming_call(services& svc, request_ptr req, responder res) {
   auto out = std::make_shared<incoming_result>();
   auto live = svc.call_stats.live.load();
   auto spawn_and_answer = [&svc, res, call_sid, from,
-                           to](std::int64_t business, voice_pack_ptr voice) {
+                           to](std::int64_t business, voice_pack_ptr voice,
+                               bool own_account) {
     auto cp = std::make_shared<call_checkpoint>();
     cp->info = call_info{call_sid, business, from, to.value_or(""), voice};
     cp->loaded = true;
     // The actor exists, with its greeting in memory, before Twilio connects.
     caf::anon_send(svc.call_manager, spawn_atom_v,
                    make_call_spec(cp, svc.calls));
-    res(xml_response(stream_twiml(svc, call_sid, business)));
+    res(xml_response(stream_twiml(svc, call_sid, business, own_account)));
   };
   svc.db.run(
     [&svc, req, form = *form, call_sid, to, from, out, live](db_tx& tx) {
@@ -115,6 +174,10 @@ void incoming_call(services& svc, request_ptr req, responder res) {
         return;
       }
       out->business = b->id;
+      if (!b->twilio.auth_token.empty()) {
+        out->own_account = true;
+        svc.tenant_tokens.put(b->id, b->twilio.auth_token);
+      }
       auto cap = svc.cfg.max_live_calls;
       bool business_full = b->max_live_calls
                            && b->live_calls >= *b->max_live_calls;
@@ -123,7 +186,7 @@ void incoming_call(services& svc, request_ptr req, responder res) {
         return;
       }
       insert_ringing_call(tx, out->business, call_sid, from, to.value_or(""));
-      out->voice = svc.voices->get(out->business, b->greeting);
+      out->voice = business_voice(svc, tx, *b, *out);
     },
     [&svc, req, res, form = *form, call_sid, from, to, out, live,
      spawn_and_answer](const db_error& err) {
@@ -140,7 +203,7 @@ void incoming_call(services& svc, request_ptr req, responder res) {
         svc.db.write("call_row", [call_sid, from, to](db_tx& tx) {
           insert_ringing_call_for_number(tx, call_sid, from, to.value_or(""));
         });
-        return spawn_and_answer(1, svc.voices->get(1, ""));
+        return spawn_and_answer(1, svc.voices->get(1, ""), false);
       }
       if (out->forbidden)
         return res(
@@ -151,9 +214,12 @@ void incoming_call(services& svc, request_ptr req, responder res) {
                  "incoming_call {}: over capacity ({} live), voicemail",
                  call_sid, live);
         return res(
-          xml_response(voicemail_twiml(*svc.urls, prompts::voicemail)));
+          xml_response(voicemail_twiml(*svc.urls, prompts::voicemail, svc.cfg.say_voice)));
       }
-      spawn_and_answer(out->business, out->voice);
+      spawn_and_answer(out->business, out->voice, out->own_account);
+      if (!out->render_key.empty())
+        render_speech(svc, out->business, out->render_key, out->render_voice,
+                      out->render_text);
     });
 }
 
@@ -189,7 +255,7 @@ void signed_call_webhook(
             error_response(http::status::forbidden, "Invalid signature"));
         if (req->path == "/webhook/stream_ended")
           return res(xml_response(
-            recording_fallback_twiml(*svc.urls, prompts::fallback)));
+            recording_fallback_twiml(*svc.urls, prompts::fallback, svc.cfg.say_voice)));
         return res(empty_response(http::status::no_content));
       }
       if (*forbidden)
@@ -238,7 +304,35 @@ void fetch_recording(services& svc, std::string call_sid, std::string url,
   });
 }
 
+/// The <Dial> for a transfer the call actor stored; nullopt when the stored
+/// settings name no number.
+std::optional<std::string> transfer_twiml(services& svc,
+                                          const pending_transfer& t) {
+  std::vector<std::string> numbers;
+  int ring = 20;
+  if (!parse_transfer(t.transfer_json, numbers, ring))
+    return std::nullopt;
+  // The person who answers sees the caller's number; a withheld or odd
+  // From leaves callerId out (Twilio then uses the called number).
+  auto caller = normalize_phone(t.from);
+  return dial_twiml(*svc.urls, numbers, ring, caller.value_or(""));
+}
+
 } // namespace
+
+void warm_greeting(services& svc, std::int64_t business) {
+  auto out = std::make_shared<incoming_result>();
+  svc.db.run(
+    [&svc, business, out](db_tx& tx) {
+      if (auto b = find_business_by_id(tx, business))
+        business_voice(svc, tx, *b, *out);
+    },
+    [&svc, business, out](const db_error&) {
+      if (!out->render_key.empty())
+        render_speech(svc, business, out->render_key, out->render_voice,
+                      out->render_text);
+    });
+}
 
 std::shared_ptr<const call_env> make_call_env(services& svc) {
   auto env = std::make_shared<call_env>();
@@ -250,6 +344,17 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
   env->openai_api_key = svc.cfg.openai_api_key;
   env->openai_realtime_url = svc.cfg.openai_realtime_url;
   env->openai_model = svc.cfg.openai_model;
+  env->voice_engine = svc.cfg.voice_engine;
+  env->openai_voice = svc.cfg.openai_voice;
+  env->silence_reprompt = svc.cfg.silence_reprompt;
+  env->openai_summary_model = svc.cfg.openai_text_model;
+  env->load_voice = [&svc](db_tx& tx, std::int64_t business) -> voice_pack_ptr {
+    auto b = find_business_by_id(tx, business);
+    if (!b)
+      return nullptr;
+    incoming_result ignored; // a rendering is asked for by incoming_call
+    return business_voice(svc, tx, *b, ignored);
+  };
   if (svc.realtime)
     env->realtime_connect = svc.realtime->connector();
   env->http = [&svc](outbound_request req,
@@ -299,7 +404,7 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
         o.headers.emplace_back("Content-Type",
                                "application/x-www-form-urlencoded");
         o.body = encode_form(
-          {{"Twiml", recording_fallback_twiml(*svc.urls, prompts::fallback)}});
+          {{"Twiml", recording_fallback_twiml(*svc.urls, prompts::fallback, svc.cfg.say_voice)}});
         svc.http->send(std::move(o), [sid](outbound_response r) {
           if (!r.ok())
             log_safe(spdlog::level::err,
@@ -354,6 +459,15 @@ void add_twilio_voice_routes(router& r, services& svc) {
             svc, req, res,
             [&svc](db_tx& tx, const form_params& form, outcome& out) {
               auto sid = form.value_or("CallSid");
+              if (auto t = call_pending_transfer(tx, sid);
+                  t && !form.contains("RecordingUrl")) {
+                if (auto dial = transfer_twiml(svc, *t)) {
+                  out.body = std::move(*dial);
+                  insert_call_event(tx, sid, 200000, "transfer_dial",
+                                    R"({"dialing":true})");
+                  return;
+                }
+              }
               bool normal = call_ended_normally(tx, sid);
               // After the fallback's <Record>, Twilio posts here again with
               // the recording: end the call instead of recording again.
@@ -362,7 +476,38 @@ void add_twilio_voice_routes(router& r, services& svc) {
                 return;
               }
               mark_call_fallback(tx, sid);
-              out.body = recording_fallback_twiml(*svc.urls, prompts::fallback);
+              out.body = recording_fallback_twiml(*svc.urls, prompts::fallback, svc.cfg.say_voice);
+            });
+        });
+
+  // The <Dial action> of a transfer: answered -> hang up when it ends;
+  // nobody answered -> the recording fallback (whose <Record> posts the
+  // recording back here: then hang up).
+  r.add(http::verb::post, "/webhook/transfer_status",
+        [&svc](request_ptr req, responder res) {
+          signed_call_webhook(
+            svc, req, res,
+            [&svc](db_tx& tx, const form_params& form, outcome& out) {
+              auto sid = form.value_or("CallSid");
+              if (form.contains("RecordingUrl")) {
+                out.body = hangup_twiml();
+                return;
+              }
+              auto status = form.value_or("DialCallStatus", "failed");
+              if (status.size() > 32)
+                status = "failed";
+              set_call_transfer_status(tx, sid, status);
+              boost::json::object detail{
+                {"status", status},
+                {"duration", form.value_or("DialCallDuration")}};
+              insert_call_event(tx, sid, 200001, "transfer_status",
+                                boost::json::serialize(detail));
+              if (status == "completed" || status == "answered") {
+                out.body = hangup_twiml();
+                return;
+              }
+              out.body = recording_fallback_twiml(
+                *svc.urls, prompts::transfer_missed, svc.cfg.say_voice);
             });
         });
 

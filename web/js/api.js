@@ -92,6 +92,24 @@ export const post = (path, body) => api('POST', path, body ?? {});
 export const patch = (path, body) => api('PATCH', path, body ?? {});
 export const del = (path) => api('DELETE', path);
 
+/// PUTs a file as the raw body (an upload); resolves to the parsed answer.
+export async function upload(path, file) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method: 'PUT',
+      headers: { ...headers(false), 'Content-Type': file.type || 'application/octet-stream' },
+      body: file,
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0);
+  }
+  if (!res.ok) throw await failure(res);
+  return res.json();
+}
+
 /// Fetches audio with the bearer header (an <audio src> cannot send it) and
 /// returns a blob: URL; revoke it when done.
 export async function audioUrl(path) {

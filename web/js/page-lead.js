@@ -175,10 +175,26 @@ function player(ctx, label, path, urls) {
   return wrap;
 }
 
+/// What happened on a call that an agent wants to see at a glance.
+const CALL_EVENT = {
+  transfer: (d) => `הועברה לנציג${d.reason ? ` (${d.reason})` : ''}: ${(d.numbers || []).join(', ')}`,
+  transfer_refused: (d) => `בקשה לנציג מחוץ לשעות הפעילות${d.opens ? ` — נפתח ${d.opens}` : ''}`,
+  transfer_unavailable: () => 'בקשה לנציג — לא הוגדרו מספרים להעברה',
+  transfer_status: (d) => ({ completed: 'הנציג ענה', answered: 'הנציג ענה', busy: 'הנציג תפוס', 'no-answer': 'הנציג לא ענה', failed: 'ההעברה נכשלה', canceled: 'ההעברה בוטלה' }[d.status] || `העברה: ${d.status}`)
+    + (d.duration ? ` · ${fmt.duration(Number(d.duration))}` : ''),
+  silence_reprompt: () => 'המתקשר שתק — נשאל אם הוא עדיין על הקו',
+  silence_goodbye: () => 'המתקשר שתק — השיחה הסתיימה בנימוס',
+  engine_fallback: (d) => `המעבר לקול המובנה (${d.reason || ''})`,
+};
+
 function drawCall(el, ctx, call, urls) {
   const segs = call.segments || [];
   const transcript = call.transcript || [];
+  const moments = (call.events || []).filter((e) => CALL_EVENT[e.kind]);
   mount(el,
+    moments.length ? h('div.call-events', h('h3', 'מהלך השיחה'),
+      h('ul.plain', moments.map((e) => h('li', { dataset: { kind: e.kind } },
+        h('span.meta', `${fmt.time(e.at)} · `), CALL_EVENT[e.kind](e.detail || {}))))) : null,
     segs.length ? h('div.segments', h('h3', 'קטעי שמע של המתקשר'),
       h('ul.plain', segs.map((s) => h('li',
         player(ctx, `קטע ${s.seq} (${fmt.duration(s.duration_ms / 1000)})`, s.url, urls))))) : null,

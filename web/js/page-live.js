@@ -9,6 +9,7 @@ export const CALL_STATUS = {
   queued: 'בתור', ringing: 'מצלצל', 'in-progress': 'בשיחה', completed: 'הסתיימה',
   busy: 'תפוס', 'no-answer': 'לא נענתה', failed: 'נכשלה', canceled: 'בוטלה',
   dropped: 'נותקה', fallback: 'הקלטה קולית', redirected: 'הועברה להקלטה',
+  transferring: 'מועברת לנציג', transfer_missed: 'העברה לא נענתה',
 };
 export const ENGINE = { local: 'קול מובנה', openai: 'OpenAI' };
 const LIVE = new Set(['queued', 'ringing', 'in-progress']);

@@ -5,7 +5,7 @@
 // empty secret field leaves it unchanged.
 import { h, mount, field, select, timeInput } from './dom.js';
 import * as fmt from './fmt.js';
-import { get, patch, audioUrl } from './api.js';
+import { get, patch, del, upload, audioUrl } from './api.js';
 
 const DAYS = [['sun', 'ראשון'], ['mon', 'שני'], ['tue', 'שלישי'], ['wed', 'רביעי'],
   ['thu', 'חמישי'], ['fri', 'שישי'], ['sat', 'שבת']];
@@ -32,6 +32,52 @@ export async function render(view, ctx) {
   const paypalSecret = h('input', { type: 'password', autocomplete: 'new-password', dir: 'ltr', disabled: ro, placeholder: pay.paypal_configured ? 'מוגדר — השאירו ריק כדי לא לשנות' : '' });
   const terminal = h('input', { autocomplete: 'off', dir: 'ltr', disabled: ro, value: pay.tranzila_terminal || '' });
 
+  const voice = h('input', { autocomplete: 'off', dir: 'ltr', disabled: ro, maxlength: '40', value: b.voice || '', placeholder: 'alloy, coral, verse…' });
+  const transfer = b.transfer || {};
+  const transferNumbers = h('input', { dir: 'ltr', disabled: ro, inputmode: 'tel', value: (transfer.numbers || []).join(', '), placeholder: '050-1234567, 052-7654321' });
+  const ringTimeout = h('input', { type: 'number', min: '5', max: '120', dir: 'ltr', disabled: ro, value: String(transfer.ring_timeout_s || 20) });
+
+  // The office's own recording, played first to every caller.
+  const audioFile = h('input', { type: 'file', accept: 'audio/*', disabled: ro, 'aria-label': 'קובץ הקלטת פתיחה' });
+  const audioState = h('p.meta', b.greeting_audio ? 'מושמעת הקלטה שהועלתה.' : 'לא הועלתה הקלטה: הברכה מוקראת.');
+  const audioRemove = h('button', { type: 'button', hidden: !b.greeting_audio || ro }, 'הסרת ההקלטה');
+  audioFile.addEventListener('change', async () => {
+    const file = audioFile.files && audioFile.files[0];
+    if (!file) return;
+    if (file.size > 5 * 1024 * 1024) {
+      ctx.toast('הקובץ גדול מ-5MB. יש להעלות הקלטה קצרה יותר.', 'error');
+      audioFile.value = '';
+      return;
+    }
+    audioFile.disabled = true;
+    audioState.textContent = 'מעלה…';
+    try {
+      const r = await upload('/api/crm/settings/greeting-audio', file);
+      audioState.textContent = `מושמעת הקלטה שהועלתה (${Number(r.seconds).toFixed(1)} שניות).`;
+      audioRemove.hidden = false;
+      ctx.toast('הקלטת הפתיחה נשמרה.');
+    } catch (err) {
+      audioState.textContent = b.greeting_audio ? 'מושמעת הקלטה שהועלתה.' : 'לא הועלתה הקלטה: הברכה מוקראת.';
+      ctx.fail('העלאת ההקלטה נכשלה', err);
+    } finally {
+      audioFile.disabled = false;
+      audioFile.value = '';
+    }
+  });
+  audioRemove.addEventListener('click', async () => {
+    audioRemove.disabled = true;
+    try {
+      await del('/api/crm/settings/greeting-audio');
+      audioState.textContent = 'לא הועלתה הקלטה: הברכה מוקראת.';
+      audioRemove.hidden = true;
+      ctx.toast('ההקלטה הוסרה.');
+    } catch (err) {
+      ctx.fail('הסרת ההקלטה נכשלה', err);
+    } finally {
+      audioRemove.disabled = false;
+    }
+  });
+
   const listen = h('div.player');
   const listenBtn = h('button', { type: 'button' }, '▶ האזנה לברכה');
   listen.append(listenBtn);
@@ -56,9 +102,17 @@ export async function render(view, ctx) {
       h('h2#set-voice', 'מענה קולי'),
       h('p.meta', 'מספרי טלפון: ',
         (b.phone_numbers || []).length ? b.phone_numbers.map((n, i) => [i ? ', ' : '', h('bdi', { dir: 'ltr' }, fmt.phone(n))]) : '—',
-        ` · מנוע: ${b.voice_engine === 'openai' ? 'OpenAI' : 'קול מובנה'}`),
+        ` · מנוע: ${{ openai: 'OpenAI', local: 'קול מובנה', auto: 'אוטומטי (AI כשמוגדר מפתח)' }[b.voice_engine] || b.voice_engine}`),
       field('ברכת פתיחה', greeting, 'מה שהמתקשר שומע מיד עם המענה.'), listen,
+      field('הקלטת פתיחה משלכם (WAV, MP3, OGG, FLAC; עד 5MB ודקה)', audioFile,
+        'אם הועלתה, היא מושמעת במקום הברכה המוקראת.'), audioState, audioRemove,
+      field('קול ה-AI', voice, 'שם קול של OpenAI; ריק = ברירת המחדל של המערכת. הברכה מוקלטת מחדש בקול הזה.'),
       field('הנחיות לנציג הקולי', prompt)),
+    h('section.card', { 'aria-labelledby': 'set-transfer' },
+      h('h2#set-transfer', 'העברה לנציג'),
+      field('מספרים להעברה (עד 5, מופרדים בפסיק)', transferNumbers,
+        'בשעות הפעילות, מתקשר שמקיש 0 או מבקש לדבר עם אדם מועבר למספרים האלה (כולם מצלצלים יחד). מחוץ לשעות הוא שומע מתי המשרד נפתח.'),
+      field('זמן צלצול (שניות)', ringTimeout, 'אם איש לא עונה, המתקשר משאיר הודעה.')),
     h('section.card', { 'aria-labelledby': 'set-hours' },
       h('h2#set-hours', 'שעות פעילות (שעון ישראל)'),
       h('table.data.hours', h('thead', h('tr', h('th', { scope: 'col' }, 'יום (מסומן = פתוח)'),
@@ -104,9 +158,14 @@ export async function render(view, ctx) {
       working_hours: wh,
       whatsapp: { provider: waProvider.value },
       payments,
+      voice: voice.value.trim(),
+      transfer: {
+        numbers: transferNumbers.value.split(/[,;\n]+/).map((x) => x.trim()).filter(Boolean),
+        ring_timeout_s: Number(ringTimeout.value) || 20,
+      },
     };
     try {
-      await patch('/api/crm/business', body);
+      await patch('/api/crm/settings', body);
       paypalSecret.value = '';
       ctx.toast('ההגדרות נשמרו.');
       render(view, ctx); // show what the server now holds
