@@ -478,7 +478,9 @@ void request_setup(call_actor* self) {
   auto business = info.business_id;
   auto from = info.from;
   env.db.run([setup, business,
-              from](db_tx& tx) { *setup = load_ai_setup(tx, business, from); },
+              from, to = info.to](db_tx& tx) {
+               *setup = load_ai_setup(tx, business, from, to);
+             },
              [me, setup, sid = info.call_sid](const db_error& err) {
                if (!err.empty())
                  log_safe(
@@ -515,6 +517,10 @@ void start_ai(call_actor* self, const ai_setup& setup) {
     o.instructions += "\nאם המתקשר מבקש לדבר עם אדם (נציג, סוכן, מתווך),"
                       " קרא/י ל-transfer_call עם הסיבה.";
   o.voice = setup.voice.empty() ? env.openai_voice : setup.voice;
+  if (!setup.listing.empty())
+    o.instructions += "\n\nהמתקשר חייג למספר של מודעה: הוא מתעניין כנראה"
+                      " בנכס הזה (ענה/י עליו רק מהפרטים האלה): "
+                      + setup.listing;
   o.log_name = cp.info.call_sid;
   o.open_timeout = env.ai_open_timeout;
   o.reply_timeout = env.ai_reply_timeout;

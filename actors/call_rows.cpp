@@ -20,7 +20,10 @@ namespace {
 constexpr sql_statement select_incoming_business{
   AL_BUSINESS_COLUMNS
   " WHERE b.id = coalesce((SELECT business_id FROM phone_numbers"
-  "                        WHERE number = $1), 1)"};
+  "                        WHERE number = $1),"
+  "                       (SELECT business_id FROM listings"
+  "                        WHERE tracking_number = $1"
+  "                        AND deleted_at IS NULL), 1)"};
 
 constexpr sql_statement select_business_by_id{AL_BUSINESS_COLUMNS
                                               " WHERE b.id = $1"};

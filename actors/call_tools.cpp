@@ -2,6 +2,7 @@
 
 #include "actors/crm_queries.hpp"
 #include "actors/leads.hpp"
+#include "actors/listings.hpp"
 #include "actors/sql.hpp"
 #include "core/business_input.hpp"
 #include "core/crm_input.hpp"
@@ -233,6 +234,56 @@ void book_appointment(const call_env& env, const call_info& info,
     });
 }
 
+/// search_listings {deal, city, neighborhood, rooms_min, rooms_max,
+/// price_max}: at most five of the office's available listings; what the
+/// caller's lead already says fills the rest.
+void search_listings(const call_env& env, const call_info& info,
+                     tool_call call, std::function<void(std::string)> done) {
+  json_doc doc;
+  auto o = doc.parse(call.arguments.empty() ? "{}" : call.arguments)
+             ? doc.object()
+             : std::nullopt;
+  if (!o)
+    return done(error_output("arguments must be a JSON object"));
+  listing_query q;
+  auto text = [&](const char* key, std::optional<std::string>& out) {
+    std::string_view v;
+    if ((*o)[key].get(v) == simdjson::SUCCESS && !v.empty() && v.size() <= 100)
+      out = std::string{v};
+  };
+  text("deal", q.deal);
+  if (q.deal && *q.deal != "buy" && *q.deal != "rent")
+    q.deal.reset();
+  text("city", q.city);
+  text("neighborhood", q.neighborhood);
+  auto number = [&](const char* key) -> std::optional<double> {
+    double v = 0;
+    if ((*o)[key].get(v) == simdjson::SUCCESS && v >= 0 && v < 1e12)
+      return v;
+    std::int64_t i = 0;
+    if ((*o)[key].get(i) == simdjson::SUCCESS && i >= 0)
+      return static_cast<double>(i);
+    return std::nullopt;
+  };
+  q.rooms_min = number("rooms_min");
+  q.rooms_max = number("rooms_max");
+  if (auto p = number("price_max"))
+    q.price_max = static_cast<std::int64_t>(*p);
+  auto out = std::make_shared<tool_outcome>();
+  auto business = info.business_id;
+  auto sid = info.call_sid;
+  auto from = info.from;
+  env.db.run(
+    [business, sid, from, q, out](db_tx& tx) {
+      auto lead = call_lead(tx, business, sid, from);
+      out->output = search_listings_for_ai(tx, business, q, lead, sid);
+    },
+    [out, done](const db_error& err) {
+      done(err.empty() ? out->output
+                       : error_output("the listings cannot be searched now"));
+    });
+}
+
 /// The caller gets the booking in writing, when WhatsApp can reach them;
 /// a failure is only logged (the model already confirmed by voice).
 void confirm_on_whatsapp(const call_env& env, const call_info& info,
@@ -275,7 +326,7 @@ void send_whatsapp(const call_env& env, const call_info& info, tool_call call,
 } // namespace
 
 ai_setup load_ai_setup(db_tx& tx, std::int64_t business,
-                       const std::string& from) {
+                       const std::string& from, const std::string& to) {
   ai_setup s;
   auto phone = normalize_phone(from);
   auto r = exec(tx, select_setup, business, phone.value_or(""));
@@ -318,6 +369,8 @@ ai_setup load_ai_setup(db_tx& tx, std::int64_t business,
   if (!row[10].is_null())
     add("הערות", row[10].c_str());
   s.lead_facts = std::move(facts);
+  if (auto dialed = normalize_phone(to))
+    s.listing = tracked_listing_text(tx, business, *dialed);
   return s;
 }
 
@@ -380,6 +433,8 @@ void run_call_tool(const call_env& env, const call_info& info, tool_call call,
       return book_appointment(env, info, std::move(call), std::move(done));
     if (call.name == "send_whatsapp")
       return send_whatsapp(env, info, std::move(call), std::move(done));
+    if (call.name == "search_listings")
+      return search_listings(env, info, std::move(call), std::move(done));
     done(error_output("unknown tool " + call.name.substr(0, 64)));
   } catch (...) {
     done(error_output("the tool failed"));

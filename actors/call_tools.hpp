@@ -31,13 +31,16 @@ struct ai_setup {
   std::string prompt;
   std::string greeting;
   std::string lead_facts; // "שם: ..., עיר: ..." ("" = nothing known)
+  std::string listing;    // JSON of the listing whose number was dialed
 };
 
 using ai_setup_ptr = std::shared_ptr<const ai_setup>;
 
 /// Reads the setup of `business` for a caller `from` (raw Twilio From).
+/// `to` is the number the caller dialed: a listing's tracking number puts
+/// that listing into the setup.
 ai_setup load_ai_setup(db_tx& tx, std::int64_t business,
-                       const std::string& from);
+                       const std::string& from, const std::string& to = {});
 
 /// The lead of the call: the caller's (by phone, created when new), else
 /// the one linked to the call, else a new one; linked to the call.

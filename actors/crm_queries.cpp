@@ -162,6 +162,13 @@ constexpr sql_statement select_call_events{
   "SELECT seq, kind, detail::text, iso_utc(created_at) FROM call_events"
   " WHERE business_id = $1 AND call_sid = $2 ORDER BY seq, id"};
 
+// The listings the AI offered on the call (deleted ones too: the call
+// happened).
+constexpr sql_statement select_call_listings{
+  "SELECT l.id, l.title, l.deleted_at IS NOT NULL FROM listing_mentions m"
+  " JOIN listings l ON l.id = m.listing_id WHERE m.business_id = $1"
+  " AND m.call_sid = $2 ORDER BY m.id"};
+
 constexpr sql_statement select_call_segments{
   "SELECT seq, duration_ms, iso_utc(created_at) FROM call_segments"
   " WHERE business_id = $1 AND call_sid = $2 ORDER BY seq"};
@@ -656,9 +663,15 @@ crm_reply get_call(db_tx& tx, std::int64_t business, const std::string& sid) {
       {"at", s[2].c_str()},
       {"url", "/api/crm/calls/" + sid + "/segments/" + std::to_string(seq)}});
   }
+  json::array listings;
+  for (auto l : exec(tx, select_call_listings, business, sid))
+    listings.push_back(json::object{{"id", l[0].as<std::int64_t>()},
+                                    {"title", l[1].c_str()},
+                                    {"deleted", l[2].as<bool>()}});
   o["events"] = std::move(events);
   o["transcript"] = std::move(transcript);
   o["segments"] = std::move(segments);
+  o["listings"] = std::move(listings);
   return ok(std::move(o));
 }
 

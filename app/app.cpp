@@ -85,6 +85,7 @@ void add_all_routes(router& r, services& svc) {
   add_health_routes(r, svc);
   add_admin_routes(r, svc);
   add_crm_routes(r, svc);
+  add_listing_routes(r, svc);
   add_twilio_voice_routes(r, svc);
   add_whatsapp_routes(r, svc);
   add_payment_routes(r, svc);

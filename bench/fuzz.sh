@@ -25,14 +25,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$(pwd)"
 
-TARGETS_ALL=(form media_frame json signature twiml phone_money audio_decode)
+TARGETS_ALL=(form media_frame json signature twiml phone_money audio_decode
+  csv)
 # al_core sources the targets link (pure functions; no espeak/config). wav
 # (audio_decode) calls libsndfile, libsoxr and libogg, linked from the system
 # and so not instrumented: the fuzzer sees only our code's coverage, and ASan
 # sees those libraries' heap use through malloc and memcpy only.
 CORE_SRCS=(form json input crm_input business_input crypto twilio_signature
   call_token url_builder twiml phone money media_frame whatsapp_wire
-  payment_wire working_hours mulaw wav)
+  payment_wire working_hours mulaw wav listing_input csv csv_import)
 
 SECONDS_EACH=20
 MODE=run

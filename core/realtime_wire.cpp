@@ -62,6 +62,22 @@ json::array tools() {
        "שליחת הודעת וואטסאפ למספר של המתקשר (סיכום או קישור לנכס).",
        json::object{{"text", string_prop("תוכן ההודעה")}},
        json::array{"text"}),
+    fn("search_listings",
+       "חיפוש נכסים של המשרד לפי מה שהמתקשר מחפש. לענות רק מהתוצאות.",
+       json::object{
+         {"deal", json::object{{"type", "string"},
+                               {"enum", json::array{"buy", "rent"}},
+                               {"description", "buy קנייה, rent שכירות"}}},
+         {"city", string_prop("עיר")},
+         {"neighborhood", string_prop("שכונה")},
+         {"rooms_min", json::object{{"type", "number"},
+                                    {"description", "מינימום חדרים"}}},
+         {"rooms_max", json::object{{"type", "number"},
+                                    {"description", "מקסימום חדרים"}}},
+         {"price_max", json::object{{"type", "number"},
+                                    {"description", "מחיר מרבי בשקלים"
+                                                    " (לשכירות: לחודש)"}}}},
+       {}),
     fn("transfer_call",
        "העברת השיחה לנציג אנושי של המשרד, כשהמתקשר מבקש לדבר עם אדם.",
        json::object{{"reason", string_prop("במה המתקשר צריך עזרה")}}, {}),
@@ -483,7 +499,10 @@ std::string realtime_instructions(std::string_view business_name,
   out += "\n\nכלים: save_lead בכל פעם שנודע פרט חדש (שם, סוג עסקה, עיר,"
          " חדרים, תקציב, הערות). book_appointment כשסוכם מועד לפגישה (זמן"
          " ישראל, ISO-8601 עם היסט). send_whatsapp כשהמתקשר מבקש לקבל"
-         " פרטים או סיכום בוואטסאפ. end_call רק אחרי שנפרדת מהמתקשר.";
+         " פרטים או סיכום בוואטסאפ. search_listings כששואלים על נכסים:"
+         " ענה/י רק מהנכסים שהוחזרו, לעולם אל תמציא/י נכס, מחיר או פרט;"
+         " אם אין התאמה, אמור/י זאת והצע/י לרשום את הפרטים. end_call רק"
+         " אחרי שנפרדת מהמתקשר.";
   return out;
 }
 

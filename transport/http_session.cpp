@@ -15,9 +15,16 @@ namespace al {
 namespace {
 
 constexpr std::size_t body_limit = 1024 * 1024;     // 1 MiB -> 413 above
-// Routes that take an upload (a greeting recording): 5 MiB.
-constexpr std::size_t upload_limit = 5 * 1024 * 1024;
-constexpr std::string_view upload_path = "/api/crm/settings/greeting-audio";
+// Routes that take an upload: a greeting recording (5 MiB), a CSV import
+// (16 MiB: ~100 000 rows).
+std::size_t upload_limit(http::verb method, std::string_view path) {
+  if (method == http::verb::put && path == "/api/crm/settings/greeting-audio")
+    return 5 * 1024 * 1024;
+  if (method == http::verb::post
+      && (path == "/api/crm/listings/import" || path == "/api/crm/leads/import"))
+    return 16 * 1024 * 1024;
+  return body_limit;
+}
 constexpr std::uint32_t header_limit = 16 * 1024;   // -> 431 above
 constexpr auto read_timeout = std::chrono::seconds(10);
 constexpr auto write_timeout = std::chrono::seconds(30);
@@ -74,9 +81,10 @@ void http_session::do_read() {
       if (ec)
         return self->on_read(ec, n);
       auto target = std::string_view{self->parser_->get().target()};
-      if (self->parser_->get().method() == http::verb::put
-          && target.substr(0, target.find('?')) == upload_path)
-        self->parser_->body_limit(upload_limit);
+      auto limit = upload_limit(self->parser_->get().method(),
+                                target.substr(0, target.find('?')));
+      if (limit != body_limit)
+        self->parser_->body_limit(limit);
       http::async_read(self->stream_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec, std::size_t n) {
                          self->on_read(ec, n);

@@ -1221,3 +1221,75 @@ TEST(openai, the_ai_voice_renders_the_greeting_once_and_every_call_plays_it) {
   ASSERT_TRUE(eventually([&] { return speech.request_count() == 2; }));
   EXPECT_EQ(parsed(speech.requests()[1].body())["voice"], "verse");
 }
+
+// -- listings on calls (SPEC §7 "Listings") -------------------------------------
+
+TEST(openai, search_listings_answers_from_the_offices_listings_only) {
+  fake_realtime_server ai{confirming()};
+  auto cfg = ai_config(ai.url());
+  running_app app{cfg};
+  auto listing = [&](const std::string& title, const std::string& city,
+                     double rooms, std::int64_t price,
+                     const std::string& status = "available") {
+    return sql_value(cfg, "INSERT INTO listings (business_id, title, deal, city,"
+                          " rooms, price, status) VALUES (1, '"
+                            + title + "', 'buy', '" + city + "', "
+                            + std::to_string(rooms) + ", " + std::to_string(price)
+                            + ", '" + status + "') RETURNING id");
+  };
+  auto fits = listing("4 חדרים ברמת גן", "רמת גן", 4, 2900000);
+  listing("4 חדרים יקרה", "רמת גן", 4, 3900000);
+  listing("4 חדרים בחיפה", "חיפה", 4, 1900000);
+  listing("נמכרה ברמת גן", "רמת גן", 4, 2500000, "sold");
+  ai_call call{app, "CAaiSearch"};
+  ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
+  auto out = parsed(tool(ai, "s1", "search_listings",
+                         R"({"deal":"buy","city":"רמת גן","rooms_min":4,)"
+                         R"("rooms_max":4,"price_max":3000000})"));
+  EXPECT_EQ(out["ok"], true);
+  auto found = out["listings"].as_array();
+  ASSERT_EQ(found.size(), 1u) << json::serialize(out);
+  EXPECT_EQ(json::value_to<std::string>(found[0].as_object()["title"]),
+            "4 חדרים ברמת גן");
+  // The call shows the listing it offered.
+  ASSERT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT listing_id FROM listing_mentions WHERE"
+                          " call_sid = 'CAaiSearch'")
+           == fits;
+  }));
+  // Nothing fits: said so, with no invention.
+  auto none = parsed(tool(ai, "s2", "search_listings",
+                          R"({"deal":"buy","city":"אילת"})"));
+  EXPECT_EQ(none["count"], 0);
+  EXPECT_TRUE(none["listings"].as_array().empty());
+  EXPECT_NE(json::value_to<std::string>(none["note"]).find("never invent"),
+            std::string::npos);
+  // What the caller's lead says fills what the model left out.
+  sql_value(cfg, "UPDATE leads SET deal = 'buy', city = 'חיפה', rooms = 4"
+                 " WHERE phone = '" + caller + "' RETURNING id");
+  auto prefilled = parsed(tool(ai, "s3", "search_listings", "{}"));
+  ASSERT_EQ(prefilled["listings"].as_array().size(), 1u)
+    << json::serialize(prefilled);
+  EXPECT_EQ(prefilled["searched"].as_object()["city"], "חיפה");
+}
+
+TEST(openai, a_call_to_a_listings_tracking_number_preloads_that_listing) {
+  fake_realtime_server ai{confirming()};
+  auto cfg = ai_config(ai.url());
+  running_app app{cfg};
+  // The ad's own number: it is no business number, yet reaches its office.
+  auto b = sql_value(cfg, "INSERT INTO businesses (name) VALUES ('משרד ב')"
+                          " RETURNING id");
+  sql_value(cfg, "INSERT INTO listings (business_id, title, deal, city, rooms,"
+                 " price, tracking_number) VALUES (" + b
+                   + ", 'פנטהאוז בבת ים', 'buy', 'בת ים', 5, 4200000,"
+                     " '" + office + "') RETURNING id");
+  ai_call call{app, "CAaiTracked"};
+  ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
+  EXPECT_EQ(sql_value(cfg, "SELECT business_id FROM calls"), b);
+  auto session = parsed(ai.received("session.update")[0])["session"]
+                   .as_object();
+  auto text = json::value_to<std::string>(session["instructions"]);
+  EXPECT_NE(text.find("פנטהאוז בבת ים"), std::string::npos) << text;
+  EXPECT_NE(text.find("4200000"), std::string::npos);
+}

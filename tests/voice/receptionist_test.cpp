@@ -155,6 +155,15 @@ std::string mulaw_wav(const std::string& mulaw) {
   return bytes;
 }
 
+/// A one-second greeting: the tests wait for every utterance to be played
+/// in real time, and the default greeting takes seven.
+const char* const short_greeting = "שלום, כאן המשרד.";
+
+void use_short_greeting(const config& cfg) {
+  sql_value(cfg, std::string{"UPDATE businesses SET greeting = '"}
+                   + short_greeting + "' RETURNING id");
+}
+
 /// The three-letter key of an Israel weekday (0 = Sunday).
 const char* day_key(int weekday) {
   static const char* keys[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
@@ -168,6 +177,7 @@ const char* day_key(int weekday) {
 TEST(receptionist,
      two_businesses_on_their_own_twilio_accounts_each_get_a_full_call) {
   running_app app;
+  use_short_greeting(app.cfg());
   auto& cfg = app.cfg();
   std::vector<std::pair<std::int64_t, account>> tenants;
   for (auto [name, number, token] :
@@ -247,6 +257,7 @@ TEST(receptionist,
 
 TEST(receptionist, an_uploaded_greeting_is_heard_first_and_can_be_removed) {
   running_app app;
+  use_short_greeting(app.cfg());
   auto& cfg = app.cfg();
   auto owner = token_for(app, 1, "owner");
   auto agent = token_for(app, 1, "agent");
@@ -300,6 +311,7 @@ TEST(receptionist, an_uploaded_greeting_is_heard_first_and_can_be_removed) {
 TEST(receptionist,
      dtmf_zero_inside_hours_dials_the_office_and_a_missed_transfer_records) {
   running_app app;
+  use_short_greeting(app.cfg());
   auto& cfg = app.cfg();
   auto r = admin(app, "PATCH", "/api/admin/businesses/1",
                  R"({"transfer":{"numbers":["050-111-1111","+972522222222"],)"
@@ -364,6 +376,7 @@ TEST(receptionist,
 TEST(receptionist,
      outside_working_hours_no_one_is_dialed_and_the_call_goes_on) {
   running_app app;
+  use_short_greeting(app.cfg());
   auto& cfg = app.cfg();
   // Open only on a day that is not today (Israel time), for one hour.
   auto today = israel_at(std::time(nullptr)).weekday;
@@ -399,6 +412,7 @@ TEST(receptionist,
 
 TEST(receptionist, without_transfer_numbers_zero_is_just_another_key) {
   running_app app;
+  use_short_greeting(app.cfg());
   auto& cfg = app.cfg();
   call_leg call{app, "CAnozero", account{cfg.twilio_auth_token}};
   ASSERT_TRUE(call.play_through(1));
@@ -418,6 +432,7 @@ TEST(receptionist, without_transfer_numbers_zero_is_just_another_key) {
 
 TEST(receptionist, transfer_settings_are_validated) {
   running_app app;
+  use_short_greeting(app.cfg());
   auto owner = token_for(app, 1, "owner");
   for (
     auto body :
@@ -451,6 +466,7 @@ TEST(receptionist, a_silent_caller_hears_one_reprompt_then_goodbye) {
   auto cfg = test_config();
   cfg.silence_reprompt = 1s;
   running_app app{cfg};
+  use_short_greeting(app.cfg());
   call_leg call{app, "CAsilent", account{cfg.twilio_auth_token}};
   ASSERT_TRUE(call.play_through(1)); // greeting; then nothing from the caller
   ASSERT_TRUE(call.play_through(2)); // "are you still there?"
@@ -472,6 +488,7 @@ TEST(receptionist, a_caller_who_answers_the_reprompt_goes_on) {
   auto cfg = test_config();
   cfg.silence_reprompt = 1s;
   running_app app{cfg};
+  use_short_greeting(app.cfg());
   call_leg call{app, "CAanswers", account{cfg.twilio_auth_token}};
   ASSERT_TRUE(call.play_through(1));
   ASSERT_TRUE(call.play_through(2));   // the reprompt
