@@ -52,9 +52,13 @@ namespace {
   " AND ($8::text IS NULL OR " AL_LISTING_TEXT                                 \
   " ILIKE ALL (SELECT jsonb_array_elements_text($8::jsonb)))"
 
+// The page is chosen first and only its rows are turned into JSON
+// (PostgreSQL would otherwise build the JSON of every match before sorting).
 constexpr sql_statement select_listings{
-  "SELECT " AL_LISTING_JSON AL_LISTING_WHERE
-  " ORDER BY l.updated_at DESC, l.id DESC LIMIT $9 OFFSET $10"};
+  "SELECT " AL_LISTING_JSON " FROM (SELECT l.id, l.updated_at"
+  AL_LISTING_WHERE " ORDER BY l.updated_at DESC, l.id DESC LIMIT $9 OFFSET $10)"
+  " page JOIN listings l ON l.id = page.id"
+  " ORDER BY page.updated_at DESC, page.id DESC"};
 
 constexpr sql_statement count_listings{"SELECT count(*)" AL_LISTING_WHERE};
 
@@ -165,16 +169,17 @@ constexpr sql_statement select_for_ai{
   " 'neighborhood', l.neighborhood, 'street', l.street, 'rooms',"
   " l.rooms::float8, 'floor', l.floor, 'sqm', l.size_sqm, 'price', l.price,"
   " 'features', to_jsonb(l.features)))::text"
-  " FROM listings l WHERE l.business_id = $1 AND l.deleted_at IS NULL"
+  " FROM (SELECT l.id, l.updated_at FROM listings l"
+  " WHERE l.business_id = $1 AND l.deleted_at IS NULL"
   " AND l.status = 'available'"
   " AND ($2::text IS NULL OR l.deal = $2)"
-  " AND ($3::text IS NULL OR lower(l.city) = lower($3)"
-  "   OR l.city ILIKE '%' || $3 || '%')"
+  " AND ($3::text IS NULL OR lower(l.city) = lower($3))"
   " AND ($4::text IS NULL OR l.neighborhood ILIKE '%' || $4 || '%')"
   " AND ($5::float8 IS NULL OR l.rooms >= $5)"
   " AND ($6::float8 IS NULL OR l.rooms <= $6)"
   " AND ($7::bigint IS NULL OR l.price <= $7)"
-  " ORDER BY l.updated_at DESC, l.id DESC LIMIT 5"};
+  " ORDER BY l.updated_at DESC, l.id DESC LIMIT 5) hit"
+  " JOIN listings l ON l.id = hit.id ORDER BY hit.updated_at DESC, hit.id DESC"};
 
 constexpr sql_statement insert_mention{
   "INSERT INTO listing_mentions (business_id, listing_id, call_sid)"

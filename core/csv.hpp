@@ -10,8 +10,8 @@
 //  - CRLF, LF or a lone CR as line ends (mixed too);
 //  - quoted fields holding the delimiter, doubled quotes ("") and line ends;
 //    spaces (only) may follow a closing quote; anything else there is an
-//    error, and so is a quote inside a field that did not start with one
-//    ("bare quote");
+//    error. A quote inside a field that did not start with one is kept as
+//    a letter (Hebrew abbreviations such as ממ"ד or מ"ר are typed so);
 //  - the delimiter: ',' unless the header line (the first non-blank line)
 //    has no ',' outside quotes but has ';' or a tab, as Excel writes in
 //    locales whose decimal separator is a comma (the more frequent of the two

@@ -17,12 +17,14 @@ namespace {
 constexpr std::size_t body_limit = 1024 * 1024;     // 1 MiB -> 413 above
 // Routes that take an upload: a greeting recording (5 MiB), a CSV import
 // (16 MiB: ~100 000 rows).
+constexpr std::size_t largest_upload = 16 * 1024 * 1024;
+
 std::size_t upload_limit(http::verb method, std::string_view path) {
   if (method == http::verb::put && path == "/api/crm/settings/greeting-audio")
     return 5 * 1024 * 1024;
   if (method == http::verb::post
       && (path == "/api/crm/listings/import" || path == "/api/crm/leads/import"))
-    return 16 * 1024 * 1024;
+    return largest_upload;
   return body_limit;
 }
 constexpr std::uint32_t header_limit = 16 * 1024;   // -> 431 above
@@ -71,7 +73,10 @@ void http_session::do_read() {
   if (draining_)
     return do_close();
   parser_.emplace();
-  parser_->body_limit(body_limit);
+  // Beast checks a Content-Length against the limit as soon as the head is
+  // parsed: start with the largest any route takes, then narrow it to the
+  // route's own once the target is known.
+  parser_->body_limit(largest_upload);
   parser_->header_limit(header_limit);
   stream_.expires_after(read_timeout);
   // The head first: an upload route may take a larger body.
@@ -83,8 +88,11 @@ void http_session::do_read() {
       auto target = std::string_view{self->parser_->get().target()};
       auto limit = upload_limit(self->parser_->get().method(),
                                 target.substr(0, target.find('?')));
-      if (limit != body_limit)
-        self->parser_->body_limit(limit);
+      auto length = self->parser_->content_length();
+      if (length && *length > limit)
+        return self->fail_request(http::status::payload_too_large,
+                                  "Request body too large");
+      self->parser_->body_limit(limit); // chunked bodies: counted as read
       http::async_read(self->stream_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec, std::size_t n) {
                          self->on_read(ec, n);

@@ -94,10 +94,11 @@ TEST(Csv, EmptyFieldsAndBlankLines) {
 }
 
 TEST(Csv, Errors) {
-  auto e = parse_bad("a,b\nx\"y,2\n");
-  EXPECT_EQ(e.line, 2u);
-  EXPECT_NE(e.message.find("bare quote"), std::string::npos) << e.message;
-  e = parse_bad("a,b\n x ,\"q\"z\n");
+  // A quote inside an unquoted field is a letter (ממ"ד, מ"ר).
+  auto ok = parse_ok("a,b\nx\"y,\xD7\x9E\"\xD7\xA8\n");
+  ASSERT_EQ(ok.size(), 2u);
+  EXPECT_EQ(ok[1].fields, (fields_t{"x\"y", "\xD7\x9E\"\xD7\xA8"}));
+  auto e = parse_bad("a,b\n x ,\"q\"z\n");
   EXPECT_EQ(e.line, 2u);
   EXPECT_NE(e.message.find("after a closing quote"), std::string::npos);
   e = parse_bad("a\n\"b\"\n\"open\nmore\n\nlines");
@@ -117,15 +118,15 @@ TEST(Csv, Errors) {
   EXPECT_EQ(e.line, 2u);
   EXPECT_NE(e.message.find("NUL"), std::string::npos);
   // The first problem in the text is the one reported.
-  e = parse_bad("a\nx\"y\n\xFF\n");
+  e = parse_bad("a\n\"x\"y\n\xFF\n");
   EXPECT_EQ(e.line, 2u);
-  EXPECT_NE(e.message.find("bare quote"), std::string::npos);
+  EXPECT_NE(e.message.find("after a closing quote"), std::string::npos);
   e = parse_bad("a\n\xFF\nx\"y\n");
   EXPECT_EQ(e.line, 2u);
   EXPECT_NE(e.message.find("UTF-8"), std::string::npos);
   // Records read before the error stay in `out`.
   std::vector<csv_record> out;
-  ASSERT_TRUE(parse_csv("a\nb\nc\"\n", out));
+  ASSERT_TRUE(parse_csv("a\nb\n\"c\"d\n", out));
   EXPECT_EQ(out.size(), 2u);
   ASSERT_TRUE(parse_csv("a\nb\nc\x93\nd\n", out));
   EXPECT_EQ(out.size(), 2u); // not the record with the bad byte

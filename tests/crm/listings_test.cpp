@@ -182,11 +182,11 @@ TEST_F(listings_test, filters_search_and_pages) {
 
 TEST_F(listings_test, a_csv_that_excel_saved_in_hebrew_imports_and_upserts) {
   std::string csv = bom +
-                    "כותרת,עסקה,עיר,שכונה,חדרים,קומה,מחיר,מאפיינים,מספר מודעה,עמודה לא מוכרת\r\n"
-                    "\"4 חדרים, משופצת\",למכירה,רמת גן,הבורסה,4,3,\"₪2,450,000\",חניה;ממ\"\"ד,yad2-1,x\r\n"
-                    "\"דירה עם\nשתי שורות בתיאור\",להשכרה,גבעתיים,,\"3,5\",1,7200,מרפסת,yad2-2,\r\n"
-                    "שורה שבורה,החלפה,חיפה,,3,,1000000,,yad2-3,\r\n"
-                    "דירת גן,מכירה,חיפה,,5,0,3100000,גינה|מעלית,yad2-4,\r\n";
+                    "כותרת,עסקה,עיר,שכונה,חדרים,קומה,מחיר,מאפיינים,מספר מודעה,עמודה לא מוכרת,מ\"ר\r\n"
+                    "\"4 חדרים, משופצת\",למכירה,רמת גן,הבורסה,4,3,\"₪2,450,000\",\"חניה;ממ\"\"ד\",yad2-1,x,95\r\n"
+                    "\"דירה עם\nשתי שורות בתיאור\",להשכרה,גבעתיים,,\"3,5\",1,7200,מרפסת,yad2-2,,70\r\n"
+                    "שורה שבורה,החלפה,חיפה,,3,,1000000,,yad2-3,,\r\n"
+                    "דירת גן,מכירה,חיפה,,5,0,3100000,גינה|מעלית,yad2-4,,120\r\n";
   auto r = upload("/api/crm/listings/import", csv, agent.token);
   ASSERT_EQ(r.status, 200) << r.body;
   auto o = json::parse(r.body).as_object();
@@ -197,8 +197,8 @@ TEST_F(listings_test, a_csv_that_excel_saved_in_hebrew_imports_and_upserts) {
   EXPECT_EQ(errors[0].as_object().at("line"), 5); // the record after a 2-line one
   EXPECT_EQ(o.at("ignored_columns"), (json::array{"עמודה לא מוכרת"}));
   EXPECT_EQ(c.sql("SELECT price || '|' || rooms || '|' || array_to_string(features, ',')"
-                  " FROM listings WHERE external_ref = 'yad2-1'"),
-            "2450000|4.0|parking,safe_room");
+                  " || '|' || size_sqm FROM listings WHERE external_ref = 'yad2-1'"),
+            "2450000|4.0|parking,safe_room|95");
   EXPECT_EQ(c.sql("SELECT rooms || '|' || deal FROM listings WHERE external_ref = 'yad2-2'"),
             "3.5|rent");
 
@@ -237,6 +237,24 @@ TEST_F(listings_test, a_csv_that_excel_saved_in_hebrew_imports_and_upserts) {
   EXPECT_TRUE(ro.at("errors").as_array().empty()) << round.body;
   EXPECT_EQ(c.sql("SELECT string_agg(title || price, ',' ORDER BY id) FROM listings"),
             before);
+}
+
+TEST_F(listings_test, an_import_over_a_megabyte_is_taken_whole) {
+  // Above the 1 MiB of JSON routes, within the 16 MiB of an import.
+  std::string csv = "title,deal,city,rooms,price,external_ref,description\n";
+  for (int i = 0; i < 15000; ++i)
+    csv += "דירה " + std::to_string(i) + ",buy,חיפה,4," +
+           std::to_string(1000000 + i) + ",ad-" + std::to_string(i) +
+           ",תיאור של הדירה עם מרפסת ומעלית\n";
+  ASSERT_GT(csv.size(), 1024u * 1024u);
+  auto r = upload("/api/crm/listings/import", csv, agent.token);
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 200);
+  EXPECT_EQ(json::parse(r.body).as_object().at("created"), 15000);
+  EXPECT_EQ(c.sql("SELECT count(*) FROM listings"), "15000");
+  // A JSON route still refuses more than 1 MiB.
+  auto big = c.call("POST", "/api/crm/listings", agent.token,
+                    "{\"title\":\"" + std::string(1100000, 'x') + "\",\"deal\":\"buy\"}");
+  EXPECT_EQ(big.status, 413);
 }
 
 TEST_F(listings_test, leads_import_and_export) {
