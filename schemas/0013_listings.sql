@@ -36,6 +36,13 @@ CREATE INDEX listings_search ON listings(business_id, deal, status, price)
   WHERE deleted_at IS NULL;
 CREATE INDEX listings_city ON listings(business_id, lower(city))
   WHERE deleted_at IS NULL;
+-- The AI's search_listings: a city, a deal and a rooms range of what is
+-- available.
+CREATE INDEX listings_available ON listings(business_id, lower(city), deal, rooms)
+  WHERE deleted_at IS NULL AND status = 'available';
+-- Pages of the newest changes.
+CREATE INDEX listings_recent ON listings(business_id, updated_at DESC, id DESC)
+  WHERE deleted_at IS NULL;
 -- Free text (Hebrew or not): trigram similarity over title, place, text.
 CREATE INDEX listings_text ON listings USING gin (
   (coalesce(title, '') || ' ' || coalesce(city, '') || ' ' ||
