@@ -393,7 +393,8 @@ void openai_engine::nudge(const std::string& note) {
 void openai_engine::end_after_reply() {
   if (!active() || ending_)
     return;
-  if (!response_active_ && !pending_create_ && tools_running_ == 0) {
+  if (!response_active_ && !pending_create_ && !awaiting_response_
+      && tools_running_ == 0) {
     // Nothing asked for yet: ask, then end after it.
     send(realtime_response_create());
     awaiting_response_ = true;

@@ -5,6 +5,7 @@ import { session, get, ApiError, liveEvents, setUnauthorizedHandler } from './js
 import * as live from './js/page-live.js';
 import * as leads from './js/page-leads.js';
 import * as lead from './js/page-lead.js';
+import * as listings from './js/page-listings.js';
 import * as appointments from './js/page-appointments.js';
 import * as settings from './js/page-settings.js';
 
@@ -18,24 +19,34 @@ const ROLE_LABEL = {
 const NAV = [
   ['#/live', 'שיחות חיות', 'live'],
   ['#/leads', 'לידים', 'leads'],
+  ['#/listings', 'נכסים', 'listings'],
   ['#/appointments', 'פגישות', 'appointments'],
   ['#/settings', 'הגדרות', 'settings'],
 ];
 
-/// A message at the bottom of the screen; errors stay until dismissed.
-export function toast(text, kind = 'info') {
+const MAX_TOASTS = 3;
+
+/// A message at the bottom of the screen; errors stay until dismissed. They
+/// do not pile up over the page: a new message replaces the previous
+/// non-error one, an error replaces an older error with the same `key` (the
+/// same failed action) or text, and at most MAX_TOASTS show at once.
+export function toast(text, kind = 'info', key = '') {
+  for (const old of toasts.querySelectorAll('.toast')) {
+    if (!old.classList.contains('error') || old.dataset.text === text || (key && old.dataset.key === key)) old.remove();
+  }
   const close = h('button.toast-close', { type: 'button', 'aria-label': 'סגירת ההודעה' }, '×');
-  const t = h(`div.toast.${kind}`, { role: kind === 'error' ? 'alert' : 'status' }, h('span', text), close);
+  const t = h(`div.toast.${kind}`, { role: kind === 'error' ? 'alert' : 'status', dataset: { text, key } },
+    h('span', text), close);
   close.addEventListener('click', () => t.remove());
   toasts.append(t);
-  while (toasts.children.length > 4) toasts.firstChild.remove();
+  while (toasts.children.length > MAX_TOASTS) toasts.firstChild.remove();
   if (kind !== 'error') setTimeout(() => t.remove(), 4000);
 }
 
 /// Shows an API failure in Hebrew: "<what>: <why> (<server detail>)".
 export function fail(what, err) {
   const text = err instanceof ApiError ? err.explain(what) : `${what}: ${err?.message || err}`;
-  toast(text, 'error');
+  toast(text, 'error', what);
 }
 
 // -- state of the signed-in session -----------------------------------------
@@ -95,7 +106,7 @@ function renderSignIn(message) {
       input.focus();
     }
   });
-  mount(root, h('main.signin#main', form));
+  mount(root, h('main#main.signin', form));
   input.focus();
 }
 
@@ -195,6 +206,8 @@ async function route() {
     page = lead; id = 'leads'; arg = parts[1];
   } else if (parts[0] === 'leads') {
     page = leads; id = 'leads';
+  } else if (parts[0] === 'listings') {
+    page = listings; id = 'listings'; arg = parts[1] || null;
   } else if (parts[0] === 'appointments') {
     page = appointments; id = 'appointments';
   } else if (parts[0] === 'settings') {

@@ -94,7 +94,7 @@ export class Browser {
     const { browserContextId } = await this.send('Target.createBrowserContext');
     const { targetId } = await this.send('Target.createTarget', { url: 'about:blank', browserContextId });
     const { sessionId } = await this.send('Target.attachToTarget', { targetId, flatten: true });
-    const page = new Page(this, sessionId);
+    const page = new Page(this, sessionId, browserContextId);
     await page.init();
     return page;
   }
@@ -111,15 +111,22 @@ export class Browser {
 }
 
 export class Page {
-  constructor(browser, sessionId) {
+  constructor(browser, sessionId, browserContextId) {
     this.browser = browser;
     this.sessionId = sessionId;
+    this.browserContextId = browserContextId;
     this.requests = [];     // every URL the page asked for
+    this.responses = [];    // { url, status, mimeType } of every answer
+    this.downloads = [];    // { guid, file, state } (after allowDownloads)
     this.consoleErrors = [];
     this.waiters = new Set();
     browser.on((msg) => {
       if (msg.sessionId !== sessionId) return;
       if (msg.method === 'Network.requestWillBeSent') this.requests.push(msg.params.request.url);
+      if (msg.method === 'Network.responseReceived') {
+        const { url, status, mimeType } = msg.params.response;
+        this.responses.push({ url, status, mimeType });
+      }
       if (msg.method === 'Runtime.exceptionThrown') this.consoleErrors.push(msg.params.exceptionDetails?.exception?.description || msg.params.exceptionDetails?.text);
       if (msg.method === 'Runtime.consoleAPICalled' && msg.params.type === 'error') {
         this.consoleErrors.push(msg.params.args.map((a) => a.value ?? a.description).join(' '));
@@ -130,6 +137,31 @@ export class Page {
 
   send(method, params) {
     return this.browser.send(method, params, this.sessionId);
+  }
+
+  /// Saves this page's downloads in `dir` (under their suggested names);
+  /// `downloads` tracks them.
+  async allowDownloads(dir) {
+    this.browser.on((msg) => {
+      if (msg.method === 'Browser.downloadWillBegin') {
+        this.downloads.push({ guid: msg.params.guid, file: msg.params.suggestedFilename, state: 'started' });
+      } else if (msg.method === 'Browser.downloadProgress') {
+        const d = this.downloads.find((x) => x.guid === msg.params.guid);
+        if (d) d.state = msg.params.state;
+      }
+    });
+    await this.browser.send('Browser.setDownloadBehavior', {
+      behavior: 'allow', downloadPath: dir, browserContextId: this.browserContextId, eventsEnabled: true,
+    });
+  }
+
+  /// Puts files (paths on disk) into the <input type=file> `selector`, as if
+  /// chosen in the file dialog, and fires its input and change events.
+  async setFiles(selector, files) {
+    const { root } = await this.send('DOM.getDocument', { depth: 0 });
+    const { nodeId } = await this.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+    if (!nodeId) throw new Error(`no element matches ${selector}`);
+    await this.send('DOM.setFileInputFiles', { nodeId, files });
   }
 
   async init() {

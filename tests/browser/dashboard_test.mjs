@@ -3,14 +3,19 @@
 // fakes: sign in, watch a simulated call live, find its lead, move it across
 // the pipeline (drag and drop, then the keyboard alternative), play a caller
 // segment, reply on WhatsApp through the fake provider, create a payment
-// link; a read-only token sees no edit controls; the layout is RTL (the
-// sidebar on the right) on desktop and phone; the page asks nothing of any
-// origin but the service's. Screenshots go to --out.
+// link; listings: add one (Hebrew text, two features), see it in the list,
+// change its status, filter, import a CSV with a Hebrew header and a bad
+// line (shown by line), refuse a malformed file, export, import and export
+// leads, see the listing among a fitting lead's matches and send it on
+// WhatsApp, open it from the call that offered it; a read-only token sees
+// no edit controls; the layout is RTL (the sidebar on the right) on desktop
+// and phone; the page asks nothing of any origin but the service's.
+// Screenshots go to --out.
 //
 //   node dashboard_test.mjs --agentlocator BIN --fake BIN --sim BIN
 //        --schemas DIR --web DIR --out DIR        (AL_TEST_DATABASE_URL set)
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -383,6 +388,234 @@ async function main() {
     'owner settings are saved (greeting, working hours)', JSON.stringify(saved.working_hours ?? saved));
   await shot('07-settings');
 
+  // -- listings: add one, see it, import a CSV, export, a lead that fits -----
+  const navLabels = await page.eval(() => [...document.querySelectorAll('.nav-link')].map((a) => a.textContent));
+  check(navLabels.indexOf('נכסים') === navLabels.indexOf('לידים') + 1, 'the nav has "נכסים" right after "לידים"', navLabels.join(', '));
+  await page.nav('#/listings');
+  await page.waitFor(() => document.querySelector('#new-listing') && document.querySelector('.page .summary')?.textContent, 'the listings page', 10000);
+  await page.eval(() => document.querySelector('#new-listing').click());
+  await page.waitFor(() => document.querySelector('form.listing-form'), 'the new listing form');
+  const PHOTO = `${BASE}/app/favicon.svg`; // same origin: the page loads nothing from elsewhere
+  const TITLE = '4 חדרים ברמת גן, קרוב לפארק';
+  const fill = async (name, text) => {
+    await page.eval((n) => {
+      const el = document.querySelector(`form.listing-form [name="${n}"]`);
+      el.value = '';
+      el.focus();
+    }, name);
+    await page.type(text);
+  };
+  await fill('title', TITLE);
+  await page.eval(() => {
+    const s = document.querySelector('form.listing-form select[name=deal]');
+    s.value = 'buy';
+    s.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await fill('city', 'רמת גן');
+  await fill('neighborhood', 'הבורסה');
+  await fill('rooms', '4');
+  await fill('floor', '3');
+  await fill('size_sqm', '95');
+  await fill('price', '2450000');
+  await fill('description', 'דירה מוארת עם נוף פתוח, משופצת מהיסוד');
+  await fill('photos', PHOTO);
+  const featureLabels = await page.eval(() => [...document.querySelectorAll('form.listing-form .feature')].map((l) => l.textContent.trim()));
+  check(featureLabels.join(',') === 'חניה,מעלית,ממ"ד,מרפסת,מחסן,נגיש,מרוהט,מיזוג,גינה,משופץ',
+    'the features are checkboxes with Hebrew labels', featureLabels.join(','));
+  await page.eval(() => {
+    for (const k of ['parking', 'safe_room']) document.querySelector(`form.listing-form input[type=checkbox][value="${k}"]`).click();
+  });
+  // The submit handler disables its button before the request goes out.
+  const during = await page.eval(() => {
+    const b = document.querySelector('form.listing-form button[type=submit]');
+    b.click();
+    return b.disabled && b.textContent;
+  });
+  check(during === 'שומר…', 'while saving, the button is disabled and shows progress', String(during));
+  const opened = await page.waitFor((t) => /^#\/listings\/\d+$/.test(location.hash) && document.querySelector('.page h1')?.textContent === t && location.hash,
+    'the saved listing', 10000, TITLE).catch((e) => e.message);
+  const listingId = Number(/^#\/listings\/(\d+)$/.exec(opened)?.[1]);
+  check(listingId > 0, 'a new listing is saved and opened', opened);
+  const stored = listingId ? await api(`/api/crm/listings/${listingId}`).catch((e) => ({ error: e.message })) : {};
+  check(stored.title === TITLE && stored.deal === 'buy' && stored.city === 'רמת גן' && Number(stored.rooms) === 4
+    && stored.price === 2450000 && stored.size_sqm === 95 && stored.floor === 3
+    && JSON.stringify([...(stored.features || [])].sort()) === '["parking","safe_room"]' && stored.photos?.[0] === PHOTO,
+  'the listing is stored with its Hebrew text, two features and its photo', JSON.stringify(stored));
+  await shot('09-listing-form');
+
+  await page.nav('#/listings');
+  const cardText = await page.waitFor((id) => document.querySelector(`.listing-card[data-id="${id}"]`)?.textContent,
+    'the new listing in the list', 10000, listingId).catch((e) => e.message);
+  check(cardText.includes(TITLE) && cardText.includes('2,450,000') && cardText.includes('₪') && cardText.includes('רמת גן')
+    && cardText.includes('4 חדרים') && cardText.includes('זמין') && /לידים מתאימים|ליד מתאים/.test(cardText),
+  'the list shows title, city, rooms, price in ₪, status and matching leads', cardText);
+  const img = await page.waitFor((id) => {
+    const i = document.querySelector(`.listing-card[data-id="${id}"] img`);
+    return i && i.complete && { alt: i.alt, width: i.naturalWidth };
+  }, 'the thumbnail', 5000, listingId).catch((e) => ({ alt: e.message }));
+  check(img.alt?.includes(TITLE) && img.width > 0, 'the first photo is a thumbnail with alt text', JSON.stringify(img));
+  // Quick status change on the card, and back.
+  const setStatus = (id, value) => page.eval((i, v) => {
+    const s = document.querySelector(`.listing-card[data-id="${i}"] select.status-select`);
+    s.value = v;
+    s.dispatchEvent(new Event('change', { bubbles: true }));
+  }, id, value);
+  await setStatus(listingId, 'reserved');
+  const reserved = await until(async () => (await api(`/api/crm/listings/${listingId}`)).status === 'reserved', 'PATCH status', 5000).catch(() => false);
+  const pill = await page.eval((id) => document.querySelector(`.listing-card[data-id="${id}"] .pill`)?.textContent, listingId);
+  check(reserved && pill === 'שמור', 'a quick status change on the card is saved', pill);
+  await page.waitFor((id) => !document.querySelector(`.listing-card[data-id="${id}"] select.status-select`).disabled, 'the status select', 5000, listingId);
+  await setStatus(listingId, 'available');
+  await until(async () => (await api(`/api/crm/listings/${listingId}`)).status === 'available', 'PATCH status back', 5000);
+  // A filter (server-side): rentals only hides it.
+  await page.eval(() => {
+    const s = document.querySelector('form.filters select[name=deal]');
+    s.value = 'rent';
+    s.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  const filtered = await page.waitFor((id) => !document.querySelector(`.listing-card[data-id="${id}"]`) && /#\/listings\?deal=rent/.test(location.hash),
+    'the filtered list', 5000, listingId).catch(() => false);
+  check(filtered, 'the deal filter (server-side) hides a listing for sale');
+  await page.eval(() => {
+    const s = document.querySelector('form.filters select[name=deal]');
+    s.value = '';
+    s.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await page.waitFor((id) => document.querySelector(`.listing-card[data-id="${id}"]`), 'the unfiltered list', 5000, listingId);
+
+  // CSV import: a Hebrew header row (with a BOM), two good lines, one bad.
+  const listingsCsv = join(tmp, 'נכסים.csv');
+  writeFileSync(listingsCsv, `\uFEFF${[
+    'כותרת,עסקה,עיר,חדרים,מחיר,מספר מודעה',
+    'דירת גן בגבעתיים,buy,גבעתיים,5,3200000,csv-1',
+    'דירה להשכרה בחולון,rent,חולון,3,6500,csv-2',
+    ',buy,תל אביב,3,2000000,csv-3',
+  ].join('\r\n')}\r\n`);
+  await page.eval(() => { document.querySelector('#listings-import').open = true; });
+  await page.setFiles('#listings-import input[type=file]', [listingsCsv]);
+  const uploading = await page.eval(() => {
+    const b = document.querySelector('#listings-import button[type=submit]');
+    b.click();
+    return b.disabled && !document.querySelector('#listings-import progress').hidden && b.textContent;
+  });
+  check(uploading === 'מייבא…', 'while uploading, the import button is disabled and a progress bar shows', String(uploading));
+  const imported = await page.waitFor(() => document.querySelector('#listings-import .import-summary')?.textContent
+    || document.querySelector('#listings-import .form-error')?.textContent, 'the import result', 15000).catch((e) => e.message);
+  check(/נוצרו 2, עודכנו 0, 1 שורות לא יובאו/.test(imported), 'the import shows what was created and updated', imported);
+  const errTable = await page.eval(() => ({
+    head: [...document.querySelectorAll('#listings-import table.import-errors th')].map((t) => t.textContent).join(' / '),
+    rows: [...document.querySelectorAll('#listings-import table.import-errors tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)),
+  }));
+  check(errTable.head === 'שורה / שגיאה' && errTable.rows.length === 1 && errTable.rows[0][0] === '4' && errTable.rows[0][1].length > 0,
+    'the bad line is shown in a "שורה / שגיאה" table', JSON.stringify(errTable));
+  const gan = await page.waitFor(() => [...document.querySelectorAll('.listing-card .card-title')].some((a) => a.textContent === 'דירת גן בגבעתיים'),
+    'the imported listing in the list', 5000).catch(() => false);
+  check(gan, 'the list reloads with the imported listings');
+  const rent = await api(`/api/crm/listings?${new URLSearchParams({ city: 'חולון' })}`).catch((e) => ({ items: [], error: e.message }));
+  check(rent.items?.some((l) => l.external_ref === 'csv-2' && l.deal === 'rent' && l.price === 6500), 'the imported rental is stored', JSON.stringify(rent));
+  await page.waitFor(() => [...document.querySelectorAll('.listing-card')].some((c) => c.textContent.includes('6,500') && c.textContent.includes('לחודש')),
+    'a rent price per month', 5000)
+    .then(() => check(true, 'a rent price shows "לחודש"'))
+    .catch((e) => check(false, 'a rent price shows "לחודש"', e.message));
+  await page.eval(() => document.querySelector('#listings-import').scrollIntoView());
+  await shot('10-listings-import');
+  // A file that is not UTF-8 CSV: the reason shows beside the form, nothing is imported.
+  const before = (await api('/api/crm/listings?per_page=1')).total;
+  const badCsv = join(tmp, 'utf16.csv');
+  writeFileSync(badCsv, Buffer.from([0xff, 0xfe, 0x74, 0x00, 0x69, 0x00, 0x0a, 0x00]));
+  await page.setFiles('#listings-import input[type=file]', [badCsv]);
+  await page.eval(() => document.querySelector('#listings-import button[type=submit]').click());
+  const refused = await page.waitFor(() => document.querySelector('#listings-import .form-error')?.textContent, 'the refused file', 10000).catch((e) => e.message);
+  const after = (await api('/api/crm/listings?per_page=1')).total;
+  check(/^הקובץ לא יובא: הבקשה אינה תקינה/.test(refused) && after === before, 'a malformed file is refused with its reason, nothing imported', `${refused} (${before} -> ${after})`);
+
+  // Export: the request (with the token) succeeds and the file is saved.
+  const downloads = join(tmp, 'downloads');
+  mkdirSync(downloads, { recursive: true });
+  await page.allowDownloads(downloads);
+  await page.eval(() => document.querySelector('.export-csv').click());
+  await page.waitFor(() => [...document.querySelectorAll('.toast')].some((t) => t.textContent.includes('listings.csv')), 'the export toast', 10000).catch(() => false);
+  const exportAnswer = page.responses.filter((r) => r.url.startsWith(`${BASE}/api/crm/listings.csv`)).map((r) => r.status);
+  check(exportAnswer.includes(200), 'export: GET /api/crm/listings.csv answers 200', JSON.stringify(exportAnswer));
+  const file = join(downloads, 'listings.csv');
+  const csvText = await until(() => page.downloads.some((d) => d.state === 'completed') && existsSync(file) && readFileSync(file, 'utf8'), 'the downloaded file', 5000)
+    .catch((e) => e.message);
+  check(csvText.includes(TITLE) && csvText.includes('דירת גן בגבעתיים'), 'export: listings.csv is downloaded with the listings', csvText.slice(0, 200));
+
+  // Leads: import (Hebrew header) and export on the leads page.
+  const leadsCsv = join(tmp, 'לידים.csv');
+  writeFileSync(leadsCsv, 'שם,טלפון,עיר\r\nדנה לוי,050-7654321,חיפה\r\n');
+  await page.nav('#/leads?view=list');
+  await page.waitFor(() => document.querySelector('#leads-import') && document.querySelector('.page .summary')?.textContent, 'the leads list');
+  await page.eval(() => { document.querySelector('#leads-import').open = true; });
+  await page.setFiles('#leads-import input[type=file]', [leadsCsv]);
+  await page.eval(() => document.querySelector('#leads-import button[type=submit]').click());
+  const leadsImported = await page.waitFor(() => document.querySelector('#leads-import .import-summary')?.textContent
+    || document.querySelector('#leads-import .form-error')?.textContent, 'the leads import result', 15000).catch((e) => e.message);
+  const dana = await api('/api/crm/leads?q=0507654321').catch(() => ({ items: [] }));
+  check(/נוצרו 1/.test(leadsImported) && dana.items?.[0]?.name === 'דנה לוי', 'leads: a CSV with a Hebrew header imports a lead', `${leadsImported} ${JSON.stringify(dana.items?.[0] || {})}`);
+  await page.eval(() => document.querySelector('.export-csv').click());
+  const leadsExport = await until(() => page.responses.find((r) => r.url.startsWith(`${BASE}/api/crm/leads.csv`)), 'the leads export', 10000)
+    .catch(() => ({ status: 'no request' }));
+  check(leadsExport.status === 200, 'leads: GET /api/crm/leads.csv answers 200', String(leadsExport.status));
+
+  // A lead that fits: it sees the listing, sends it on WhatsApp; the call
+  // that offered it links to it.
+  const ownerSend = async (method, path, body) => {
+    const r = await fetch(BASE + path, {
+      method, headers: { Authorization: `Bearer ${owner}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.json();
+  };
+  await ownerSend('PATCH', `/api/crm/leads/${lead.id}`, { phone: '+972501234567', deal: 'buy', city: 'רמת גן', rooms: 4, budget_max: 2600000 });
+  const callSid = (await api(`/api/crm/calls?lead_id=${lead.id}`)).items[0]?.sid;
+  // What the AI's search_listings records on a call (no AI in this test).
+  psql(withDb(DB_URL, dbName), `INSERT INTO listing_mentions (business_id, listing_id, call_sid) VALUES (1, ${listingId}, '${callSid}')`);
+  await page.nav(`#/leads/${lead.id}`);
+  const match = await page.waitFor((id) => document.querySelector(`.match[data-id="${id}"]`)?.textContent, 'the listing among the matches', 10000, listingId)
+    .catch((e) => e.message);
+  check(match.includes(TITLE) && match.includes('2,450,000'), 'the lead page shows the listing that fits ("נכסים מתאימים")', match);
+  await page.eval((id) => {
+    document.querySelector('#matches-title').scrollIntoView();
+    document.querySelector(`.match[data-id="${id}"] .send-offer`).click();
+  }, listingId);
+  const offerToast = await page.waitFor(() => [...document.querySelectorAll('.toast')].map((t) => t.textContent).find((t) => t.includes('בוואטסאפ')),
+    'the offer toast', 10000).catch((e) => e.message);
+  check(/נשלח בוואטסאפ/.test(offerToast), 'sending a listing on WhatsApp confirms with a toast', offerToast);
+  const piled = await page.eval(() => document.querySelectorAll('.toast').length);
+  check(piled === 1, 'toasts do not pile up (one message after several actions)', String(piled));
+  const offers = (await (await fetch(`${FAKE}/__requests`)).json())
+    .filter((r) => r.method === 'POST' && r.target.endsWith('/Messages.json'))
+    .map((r) => new URLSearchParams(r.body)).filter((p) => (p.get('Body') || '').includes(TITLE));
+  const offer = offers[0]?.get('Body') || '';
+  check(offers.length === 1 && offers[0].get('To') === 'whatsapp:+972501234567' && offer.includes('2,450,000') && offer.includes('4 חדרים')
+    && offer.includes('רמת גן') && offer.includes(PHOTO), 'the offer went out with title, price, rooms, city and the photo link', offer);
+  await page.eval(() => document.querySelector('.call button.link').click());
+  const chip = await page.waitFor((id) => document.querySelector(`.call-listings a.chip[href="#/listings/${id}"]`)?.textContent,
+    'the offered listing on the call', 10000, listingId).catch((e) => e.message);
+  check(chip === TITLE, 'a call shows the listings offered on it as links', chip);
+  await shot('11-lead-matches');
+  await page.eval(() => document.querySelector('.call-listings a.chip').click());
+  const chipPage = await page.waitFor((t) => document.querySelector('form.listing-form') && document.querySelector('.page h1')?.textContent === t,
+    'the listing from its chip', 10000, TITLE).catch(() => false);
+  check(chipPage, 'the chip opens the listing');
+
+  // Phone: the list is one column of cards, the form fits, nothing scrolls sideways.
+  await page.eval(() => { for (const b of document.querySelectorAll('.toast-close')) b.click(); });
+  await page.viewport(390, 844, true);
+  const overflow = () => page.eval(() => document.documentElement.scrollWidth > innerWidth + 1);
+  await page.nav('#/listings');
+  await page.waitFor((id) => document.querySelector(`.listing-card[data-id="${id}"] img`)?.complete, 'the list on a phone', 10000, listingId);
+  const phoneList = { overflow: await overflow(), cols: await page.eval(() => new Set([...document.querySelectorAll('.listing-card')].map((c) => Math.round(c.getBoundingClientRect().left))).size) };
+  check(!phoneList.overflow && phoneList.cols === 1, 'phone: listing cards in one column, no sideways scroll', JSON.stringify(phoneList));
+  await shot('12-listings-phone');
+  await page.nav(`#/listings/${listingId}`);
+  await page.waitFor(() => document.querySelector('form.listing-form'), 'the form on a phone');
+  check(!(await overflow()), 'phone: the listing form has no sideways scroll');
+  await shot('13-listing-form-phone');
+  await page.viewport(1280, 860);
+
   // -- sign-out, then a read-only token: no edit controls --------------------
   await page.eval(() => document.querySelector('.signout').click());
   await page.waitFor(() => document.querySelector('input[name=token]'), 'the sign-in form after sign-out');
@@ -395,18 +628,38 @@ async function main() {
     selects: document.querySelectorAll('.lead-card select').length,
     draggable: document.querySelectorAll('.lead-card[draggable=true]').length,
     add: !!document.querySelector('form[aria-label="ליד חדש"]'),
+    import: !!document.querySelector('#leads-import'),
   }));
-  check(roBoard.selects === 0 && roBoard.draggable === 0 && !roBoard.add, 'read_only: the board has no edit controls', JSON.stringify(roBoard));
+  check(roBoard.selects === 0 && roBoard.draggable === 0 && !roBoard.add && !roBoard.import, 'read_only: the board has no edit controls', JSON.stringify(roBoard));
   await page.nav(`#/leads/${lead.id}`);
-  await page.waitFor(() => document.querySelector('#payments-title'), 'the lead page for read_only');
+  await page.waitFor(() => document.querySelector('#payments-title') && document.querySelector('.match'), 'the lead page for read_only');
   const roLead = await page.eval(() => ({
+    offers: document.querySelectorAll('.send-offer').length,
     reply: !!document.querySelector('form.reply'),
     pay: !!document.querySelector('form[aria-label="שליחת קישור לתשלום"]'),
     save: [...document.querySelectorAll('button[type=submit]')].length,
     status: document.querySelector('#lead-status').disabled,
   }));
-  check(!roLead.reply && !roLead.pay && roLead.save === 0 && roLead.status, 'read_only: the lead page has no edit controls', JSON.stringify(roLead));
+  check(!roLead.reply && !roLead.pay && roLead.save === 0 && roLead.status && roLead.offers === 0, 'read_only: the lead page has no edit controls', JSON.stringify(roLead));
   await shot('08-read-only');
+  await page.nav('#/listings');
+  await page.waitFor(() => document.querySelector('.listing-card'), 'the listings for read_only', 10000);
+  const roList = await page.eval(() => ({
+    add: !!document.querySelector('#new-listing'),
+    status: document.querySelectorAll('.listing-card select').length,
+    import: !!document.querySelector('#listings-import'),
+    export: !!document.querySelector('.export-csv'),
+  }));
+  check(!roList.add && roList.status === 0 && !roList.import && roList.export, 'read_only: listings have no edit controls (export stays)', JSON.stringify(roList));
+  const firstListing = await page.eval(() => document.querySelector('.listing-card').dataset.id);
+  await page.nav(`#/listings/${firstListing}`);
+  await page.waitFor(() => document.querySelector('dl.details'), 'a listing for read_only');
+  const roOne = await page.eval(() => ({
+    form: !!document.querySelector('form.listing-form'),
+    controls: document.querySelectorAll('main input, main select, main textarea, main button').length,
+  }));
+  check(!roOne.form && roOne.controls === 0, 'read_only: a listing shows its details, no form or delete', JSON.stringify(roOne));
+  await shot('14-read-only-listing');
 
   // -- nothing outside the service's origin ------------------------------------
   const foreign = page.requests.filter((u) => !u.startsWith(`${BASE}/`) && !u.startsWith('blob:') && !u.startsWith('data:') && u !== 'about:blank');
@@ -431,7 +684,7 @@ try {
     } catch { /* the page is gone */ }
   }
   for (const p of children) {
-    console.log(`# --- ${p.label} output (tail) ---`);
+    console.log(`# --- ${p.label} output (tail)${p.exitCode !== null || p.signalCode ? `, exited: ${p.signalCode || p.exitCode}` : ''} ---`);
     console.log(p.output.split('\n').slice(-30).join('\n'));
   }
 }

@@ -1293,3 +1293,46 @@ TEST(openai, a_call_to_a_listings_tracking_number_preloads_that_listing) {
   EXPECT_NE(text.find("פנטהאוז בבת ים"), std::string::npos) << text;
   EXPECT_NE(text.find("4200000"), std::string::npos);
 }
+
+TEST(openai, a_silent_caller_is_asked_once_by_the_ai_then_it_says_goodbye) {
+  // The model answers every response.create with a short line.
+  fake_realtime_server ai{[](fake_realtime_server& s, const std::string& m) {
+    auto t = type_of(m);
+    if (t == "session.update")
+      s.send(session_updated());
+    if (t == "response.create") {
+      auto n = std::to_string(s.count("response.create"));
+      s.send(response_created("resp_q" + n));
+      s.send(audio_delta(false, "item_q" + n, "resp_q" + n,
+                         std::string(800, 0x22)));
+      s.send(audio_done(false, "item_q" + n, "resp_q" + n));
+      s.send(response_done("resp_q" + n));
+    }
+  }};
+  auto cfg = ai_config(ai.url());
+  cfg.silence_reprompt = std::chrono::seconds(1);
+  running_app app{cfg};
+  sql_value(cfg, "UPDATE businesses SET greeting = 'שלום' RETURNING id");
+  ai_call call{app, "CAaiSilent"};
+  ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
+  ASSERT_TRUE(call.play_through("u1")); // the greeting; then silence
+  // One reprompt, in the model's voice.
+  ASSERT_TRUE(eventually([&] { return ai.count("response.create") == 1; },
+                         std::chrono::seconds(5)));
+  auto notes = ai.received("conversation.item.create");
+  ASSERT_FALSE(notes.empty());
+  EXPECT_NE(notes.back().find("שותק"), std::string::npos) << notes.back();
+  ASSERT_TRUE(call.play_through("a1"));
+  // Silent again: the goodbye, then the call ends normally.
+  ASSERT_TRUE(eventually([&] { return ai.count("response.create") == 2; },
+                         std::chrono::seconds(5)))
+    << sql_value(cfg, "SELECT string_agg(kind || ':' || detail::text, ' ; '"
+                      " ORDER BY seq) FROM call_events");
+  ASSERT_TRUE(call.play_through("a2"));
+  ASSERT_TRUE(call.ws.wait_closed(5s));
+  ASSERT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT end_reason FROM calls") == "silence";
+  }));
+  EXPECT_EQ(count_events(cfg, call.sid, "silence_reprompt"), "1");
+  EXPECT_EQ(count_events(cfg, call.sid, "silence_goodbye"), "1");
+}

@@ -31,9 +31,11 @@ constexpr std::uintmax_t max_file_bytes = 4 * 1024 * 1024;
 constexpr std::uintmax_t max_total_bytes = 32 * 1024 * 1024;
 constexpr int max_depth = 2; // web/x and web/dir/x, as the routes below
 
+// Images may come from any https origin: listing photos live on the
+// office's site or a portal's CDN (an image cannot run script).
 constexpr auto csp
   = "default-src 'self'; script-src 'self'; style-src 'self';"
-    " img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self';"
+    " img-src 'self' data: blob: https:; media-src 'self' blob:; font-src 'self';"
     " connect-src 'self'; object-src 'none'; base-uri 'none';"
     " form-action 'self'; frame-ancestors 'none'";
 

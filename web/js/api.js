@@ -57,20 +57,23 @@ function headers(json) {
   return h;
 }
 
-async function failure(res) {
+/// `sent`: the token the request carried. A 401 for a token that is no
+/// longer the session's (a late answer to a refused sign-in) signs nobody out.
+async function failure(res, sent) {
   let body = null;
   let detail = '';
   try {
     body = await res.json();
     detail = body && typeof body.error === 'string' ? body.error : '';
   } catch { /* not JSON */ }
-  if (res.status === 401) onUnauthorized();
+  if (res.status === 401 && sent === session.token) onUnauthorized();
   return new ApiError(res.status, detail, body);
 }
 
 /// JSON request; resolves to the parsed body, rejects with ApiError.
 export async function api(method, path, body) {
   let res;
+  const sent = session.token;
   try {
     res = await fetch(path, {
       method,
@@ -82,7 +85,7 @@ export async function api(method, path, body) {
   } catch {
     throw new ApiError(0);
   }
-  if (!res.ok) throw await failure(res);
+  if (!res.ok) throw await failure(res, sent);
   if (res.status === 204) return null;
   return res.json();
 }
@@ -92,13 +95,16 @@ export const post = (path, body) => api('POST', path, body ?? {});
 export const patch = (path, body) => api('PATCH', path, body ?? {});
 export const del = (path) => api('DELETE', path);
 
-/// PUTs a file as the raw body (an upload); resolves to the parsed answer.
-export async function upload(path, file) {
+/// Sends a file as the raw body (an upload: PUT unless `method` says
+/// otherwise, with the file's own type unless `type` says otherwise);
+/// resolves to the parsed answer.
+export async function upload(path, file, { method = 'PUT', type } = {}) {
   let res;
+  const sent = session.token;
   try {
     res = await fetch(path, {
-      method: 'PUT',
-      headers: { ...headers(false), 'Content-Type': file.type || 'application/octet-stream' },
+      method,
+      headers: { ...headers(false), 'Content-Type': type || file.type || 'application/octet-stream' },
       body: file,
       credentials: 'omit',
       cache: 'no-store',
@@ -106,7 +112,7 @@ export async function upload(path, file) {
   } catch {
     throw new ApiError(0);
   }
-  if (!res.ok) throw await failure(res);
+  if (!res.ok) throw await failure(res, sent);
   return res.json();
 }
 
@@ -114,16 +120,42 @@ export async function upload(path, file) {
 /// returns a blob: URL; revoke it when done.
 export async function audioUrl(path) {
   let res;
+  const sent = session.token;
   try {
     res = await fetch(path, { headers: headers(false), credentials: 'omit' });
   } catch {
     throw new ApiError(0);
   }
-  if (!res.ok) throw await failure(res);
+  if (!res.ok) throw await failure(res, sent);
   const type = res.headers.get('Content-Type') || '';
   let blob = await res.blob();
   if (type.startsWith('audio/wav')) blob = await playableWav(blob);
   return URL.createObjectURL(blob);
+}
+
+/// Downloads `path` (fetched with the bearer header, which a plain link
+/// cannot send) as a file named `filename`; resolves to its size in bytes.
+export async function download(path, filename) {
+  let res;
+  const sent = session.token;
+  try {
+    res = await fetch(path, { headers: { ...headers(false), Accept: '*/*' }, credentials: 'omit', cache: 'no-store' });
+  } catch {
+    throw new ApiError(0);
+  }
+  if (!res.ok) throw await failure(res, sent);
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The browser reads the blob on its own time: revoke it a while later.
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  return blob.size;
 }
 
 /// Caller audio is stored as 8 kHz mu-law WAV, which not every browser

@@ -1,12 +1,14 @@
 // One lead: its details (editable by writers), the timeline of its calls
 // (caller audio segments and recordings played through blob URLs fetched
 // with the token, transcript lines), WhatsApp messages with a reply box,
-// payments with "send payment link", notes and tasks.
+// payments with "send payment link", notes and tasks; the listings that fit
+// the lead, each with "send on WhatsApp".
 import { h, mount, field, select, dateInput, timeInput } from './dom.js';
 import { get, post, patch, qs, audioUrl } from './api.js';
 import * as fmt from './fmt.js';
 import { SOURCE, DEAL } from './page-leads.js';
 import { CALL_STATUS, ENGINE } from './page-live.js';
+import { price as listingPrice, roomsText, thumb, statusPill } from './page-listings.js';
 
 const MSG_STATUS = {
   queued: 'בתור', sending: 'נשלחת', sent: 'נשלחה', delivered: 'נמסרה',
@@ -26,6 +28,7 @@ export async function render(view, ctx, { arg }) {
   const sections = {
     details: h('section.card', { 'aria-labelledby': 'details-title' }),
     calls: h('section.card', { 'aria-labelledby': 'calls-title' }),
+    matches: h('section.card', { 'aria-labelledby': 'matches-title' }),
     messages: h('section.card', { 'aria-labelledby': 'messages-title' }),
     payments: h('section.card', { 'aria-labelledby': 'payments-title' }),
     notes: h('section.card', { 'aria-labelledby': 'notes-title' }),
@@ -38,7 +41,7 @@ export async function render(view, ctx, { arg }) {
     h('p.breadcrumb', h('a', { href: '#/leads' }, '→ לכל הלידים')),
     h('header.page-head', title, field('שלב', statusSel)),
     h('div.lead-grid',
-      h('div.col-main', sections.calls, sections.messages, sections.payments),
+      h('div.col-main', sections.calls, sections.matches, sections.messages, sections.payments),
       h('div.col-side', sections.details, sections.tasks, sections.notes)));
 
   let lead = leadData;
@@ -57,12 +60,21 @@ export async function render(view, ctx, { arg }) {
     }
   });
 
-  drawDetails(sections.details, ctx, lead, (l) => { lead = l; setTitle(); statusSel.value = l.status; });
+  const reloadMatches = () => drawMatches(sections.matches, ctx, id, () => lead, reloadMessages)
+    .catch((e) => ctx.fail('טעינת הנכסים המתאימים נכשלה', e));
+  drawDetails(sections.details, ctx, lead, (l) => {
+    const phoneChanged = l.phone !== lead.phone;
+    lead = l;
+    setTitle();
+    statusSel.value = l.status;
+    reloadMatches(); // what fits follows deal, city, rooms and budget
+    if (phoneChanged) reloadMessages();
+  });
   const reloadCalls = () => drawCalls(sections.calls, ctx, id, urls).catch((e) => ctx.fail('טעינת השיחות נכשלה', e));
   const reloadMessages = () => drawMessages(sections.messages, ctx, id, () => lead).catch((e) => ctx.fail('טעינת ההודעות נכשלה', e));
   const reloadPayments = () => drawPayments(sections.payments, ctx, id).catch((e) => ctx.fail('טעינת התשלומים נכשלה', e));
   await Promise.all([
-    reloadCalls(), reloadMessages(), reloadPayments(),
+    reloadCalls(), reloadMessages(), reloadPayments(), reloadMatches(),
     drawNotes(sections.notes, ctx, id).catch((e) => ctx.fail('טעינת ההערות נכשלה', e)),
     drawTasks(sections.tasks, ctx, id).catch((e) => ctx.fail('טעינת המשימות נכשלה', e)),
   ]);
@@ -191,7 +203,12 @@ function drawCall(el, ctx, call, urls) {
   const segs = call.segments || [];
   const transcript = call.transcript || [];
   const moments = (call.events || []).filter((e) => CALL_EVENT[e.kind]);
+  const offered = (call.listings || []).filter((l) => l && l.id != null);
   mount(el,
+    offered.length ? h('div.call-listings', h('h3', 'נכסים שהוצעו בשיחה'),
+      h('ul.chips', offered.map((l) => h('li', l.deleted
+        ? h('span.chip.deleted', `${l.title || `נכס ${l.id}`} (נמחק)`)
+        : h('a.chip', { href: `#/listings/${encodeURIComponent(l.id)}` }, l.title || `נכס ${l.id}`))))) : null,
     moments.length ? h('div.call-events', h('h3', 'מהלך השיחה'),
       h('ul.plain', moments.map((e) => h('li', { dataset: { kind: e.kind } },
         h('span.meta', `${fmt.time(e.at)} · `), CALL_EVENT[e.kind](e.detail || {}))))) : null,
@@ -201,7 +218,71 @@ function drawCall(el, ctx, call, urls) {
     call.recording_url ? h('div.recording', h('h3', 'הקלטה'), player(ctx, 'הקלטת השיחה', call.recording_url, urls)) : null,
     transcript.length ? h('div.transcript', h('h3', 'תמליל'),
       h('ol.plain', transcript.map((t) => h('li', h('strong', `${ROLE[t.role] || t.role}: `), t.text)))) : null,
-    !segs.length && !call.recording_url && !transcript.length ? h('p.empty', 'אין שמע או תמליל לשיחה הזו.') : null);
+    !segs.length && !call.recording_url && !transcript.length && !offered.length ? h('p.empty', 'אין שמע או תמליל לשיחה הזו.') : null);
+}
+
+// -- listings that fit ------------------------------------------------------------
+
+/// The WhatsApp text offering listing `l` to `lead`.
+export function offerText(lead, l) {
+  const place = [l.neighborhood, l.city].filter(Boolean).join(', ');
+  const facts = [listingPrice(l), roomsText(l.rooms), place].filter(Boolean).join(' · ');
+  const photo = (l.photos || []).find(Boolean);
+  return [
+    `שלום${lead.name ? ` ${lead.name}` : ''}, יש לנו נכס שעשוי להתאים לך:`,
+    l.title,
+    facts || null,
+    photo ? `תמונה: ${photo}` : null,
+    'נשמח לתאם ביקור — אפשר להשיב להודעה הזו.',
+  ].filter(Boolean).join('\n');
+}
+
+async function drawMatches(sec, ctx, id, leadNow, reloadMessages) {
+  const res = await get(`/api/crm/leads/${id}/matches`);
+  const items = res.items || [];
+  const lead = leadNow();
+  const kids = [h('h2#matches-title', 'נכסים מתאימים')];
+  if (!items.length) {
+    kids.push(h('p.empty', lead.deal || lead.city || lead.rooms != null || lead.budget_max != null
+      ? 'אין כרגע נכסים זמינים שמתאימים לליד.'
+      : 'אין כרגע נכסים מתאימים. מלאו עסקה, עיר, חדרים או תקציב כדי למצוא התאמות.'));
+    mount(sec, kids);
+    return;
+  }
+  if (ctx.canWrite && !lead.phone) kids.push(h('p.hint', 'לליד אין מספר טלפון, אי אפשר לשלוח וואטסאפ.'));
+  kids.push(h('ul.match-list', items.map((l) => {
+    let send = null;
+    if (ctx.canWrite) {
+      send = h('button.send-offer', { type: 'button', disabled: !lead.phone,
+        'aria-label': `שליחת "${l.title}" בוואטסאפ` }, 'שליחה בוואטסאפ');
+      send.addEventListener('click', async () => {
+        const now = leadNow();
+        if (!now.phone) return;
+        send.disabled = true;
+        send.textContent = 'שולח…';
+        try {
+          await post('/api/whatsapp/send', { to: now.phone, text: offerText(now, l) });
+          ctx.toast(`הנכס "${l.title}" נשלח בוואטסאפ${now.name ? ` ל${now.name}` : ' לליד'}.`);
+          send.textContent = 'נשלח ✓';
+          reloadMessages();
+        } catch (err) {
+          ctx.fail('שליחת הנכס בוואטסאפ נכשלה', err);
+          send.textContent = 'שליחה בוואטסאפ';
+          send.disabled = false;
+        }
+      });
+    }
+    const score = Number(l.score);
+    return h('li.match', { dataset: { id: l.id } },
+      h('a.thumb-link', { href: `#/listings/${l.id}`, tabindex: '-1', 'aria-hidden': 'true' }, thumb(l)),
+      h('div.match-body',
+        h('a.card-title', { href: `#/listings/${l.id}` }, l.title),
+        h('span.card-meta', [listingPrice(l), roomsText(l.rooms), l.city].filter(Boolean).join(' · ')),
+        h('span.match-foot', statusPill(l.status),
+          Number.isFinite(score) ? h('span.meta', ` התאמה ${Math.round(score * 100)}%`) : null)),
+      send);
+  })));
+  mount(sec, kids);
 }
 
 // -- WhatsApp -------------------------------------------------------------------

@@ -5,10 +5,13 @@
 import { h, mount, field, select, debounce } from './dom.js';
 import { get, post, patch, qs } from './api.js';
 import * as fmt from './fmt.js';
+import { exportButton, importForm } from './csv.js';
 
 const BOARD_PAGE = 30;
 const LIST_PAGE = 25;
-export const SOURCE = { call: 'שיחה', whatsapp: 'וואטסאפ', manual: 'ידני' };
+export const SOURCE = {
+  call: 'שיחה', whatsapp: 'וואטסאפ', manual: 'ידני', import: 'ייבוא', web: 'אתר', portal: 'פורטל',
+};
 export const DEAL = { buy: 'קנייה', rent: 'שכירות', sell: 'מכירה' };
 
 export async function render(view, ctx, { query }) {
@@ -17,10 +20,20 @@ export async function render(view, ctx, { query }) {
     h('a.tab', { role: 'tab', href: '#/leads', 'aria-selected': String(mode === 'board') }, 'לוח שלבים'),
     h('a.tab', { role: 'tab', href: '#/leads?view=list', 'aria-selected': String(mode === 'list') }, 'רשימה וחיפוש'));
   const body = h('div');
+  const hooks = { reload: null }; // the view's own reload, for after an import
   mount(view,
-    h('header.page-head', h('h1', 'לידים'), ctx.canWrite ? newLeadForm(ctx) : null),
+    h('header.page-head', h('h1', 'לידים'),
+      h('div.actions', exportButton(ctx, { label: 'ייצוא כל הלידים ל־CSV', path: () => '/api/crm/leads.csv', filename: 'leads.csv' })),
+      ctx.canWrite ? newLeadForm(ctx) : null),
+    ctx.canWrite ? importForm(ctx, {
+      id: 'leads-import',
+      title: 'ייבוא לידים מקובץ CSV',
+      path: '/api/crm/leads/import',
+      hint: 'שורת כותרות בעברית או באנגלית (למשל שם, טלפון, עיר, עסקה, חדרים, תקציב). ליד עם טלפון קיים מתעדכן.',
+      done: () => hooks.reload && hooks.reload(),
+    }) : null,
     tabs, body);
-  return mode === 'list' ? renderList(body, ctx, query) : renderBoard(body, ctx);
+  return mode === 'list' ? renderList(body, ctx, query, hooks) : renderBoard(body, ctx, hooks);
 }
 
 function newLeadForm(ctx) {
@@ -56,7 +69,7 @@ function newLeadForm(ctx) {
 
 // -- board --------------------------------------------------------------------
 
-async function renderBoard(body, ctx) {
+async function renderBoard(body, ctx, hooks = {}) {
   const statuses = ctx.pipeline;
   const columns = new Map();
   const board = h('div.board', { role: 'list', 'aria-label': 'לוח שלבי הלידים' });
@@ -156,6 +169,7 @@ async function renderBoard(body, ctx) {
       setCount(s.key, 0);
     });
   }
+  hooks.reload = () => load().catch((err) => ctx.fail('טעינת הלידים נכשלה', err));
   await load();
   // A call or message may create or move leads: reload, at most every 2 s.
   let pending = null;
@@ -172,7 +186,7 @@ async function renderBoard(body, ctx) {
 
 // -- list ---------------------------------------------------------------------
 
-async function renderList(body, ctx, query) {
+async function renderList(body, ctx, query, hooks = {}) {
   const state = {
     q: query.get('q') || '',
     status: query.get('status') || '',
@@ -230,6 +244,7 @@ async function renderList(body, ctx, query) {
   source.addEventListener('change', () => { state.source = source.value; reload(); });
   prev.addEventListener('click', () => { state.page -= 1; load(); });
   next.addEventListener('click', () => { state.page += 1; load(); });
+  hooks.reload = load;
   await load();
   return null;
 }
