@@ -1,5 +1,7 @@
 #include "transport/http_session.hpp"
 
+#include "core/json.hpp"
+
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -8,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 namespace al {
@@ -33,6 +36,31 @@ constexpr auto write_timeout = std::chrono::seconds(30);
 // After an error answer: how long / how much unread input is discarded.
 constexpr auto linger_timeout = std::chrono::seconds(2);
 constexpr std::size_t linger_limit = 8 * 1024 * 1024;
+
+/// A request target with raw UTF-8 (curl sends Hebrew search terms as
+/// typed; browsers and Twilio percent-encode): the same target with every
+/// byte >= 0x80 percent-encoded. nullopt when there is none, or when the
+/// bytes are not valid UTF-8.
+std::optional<std::string> encode_raw_utf8(std::string_view target) {
+  bool raw = false;
+  for (unsigned char c : target)
+    raw = raw || c >= 0x80;
+  if (!raw || !valid_utf8(target))
+    return std::nullopt;
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(target.size() * 2);
+  for (unsigned char c : target) {
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
+    out.push_back('%');
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 0xF]);
+  }
+  return out;
+}
 
 } // namespace
 
@@ -128,8 +156,21 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   // Split the target; a target that is not a valid origin-form is a 400.
   auto target = std::string_view{msg.target()};
   auto parsed = boost::urls::parse_origin_form(target);
-  if (!parsed)
-    return fail_request(http::status::bad_request, "Malformed request target");
+  if (!parsed) {
+    // Raw UTF-8 is read as its percent-encoded form; anything else is a 400.
+    auto encoded = encode_raw_utf8(target);
+    if (!encoded)
+      return fail_request(http::status::bad_request,
+                          "Malformed request target (percent-encode"
+                          " non-ASCII characters and spaces)");
+    msg.target(*encoded);
+    target = std::string_view{msg.target()};
+    parsed = boost::urls::parse_origin_form(target);
+    if (!parsed)
+      return fail_request(http::status::bad_request,
+                          "Malformed request target (percent-encode"
+                          " non-ASCII characters and spaces)");
+  }
   std::string path = parsed->path();
   std::string query{parsed->encoded_query()};
 

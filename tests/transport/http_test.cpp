@@ -268,6 +268,24 @@ TEST_F(http_test, keep_alive_serves_two_requests_on_one_connection) {
   EXPECT_EQ(ec, net::error::eof);
 }
 
+TEST_F(http_test, a_target_with_raw_utf8_reads_as_its_percent_encoded_form) {
+  // What curl sends for the README's example: Hebrew as typed.
+  auto ask = [&](const std::string& target) {
+    return raw_exchange(port(), "GET " + target + " HTTP/1.1\r\nHost: t\r\n"
+                                "Authorization: Bearer " + admin +
+                                "\r\nConnection: close\r\n\r\n");
+  };
+  auto raw = ask("/api/crm/leads?q=\xD7\x9B\xD7\x94\xD7\x9F&business_id=1");
+  auto encoded = ask("/api/crm/leads?q=%D7%9B%D7%94%D7%9F&business_id=1");
+  EXPECT_EQ(statuses(raw), std::vector<int>{200}) << raw;
+  EXPECT_EQ(statuses(encoded), std::vector<int>{200});
+  EXPECT_NE(raw.find("\"items\""), std::string::npos) << raw;
+  // Bytes that are not UTF-8, or a space: still a clear 400.
+  auto bad = ask("/api/crm/leads?q=\xFF\xFE");
+  EXPECT_EQ(statuses(bad), std::vector<int>{400}) << bad;
+  EXPECT_NE(bad.find("percent-encode"), std::string::npos) << bad;
+}
+
 TEST_F(http_test, pipelined_requests_are_answered_in_order) {
   // A database round trip first, then two instant answers: the order holds.
   auto raw = raw_exchange(port(),
