@@ -375,16 +375,6 @@ std::int64_t count_of(const pqxx::result& r) {
   return r[0][0].as<std::int64_t>();
 }
 
-template <class T>
-std::optional<T> flat(const patch_field<T>& f) {
-  return f && *f ? std::optional<T>{**f} : std::nullopt;
-}
-
-template <class T>
-bool given(const patch_field<T>& f) {
-  return f.has_value();
-}
-
 std::optional<std::string> tags_json(const lead_input& in) {
   if (!in.tags)
     return std::nullopt;

@@ -274,16 +274,6 @@ constexpr sql_statement select_leads_export{
 #undef AL_LISTING_TEXT
 #undef AL_LISTING_JSON
 
-template <class T>
-std::optional<T> flat(const patch_field<T>& f) {
-  return f && *f ? std::optional<T>{**f} : std::nullopt;
-}
-
-template <class T>
-bool given(const patch_field<T>& f) {
-  return f.has_value();
-}
-
 std::optional<std::string>
 json_strings(const std::optional<std::vector<std::string>>& v) {
   if (!v)

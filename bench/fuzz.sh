@@ -33,7 +33,7 @@ TARGETS_ALL=(form media_frame json signature twiml phone_money audio_decode
 # sees those libraries' heap use through malloc and memcpy only.
 CORE_SRCS=(form json input crm_input business_input crypto twilio_signature
   call_token url_builder twiml phone money media_frame whatsapp_wire
-  payment_wire working_hours mulaw wav listing_input csv csv_import)
+  payment_wire working_hours israel_time mulaw wav listing_input csv csv_import)
 
 SECONDS_EACH=20
 MODE=run
@@ -80,7 +80,7 @@ FLAGS=(-std=c++17 -g -O1 -fno-omit-frame-pointer
   -fsanitize=address,undefined -fno-sanitize-recover=all
   -DSIMDJSON_THREADS_ENABLED=1 -DBOOST_URL_NO_LIB -DBOOST_JSON_NO_LIB
   -I"$REPO")
-LIBS=(-lsimdjson -lcrypto -lsndfile -lsoxr -logg -lcctz -lpthread)
+LIBS=(-lsimdjson -lcrypto -lsndfile -lsoxr -logg -lcctz -lhdate -lpthread)
 
 log() { echo "fuzz.sh: $*" >&2; }
 

@@ -19,6 +19,19 @@ namespace al {
 template <class T>
 using patch_field = std::optional<std::optional<T>>;
 
+/// The value of a patch field for SQL: the value, or NULL when not given or
+/// given as null.
+template <class T>
+std::optional<T> flat(const patch_field<T>& f) {
+  return f && *f ? std::optional<T>{**f} : std::nullopt;
+}
+
+/// True when the patch names the field (a value or null).
+template <class T>
+bool given(const patch_field<T>& f) {
+  return f.has_value();
+}
+
 /// Text we may store: no NUL byte (PostgreSQL text cannot hold one).
 bool storable_text(std::string_view s) noexcept;
 

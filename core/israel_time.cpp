@@ -1,5 +1,7 @@
 #include "core/israel_time.hpp"
 
+#include "core/jerusalem_tz.hpp"
+
 #include "core/json.hpp"
 
 #include <algorithm>
@@ -22,18 +24,8 @@ constexpr std::time_t day_s = 86400;
 // How far next_opening and slot_alternatives look.
 constexpr int search_days = 14;
 
-// Asia/Jerusalem from the system tzdata, loaded once (cctz caches it).
 const cctz::time_zone& jerusalem() {
-  static const cctz::time_zone tz = [] {
-    cctz::time_zone z;
-    if (!cctz::load_time_zone("Asia/Jerusalem", &z))
-      // No tzdata on this machine (the tzdata package is missing): fall back
-      // to Israel Standard Time, a fixed UTC+2 without daylight saving, so
-      // summer times are an hour off instead of off by the whole offset.
-      z = cctz::fixed_time_zone(cctz::seconds(7200));
-    return z;
-  }();
-  return tz;
+  return jerusalem_tz();
 }
 
 instant at(std::time_t t) {
@@ -557,6 +549,20 @@ const char* slot_problem_code(slot_problem p) noexcept {
       return "slot_taken";
   }
   return "none";
+}
+
+// Asia/Jerusalem from the system tzdata, loaded once (cctz caches it).
+const cctz::time_zone& jerusalem_tz() {
+  static const cctz::time_zone tz = [] {
+    cctz::time_zone z;
+    if (!cctz::load_time_zone("Asia/Jerusalem", &z))
+      // No tzdata on this machine (the tzdata package is missing): fall back
+      // to Israel Standard Time, a fixed UTC+2 without daylight saving, so
+      // summer times are an hour off instead of off by the whole offset.
+      z = cctz::fixed_time_zone(cctz::seconds(7200));
+    return z;
+  }();
+  return tz;
 }
 
 } // namespace al

@@ -4,6 +4,8 @@
 
 #include <array>
 
+#include "core/jerusalem_tz.hpp"
+
 #include <cctz/civil_time.h>
 #include <cctz/time_zone.h>
 
@@ -14,22 +16,8 @@ const char* const default_after_hours_reply
 
 namespace {
 
-// Asia/Jerusalem from the system tzdata, loaded once (cctz caches it).
-const cctz::time_zone& jerusalem() {
-  static const cctz::time_zone tz = [] {
-    cctz::time_zone z;
-    if (!cctz::load_time_zone("Asia/Jerusalem", &z))
-      // No tzdata on this machine (the tzdata package is missing): fall back
-      // to Israel Standard Time, a fixed UTC+2 without daylight saving, so
-      // summer times are an hour off instead of off by the whole offset.
-      z = cctz::fixed_time_zone(cctz::seconds(7200));
-    return z;
-  }();
-  return tz;
-}
-
 cctz::time_zone::absolute_lookup lookup(std::time_t utc) noexcept {
-  return jerusalem().lookup(
+  return jerusalem_tz().lookup(
     cctz::time_point<cctz::seconds>(cctz::seconds(utc)));
 }
 

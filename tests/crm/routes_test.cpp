@@ -262,6 +262,51 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
      "/api/admin/supervisors",
      "",
      {200, 403, 403, 403}},
+    // Listings: reads for every role, writes for owner and agent. An
+    // import takes the CSV file itself: a JSON body is a 400 once the role
+    // may import.
+    {v::get, "/api/crm/listings", "/api/crm/listings", "", {200, 200, 200, 200}},
+    {v::post,
+     "/api/crm/listings",
+     "/api/crm/listings",
+     R"({"business_id":1,"title":"t","deal":"buy"})",
+     {201, 201, 201, 403}},
+    {v::get,
+     "/api/crm/listings.csv",
+     "/api/crm/listings.csv",
+     "",
+     {200, 200, 200, 200}},
+    {v::post,
+     "/api/crm/listings/import",
+     "/api/crm/listings/import",
+     "{}",
+     {400, 400, 400, 403}},
+    {v::get,
+     "/api/crm/listings/{id}",
+     "/api/crm/listings/{listing}",
+     "",
+     {200, 200, 200, 200}},
+    {v::patch,
+     "/api/crm/listings/{id}",
+     "/api/crm/listings/{listing}",
+     R"({"price":5})",
+     {200, 200, 200, 403}},
+    {v::delete_,
+     "/api/crm/listings/{id}",
+     "/api/crm/listings/{dlisting}",
+     "",
+     {200, 200, 200, 403}},
+    {v::get, "/api/crm/leads.csv", "/api/crm/leads.csv", "", {200, 200, 200, 200}},
+    {v::post,
+     "/api/crm/leads/import",
+     "/api/crm/leads/import",
+     "{}",
+     {400, 400, 400, 403}},
+    {v::get,
+     "/api/crm/leads/{id}/matches",
+     "/api/crm/leads/{lead}/matches",
+     "",
+     {200, 200, 200, 200}},
   };
 
   // Every /api/ route the application registers is in the table.
@@ -298,6 +343,12 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
       crm.call("POST", "/api/crm/tasks", admin_token, R"({"title":"t"})")
         .int_at("id"));
     ids["{tok}"] = std::to_string(crm.new_token(1, "agent").id);
+    for (auto key : {"{listing}", "{dlisting}"})
+      ids[key] = std::to_string(
+        crm
+          .call("POST", "/api/crm/listings", admin_token,
+                R"({"business_id":1,"title":"matrix","deal":"rent"})")
+          .int_at("id"));
     ids["{pay}"] = payment;
     for (auto& t : table) {
       auto path = t.path;
