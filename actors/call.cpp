@@ -284,7 +284,7 @@ std::string request_transfer(call_actor* self, const std::string& reason) {
   }
   auto now = std::time(nullptr);
   if (!within_working_hours(cp.setup->working_hours, now)
-      || is_closure(israel_at(now).date)) {
+      || (env.holiday_closures && is_closure(israel_at(now).date))) {
     auto opens = next_opening_he(cp.setup->working_hours, now);
     record_event(self, "transfer_refused", {{"reason", "closed"}, {"opens", opens}});
     if (!ai_active(self) && env.voices) {
@@ -682,7 +682,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         cp.in_speech = true;
         caller_active(self);
         cp.turn_audio.clear();
-        if (cp.playing && cp.sink && cp.step != call_step::goodbye) {
+        if (cp.playing && cp.sink && cp.step != call_step::goodbye
+            && !cp.transferring) {
           cp.sink->clear();
           cp.playing = false;
           if (self->state.env->m)
@@ -703,7 +704,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       record_event(self, "caller_turn", {{"segment", cp.segments}});
       if (ai_active(self))
         self->state.ai->on_speech(false); // the model answers
-      else if (!cp.playing)
+      else if (!cp.playing && !cp.transferring)
         on_turn(self, "");
       if (!cp.playing)
         arm_silence(self); // the turn asked for nothing to be said
@@ -737,6 +738,13 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
           cp.transfer_wanted = true;
           request_setup(self);
           return;
+        }
+        if (ai_active(self) && !self->state.ai->live()) {
+          // Still connecting: the script takes the call from here.
+          self->state.ai->stop();
+          cp.ai_link.reset();
+          if (cp.sink)
+            cp.sink->want_all_audio(false);
         }
         if (!ai_active(self)) {
           request_transfer(self, "הקיש 0"); // or records why not

@@ -65,6 +65,8 @@ struct call_env {
   /// Caller silent this long after the agent finished: one reprompt, then
   /// goodbye (SILENCE_REPROMPT_S); zero: never.
   std::chrono::milliseconds silence_reprompt{6000};
+  /// Israeli holidays close the office for transfers (HOLIDAY_CLOSURES).
+  bool holiday_closures = true;
   std::chrono::milliseconds ai_open_timeout{1500};
   std::chrono::milliseconds ai_reply_timeout{1500};
   /// Sends a WhatsApp text from `business` to `to` (E.164) and calls `done`

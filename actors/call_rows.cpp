@@ -20,10 +20,7 @@ namespace {
 constexpr sql_statement select_incoming_business{
   AL_BUSINESS_COLUMNS
   " WHERE b.id = coalesce((SELECT business_id FROM phone_numbers"
-  "                        WHERE number = $1),"
-  "                       (SELECT business_id FROM listings"
-  "                        WHERE tracking_number = $1"
-  "                        AND deleted_at IS NULL), 1)"};
+  "                        WHERE number = $1), 1)"};
 
 constexpr sql_statement select_business_by_id{AL_BUSINESS_COLUMNS
                                               " WHERE b.id = $1"};
@@ -116,7 +113,8 @@ constexpr sql_statement update_fallback{
 constexpr sql_statement update_status{
   "UPDATE calls SET status = CASE WHEN status IN ('completed',"
   " 'dropped', 'fallback', 'failed') AND $2 = 'in-progress'"
-  " THEN status ELSE $2 END,"
+  " THEN status WHEN status = 'transfer_missed'"
+  " AND $2 IN ('in-progress', 'completed') THEN status ELSE $2 END,"
   " ended_at = CASE WHEN $2 IN ('completed', 'busy', 'failed',"
   " 'no-answer', 'canceled') THEN coalesce(ended_at, now())"
   " ELSE ended_at END, updated_at = now() WHERE call_sid = $1"};

@@ -51,7 +51,8 @@ constexpr sql_statement append_lead_notes{
   " WHERE business_id = $1 AND id = $2"};
 
 constexpr sql_statement lock_business_hours{
-  "SELECT working_hours::text FROM businesses WHERE id = $1 FOR UPDATE"};
+  "SELECT working_hours::text FROM businesses WHERE id = $1"
+  " FOR NO KEY UPDATE"};
 
 // Scheduled appointments near a wanted start (the alternatives look up to
 // 14 days around it), as [start, end) epoch seconds.
@@ -186,10 +187,11 @@ void book_appointment(const call_env& env, const call_info& info,
       auto hours = exec(tx, lock_business_hours, business);
       std::string working_hours = hours.empty() ? "{}" : hours[0][0].c_str();
       std::vector<time_span> taken;
-      for (auto row : exec(tx, select_taken_slots, business,
-                           static_cast<std::int64_t>(when)))
-        taken.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::int64_t>());
       auto now = std::time(nullptr);
+      // Around what will be offered: a past request gets times from now on.
+      for (auto row : exec(tx, select_taken_slots, business,
+                           static_cast<std::int64_t>(std::max(when, now))))
+        taken.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::int64_t>());
       auto problem = check_slot(working_hours, when, appointment_minutes, now,
                                 taken);
       if (problem != slot_problem::none) {

@@ -87,6 +87,11 @@ constexpr sql_statement insert_listing{
   " ARRAY(SELECT jsonb_array_elements_text(coalesce($15, '[]')::jsonb)),"
   " $16, $17) RETURNING id"};
 
+// A tracking number must be one of the business's own numbers (the admin
+// assigns them): calls are routed by phone_numbers, never by a listing.
+constexpr sql_statement select_own_numbers{
+  "SELECT number FROM phone_numbers WHERE business_id = $1"};
+
 constexpr sql_statement update_listing{
   "UPDATE listings SET"
   " title = coalesce($3::text, title),"
@@ -221,7 +226,8 @@ constexpr sql_statement upsert_listings{
   " floor = coalesce(excluded.floor, l.floor),"
   " size_sqm = coalesce(excluded.size_sqm, l.size_sqm),"
   " price = coalesce(excluded.price, l.price),"
-  " status = excluded.status,"
+  " status = CASE WHEN $3::jsonb ? excluded.external_ref"
+  "   THEN excluded.status ELSE l.status END,"
   " description = CASE WHEN excluded.description = '' THEN l.description"
   "   ELSE excluded.description END,"
   " features = CASE WHEN cardinality(excluded.features) = 0 THEN l.features"
@@ -293,6 +299,26 @@ std::optional<std::string> description_patch(const listing_input& in) {
 
 crm_reply ok_reply(json::value v, crm_code code = crm_code::ok) {
   return crm_reply{code, std::move(v)};
+}
+
+std::set<std::string> own_numbers(db_tx& tx, std::int64_t business) {
+  std::set<std::string> out;
+  for (auto r : exec(tx, select_own_numbers, business))
+    out.emplace(r[0].c_str());
+  return out;
+}
+
+const char* const not_own_number
+  = "tracking_number must be one of the business's phone numbers";
+
+/// A 400 when the listing names a tracking number the business does not own.
+std::optional<crm_reply> foreign_tracking_number(db_tx& tx,
+                                                 std::int64_t business,
+                                                 const listing_input& in) {
+  auto n = flat(in.tracking_number);
+  if (!n || own_numbers(tx, business).count(*n))
+    return std::nullopt;
+  return crm_fail(crm_code::bad_request, not_own_number);
 }
 
 crm_reply no_listing() {
@@ -399,6 +425,8 @@ void add_error(json::array& errors, std::size_t line, std::string_view msg) {
 
 crm_reply create_listing(db_tx& tx, std::int64_t business,
                          const listing_input& in) {
+  if (auto bad = foreign_tracking_number(tx, business, in))
+    return *bad;
   std::int64_t id = 0;
   try {
     pqxx::subtransaction sub{tx, "create_listing"};
@@ -426,6 +454,8 @@ crm_reply get_listing(db_tx& tx, std::int64_t business, std::int64_t id) {
 
 crm_reply patch_listing(db_tx& tx, std::int64_t business, std::int64_t id,
                         const listing_input& in) {
+  if (auto bad = foreign_tracking_number(tx, business, in))
+    return *bad;
   try {
     pqxx::subtransaction sub{tx, "patch_listing"};
     auto r = exec(
@@ -516,10 +546,16 @@ crm_reply import_listings(db_tx& tx, std::int64_t business,
   std::vector<std::string> rows;
   std::map<std::string, std::pair<std::size_t, std::size_t>> by_ref;
   std::set<std::string> tracking;
+  auto own = own_numbers(tx, business);
+  json::object status_given; // external refs whose status the file sets
   for (std::size_t i = 1; i < records.size(); ++i) {
     listing_input in;
     if (auto err = listing_from_csv(cols, records[i], in); !err.empty()) {
       add_error(errors, records[i].line, err);
+      continue;
+    }
+    if (auto n = flat(in.tracking_number); n && !own.count(*n)) {
+      add_error(errors, records[i].line, not_own_number);
       continue;
     }
     if (auto n = flat(in.tracking_number);
@@ -529,6 +565,10 @@ crm_reply import_listings(db_tx& tx, std::int64_t business,
       continue;
     }
     if (auto ref = flat(in.external_ref)) {
+      if (in.status)
+        status_given[*ref] = true;
+      else
+        status_given.erase(*ref); // the later line decides
       auto [it, fresh] = by_ref.emplace(*ref, std::pair{rows.size(),
                                                         records[i].line});
       if (!fresh) {
@@ -550,7 +590,8 @@ crm_reply import_listings(db_tx& tx, std::int64_t business,
     array += "]";
     try {
       pqxx::subtransaction sub{tx, "import_listings"};
-      for (auto r : exec(sub, upsert_listings, business, array))
+      for (auto r : exec(sub, upsert_listings, business, array,
+                         json::serialize(status_given)))
         (r[0].as<bool>() ? created : updated) += 1;
       sub.commit();
     } catch (const pqxx::unique_violation& e) {
@@ -616,6 +657,8 @@ crm_reply import_leads(db_tx& tx, std::int64_t business, std::string_view csv,
     if (in.status) {
       o["status"] = *in.status;
       status_given[*phone] = true;
+    } else {
+      status_given.erase(*phone); // a later line without one decides
     }
     if (auto v = flat(in.deal))
       o["deal"] = *v;

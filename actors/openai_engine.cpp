@@ -391,7 +391,7 @@ void openai_engine::nudge(const std::string& note) {
 }
 
 void openai_engine::end_after_reply() {
-  if (!active() || ending_)
+  if (phase_ != phase::live || ending_)
     return;
   if (!response_active_ && !pending_create_ && !awaiting_response_
       && tools_running_ == 0) {

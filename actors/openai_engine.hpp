@@ -86,6 +86,11 @@ public:
     return !parts_.empty();
   }
 
+  /// The session is open (not connecting, failed or stopped).
+  bool live() const noexcept {
+    return phase_ == phase::live;
+  }
+
   /// Live, and waiting for the caller: no response running, nothing left
   /// to play, no tool running, not ending (the silence timer may run).
   bool idle() const noexcept {

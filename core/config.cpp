@@ -175,6 +175,7 @@ config_result load_config(const env_lookup& lookup) {
     r.text("OPENAI_TEXT_MODEL", cfg.openai_text_model);
     r.text("SAY_VOICE", cfg.say_voice);
     r.seconds("SILENCE_REPROMPT_S", 1, 600, cfg.silence_reprompt);
+    r.boolean("HOLIDAY_CLOSURES", cfg.holiday_closures);
     r.boolean("PAYMENTS_ENABLED", cfg.payments_enabled);
     r.text("PAYPAL_CLIENT_ID", cfg.paypal_client_id);
     r.text("PAYPAL_SECRET", cfg.paypal_secret);

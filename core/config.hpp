@@ -50,6 +50,9 @@ struct config {
   // SAY_VOICE: the <Say> voice of Hebrew fallback prompts (language he-IL).
   std::string say_voice = "Google.he-IL-Standard-A";
   std::chrono::seconds silence_reprompt{6}; // SILENCE_REPROMPT_S
+  // HOLIDAY_CLOSURES: Israeli holidays (libhdate) close the office for
+  // transfers and bookings; false for an office that works through them.
+  bool holiday_closures = true;
   bool payments_enabled = false;
   std::string paypal_client_id;
   std::string paypal_secret;

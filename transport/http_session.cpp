@@ -113,14 +113,22 @@ void http_session::do_read() {
     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
       if (ec)
         return self->on_read(ec, n);
-      auto target = std::string_view{self->parser_->get().target()};
-      auto limit = upload_limit(self->parser_->get().method(),
-                                target.substr(0, target.find('?')));
+      auto& head = self->parser_->get();
+      auto target = std::string_view{head.target()};
+      // Only a request that carries credentials may send an upload's size
+      // (the token itself is checked by the route, after the body).
+      auto limit = head.count(http::field::authorization)
+                     ? upload_limit(head.method(),
+                                    target.substr(0, target.find('?')))
+                     : body_limit;
       auto length = self->parser_->content_length();
       if (length && *length > limit)
         return self->fail_request(http::status::payload_too_large,
                                   "Request body too large");
       self->parser_->body_limit(limit); // chunked bodies: counted as read
+      if (limit > body_limit) // a slow uplink: at least 256 KiB/s
+        self->stream_.expires_after(
+          read_timeout + std::chrono::seconds(limit / (256 * 1024)));
       http::async_read(self->stream_, self->buffer_, *self->parser_,
                        [self](beast::error_code ec, std::size_t n) {
                          self->on_read(ec, n);

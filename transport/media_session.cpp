@@ -392,13 +392,18 @@ void add_media_websocket(dispatcher& d, services& svc,
         auto own = business_account(tx, business);
         if (!own)
           return;
-        *token = own->auth_token.empty() ? svc.cfg.twilio_auth_token
-                                         : own->auth_token;
-        if (!own->auth_token.empty())
+        // Its own account when it has both (account_of() in the webhooks).
+        bool has_own = !own->account_sid.empty() && !own->auth_token.empty();
+        *token = has_own ? own->auth_token : svc.cfg.twilio_auth_token;
+        if (has_own)
           svc.tenant_tokens.put(business, own->auth_token);
       },
-      [ex, s, r, token, valid, open, &registry](const db_error&) {
-        net::post(ex, [s, r, token, valid, open, &registry] {
+      [ex, s, r, token, valid, open, &registry, &svc](const db_error&) {
+        net::post(ex, [s, r, token, valid, open, &registry, &svc] {
+          if (svc.draining)
+            return refuse_upgrade(std::move(*s),
+                                  http::status::service_unavailable,
+                                  "Shutting down");
           if (valid(*token))
             return open(std::move(*s), std::move(*r), registry);
           log_safe(spdlog::level::warn,

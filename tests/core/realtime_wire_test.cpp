@@ -32,7 +32,7 @@ TEST(realtime_wire, beta_session_update_is_mulaw_with_interrupting_vad) {
   EXPECT_EQ(vad["create_response"], true);
   EXPECT_EQ(session["input_audio_transcription"].as_object()["model"],
             "whisper-1");
-  EXPECT_EQ(session["tools"].as_array().size(), 5u);
+  EXPECT_EQ(session["tools"].as_array().size(), 6u);
   EXPECT_FALSE(session.contains("audio"));
   EXPECT_FALSE(session.contains("type"));
 }
@@ -77,6 +77,7 @@ TEST(realtime_wire, tools_have_json_schema_parameters) {
             json::array{"text"});
   EXPECT_TRUE(tools.count("end_call"));
   EXPECT_TRUE(tools.count("transfer_call"));
+  EXPECT_TRUE(tools.count("search_listings"));
 }
 
 TEST(realtime_wire, client_events) {

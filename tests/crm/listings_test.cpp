@@ -124,6 +124,48 @@ TEST_F(listings_test, create_read_update_delete_with_validation) {
             201);
 }
 
+TEST_F(listings_test, a_tracking_number_must_be_one_of_the_offices_own) {
+  // Another office's number (or any number the office was not given):
+  // calls are routed by the business's numbers, never by a listing.
+  auto other = c.new_business("אחר");
+  ASSERT_EQ(c.call("PATCH", "/api/admin/businesses/" + std::to_string(other),
+                   admin_token, R"({"phone_numbers":["+97235550000"]})")
+              .status,
+            200);
+  auto r = add(R"({"title":"t","deal":"buy","tracking_number":"+97235550000"})",
+               owner);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("tracking_number"), std::string::npos);
+  auto csv = upload("/api/crm/listings/import",
+                    "title,deal,tracking_number\nt,buy,+97235550000\n",
+                    owner.token);
+  EXPECT_EQ(json::parse(csv.body).as_object().at("errors").as_array().size(), 1u)
+    << csv.body;
+  EXPECT_EQ(c.sql("SELECT count(*) FROM listings"), "0");
+  // Its own number: fine.
+  ASSERT_EQ(c.call("PATCH", "/api/admin/businesses/" + std::to_string(business),
+                   admin_token, R"({"phone_numbers":["+97236660000"]})")
+              .status,
+            200);
+  auto ok = add(R"({"title":"t","deal":"buy","tracking_number":"03-666-0000"})",
+                owner);
+  EXPECT_EQ(ok.status, 201) << ok.body;
+  EXPECT_EQ(ok.str_at("tracking_number"), "+97236660000");
+}
+
+TEST_F(listings_test, a_sold_listing_stays_sold_when_the_portal_file_comes_again) {
+  add_ok(R"({"title":"t","deal":"buy","external_ref":"p-1","status":"sold"})");
+  auto r = upload("/api/crm/listings/import", "title,deal,external_ref,price\n"
+                                              "t,buy,p-1,100\n",
+                  owner.token);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(c.sql("SELECT status || '|' || price FROM listings"), "sold|100");
+  upload("/api/crm/listings/import", "title,deal,external_ref,status\n"
+                                     "t,buy,p-1,available\n",
+         owner.token);
+  EXPECT_EQ(c.sql("SELECT status FROM listings"), "available");
+}
+
 TEST_F(listings_test, roles_and_tenants) {
   auto id = add_ok(R"({"title":"דירת גן","deal":"rent","city":"חיפה"})");
   auto target = "/api/crm/listings/" + std::to_string(id);

@@ -174,7 +174,8 @@ void incoming_call(services& svc, request_ptr req, responder res) {
         return;
       }
       out->business = b->id;
-      if (!b->twilio.auth_token.empty()) {
+      // The same rule as account_of(): its own account when it has both.
+      if (!b->twilio.account_sid.empty() && !b->twilio.auth_token.empty()) {
         out->own_account = true;
         svc.tenant_tokens.put(b->id, b->twilio.auth_token);
       }
@@ -347,6 +348,7 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
   env->voice_engine = svc.cfg.voice_engine;
   env->openai_voice = svc.cfg.openai_voice;
   env->silence_reprompt = svc.cfg.silence_reprompt;
+  env->holiday_closures = svc.cfg.holiday_closures;
   env->openai_summary_model = svc.cfg.openai_text_model;
   env->load_voice = [&svc](db_tx& tx, std::int64_t business) -> voice_pack_ptr {
     auto b = find_business_by_id(tx, business);
