@@ -416,6 +416,27 @@ json::object import_result(std::int64_t created, std::int64_t updated,
   return o;
 }
 
+using column_mapper = csv_columns (*)(const csv_record&, std::string&,
+                                      std::vector<std::string>&);
+
+/// Reads an import file and maps its header row; a 400 for a malformed
+/// file, an empty one, or a header the mapper refuses.
+std::optional<crm_reply> read_import(std::string_view csv, column_mapper map,
+                                     std::vector<csv_record>& records,
+                                     csv_columns& cols,
+                                     std::vector<std::string>& ignored) {
+  if (auto err = parse_csv(csv, records))
+    return crm_fail(crm_code::bad_request,
+                    "line " + std::to_string(err->line) + ": " + err->message);
+  if (records.empty())
+    return crm_fail(crm_code::bad_request, "the file is empty");
+  std::string error;
+  cols = map(records.front(), error, ignored);
+  if (!error.empty())
+    return crm_fail(crm_code::bad_request, error);
+  return std::nullopt;
+}
+
 void add_error(json::array& errors, std::size_t line, std::string_view msg) {
   if (errors.size() < 1000)
     errors.push_back(json::object{{"line", line}, {"error", msg}});
@@ -531,16 +552,10 @@ std::string leads_csv(db_tx& tx, std::int64_t business) {
 crm_reply import_listings(db_tx& tx, std::int64_t business,
                           std::string_view csv, bool dry_run) {
   std::vector<csv_record> records;
-  if (auto err = parse_csv(csv, records))
-    return crm_fail(crm_code::bad_request,
-                    "line " + std::to_string(err->line) + ": " + err->message);
-  if (records.empty())
-    return crm_fail(crm_code::bad_request, "the file is empty");
-  std::string error;
+  csv_columns cols;
   std::vector<std::string> ignored;
-  auto cols = map_listing_columns(records.front(), error, ignored);
-  if (!error.empty())
-    return crm_fail(crm_code::bad_request, error);
+  if (auto bad = read_import(csv, map_listing_columns, records, cols, ignored))
+    return *bad;
   json::array errors;
   // Valid rows, the last one of a repeated external_ref winning.
   std::vector<std::string> rows;
@@ -613,16 +628,10 @@ crm_reply import_listings(db_tx& tx, std::int64_t business,
 crm_reply import_leads(db_tx& tx, std::int64_t business, std::string_view csv,
                        bool dry_run) {
   std::vector<csv_record> records;
-  if (auto err = parse_csv(csv, records))
-    return crm_fail(crm_code::bad_request,
-                    "line " + std::to_string(err->line) + ": " + err->message);
-  if (records.empty())
-    return crm_fail(crm_code::bad_request, "the file is empty");
-  std::string error;
+  csv_columns cols;
   std::vector<std::string> ignored;
-  auto cols = map_lead_columns(records.front(), error, ignored);
-  if (!error.empty())
-    return crm_fail(crm_code::bad_request, error);
+  if (auto bad = read_import(csv, map_lead_columns, records, cols, ignored))
+    return *bad;
   std::vector<std::string> pipeline;
   for (auto r : exec(tx, select_pipeline_keys, business))
     pipeline.emplace_back(r[0].c_str());

@@ -32,14 +32,12 @@ void run_export(services& svc, const responder& res, const principal& p,
                 std::function<std::string(db_tx&)> job,
                 const std::string& name) {
   auto out = std::make_shared<std::string>();
-  auto business = p.business_id;
   svc.db.run([job = std::move(job), out](db_tx& tx) { *out = job(tx); },
              [res, out, name](const db_error& err) {
                if (!err.empty())
                  return res(db_error_response(err));
                res(csv_response(std::move(*out), name));
              });
-  (void)business;
 }
 
 bool dry_run_of(const form_params& q) {
@@ -59,6 +57,23 @@ bool csv_body_ok(const request& req, const responder& res) {
     return false;
   }
   return true;
+}
+
+using import_fn = crm_reply (*)(db_tx&, std::int64_t, std::string_view, bool);
+
+/// POST .../import: the CSV body (?dry_run=1) into `import` for the
+/// principal's business; writers only.
+handler import_route(services& svc, import_fn import) {
+  return require(
+    svc, access::write,
+    [&svc, import](request_ptr req, responder res, principal p) {
+      auto q = query_of(*req, res);
+      if (!q || !csv_body_ok(*req, res))
+        return;
+      run_crm(svc, res, p, p.business_id,
+              [req, import, dry = dry_run_of(*q), b = p.business_id](
+                db_tx& tx) { return import(tx, b, req->body(), dry); });
+    });
 }
 
 } // namespace
@@ -112,17 +127,7 @@ void add_listing_routes(router& r, services& svc) {
                 }));
 
   r.add(http::verb::post, "/api/crm/listings/import",
-        require(svc, access::write,
-                [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q || !csv_body_ok(*req, res))
-                    return;
-                  run_crm(svc, res, p, p.business_id,
-                          [req, dry = dry_run_of(*q),
-                           b = p.business_id](db_tx& tx) {
-                            return import_listings(tx, b, req->body(), dry);
-                          });
-                }));
+        import_route(svc, import_listings));
 
   r.add(http::verb::get, "/api/crm/listings/{id}",
         require(svc, access::read,
@@ -179,17 +184,7 @@ void add_listing_routes(router& r, services& svc) {
                 }));
 
   r.add(http::verb::post, "/api/crm/leads/import",
-        require(svc, access::write,
-                [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q || !csv_body_ok(*req, res))
-                    return;
-                  run_crm(svc, res, p, p.business_id,
-                          [req, dry = dry_run_of(*q),
-                           b = p.business_id](db_tx& tx) {
-                            return import_leads(tx, b, req->body(), dry);
-                          });
-                }));
+        import_route(svc, import_leads));
 
   r.add(http::verb::get, "/api/crm/leads/{id}/matches",
         require(svc, access::read,
