@@ -1,6 +1,8 @@
 #include "actors/businesses.hpp"
 
+#include "actors/audit.hpp"
 #include "actors/sql.hpp"
+#include "core/secret_box.hpp"
 #include "actors/sql_fields.hpp"
 
 #include <boost/json/parse.hpp>
@@ -27,7 +29,7 @@ constexpr sql_statement insert_token{
 
 constexpr sql_statement revoke_token{
   "UPDATE api_tokens SET revoked_at = now()"
-  " WHERE id = $1 AND revoked_at IS NULL RETURNING id"};
+  " WHERE id = $1 AND revoked_at IS NULL RETURNING business_id"};
 
 constexpr sql_statement select_token{
   "SELECT id, business_id, role FROM api_tokens"
@@ -53,7 +55,7 @@ constexpr sql_statement update_greeting_audio{
 constexpr sql_statement clear_greeting_audio{
   "UPDATE businesses SET greeting_audio = NULL,"
   " greeting_rev = greeting_rev + 1, updated_at = now() WHERE id = $1"
-  " AND greeting_audio IS NOT NULL"};
+  " AND greeting_audio IS NOT NULL RETURNING id"};
 
 constexpr sql_statement select_business_numbers{
   "SELECT number FROM phone_numbers WHERE business_id = $1 ORDER BY 1"};
@@ -115,8 +117,11 @@ std::int64_t insert_api_token(db_tx& tx, std::int64_t business,
     .as<std::int64_t>();
 }
 
-bool revoke_api_token(db_tx& tx, std::int64_t id) {
-  return !exec(tx, revoke_token, id).empty();
+std::optional<std::int64_t> revoke_api_token(db_tx& tx, std::int64_t id) {
+  auto r = exec(tx, revoke_token, id);
+  if (r.empty())
+    return std::nullopt;
+  return r[0][0].as<std::int64_t>();
 }
 
 std::optional<api_token_row> find_api_token(db_tx& tx,
@@ -167,27 +172,68 @@ json::object business_view(db_tx& tx, std::int64_t id) {
 }
 
 bool set_greeting_audio(db_tx& tx, std::int64_t id,
-                        const std::optional<std::string>& mulaw) {
+                        const std::optional<std::string>& mulaw,
+                        bool* changed) {
   if (!mulaw) {
-    exec(tx, clear_greeting_audio, id); // nothing to do without a recording
-    return business_exists(tx, id);
+    // Nothing to do without a recording.
+    auto cleared = !exec(tx, clear_greeting_audio, id).empty();
+    if (changed)
+      *changed = cleared;
+    return cleared || business_exists(tx, id);
   }
+  if (changed)
+    *changed = true;
   return !exec(tx, update_greeting_audio, id,
                pqxx::binarystring{mulaw->data(), mulaw->size()})
             .empty();
 }
 
+namespace {
+
+/// A secret as stored: sealed under the current key when there is one.
+std::optional<std::string> stored_secret(const std::optional<std::string>& v,
+                                         std::string_view column) {
+  if (!v)
+    return std::nullopt;
+  return secrets::seal_if_keyed(*v, column);
+}
+
+} // namespace
+
 void save_business(db_tx& tx, std::int64_t id, const business_input& in) {
   exec(tx, update_business, id, in.name, in.greeting, in.prompt,
-       in.voice_engine, in.twilio_sid, in.twilio_token, in.wa_from,
+       in.voice_engine, in.twilio_sid,
+       stored_secret(in.twilio_token, "twilio_auth_token"), in.wa_from,
        in.wa_provider, in.payments_enabled, in.payments_provider, in.paypal_id,
-       in.paypal_secret, in.tranzila_terminal, in.working_hours,
+       stored_secret(in.paypal_secret, "paypal_secret"), in.tranzila_terminal,
+       in.working_hours,
        in.max_live_calls, in.after_hours_reply, in.voice, in.transfer);
   if (in.phone_numbers) {
     exec(tx, delete_business_numbers, id);
     for (auto& n : *in.phone_numbers)
       exec(tx, insert_business_number, n, id);
   }
+}
+
+void save_business_audited(db_tx& tx, std::int64_t id,
+                           const business_input& in, const audit_who& who,
+                           const std::string& action) {
+  auto before = business_view(tx, id);
+  save_business(tx, id, in);
+  audit_entry e;
+  e.business_id = id;
+  e.action = action;
+  e.target_type = "business";
+  e.target_id = std::to_string(id);
+  e.diff = audit_diff(before, business_view(tx, id));
+  // Secrets show only as "set" flags in the view: a new value over an old
+  // one is recorded as changed, never with the value.
+  if (in.twilio_token)
+    e.diff["twilio.auth_token"] = json::object{{"changed", true}};
+  if (in.paypal_secret)
+    e.diff["payments.paypal_secret"] = json::object{{"changed", true}};
+  if (!e.diff.empty() || before.empty()) // a patch that changed nothing is no event
+    record_audit(tx, who, e);
 }
 
 std::vector<std::string> claimed_elsewhere(db_tx& tx, std::int64_t id,

@@ -16,6 +16,8 @@
 
 namespace al {
 
+struct audit_who;
+
 /// True when business `id` exists.
 bool business_exists(db_tx& tx, std::int64_t id);
 
@@ -23,14 +25,24 @@ bool business_exists(db_tx& tx, std::int64_t id);
 /// secrets are never returned, only whether they are set.
 boost::json::object business_view(db_tx& tx, std::int64_t id);
 
+/// Stores (or with nullopt removes) the business's uploaded greeting, 8 kHz
+/// mu-law; false for an unknown business. `changed`: whether a recording
+/// was stored or removed.
+bool set_greeting_audio(db_tx& tx, std::int64_t id,
+                        const std::optional<std::string>& mulaw,
+                        bool* changed = nullptr);
+
 /// Applies `in` to business `id`; fields not given keep their value.
 /// Replaces the phone numbers when given (check claimed_elsewhere first).
-/// Stores (or with nullopt removes) the business's uploaded greeting, 8 kHz
-/// mu-law; false for an unknown business.
-bool set_greeting_audio(db_tx& tx, std::int64_t id,
-                        const std::optional<std::string>& mulaw);
-
+/// Secrets are sealed with the process's key (core/secret_box.hpp).
 void save_business(db_tx& tx, std::int64_t id, const business_input& in);
+
+/// save_business plus its audit row (`action`: "business.create",
+/// "business.update", "settings.update"): the view's fields that changed,
+/// and which secrets were given (never their values).
+void save_business_audited(db_tx& tx, std::int64_t id,
+                           const business_input& in, const audit_who& who,
+                           const std::string& action);
 
 /// The numbers in `in` already claimed by a business other than `id`
 /// (locks the rows it finds).
@@ -53,8 +65,9 @@ std::int64_t insert_api_token(db_tx& tx, std::int64_t business,
                               const std::string& role, const std::string& name,
                               const std::string& token_hash);
 
-/// Revokes token `id`; false when there is no such live token.
-bool revoke_api_token(db_tx& tx, std::int64_t id);
+/// Revokes token `id`; its business, or nullopt when there is no such live
+/// token.
+std::optional<std::int64_t> revoke_api_token(db_tx& tx, std::int64_t id);
 
 struct api_token_row {
   std::int64_t id = 0;

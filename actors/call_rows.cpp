@@ -1,5 +1,6 @@
 #include "actors/call_rows.hpp"
 
+#include "actors/secret_columns.hpp"
 #include "actors/sql.hpp"
 #include "actors/sql_fields.hpp"
 
@@ -146,7 +147,7 @@ constexpr sql_statement insert_segment{
   " ON CONFLICT DO NOTHING"};
 
 call_twilio_account account_of(const pqxx::row& r) {
-  return {text_or_empty(r[0]), text_or_empty(r[1])};
+  return {text_or_empty(r[0]), secret_or_empty(r[1], "twilio_auth_token")};
 }
 
 } // namespace
@@ -157,7 +158,8 @@ static std::optional<incoming_business> business_of(const pqxx::result& r) {
   auto row = r[0];
   incoming_business b;
   b.id = row[0].as<std::int64_t>();
-  b.twilio = {text_or_empty(row[1]), text_or_empty(row[2])};
+  b.twilio = {text_or_empty(row[1]),
+              secret_or_empty(row[2], "twilio_auth_token")};
   b.greeting = row[3].c_str();
   if (!row[4].is_null())
     b.max_live_calls = row[4].as<long>();

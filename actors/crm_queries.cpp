@@ -819,14 +819,14 @@ crm_reply get_business(db_tx& tx, std::int64_t business) {
 }
 
 crm_reply patch_business(db_tx& tx, std::int64_t business,
-                         const business_input& in) {
+                         const business_input& in, const audit_who& who) {
   if (!business_exists(tx, business))
     return crm_fail(crm_code::not_found, "No such business");
   auto clash = claimed_elsewhere(tx, business, in);
   if (!clash.empty())
     return crm_fail(crm_code::conflict,
                     "Phone number already claimed: " + clash.front());
-  save_business(tx, business, in);
+  save_business_audited(tx, business, in, who, "settings.update");
   return ok(business_view(tx, business));
 }
 

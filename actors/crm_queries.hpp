@@ -23,6 +23,8 @@
 
 namespace al {
 
+struct audit_who;
+
 enum class crm_code {
   ok,
   created,
@@ -127,8 +129,9 @@ crm_reply update_task(db_tx& tx, std::int64_t business, std::int64_t id,
 
 crm_reply get_business(db_tx& tx, std::int64_t business);
 
-/// Saves an owner's settings patch (callers reject admin-only fields first).
+/// Saves an owner's settings patch (callers reject admin-only fields first),
+/// with its audit row.
 crm_reply patch_business(db_tx& tx, std::int64_t business,
-                         const business_input& in);
+                         const business_input& in, const audit_who& who);
 
 } // namespace al

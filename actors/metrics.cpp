@@ -112,7 +112,22 @@ metrics::metrics()
                        .Name("al_db_write_retries_total")
                        .Help("Queued writes retried after a DB failure")
                        .Register(*registry)
-                       .Add({})) {
+                       .Add({})),
+    auth_failures(BuildCounter()
+                    .Name("al_auth_failures_total")
+                    .Help("Requests with an invalid bearer token (401)")
+                    .Register(*registry)
+                    .Add({})),
+    auth_throttled(BuildCounter()
+                     .Name("al_auth_throttled_total")
+                     .Help("Requests refused by the sign-in throttle (429)")
+                     .Register(*registry)
+                     .Add({})),
+    audit_purged(BuildCounter()
+                   .Name("al_audit_rows_purged_total")
+                   .Help("Audit rows deleted after AUDIT_RETENTION_DAYS")
+                   .Register(*registry)
+                   .Add({})) {
   for (auto d : {"call", "whatsapp", "payment"}) {
     supervisor_restarts.Add({{"domain", d}});
     live_actors.Add({{"domain", d}});

@@ -40,6 +40,9 @@ struct metrics {
   prometheus::Gauge& db_write_queue_depth;
   prometheus::Counter& db_writes_dropped;
   prometheus::Counter& db_write_retries;
+  prometheus::Counter& auth_failures;  // 401s for a presented, invalid token
+  prometheus::Counter& auth_throttled; // 429s of the sign-in throttle
+  prometheus::Counter& audit_purged;   // audit rows past retention
 
   /// Records one HTTP answer.
   void observe_request(const std::string& route, unsigned status,

@@ -1,5 +1,6 @@
 #include "actors/payment_rows.hpp"
 
+#include "actors/secret_columns.hpp"
 #include "actors/sql.hpp"
 #include "actors/sql_fields.hpp"
 #include "core/money.hpp"
@@ -259,7 +260,7 @@ std::optional<business_payments_row> load_business_payments(db_tx& tx,
   b.enabled = r[0][1].as<bool>();
   b.default_provider = opt_text(r[0][2]);
   b.paypal_client_id = text_or_empty(r[0][3]);
-  b.paypal_secret = text_or_empty(r[0][4]);
+  b.paypal_secret = secret_or_empty(r[0][4], "paypal_secret");
   b.tranzila_terminal = text_or_empty(r[0][5]);
   return b;
 }

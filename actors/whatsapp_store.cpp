@@ -1,6 +1,7 @@
 #include "actors/whatsapp_store.hpp"
 
 #include "actors/leads.hpp"
+#include "actors/secret_columns.hpp"
 #include "actors/sql.hpp"
 #include "core/phone.hpp"
 
@@ -111,7 +112,7 @@ std::string text_array(const std::vector<std::string>& items) {
 wa_business business_from_row(const pqxx::row& row) {
   wa_business b;
   b.id = row[0].as<std::int64_t>();
-  b.twilio_auth_token = row[1].c_str();
+  b.twilio_auth_token = secret_or_empty(row[1], "twilio_auth_token");
   b.working_hours = row[2].c_str();
   b.after_hours_reply = row[3].c_str();
   return b;
@@ -145,7 +146,7 @@ std::optional<wa_sender> load_wa_sender(db_tx& tx, std::int64_t business) {
   s.provider = r[0][1].c_str();
   s.from = r[0][2].c_str();
   s.account_sid = r[0][3].c_str();
-  s.auth_token = r[0][4].c_str();
+  s.auth_token = secret_or_empty(r[0][4], "twilio_auth_token");
   return s;
 }
 

@@ -1,9 +1,13 @@
 #include "app/app.hpp"
 
+#include "actors/audit.hpp"
 #include "actors/metrics.hpp"
+#include "actors/secret_columns.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
+#include "core/auth_throttle.hpp"
+#include "core/secret_box.hpp"
 #include "core/url_builder.hpp"
 #include "actors/voice_cache.hpp"
 #include "transport/dispatcher.hpp"
@@ -69,6 +73,11 @@ struct application::impl {
   voice_cache voices;
   std::unique_ptr<dispatcher> disp;
   std::unique_ptr<server> srv;
+  // METRICS_PORT: /metrics alone on its own listener.
+  std::unique_ptr<dispatcher> metrics_disp;
+  std::unique_ptr<server> metrics_srv;
+  std::uint16_t metrics_port = 0;
+  std::unique_ptr<auth_throttle> throttle;
   // Declared after srv, so destroyed before it: outbound requests still
   // pending at shutdown hold responders that post to the server's
   // io_contexts, which must still exist then.
@@ -79,6 +88,28 @@ struct application::impl {
   std::uint16_t port = 0;
   std::vector<std::string> route_list;
   bool stopped = false;
+
+  /// Purges audit rows past AUDIT_RETENTION_DAYS now and then every hour
+  /// (on the outbound io thread's timer; the work runs on a store worker).
+  void schedule_audit_purge(std::chrono::seconds first) {
+    if (cfg.audit_retention_days <= 0)
+      return;
+    auto t = std::make_shared<net::steady_timer>(outbound_ioc, first);
+    t->async_wait([this, t](boost::system::error_code ec) {
+      if (ec || stopped)
+        return;
+      auto purged = std::make_shared<std::int64_t>(0);
+      svc.db.run(
+        [days = cfg.audit_retention_days, purged](db_tx& tx) {
+          *purged = purge_audit(tx, days);
+        },
+        [this, purged](const db_error&) {
+          if (*purged > 0)
+            m.audit_purged.Increment(static_cast<double>(*purged));
+        });
+      schedule_audit_purge(std::chrono::hours(1));
+    });
+  }
 };
 
 void add_all_routes(router& r, services& svc) {
@@ -113,6 +144,10 @@ std::uint16_t application::port() const noexcept {
   return impl_->port;
 }
 
+std::uint16_t application::metrics_port() const noexcept {
+  return impl_->metrics_port;
+}
+
 std::string application::start(const std::string& address) {
   auto& d = *impl_;
   auto& svc = d.svc;
@@ -122,6 +157,27 @@ std::string application::start(const std::string& address) {
   if (auto err = apply_migrations(d.cfg.database_url, d.schemas_dir);
       !err.empty())
     return err;
+  // Tenant secrets: the key ring first, then refuse to run when the
+  // database holds values no configured key opens, and seal values still
+  // in clear (the one-time migration of rows written before encryption).
+  secrets::install(
+    d.cfg.secret_key.empty()
+      ? std::make_shared<secrets::keyring>()
+      : std::make_shared<secrets::keyring>(d.cfg.secret_key,
+                                           d.cfg.secret_keys_previous));
+  std::string sealed;
+  if (auto err = prepare_secrets(d.cfg.database_url, false, sealed);
+      !err.empty())
+    return err;
+  if (!sealed.empty()) {
+    try {
+      if (d.cfg.secret_key.empty())
+        spdlog::warn("{}", sealed);
+      else
+        spdlog::info("{}", sealed);
+    } catch (...) {
+    }
+  }
   auto urls = url_builder::parse(d.cfg.public_base_url);
   if (!urls)
     return "invalid PUBLIC_BASE_URL";
@@ -145,6 +201,20 @@ std::string application::start(const std::string& address) {
   svc.whatsapp_manager = spawn_supervisor(d.sys, svc.whatsapp_stats, &d.m);
   svc.whatsapp = make_whatsapp_context(svc);
   svc.payment_manager = spawn_supervisor(d.sys, svc.payment_stats, &d.m);
+  throttle_policy policy;
+  policy.free_failures = d.cfg.auth_fail_free;
+  policy.block_after = d.cfg.auth_fail_block_after;
+  policy.window = d.cfg.auth_fail_window;
+  policy.block_for = d.cfg.auth_block;
+  if (policy.enabled()) {
+    d.throttle = std::make_unique<auth_throttle>(policy);
+    svc.throttle = d.throttle.get();
+  }
+  svc.defer = [&ioc = d.outbound_ioc](std::chrono::milliseconds delay,
+                                      std::function<void()> fn) {
+    auto t = std::make_shared<net::steady_timer>(ioc, delay);
+    t->async_wait([t, fn = std::move(fn)](boost::system::error_code) { fn(); });
+  };
 
   router r;
   add_all_routes(r, svc);
@@ -172,6 +242,21 @@ std::string application::start(const std::string& address) {
            + e.what();
   }
   d.srv->start();
+  if (d.cfg.metrics_port) {
+    router mr;
+    add_metrics_route(mr, svc);
+    d.metrics_disp = std::make_unique<dispatcher>(std::move(mr), nullptr);
+    d.metrics_srv = std::make_unique<server>(*d.metrics_disp, 1);
+    try {
+      d.metrics_port = d.metrics_srv->listen(address, *d.cfg.metrics_port);
+    } catch (const std::exception& e) {
+      d.metrics_srv.reset();
+      return "cannot listen on METRICS_PORT "
+             + std::to_string(*d.cfg.metrics_port) + ": " + e.what();
+    }
+    d.metrics_srv->start();
+  }
+  d.schedule_audit_purge(std::chrono::seconds(5));
   svc.started = true;
   spdlog::info("agentlocator {} listening on :{} (public {})", build_commit,
                d.port, d.cfg.public_base_url);
@@ -215,6 +300,11 @@ void application::shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   d.svc.db.shutdown(std::chrono::seconds(5));
   d.srv->stop();
+  if (d.metrics_srv) {
+    d.metrics_srv->stop_accepting();
+    d.metrics_srv->drain();
+    d.metrics_srv->stop();
+  }
   d.http->shutdown();
   d.outbound_ioc.stop();
   if (d.outbound_thread.joinable())

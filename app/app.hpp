@@ -34,6 +34,9 @@ public:
   /// The bound port (after start).
   std::uint16_t port() const noexcept;
 
+  /// The /metrics port when METRICS_PORT is set (after start), else 0.
+  std::uint16_t metrics_port() const noexcept;
+
   /// Graceful: readyz 503, stop accepting, let live calls finish up to the
   /// drain timeout, close WebSockets with 1001, flush queued writes, stop.
   void shutdown();

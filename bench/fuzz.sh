@@ -26,14 +26,15 @@ cd "$(dirname "$0")/.."
 REPO="$(pwd)"
 
 TARGETS_ALL=(form media_frame json signature twiml phone_money audio_decode
-  csv)
+  csv secret_box)
 # al_core sources the targets link (pure functions; no espeak/config). wav
 # (audio_decode) calls libsndfile, libsoxr and libogg, linked from the system
 # and so not instrumented: the fuzzer sees only our code's coverage, and ASan
 # sees those libraries' heap use through malloc and memcpy only.
 CORE_SRCS=(form json input crm_input business_input crypto twilio_signature
   call_token url_builder twiml phone money media_frame whatsapp_wire
-  payment_wire working_hours israel_time mulaw wav listing_input csv csv_import)
+  payment_wire working_hours israel_time mulaw wav listing_input csv csv_import
+  secret_box)
 
 SECONDS_EACH=20
 MODE=run
@@ -80,7 +81,7 @@ FLAGS=(-std=c++17 -g -O1 -fno-omit-frame-pointer
   -fsanitize=address,undefined -fno-sanitize-recover=all
   -DSIMDJSON_THREADS_ENABLED=1 -DBOOST_URL_NO_LIB -DBOOST_JSON_NO_LIB
   -I"$REPO")
-LIBS=(-lsimdjson -lcrypto -lsndfile -lsoxr -logg -lcctz -lhdate -lpthread)
+LIBS=(-lsimdjson -lcrypto -lfmt -lsndfile -lsoxr -logg -lcctz -lhdate -lpthread)
 
 log() { echo "fuzz.sh: $*" >&2; }
 

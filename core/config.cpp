@@ -39,6 +39,27 @@ public:
       out = *v;
   }
 
+  /// Comma-separated, blanks trimmed, empty items dropped; set but empty
+  /// means an empty list.
+  void list(const char* name, std::vector<std::string>& out) {
+    auto v = lookup_(name);
+    if (!v)
+      return;
+    out.clear();
+    std::size_t start = 0;
+    while (start <= v->size()) {
+      auto end = v->find(',', start);
+      if (end == std::string::npos)
+        end = v->size();
+      auto item = v->substr(start, end - start);
+      auto a = item.find_first_not_of(" \t");
+      auto b = item.find_last_not_of(" \t");
+      if (a != std::string::npos)
+        out.push_back(item.substr(a, b - a + 1));
+      start = end + 1;
+    }
+  }
+
   template <class T>
   void integer(const char* name, long long lo, long long hi, T& out) {
     auto v = lookup_(name);
@@ -202,6 +223,34 @@ config_result load_config(const env_lookup& lookup) {
     r.seconds("DRAIN_TIMEOUT_S", 0, 86400, cfg.drain_timeout);
     r.integer("IO_THREADS", 1, 64, cfg.io_threads);
     r.text("SECRET_KEY", cfg.secret_key);
+    r.list("SECRET_KEYS_PREVIOUS", cfg.secret_keys_previous);
+    if (!cfg.secret_key.empty() && cfg.secret_key.size() < 32)
+      throw bad_value{"invalid SECRET_KEY: use at least 32 characters"
+                      " (openssl rand -base64 32)"};
+    for (auto& k : cfg.secret_keys_previous)
+      if (k.size() < 32)
+        throw bad_value{"invalid SECRET_KEYS_PREVIOUS: every key has at least"
+                        " 32 characters"};
+    if (cfg.secret_key.empty() && !cfg.secret_keys_previous.empty())
+      throw bad_value{"SECRET_KEYS_PREVIOUS needs SECRET_KEY (the current"
+                      " key)"};
+    if (cfg.secret_key.empty()
+        && cfg.public_base_url.rfind("https://", 0) == 0)
+      throw bad_value{"SECRET_KEY is required when PUBLIC_BASE_URL is https"
+                      " (it signs call tokens and encrypts tenant secrets;"
+                      " openssl rand -base64 32)"};
+    if (lookup("METRICS_PORT")) {
+      std::uint16_t mp = 0;
+      r.integer("METRICS_PORT", 0, 65535, mp);
+      cfg.metrics_port = mp;
+    }
+    r.text("METRICS_TOKEN", cfg.metrics_token);
+    r.list("TRUSTED_PROXIES", cfg.trusted_proxies);
+    r.integer("AUTH_FAIL_FREE", 0, 1000000, cfg.auth_fail_free);
+    r.integer("AUTH_FAIL_BLOCK_AFTER", 0, 1000000, cfg.auth_fail_block_after);
+    r.seconds("AUTH_FAIL_WINDOW_S", 1, 86400, cfg.auth_fail_window);
+    r.seconds("AUTH_BLOCK_S", 1, 86400, cfg.auth_block);
+    r.integer("AUDIT_RETENTION_DAYS", 0, 36500, cfg.audit_retention_days);
     if (cfg.recordings_dir.empty())
       throw bad_value{"invalid RECORDINGS_DIR: must not be empty"};
   } catch (const bad_value& e) {

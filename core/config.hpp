@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace al {
 
@@ -77,7 +78,30 @@ struct config {
   std::chrono::milliseconds start_timeout{8000};    // TwiML served, no start
   std::chrono::seconds drain_timeout{30};           // SIGTERM: live calls
   int io_threads = 1;
-  std::string secret_key; // HMAC key for call tokens; derived when empty
+  // SECRET_KEY: signs call tokens and, through HKDF, encrypts tenant
+  // secrets at rest (AES-256-GCM). Required (>= 32 characters) when
+  // PUBLIC_BASE_URL is https; without it (development) the signing key is
+  // derived from other secrets and tenant secrets stay in clear.
+  std::string secret_key;
+  // SECRET_KEYS_PREVIOUS: comma-separated earlier keys that still decrypt
+  // (key rotation: see `agentlocator rotate-secrets`).
+  std::vector<std::string> secret_keys_previous;
+  // METRICS_PORT: serve /metrics on its own port (0: an ephemeral one) and
+  // not on PORT; unset: on PORT. METRICS_TOKEN: a bearer /metrics requires.
+  std::optional<std::uint16_t> metrics_port;
+  std::string metrics_token;
+  // TRUSTED_PROXIES: peers whose X-Forwarded-For names the client (for the
+  // sign-in throttle and the audit trail).
+  std::vector<std::string> trusted_proxies{"127.0.0.1", "::1"};
+  // Sign-in throttle (per instance): AUTH_FAIL_FREE failures per
+  // AUTH_FAIL_WINDOW_S pass undelayed, then each 401 is held longer;
+  // AUTH_FAIL_BLOCK_AFTER failures answer 429 for AUTH_BLOCK_S (0: off).
+  int auth_fail_free = 5;
+  int auth_fail_block_after = 20;
+  std::chrono::seconds auth_fail_window{60};
+  std::chrono::seconds auth_block{300};
+  // AUDIT_RETENTION_DAYS: audit rows older than this are purged (0: kept).
+  int audit_retention_days = 730;
 
   /// Key used for call tokens and per-payment tokens.
   std::string signing_key() const;

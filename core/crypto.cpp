@@ -23,17 +23,21 @@ std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) 
 
 constexpr char alphabet[]
   = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char url_alphabet[]
+  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-constexpr std::array<signed char, 256> make_reverse() {
+// Character -> 6-bit value, -1 for a character outside the alphabet.
+constexpr std::array<signed char, 256> make_reverse(const char* abc) {
   std::array<signed char, 256> r{};
   for (auto& x : r)
     x = -1;
   for (int i = 0; i < 64; ++i)
-    r[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+    r[static_cast<unsigned char>(abc[i])] = static_cast<signed char>(i);
   return r;
 }
 
-constexpr auto reverse = make_reverse();
+constexpr auto reverse = make_reverse(alphabet);
+constexpr auto url_reverse = make_reverse(url_alphabet);
 
 } // namespace
 
@@ -139,6 +143,34 @@ std::string base64url_encode(std::string_view bytes) {
       c = '_';
   }
   return s;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  // 4 characters carry 3 bytes; a tail of 2 or 3 carries 1 or 2, one of 1
+  // carries none and is invalid.
+  auto tail = text.size() % 4;
+  if (tail == 1)
+    return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  unsigned acc = 0; // the bits not yet emitted, `bits` of them
+  int bits = 0;
+  for (unsigned char c : text) {
+    auto v = url_reverse[c];
+    if (v < 0)
+      return std::nullopt;
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+      acc &= (1u << bits) - 1;
+    }
+  }
+  // The 2 or 4 bits left over must be zero: canonical encoding only.
+  if (acc != 0)
+    return std::nullopt;
+  return out;
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept {

@@ -37,6 +37,12 @@ bool base64_decode_into(std::string_view text, std::string& out);
 /// URL-safe base64 without padding (for tokens in URLs).
 std::string base64url_encode(std::string_view bytes);
 
+/// Decodes what base64url_encode writes, strictly: nullopt on any character
+/// outside [A-Za-z0-9_-] (padding included), a length of 4n + 1, or unused
+/// low bits set in the last character, so that every byte string has exactly
+/// one accepted encoding (a changed character always changes the bytes).
+std::optional<std::string> base64url_decode(std::string_view text);
+
 /// Compares in time independent of where the inputs differ.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 

@@ -1,9 +1,14 @@
 #include "transport/auth.hpp"
 
 #include "actors/businesses.hpp"
+#include "core/auth_throttle.hpp"
 #include "core/crypto.hpp"
 #include "core/form.hpp"
 #include "transport/services.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <algorithm>
 
 namespace al {
 
@@ -101,14 +106,112 @@ std::optional<std::int64_t> query_business(const request& req) {
 
 } // namespace
 
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+/// `s` as a canonical IP address, or "" when it is not one.
+std::string ip_or_empty(std::string_view s) {
+  if (s.empty() || s.size() > 64)
+    return {};
+  boost::system::error_code ec;
+  auto a = net::ip::make_address(std::string{s}, ec);
+  return ec ? std::string{} : a.to_string();
+}
+
+http_response too_many(services& svc, const auth_throttle::verdict& v) {
+  svc.m.auth_throttled.Increment();
+  auto r = error_response(http::status::too_many_requests,
+                          "Too many failed sign-in attempts; retry later");
+  r.set(http::field::retry_after,
+        std::to_string(std::max<long long>(1, v.retry_after.count())));
+  return r;
+}
+
+/// A presented token was not valid: 401, held back or turned into 429 by
+/// the throttle once this client (or this token prefix) keeps failing.
+void refuse_token(services& svc, const std::string& client,
+                  const std::string& token, const responder& res) {
+  svc.m.auth_failures.Increment();
+  auto deny = error_response(http::status::unauthorized, "Invalid token");
+  if (!svc.throttle)
+    return res(std::move(deny));
+  auto v = svc.throttle->failure(client, token, auth_throttle::clock::now());
+  if (v.blocked)
+    return res(too_many(svc, v));
+  if (v.delay.count() > 0 && svc.defer)
+    return svc.defer(v.delay, [res, deny = std::move(deny)]() mutable {
+      res(std::move(deny));
+    });
+  res(std::move(deny));
+}
+
+} // namespace
+
+std::string client_address(const request& req,
+                           const std::vector<std::string>& trusted) {
+  auto is_trusted = [&trusted](std::string_view a) {
+    return std::find(trusted.begin(), trusted.end(), a) != trusted.end();
+  };
+  if (!is_trusted(req.remote))
+    return req.remote;
+  // Each proxy appends the address it received from: the rightmost entry
+  // that is not a trusted proxy is the client (entries left of it are
+  // whatever the client claimed).
+  std::string_view rest = req.header("X-Forwarded-For");
+  while (!rest.empty()) {
+    auto comma = rest.rfind(',');
+    auto item = trim(comma == std::string_view::npos ? rest
+                                                     : rest.substr(comma + 1));
+    rest = comma == std::string_view::npos ? std::string_view{}
+                                           : rest.substr(0, comma);
+    auto ip = ip_or_empty(item);
+    if (ip.empty())
+      return req.remote; // garbage from a trusted proxy: do not guess
+    if (!is_trusted(ip))
+      return ip;
+  }
+  if (auto ip = ip_or_empty(trim(req.header("X-Real-IP"))); !ip.empty())
+    return ip;
+  return req.remote;
+}
+
+audit_who audit_actor(const principal& p, const request& req) {
+  audit_who w;
+  w.actor = p.actor();
+  if (!p.is_admin())
+    w.token_id = p.token_id;
+  w.role = std::string{to_string(p.who)};
+  w.address = req.client.empty() ? req.remote : req.client;
+  w.request_id = req.id;
+  return w;
+}
+
 handler require(services& svc, access needed, authed_handler fn) {
   return [&svc, needed, fn = std::move(fn)](request_ptr req, responder res) {
+    req->client = client_address(*req, svc.cfg.trusted_proxies);
     auto token = bearer_token(req->header(http::field::authorization));
     if (!token)
       return res(error_response(http::status::unauthorized,
                                 "Missing or malformed bearer token"));
+    if (svc.throttle) {
+      // The address only: a token prefix that is being guessed blocks the
+      // guesses (failure() below), never the valid token that has it.
+      auto v = svc.throttle->check(req->client, {},
+                                   auth_throttle::clock::now());
+      if (v.blocked)
+        return res(too_many(svc, v));
+    }
     if (!svc.cfg.admin_token.empty()
         && crypto::constant_time_equal(*token, svc.cfg.admin_token)) {
+      if (svc.throttle)
+        svc.throttle->success(req->client, auth_throttle::clock::now());
       principal p;
       p.who = role::admin;
       p.business_id = query_business(*req).value_or(1);
@@ -129,13 +232,15 @@ handler require(services& svc, access needed, authed_handler fn) {
         p.who = parse_role(row->role).value_or(role::read_only);
         *found = p;
       },
-      [req, res, found, needed, fn](const db_error& err) mutable {
+      [&svc, req, res, found, needed, fn,
+       token = std::move(*token)](const db_error& err) mutable {
         if (!err.empty())
           return res(error_response(http::status::service_unavailable,
                                     "Database unavailable"));
         if (!*found)
-          return res(
-            error_response(http::status::unauthorized, "Invalid token"));
+          return refuse_token(svc, req->client, token, res);
+        if (svc.throttle)
+          svc.throttle->success(req->client, auth_throttle::clock::now());
         if (!allowed((*found)->who, needed))
           return res(error_response(http::status::forbidden,
                                     "This role may not do that"));

@@ -8,12 +8,14 @@
 //   read_only reads only
 // Missing/unknown token -> 401; a role that may not -> 403.
 
+#include "actors/audit.hpp"
 #include "transport/http_types.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace al {
 
@@ -53,7 +55,19 @@ std::string hash_token(std::string_view token);
 
 using authed_handler = std::function<void(request_ptr, responder, principal)>;
 
+/// The client's address: the socket peer, or, when the peer is one of
+/// `trusted` (TRUSTED_PROXIES), the last X-Forwarded-For entry that is not
+/// (X-Real-IP when there is no X-Forwarded-For).
+std::string client_address(const request& req,
+                           const std::vector<std::string>& trusted);
+
+/// Who acts, for the audit trail.
+audit_who audit_actor(const principal& p, const request& req);
+
 /// Wraps `fn` so that it runs only for a valid bearer with `needed` access.
+/// Sets req->client. A presented but invalid token counts against the
+/// client address and the token's prefix (svc.throttle): after a few the
+/// 401 is held back, after more the client gets 429 with Retry-After.
 handler require(services& svc, access needed, authed_handler fn);
 
 /// For the admin token: business_id from the body overrides the query/default.

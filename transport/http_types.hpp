@@ -74,7 +74,8 @@ struct request {
   std::string query; // raw query string, without '?'
   std::vector<std::string> path_params; // the {x} segments of the route
   std::string id;    // X-Request-Id
-  std::string remote;
+  std::string remote; // the socket's peer
+  std::string client; // the client's address (set by require(), see auth.hpp)
   /// Set by a handler that answers with a streamed body (see body_stream).
   std::shared_ptr<body_stream> stream;
 

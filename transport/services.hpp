@@ -12,6 +12,8 @@
 #include <caf/actor.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -25,6 +27,7 @@ class actor_system;
 
 namespace al {
 
+class auth_throttle;
 class https_client;
 class realtime_client;
 class voice_cache;
@@ -90,6 +93,12 @@ struct services {
   std::shared_ptr<const call_env> calls;
   /// What WhatsApp conversation actors share (store, providers, limits).
   std::shared_ptr<const whatsapp_context> whatsapp;
+
+  /// Repeated sign-in failures slow down, then 429 (null: no throttle).
+  auth_throttle* throttle = nullptr;
+  /// Runs `fn` after `delay` on a background timer (never an I/O thread's
+  /// work): how a throttled 401 is held without holding a thread.
+  std::function<void(std::chrono::milliseconds, std::function<void()>)> defer;
 
   /// Set on SIGTERM: /readyz answers 503 and no new calls are taken.
   std::atomic<bool> draining{false};

@@ -104,15 +104,54 @@ TEST(config, values_are_read) {
 }
 
 TEST(config, public_base_url_loses_trailing_slashes) {
-  EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "https://al.example.com/"}})
+  EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "https://al.example.com/"}, {"SECRET_KEY", "0123456789abcdef0123456789abcdef"}})
               .public_base_url,
             "https://al.example.com");
-  EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "https://al.example.com//"}})
+  EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "https://al.example.com//"}, {"SECRET_KEY", "0123456789abcdef0123456789abcdef"}})
               .public_base_url,
             "https://al.example.com");
   EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "http://10.0.0.1:8000"}})
               .public_base_url,
             "http://10.0.0.1:8000");
+}
+
+TEST(config, security_settings) {
+  // https needs a SECRET_KEY of at least 32 characters (it encrypts tenant
+  // secrets); plain http (development) does not.
+  EXPECT_NE(error_of({{"PUBLIC_BASE_URL", "https://al.example.com"}})
+              .find("SECRET_KEY is required"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"SECRET_KEY", "short"}}).find("at least 32"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"SECRET_KEY", "0123456789abcdef0123456789abcdef"},
+                      {"SECRET_KEYS_PREVIOUS", "old"}})
+              .find("SECRET_KEYS_PREVIOUS"),
+            std::string::npos);
+  auto c = loaded({{"PUBLIC_BASE_URL", "https://al.example.com"},
+                   {"SECRET_KEY", "0123456789abcdef0123456789abcdef"},
+                   {"SECRET_KEYS_PREVIOUS",
+                    " 1123456789abcdef0123456789abcdef ,,"
+                    "2123456789abcdef0123456789abcdef"},
+                   {"METRICS_PORT", "9464"},
+                   {"METRICS_TOKEN", "m"},
+                   {"TRUSTED_PROXIES", "10.0.0.2"},
+                   {"AUTH_FAIL_BLOCK_AFTER", "0"},
+                   {"AUDIT_RETENTION_DAYS", "90"}});
+  ASSERT_EQ(c.secret_keys_previous.size(), 2u);
+  EXPECT_EQ(c.secret_keys_previous[0], "1123456789abcdef0123456789abcdef");
+  EXPECT_EQ(c.metrics_port, std::optional<std::uint16_t>{9464});
+  EXPECT_EQ(c.metrics_token, "m");
+  EXPECT_EQ(c.trusted_proxies, std::vector<std::string>{"10.0.0.2"});
+  EXPECT_EQ(c.auth_fail_block_after, 0);
+  EXPECT_EQ(c.audit_retention_days, 90);
+  auto d = loaded({});
+  EXPECT_FALSE(d.metrics_port);
+  EXPECT_EQ(d.trusted_proxies.size(), 2u);
+  EXPECT_EQ(d.auth_fail_block_after, 20);
+  EXPECT_EQ(loaded({{"METRICS_PORT", "0"}}).metrics_port,
+            std::optional<std::uint16_t>{0});
+  EXPECT_NE(error_of({{"METRICS_PORT", "70000"}}).find("METRICS_PORT"),
+            std::string::npos);
 }
 
 TEST(config, the_receptionist_settings_of_spec_7) {

@@ -192,6 +192,7 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
      "/api/crm/settings/greeting-audio",
      "",
      {200, 200, 403, 403}},
+    {v::get, "/api/crm/audit", "/api/crm/audit", "", {200, 200, 403, 403}},
     // Other groups under /api/ (payments, WhatsApp): the same role rules.
     // Payments are off in the test config (501 once the role may).
     {v::post,

@@ -5,6 +5,7 @@
 #include "tests/support/app_fixture.hpp"
 
 #include "core/json.hpp"
+#include "core/secret_box.hpp"
 #include "transport/services.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -499,11 +500,14 @@ TEST_F(http_test, create_business_full_shape) {
   EXPECT_EQ(again.body.find("PP-SECRET-2"), std::string::npos);
   auto list = api_call(port(), "GET", "/api/admin/businesses", admin);
   EXPECT_EQ(list.body.find("TWILIO-SECRET-1"), std::string::npos);
-  // ... but stored.
-  EXPECT_EQ(sql_value(app_->cfg(),
-                      "SELECT twilio_auth_token FROM businesses WHERE id = "
-                        + std::to_string(id)),
-            "TWILIO-SECRET-1");
+  // ... but stored, sealed under SECRET_KEY (AES-256-GCM, core/secret_box).
+  auto stored = sql_value(app_->cfg(),
+                          "SELECT twilio_auth_token FROM businesses WHERE id = "
+                            + std::to_string(id));
+  EXPECT_EQ(stored.rfind("enc:v1:", 0), 0u) << stored;
+  EXPECT_EQ(stored.find("TWILIO-SECRET-1"), std::string::npos);
+  EXPECT_EQ(secrets::reveal(stored, "twilio_auth_token"),
+            std::optional<std::string>{"TWILIO-SECRET-1"});
   EXPECT_EQ(sql_value(app_->cfg(),
                       "SELECT count(*) FROM phone_numbers WHERE business_id = "
                         + std::to_string(id)),

@@ -25,7 +25,7 @@ namespace json = boost::json;
 void add_admin_routes(router& r, services& svc) {
   r.add(http::verb::post, "/api/admin/businesses",
         require(svc, access::admin,
-                [&svc](request_ptr req, responder res, principal) {
+                [&svc](request_ptr req, responder res, principal p) {
                   json_doc doc;
                   simdjson::dom::object obj;
                   if (!parse_body(*req, doc, obj, res))
@@ -33,7 +33,8 @@ void add_admin_routes(router& r, services& svc) {
                   auto in = std::make_shared<business_input>();
                   if (auto err = parse_business(obj, *in, true); !err.empty())
                     return res(error_response(http::status::bad_request, err));
-                  run_and_answer(svc, res, [in](db_tx& tx, outcome& out) {
+                  run_and_answer(svc, res, [in, who = audit_actor(p, *req)](
+                                             db_tx& tx, outcome& out) {
                     auto clash = claimed_elsewhere(tx, -1, *in);
                     if (!clash.empty()) {
                       out.status = http::status::conflict;
@@ -42,7 +43,7 @@ void add_admin_routes(router& r, services& svc) {
                       return;
                     }
                     auto id = create_business(tx);
-                    save_business(tx, id, *in);
+                    save_business_audited(tx, id, *in, who, "business.create");
                     out.status = http::status::created;
                     out.body = json::serialize(business_view(tx, id));
                   });
@@ -67,7 +68,7 @@ void add_admin_routes(router& r, services& svc) {
   auto get_or_patch = [&svc](bool patch) {
     return require(
       svc, access::admin,
-      [&svc, patch](request_ptr req, responder res, principal) {
+      [&svc, patch](request_ptr req, responder res, principal p) {
         auto id = path_id(*req);
         if (!id)
           return res(
@@ -88,7 +89,8 @@ void add_admin_routes(router& r, services& svc) {
             }};
         }
         run_and_answer(svc, res,
-                       [in, id = *id, patch](db_tx& tx, outcome& out) {
+                       [in, id = *id, patch, who = audit_actor(p, *req)](
+                         db_tx& tx, outcome& out) {
                          if (!lock_business(tx, id)) {
                            out.status = http::status::not_found;
                            out.body = json_error("No such business");
@@ -102,7 +104,8 @@ void add_admin_routes(router& r, services& svc) {
                                "Phone number already claimed: " + clash[0]);
                              return;
                            }
-                           save_business(tx, id, *in);
+                           save_business_audited(tx, id, *in, who,
+                                                 "business.update");
                          }
                          out.body = json::serialize(business_view(tx, id));
                        });
@@ -114,7 +117,7 @@ void add_admin_routes(router& r, services& svc) {
   r.add(
     http::verb::post, "/api/admin/tokens",
     require(
-      svc, access::admin, [&svc](request_ptr req, responder res, principal) {
+      svc, access::admin, [&svc](request_ptr req, responder res, principal p) {
         json_doc doc;
         simdjson::dom::object obj;
         if (!parse_body(*req, doc, obj, res))
@@ -137,14 +140,19 @@ void add_admin_routes(router& r, services& svc) {
         run_and_answer(
           svc, res,
           [token, hash, bid = business.value, role = std::string{role_f.value},
-           nm = std::string{name.ok() ? name.value : ""}](db_tx& tx,
-                                                          outcome& out) {
+           nm = std::string{name.ok() ? name.value : ""},
+           who = audit_actor(p, *req)](db_tx& tx, outcome& out) {
             if (!business_exists(tx, bid)) {
               out.status = http::status::not_found;
               out.body = json_error("No such business");
               return;
             }
             auto id = insert_api_token(tx, bid, role, nm, hash);
+            record_audit(tx, who,
+                         audit_entry{bid, "token.create", "token",
+                                     std::to_string(id),
+                                     json::object{{"role", role},
+                                                  {"name", nm}}});
             out.status = http::status::created;
             out.body = json::serialize(json::object{{"id", id},
                                                     {"token", token},
@@ -155,17 +163,22 @@ void add_admin_routes(router& r, services& svc) {
 
   r.add(http::verb::delete_, "/api/admin/tokens/{id}",
         require(svc, access::admin,
-                [&svc](request_ptr req, responder res, principal) {
+                [&svc](request_ptr req, responder res, principal p) {
                   auto id = path_id(*req);
                   if (!id)
                     return res(
                       error_response(http::status::not_found, "No such token"));
-                  run_and_answer(svc, res, [id = *id](db_tx& tx, outcome& out) {
-                    if (!revoke_api_token(tx, id)) {
+                  run_and_answer(svc, res, [id = *id, who = audit_actor(p, *req)](
+                                             db_tx& tx, outcome& out) {
+                    auto business = revoke_api_token(tx, id);
+                    if (!business) {
                       out.status = http::status::not_found;
                       out.body = json_error("No such token");
                       return;
                     }
+                    record_audit(tx, who,
+                                 audit_entry{business, "token.revoke", "token",
+                                             std::to_string(id), {}});
                     out.body = R"({"success":true})";
                   });
                 }));

@@ -184,10 +184,14 @@ void add_lead_routes(router& r, services& svc) {
                   auto id = id_or_404(*req, res, "lead");
                   if (!id)
                     return;
+                  // Only the id: the lead's personal data is gone on purpose.
                   run_crm(svc, res, p, p.business_id,
-                          [id = *id, b = p.business_id](db_tx& tx) {
-                            return delete_lead(tx, b, id);
-                          });
+                          audited(audit_actor(p, *req),
+                                  audit_entry{p.business_id, "lead.delete",
+                                              "lead", std::to_string(*id), {}},
+                                  [id = *id, b = p.business_id](db_tx& tx) {
+                                    return delete_lead(tx, b, id);
+                                  }));
                 }));
 
   r.add(http::verb::get, "/api/crm/leads/{id}/notes",
@@ -355,10 +359,18 @@ void add_pipeline_and_task_routes(router& r, services& svc) {
                   std::vector<pipeline_status> statuses;
                   if (auto err = parse_pipeline(b->obj, statuses); !err.empty())
                     return bad_request(res, err);
+                  boost::json::array keys;
+                  for (auto& s : statuses)
+                    keys.emplace_back(s.key);
                   run_crm(svc, res, p, b->business,
-                          [statuses, bid = b->business](db_tx& tx) {
-                            return put_pipeline(tx, bid, statuses);
-                          });
+                          audited(audit_actor(p, *req),
+                                  audit_entry{b->business, "pipeline.update",
+                                              "business",
+                                              std::to_string(b->business),
+                                              {{"statuses", std::move(keys)}}},
+                                  [statuses, bid = b->business](db_tx& tx) {
+                                    return put_pipeline(tx, bid, statuses);
+                                  }));
                 }));
 
   r.add(http::verb::get, "/api/crm/tasks",
@@ -453,7 +465,8 @@ void add_greeting_audio_routes(router& r, services& svc) {
         auto out = std::make_shared<std::pair<std::string, double>>();
         auto known = std::make_shared<bool>(false);
         svc.db.run(
-          [req, out, known, b = *business](db_tx& tx) {
+          [req, out, known, b = *business, who = audit_actor(p, *req)](
+            db_tx& tx) {
             std::string err;
             auto mulaw = decode_audio_as_mulaw(req->body(),
                                                max_greeting_seconds, err);
@@ -464,6 +477,13 @@ void add_greeting_audio_routes(router& r, services& svc) {
             }
             out->second = static_cast<double>(mulaw->size()) / 8000.0;
             *known = set_greeting_audio(tx, b, *mulaw);
+            if (*known)
+              record_audit(tx, who,
+                           audit_entry{b, "greeting_audio.set", "business",
+                                       std::to_string(b),
+                                       boost::json::object{
+                                         {"seconds", out->second},
+                                         {"bytes", req->body().size()}}});
           },
           [res, out, known](const db_error& err) {
             if (!err.empty())
@@ -489,8 +509,13 @@ void add_greeting_audio_routes(router& r, services& svc) {
           return;
         auto known = std::make_shared<bool>(false);
         svc.db.run(
-          [known, b = *business](db_tx& tx) {
-            *known = set_greeting_audio(tx, b, std::nullopt);
+          [known, b = *business, who = audit_actor(p, *req)](db_tx& tx) {
+            bool cleared = false;
+            *known = set_greeting_audio(tx, b, std::nullopt, &cleared);
+            if (cleared)
+              record_audit(tx, who,
+                           audit_entry{b, "greeting_audio.clear", "business",
+                                       std::to_string(b), {}});
           },
           [res, known](const db_error& err) {
             if (!err.empty())
@@ -505,6 +530,34 @@ void add_greeting_audio_routes(router& r, services& svc) {
 
 void add_business_routes(router& r, services& svc) {
   add_greeting_audio_routes(r, svc);
+
+  // The business's audit trail: owners and the administrator.
+  r.add(http::verb::get, "/api/crm/audit",
+        require(svc, access::manage,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto q = query_of(*req, res);
+                  if (!q)
+                    return;
+                  page_params paging;
+                  if (auto err = parse_paging(*q, paging); !err.empty())
+                    return bad_request(res, err);
+                  std::optional<std::string> action;
+                  if (auto v = q->value_or("action"); !v.empty()) {
+                    bool ok = v.size() <= 64;
+                    for (char c : v)
+                      ok = ok && ((c >= 'a' && c <= 'z') || c == '.' || c == '_');
+                    if (!ok)
+                      return bad_request(
+                        res, "action must be an action name like lead.delete"
+                             " (or a prefix ending in '.')");
+                    action = v;
+                  }
+                  run_crm(svc, res, p, p.business_id,
+                          [b = p.business_id, action, paging](db_tx& tx) {
+                            return crm_reply{crm_code::ok,
+                                             list_audit(tx, b, action, paging)};
+                          });
+                }));
   for (auto path : {"/api/crm/business", "/api/crm/settings"})
     r.add(http::verb::get, path,
           require(svc, access::read,
@@ -538,8 +591,8 @@ void add_business_routes(router& r, services& svc) {
             res(std::move(r));
           }};
         run_crm(svc, done, p, b->business,
-                [in, bid = b->business](db_tx& tx) {
-                  return patch_business(tx, bid, in);
+                [in, bid = b->business, who = audit_actor(p, *req)](db_tx& tx) {
+                  return patch_business(tx, bid, in, who);
                 });
       }));
 }

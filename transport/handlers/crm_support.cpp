@@ -50,6 +50,24 @@ void run_crm(services& svc, const responder& res, const principal& p,
     });
 }
 
+crm_job audited(audit_who who, audit_entry entry, crm_job job,
+                std::vector<std::string> summary) {
+  return [who = std::move(who), entry = std::move(entry), job = std::move(job),
+          summary = std::move(summary)](db_tx& tx) {
+    auto reply = job(tx);
+    if (reply.code != crm_code::ok && reply.code != crm_code::created)
+      return reply;
+    auto e = entry;
+    if (auto* o = reply.body.if_object())
+      for (auto& key : summary)
+        if (auto* v = o->if_contains(key))
+          e.diff[key] = v->is_array() ? boost::json::value(v->as_array().size())
+                                      : *v;
+    record_audit(tx, who, e);
+    return reply;
+  };
+}
+
 void bad_request(const responder& res, const std::string& msg) {
   res(error_response(http::status::bad_request, msg));
 }

@@ -5,6 +5,7 @@
 // the business it acts for, query strings and path ids that answer 400/404
 // themselves.
 
+#include "actors/audit.hpp"
 #include "actors/crm_queries.hpp"
 #include "core/form.hpp"
 #include "core/json.hpp"
@@ -17,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace al {
 
@@ -32,6 +34,12 @@ using crm_job = std::function<crm_reply(db_tx&)>;
 /// an API token's business always does.
 void run_crm(services& svc, const responder& res, const principal& p,
              std::int64_t business, crm_job job);
+
+/// `job`, then, when it succeeded, `entry` in the audit trail inside the same
+/// transaction (`summary`: fields of the reply copied into the diff, e.g.
+/// an import's counts).
+crm_job audited(audit_who who, audit_entry entry, crm_job job,
+                std::vector<std::string> summary = {});
 
 void bad_request(const responder& res, const std::string& msg);
 

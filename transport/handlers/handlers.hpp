@@ -16,8 +16,11 @@ struct services;
 
 void add_health_routes(router& r, services& svc);   // /, /healthz, /readyz, /version, /metrics
 void add_admin_routes(router& r, services& svc);    // /api/admin/*
-void add_crm_routes(router& r, services& svc);
-void add_listing_routes(router& r, services& svc); // /api/crm/listings*, leads CSV, matches      // /api/crm/* (leads, calls, appointments, pipeline, tasks, business)
+/// GET /metrics: add_health_routes adds it unless METRICS_PORT is set; the
+/// application then serves it alone on that port.
+void add_metrics_route(router& r, services& svc);
+void add_crm_routes(router& r, services& svc);      // /api/crm/* (leads, calls, appointments, pipeline, tasks, business, audit)
+void add_listing_routes(router& r, services& svc); // /api/crm/listings*, leads CSV, matches
 void add_twilio_voice_routes(router& r, services& svc); // /webhook/incoming_call, stream_*, call_status, recording_status
 void add_whatsapp_routes(router& r, services& svc);   // /webhook/whatsapp/*, /api/whatsapp/send
 void add_payment_routes(router& r, services& svc);    // /api/crm/payments*, /payments/paypal/*, /webhook/payments/*

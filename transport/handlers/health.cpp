@@ -1,6 +1,9 @@
-// GET /, /healthz, /readyz, /version, /metrics
+// GET /, /healthz, /readyz, /version, /metrics (METRICS_TOKEN as a bearer
+// when set; on METRICS_PORT instead when that is set)
 #include "transport/handlers/handlers.hpp"
 
+#include "core/crypto.hpp"
+#include "transport/auth.hpp"
 #include "transport/router.hpp"
 #include "transport/services.hpp"
 
@@ -45,7 +48,23 @@ void add_health_routes(router& r, services& svc) {
     res(json_response(http::status::ok, boost::json::serialize(o)));
   });
 
-  r.add(http::verb::get, "/metrics", [&svc](request_ptr, responder res) {
+  // With METRICS_PORT, /metrics is served there only (app.cpp).
+  if (!svc.cfg.metrics_port)
+    add_metrics_route(r, svc);
+}
+
+void add_metrics_route(router& r, services& svc) {
+  r.add(http::verb::get, "/metrics", [&svc](request_ptr req, responder res) {
+    if (!svc.cfg.metrics_token.empty()) {
+      auto token = bearer_token(req->header(http::field::authorization));
+      if (!token
+          || !crypto::constant_time_equal(*token, svc.cfg.metrics_token)) {
+        auto deny = error_response(http::status::unauthorized,
+                                   "/metrics needs METRICS_TOKEN as a bearer");
+        deny.set(http::field::www_authenticate, "Bearer");
+        return res(std::move(deny));
+      }
+    }
     res(make_response(http::status::ok, svc.m.serialize(),
                       "text/plain; version=0.0.4"));
   });

@@ -63,16 +63,22 @@ using import_fn = crm_reply (*)(db_tx&, std::int64_t, std::string_view, bool);
 
 /// POST .../import: the CSV body (?dry_run=1) into `import` for the
 /// principal's business; writers only.
-handler import_route(services& svc, import_fn import) {
+handler import_route(services& svc, import_fn import, const char* action) {
   return require(
     svc, access::write,
-    [&svc, import](request_ptr req, responder res, principal p) {
+    [&svc, import, action](request_ptr req, responder res, principal p) {
       auto q = query_of(*req, res);
       if (!q || !csv_body_ok(*req, res))
         return;
-      run_crm(svc, res, p, p.business_id,
-              [req, import, dry = dry_run_of(*q), b = p.business_id](
-                db_tx& tx) { return import(tx, b, req->body(), dry); });
+      auto dry = dry_run_of(*q);
+      crm_job job = [req, import, dry, b = p.business_id](db_tx& tx) {
+        return import(tx, b, req->body(), dry);
+      };
+      if (!dry) // a dry run changes nothing
+        job = audited(audit_actor(p, *req),
+                      audit_entry{p.business_id, action, "import", {}, {}},
+                      std::move(job), {"created", "updated", "errors"});
+      run_crm(svc, res, p, p.business_id, std::move(job));
     });
 }
 
@@ -127,7 +133,7 @@ void add_listing_routes(router& r, services& svc) {
                 }));
 
   r.add(http::verb::post, "/api/crm/listings/import",
-        import_route(svc, import_listings));
+        import_route(svc, import_listings, "listings.import"));
 
   r.add(http::verb::get, "/api/crm/listings/{id}",
         require(svc, access::read,
@@ -167,9 +173,13 @@ void add_listing_routes(router& r, services& svc) {
                   if (!id)
                     return;
                   run_crm(svc, res, p, p.business_id,
-                          [id = *id, b = p.business_id](db_tx& tx) {
-                            return delete_listing(tx, b, id);
-                          });
+                          audited(audit_actor(p, *req),
+                                  audit_entry{p.business_id, "listing.delete",
+                                              "listing", std::to_string(*id),
+                                              {}},
+                                  [id = *id, b = p.business_id](db_tx& tx) {
+                                    return delete_listing(tx, b, id);
+                                  }));
                 }));
 
   r.add(http::verb::get, "/api/crm/leads.csv",
@@ -184,7 +194,7 @@ void add_listing_routes(router& r, services& svc) {
                 }));
 
   r.add(http::verb::post, "/api/crm/leads/import",
-        import_route(svc, import_leads));
+        import_route(svc, import_leads, "leads.import"));
 
   r.add(http::verb::get, "/api/crm/leads/{id}/matches",
         require(svc, access::read,
