@@ -61,6 +61,21 @@ if [ -z "${DATABASE_URL:-}" ]; then
   log "using the local cluster: $DATABASE_URL"
 fi
 
+# Tenant secrets are encrypted at rest under SECRET_KEY (docs/security.md):
+# one key per installation, kept in var/secret_key (mode 600), unless one is
+# configured in the environment or a .env file. Losing it means setting the
+# offices' provider secrets again.
+if [ -z "${SECRET_KEY:-}" ] \
+  && ! grep -qsE '^[[:space:]]*(export[[:space:]]+)?SECRET_KEY=' \
+    "$REPO/.env" "$(dirname "$BIN")/.env"; then
+  if [ ! -s "$REPO/var/secret_key" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$REPO/var/secret_key")
+    log "made a SECRET_KEY for this installation in var/secret_key (back it up)"
+  fi
+  SECRET_KEY="$(cat "$REPO/var/secret_key")"
+  export SECRET_KEY
+fi
+
 mkdir -p "$REPO/var/recordings"
 if [ -n "${RECORDINGS_DIR:-}" ]; then mkdir -p "$RECORDINGS_DIR"; fi
 

@@ -90,6 +90,8 @@ void dispatcher::dispatch(request_ptr req, responder::sink send) const {
   pending->finish = [req, send = std::move(send), label, started,
                      m](http_response res) mutable {
     res.set("X-Request-Id", req->id);
+    // No answer is ever sniffed into another type (JSON as HTML, ...).
+    res.set("X-Content-Type-Options", "nosniff");
     auto ms = std::chrono::duration<double, std::milli>(
                 std::chrono::steady_clock::now() - started)
                 .count();

@@ -9,6 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
 #include <map>
 #include <random>
 #include <string>
@@ -152,6 +155,33 @@ TEST(config, security_settings) {
             std::optional<std::uint16_t>{0});
   EXPECT_NE(error_of({{"METRICS_PORT", "70000"}}).find("METRICS_PORT"),
             std::string::npos);
+}
+
+// deploy/config.example.env names every variable load_config reads (the
+// names are taken from core/config.cpp itself, so a new one cannot be
+// forgotten).
+TEST(config, the_example_env_lists_every_variable) {
+  auto slurp = [](const std::string& path) {
+    std::ifstream in{path};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  auto source = slurp(AL_SOURCE_DIR "/core/config.cpp");
+  auto example = slurp(AL_SOURCE_DIR "/deploy/config.example.env");
+  ASSERT_FALSE(source.empty());
+  ASSERT_FALSE(example.empty());
+  std::regex read{R"re((?:r\.[a-z_]+|lookup)\("([A-Z][A-Z0-9_]+)")re"};
+  int names = 0;
+  for (std::sregex_iterator i{source.begin(), source.end(), read}, end;
+       i != end; ++i) {
+    auto name = (*i)[1].str();
+    ++names;
+    std::regex line{"(^|\n)#?" + name + "="};
+    EXPECT_TRUE(std::regex_search(example, line))
+      << name << " is missing from deploy/config.example.env";
+  }
+  EXPECT_GT(names, 50);
 }
 
 TEST(config, the_receptionist_settings_of_spec_7) {
