@@ -33,7 +33,8 @@ constexpr sql_statement revoke_token{
 
 constexpr sql_statement select_token{
   "SELECT id, business_id, role FROM api_tokens"
-  " WHERE token_hash = $1 AND revoked_at IS NULL"};
+  " WHERE token_hash = $1 AND revoked_at IS NULL"
+  " AND (expires_at IS NULL OR expires_at > now())"};
 
 constexpr sql_statement select_business_exists{
   "SELECT 1 FROM businesses WHERE id = $1"};

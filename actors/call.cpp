@@ -23,6 +23,7 @@
 #include "actors/call_rows.hpp"
 #include "actors/call_tools.hpp"
 #include "actors/leads.hpp"
+#include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/openai_engine.hpp"
 #include "actors/type_ids.hpp"
@@ -31,8 +32,8 @@
 #include "core/json.hpp"
 #include "core/phone.hpp"
 #include "core/realtime_wire.hpp"
-#include "core/working_hours.hpp"
 #include "core/wav.hpp"
+#include "core/working_hours.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -59,14 +60,6 @@ constexpr std::size_t max_turn_bytes = 8000 * 60; // one minute of audio
 /// memory until then (the soak saw ~1.6 KiB per call with a 10-minute
 /// timeout); with steps, a finished call is released within one step.
 constexpr std::chrono::milliseconds watchdog_step{1000};
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
-  try {
-    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
-  } catch (...) {
-  }
-}
 
 struct call_state;
 using call_actor = caf::stateful_actor<call_state>;
@@ -159,7 +152,8 @@ void save_turn(call_actor* self) {
   auto ms = static_cast<int>(cp.turn_audio.size() / 8);
   if (!write_mulaw_wav((fs::path(env.recordings_dir) / rel).string(),
                        cp.turn_audio)) {
-    log_safe(spdlog::level::warn, "call {}: cannot write segment {}",
+    log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::warn,
+             "call {}: cannot write segment {}",
              cp.info.call_sid, rel);
   } else {
     auto sid = cp.info.call_sid;
@@ -457,7 +451,7 @@ void call_host::fallback(const std::string& reason) {
     cp.sink->want_all_audio(false);
   if (st.env->m)
     st.env->m->engine_fallbacks.Increment();
-  log_safe(spdlog::level::warn,
+  log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::warn,
            "call {}: openai engine unavailable ({}), the local engine goes on",
            cp.info.call_sid, reason);
   record_event(self, "engine_fallback",
@@ -544,7 +538,8 @@ void start_ai(call_actor* self, const ai_setup& setup) {
   } catch (...) {
   }
   cp.ai_link = link;
-  log_safe(spdlog::level::info, "call {}: openai engine connecting to {}",
+  log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::info,
+           "call {}: openai engine connecting to {}",
            cp.info.call_sid, env.openai_realtime_url);
   record_event(self, "engine_start",
                {{"engine", "openai"}, {"model", env.openai_model}});
@@ -868,7 +863,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         arm_watchdog(self, deadline);
         return;
       }
-      log_safe(spdlog::level::warn,
+      log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::warn,
                "call {}: no media stream within {} ms, redirecting to the"
                " recording fallback",
                cp.info.call_sid, self->state.env->start_timeout.count());

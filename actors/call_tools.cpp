@@ -3,6 +3,7 @@
 #include "actors/crm_queries.hpp"
 #include "actors/leads.hpp"
 #include "actors/listings.hpp"
+#include "actors/log.hpp"
 #include "actors/sql.hpp"
 #include "core/business_input.hpp"
 #include "core/crm_input.hpp"
@@ -74,14 +75,6 @@ constexpr sql_statement store_summary{
 constexpr sql_statement insert_summary_note{
   "INSERT INTO lead_notes (business_id, lead_id, body, author)"
   " VALUES ($1, $2, $3, 'ai')"};
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
-  try {
-    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
-  } catch (...) {
-  }
-}
 
 std::string ok_output(json::object extra = {}) {
   extra["ok"] = true;

@@ -2,6 +2,13 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 namespace al {
 
 namespace {
@@ -159,9 +166,106 @@ void metrics::payment(const std::string& status) {
   payments.Add({{"status", status}}).Increment();
 }
 
+namespace {
+
+prometheus::MetricFamily family(std::string name, std::string help,
+                                prometheus::MetricType type, double value,
+                                std::vector<prometheus::ClientMetric::Label>
+                                  labels = {}) {
+  prometheus::MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  if (type == prometheus::MetricType::Counter)
+    m.counter.value = value;
+  else
+    m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+/// The standard process_* metrics (Prometheus' names), from /proc/self at
+/// scrape time: nothing is sampled between scrapes.
+void add_process_families(std::vector<prometheus::MetricFamily>& out) {
+  using prometheus::MetricType;
+  std::ifstream stat_file{"/proc/self/stat"};
+  std::string stat;
+  std::getline(stat_file, stat);
+  // Fields after the command name (which may hold spaces) in parentheses.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos)
+    return;
+  std::istringstream in{stat.substr(close + 2)};
+  std::vector<std::string> f;
+  for (std::string x; in >> x;)
+    f.push_back(x);
+  // f[0] is field 3 (state): field n is f[n - 3].
+  if (f.size() < 22)
+    return;
+  double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+  double cpu = (std::stod(f[14 - 3]) + std::stod(f[15 - 3])) / ticks;
+  double start_ticks = std::stod(f[22 - 3]);
+  double vsize = std::stod(f[23 - 3]);
+  double rss = std::stod(f[24 - 3]) * page;
+  double boot = 0;
+  std::ifstream proc_stat{"/proc/stat"};
+  for (std::string line; std::getline(proc_stat, line);)
+    if (line.rfind("btime ", 0) == 0)
+      boot = std::stod(line.substr(6));
+  double fds = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator{"/proc/self/fd", ec};
+       !ec && it != std::filesystem::directory_iterator{}; it.increment(ec))
+    ++fds;
+  rlimit lim{};
+  double max_fds = ::getrlimit(RLIMIT_NOFILE, &lim) == 0
+                     ? static_cast<double>(lim.rlim_cur)
+                     : 0;
+  out.push_back(family("process_cpu_seconds_total",
+                       "User and system CPU time spent in seconds",
+                       MetricType::Counter, cpu));
+  out.push_back(family("process_resident_memory_bytes",
+                       "Resident memory size in bytes", MetricType::Gauge, rss));
+  out.push_back(family("process_virtual_memory_bytes",
+                       "Virtual memory size in bytes", MetricType::Gauge,
+                       vsize));
+  out.push_back(family("process_start_time_seconds",
+                       "Start time of the process since the epoch in seconds",
+                       MetricType::Gauge, boot + start_ticks / ticks));
+  out.push_back(family("process_open_fds", "Open file descriptors",
+                       MetricType::Gauge, fds));
+  out.push_back(family("process_max_fds", "Maximum open file descriptors",
+                       MetricType::Gauge, max_fds));
+}
+
+} // namespace
+
+void metrics::set_build(std::string commit, std::string built_at) {
+  std::lock_guard<std::mutex> g{build_mtx_};
+  build_commit_ = std::move(commit);
+  build_time_ = std::move(built_at);
+}
+
 std::string metrics::serialize() const {
+  auto families = registry->Collect();
+  try {
+    add_process_families(families);
+  } catch (...) {
+    // /proc unreadable or odd: the service's own metrics still go out.
+  }
+  {
+    std::lock_guard<std::mutex> g{build_mtx_};
+    families.push_back(family("al_build_info",
+                              "The running build (always 1)",
+                              prometheus::MetricType::Gauge, 1,
+                              {{"commit", build_commit_},
+                               {"built_at", build_time_}}));
+  }
   prometheus::TextSerializer s;
-  return s.Serialize(registry->Collect());
+  return s.Serialize(families);
 }
 
 } // namespace al

@@ -9,6 +9,9 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <mutex>
+#include <string>
+
 #include <memory>
 #include <string>
 
@@ -52,8 +55,17 @@ struct metrics {
   void whatsapp(const std::string& result);
   void payment(const std::string& status);
 
-  /// The Prometheus text exposition of everything.
+  /// The build for al_build_info{commit,built_at}.
+  void set_build(std::string commit, std::string built_at);
+
+  /// The Prometheus text exposition of everything, with the process_*
+  /// metrics (CPU, memory, file descriptors, start time) read at the call.
   std::string serialize() const;
+
+private:
+  mutable std::mutex build_mtx_;
+  std::string build_commit_;
+  std::string build_time_;
 };
 
 } // namespace al

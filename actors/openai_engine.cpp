@@ -1,5 +1,6 @@
 #include "actors/openai_engine.hpp"
 
+#include "actors/log.hpp"
 #include "core/mulaw.hpp"
 
 #include <spdlog/spdlog.h>
@@ -9,14 +10,6 @@
 namespace al {
 
 namespace {
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
-  try {
-    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
-  } catch (...) {
-  }
-}
 
 constexpr char silence_byte = static_cast<char>(0xFF); // mu-law zero
 

@@ -1,5 +1,6 @@
 #include "actors/payment.hpp"
 
+#include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/type_ids.hpp"
 #include "core/call_token.hpp"
@@ -35,15 +36,6 @@ namespace al {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt,
-              const Ts&... args) {
-  try {
-    spdlog::log(lvl, fmt, args...);
-  } catch (...) {
-  }
-}
 
 /// Time left until `deadline` (0 when it has passed).
 std::chrono::milliseconds remaining(clock::time_point deadline) {

@@ -2,6 +2,7 @@
 
 #include "actors/metrics.hpp"
 #include "actors/sql.hpp"
+#include "core/crypto.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -410,20 +411,41 @@ std::string apply_migrations(const std::string& url,
       nt.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
               " version TEXT PRIMARY KEY,"
               " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+      // The SHA-256 of each file as applied: an applied migration that was
+      // edited afterwards stops start-up instead of silently diverging.
+      nt.exec("ALTER TABLE schema_migrations"
+              " ADD COLUMN IF NOT EXISTS checksum TEXT");
     }
     for (auto& f : files) {
       auto version = f.filename().string();
-      pqxx::work tx{conn};
-      auto seen = tx.exec_params(
-        "SELECT 1 FROM schema_migrations WHERE version = $1", version);
-      if (!seen.empty())
-        continue;
-      std::ifstream in{f};
+      std::ifstream in{f, std::ios::binary};
       std::stringstream sql;
       sql << in.rdbuf();
-      tx.exec(sql.str());
-      tx.exec_params("INSERT INTO schema_migrations(version) VALUES ($1)",
-                     version);
+      auto text = sql.str();
+      auto sum = crypto::to_hex(crypto::sha256(text));
+      pqxx::work tx{conn};
+      auto seen = tx.exec_params(
+        "SELECT checksum FROM schema_migrations WHERE version = $1", version);
+      if (!seen.empty()) {
+        if (seen[0][0].is_null()) { // applied before checksums were kept
+          tx.exec_params("UPDATE schema_migrations SET checksum = $2"
+                         " WHERE version = $1",
+                         version, sum);
+          tx.commit();
+        } else if (seen[0][0].c_str() != sum) {
+          return "migration " + version
+                 + " was changed after it was applied (recorded sha256 "
+                 + std::string{seen[0][0].c_str()}.substr(0, 12) + "..., file "
+                 + sum.substr(0, 12)
+                 + "...): restore the file and put the change in a new"
+                   " migration";
+        }
+        continue;
+      }
+      tx.exec(text);
+      tx.exec_params(
+        "INSERT INTO schema_migrations(version, checksum) VALUES ($1, $2)",
+        version, sum);
       tx.commit();
       log_noexcept(spdlog::level::info, "applied migration " + version);
     }
@@ -432,6 +454,19 @@ std::string apply_migrations(const std::string& url,
     return {};
   } catch (const std::exception& e) {
     return "migrations failed: " + first_line(e.what());
+  }
+}
+
+std::string run_blocking(const std::string& url,
+                         const std::function<void(db_tx&)>& job) {
+  try {
+    pqxx::connection conn{with_timeouts(url)};
+    pqxx::work tx{conn};
+    job(tx);
+    tx.commit();
+    return {};
+  } catch (const std::exception& e) {
+    return first_line(e.what());
   }
 }
 

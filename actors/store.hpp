@@ -87,11 +87,17 @@ private:
 };
 
 /// Applies schemas/NNNN_*.sql in order, each in its own transaction,
-/// recording them in schema_migrations; serialised across instances with an
+/// recording them (and their SHA-256) in schema_migrations; refuses when an
+/// applied file was edited since; serialised across instances with an
 /// advisory lock. Returns an error message, or empty on success. Blocking:
 /// call at start-up only.
 std::string apply_migrations(const std::string& url,
                              const std::string& schemas_dir);
+
+/// Runs `job` in one transaction on a connection of its own and commits;
+/// the error's first line, or empty. Blocking: for the command line only.
+std::string run_blocking(const std::string& url,
+                         const std::function<void(db_tx&)>& job);
 
 /// A trivial round trip (readiness checks).
 void ping_database(db_tx& tx);

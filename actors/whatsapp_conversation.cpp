@@ -23,6 +23,7 @@
 #include "actors/whatsapp_conversation.hpp"
 
 #include "actors/leads.hpp"
+#include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/whatsapp_store.hpp"
@@ -91,14 +92,6 @@ constexpr int max_submits = 20;
 constexpr auto resubmit_delay = std::chrono::milliseconds(20);
 /// How long the manager may take to hand out a conversation.
 constexpr auto manager_timeout = std::chrono::seconds(5);
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
-  try {
-    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
-  } catch (...) {
-  }
-}
 
 wa_send_result failed_result(wa_send_status st, std::string error) {
   wa_send_result r;

@@ -1,6 +1,8 @@
 #include "app/app.hpp"
 
 #include "actors/audit.hpp"
+#include "actors/log.hpp"
+#include "actors/event_listener.hpp"
 #include "actors/metrics.hpp"
 #include "actors/secret_columns.hpp"
 #include "actors/store.hpp"
@@ -117,9 +119,11 @@ void add_all_routes(router& r, services& svc) {
   add_admin_routes(r, svc);
   add_crm_routes(r, svc);
   add_listing_routes(r, svc);
+  add_stats_routes(r, svc);
   add_twilio_voice_routes(r, svc);
   add_whatsapp_routes(r, svc);
   add_payment_routes(r, svc);
+  add_sign_in_routes(r, svc);
   add_event_routes(r, svc);
   add_app_routes(r, svc);
 }
@@ -152,6 +156,7 @@ std::string application::start(const std::string& address) {
   auto& d = *impl_;
   auto& svc = d.svc;
   svc.build = build_info{build_commit, build_time};
+  d.m.set_build(build_commit, build_time);
   if (d.cfg.web_root.empty())
     d.cfg.web_root = web_root_beside(d.schemas_dir);
   if (auto err = apply_migrations(d.cfg.database_url, d.schemas_dir);
@@ -201,6 +206,12 @@ std::string application::start(const std::string& address) {
   svc.whatsapp_manager = spawn_supervisor(d.sys, svc.whatsapp_stats, &d.m);
   svc.whatsapp = make_whatsapp_context(svc);
   svc.payment_manager = spawn_supervisor(d.sys, svc.payment_stats, &d.m);
+  // One LISTEN connection per instance wakes its live event streams.
+  svc.events.stats = std::make_shared<event_listener_stats>();
+  listener_options events_db;
+  events_db.url = d.cfg.database_url;
+  svc.events.listener
+    = spawn_event_listener(d.sys, events_db, svc.events.stats);
   throttle_policy policy;
   policy.free_failures = d.cfg.auth_fail_free;
   policy.block_after = d.cfg.auth_fail_block_after;
@@ -279,7 +290,7 @@ void application::shutdown() {
     if (d.outbound_thread.joinable())
       d.outbound_thread.join();
     for (auto* a : {&d.svc.call_manager, &d.svc.whatsapp_manager,
-                    &d.svc.payment_manager})
+                    &d.svc.payment_manager, &d.svc.events.listener})
       if (*a)
         caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     return;
@@ -310,7 +321,7 @@ void application::shutdown() {
   if (d.outbound_thread.joinable())
     d.outbound_thread.join();
   for (auto* a : {&d.svc.call_manager, &d.svc.whatsapp_manager,
-                  &d.svc.payment_manager})
+                  &d.svc.payment_manager, &d.svc.events.listener})
     if (*a)
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   // Every actor is gone before the services they use are destroyed.
@@ -343,15 +354,33 @@ public:
   }
 };
 
+/// `%F`: the fields of the live log_scopes (actors/log.hpp) as JSON
+/// members: request_id, route, status, ms, call_sid, business_id, ...
+class json_fields_flag : public spdlog::custom_flag_formatter {
+public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string fields;
+    log_scope::append_json(fields);
+    dest.append(fields.data(), fields.data() + fields.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<json_fields_flag>();
+  }
+};
+
 } // namespace
 
-void setup_logging(const config& cfg) {
-  auto logger = spdlog::stdout_logger_mt("agentlocator");
+void setup_logging(const config& cfg, bool to_stderr) {
+  auto logger = to_stderr ? spdlog::stderr_logger_mt("agentlocator")
+                          : spdlog::stdout_logger_mt("agentlocator");
   if (cfg.log_format == "json") {
     auto f = std::make_unique<spdlog::pattern_formatter>(
       spdlog::pattern_time_type::utc);
-    f->add_flag<json_message_flag>('J').set_pattern(
-      R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%J"})");
+    f->add_flag<json_message_flag>('J')
+      .add_flag<json_fields_flag>('F')
+      .set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%J"%F})");
     logger->set_formatter(std::move(f));
   } else
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");

@@ -52,7 +52,8 @@ private:
 };
 
 /// Sets up spdlog (text or JSON lines, level); never throws afterwards.
-void setup_logging(const config& cfg);
+/// `to_stderr`: for the command line, whose stdout carries its answer.
+void setup_logging(const config& cfg, bool to_stderr = false);
 
 /// Finds the schemas directory: $SCHEMAS_DIR, else ./schemas, else one
 /// beside or above the binary, else the source tree it was built from.

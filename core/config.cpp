@@ -4,6 +4,7 @@
 #include "core/phone.hpp"
 
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -257,6 +258,23 @@ config_result load_config(const env_lookup& lookup) {
     return e.message;
   }
   return cfg;
+}
+
+std::vector<std::string> config_variable_names() {
+  std::vector<std::string> names;
+  load_config([&names](const std::string& name) -> std::optional<std::string> {
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      names.push_back(name);
+    return std::nullopt;
+  });
+  return names;
+}
+
+bool secret_variable(std::string_view name) {
+  for (auto part : {"TOKEN", "SECRET", "KEY", "PASSWORD"})
+    if (name.find(part) != std::string_view::npos)
+      return true;
+  return false;
 }
 
 std::variant<std::map<std::string, std::string>, std::string>

@@ -126,6 +126,12 @@ using config_result = std::variant<config, std::string>;
 /// Builds the configuration from `lookup`. Pure: tests pass a map.
 config_result load_config(const env_lookup& lookup);
 
+/// Every variable load_config reads, in the order it reads them.
+std::vector<std::string> config_variable_names();
+
+/// True for variables whose values are secrets (never printed).
+bool secret_variable(std::string_view name);
+
 /// Parses a .env file body (KEY=VALUE lines, '#' comments, optional quotes,
 /// optional `export `). Malformed lines yield an error naming the line.
 std::variant<std::map<std::string, std::string>, std::string>

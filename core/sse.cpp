@@ -27,6 +27,16 @@ std::string sse_frame(std::string_view name, std::string_view data) {
   return out;
 }
 
+std::string sse_frame(std::string_view name, std::string_view data,
+                      std::string_view id) {
+  std::string out = "id: ";
+  for (char c : id)
+    if (c != '\r' && c != '\n' && c != '\0')
+      out += c;
+  out += '\n';
+  return out + sse_frame(name, data);
+}
+
 std::string sse_comment(std::string_view text) {
   std::string out = ": ";
   for (char c : text)

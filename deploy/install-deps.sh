@@ -23,6 +23,8 @@ PACKAGES=(
 if [ "${AL_NO_BROWSER:-0}" != 1 ]; then
   PACKAGES+=(chromium)
   if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
+  # npm ci installs the pinned web assets and the OpenAPI validator.
+  if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 fi
 
 missing=()

@@ -5,8 +5,10 @@
 # builds Release into build/, and -- unless DATABASE_URL is set -- starts the
 # project-local PostgreSQL 15 cluster under var/pg (data kept across restarts,
 # left running for the next start), creates the database "agentlocator" and
-# points DATABASE_URL at it. Then it execs build/app/agentlocator, whose PID is
-# written to var/agentlocator.pid (deploy/stop.sh uses it).
+# points DATABASE_URL at it. It keeps a SECRET_KEY in var/secret_key when
+# none is configured, prints a one-time sign-in link for the default
+# business's owner, then execs build/app/agentlocator, whose PID is written
+# to var/agentlocator.pid (deploy/stop.sh uses it).
 #
 # Env (besides the service's own, see deploy/config.example.env):
 #   AL_PG_PORT     port of the local cluster (default 5433)
@@ -78,6 +80,20 @@ fi
 
 mkdir -p "$REPO/var/recordings"
 if [ -n "${RECORDINGS_DIR:-}" ]; then mkdir -p "$RECORDINGS_DIR"; fi
+
+# The owner's way in: a one-time sign-in link for the default business
+# (it applies the migrations first; the link works once the server is up).
+if link="$("$BIN" sign-in-link --business 1 --role owner --ttl-minutes 1440 \
+  2>"$REPO/var/sign-in-link.log")"; then
+  echo
+  echo "  Sign in to the dashboard (the link works once, for 24 hours):"
+  echo "    $link"
+  echo "  More links: $BIN sign-in-link --business N --role owner|agent|read_only"
+  echo "  (owners also invite people from the dashboard's settings page)"
+  echo
+else
+  log "warning: could not make a sign-in link: $(tail -1 "$REPO/var/sign-in-link.log")"
+fi
 
 echo "$$" >"$REPO/var/agentlocator.pid"
 log "exec $BIN (pid $$, port ${PORT:-5000})"

@@ -269,6 +269,18 @@ run_smoke() {
     tail -n 80 "$TMP/app.log" >&2 || true
   fi
 
+  # Every curl example of README.md, as written, against the same server.
+  set +e
+  bash "$REPO/deploy/readme_examples.sh" "$PUBLIC_BASE_URL"
+  rc=$?
+  set -e
+  if [ "$rc" -eq 0 ]; then
+    SUMMARY+=("README examples: ok")
+  else
+    SUMMARY+=("README examples: FAILED (exit $rc)")
+    FAILED=1
+  fi
+
   # Graceful shutdown (SPEC §6): SIGTERM must end the process. Reported only.
   kill -TERM "$app_pid" 2>/dev/null || true
   for ((i = 0; i < 300; i++)); do
@@ -288,6 +300,16 @@ run_smoke() {
 section "dependencies"
 bash "$REPO/deploy/install-deps.sh"
 bash "$REPO/web/fetch-font.sh" # no-op: the dashboard's font is committed
+# The pinned dev packages of package.json into node_modules/ (the OpenAPI
+# validator that ctest's openapi_validate runs), when missing or older than
+# the lock file. Offline that test then fails with a clear message.
+if [ ! -f "$REPO/node_modules/@seriousme/openapi-schema-validator/package.json" ] ||
+  [ "$REPO/package-lock.json" -nt "$REPO/node_modules/.package-lock.json" ]; then
+  if ! command -v npm >/dev/null ||
+    ! (cd "$REPO" && npm ci --ignore-scripts --no-audit --no-fund --silent); then
+    log "warning: npm ci failed: ctest's openapi_validate will fail"
+  fi
+fi
 
 if [ "$MODE" = default ]; then
   build build -DCMAKE_BUILD_TYPE=Release -DAL_BUILD_BENCH="${AL_BUILD_BENCH:-OFF}"

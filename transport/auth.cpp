@@ -134,15 +134,16 @@ http_response too_many(services& svc, const auth_throttle::verdict& v) {
   return r;
 }
 
-/// A presented token was not valid: 401, held back or turned into 429 by
-/// the throttle once this client (or this token prefix) keeps failing.
-void refuse_token(services& svc, const std::string& client,
-                  const std::string& token, const responder& res) {
+} // namespace
+
+void refuse_credentials(services& svc, const std::string& client,
+                        const std::string& presented, const responder& res,
+                        std::string_view message) {
   svc.m.auth_failures.Increment();
-  auto deny = error_response(http::status::unauthorized, "Invalid token");
+  auto deny = error_response(http::status::unauthorized, message);
   if (!svc.throttle)
     return res(std::move(deny));
-  auto v = svc.throttle->failure(client, token, auth_throttle::clock::now());
+  auto v = svc.throttle->failure(client, presented, auth_throttle::clock::now());
   if (v.blocked)
     return res(too_many(svc, v));
   if (v.delay.count() > 0 && svc.defer)
@@ -152,7 +153,20 @@ void refuse_token(services& svc, const std::string& client,
   res(std::move(deny));
 }
 
-} // namespace
+std::optional<http_response> throttled(services& svc,
+                                       const std::string& client) {
+  if (!svc.throttle)
+    return std::nullopt;
+  auto v = svc.throttle->check(client, {}, auth_throttle::clock::now());
+  if (!v.blocked)
+    return std::nullopt;
+  return too_many(svc, v);
+}
+
+void credentials_ok(services& svc, const std::string& client) {
+  if (svc.throttle)
+    svc.throttle->success(client, auth_throttle::clock::now());
+}
 
 std::string client_address(const request& req,
                            const std::vector<std::string>& trusted) {
@@ -200,18 +214,13 @@ handler require(services& svc, access needed, authed_handler fn) {
     if (!token)
       return res(error_response(http::status::unauthorized,
                                 "Missing or malformed bearer token"));
-    if (svc.throttle) {
-      // The address only: a token prefix that is being guessed blocks the
-      // guesses (failure() below), never the valid token that has it.
-      auto v = svc.throttle->check(req->client, {},
-                                   auth_throttle::clock::now());
-      if (v.blocked)
-        return res(too_many(svc, v));
-    }
+    // The address only: a token prefix that is being guessed blocks the
+    // guesses (refuse_credentials), never the valid token that has it.
+    if (auto blocked = throttled(svc, req->client))
+      return res(std::move(*blocked));
     if (!svc.cfg.admin_token.empty()
         && crypto::constant_time_equal(*token, svc.cfg.admin_token)) {
-      if (svc.throttle)
-        svc.throttle->success(req->client, auth_throttle::clock::now());
+      credentials_ok(svc, req->client);
       principal p;
       p.who = role::admin;
       p.business_id = query_business(*req).value_or(1);
@@ -238,9 +247,9 @@ handler require(services& svc, access needed, authed_handler fn) {
           return res(error_response(http::status::service_unavailable,
                                     "Database unavailable"));
         if (!*found)
-          return refuse_token(svc, req->client, token, res);
-        if (svc.throttle)
-          svc.throttle->success(req->client, auth_throttle::clock::now());
+          return refuse_credentials(svc, req->client, token, res,
+                                    "Invalid token");
+        credentials_ok(svc, req->client);
         if (!allowed((*found)->who, needed))
           return res(error_response(http::status::forbidden,
                                     "This role may not do that"));

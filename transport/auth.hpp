@@ -70,6 +70,20 @@ audit_who audit_actor(const principal& p, const request& req);
 /// 401 is held back, after more the client gets 429 with Retry-After.
 handler require(services& svc, access needed, authed_handler fn);
 
+/// The sign-in throttle's side of any credential check (bearer tokens here,
+/// sign-in codes in handlers/sign_in.cpp):
+/// a 429 for a `client` address that is blocked, before the credential is
+/// looked at;
+std::optional<http_response> throttled(services& svc, const std::string& client);
+/// a presented credential was wrong: 401 `message`, held back once the
+/// client keeps failing, or 429 when this failure blocks it (or the
+/// credential's prefix);
+void refuse_credentials(services& svc, const std::string& client,
+                        const std::string& presented, const responder& res,
+                        std::string_view message);
+/// a credential was right: the client's failures start over.
+void credentials_ok(services& svc, const std::string& client);
+
 /// For the admin token: business_id from the body overrides the query/default.
 /// For API tokens the token's business always wins.
 std::int64_t effective_business(const principal& p,

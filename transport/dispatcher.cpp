@@ -1,5 +1,6 @@
 #include "transport/dispatcher.hpp"
 
+#include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "core/crypto.hpp"
 
@@ -99,6 +100,13 @@ void dispatcher::dispatch(request_ptr req, responder::sink send) const {
     if (m)
       m->observe_request(label, status, ms / 1000.0);
     try {
+      // JSON lines get the fields as members (LOG_FORMAT=json).
+      log_scope fields{{"request_id", req->id},
+                       {"method", std::string{req->msg.method_string()}},
+                       {"path", req->path},
+                       {"route", label},
+                       {"status", std::to_string(status), true},
+                       {"ms", fmt::format("{:.2f}", ms), true}};
       spdlog::info("{} {} {} {} {:.2f}ms", req->id,
                    std::string_view{req->msg.method_string()}, req->path,
                    status, ms);

@@ -2,6 +2,7 @@
 
 #include "actors/call.hpp"
 #include "actors/call_rows.hpp"
+#include "actors/log.hpp"
 #include "actors/type_ids.hpp"
 #include "core/call_token.hpp"
 #include "core/media_out.hpp"
@@ -21,14 +22,6 @@
 namespace al {
 
 namespace {
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
-  try {
-    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
-  } catch (...) {
-  }
-}
 
 constexpr auto frame_period = std::chrono::milliseconds(20);
 constexpr std::uint64_t max_bad_frames = 50;

@@ -4,6 +4,7 @@
 // system and the domain managers. Built once by app/main.cpp; handlers keep
 // a reference. Nothing here blocks.
 
+#include "actors/event_feed.hpp"
 #include "actors/metrics.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
@@ -99,6 +100,10 @@ struct services {
   /// Runs `fn` after `delay` on a background timer (never an I/O thread's
   /// work): how a throttled 401 is held without holding a thread.
   std::function<void(std::chrono::milliseconds, std::function<void()>)> defer;
+
+  /// The dashboard's live events: this instance's LISTEN connection and
+  /// the options of each stream (actors/event_feed.hpp).
+  live_events events;
 
   /// Set on SIGTERM: /readyz answers 503 and no new calls are taken.
   std::atomic<bool> draining{false};

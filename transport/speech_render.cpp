@@ -1,5 +1,6 @@
 #include "transport/speech_render.hpp"
 
+#include "actors/log.hpp"
 #include "actors/sql.hpp"
 #include "actors/voice_cache.hpp"
 #include "core/config.hpp"
@@ -24,14 +25,6 @@ namespace {
 constexpr sql_statement insert_rendered{
   "INSERT INTO rendered_speech(key, voice, text, audio)"
   " VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING"};
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
-  try {
-    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
-  } catch (...) {
-  }
-}
 
 std::mutex in_flight_mtx;
 std::set<std::string> in_flight; // keys being rendered on this instance

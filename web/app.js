@@ -1,7 +1,8 @@
 // AgentLocator dashboard: sign-in, the shell (sidebar on the right, RTL),
 // a hash router, the live event stream and toasts. Pages live in js/.
 import { h, mount, field } from './js/dom.js';
-import { session, get, ApiError, liveEvents, setUnauthorizedHandler } from './js/api.js';
+import { session, get, post, ApiError, liveEvents, setUnauthorizedHandler } from './js/api.js';
+import * as overview from './js/page-overview.js';
 import * as live from './js/page-live.js';
 import * as leads from './js/page-leads.js';
 import * as lead from './js/page-lead.js';
@@ -17,6 +18,7 @@ const ROLE_LABEL = {
 };
 
 const NAV = [
+  ['#/overview', 'סקירה', 'overview'],
   ['#/live', 'שיחות חיות', 'live'],
   ['#/leads', 'לידים', 'leads'],
   ['#/listings', 'נכסים', 'listings'],
@@ -58,6 +60,14 @@ let cleanup = null;    // the current page's
 let routeSeq = 0;
 
 function signOut(message) {
+  const ended = session.token;
+  // A dashboard session ends on the server too (an integration token is
+  // left alone); best effort: the tab forgets it either way.
+  if (ended) {
+    fetch('/api/auth/sign-out', {
+      method: 'POST', headers: { Authorization: `Bearer ${ended}` },
+    }).catch(() => {});
+  }
   session.token = '';
   toasts.replaceChildren(); // nothing of this session stays on screen
   if (closeEvents) closeEvents();
@@ -82,6 +92,7 @@ function renderSignIn(message) {
   const form = h('form.signin-card', { 'aria-labelledby': 'signin-title' },
     h('h1#signin-title', 'AgentLocator'),
     h('p.lead-text', 'לוח הבקרה של המשרד: שיחות, לידים, וואטסאפ ותשלומים.'),
+    h('p.hint', 'הדרך הקלה: פתחו קישור כניסה שקיבלתם (deploy/start.sh מדפיס אחד, ובעלי המשרד יוצרים קישורים בהגדרות). או הזינו אסימון גישה:'),
     field('אסימון גישה (API token)', input, 'האסימון נשמר רק בלשונית הזו ונמחק ביציאה.'),
     error,
     button);
@@ -181,8 +192,14 @@ function renderShell() {
   });
 }
 
+/// Where a bare /app lands: the overview for owners (and the
+/// administrator), live calls for everyone else.
+function homePath() {
+  return ctx && (ctx.me.role === 'owner' || ctx.me.role === 'admin') ? '/overview' : '/live';
+}
+
 function parseHash() {
-  const raw = location.hash.replace(/^#/, '') || '/live';
+  const raw = location.hash.replace(/^#/, '') || homePath();
   const [path, query = ''] = raw.split('?');
   return { parts: path.split('/').filter(Boolean), query: new URLSearchParams(query) };
 }
@@ -202,7 +219,9 @@ async function route() {
   let page = live;
   let id = 'live';
   let arg = null;
-  if (parts[0] === 'leads' && parts[1]) {
+  if (parts[0] === 'overview') {
+    page = overview; id = 'overview';
+  } else if (parts[0] === 'leads' && parts[1]) {
     page = lead; id = 'leads'; arg = parts[1];
   } else if (parts[0] === 'leads') {
     page = leads; id = 'leads';
@@ -234,7 +253,28 @@ async function route() {
 
 window.addEventListener('hashchange', route);
 
-if (session.token) {
+/// A sign-in link (`/app/#signin=<code>`, from `agentlocator sign-in-link`
+/// or an owner's invitation): the one-time code is taken out of the address
+/// bar and the history at once, then exchanged for a session.
+async function redeemLink(code) {
+  history.replaceState(null, '', location.pathname + location.search);
+  session.token = '';
+  try {
+    const grant = await post('/api/auth/sign-in', { code });
+    session.token = grant.token;
+    await start();
+  } catch (err) {
+    session.token = '';
+    renderSignIn(err instanceof ApiError && err.status === 401
+      ? 'קישור הכניסה אינו מוכר, כבר נוצל או שפג תוקפו. בקשו קישור חדש.'
+      : (err instanceof ApiError ? err.explain('הכניסה נכשלה') : `הכניסה נכשלה: ${err.message}`));
+  }
+}
+
+const signInLink = /^#signin=([A-Za-z0-9_-]{1,128})$/.exec(location.hash);
+if (signInLink) {
+  redeemLink(signInLink[1]);
+} else if (session.token) {
   start().catch((err) => {
     session.token = '';
     renderSignIn(err instanceof ApiError ? err.explain('הכניסה נכשלה') : '');

@@ -1,15 +1,17 @@
 // The dashboard in a real browser (headless Chromium over the DevTools
 // protocol), against the real binary on a fresh database with the provider
-// fakes: sign in, watch a simulated call live, find its lead, move it across
-// the pipeline (drag and drop, then the keyboard alternative), play a caller
+// fakes: sign in (an owner lands on the overview), watch a simulated call
+// live, find its lead, move it across the pipeline (drag and drop, then the
+// keyboard alternative), play a caller
 // segment, reply on WhatsApp through the fake provider, create a payment
 // link; listings: add one (Hebrew text, two features), see it in the list,
 // change its status, filter, import a CSV with a Hebrew header and a bad
 // line (shown by line), refuse a malformed file, export, import and export
 // leads, see the listing among a fitting lead's matches and send it on
 // WhatsApp, open it from the call that offered it; a read-only token sees
-// no edit controls; the layout is RTL (the sidebar on the right) on desktop
-// and phone; the page asks nothing of any origin but the service's.
+// no edit controls; the overview's tiles and SVG charts show the seeded
+// numbers (also at 375 px); the layout is RTL (the sidebar on the right) on
+// desktop and phone; the page asks nothing of any origin but the service's.
 // Screenshots go to --out.
 //
 //   node dashboard_test.mjs --agentlocator BIN --fake BIN --sim BIN
@@ -181,6 +183,12 @@ async function main() {
   await signIn(owner);
   await page.waitFor(() => document.querySelector('#sidebar') && document.querySelector('.page h1'), 'the shell');
   check(await page.eval(() => sessionStorage.getItem('al.token')?.startsWith('al_')), 'token kept in sessionStorage');
+  // An owner lands on the overview; live calls are one click away.
+  const landed = await page.waitFor(() => location.hash === '' && document.querySelector('.nav-link[aria-current=page]')?.dataset.page === 'overview'
+    && document.querySelector('.tile[data-tile=calls]'), 'the overview after sign-in', 10000).catch(() => false);
+  check(landed, 'an owner signs in to the overview ("סקירה")');
+  await page.nav('#/live');
+  await page.waitFor(() => document.querySelector('#live-title'), 'live calls');
 
   // -- live calls: the simulated call shows up while it runs ------------------
   const live = await page.waitFor(() => {
@@ -616,12 +624,104 @@ async function main() {
   await shot('13-listing-form-phone');
   await page.viewport(1280, 860);
 
+  // -- the overview: the owner's default page, with seeded numbers ------------
+  // Three more calls today (missed, voicemail, transferred) and a payment paid
+  // now; every number on the page must be the one GET /api/crm/stats gives.
+  const db = withDb(DB_URL, dbName);
+  psql(db,
+    "INSERT INTO calls (business_id, call_sid, status) VALUES (1, 'CAov-missed', 'no-answer')",
+    "INSERT INTO calls (business_id, call_sid, status, started_at, recording_url) VALUES (1, 'CAov-voicemail', 'fallback', now(), 'https://api.twilio.com/rec/REov')",
+    'INSERT INTO calls (business_id, call_sid, status, started_at, ended_normally, end_reason, transfer, transfer_status)'
+      + ` VALUES (1, 'CAov-transfer', 'completed', now(), true, 'transfer', '{"numbers":["+972501111111"]}', 'completed')`,
+    "WITH p AS (INSERT INTO payments (business_id, provider, amount_minor, currency, status) VALUES (1, 'paypal', 123450, 'ILS', 'paid') RETURNING id)"
+      + " INSERT INTO payment_events (business_id, payment_id, event_key, from_status, to_status) SELECT 1, id, 'ov-paid', 'pending', 'paid' FROM p");
+  const stats = await api('/api/crm/stats');
+  const dbCalls = Number(psql(db, 'SELECT count(*) FROM calls WHERE business_id = 1'));
+  const todayRow = stats.calls.by_day[stats.calls.by_day.length - 1];
+  check(stats.calls.total === dbCalls && todayRow.day === stats.to && todayRow.missed >= 1 && todayRow.voicemail >= 1
+    && todayRow.transferred >= 1 && stats.payments.this_month.paid_minor >= 123450,
+  'GET /api/crm/stats counts the seeded calls and payment', JSON.stringify({ dbCalls, calls: stats.calls.total, todayRow, pay: stats.payments }));
+  // A fresh load of /app (the token is still in the tab) lands on the overview.
+  await page.eval(() => { for (const b of document.querySelectorAll('.toast-close')) b.click(); });
+  await page.goto(`${BASE}/app`);
+  await page.waitFor(() => document.querySelector('.tile[data-tile=calls]') && document.querySelectorAll('.chart-box svg').length >= 4,
+    'the overview with its charts', 10000);
+  const ov = await page.eval(() => {
+    const tileText = (k) => document.querySelector(`.tile[data-tile=${k}] .tile-value`)?.textContent;
+    const svgs = [...document.querySelectorAll('main svg[role=img]')];
+    const chart = document.querySelector('#ov-calls-title').parentElement.querySelector('svg');
+    const rects = [...chart.querySelectorAll('rect[data-outcome]')];
+    const sum = (list) => list.reduce((t, r) => t + Number(r.dataset.count), 0);
+    const to = document.querySelector('#ov-calls-title').parentElement.querySelectorAll('g[data-day]');
+    const newest = to[to.length - 1];
+    const today = {};
+    for (const r of newest.querySelectorAll('rect')) today[r.dataset.outcome] = Number(r.dataset.count);
+    const box = chart.getBoundingClientRect();
+    const newestBox = newest.getBoundingClientRect();
+    return {
+      current: document.querySelector('.nav-link[aria-current=page]')?.dataset.page,
+      navFirst: document.querySelector('.nav-link')?.textContent,
+      calls: tileText('calls'), leads: tileText('leads'), appts: tileText('appointments'), paid: tileText('payments'),
+      titled: svgs.length >= 4 && svgs.every((s) => s.querySelector('title')?.textContent.length > 5 && s.getAttribute('aria-labelledby')),
+      chartSum: sum(rects), today, newestDay: newest.dataset.day,
+      newestAtLeft: newestBox.left - box.left < box.width * 0.15,
+      hours: document.querySelectorAll('rect[data-hour]').length,
+      hourSum: sum([...document.querySelectorAll('rect[data-hour]')]),
+      funnel: [...document.querySelectorAll('#ov-funnel-title ~ .chart-box rect[data-key]')].map((r) => `${r.dataset.key}:${r.dataset.count}`).join(','),
+      hiddenRows: document.querySelector('#ov-calls-title').parentElement.querySelectorAll('.visually-hidden table tbody tr').length,
+      legend: [...document.querySelectorAll('.legend li')].map((l) => l.textContent.trim()).join(' | '),
+    };
+  });
+  log('overview:', JSON.stringify(ov));
+  check(ov.current === 'overview' && ov.navFirst === 'סקירה', 'an owner lands on "סקירה", first in the menu', `${ov.current} ${ov.navFirst}`);
+  check(ov.calls === String(stats.calls.total) && ov.leads === String(stats.leads.total)
+    && ov.appts === String(stats.appointments.this_week) && stats.appointments.this_week >= 1,
+  'the tiles show the counts of calls, leads and this week\'s appointments', JSON.stringify(ov));
+  check(/₪/.test(ov.paid) && ov.paid.includes('1,234.50'), 'the payments tile shows this month\'s paid ₪', ov.paid);
+  check(ov.titled, 'every chart is an SVG image with a title');
+  check(ov.chartSum === stats.calls.total && ov.newestDay === stats.to && ov.today.missed === todayRow.missed
+    && ov.today.voicemail === todayRow.voicemail && ov.today.transferred === todayRow.transferred,
+  'the calls chart stacks today\'s bar by outcome with the seeded numbers', JSON.stringify(ov.today));
+  check(ov.newestAtLeft, 'the time axis runs right to left (today at the left)');
+  check(ov.hours === 24 && ov.hourSum === stats.calls.total, 'busiest hours: 24 bars adding up to the calls');
+  check(ov.funnel === stats.leads.funnel.map((f) => `${f.key}:${f.leads}`).join(','), 'the funnel has every pipeline stage with its leads', ov.funnel);
+  check(ov.hiddenRows === stats.calls.by_day.length, 'a visually hidden table repeats the calls per day for screen readers');
+  check(/טופלו/.test(ov.legend) && /הועברו/.test(ov.legend) && /הודעה קולית/.test(ov.legend) && /לא נענו/.test(ov.legend),
+    'the legend names the four outcomes in Hebrew', ov.legend);
+  await shot('15-overview');
+  // On a 375 px phone: two tiles a row, charts as wide as the screen, no sideways scroll.
+  await page.viewport(375, 812, true);
+  await page.nav('#/overview');
+  await page.waitFor(() => document.querySelectorAll('.chart-box svg').length >= 4, 'the overview on a phone', 10000);
+  await sleep(200); // let the charts redraw at the new width
+  const ovPhone = await page.eval(() => ({
+    overflow: document.documentElement.scrollWidth > innerWidth + 1 || scrollX !== 0 || visualViewport.offsetLeft !== 0
+      || [...document.querySelectorAll('main .tile, main .card')].some((e) => e.getBoundingClientRect().left < 0 || e.getBoundingClientRect().right > innerWidth + 1),
+    widest: Math.max(...[...document.querySelectorAll('.chart-box svg')].map((s) => s.getBoundingClientRect().right)),
+    left: Math.min(...[...document.querySelectorAll('.chart-box svg')].map((s) => s.getBoundingClientRect().left)),
+    tileRows: new Set([...document.querySelectorAll('.tile')].map((t) => Math.round(t.getBoundingClientRect().top))).size,
+    font: Math.min(...[...document.querySelectorAll('.chart-box svg text')].map((t) => t.getBoundingClientRect().height).filter((x) => x > 0)),
+    width: innerWidth,
+  }));
+  check(!ovPhone.overflow && ovPhone.widest <= ovPhone.width && ovPhone.left >= 0 && ovPhone.tileRows === 2 && ovPhone.font >= 10,
+    'phone: the overview fits 375 px, tiles two a row, chart text readable', JSON.stringify(ovPhone));
+  await shot('16-overview-phone');
+  // The whole page at phone width: a screen as tall as the page.
+  const tall = await page.eval(() => Math.ceil(document.documentElement.scrollHeight));
+  await page.viewport(375, Math.min(4000, tall), true);
+  await sleep(200);
+  await shot('17-overview-phone-full');
+  await page.viewport(1280, 860);
+
   // -- sign-out, then a read-only token: no edit controls --------------------
   await page.eval(() => document.querySelector('.signout').click());
   await page.waitFor(() => document.querySelector('input[name=token]'), 'the sign-in form after sign-out');
   check(await page.eval(() => sessionStorage.getItem('al.token') === null), 'sign-out clears the token');
+  await page.eval(() => history.replaceState(null, '', '/app')); // no page in the address
   await signIn(reader);
   await page.waitFor(() => document.querySelector('#sidebar'), 'the shell for read_only');
+  const roHome = await page.waitFor(() => document.querySelector('.nav-link[aria-current=page]')?.dataset.page, 'the read_only home', 10000).catch((e) => e.message);
+  check(roHome === 'live', 'read_only lands on live calls (the overview is the owners\' home)', roHome);
   await page.nav(`#/leads`);
   await page.waitFor((id) => document.querySelector(`.lead-card[data-id="${id}"]`), 'the board for read_only', 10000, lead.id);
   const roBoard = await page.eval(() => ({
@@ -660,6 +760,28 @@ async function main() {
   }));
   check(!roOne.form && roOne.controls === 0, 'read_only: a listing shows its details, no form or delete', JSON.stringify(roOne));
   await shot('14-read-only-listing');
+
+  // -- a sign-in link (what deploy/start.sh prints): the code signs in once ----
+  await page.eval(() => document.querySelector('.signout').click());
+  await page.waitFor(() => document.querySelector('input[name=token]'), 'the sign-in form before the link');
+  const signInUrl = execFileSync(args.agentlocator, ['sign-in-link', '--business', '1', '--role', 'owner'], {
+    env: { ...process.env, DATABASE_URL: withDb(DB_URL, dbName), PUBLIC_BASE_URL: BASE, SCHEMAS_DIR: args.schemas },
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+  check(signInUrl.startsWith(`${BASE}/app/#signin=`), 'the command line prints a sign-in link', signInUrl);
+  await page.goto('about:blank');
+  await page.goto(signInUrl);
+  const linkHome = await page.waitFor(() => document.querySelector('.nav-link[aria-current=page]')?.dataset.page, 'the dashboard from the link', 10000).catch((e) => e.message);
+  check(linkHome === 'overview', 'the link signs the owner in, no token typed (the overview)', linkHome);
+  check(await page.eval(() => !location.href.includes('signin=')), 'the code leaves the address bar at once');
+  check(await page.eval(() => (sessionStorage.getItem('al.token') || '').startsWith('al_')), 'the session is kept in the tab');
+  await shot('18-signed-in-by-link');
+  // The same link again (another tab, a forwarded message): used, and said so.
+  await page.eval(() => sessionStorage.clear());
+  await page.goto('about:blank');
+  await page.goto(signInUrl);
+  const used = await page.waitFor(() => document.querySelector('#signin-error')?.textContent, 'the used link\'s message', 10000).catch((e) => e.message);
+  check(/כבר נוצל/.test(used), 'a used link shows the sign-in form with the reason', used);
 
   // -- nothing outside the service's origin ------------------------------------
   const foreign = page.requests.filter((u) => !u.startsWith(`${BASE}/`) && !u.startsWith('blob:') && !u.startsWith('data:') && u !== 'about:blank');

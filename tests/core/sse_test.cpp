@@ -27,6 +27,14 @@ TEST(SseFrame, LineBreaksInTheNameAreDropped) {
   EXPECT_EQ(sse_frame("ca\nll\r", "1"), "event: call\ndata: 1\n\n");
 }
 
+TEST(SseFrame, WithAnIdLineFirst) {
+  EXPECT_EQ(sse_frame("call", "{}", "1716-call-7"),
+            "id: 1716-call-7\nevent: call\ndata: {}\n\n");
+  // An id cannot end the line early, and a NUL would void it.
+  EXPECT_EQ(sse_frame("m", "x", std::string_view{"a\nb\r\0c", 6}),
+            "id: abc\nevent: m\ndata: x\n\n");
+}
+
 TEST(SseComment, IsOneLine) {
   EXPECT_EQ(sse_comment("ping"), ": ping\n\n");
   EXPECT_EQ(sse_comment("a\nb\rc"), ": a b c\n\n");

@@ -10,7 +10,9 @@
 //     upgrade) and Meta's;
 //   - exposure: /metrics on its own port and behind a token, the
 //     dashboard's security headers;
-//   - the command line (version, migrate, rotate-secrets).
+//   - sign-in links and dashboard sessions;
+//   - the command line (version, migrate, rotate-secrets, sign-in-link,
+//     token create, business create, check-config) and migration checksums.
 // Cross-tenant access on every route is in cross_tenant_test.cpp.
 #include "tests/crm/crm_support.hpp"
 #include "tests/support/media_client.hpp"
@@ -26,9 +28,13 @@
 
 #include <sys/wait.h>
 
+#include <csignal>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <string>
 #include <vector>
@@ -56,10 +62,12 @@ struct command_result {
   std::string output;
 };
 
-/// Runs a shell command, capturing stdout and stderr.
-command_result run_command(const std::string& cmd) {
+/// Runs a shell command, capturing stdout and (unless `stdout_only`)
+/// stderr.
+command_result run_command(const std::string& cmd, bool stdout_only = false) {
   command_result r;
-  auto* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  auto* p = ::popen((cmd + (stdout_only ? " 2>/dev/null" : " 2>&1")).c_str(),
+                    "r");
   if (!p)
     return r;
   std::array<char, 4096> buf{};
@@ -71,7 +79,7 @@ command_result run_command(const std::string& cmd) {
   return r;
 }
 
-std::string quoted(const std::string& s) {
+std::string shell_quoted(const std::string& s) {
   std::string out = "'";
   for (char c : s)
     out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
@@ -81,12 +89,14 @@ std::string quoted(const std::string& s) {
 /// The agentlocator binary with only `env` in its environment.
 command_result run_cli(const std::string& args,
                        const std::vector<std::pair<std::string, std::string>>&
-                         env) {
+                         env,
+                       bool stdout_only = false) {
   std::string cmd = "env -i PATH=/usr/bin:/bin SCHEMAS_DIR="
-                    + quoted(AL_SOURCE_DIR "/schemas");
+                    + shell_quoted(AL_SOURCE_DIR "/schemas");
   for (auto& [k, v] : env)
-    cmd += " " + k + "=" + quoted(v);
-  return run_command(cmd + " " + quoted(AL_BINARY) + " " + args);
+    cmd += " " + k + "=" + shell_quoted(v);
+  return run_command(cmd + " " + shell_quoted(AL_BINARY) + " " + args,
+                     stdout_only);
 }
 
 std::string pg_dump_path() {
@@ -146,7 +156,7 @@ TEST(SecretsAtRest, ADumpRevealsNoProviderSecret) {
             403);
 
   auto dump = run_command(pg_dump_path() + " --no-owner --dbname="
-                          + quoted(crm.cfg().database_url));
+                          + shell_quoted(crm.cfg().database_url));
   ASSERT_EQ(dump.exit, 0) << dump.output.substr(0, 500);
   ASSERT_NE(dump.output.find("Dump Realty"), std::string::npos)
     << "the dump does not hold the data it should";
@@ -566,6 +576,12 @@ TEST(Exposure, MetricsOnTheirOwnPortBehindAToken) {
                       {{"Authorization", "Bearer metrics-scraper-token"}});
   EXPECT_EQ(ok.status, 200);
   EXPECT_NE(ok.body.find("al_auth_failures_total"), std::string::npos);
+  // The process and the build, like any Prometheus client.
+  EXPECT_GT(metric_value(ok.body, "process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(metric_value(ok.body, "process_cpu_seconds_total"), 0);
+  EXPECT_GT(metric_value(ok.body, "process_open_fds"), 3);
+  EXPECT_GT(metric_value(ok.body, "process_start_time_seconds"), 1.7e9);
+  EXPECT_NE(ok.body.find("al_build_info{"), std::string::npos);
   // Nothing else is served there.
   EXPECT_EQ(http_call(mport, "GET", "/api/crm/leads", "",
                       {{"Authorization", "Bearer test-admin"}})
@@ -632,6 +648,311 @@ TEST(Cli, VersionHelpAndMigrate) {
   auto no_key = run_cli("rotate-secrets", {{"DATABASE_URL", url}});
   EXPECT_EQ(no_key.exit, 2);
   EXPECT_NE(no_key.output.find("needs SECRET_KEY"), std::string::npos);
+}
+
+// -- sign-in links and dashboard sessions ------------------------------------
+
+std::string code_of(const std::string& url) {
+  auto at = url.find("/app/#signin=");
+  return at == std::string::npos ? std::string{} : url.substr(at + 13);
+}
+
+TEST(SignIn, ALinkSignsInOnceAndTheSessionEnds) {
+  crm_app crm;
+  auto owner = crm.new_token(1, "owner").token;
+  auto agent = crm.new_token(1, "agent").token;
+  auto made = crm.call("POST", "/api/crm/sign-in-links", owner,
+                       R"({"role":"agent"})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  auto url = made.str_at("url");
+  EXPECT_EQ(url.rfind(crm.cfg().public_base_url + "/app/#signin=", 0), 0u);
+  auto code = code_of(url);
+  ASSERT_GE(code.size(), 24u);
+  // The code is stored hashed only.
+  EXPECT_EQ(crm.sql("SELECT count(*) FROM sign_in_codes WHERE code_hash = '"
+                    + code + "'"),
+            "0");
+
+  auto grant = crm.call("POST", "/api/auth/sign-in", "",
+                        js(json::object{{"code", code}}));
+  ASSERT_EQ(grant.status, 200) << grant.body;
+  auto session = grant.str_at("token");
+  EXPECT_EQ(grant.str_at("role"), "agent");
+  EXPECT_EQ(grant.int_at("business_id"), 1);
+  auto me = crm.call("GET", "/api/crm/me", session);
+  ASSERT_EQ(me.status, 200);
+  EXPECT_EQ(me.str_at("role"), "agent");
+  EXPECT_EQ(crm.sql("SELECT kind || ' ' || (expires_at > now() + interval"
+                    " '11 hours')::text FROM api_tokens WHERE id = "
+                    + std::to_string(me.int_at("token_id"))),
+            "session true");
+  // Once only.
+  EXPECT_EQ(crm.call("POST", "/api/auth/sign-in", "",
+                     js(json::object{{"code", code}}))
+              .status,
+            401);
+  // Sign-out ends the session at once.
+  auto out = crm.call("POST", "/api/auth/sign-out", session);
+  ASSERT_EQ(out.status, 200);
+  EXPECT_EQ(out.obj().at("ended"), true);
+  EXPECT_EQ(crm.call("GET", "/api/crm/me", session).status, 401);
+  // An integration token is not ended by sign-out.
+  auto kept = crm.call("POST", "/api/auth/sign-out", agent);
+  EXPECT_EQ(kept.obj().at("ended"), false);
+  EXPECT_EQ(crm.call("GET", "/api/crm/me", agent).status, 200);
+
+  // Expired links and expired sessions are refused.
+  auto late = code_of(crm.call("POST", "/api/crm/sign-in-links", owner, "{}")
+                        .str_at("url"));
+  crm.sql("UPDATE sign_in_codes SET expires_at = now() - interval '1 second'"
+          " WHERE used_at IS NULL RETURNING id");
+  EXPECT_EQ(crm.call("POST", "/api/auth/sign-in", "",
+                     js(json::object{{"code", late}}))
+              .status,
+            401);
+  auto fresh = code_of(crm.call("POST", "/api/crm/sign-in-links", owner,
+                                R"({"role":"owner","ttl_minutes":5})")
+                         .str_at("url"));
+  auto second = crm.call("POST", "/api/auth/sign-in", "",
+                         js(json::object{{"code", fresh}}));
+  ASSERT_EQ(second.status, 200);
+  auto s2 = second.str_at("token");
+  ASSERT_EQ(crm.call("GET", "/api/crm/me", s2).status, 200);
+  crm.sql("UPDATE api_tokens SET expires_at = now() - interval '1 second'"
+          " WHERE kind = 'session' AND revoked_at IS NULL RETURNING id");
+  EXPECT_EQ(crm.call("GET", "/api/crm/me", s2).status, 401);
+
+  // Who may make links, and for whom.
+  EXPECT_EQ(crm.call("POST", "/api/crm/sign-in-links", agent, "{}").status, 403);
+  auto b = crm.new_business("Other Office");
+  auto theirs = crm.call("POST", "/api/crm/sign-in-links", admin_token,
+                         js(json::object{{"business_id", b}, {"role", "owner"}}));
+  ASSERT_EQ(theirs.status, 201);
+  EXPECT_EQ(theirs.int_at("business_id"), b);
+  auto mine = crm.call("POST", "/api/crm/sign-in-links", owner,
+                       js(json::object{{"business_id", b}}));
+  EXPECT_EQ(mine.int_at("business_id"), 1) << "a token cannot name another business";
+  // Bad input: a clear 400.
+  for (auto body : {R"({"role":"admin"})", R"({"role":7})",
+                    R"({"ttl_minutes":0})", R"({"ttl_minutes":20000})"})
+    EXPECT_EQ(crm.call("POST", "/api/crm/sign-in-links", owner, body).status,
+              400)
+      << body;
+  for (auto body : {R"({})", R"({"code":""})", R"({"code":"a b"})",
+                    R"({"code":42})", "not json"})
+    EXPECT_EQ(crm.call("POST", "/api/auth/sign-in", "", body).status, 400)
+      << body;
+  // All of it is in the audit trail.
+  EXPECT_EQ(crm.call("GET", "/api/crm/audit?action=sign_in_link.create", owner)
+              .int_at("total"),
+            4);
+  EXPECT_EQ(crm.call("GET", "/api/crm/audit?action=session.create", owner)
+              .int_at("total"),
+            2);
+}
+
+TEST(SignIn, GuessedCodesAreThrottled) {
+  crm_app crm{throttled_config()};
+  auto owner = crm.new_token(1, "owner").token;
+  auto code = code_of(
+    crm.call("POST", "/api/crm/sign-in-links", owner, "{}").str_at("url"));
+  auto redeem = [&](const std::string& c, const std::string& address) {
+    return http_call(crm.app().port(), "POST", "/api/auth/sign-in",
+                     js(json::object{{"code", c}}),
+                     {{"Content-Type", "application/json"},
+                      {"X-Forwarded-For", address}});
+  };
+  const std::string attacker = "198.51.100.77";
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(redeem("guess" + std::to_string(i) + "xxxxxxxxxxxxxxxxxxx",
+                     attacker)
+                .status,
+              401);
+  // The fifth failure blocks the address: even a real code waits there ...
+  EXPECT_EQ(redeem("guess5xxxxxxxxxxxxxxxxxxx", attacker).status, 429);
+  auto blocked = redeem(code, attacker);
+  EXPECT_EQ(blocked.status, 429);
+  EXPECT_FALSE(blocked.header("Retry-After").empty());
+  // ... and works from anywhere else (once).
+  EXPECT_EQ(redeem(code, "203.0.113.1").status, 200);
+}
+
+TEST(Cli, SignInLinkTokenAndBusiness) {
+  auto cfg = test_config();
+  running_app app{cfg};
+  const std::vector<std::pair<std::string, std::string>> env{
+    {"DATABASE_URL", cfg.database_url},
+    {"PUBLIC_BASE_URL", "http://127.0.0.1:" + std::to_string(app.port())}};
+  auto link = run_cli("sign-in-link --business 1 --role owner", env, true);
+  ASSERT_EQ(link.exit, 0) << link.output;
+  // stdout carries the link alone on its first line (stderr says more).
+  auto url = link.output.substr(0, link.output.find('\n'));
+  EXPECT_EQ(url.rfind("http://127.0.0.1:" + std::to_string(app.port())
+                        + "/app/#signin=",
+                      0),
+            0u)
+    << link.output;
+  auto grant = api_call(app.port(), "POST", "/api/auth/sign-in", "",
+                        js(json::object{{"code", code_of(url)}}));
+  EXPECT_EQ(grant.status, 200) << grant.body;
+  EXPECT_NE(run_cli("sign-in-link --business 999", env).exit, 0);
+  EXPECT_NE(run_cli("sign-in-link --role admin", env).exit, 0);
+
+  auto biz = run_cli("business create --name 'CLI Realty' --phone 03-555-0404",
+                     env, true);
+  ASSERT_EQ(biz.exit, 0) << biz.output;
+  auto id = std::stoll(biz.output);
+  EXPECT_EQ(sql_value(cfg, "SELECT name FROM businesses WHERE id = "
+                             + std::to_string(id)),
+            "CLI Realty");
+  EXPECT_EQ(sql_value(cfg, "SELECT business_id FROM phone_numbers"
+                           " WHERE number = '+97235550404'"),
+            std::to_string(id));
+  EXPECT_NE(run_cli("business create --name Again --phone 03-555-0404", env)
+              .exit,
+            0)
+    << "a claimed number";
+  auto tok = run_cli("token create --business " + std::to_string(id)
+                       + " --role agent --name crm-sync",
+                     env, true);
+  ASSERT_EQ(tok.exit, 0) << tok.output;
+  auto token = tok.output.substr(0, tok.output.find('\n'));
+  auto me = api_call(app.port(), "GET", "/api/crm/me", token);
+  EXPECT_EQ(me.status, 200) << me.body;
+  EXPECT_NE(me.body.find("\"agent\""), std::string::npos);
+  EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM audit_log WHERE actor = 'cli'"),
+            "3"); // the link, the business, the token
+}
+
+TEST(Cli, CheckConfigSaysWhereEachValueComesFrom) {
+  auto cfg = test_config();
+  auto ok = run_cli("check-config", {{"DATABASE_URL", cfg.database_url},
+                                     {"ADMIN_TOKEN", "very-secret-admin"},
+                                     {"LOG_FORMAT", "json"}});
+  EXPECT_EQ(ok.exit, 0) << ok.output;
+  EXPECT_NE(ok.output.find("configuration ok"), std::string::npos);
+  EXPECT_EQ(ok.output.find("very-secret-admin"), std::string::npos)
+    << "a secret was printed";
+  EXPECT_NE(ok.output.find("(set, 17 characters)"), std::string::npos);
+  EXPECT_NE(ok.output.find("LOG_FORMAT"), std::string::npos);
+  EXPECT_NE(ok.output.find("SECRET_KEY is not set"), std::string::npos);
+  // Every variable is listed.
+  for (auto& name : config_variable_names())
+    EXPECT_NE(ok.output.find(name), std::string::npos) << name;
+  auto bad = run_cli("check-config", {{"DATABASE_URL", cfg.database_url},
+                                      {"PORT", "http"}});
+  EXPECT_EQ(bad.exit, 1);
+  EXPECT_NE(bad.output.find("error: invalid PORT"), std::string::npos)
+    << bad.output;
+  auto down = run_cli("check-config",
+                      {{"DATABASE_URL", "postgresql://nobody@127.0.0.1:1/x"}});
+  EXPECT_EQ(down.exit, 1);
+  EXPECT_NE(down.output.find("the database does not answer"), std::string::npos);
+}
+
+// LOG_FORMAT=json: one JSON object per line, with the request's fields as
+// members (the real binary, its real stdout).
+TEST(Cli, JsonLogLinesCarryTheRequestsFields) {
+  auto url = fresh_database();
+  auto cmd = "exec env -i PATH=/usr/bin:/bin SCHEMAS_DIR="
+             + shell_quoted(AL_SOURCE_DIR "/schemas") + " DATABASE_URL="
+             + shell_quoted(url) + " PORT=0 LOG_FORMAT=json "
+             + shell_quoted(AL_BINARY) + " serve 2>&1";
+  // popen's shell prints its pid, then becomes the service (exec).
+  auto* out = ::popen(("echo $$; " + cmd).c_str(), "r");
+  ASSERT_NE(out, nullptr);
+  std::vector<std::string> lines;
+  auto next_line = [&]() -> std::optional<std::string> {
+    std::array<char, 8192> buf{};
+    if (!std::fgets(buf.data(), static_cast<int>(buf.size()), out))
+      return std::nullopt;
+    std::string l = buf.data();
+    if (!l.empty() && l.back() == '\n')
+      l.pop_back();
+    lines.push_back(l);
+    return l;
+  };
+  auto pid_line = next_line();
+  ASSERT_TRUE(pid_line);
+  auto pid = std::stoi(*pid_line);
+  int port = 0;
+  while (auto l = next_line()) {
+    auto at = l->find("listening on :");
+    if (at != std::string::npos) {
+      port = std::atoi(l->c_str() + at + 14);
+      break;
+    }
+  }
+  ASSERT_GT(port, 0) << "no listening line";
+  auto r = http_call(static_cast<std::uint16_t>(port), "GET", "/healthz", "",
+                     {{"X-Request-Id", "json-log-check-1"}});
+  EXPECT_EQ(r.status, 200);
+  ::kill(pid, SIGTERM);
+  while (next_line()) {
+  }
+  ::pclose(out);
+  bool found = false;
+  for (auto& l : lines) {
+    if (l.empty() || l == *pid_line)
+      continue;
+    json::value v;
+    try {
+      v = json::parse(l);
+    } catch (...) {
+      ADD_FAILURE() << "not a JSON line: " << l;
+      continue;
+    }
+    auto& o = v.as_object();
+    EXPECT_TRUE(o.contains("ts") && o.contains("level") && o.contains("msg"))
+      << l;
+    if (o.contains("request_id") && o.at("request_id") == "json-log-check-1") {
+      found = true;
+      EXPECT_EQ(o.at("route"), "/healthz") << l;
+      EXPECT_EQ(o.at("status"), 200) << l;
+      EXPECT_EQ(o.at("method"), "GET") << l;
+      EXPECT_TRUE(o.at("ms").is_number()) << l;
+    }
+  }
+  EXPECT_TRUE(found) << "no access line with the request's fields";
+}
+
+TEST(Migrations, AnEditedAppliedMigrationStopsStartUp) {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path()
+             / ("al-schemas-" + crypto::random_token(6));
+  fs::copy(AL_SOURCE_DIR "/schemas", dir);
+  auto url = fresh_database();
+  auto env = std::vector<std::pair<std::string, std::string>>{
+    {"DATABASE_URL", url}};
+  auto migrate = [&] {
+    return run_command("env -i PATH=/usr/bin:/bin SCHEMAS_DIR=" + shell_quoted(dir.string())
+                       + " DATABASE_URL=" + shell_quoted(url) + " " + shell_quoted(AL_BINARY)
+                       + " migrate");
+  };
+  ASSERT_EQ(migrate().exit, 0);
+  config probe;
+  probe.database_url = url;
+  EXPECT_EQ(sql_value(probe, "SELECT count(*) FROM schema_migrations"
+                             " WHERE checksum ~ '^[0-9a-f]{64}$'"),
+            sql_value(probe, "SELECT count(*) FROM schema_migrations"));
+  {
+    std::ofstream f{dir / "0002_leads.sql", std::ios::app};
+    f << "\n-- an afterthought\n";
+  }
+  auto r = migrate();
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_NE(r.output.find("0002_leads.sql was changed after it was applied"),
+            std::string::npos)
+    << r.output;
+  // The service refuses to start the same way.
+  auto cfg = test_config();
+  cfg.database_url = url;
+  application app{cfg, dir.string()};
+  auto err = app.start("127.0.0.1");
+  app.shutdown();
+  EXPECT_NE(err.find("was changed after it was applied"), std::string::npos)
+    << err;
+  fs::remove_all(dir);
 }
 
 } // namespace

@@ -1,12 +1,22 @@
 // The dashboard's API extras: GET /api/crm/events, the live events of the
-// token's business as server-sent events (actors/event_feed.hpp does the
-// polling; the connection streams through request::stream);
-// GET /api/crm/me, who the token is; GET /api/crm/voice/preview, a text
-// spoken by the embedded voice (the settings page's "listen").
+// token's business as server-sent events (actors/event_feed.hpp reads them
+// when the instance's LISTEN connection says the business changed; the
+// connection streams through request::stream); POST /api/crm/events/ticket,
+// a short-lived ticket that opens that stream; GET /api/crm/me, who the
+// token is; GET /api/crm/voice/preview, a text spoken by the embedded voice
+// (the settings page's "listen").
 //
-// EventSource cannot set headers, so /api/crm/events also takes the bearer
-// token as `?token=` (a header, when present, wins). The access log records
-// paths without query strings, so the token is not logged.
+// EventSource cannot set headers, and an API token must never be in a URL
+// (proxies log URLs): the dashboard first POSTs for a ticket (bearer in the
+// header) and opens `/api/crm/events?ticket=...` with it. A ticket is signed
+// (core/stream_ticket.hpp), so any instance accepts it, lives 60 s, and
+// names the API token it was issued for: a revoked token's ticket opens
+// nothing, and its open streams end (the feed checks at every read). The
+// Authorization header still works (and wins over a ticket).
+//
+// Each event has an `id:`; a client that reconnects sends the last one as
+// Last-Event-ID (or, from a new EventSource, `?last_event_id=`) and gets
+// what it missed, without duplicates.
 #include "transport/handlers/handlers.hpp"
 
 #include "actors/businesses.hpp"
@@ -14,7 +24,7 @@
 #include "actors/voice_cache.hpp"
 #include "core/form.hpp"
 #include "core/input.hpp"
-#include "core/sse.hpp"
+#include "core/stream_ticket.hpp"
 #include "core/tts.hpp"
 #include "core/wav.hpp"
 #include "transport/auth.hpp"
@@ -27,6 +37,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 namespace al {
@@ -95,15 +106,16 @@ feed_output output_of(const std::shared_ptr<body_stream>& body) {
 
 /// Starts the stream of `p`'s business on `req`'s connection.
 void start_events(services& svc, const request_ptr& req, const responder& res,
-                  const principal& p) {
+                  const principal& p, feed_start start) {
   auto body = std::make_shared<body_stream>();
   json::object ready{{"business_id", p.business_id},
                      {"role", std::string{to_string(p.who)}}};
-  body->push("retry: " + std::to_string(reconnect_ms) + "\n\n"
-             + sse_frame("ready", json::serialize(ready)));
+  start.ready = json::serialize(ready); // sent by the feed, with its id
+  body->push("retry: " + std::to_string(reconnect_ms) + "\n\n");
   req->stream = body;
-  spawn_event_feed(svc.sys, svc.db, p.business_id, p.token_id,
-                   output_of(body));
+  spawn_event_feed(svc.sys, svc.db, svc.events.listener, p.business_id,
+                   p.token_id, output_of(body), std::move(start),
+                   svc.events.feed);
   auto head
     = make_response(http::status::ok, {}, "text/event-stream; charset=utf-8");
   head.set(http::field::cache_control, "no-store");
@@ -111,41 +123,132 @@ void start_events(services& svc, const request_ptr& req, const responder& res,
   res(std::move(head));
 }
 
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Where the client left: the Last-Event-ID header (a reconnecting
+/// EventSource), else ?last_event_id= (a new one); nullopt when malformed.
+std::optional<feed_start> resume_point(const request& req,
+                                       const form_params& q) {
+  feed_start start;
+  std::string_view id = req.header("Last-Event-ID");
+  if (id.empty())
+    if (auto v = q.get("last_event_id"))
+      id = *v;
+  if (id.empty())
+    return start;
+  start.resume = parse_event_id(id);
+  if (!start.resume)
+    return std::nullopt;
+  return start;
+}
+
+/// The principal a ticket stands for.
+principal principal_of(const stream_ticket& t) {
+  principal p;
+  p.who = t.role == "admin" ? role::admin
+                            : parse_role(t.role).value_or(role::read_only);
+  p.business_id = t.business_id;
+  p.token_id = t.token_id;
+  return p;
+}
+
+/// Runs `then` when `p` may still stream: its API token is not revoked
+/// and is of that business (else 401: a ticket outlives nothing), the
+/// admin's business exists (else 404).
+void when_streamable(services& svc, const principal& p, const responder& res,
+                     std::function<void()> then) {
+  auto status = std::make_shared<http::status>(http::status::ok);
+  svc.db.run(
+    [status, p](db_tx& tx) {
+      if (!p.is_admin() && !token_serves(tx, p.token_id, p.business_id))
+        *status = http::status::unauthorized;
+      else if (p.is_admin() && !business_exists(tx, p.business_id))
+        *status = http::status::not_found;
+    },
+    [res, status, then = std::move(then)](const db_error& err) {
+      if (!err.empty())
+        return res(db_error_response(err));
+      if (*status == http::status::unauthorized)
+        return res(error_response(*status, "Invalid token"));
+      if (*status == http::status::not_found)
+        return res(error_response(*status, "No such business"));
+      then();
+    });
+}
+
 } // namespace
 
 void add_event_routes(router& r, services& svc) {
   auto events = require(
     svc, access::read, [&svc](request_ptr req, responder res, principal p) {
+      auto q = parse_form(req->query);
+      auto start = q ? resume_point(*req, *q) : std::nullopt;
+      if (!start)
+        return res(error_response(http::status::bad_request,
+                                  "malformed Last-Event-ID"));
       if (!p.is_admin())
-        return start_events(svc, req, res, p);
+        return start_events(svc, req, res, p, std::move(*start));
       // The admin token names its business: it must exist.
-      auto exists = std::make_shared<bool>(false);
-      svc.db.run(
-        [exists, b = p.business_id](db_tx& tx) {
-          *exists = business_exists(tx, b);
-        },
-        [&svc, req, res, p, exists](const db_error& err) {
-          if (!err.empty())
-            return res(db_error_response(err));
-          if (!*exists)
-            return res(
-              error_response(http::status::not_found, "No such business"));
-          start_events(svc, req, res, p);
-        });
+      when_streamable(svc, p, res,
+                      [&svc, req, res, p, start = std::move(*start)] {
+                        start_events(svc, req, res, p, start);
+                      });
     });
   r.add(http::verb::get, "/api/crm/events",
-        [events](request_ptr req, responder res) {
-          if (req->header(http::field::authorization).empty()) {
-            auto q = parse_form(req->query);
-            if (!q)
-              return res(error_response(http::status::bad_request,
-                                        "malformed query string"));
-            if (auto t = q->get("token"); t && !t->empty())
-              req->msg.set(http::field::authorization,
-                           "Bearer " + std::string{*t});
-          }
-          events(std::move(req), std::move(res));
+        [&svc, events](request_ptr req, responder res) {
+          auto q = parse_form(req->query);
+          if (!q)
+            return res(error_response(http::status::bad_request,
+                                      "malformed query string"));
+          auto ticket = q->get("ticket");
+          if (!req->header(http::field::authorization).empty() || !ticket)
+            return events(std::move(req), std::move(res));
+          req->client = client_address(*req, svc.cfg.trusted_proxies);
+          auto t = verify_stream_ticket(svc.cfg.signing_key(), *ticket,
+                                        unix_now());
+          if (!t)
+            return res(error_response(http::status::unauthorized,
+                                      "Invalid or expired stream ticket"));
+          auto start = resume_point(*req, *q);
+          if (!start)
+            return res(error_response(http::status::bad_request,
+                                      "malformed Last-Event-ID"));
+          auto p = principal_of(*t);
+          when_streamable(svc, p, res,
+                          [&svc, req, res, p, start = std::move(*start)] {
+                            start_events(svc, req, res, p, start);
+                          });
         });
+  r.add(http::verb::post, "/api/crm/events/ticket",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  // A JSON object like every POST (no options yet: `{}`).
+                  json_doc doc;
+                  simdjson::dom::object body;
+                  if (!parse_body(*req, doc, body, res))
+                    return;
+                  auto issue = [&svc, res, p] {
+                    stream_ticket t{p.business_id, p.token_id,
+                                    std::string{to_string(p.who)},
+                                    unix_now() + stream_ticket_ttl};
+                    json::object o{
+                      {"ticket", issue_stream_ticket(svc.cfg.signing_key(), t)},
+                      {"expires_in", stream_ticket_ttl}};
+                    auto ok
+                      = json_response(http::status::ok, json::serialize(o));
+                    ok.set(http::field::cache_control, "no-store");
+                    res(std::move(ok));
+                  };
+                  // require() has just checked an API token; the admin
+                  // token's business must exist.
+                  if (!p.is_admin())
+                    return issue();
+                  when_streamable(svc, p, res, issue);
+                }));
 
   r.add(http::verb::get, "/api/crm/voice/preview",
         require(svc, access::read,

@@ -21,9 +21,11 @@ void add_admin_routes(router& r, services& svc);    // /api/admin/*
 void add_metrics_route(router& r, services& svc);
 void add_crm_routes(router& r, services& svc);      // /api/crm/* (leads, calls, appointments, pipeline, tasks, business, audit)
 void add_listing_routes(router& r, services& svc); // /api/crm/listings*, leads CSV, matches
+void add_stats_routes(router& r, services& svc);   // /api/crm/stats (the owner's overview)
 void add_twilio_voice_routes(router& r, services& svc); // /webhook/incoming_call, stream_*, call_status, recording_status
 void add_whatsapp_routes(router& r, services& svc);   // /webhook/whatsapp/*, /api/whatsapp/send
 void add_payment_routes(router& r, services& svc);    // /api/crm/payments*, /payments/paypal/*, /webhook/payments/*
+void add_sign_in_routes(router& r, services& svc);    // /api/crm/sign-in-links, /api/auth/sign-in, sign-out
 void add_event_routes(router& r, services& svc);      // /api/crm/events (live, SSE), /api/crm/me
 void add_app_routes(router& r, services& svc);        // /app, /app/* (the dashboard's static files)
 

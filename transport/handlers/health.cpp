@@ -1,5 +1,6 @@
 // GET /, /healthz, /readyz, /version, /metrics (METRICS_TOKEN as a bearer
-// when set; on METRICS_PORT instead when that is set)
+// when set; on METRICS_PORT instead when that is set), /api/openapi.json
+// (the API's OpenAPI document, built in from docs/openapi.json)
 #include "transport/handlers/handlers.hpp"
 
 #include "core/crypto.hpp"
@@ -10,7 +11,14 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <string>
+#include <string_view>
+
 namespace al {
+
+// docs/openapi.json, as a string literal that CMake generates from it
+// (transport/openapi_document.cpp.in).
+extern const std::string_view openapi_document;
 
 void add_health_routes(router& r, services& svc) {
   auto alive = [](request_ptr, responder res) {
@@ -47,6 +55,29 @@ void add_health_routes(router& r, services& svc) {
     o["built_at"] = svc.build.built_at;
     res(json_response(http::status::ok, boost::json::serialize(o)));
   });
+
+  // The OpenAPI document: public, and revalidated by its strong ETag like
+  // the dashboard's files (a client generator may fetch it from anywhere).
+  auto etag = "\""
+              + crypto::to_hex(crypto::sha256(openapi_document)).substr(0, 32)
+              + "\"";
+  r.add(http::verb::get, "/api/openapi.json",
+        [etag](request_ptr req, responder res) {
+          http_response out{http::status::ok, 11};
+          auto match = req->header(http::field::if_none_match);
+          if (!match.empty() && match.find(etag) != std::string_view::npos) {
+            out.result(http::status::not_modified);
+          } else {
+            out.set(http::field::content_type, "application/json");
+            out.body() = std::string{openapi_document};
+          }
+          out.set(http::field::etag, etag);
+          out.set(http::field::cache_control, "no-cache");
+          out.set(http::field::access_control_allow_origin, "*");
+          out.set("X-Content-Type-Options", "nosniff");
+          out.prepare_payload();
+          res(std::move(out));
+        });
 
   // With METRICS_PORT, /metrics is served there only (app.cpp).
   if (!svc.cfg.metrics_port)

@@ -7,6 +7,7 @@
 // one store job; the wire formats are pure functions in core/payment_wire.
 #include "transport/handlers/handlers.hpp"
 
+#include "actors/log.hpp"
 #include "actors/payment.hpp"
 #include "actors/payment_rows.hpp"
 #include "actors/type_ids.hpp"
@@ -38,15 +39,6 @@ namespace {
 
 namespace json = boost::json;
 using clock = std::chrono::steady_clock;
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt,
-              const Ts&... args) {
-  try {
-    spdlog::log(lvl, fmt, args...);
-  } catch (...) {
-  }
-}
 
 // -- business settings --------------------------------------------------------
 

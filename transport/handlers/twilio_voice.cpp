@@ -4,6 +4,7 @@
 
 #include "actors/call.hpp"
 #include "actors/call_rows.hpp"
+#include "actors/log.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/voice_cache.hpp"
 #include "actors/whatsapp_conversation.hpp"
@@ -34,14 +35,6 @@
 namespace al {
 
 namespace {
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
-  try {
-    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
-  } catch (...) {
-  }
-}
 
 /// Twilio's account for a business: its own, else the global one.
 struct twilio_account {

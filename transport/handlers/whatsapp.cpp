@@ -3,6 +3,7 @@
 // (whatsapp_wire), one store job or one conversation-actor request, render.
 #include "transport/handlers/handlers.hpp"
 
+#include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/whatsapp_conversation.hpp"
 #include "actors/whatsapp_store.hpp"
@@ -28,14 +29,6 @@ namespace al {
 namespace {
 
 namespace json = boost::json;
-
-template <class... Ts>
-void log_safe(spdlog::level::level_enum lvl, const char* fmt, Ts&&... xs) {
-  try {
-    spdlog::log(lvl, fmt, std::forward<Ts>(xs)...);
-  } catch (...) {
-  }
-}
 
 http_response forbidden() {
   return error_response(http::status::forbidden, "Invalid signature");

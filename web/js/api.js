@@ -211,15 +211,69 @@ export function qs(params) {
 
 /// The live event stream of the token's business; returns a close function.
 /// `on(kind, data)` gets call / message / payment events; `status(state)`
-/// gets 'open' | 'reconnecting'.
+/// gets 'open' | 'reconnecting' | 'closed'. The API token never goes in a
+/// URL: each connection first asks for a short-lived stream ticket (bearer
+/// in the header) and opens `/api/crm/events?ticket=...`. A browser would
+/// reconnect a dropped EventSource with its first URL (an expired ticket),
+/// so a dropped stream is closed here and reopened with a fresh ticket and
+/// the last event id it saw: the server sends what was missed, once.
 export function liveEvents(on, status) {
-  const src = new EventSource(`/api/crm/events?token=${encodeURIComponent(session.token)}`);
-  for (const kind of ['call', 'message', 'payment']) {
-    src.addEventListener(kind, (e) => {
-      try { on(kind, JSON.parse(e.data)); } catch { /* ignore a bad frame */ }
+  let src = null;
+  let lastId = '';
+  let stopped = false;
+  let timer = null;
+  let delay = 1000;
+
+  const retry = () => {
+    // Backoff with jitter, so that dashboards do not return all at once.
+    timer = setTimeout(open, delay * (0.5 + Math.random()));
+    delay = Math.min(delay * 2, 30000);
+  };
+  const seen = (e) => { if (e.lastEventId) lastId = e.lastEventId; };
+
+  async function open() {
+    timer = null;
+    let ticket;
+    try {
+      ({ ticket } = await post('/api/crm/events/ticket'));
+    } catch (err) {
+      if (stopped) return;
+      // A refused token signs out (api() already said so): stop here.
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        status('closed');
+        return;
+      }
+      status('reconnecting');
+      retry();
+      return;
+    }
+    if (stopped) return;
+    const es = new EventSource(`/api/crm/events${qs({ ticket, last_event_id: lastId })}`);
+    src = es;
+    for (const kind of ['call', 'message', 'payment']) {
+      es.addEventListener(kind, (e) => {
+        seen(e);
+        try { on(kind, JSON.parse(e.data)); } catch { /* ignore a bad frame */ }
+      });
+    }
+    es.addEventListener('ready', (e) => {
+      seen(e);
+      delay = 1000;
+      status('open');
     });
+    es.onerror = () => {
+      es.close();
+      if (src === es) src = null;
+      if (stopped) return;
+      status('reconnecting');
+      retry();
+    };
   }
-  src.addEventListener('ready', () => status('open'));
-  src.onerror = () => status(src.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
-  return () => src.close();
+
+  open();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    if (src) src.close();
+  };
 }

@@ -2,7 +2,7 @@
 // as it is (text/csv; the server reads UTF-8 with or without a BOM and an
 // English or Hebrew header row) and shows what was created, updated and
 // refused, line by line. Export downloads the current selection.
-import { h, mount, field } from './dom.js';
+import { h, mount, field, onSubmit } from './dom.js';
 import { upload, download, ApiError } from './api.js';
 
 const MAX_BYTES = 10 * 1024 * 1024;
@@ -41,7 +41,7 @@ export function importForm(ctx, { title, path, hint, done, id }) {
     h('label.check', dry, ' בדיקה בלבד (בלי לשמור)'),
     h('div.actions', button, progress),
     result);
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     const f = file.files && file.files[0];
     if (!f) {

@@ -82,3 +82,30 @@ export function dateInput(attrs = {}) {
 export function timeInput(attrs = {}) {
   return h('input', { type: 'text', inputmode: 'numeric', placeholder: 'HH:MM', dir: 'ltr', autocomplete: 'off', maxlength: '5', ...attrs });
 }
+
+/// Submits `form` through `handler` (async): the default is prevented, and
+/// while the handler runs the form's submit buttons are disabled and show
+/// a progress state (aria-busy, a spinner in CSS), so a slow save cannot
+/// be sent twice and the user sees it is on its way.
+export function onSubmit(form, handler) {
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (form.getAttribute('aria-busy') === 'true') return;
+    const buttons = [...form.querySelectorAll('button[type="submit"], button:not([type])')]
+      .filter((b) => !b.disabled);
+    form.setAttribute('aria-busy', 'true');
+    for (const b of buttons) {
+      b.disabled = true;
+      b.setAttribute('aria-busy', 'true');
+    }
+    try {
+      await handler(e);
+    } finally {
+      form.removeAttribute('aria-busy');
+      for (const b of buttons) {
+        b.removeAttribute('aria-busy');
+        if (b.isConnected) b.disabled = false;
+      }
+    }
+  });
+}

@@ -1,6 +1,6 @@
 // Appointments by week (Sunday to Saturday, Israel time): seven day
 // columns, previous/next week, a form to add one, a status per appointment.
-import { h, mount, field, select, dateInput, timeInput } from './dom.js';
+import { h, mount, field, select, dateInput, timeInput, onSubmit } from './dom.js';
 import { get, post, patch, qs } from './api.js';
 import * as fmt from './fmt.js';
 
@@ -75,7 +75,7 @@ function newAppointment(ctx, weekStart) {
     field('תאריך', day), field('שעה', at), field('כתובת', address),
     field('מספר ליד', lead, 'לא חובה'), field('הערות', notes),
     h('button.primary', { type: 'submit' }, 'קביעת פגישה'));
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     const d = fmt.parseDate(day.value);
     const t = fmt.parseTime(at.value);

@@ -3,7 +3,7 @@
 // with the token, transcript lines), WhatsApp messages with a reply box,
 // payments with "send payment link", notes and tasks; the listings that fit
 // the lead, each with "send on WhatsApp".
-import { h, mount, field, select, dateInput, timeInput } from './dom.js';
+import { h, mount, field, select, dateInput, timeInput, onSubmit } from './dom.js';
 import { get, post, patch, qs, audioUrl } from './api.js';
 import * as fmt from './fmt.js';
 import { SOURCE, DEAL } from './page-leads.js';
@@ -110,7 +110,7 @@ function drawDetails(sec, ctx, lead, changed) {
     h('div.row', field('תקציב מ־ (₪)', inputs.budget_min), field('תקציב עד (₪)', inputs.budget_max)),
     field('תגיות', inputs.tags, 'מופרדות בפסיקים'),
     ro ? null : h('button.primary', { type: 'submit' }, 'שמירת הפרטים'));
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     const num = (v) => (v.trim() === '' ? null : Number(v));
     const body = {
@@ -306,7 +306,7 @@ async function drawMessages(sec, ctx, id, leadNow) {
       send.disabled = true;
       kids.push(h('p.hint', 'לליד אין מספר טלפון, אי אפשר לשלוח וואטסאפ.'));
     }
-    form.addEventListener('submit', async (e) => {
+    onSubmit(form, async (e) => {
       e.preventDefault();
       const message = text.value.trim();
       if (!message) return;
@@ -353,7 +353,7 @@ async function drawPayments(sec, ctx, id) {
     const form = h('form.inline-form', { 'aria-label': 'שליחת קישור לתשלום' },
       field('סכום (₪)', amount), field('תיאור', desc), field('ספק', provider),
       h('button.primary', { type: 'submit' }, 'שליחת קישור לתשלום'));
-    form.addEventListener('submit', async (e) => {
+    onSubmit(form, async (e) => {
       e.preventDefault();
       const value = amount.value.trim().replace(/,/g, '');
       if (!/^\d+(\.\d{1,2})?$/.test(value) || Number(value) <= 0) {
@@ -390,7 +390,7 @@ async function drawNotes(sec, ctx, id) {
   if (ctx.canWrite) {
     const text = h('textarea', { rows: '2', maxlength: '10000', required: true, dir: 'auto' });
     const form = h('form.stack', field('הערה חדשה', text), h('button', { type: 'submit' }, 'הוספה'));
-    form.addEventListener('submit', async (e) => {
+    onSubmit(form, async (e) => {
       e.preventDefault();
       if (!text.value.trim()) return;
       try {
@@ -433,7 +433,7 @@ async function drawTasks(sec, ctx, id) {
     const form = h('form.stack', field('משימה חדשה', title),
       h('div.row', field('תאריך יעד', day), field('שעה', at)),
       h('button', { type: 'submit' }, 'הוספת משימה'));
-    form.addEventListener('submit', async (e) => {
+    onSubmit(form, async (e) => {
       e.preventDefault();
       const body = { title: title.value.trim(), lead_id: id };
       if (!body.title) return;

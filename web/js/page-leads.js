@@ -2,7 +2,7 @@
 // card's "move to" list from the keyboard) and a searchable, paginated list.
 // Everything is filtered and paged by the server, so 10,000 leads cost the
 // same as 10.
-import { h, mount, field, select, debounce } from './dom.js';
+import { h, mount, field, select, debounce, onSubmit } from './dom.js';
 import { get, post, patch, qs } from './api.js';
 import * as fmt from './fmt.js';
 import { exportButton, importForm } from './csv.js';
@@ -42,7 +42,7 @@ function newLeadForm(ctx) {
   const form = h('form.inline-form', { 'aria-label': 'ליד חדש' },
     field('שם', name), field('טלפון', phone),
     h('button.primary', { type: 'submit' }, 'הוספת ליד'));
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     if (!name.value.trim() && !phone.value.trim()) {
       ctx.toast('יש למלא שם או טלפון.', 'error');

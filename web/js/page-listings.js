@@ -3,7 +3,7 @@
 // writers, the details for everyone else), a quick status change on each
 // card, delete with an in-page confirmation, and CSV import and export.
 // Filtering and paging are the server's.
-import { h, mount, field, select, debounce } from './dom.js';
+import { h, mount, field, select, debounce, onSubmit } from './dom.js';
 import { get, post, patch, del, qs } from './api.js';
 import * as fmt from './fmt.js';
 import { exportButton, importForm } from './csv.js';
@@ -348,7 +348,7 @@ function listingForm(ctx, l, changed) {
   }
 
   let busy = false;
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     if (busy) return;
     const body = collect();

@@ -3,9 +3,9 @@
 // provider and payments. Owners edit; other roles see them read-only.
 // Secrets are write-only: the API says only whether one is set, and an
 // empty secret field leaves it unchanged.
-import { h, mount, field, select, timeInput } from './dom.js';
+import { h, mount, field, select, timeInput, onSubmit } from './dom.js';
 import * as fmt from './fmt.js';
-import { get, patch, del, upload, audioUrl } from './api.js';
+import { get, post, patch, del, upload, audioUrl } from './api.js';
 
 const DAYS = [['sun', 'ראשון'], ['mon', 'שני'], ['tue', 'שלישי'], ['wed', 'רביעי'],
   ['thu', 'חמישי'], ['fri', 'שישי'], ['sat', 'שבת']];
@@ -133,7 +133,7 @@ export async function render(view, ctx) {
       field('מסוף Tranzila', terminal)),
     ro ? h('p.hint', 'רק בעלי העסק יכולים לשנות הגדרות.') : h('button.primary', { type: 'submit' }, 'שמירת ההגדרות'));
 
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     const wh = {};
     for (const x of hours) {
@@ -173,6 +173,47 @@ export async function render(view, ctx) {
       ctx.fail('שמירת ההגדרות נכשלה', err);
     }
   });
-  mount(view, h('header.page-head', h('h1', 'הגדרות העסק'), h('p.meta', b.name || '')), form);
+  mount(view, h('header.page-head', h('h1', 'הגדרות העסק'), h('p.meta', b.name || '')), form,
+    ro ? null : invitations(ctx));
   return () => { if (listenUrl) URL.revokeObjectURL(listenUrl); };
+}
+
+/// Owners invite people: a one-time sign-in link for a role, to send by
+/// WhatsApp or e-mail. The link works once, for an hour (the server says
+/// until when); whoever opens it gets a dashboard session of that role.
+function invitations(ctx) {
+  const role = select([['agent', 'סוכן'], ['read_only', 'צפייה בלבד'], ['owner', 'בעלים']], 'agent');
+  const out = h('div.invite-result', { 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit' }, 'יצירת קישור כניסה');
+  const form = h('form.card.invite', { 'aria-labelledby': 'set-invite' },
+    h('h2#set-invite', 'הזמנת משתמשים'),
+    h('p.hint', 'קישור כניסה חד-פעמי: מי שפותח אותו נכנס ללוח הבקרה בתפקיד שנבחר. שלחו אותו רק לאדם שהוא מיועד לו.'),
+    field('תפקיד', role), button, out);
+  onSubmit(form, async (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      const link = await post('/api/crm/sign-in-links', { role: role.value });
+      const url = h('input', { readonly: true, dir: 'ltr', value: link.url, 'aria-label': 'קישור הכניסה' });
+      const copy = h('button', { type: 'button' }, 'העתקה');
+      copy.addEventListener('click', async () => {
+        try {
+          await navigator.clipboard.writeText(link.url);
+          ctx.toast('הקישור הועתק.');
+        } catch {
+          url.select();
+        }
+      });
+      out.replaceChildren(url, copy,
+        h('p.hint', `תקף לשימוש אחד עד ${new Date(link.expires_at).toLocaleString('he-IL', { timeZone: 'Asia/Jerusalem' })}.`));
+      url.select();
+    } catch (err) {
+      ctx.fail('יצירת הקישור נכשלה', err);
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  });
+  return form;
 }
