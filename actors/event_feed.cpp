@@ -10,6 +10,7 @@
 
 #include "actors/sql.hpp"
 #include "actors/sql_fields.hpp"
+#include "core/input.hpp"
 #include "core/money.hpp"
 #include "core/sse.hpp"
 
@@ -309,16 +310,8 @@ std::string format_event_id(const feed_position& p) {
 }
 
 std::optional<feed_position> parse_event_id(std::string_view id) {
-  auto number = [](std::string_view s) -> std::optional<std::int64_t> {
-    if (s.empty() || s.size() > 18)
-      return std::nullopt;
-    std::int64_t n = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9')
-        return std::nullopt;
-      n = n * 10 + (c - '0');
-    }
-    return n;
+  auto number = [](std::string_view s) {
+    return parse_decimal(s, 0, std::numeric_limits<std::int64_t>::max());
   };
   feed_position p;
   auto dash = id.find('-');

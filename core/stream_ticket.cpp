@@ -1,8 +1,10 @@
 #include "core/stream_ticket.hpp"
 
 #include "core/call_token.hpp"
+#include "core/input.hpp"
 
 #include <array>
+#include <limits>
 
 namespace al {
 
@@ -18,15 +20,9 @@ bool known_role(std::string_view r) {
 /// Digits only, no sign, no leading zero (one spelling per number), at
 /// most 18 of them (fits int64).
 std::optional<std::int64_t> number(std::string_view s) {
-  if (s.empty() || s.size() > 18 || (s.size() > 1 && s[0] == '0'))
+  if (s.size() > 1 && s[0] == '0')
     return std::nullopt;
-  std::int64_t n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  return n;
+  return parse_decimal(s, 0, std::numeric_limits<std::int64_t>::max());
 }
 
 std::string payload(const stream_ticket& t) {
