@@ -11,6 +11,7 @@
 //   makes every feed re-read); each loss events_link{false}.
 #include "actors/event_listener.hpp"
 
+#include "actors/log.hpp"
 #include "actors/store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -42,18 +43,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::connection_restart)
 namespace al {
 namespace {
 
-void log_noexcept(spdlog::level::level_enum lvl, const std::string& msg) {
-  try {
-    spdlog::log(lvl, msg);
-  } catch (...) {
-  }
-}
-
-std::string first_line(const char* what) {
-  std::string s{what};
-  auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
 
 /// `url` with a connect timeout and TCP keepalives, so that a peer that
 /// vanished without a word (no FIN) breaks the wait within about a minute

@@ -39,6 +39,10 @@ log_scope::~log_scope() {
   live_fields.resize(mark_);
 }
 
+std::string first_line(std::string_view what) {
+  return std::string{what.substr(0, what.find('\n'))};
+}
+
 void log_scope::append_json(std::string& out) {
   for (std::size_t i = 0; i < live_fields.size(); ++i) {
     auto& f = live_fields[i];

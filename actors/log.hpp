@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace al {
@@ -50,6 +51,15 @@ void log_safe(spdlog::level::level_enum lvl, const char* fmt,
   } catch (...) {
   }
 }
+
+/// A finished message (no formatting), never throwing.
+inline void log_noexcept(spdlog::level::level_enum lvl,
+                         const std::string& msg) noexcept {
+  log_safe(lvl, "{}", msg);
+}
+
+/// The first line of an error text (libpqxx errors run over several).
+std::string first_line(std::string_view what);
 
 /// log_safe with a call's sid and business as fields.
 template <class... Ts>

@@ -1,5 +1,6 @@
 #include "actors/store.hpp"
 
+#include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/sql.hpp"
 #include "core/crypto.hpp"
@@ -57,18 +58,6 @@ namespace al {
 
 namespace {
 
-void log_noexcept(spdlog::level::level_enum lvl, const std::string& msg) {
-  try {
-    spdlog::log(lvl, msg);
-  } catch (...) {
-  }
-}
-
-std::string first_line(const char* what) {
-  std::string s{what};
-  auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
 
 /// One connection, opened lazily and reopened after a failure.
 class connection_holder {
