@@ -14,7 +14,7 @@ class router;
 class dispatcher;
 struct services;
 
-void add_health_routes(router& r, services& svc);   // /, /healthz, /readyz, /version, /metrics
+void add_health_routes(router& r, services& svc);   // /, /healthz, /readyz, /version, /metrics, /api/openapi.json
 void add_admin_routes(router& r, services& svc);    // /api/admin/*
 /// GET /metrics: add_health_routes adds it unless METRICS_PORT is set; the
 /// application then serves it alone on that port.
