@@ -97,8 +97,11 @@ struct application::impl {
     if (cfg.audit_retention_days <= 0)
       return;
     auto t = std::make_shared<net::steady_timer>(outbound_ioc, first);
+    // No read of `stopped` here (another thread writes it): after shutdown
+    // the outbound io_context is stopped and runs no handler, and a store
+    // that is shutting down refuses the job.
     t->async_wait([this, t](boost::system::error_code ec) {
-      if (ec || stopped)
+      if (ec)
         return;
       auto purged = std::make_shared<std::int64_t>(0);
       svc.db.run(
