@@ -86,4 +86,12 @@ std::string js(const json::value& v) {
   return json::serialize(v);
 }
 
+std::string replace_all(std::string s, const std::string& from,
+                        const std::string& to) {
+  for (auto at = s.find(from); at != std::string::npos;
+       at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+  return s;
+}
+
 } // namespace al::test

@@ -71,4 +71,8 @@ private:
 /// JSON text of `v`.
 std::string js(const json::value& v);
 
+/// `s` with every `from` replaced by `to` (route patterns -> paths).
+std::string replace_all(std::string s, const std::string& from,
+                        const std::string& to);
+
 } // namespace al::test

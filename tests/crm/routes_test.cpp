@@ -21,14 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string replace_all(std::string s, const std::string& from,
-                        const std::string& to) {
-  for (auto at = s.find(from); at != std::string::npos;
-       at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-  return s;
-}
-
 std::string route_key(http::verb m, const std::string& pattern) {
   return std::string{http::to_string(m)} + " " + pattern;
 }

@@ -43,14 +43,6 @@ constexpr const char* own_sid = "CA-own-call";
 
 using id_map = std::map<std::string, std::string>; // "{lead}" -> "12"
 
-std::string replace_all(std::string s, const std::string& from,
-                        const std::string& to) {
-  for (auto at = s.find(from); at != std::string::npos;
-       at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-  return s;
-}
-
 std::string fill(std::string s, const id_map& ids) {
   for (auto& [k, v] : ids)
     s = replace_all(std::move(s), k, v);
