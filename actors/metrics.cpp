@@ -135,7 +135,7 @@ metrics::metrics()
                    .Help("Audit rows deleted after AUDIT_RETENTION_DAYS")
                    .Register(*registry)
                    .Add({})) {
-  for (auto d : {"call", "whatsapp", "payment"}) {
+  for (auto d : {"call", "whatsapp", "payment", "job"}) {
     supervisor_restarts.Add({{"domain", d}});
     live_actors.Add({{"domain", d}});
   }

@@ -209,6 +209,8 @@ std::string application::start(const std::string& address) {
   svc.whatsapp_manager = spawn_supervisor(d.sys, svc.whatsapp_stats, &d.m);
   svc.whatsapp = make_whatsapp_context(svc);
   svc.payment_manager = spawn_supervisor(d.sys, svc.payment_stats, &d.m);
+  svc.job_manager = spawn_supervisor(d.sys, svc.job_stats, &d.m);
+  // Background jobs are started here, each as a child of job_manager.
   // One LISTEN connection per instance wakes its live event streams.
   svc.events.stats = std::make_shared<event_listener_stats>();
   listener_options events_db;
@@ -293,7 +295,8 @@ void application::shutdown() {
     if (d.outbound_thread.joinable())
       d.outbound_thread.join();
     for (auto* a : {&d.svc.call_manager, &d.svc.whatsapp_manager,
-                    &d.svc.payment_manager, &d.svc.events.listener})
+                    &d.svc.payment_manager, &d.svc.job_manager,
+                    &d.svc.events.listener})
       if (*a)
         caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
     return;
@@ -324,7 +327,8 @@ void application::shutdown() {
   if (d.outbound_thread.joinable())
     d.outbound_thread.join();
   for (auto* a : {&d.svc.call_manager, &d.svc.whatsapp_manager,
-                  &d.svc.payment_manager, &d.svc.events.listener})
+                  &d.svc.payment_manager, &d.svc.job_manager,
+                    &d.svc.events.listener})
     if (*a)
       caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   // Every actor is gone before the services they use are destroyed.

@@ -78,9 +78,13 @@ struct services {
   supervision_stats call_stats{"call"};
   supervision_stats whatsapp_stats{"whatsapp"};
   supervision_stats payment_stats{"payment"};
+  /// Background jobs (after-call processing, webhook delivery, audio
+  /// retention): long-lived actors, one per job kind per instance.
+  supervision_stats job_stats{"job"};
   caf::actor call_manager;
   caf::actor whatsapp_manager;
   caf::actor payment_manager;
+  caf::actor job_manager;
 
   /// Outbound HTTP(S) to Twilio, Meta, PayPal, OpenAI (own io thread).
   https_client* http = nullptr;

@@ -188,7 +188,8 @@ void add_admin_routes(router& r, services& svc) {
     require(svc, access::admin, [&svc](request_ptr, responder res, principal) {
       json::array domains;
       for (auto* st :
-           {&svc.call_stats, &svc.whatsapp_stats, &svc.payment_stats}) {
+           {&svc.call_stats, &svc.whatsapp_stats, &svc.payment_stats,
+            &svc.job_stats}) {
         domains.push_back(
           json::object{{"domain", st->domain},
                        {"manager", st->domain + "_manager"},
