@@ -251,6 +251,10 @@ struct stats {
   histogram handshake{20000};
   histogram barge{20000}; // tone onset (2nd loud frame) -> clear
   std::uint64_t late_frames = 0;
+  // What the caller hears (Twilio's playout clock): an underrun is the
+  // clock running dry for more than one frame inside an utterance.
+  std::uint64_t underruns = 0;
+  std::uint64_t underrun_us = 0; // silence heard inside utterances
   std::uint64_t media_in = 0;
   std::uint64_t media_out = 0;
   std::uint64_t marks_in = 0;
@@ -282,6 +286,8 @@ struct stats {
     for (auto [a, b] :
          std::initializer_list<std::pair<std::uint64_t*, std::uint64_t>>{
            {&late_frames, o.late_frames},
+           {&underruns, o.underruns},
+           {&underrun_us, o.underrun_us},
            {&media_in, o.media_in},
            {&media_out, o.media_out},
            {&marks_in, o.marks_in},
@@ -793,6 +799,12 @@ void call::on_text(std::string_view text, clock::time_point now) {
       st.jitter.add(std::max<std::int64_t>(0, micros(gap - frame_period)));
       if (gap > late_gap)
         ++st.late_frames;
+      // The queued audio ran out at play_end_; this frame starts playing
+      // now. A dry spell longer than one frame is heard as a gap.
+      if (now > play_end_ + frame_period) {
+        ++st.underruns;
+        st.underrun_us += static_cast<std::uint64_t>(micros(now - play_end_));
+      }
     }
     if (!run_open_ && w_.o.barge && !barge_at_)
       barge_at_ = now + barge_delay;
@@ -1176,6 +1188,13 @@ int run(int argc, char** argv) {
     {"jitter_ms", st.jitter.summary()},
     {"gap_ms", st.gap.summary()},
     {"late_frames", st.late_frames},
+    {"underruns", st.underruns},
+    {"underrun_ms", round3(static_cast<double>(st.underrun_us) / 1000)},
+    {"played_call_minutes",
+     round3(static_cast<double>(st.media_in) * 0.02 / 60)},
+    {"underruns_per_call_minute",
+     round3(static_cast<double>(st.underruns)
+            / std::max(1e-9, static_cast<double>(st.media_in) * 0.02 / 60))},
     {"media_in", st.media_in},
     {"media_out", st.media_out},
     {"marks_in", st.marks_in},
@@ -1237,12 +1256,13 @@ int run(int argc, char** argv) {
   std::fprintf(
     stderr,
     "%s: %d calls %.0fs%s: first media p50 %.2f p99 %.2f max %.2f ms;"
-    " jitter p99 %.2f ms; late %llu; dropped %llu (http %llu, handshake %llu,"
+    " jitter p99 %.2f ms; late %llu; underruns %llu; dropped %llu (http %llu, handshake %llu,"
     " early %llu, silent %llu); send lag p99 %.2f ms; generator CPU %.1f%%\n",
     o.label.c_str(), o.calls, o.seconds, valid ? "" : " [INVALID]",
     st.first_media.percentile_ms(0.5), st.first_media.percentile_ms(0.99),
     st.first_media.max_ms(), st.jitter.percentile_ms(0.99),
     static_cast<unsigned long long>(st.late_frames),
+    static_cast<unsigned long long>(st.underruns),
     static_cast<unsigned long long>(dropped),
     static_cast<unsigned long long>(st.http_failed),
     static_cast<unsigned long long>(st.handshake_failed),

@@ -60,6 +60,9 @@ def ratios(base, svc):
                               get(base, "server", "cpu_pct_hold")),
         "rss_per_call_kib": ratio(get(svc, "server", "rss_per_call_kib"),
                                   get(base, "server", "rss_per_call_kib")),
+        "underruns_per_call_minute": ratio(
+            get(svc, "underruns_per_call_minute"),
+            get(base, "underruns_per_call_minute")),
     }
 
 
@@ -103,22 +106,27 @@ def main():
                              f"{fmt(fm_s)} vs {fmt(fm_b)} ms",
                              fm_s is not None and fm_b is not None
                              and fm_s <= fm_b + 1))
-        targets.append(check(f"{n} calls: jitter p99 <= baseline + 1 ms",
-                             f"{fmt(j_s)} vs {fmt(j_b)} ms",
-                             j_s is not None and j_b is not None
-                             and j_s <= j_b + 1))
+        # Pacing passes or fails on what the caller hears: the playout
+        # clock running dry inside an utterance (jitter is shown, not judged:
+        # Twilio's queue absorbs a late frame that arrives before it is due).
+        u_s, u_b = get(s, "underruns"), get(b, "underruns")
+        targets.append(check(f"{n} calls: zero underruns (service and baseline)",
+                             f"{u_s} vs {u_b} "
+                             f"({fmt(get(s, 'underruns_per_call_minute'), 3)} vs "
+                             f"{fmt(get(b, 'underruns_per_call_minute'), 3)} per call-min)",
+                             u_s == 0 and u_b == 0 if u_s is not None else None))
+        targets.append(check(f"{n} calls: jitter p99 (shown, not judged)",
+                             f"{fmt(j_s)} vs {fmt(j_b)} ms", None))
         cr = get(m, "ratios", "cpu_s_per_call_minute")
-        targets.append(check(f"{n} calls: CPU per call-minute <= 1.25x baseline",
-                             f"{fmt(cr)}x", cr is not None and cr <= 1.25))
+        targets.append(check(f"{n} calls: CPU per call-minute <= 1.10x baseline",
+                             f"{fmt(cr)}x", cr is not None and cr <= 1.10))
         rss = get(s, "server", "rss_per_call_kib")
         targets.append(check(f"{n} calls: RSS per live call <= 32 KiB",
                              f"{fmt(rss, 1)} KiB", rss is not None and rss <= 32))
         if n >= 1000:
             d = get(s, "dropped", "total")
-            late = get(s, "late_frames")
-            targets.append(check(f"{n} calls: 0 dropped and 0 late frames",
-                                 f"{d} dropped, {late} late",
-                                 d == 0 and late == 0))
+            targets.append(check(f"{n} calls: 0 dropped",
+                                 f"{d} dropped", d == 0))
             targets.append(check(f"{n} calls: first-media p99 <= 20 ms",
                                  f"{fmt(fm_s)} ms",
                                  fm_s is not None and fm_s <= 20))
@@ -159,20 +167,21 @@ def main():
     L.append("## Media streams (service vs bare Beast baseline, same run)")
     L.append("")
     L.append("| calls | server | valid | live at mid | first media p50 / p99 / max (ms) "
-             "| jitter p99 (ms) | late frames | dropped | CPU s per call-min "
+             "| jitter p99 (ms) | late frames | underruns (per call-min) | dropped | CPU s per call-min "
              "| CPU % hold | RSS KiB per call | gen lag p99 (ms) | gen CPU % |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for m in media:
         for name in ("baseline", "service"):
             r = m[name]
             if not r:
-                L.append(f"| {m['calls']} | {name} | missing | | | | | | | | | | |")
+                L.append(f"| {m['calls']} | {name} | missing | | | | | | | | | | | |")
                 continue
             fm = r["first_media_ms"]
             L.append(
                 f"| {m['calls']} | {name} | {fmt(r['valid'])} | {r['live_at_hold_mid']} "
                 f"| {fmt(fm['p50'])} / {fmt(fm['p99'])} / {fmt(fm['max'])} "
                 f"| {fmt(r['jitter_ms']['p99'])} | {r['late_frames']} "
+                f"| {r.get('underruns', '–')} ({fmt(r.get('underruns_per_call_minute'), 3)}) "
                 f"| {r['dropped']['total']} "
                 f"| {fmt(get(r, 'server', 'cpu_s_per_call_minute'), 4)} "
                 f"| {fmt(get(r, 'server', 'cpu_pct_hold'), 1)} "
@@ -182,7 +191,7 @@ def main():
         L.append(
             f"| {m['calls']} | **ratio** | | "
             f"| {fmt(rt.get('first_media_p50'))} / {fmt(rt.get('first_media_p99'))} / – "
-            f"| {fmt(rt.get('jitter_p99'))} | | "
+            f"| {fmt(rt.get('jitter_p99'))} | | {fmt(rt.get('underruns_per_call_minute'))} | "
             f"| **{fmt(rt.get('cpu_s_per_call_minute'))}** "
             f"| {fmt(rt.get('cpu_pct_hold'))} | {fmt(rt.get('rss_per_call_kib'))} | | |")
     L.append("")
@@ -227,6 +236,10 @@ def main():
     L.append("Figures: first media = `start` sent -> first outbound media frame"
              " received (generator clock); jitter = max(0, gap - 20 ms) between"
              " consecutive media frames of one utterance; late frame = gap > 40 ms;"
+             " underrun = what the caller hears: a playout clock per call like"
+             " Twilio's (starts at the first frame, plays 8000 bytes/s, queued"
+             " media in order, `clear` empties it) running dry for more than"
+             " one frame inside an utterance; the pass/fail figure for pacing;"
              " dropped = incoming_call failed + upgrade failed + socket closed"
              " before `stop` + no media at all; CPU s per call-min = server"
              " utime+stime over the whole level / call-minutes; RSS per call ="
