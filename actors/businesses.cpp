@@ -84,6 +84,27 @@ constexpr sql_statement update_business{
   "   OR $18 IS DISTINCT FROM NULL OR $5 IS DISTINCT FROM NULL THEN 1 ELSE 0 END,"
   " updated_at = now() WHERE id = $1"};
 
+// Outgoing webhooks: "" clears (NULL); the secret comes sealed.
+constexpr sql_statement update_business_webhook{
+  "UPDATE businesses SET"
+  " webhook_url = CASE WHEN $2::text IS NULL THEN webhook_url"
+  "   ELSE nullif($2, '') END,"
+  " webhook_secret = CASE WHEN $3::text IS NULL THEN webhook_secret"
+  "   ELSE nullif($3, '') END,"
+  " updated_at = now() WHERE id = $1"};
+
+constexpr sql_statement select_business_webhook{
+  "SELECT webhook_url, webhook_secret IS NOT NULL FROM businesses"
+  " WHERE id = $1"};
+
+// record_calls (schemas/0018): whole-call recording and its notice.
+constexpr sql_statement update_business_record_calls{
+  "UPDATE businesses SET record_calls = $2, updated_at = now()"
+  " WHERE id = $1"};
+
+constexpr sql_statement select_business_record_calls{
+  "SELECT record_calls FROM businesses WHERE id = $1"};
+
 constexpr sql_statement delete_business_numbers{
   "DELETE FROM phone_numbers WHERE business_id = $1"};
 
@@ -169,6 +190,12 @@ json::object business_view(db_tx& tx, std::int64_t id) {
   o["voice"] = row[16].c_str();
   o["transfer"] = json::parse(row[17].c_str());
   o["greeting_audio"] = row[18].as<bool>();
+  if (auto rc = exec(tx, select_business_record_calls, id); !rc.empty())
+    o["record_calls"] = rc[0][0].as<bool>();
+  if (auto w = exec(tx, select_business_webhook, id); !w.empty()) {
+    o["webhook_url"] = text_or_null(w[0][0]);
+    o["webhook_secret_set"] = w[0][1].as<bool>();
+  }
   return o;
 }
 
@@ -209,6 +236,16 @@ void save_business(db_tx& tx, std::int64_t id, const business_input& in) {
        stored_secret(in.paypal_secret, "paypal_secret"), in.tranzila_terminal,
        in.working_hours,
        in.max_live_calls, in.after_hours_reply, in.voice, in.transfer);
+  if (in.webhook_url || in.webhook_secret) {
+    std::optional<std::string> secret;
+    if (in.webhook_secret)
+      secret = in.webhook_secret->empty()
+                 ? std::string{}
+                 : secrets::seal_if_keyed(*in.webhook_secret, "webhook_secret");
+    exec(tx, update_business_webhook, id, in.webhook_url, secret);
+  }
+  if (in.record_calls)
+    exec(tx, update_business_record_calls, id, *in.record_calls);
   if (in.phone_numbers) {
     exec(tx, delete_business_numbers, id);
     for (auto& n : *in.phone_numbers)
@@ -233,6 +270,9 @@ void save_business_audited(db_tx& tx, std::int64_t id,
     e.diff["twilio.auth_token"] = json::object{{"changed", true}};
   if (in.paypal_secret)
     e.diff["payments.paypal_secret"] = json::object{{"changed", true}};
+  if (in.webhook_secret
+      && (!in.webhook_secret->empty() || e.diff.contains("webhook_secret_set")))
+    e.diff["webhook_secret"] = json::object{{"changed", true}};
   if (!e.diff.empty() || before.empty()) // a patch that changed nothing is no event
     record_audit(tx, who, e);
 }

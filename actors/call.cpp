@@ -20,7 +20,10 @@
 
 #include "actors/call.hpp"
 
+#include "actors/after_call.hpp"
+#include "actors/audio_store.hpp"
 #include "actors/call_rows.hpp"
+#include "actors/call_recorder.hpp"
 #include "actors/call_tools.hpp"
 #include "actors/leads.hpp"
 #include "actors/log.hpp"
@@ -96,14 +99,6 @@ bool ai_active(call_actor* self) {
   return self->state.ai && self->state.ai->active();
 }
 
-std::string safe_name(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s)
-    out.push_back(std::isalnum(c) || c == '_' || c == '-' ? static_cast<char>(c)
-                                                          : '_');
-  return out.substr(0, 64);
-}
-
 /// Queues an ordered event row (idempotent by (call_sid, kind, seq)).
 void record_event(call_actor* self, const std::string& kind,
                   boost::json::object detail = {}) {
@@ -134,33 +129,86 @@ void say(call_actor* self, const audio_ptr& audio, const char* what) {
     cp.speech_ended_at = {};
   }
   cp.sink->play(audio, mark);
+  if (cp.recorder)
+    cp.recorder->agent_audio(audio);
   record_event(self, "utterance", {{"mark", mark}, {"what", what}});
 }
 
-/// Saves the caller's turn as a WAV segment.
+/// The greeting, then (record_calls) the recording notice. The two are one
+/// turn of the dialogue: the turn's mark follows the notice (the greeting's
+/// own Twilio mark is "greeting"), so barge-in, the caller's answer and the
+/// silence timer treat them as one utterance, and the greeting stays the
+/// first audio of the call.
+void greet(call_actor* self) {
+  auto& cp = *self->state.cp;
+  auto& voice = *cp.info.voice;
+  if (!cp.info.record_calls || !voice.recording_notice || !voice.greeting
+      || !cp.sink)
+    return say(self, voice.greeting, "greeting");
+  cp.sink->play(voice.greeting, "greeting");
+  if (cp.recorder)
+    cp.recorder->agent_audio(voice.greeting);
+  record_event(self, "utterance", {{"mark", "greeting"}, {"what", "greeting"}});
+  say(self, voice.recording_notice, "recording_notice");
+}
+
+/// record_calls: the whole two-sided call from here to the hang-up
+/// (actors/call_recorder.hpp). Every caller frame must reach the actor now,
+/// not only those around speech (the VAD on the I/O thread is unchanged).
+void start_recording(call_actor* self) {
+  auto& cp = *self->state.cp;
+  auto& env = *self->state.env;
+  if (cp.recorder || !cp.sink)
+    return;
+  recording_chunk_sink sink;
+  if (env.recording_sink)
+    sink = [f = env.recording_sink, sid = cp.info.call_sid](
+             int n, std::string bytes, bool last, int ms) {
+      f(sid, n, std::move(bytes), last, ms);
+    };
+  else
+    sink = store_recording_sink(env.db, cp.info.call_sid);
+  call_recorder_options o;
+  o.title = "call " + cp.info.call_sid;
+  try {
+    cp.recorder = std::make_shared<call_recorder>(std::move(sink), o);
+  } catch (const std::exception& e) {
+    log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::warn,
+             "call {}: not recorded: {}", cp.info.call_sid, e.what());
+    return;
+  }
+  if (auto err = cp.recorder->error(); !err.empty())
+    log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::warn,
+             "call {}: not recorded: {}", cp.info.call_sid, err);
+  cp.sink->want_all_audio(true);
+}
+
+/// The recording ends with the stream: its last chunk is queued (before
+/// the call's after-call work is released).
+void stop_recording(call_checkpoint& cp) {
+  if (!cp.recorder)
+    return;
+  cp.recorder->finish();
+  if (auto err = cp.recorder->error(); !err.empty())
+    log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::warn,
+             "call {}: recording incomplete: {}", cp.info.call_sid, err);
+  cp.recorder.reset();
+}
+
+/// Saves the caller's turn as a mu-law WAV segment in the database (the
+/// store's write queue: off the media path, any instance serves it).
 void save_turn(call_actor* self) {
   auto& cp = *self->state.cp;
   auto& env = *self->state.env;
   if (cp.turn_audio.empty())
     return;
   auto seq = ++cp.segments;
-  auto rel = safe_name(cp.info.call_sid) + "/" + std::to_string(seq) + ".wav";
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(
-    fs::path(env.recordings_dir) / safe_name(cp.info.call_sid), ec);
   auto ms = static_cast<int>(cp.turn_audio.size() / 8);
-  if (!write_mulaw_wav((fs::path(env.recordings_dir) / rel).string(),
-                       cp.turn_audio)) {
+  if (!save_audio(env.db, cp.info.call_sid, std::string{audio_kind_segment()},
+                  seq, "audio/wav", mulaw_wav(cp.turn_audio), ms))
     log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::warn,
-             "call {}: cannot write segment {}",
-             cp.info.call_sid, rel);
-  } else {
-    auto sid = cp.info.call_sid;
-    env.db.write("call_segment", [sid, seq, rel, ms](db_tx& tx) {
-      insert_call_segment(tx, sid, seq, rel, ms);
-    });
-  }
+             "call {}: segment {} not queued (write queue full)",
+             cp.info.call_sid, seq);
   cp.turn_audio.clear();
 }
 
@@ -302,6 +350,8 @@ std::string request_transfer(call_actor* self, const std::string& reason) {
     if (cp.playing && cp.sink) {
       cp.sink->clear();
       cp.playing = false;
+      if (cp.recorder)
+        cp.recorder->clear_agent();
     }
     say(self, cp.info.voice->transferring, "transferring");
   }
@@ -385,6 +435,8 @@ void call_host::play(audio_ptr audio, std::string mark) {
           .count());
     cp.speech_ended_at = {};
   }
+  if (cp.recorder)
+    cp.recorder->agent_audio(audio);
   cp.sink->play(std::move(audio), std::move(mark));
 }
 
@@ -393,6 +445,8 @@ void call_host::clear() {
   if (cp.sink)
     cp.sink->clear();
   cp.playing = false;
+  if (cp.recorder)
+    cp.recorder->clear_agent();
 }
 
 void call_host::run_tool(tool_call call) {
@@ -448,7 +502,7 @@ void call_host::fallback(const std::string& reason) {
   auto& cp = *st.cp;
   cp.ai_link.reset();
   if (cp.sink)
-    cp.sink->want_all_audio(false);
+    cp.sink->want_all_audio(cp.recorder != nullptr); // still recording?
   if (st.env->m)
     st.env->m->engine_fallbacks.Increment();
   log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::warn,
@@ -568,7 +622,9 @@ void on_attached(call_actor* self) {
     set_call_lead(tx, sid, lead);
   });
   cp.step = call_step::greeting;
-  say(self, cp.info.voice->greeting, "greeting");
+  if (cp.info.record_calls)
+    start_recording(self); // before the greeting: it starts the timeline
+  greet(self);
   // An AI business takes over after the greeting; without a key the
   // settings are read only when needed (DTMF 0).
   if (!env.openai_api_key.empty() && env.realtime_connect)
@@ -666,6 +722,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
     },
     [=](audio_atom, std::string& batch) {
       auto& cp = *self->state.cp;
+      if (cp.recorder)
+        cp.recorder->caller_audio(batch);
       if (cp.in_speech && cp.turn_audio.size() + batch.size() <= max_turn_bytes)
         cp.turn_audio += batch;
       if (ai_active(self))
@@ -681,6 +739,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
             && !cp.transferring) {
           cp.sink->clear();
           cp.playing = false;
+          if (cp.recorder)
+            cp.recorder->clear_agent();
           if (self->state.env->m)
             self->state.env->m->barge_ins.Increment();
           record_event(self, "barge_in", {{"mark", cp.playing_mark}});
@@ -739,7 +799,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
           self->state.ai->stop();
           cp.ai_link.reset();
           if (cp.sink)
-            cp.sink->want_all_audio(false);
+            cp.sink->want_all_audio(cp.recorder != nullptr);
         }
         if (!ai_active(self)) {
           request_transfer(self, "הקיש 0"); // or records why not
@@ -752,6 +812,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
           if (cp.sink)
             cp.sink->clear();
           cp.playing = false;
+          if (cp.recorder)
+            cp.recorder->clear_agent();
           ai.on_cleared();
           auto answer = request_transfer(self, "הקיש 0");
           if (cp.transferring) {
@@ -769,6 +831,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       if (cp.playing && cp.sink) {
         cp.sink->clear();
         cp.playing = false;
+        if (cp.recorder)
+          cp.recorder->clear_agent();
         if (ai_active(self))
           self->state.ai->on_cleared();
       }
@@ -783,14 +847,16 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         self->state.env->m->active_calls.Decrement();
       if (cp.in_speech)
         save_turn(self);
+      stop_recording(cp); // stop, hang-up, normal end, socket lost
       if (cp.step != call_step::done)
         ended_early(self, reason);
       if (self->state.ai)
         self->state.ai->stop();
       cp.ai_link.reset();
       cp.sink.reset();
-      summarize_call(self->state.env, cp.info.call_sid,
-                     std::move(cp.transcript));
+      // Last of this call's writes: its after-call job may start now.
+      after_call_ready(self->state.env->db, cp.info.call_sid,
+                       self->state.env->after_call);
       self->quit();
     },
     [=](ai_event_atom, ai_setup_ptr& setup) {
@@ -914,6 +980,8 @@ child_spec make_call_spec(call_checkpoint_ptr cp,
     // recording fallback (the call is not marked as ended normally).
     if (cp->attached && env->m)
       env->m->active_calls.Decrement();
+    // What was recorded is kept (the dead actor no longer touches it).
+    stop_recording(*cp);
     auto sid = cp->info.call_sid;
     env->db.write("call_give_up", [sid](db_tx& tx) {
       mark_call_unfinished(tx, sid, "failed", "call actor crash loop");

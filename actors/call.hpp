@@ -14,6 +14,7 @@
 #include "actors/voice_cache.hpp"
 #include "core/outbound.hpp"
 #include "core/realtime_wire.hpp"
+#include "core/whatsapp_wire.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -25,6 +26,8 @@ namespace al {
 
 struct metrics;
 struct ai_setup;
+class call_recorder;
+class after_call_bell;
 
 /// Who the call is for; loaded from the calls row when not given.
 struct call_info {
@@ -33,6 +36,9 @@ struct call_info {
   std::string from;
   std::string to;
   voice_pack_ptr voice;
+  /// The business's record_calls: the whole call is recorded and a notice
+  /// follows the greeting.
+  bool record_calls = true;
 };
 
 /// What a call actor needs from the outside world.
@@ -71,8 +77,11 @@ struct call_env {
   std::chrono::milliseconds ai_reply_timeout{1500};
   /// Sends a WhatsApp text from `business` to `to` (E.164) and calls `done`
   /// once, from any thread, with "" and the message id, or an error text.
+  /// Outside the 24-hour window the text's fallback template goes instead;
+  /// none fits: the error is wa_outside_window_error and nothing is sent.
   /// Empty: WhatsApp is not available to calls.
-  std::function<void(std::int64_t business, std::string to, std::string text,
+  std::function<void(std::int64_t business, std::string to,
+                     wa_outgoing_text text,
                      std::function<void(std::string error, std::string id)>
                        done)>
     send_whatsapp;
@@ -81,6 +90,14 @@ struct call_env {
   /// summaries.
   http_send_fn http;
   std::string openai_summary_model = "gpt-4o-mini";
+  /// Rings this instance's after-call job actor (actors/after_call.hpp)
+  /// once the hang-up's writes landed; empty: the job waits for its poll.
+  std::shared_ptr<after_call_bell> after_call;
+  /// Where the whole-call recording's chunks go (actors/call_recorder.hpp,
+  /// recording_chunk_sink); empty: append_audio_chunk into the database.
+  std::function<void(const std::string& call_sid, int chunk_no,
+                     std::string bytes, bool last, int duration_ms)>
+    recording_sink;
 };
 
 /// The dialogue steps of the local engine.
@@ -128,6 +145,10 @@ struct call_checkpoint {
   bool transferring = false;
   std::string transfer_call_id; // the AI's transfer_call, if it asked
   std::string end_reason = "dialogue complete";
+  /// The whole-call recording (record_calls), from the stream's start to
+  /// its end. Kept here so that a restarted actor goes on recording on the
+  /// same timeline; finished by the hang-up or by on_give_up.
+  std::shared_ptr<call_recorder> recorder;
 };
 
 using call_checkpoint_ptr = std::shared_ptr<call_checkpoint>;

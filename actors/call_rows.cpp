@@ -1,5 +1,6 @@
 #include "actors/call_rows.hpp"
 
+#include "actors/after_call.hpp"
 #include "actors/secret_columns.hpp"
 #include "actors/sql.hpp"
 #include "actors/sql_fields.hpp"
@@ -16,7 +17,7 @@ namespace {
   "   AND c.updated_at > now() - interval '2 hours'),"                        \
   " b.voice_engine, coalesce(b.voice, ''), b.greeting_rev,"                   \
   " b.transfer ? 'numbers' AND jsonb_array_length(b.transfer->'numbers') > 0," \
-  " b.name FROM businesses b"
+  " b.name, b.record_calls FROM businesses b"
 
 constexpr sql_statement select_incoming_business{
   AL_BUSINESS_COLUMNS
@@ -54,7 +55,7 @@ constexpr sql_statement select_rendered_speech{
 
 constexpr sql_statement select_call_row{
   "SELECT c.business_id, c.from_number, c.to_number,"
-  " coalesce(b.greeting, '') FROM calls c"
+  " coalesce(b.greeting, ''), b.record_calls FROM calls c"
   " JOIN businesses b ON b.id = c.business_id WHERE c.call_sid = $1"};
 
 constexpr sql_statement update_streaming{
@@ -169,6 +170,7 @@ static std::optional<incoming_business> business_of(const pqxx::result& r) {
   b.greeting_rev = row[8].as<std::int64_t>();
   b.has_transfer = row[9].as<bool>();
   b.name = row[10].c_str();
+  b.record_calls = row[11].as<bool>();
   return b;
 }
 
@@ -233,7 +235,8 @@ std::optional<call_row_info> load_call_row(db_tx& tx,
   if (r.empty())
     return std::nullopt;
   return call_row_info{r[0][0].as<std::int64_t>(), r[0][1].c_str(),
-                       r[0][2].c_str(), r[0][3].c_str()};
+                       r[0][2].c_str(), r[0][3].c_str(),
+                       r[0][4].as<bool>()};
 }
 
 std::optional<std::int64_t> mark_call_streaming(db_tx& tx,
@@ -260,6 +263,7 @@ void mark_call_completed(db_tx& tx, const std::string& call_sid,
                          const std::string& callback) {
   exec(tx, update_completed, call_sid, reason);
   exec(tx, update_lead_from_call, call_sid, deal, callback);
+  queue_after_call(tx, call_sid);
 }
 
 void mark_call_ended_early(db_tx& tx, const std::string& call_sid,
@@ -268,12 +272,14 @@ void mark_call_ended_early(db_tx& tx, const std::string& call_sid,
   exec(tx, update_ended_early, call_sid, status, reason);
   if (!deal.empty())
     exec(tx, update_lead_from_call, call_sid, deal, std::string{});
+  queue_after_call(tx, call_sid);
 }
 
 void mark_call_unfinished(db_tx& tx, const std::string& call_sid,
                           const std::string& status,
                           const std::string& reason) {
   exec(tx, update_unfinished, call_sid, status, reason);
+  queue_after_call(tx, call_sid);
 }
 
 bool call_ended_normally(db_tx& tx, const std::string& call_sid) {
@@ -297,15 +303,21 @@ void mark_call_transfer(db_tx& tx, const std::string& call_sid,
 void set_call_transfer_status(db_tx& tx, const std::string& call_sid,
                               const std::string& status) {
   exec(tx, update_transfer_status, call_sid, status);
+  queue_after_call(tx, call_sid);
 }
 
 void mark_call_fallback(db_tx& tx, const std::string& call_sid) {
   exec(tx, update_fallback, call_sid);
+  queue_after_call(tx, call_sid);
 }
 
 void apply_call_status(db_tx& tx, const std::string& call_sid,
                        const std::string& status) {
   exec(tx, update_status, call_sid, status);
+  // A final status: the call is over (nothing when its job exists).
+  if (status == "completed" || status == "busy" || status == "failed"
+      || status == "no-answer" || status == "canceled")
+    queue_after_call(tx, call_sid);
 }
 
 std::optional<call_twilio_account>

@@ -33,6 +33,7 @@ struct incoming_business {
   std::int64_t greeting_rev = 0;      // bumped on greeting/voice changes
   bool has_transfer = false;          // transfer numbers configured
   std::string name;
+  bool record_calls = true;           // whole-call recording + notice
 };
 
 /// The same, by id (a call revived on an instance that did not answer its
@@ -97,6 +98,7 @@ struct call_row_info {
   std::string from;
   std::string to;
   std::string greeting;
+  bool record_calls = true; // the business's setting
 };
 std::optional<call_row_info> load_call_row(db_tx& tx,
                                            const std::string& call_sid);

@@ -5,12 +5,15 @@
 #include "actors/listings.hpp"
 #include "actors/log.hpp"
 #include "actors/sql.hpp"
+#include "actors/whatsapp_templates.hpp"
+#include "actors/webhook_outbox.hpp"
 #include "core/business_input.hpp"
 #include "core/crm_input.hpp"
 #include "core/israel_time.hpp"
 #include "core/json.hpp"
 #include "core/phone.hpp"
 #include "core/realtime_wire.hpp"
+#include "core/whatsapp_wire.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -66,15 +69,6 @@ constexpr sql_statement select_taken_slots{
 
 /// A visit or meeting booked by the AI takes this long.
 constexpr int appointment_minutes = 60;
-
-// Once per call: a retried write finds the summary set and adds no note.
-constexpr sql_statement store_summary{
-  "UPDATE calls SET summary = $2, updated_at = now()"
-  " WHERE call_sid = $1 AND summary IS NULL RETURNING business_id, lead_id"};
-
-constexpr sql_statement insert_summary_note{
-  "INSERT INTO lead_notes (business_id, lead_id, body, author)"
-  " VALUES ($1, $2, $3, 'ai')"};
 
 std::string ok_output(json::object extra = {}) {
   extra["ok"] = true;
@@ -159,6 +153,16 @@ struct booking_outcome {
 
 void confirm_on_whatsapp(const call_env& env, const call_info& info,
                          const booking_outcome& b);
+
+/// A WhatsApp message of the call could not go out: the number never wrote
+/// (or not within 24 hours) and no template fits. Kept as a call event.
+void note_outside_window(const call_env& env, const std::string& call_sid,
+                         const char* what) {
+  auto detail = json::serialize(json::object{{"what", what}});
+  env.db.write("call_event", [call_sid, detail](db_tx& tx) {
+    record_wa_call_event(tx, call_sid, "whatsapp_outside_window", detail);
+  });
+}
 
 void book_appointment(const call_env& env, const call_info& info,
                       tool_call call, std::function<void(std::string)> done) {
@@ -292,13 +296,38 @@ void confirm_on_whatsapp(const call_env& env, const call_info& info,
   if (!b.address.empty())
     text += ", " + b.address;
   text += ". נתראה!";
-  env.send_whatsapp(info.business_id, *to, std::move(text),
-                    [sid = info.call_sid](std::string error, std::string) {
-                      if (!error.empty())
-                        log_safe(spdlog::level::info,
-                                 "call {}: booking confirmation not sent: {}",
-                                 sid, error);
-                    });
+  // Outside the 24-hour window: the appointment_confirmation template with
+  // {{name}} (the lead's), {{date}} (DD/MM/YYYY), {{time}} (HH:MM, both
+  // Israel time), {{weekday}},
+  // {{address}}, or numbered {{1}}..{{5}} in that order.
+  wa_outgoing_text out{std::move(text),
+                       "appointment_confirmation",
+                       {{"name", ""},
+                        {"date", m.date.size() == 10
+                                   ? m.date.substr(8, 2) + "/"
+                                       + m.date.substr(5, 2) + "/"
+                                       + m.date.substr(0, 4)
+                                   : m.date},
+                        {"time", m.time},
+                        {"weekday", m.weekday_he},
+                        {"address", b.address}}};
+  env.send_whatsapp(
+    info.business_id, *to, std::move(out),
+    [&env, sid = info.call_sid, masked = wa_masked_number(*to)](
+      std::string error, std::string) {
+      if (error.empty())
+        return;
+      if (error == wa_outside_window_error) {
+        log_safe(spdlog::level::info,
+                 "call {}: booking confirmation not sent to {}: outside the"
+                 " 24-hour window and no appointment_confirmation template",
+                 sid, masked);
+        note_outside_window(env, sid, "appointment_confirmation");
+        return;
+      }
+      log_safe(spdlog::level::info,
+               "call {}: booking confirmation not sent: {}", sid, error);
+    });
 }
 
 void send_whatsapp(const call_env& env, const call_info& info, tool_call call,
@@ -311,11 +340,29 @@ void send_whatsapp(const call_env& env, const call_info& info, tool_call call,
     return done(error_output("the caller's number is unknown"));
   if (!env.send_whatsapp)
     return done(error_output("WhatsApp is not available"));
-  env.send_whatsapp(info.business_id, *to, std::move(text),
-                    [done](std::string error, std::string id) {
-                      done(error.empty() ? ok_output({{"message_id", id}})
-                                         : error_output("not sent: " + error));
-                    });
+  // Outside the 24-hour window: a generic template with the text as
+  // {{1}} (or {{text}}), when the business registered one.
+  env.send_whatsapp(
+    info.business_id, *to, wa_outgoing_text{std::move(text)},
+    [&env, done, sid = info.call_sid, masked = wa_masked_number(*to)](
+      std::string error, std::string id) {
+      if (error.empty())
+        return done(ok_output({{"message_id", id}}));
+      if (error == wa_outside_window_error) {
+        log_safe(spdlog::level::info,
+                 "call {}: WhatsApp to {} not sent: outside the 24-hour"
+                 " window and no generic template",
+                 sid, masked);
+        note_outside_window(env, sid, "send_whatsapp");
+        return done(json::serialize(json::object{
+          {"ok", false},
+          {"reason", "whatsapp_outside_window"},
+          {"error", "not sent: the caller has not written to us on WhatsApp"
+                    " in the last 24 hours and no template fits; offer to"
+                    " send it later or take the details by voice"}}));
+      }
+      done(error_output("not sent: " + error));
+    });
 }
 
 } // namespace
@@ -381,42 +428,10 @@ std::int64_t call_lead(db_tx& tx, std::int64_t business,
     lead = exec(tx, insert_anonymous_lead, business,
                 initial_lead_status(tx, business))[0][0]
              .as<std::int64_t>();
+    enqueue_lead_created(tx, business, lead);
   }
   exec(tx, link_call_lead, business, call_sid, lead);
   return lead;
-}
-
-void summarize_call(std::shared_ptr<const call_env> env, std::string call_sid,
-                    std::vector<transcript_line> lines) {
-  if (!env || lines.empty() || env->openai_api_key.empty() || !env->http)
-    return;
-  outbound_request req;
-  req.method = "POST";
-  req.url = openai_rest_url(env->openai_realtime_url, "/chat/completions");
-  if (req.url.empty())
-    return;
-  req.headers.emplace_back("Authorization", "Bearer " + env->openai_api_key);
-  req.headers.emplace_back("Content-Type", "application/json");
-  req.body = summary_request(env->openai_summary_model, lines);
-  req.timeout = std::chrono::seconds(30);
-  env->http(std::move(req),
-            [env, sid = std::move(call_sid)](outbound_response r) {
-              auto text = r.ok() ? summary_text(r.body) : std::nullopt;
-              if (!text) {
-                // Neither the body nor the headers: they may echo the key.
-                log_safe(spdlog::level::warn, "call {}: no summary ({} {})",
-                         sid, r.status, r.error);
-                return;
-              }
-              auto summary = text->substr(0, 4000);
-              env->db.write("call_summary", [sid, summary](db_tx& tx) {
-                auto row = exec(tx, store_summary, sid, summary);
-                if (row.empty() || row[0][1].is_null())
-                  return;
-                exec(tx, insert_summary_note, row[0][0].as<std::int64_t>(),
-                     row[0][1].as<std::int64_t>(), "סיכום שיחה: " + summary);
-              });
-            });
 }
 
 void run_call_tool(const call_env& env, const call_info& info, tool_call call,

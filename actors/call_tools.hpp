@@ -53,11 +53,8 @@ std::int64_t call_lead(db_tx& tx, std::int64_t business,
 void run_call_tool(const call_env& env, const call_info& info, tool_call call,
                    std::function<void(std::string output)> done);
 
-/// After the call: asks for a short Hebrew summary of `lines` (when a key
-/// and env.http are set) and stores it on the call (calls.summary) and its
-/// lead (a lead note by "ai"). Asynchronous; failures are only logged.
-void summarize_call(std::shared_ptr<const call_env> env, std::string call_sid,
-                    std::vector<transcript_line> lines);
+/// After the call: see actors/after_call.hpp (a durable job writes the
+/// transcript, the summary and the lead's fields for every call).
 
 } // namespace al
 

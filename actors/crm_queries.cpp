@@ -3,6 +3,7 @@
 #include "actors/businesses.hpp"
 #include "actors/sql.hpp"
 #include "actors/sql_fields.hpp"
+#include "actors/webhook_outbox.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
@@ -103,6 +104,46 @@ constexpr sql_statement update_lead_sql{
 constexpr sql_statement delete_lead_sql{
   "DELETE FROM leads WHERE business_id = $1 AND id = $2 RETURNING id"};
 
+// Erasure of a lead (Israel's Privacy Protection Law): what its calls said
+// goes with it -- the audio, the transcript lines, the summaries -- and the
+// file paths earlier versions kept (so that the import never brings their
+// audio back). The calls themselves stay (counts, billing), without it.
+constexpr sql_statement erase_lead_call_audio{
+  "DELETE FROM call_audio a USING calls c WHERE c.business_id = $1"
+  " AND c.lead_id = $2 AND a.business_id = c.business_id"
+  " AND a.call_sid = c.call_sid"};
+
+constexpr sql_statement erase_lead_transcripts{
+  "DELETE FROM call_events e USING calls c WHERE c.business_id = $1"
+  " AND c.lead_id = $2 AND e.business_id = c.business_id"
+  " AND e.call_sid = c.call_sid"
+  " AND e.kind IN ('transcript', 'transcript_gap')"};
+
+constexpr sql_statement erase_lead_segment_paths{
+  "DELETE FROM call_segments s USING calls c WHERE c.business_id = $1"
+  " AND c.lead_id = $2 AND s.business_id = c.business_id"
+  " AND s.call_sid = c.call_sid"};
+
+constexpr sql_statement erase_lead_call_summaries{
+  "UPDATE calls SET summary = NULL, summary_fields = NULL,"
+  " recording_path = NULL, updated_at = now()"
+  " WHERE business_id = $1 AND lead_id = $2"};
+
+// An erased lead's calls get no new transcript or summary: their pending or
+// running after-call jobs end here (a running one then finds its lease
+// gone and writes nothing).
+constexpr sql_statement end_lead_after_call_jobs{
+  "UPDATE after_call_jobs j SET status = 'done', lease_token = NULL,"
+  " lease_until = NULL, last_error = 'lead erased', updated_at = now()"
+  " FROM calls c WHERE c.business_id = $1 AND c.lead_id = $2"
+  " AND j.call_sid = c.call_sid AND j.status IN ('pending', 'running')"};
+
+// GET /api/crm/calls/{sid}: the after-call job and the summary's fields.
+constexpr sql_statement select_call_after{
+  "SELECT c.summary_fields::text, j.status, j.attempts, j.last_error"
+  " FROM calls c LEFT JOIN after_call_jobs j ON j.call_sid = c.call_sid"
+  " WHERE c.business_id = $1 AND c.call_sid = $2"};
+
 constexpr sql_statement insert_status_change{
   "INSERT INTO lead_history (business_id, lead_id, field, old_value,"
   " new_value, actor) VALUES ($1, $2, 'status', $3, $4, $5)"};
@@ -136,7 +177,9 @@ constexpr sql_statement insert_note{
 
 #define AL_CALL_COLUMNS                                                        \
   "call_sid, from_number, to_number, status, engine, lead_id,"                 \
-  " ended_normally, end_reason, summary, recording_path IS NOT NULL,"          \
+  " ended_normally, end_reason, summary, EXISTS (SELECT 1 FROM call_audio a"  \
+  " WHERE a.business_id = calls.business_id AND a.call_sid = calls.call_sid"   \
+  " AND a.kind IN ('call', 'recording') AND a.complete),"                      \
   " iso_utc(created_at), iso_utc(started_at), iso_utc(ended_at),"              \
   " extract(epoch FROM (ended_at - coalesce(started_at, created_at)))::float8"
 
@@ -169,18 +212,11 @@ constexpr sql_statement select_call_listings{
   " JOIN listings l ON l.id = m.listing_id WHERE m.business_id = $1"
   " AND m.call_sid = $2 ORDER BY m.id"};
 
+// The caller's turns kept in the database (schemas/0017_audio.sql).
 constexpr sql_statement select_call_segments{
-  "SELECT seq, duration_ms, iso_utc(created_at) FROM call_segments"
-  " WHERE business_id = $1 AND call_sid = $2 ORDER BY seq"};
-
-constexpr sql_statement select_segment_path{
-  "SELECT path FROM call_segments"
-  " WHERE business_id = $1 AND call_sid = $2 AND seq = $3"};
-
-constexpr sql_statement select_recording_path{
-  "SELECT recording_path FROM calls"
-  " WHERE business_id = $1 AND call_sid = $2"
-  " AND recording_path IS NOT NULL"};
+  "SELECT seq, duration_ms, iso_utc(created_at) FROM call_audio"
+  " WHERE business_id = $1 AND call_sid = $2 AND kind = 'segment'"
+  " AND complete ORDER BY seq"};
 
 #define AL_APPOINTMENT_COLUMNS                                                 \
   "a.id, a.lead_id, (SELECT l.name FROM leads l WHERE l.id = a.lead_id"        \
@@ -495,6 +531,7 @@ crm_reply create_lead(db_tx& tx, std::int64_t business, const lead_input& in,
   }
   exec(tx, insert_status_change, business, id, std::optional<std::string>{},
        status, actor);
+  enqueue_lead_created(tx, business, id);
   return lead_view(tx, business, id, crm_code::created);
 }
 
@@ -559,6 +596,13 @@ crm_reply update_lead(db_tx& tx, std::int64_t business, std::int64_t id,
 }
 
 crm_reply delete_lead(db_tx& tx, std::int64_t business, std::int64_t id) {
+  // Before the lead row goes (its calls' lead_id is then NULL), in the
+  // same transaction.
+  exec(tx, erase_lead_call_audio, business, id);
+  exec(tx, erase_lead_transcripts, business, id);
+  exec(tx, erase_lead_segment_paths, business, id);
+  exec(tx, erase_lead_call_summaries, business, id);
+  exec(tx, end_lead_after_call_jobs, business, id);
   if (exec(tx, delete_lead_sql, business, id).empty())
     return no_lead();
   return ok(json::object{{"success", true}, {"id", id}});
@@ -662,24 +706,18 @@ crm_reply get_call(db_tx& tx, std::int64_t business, const std::string& sid) {
   o["transcript"] = std::move(transcript);
   o["segments"] = std::move(segments);
   o["listings"] = std::move(listings);
+  // "summary_fields": {...} | null; "after_call": {"status","attempts",
+  // "error"} | null (no job: the call has not ended).
+  o["summary_fields"] = nullptr;
+  o["after_call"] = nullptr;
+  if (auto a = exec(tx, select_call_after, business, sid); !a.empty()) {
+    o["summary_fields"] = json_or_null(a[0][0]);
+    if (!a[0][1].is_null())
+      o["after_call"] = json::object{{"status", a[0][1].c_str()},
+                                     {"attempts", a[0][2].as<std::int64_t>()},
+                                     {"error", text_or_null(a[0][3])}};
+  }
   return ok(std::move(o));
-}
-
-std::optional<std::string> call_segment_path(db_tx& tx, std::int64_t business,
-                                             const std::string& sid,
-                                             std::int64_t seq) {
-  auto r = exec(tx, select_segment_path, business, sid, seq);
-  if (r.empty())
-    return std::nullopt;
-  return std::string{r[0][0].c_str()};
-}
-
-std::optional<std::string> call_recording_path(db_tx& tx, std::int64_t business,
-                                               const std::string& sid) {
-  auto r = exec(tx, select_recording_path, business, sid);
-  if (r.empty())
-    return std::nullopt;
-  return std::string{r[0][0].c_str()};
 }
 
 // -- appointments ------------------------------------------------------------

@@ -63,6 +63,9 @@ crm_reply get_lead(db_tx& tx, std::int64_t business, std::int64_t id);
 crm_reply update_lead(db_tx& tx, std::int64_t business, std::int64_t id,
                       const lead_input& in, const std::string& actor);
 
+/// Deletes the lead and erases, in the same transaction, what its calls
+/// said: their audio (call_audio), transcript lines (call_events
+/// 'transcript'/'transcript_gap') and summaries (summary, summary_fields).
 crm_reply delete_lead(db_tx& tx, std::int64_t business, std::int64_t id);
 
 /// The lead's WhatsApp messages, newest first.
@@ -83,15 +86,6 @@ crm_reply list_calls(db_tx& tx, std::int64_t business, const call_filter& f);
 /// "transcript"), audio segment links and recording link.
 crm_reply get_call(db_tx& tx, std::int64_t business, const std::string& sid);
 
-/// The stored path (relative to RECORDINGS_DIR) of segment `seq` of call
-/// `sid`, or nullopt.
-std::optional<std::string> call_segment_path(db_tx& tx, std::int64_t business,
-                                             const std::string& sid,
-                                             std::int64_t seq);
-
-/// The stored path of the call's recording fetched from Twilio, or nullopt.
-std::optional<std::string> call_recording_path(db_tx& tx, std::int64_t business,
-                                               const std::string& sid);
 
 // -- appointments ------------------------------------------------------------
 

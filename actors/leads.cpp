@@ -1,6 +1,7 @@
 #include "actors/leads.hpp"
 
 #include "actors/sql.hpp"
+#include "actors/webhook_outbox.hpp"
 
 #include <pqxx/pqxx>
 
@@ -45,8 +46,10 @@ upsert_lead_by_phone(db_tx& tx, std::int64_t business, const std::string& e164,
   auto r = exec(tx, upsert_lead, business, e164, std::string{source},
                 std::string{name_if_empty}, status);
   auto id = r[0][0].as<std::int64_t>();
-  if (r[0][1].as<bool>())
+  if (r[0][1].as<bool>()) {
     exec(tx, insert_status_history, business, id, status, "system");
+    enqueue_lead_created(tx, business, id);
+  }
   return id;
 }
 

@@ -1,6 +1,7 @@
 #include "actors/listings.hpp"
 
 #include "actors/sql.hpp"
+#include "actors/webhook_outbox.hpp"
 #include "core/csv.hpp"
 #include "core/csv_import.hpp"
 
@@ -263,7 +264,7 @@ constexpr sql_statement upsert_leads{
   "   ELSE d.notes || E'\\n' || excluded.notes END,"
   " tags = ARRAY(SELECT DISTINCT unnest(d.tags || excluded.tags)),"
   " updated_at = now()"
-  " RETURNING (xmax = 0)"};
+  " RETURNING (xmax = 0), id"};
 
 constexpr sql_statement select_pipeline_keys{
   "SELECT key FROM pipeline_statuses WHERE business_id = $1"
@@ -695,9 +696,17 @@ crm_reply import_leads(db_tx& tx, std::int64_t business, std::string_view csv,
     json::array array;
     for (auto& r : rows)
       array.push_back(std::move(r));
+    std::vector<std::int64_t> new_leads;
     for (auto r : exec(tx, upsert_leads, business, json::serialize(array),
-                       first_status, json::serialize(status_given)))
+                       first_status, json::serialize(status_given))) {
       (r[0].as<bool>() ? created : updated) += 1;
+      if (r[0].as<bool>())
+        new_leads.push_back(r[1].as<std::int64_t>());
+    }
+    // lead.created once per lead the file created (none for updates).
+    if (!new_leads.empty() && webhook_configured(tx, business))
+      for (auto id : new_leads)
+        enqueue_lead_created(tx, business, id);
   } else if (dry_run) {
     created = static_cast<std::int64_t>(rows.size());
   }

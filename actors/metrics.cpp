@@ -143,6 +143,10 @@ metrics::metrics()
     whatsapp_messages.Add({{"result", r}});
   for (auto s : {"pending", "paid", "failed", "cancelled"})
     payments.Add({{"status", s}});
+  for (auto r : {"delivered", "retried", "failed"})
+    webhook_deliveries.Add({{"result", r}});
+  for (auto r : {"done", "retried", "failed"})
+    after_call_jobs.Add({{"result", r}});
 }
 
 void metrics::observe_request(const std::string& route, unsigned status,
@@ -164,6 +168,10 @@ void metrics::whatsapp(const std::string& result) {
 
 void metrics::payment(const std::string& status) {
   payments.Add({{"status", status}}).Increment();
+}
+
+void metrics::webhook_delivery(const std::string& result) {
+  webhook_deliveries.Add({{"result", result}}).Increment();
 }
 
 namespace {

@@ -46,6 +46,29 @@ struct metrics {
   prometheus::Counter& auth_failures;  // 401s for a presented, invalid token
   prometheus::Counter& auth_throttled; // 429s of the sign-in throttle
   prometheus::Counter& audit_purged;   // audit rows past retention
+  /// al_webhook_deliveries_total{result=delivered|retried|failed}
+  /// (actors/webhook_delivery.cpp); built here so the constructor's list
+  /// stays as it is.
+  prometheus::Family<prometheus::Counter>& webhook_deliveries
+    = prometheus::BuildCounter()
+        .Name("al_webhook_deliveries_total")
+        .Help("Outgoing webhook attempts by result")
+        .Register(*registry);
+  /// al_audio_objects_purged_total: call audio objects deleted after
+  /// AUDIO_RETENTION_DAYS (actors/audio_jobs.cpp).
+  prometheus::Counter& audio_purged
+    = prometheus::BuildCounter()
+        .Name("al_audio_objects_purged_total")
+        .Help("Call audio objects deleted after AUDIO_RETENTION_DAYS")
+        .Register(*registry)
+        .Add({});
+  /// al_after_call_jobs_total{result=done|retried|failed}: after-call jobs
+  /// (transcript + summary) by outcome (actors/after_call.cpp).
+  prometheus::Family<prometheus::Counter>& after_call_jobs
+    = prometheus::BuildCounter()
+        .Name("al_after_call_jobs_total")
+        .Help("After-call jobs (transcript and summary) by outcome")
+        .Register(*registry);
 
   /// Records one HTTP answer.
   void observe_request(const std::string& route, unsigned status,
@@ -54,6 +77,7 @@ struct metrics {
   void restart(const std::string& domain);
   void whatsapp(const std::string& result);
   void payment(const std::string& status);
+  void webhook_delivery(const std::string& result);
 
   /// The build for al_build_info{commit,built_at}.
   void set_build(std::string commit, std::string built_at);

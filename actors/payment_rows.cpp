@@ -3,6 +3,7 @@
 #include "actors/secret_columns.hpp"
 #include "actors/sql.hpp"
 #include "actors/sql_fields.hpp"
+#include "actors/webhook_outbox.hpp"
 #include "core/money.hpp"
 
 #include <boost/json.hpp>
@@ -189,6 +190,8 @@ transition_payment(db_tx& tx, std::int64_t business_id, std::int64_t id,
     return transition_result::duplicate;
   exec(tx, update_status, business_id, id, std::string{to},
        std::string{reason});
+  if (to == "paid") // only from pending: once per payment
+    enqueue_payment_paid(tx, business_id, id);
   return transition_result::changed;
 }
 

@@ -13,11 +13,14 @@ namespace {
 
 /// The columns, with the name each value is sealed under (its AAD).
 constexpr const char* secret_column_names[] = {"twilio_auth_token",
-                                               "paypal_secret"};
+                                               "paypal_secret",
+                                               "webhook_secret"};
+constexpr int secret_column_count = 3;
 
 constexpr sql_statement select_secrets{
-  "SELECT id, twilio_auth_token, paypal_secret FROM businesses"
+  "SELECT id, twilio_auth_token, paypal_secret, webhook_secret FROM businesses"
   " WHERE twilio_auth_token IS NOT NULL OR paypal_secret IS NOT NULL"
+  " OR webhook_secret IS NOT NULL"
   " ORDER BY id FOR UPDATE"};
 
 constexpr sql_statement update_twilio_secret{
@@ -25,6 +28,16 @@ constexpr sql_statement update_twilio_secret{
 
 constexpr sql_statement update_paypal_secret{
   "UPDATE businesses SET paypal_secret = $2 WHERE id = $1"};
+
+constexpr sql_statement update_webhook_secret{
+  "UPDATE businesses SET webhook_secret = $2 WHERE id = $1"};
+
+/// The update of secret column i (1-based, as in select_secrets).
+const sql_statement& secret_update(int i) {
+  return i == 1 ? update_twilio_secret
+         : i == 2 ? update_paypal_secret
+                  : update_webhook_secret;
+}
 
 } // namespace
 
@@ -46,7 +59,7 @@ std::string secret_or_empty(const pqxx::field& f, std::string_view column) {
 secrets_census count_secrets(db_tx& tx) {
   secrets_census c;
   for (auto row : exec(tx, select_secrets))
-    for (int i = 1; i <= 2; ++i) {
+    for (int i = 1; i <= secret_column_count; ++i) {
       if (row[i].is_null())
         continue;
       auto id = secrets::key_id_of(row[i].c_str());
@@ -66,7 +79,7 @@ std::int64_t seal_secrets(db_tx& tx, bool rotate, std::int64_t& unreadable) {
   std::int64_t rewritten = 0;
   for (auto row : exec(tx, select_secrets)) {
     auto id = row[0].as<std::int64_t>();
-    for (int i = 1; i <= 2; ++i) {
+    for (int i = 1; i <= secret_column_count; ++i) {
       if (row[i].is_null())
         continue;
       std::string_view stored{row[i].c_str(), row[i].size()};
@@ -80,8 +93,7 @@ std::int64_t seal_secrets(db_tx& tx, bool rotate, std::int64_t& unreadable) {
         ++unreadable;
         continue;
       }
-      exec(tx, i == 1 ? update_twilio_secret : update_paypal_secret, id,
-           ring->seal(opened.value, column));
+      exec(tx, secret_update(i), id, ring->seal(opened.value, column));
       ++rewritten;
     }
   }

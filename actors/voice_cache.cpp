@@ -21,6 +21,7 @@ const char* const still_there
 const char* const silent_goodbye
   = "לא שמעתי אתכם, אז נחזור אליכם בהקדם. תודה ולהתראות.";
 const char* const transferring = "מעביר אתכם לנציג, רק רגע.";
+const char* const recording_notice = "השיחה מוקלטת לצורך שיפור השירות.";
 const char* const transfer_missed
   = "הנציגים לא זמינים כרגע. השאירו הודעה אחרי הצליל ונחזור אליכם בהקדם.";
 const char* const press_zero = " לשיחה עם נציג הקישו 0.";
@@ -49,6 +50,7 @@ void voice_cache::fill_prompts(voice_pack& pack) {
     still_there_ = synth(prompts::still_there);
     silent_goodbye_ = synth(prompts::silent_goodbye);
     transferring_ = synth(prompts::transferring);
+    recording_notice_ = synth(prompts::recording_notice);
   }
   pack.ask_callback = ask_callback_;
   pack.goodbye = goodbye_;
@@ -56,6 +58,7 @@ void voice_cache::fill_prompts(voice_pack& pack) {
   pack.still_there = still_there_;
   pack.silent_goodbye = silent_goodbye_;
   pack.transferring = transferring_;
+  pack.recording_notice = recording_notice_;
 }
 
 voice_pack_ptr voice_cache::get(std::int64_t business_id,

@@ -30,6 +30,7 @@ struct voice_pack {
   audio_ptr still_there;     // silence: the one reprompt
   audio_ptr silent_goodbye;  // silence again: goodbye
   audio_ptr transferring;    // before the <Dial>
+  audio_ptr recording_notice; // after the greeting, with record_calls
 };
 
 /// What a business's greeting should be now: its text, the revision of its
@@ -53,6 +54,7 @@ extern const char* const voicemail; // <Say> when over capacity
 extern const char* const still_there;
 extern const char* const silent_goodbye;
 extern const char* const transferring;
+extern const char* const recording_notice; // right after the greeting
 extern const char* const press_zero;
 extern const char* const transfer_missed; // <Say> when nobody answered // appended to the greeting (transfer)
 } // namespace prompts
@@ -99,6 +101,7 @@ private:
   std::map<std::int64_t, entry> packs_;
   audio_ptr ask_callback_, goodbye_, didnt_hear_; // shared by all businesses
   audio_ptr still_there_, silent_goodbye_, transferring_;
+  audio_ptr recording_notice_;
 };
 
 } // namespace al

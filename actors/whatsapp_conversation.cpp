@@ -27,6 +27,7 @@
 #include "actors/metrics.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/whatsapp_store.hpp"
+#include "actors/whatsapp_templates.hpp"
 #include "core/phone.hpp"
 #include "core/rate_limit.hpp"
 #include "core/whatsapp_wire.hpp"
@@ -109,6 +110,7 @@ struct prepared_send {
   std::string provider;
   std::int64_t business = 0;
   std::int64_t message_id = 0;
+  std::string template_name; // "" = free-form
   outbound_request http;
 };
 
@@ -128,8 +130,9 @@ void prepare_send(db_tx& tx, const whatsapp_context& ctx,
                                            : s.default_provider;
   auto to = whatsapp_address(req.to);
   std::string from;
+  twilio_credentials creds;
   if (p.provider == "twilio") {
-    twilio_credentials creds{sender->account_sid, sender->auth_token};
+    creds = {sender->account_sid, sender->auth_token};
     if (creds.account_sid.empty() || creds.auth_token.empty())
       creds = {s.twilio_account_sid, s.twilio_auth_token};
     if (creds.account_sid.empty() || creds.auth_token.empty()) {
@@ -140,8 +143,6 @@ void prepare_send(db_tx& tx, const whatsapp_context& ctx,
     }
     auto own = normalize_phone(sender->from);
     from = own ? whatsapp_address(*own) : s.twilio_from;
-    p.http = twilio_send_request(s.twilio_api_base, creds, from, to, req.body,
-                                 s.status_callback_url, s.provider_timeout);
   } else if (p.provider == "meta") {
     if (s.meta_token.empty() || s.meta_phone_id.empty()) {
       p.early = failed_result(wa_send_status::not_configured,
@@ -151,18 +152,87 @@ void prepare_send(db_tx& tx, const whatsapp_context& ctx,
     }
     auto own = normalize_phone(sender->from);
     from = own ? whatsapp_address(*own) : "meta:" + s.meta_phone_id;
-    p.http = meta_send_request(s.meta_api_base, s.meta_phone_id, s.meta_token,
-                               req.to, req.body, s.provider_timeout);
   } else {
     p.early = failed_result(wa_send_status::not_configured,
                             "Unknown WhatsApp provider: " + p.provider);
     return;
   }
+  // The 24-hour window (schemas/0021): a template goes out whenever; a
+  // free-form text only to a number that wrote within the window, else the
+  // caller's fallback template, else nothing (and no provider call).
+  std::optional<wa_template> tmpl;
+  wa_template_values values;
+  if (!req.template_name.empty()) {
+    tmpl = find_wa_template(tx, p.business, req.template_name);
+    if (!tmpl) {
+      p.early = failed_result(wa_send_status::bad_template,
+                              "Unknown template: " + req.template_name);
+      return;
+    }
+    auto args = wa_template_arguments(*tmpl, req.template_values);
+    if (auto* err = std::get_if<std::string>(&args)) {
+      p.early = failed_result(wa_send_status::bad_template, *err);
+      return;
+    }
+    values = std::get<wa_template_values>(std::move(args));
+    if (p.provider == "twilio" && tmpl->twilio_content_sid.empty()) {
+      p.early = failed_result(wa_send_status::bad_template,
+                              "Template " + tmpl->name
+                                + " has no twilio_content_sid");
+      return;
+    }
+  } else if (!req.auto_reply && !wa_window_open(tx, p.business, to)) {
+    auto facts = req.fallback_facts;
+    for (auto& [key, value] : facts)
+      if (key == "name" && value.empty()) { // the lead's, when it has one
+        value = wa_lead_name(tx, p.business, req.to);
+        if (value.empty())
+          value = "לקוח/ה";
+      }
+    if (!req.fallback_purpose.empty())
+      for (auto& t : wa_templates_for(tx, p.business, req.fallback_purpose)) {
+        if (p.provider == "twilio" && t.twilio_content_sid.empty())
+          continue;
+        if (auto v = wa_fill_template(t, facts)) {
+          tmpl = t;
+          values = std::move(*v);
+          break;
+        }
+      }
+    if (!tmpl) {
+      p.early = failed_result(wa_send_status::outside_window,
+                              std::string{wa_outside_window_error});
+      return;
+    }
+  }
+  std::string body = req.body;
+  if (tmpl) {
+    body = render_wa_template(tmpl->body, values);
+    p.template_name = tmpl->name;
+  }
+  if (p.provider == "twilio")
+    p.http = tmpl ? twilio_template_request(
+                      s.twilio_api_base, creds, from, to,
+                      tmpl->twilio_content_sid, values, s.status_callback_url,
+                      s.provider_timeout)
+                  : twilio_send_request(s.twilio_api_base, creds, from, to,
+                                        body, s.status_callback_url,
+                                        s.provider_timeout);
+  else
+    p.http = tmpl ? meta_template_request(
+                      s.meta_api_base, s.meta_phone_id, s.meta_token, req.to,
+                      tmpl->meta_name, tmpl->language, values,
+                      s.provider_timeout)
+                  : meta_send_request(s.meta_api_base, s.meta_phone_id,
+                                      s.meta_token, req.to, req.body,
+                                      s.provider_timeout);
   // The message row first, then the lead: the same lock order as an
   // inbound message (conversation row, then lead row), so two instances
   // writing one conversation wait for each other instead of deadlocking.
   p.message_id = insert_wa_outbound(tx, p.business, std::nullopt, p.provider,
-                                    from, to, req.body, req.auto_reply);
+                                    from, to, body, req.auto_reply);
+  if (tmpl)
+    set_wa_message_template(tx, p.business, p.message_id, tmpl->name);
   auto lead = upsert_lead_by_phone(tx, p.business, req.to, "whatsapp", "");
   set_wa_message_lead(tx, p.business, p.message_id, lead);
 }
@@ -178,6 +248,7 @@ void record_outcome(whatsapp_context_ptr ctx, std::shared_ptr<prepared_send> p,
   r.sid = out.sid;
   r.error = out.error;
   r.error_code = out.error_code;
+  r.template_name = p->template_name;
   r.status = out.ok ? wa_send_status::sent : wa_send_status::provider_failed;
   if (ctx->m)
     ctx->m->whatsapp(out.ok ? "sent" : "failed");

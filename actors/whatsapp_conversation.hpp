@@ -21,6 +21,7 @@
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "core/outbound.hpp"
+#include "core/whatsapp_wire.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
@@ -75,6 +76,15 @@ struct wa_send_request {
   std::string body;     // non-empty, at most wa_max_body bytes
   std::string provider; // "" (business or global default), twilio, meta
   bool auto_reply = false;
+  /// A template send (body unused): the business's template of that name
+  /// with these values; goes out whatever the 24-hour window.
+  std::string template_name;
+  wa_template_values template_values;
+  /// A free-form send outside the 24-hour window: the business's first
+  /// template of this purpose whose variables these facts fill (see
+  /// wa_fill_template) goes instead; "" = none (answer outside_window).
+  std::string fallback_purpose;
+  wa_template_values fallback_facts;
 };
 
 enum class wa_send_status {
@@ -83,6 +93,8 @@ enum class wa_send_status {
   not_configured,  // no credentials for the chosen provider       -> 501
   no_business,     // the business does not exist                  -> 404
   rate_limited,    // too many sends to this number                -> 429
+  outside_window,  // free-form past the 24-hour window, no template -> 422
+  bad_template,    // unknown template, missing variables         -> 422
   unavailable,     // database down, supervisor gave up            -> 503
   timeout,         // no answer in time (queue or actor)           -> 504
 };
@@ -94,6 +106,7 @@ struct wa_send_result {
   std::int64_t message_id = 0; // 0 when no row was written
   std::string error;
   std::string error_code;
+  std::string template_name; // the template sent, "" for free-form
 };
 
 /// An inbound message was stored: the conversation decides the reply.

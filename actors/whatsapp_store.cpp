@@ -3,6 +3,7 @@
 #include "actors/leads.hpp"
 #include "actors/secret_columns.hpp"
 #include "actors/sql.hpp"
+#include "actors/webhook_outbox.hpp"
 #include "core/phone.hpp"
 
 #include <pqxx/pqxx>
@@ -41,8 +42,14 @@ constexpr sql_statement select_sender{
   " SET last_seq = w.last_seq + 1, last_message_at = now()"                    \
   " RETURNING last_seq) "
 
-constexpr sql_statement insert_inbound{AL_NEXT_CONVERSATION_SEQ(
-  "$4") "INSERT INTO messages (business_id, direction, provider, provider_sid,"
+// An inbound message also opens the conversation's 24-hour window
+// (last_inbound_at, schemas/0021; a redelivery refreshes it, harmlessly).
+constexpr sql_statement insert_inbound{
+  "WITH c AS (INSERT INTO wa_conversations AS w (business_id, peer, last_seq,"
+  " last_inbound_at) VALUES ($1, $4, 1, now()) ON CONFLICT (business_id, peer)"
+  " DO UPDATE SET last_seq = w.last_seq + 1, last_message_at = now(),"
+  " last_inbound_at = now() RETURNING last_seq) "
+        "INSERT INTO messages (business_id, direction, provider, provider_sid,"
         " from_address, to_address, body, media_urls, status, conversation_seq)"
         " SELECT $1, 'in', $2, $3, $4, $5, $6, $7::text[], 'received', "
         "c.last_seq"
@@ -163,6 +170,7 @@ store_wa_inbound(db_tx& tx, std::int64_t business, const wa_inbound& in) {
   out.lead_id = upsert_lead_by_phone(tx, business, in.from, "whatsapp",
                                      in.profile_name);
   set_wa_message_lead(tx, business, out.message_id, out.lead_id);
+  enqueue_message_received(tx, business, out.message_id);
   return out;
 }
 

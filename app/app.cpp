@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include "actors/after_call.hpp"
+#include "actors/audio_jobs.hpp"
 #include "actors/audit.hpp"
 #include "actors/log.hpp"
 #include "actors/event_listener.hpp"
@@ -20,6 +22,8 @@
 #include "transport/router.hpp"
 #include "transport/server.hpp"
 #include "transport/services.hpp"
+#include "transport/speech_render.hpp"
+#include "actors/call.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -126,6 +130,7 @@ void add_all_routes(router& r, services& svc) {
   add_twilio_voice_routes(r, svc);
   add_whatsapp_routes(r, svc);
   add_payment_routes(r, svc);
+  add_webhook_routes(r, svc);
   add_sign_in_routes(r, svc);
   add_event_routes(r, svc);
   add_app_routes(r, svc);
@@ -204,13 +209,58 @@ std::string application::start(const std::string& address) {
                         &d.m);
   svc.voices = &d.voices;
   d.voices.get(1, ""); // the default greeting is ready before any call
-  svc.calls = make_call_env(svc);
+  // Call actors ring this instance's after-call job actor when they hang up.
+  auto after_call = std::make_shared<after_call_bell>();
+  {
+    auto env = std::make_shared<call_env>(*make_call_env(svc));
+    env->after_call = after_call;
+    svc.calls = std::move(env);
+  }
   svc.call_manager = spawn_supervisor(d.sys, svc.call_stats, &d.m);
   svc.whatsapp_manager = spawn_supervisor(d.sys, svc.whatsapp_stats, &d.m);
   svc.whatsapp = make_whatsapp_context(svc);
   svc.payment_manager = spawn_supervisor(d.sys, svc.payment_stats, &d.m);
   svc.job_manager = spawn_supervisor(d.sys, svc.job_stats, &d.m);
   // Background jobs are started here, each as a child of job_manager.
+  {
+    // Transcript and summary after every call (durable, retried jobs).
+    auto env = std::make_shared<after_call_env>();
+    env->db = svc.db;
+    env->m = &d.m;
+    env->bell = after_call;
+    env->http = [&svc](outbound_request req,
+                       std::function<void(outbound_response)> done) {
+      svc.http->send(std::move(req), std::move(done));
+    };
+    auto& o = env->opts;
+    o.openai_api_base = openai_api_base(d.cfg);
+    o.openai_api_key = d.cfg.openai_api_key;
+    o.text_model = d.cfg.openai_text_model;
+    o.stt_api_key = d.cfg.stt_api_key.empty() ? d.cfg.openai_api_key
+                                              : d.cfg.stt_api_key;
+    // The OpenAI base only with a key; an own STT base may go without.
+    o.stt_api_base = !d.cfg.stt_api_base.empty() ? d.cfg.stt_api_base
+                     : o.stt_api_key.empty()     ? std::string{}
+                                                 : o.openai_api_base;
+    o.stt_model = d.cfg.stt_model;
+    o.recordings_dir = d.cfg.recordings_dir;
+    o.poll_interval = d.cfg.after_call_poll;
+    o.lease = d.cfg.after_call_lease;
+    o.retry_base = d.cfg.after_call_retry_base;
+    o.settle = d.cfg.after_call_settle;
+    o.http_timeout = d.cfg.after_call_http_timeout;
+    o.max_attempts = d.cfg.after_call_max_attempts;
+    supervise_blocking(d.sys, svc.job_manager, make_after_call_spec(env));
+  }
+  start_webhook_delivery(svc); // the outbox of outgoing webhooks
+  {
+    // Call audio: retention, and the one-time import of RECORDINGS_DIR.
+    audio_job_options audio;
+    audio.recordings_dir = d.cfg.recordings_dir;
+    audio.retention_days = d.cfg.audio_retention_days;
+    supervise_blocking(d.sys, svc.job_manager,
+                       audio_jobs_spec(svc.db, &d.m, std::move(audio)));
+  }
   // One LISTEN connection per instance wakes its live event streams.
   svc.events.stats = std::make_shared<event_listener_stats>();
   listener_options events_db;

@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 REPO="$(pwd)"
 
 TARGETS_ALL=(form media_frame json signature twiml phone_money audio_decode
-  csv secret_box)
+  csv secret_box http_range after_call_wire wa_template)
 # al_core sources the targets link (pure functions; no espeak/config). wav
 # (audio_decode) calls libsndfile, libsoxr and libogg, linked from the system
 # and so not instrumented: the fuzzer sees only our code's coverage, and ASan
@@ -34,7 +34,7 @@ TARGETS_ALL=(form media_frame json signature twiml phone_money audio_decode
 CORE_SRCS=(form json input crm_input business_input crypto twilio_signature
   call_token url_builder twiml phone money media_frame whatsapp_wire
   payment_wire working_hours israel_time mulaw wav listing_input csv csv_import
-  secret_box)
+  secret_box http_range after_call_wire)
 
 SECONDS_EACH=20
 MODE=run

@@ -9,6 +9,7 @@
 #include "core/media_frame.hpp"
 #include "core/media_out.hpp"
 #include "core/mulaw.hpp"
+#include "core/ogg_opus.hpp"
 #include "core/twilio_signature.hpp"
 #include "core/twiml.hpp"
 #include "core/url_builder.hpp"
@@ -18,6 +19,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -130,6 +132,49 @@ void BM_vad_feed_frame(benchmark::State& state) {
     benchmark::DoNotOptimize(vad.feed(f));
 }
 BENCHMARK(BM_vad_feed_frame);
+
+/// One second of a voiced, syllabic mu-law signal (a buzz at `f0` with
+/// harmonics, 200 ms on / 80 ms off): speech-like enough for Opus' SILK.
+std::string voiced_second(double f0) {
+  std::vector<std::int16_t> pcm(8000);
+  double phase = 0;
+  for (std::size_t i = 0; i < pcm.size(); ++i) {
+    double t = static_cast<double>(i) / 8000;
+    double syl = std::fmod(t, 0.28);
+    double env = syl < 0.2 ? std::sin(M_PI * syl / 0.2) : 0.0;
+    phase += 2 * M_PI * (f0 + 30 * std::sin(2 * M_PI * t)) / 8000;
+    double v = 0;
+    for (int h = 1; h <= 10; ++h)
+      v += std::sin(h * phase) / h;
+    pcm[i] = static_cast<std::int16_t>(env * v * 6000);
+  }
+  return mulaw::encode(pcm.data(), pcm.size());
+}
+
+// A call recording's encoder (core/ogg_opus): 1 s of two-channel audio
+// (caller + agent, two mono Opus streams at 8 kHz) fed in 20 ms frames, as
+// actors/call_recorder does. Arg: complexity. Time per iteration = CPU per
+// second of call.
+void BM_ogg_opus_encode_1s_2ch(benchmark::State& state) {
+  auto left = voiced_second(170);
+  auto right = voiced_second(120);
+  ogg_opus_options o;
+  o.channels = 2;
+  o.bitrate = 16000;
+  o.complexity = static_cast<int>(state.range(0));
+  std::uint64_t bytes = 0;
+  ogg_opus_encoder enc{[&bytes](std::string_view b) { bytes += b.size(); }, o};
+  for (auto _ : state)
+    for (std::size_t i = 0; i < left.size(); i += 160)
+      enc.write_mulaw(std::string_view{left}.substr(i, 160),
+                      std::string_view{right}.substr(i, 160));
+  enc.finish();
+  state.counters["ogg_bytes_per_s"] = benchmark::Counter(
+    static_cast<double>(bytes) / static_cast<double>(state.iterations()));
+  state.counters["encoder_bytes"] = static_cast<double>(
+    ogg_opus_encoder{nullptr, o}.memory_bytes());
+}
+BENCHMARK(BM_ogg_opus_encode_1s_2ch)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
 
 // The outbound frame as media_session::send_frame builds it (fresh string
 // with reserve, as today) ...

@@ -217,6 +217,14 @@ for ((i = 0; i < 100; i++)); do
   curl -sf "http://127.0.0.1:$SVC_PORT/readyz" >/dev/null && break
   sleep 0.1
 done
+# The baseline plays the greeting and nothing else: the service's business
+# does the same (no whole-call recording, so no recording notice either).
+# A recorded call's extra cost (the Ogg/Opus encoder, ~0.55 % of a core)
+# is measured by al-microbench (BM_ogg_opus_encode_1s_2ch).
+curl -sf -X PATCH "http://127.0.0.1:$SVC_PORT/api/admin/businesses/1" \
+  -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+  -d '{"record_calls":false}' >/dev/null \
+  || { log "cannot turn record_calls off for the bench business"; exit 1; }
 log "service pid $SVC_PID :$SVC_PORT, baseline pid $BASE_PID :$BASE_PORT, PostgreSQL :$PG_PORT; $(head -1 "$WORK/baseline.log")"
 
 PERF=""

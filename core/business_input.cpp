@@ -4,6 +4,9 @@
 #include "core/json.hpp"
 #include "core/phone.hpp"
 
+#include <boost/url/parse.hpp>
+#include <boost/url/scheme.hpp>
+
 #include <cctype>
 #include <set>
 #include <string_view>
@@ -21,7 +24,68 @@ bool valid_hhmm(std::string_view s) {
          && (s[3] - '0') * 10 + (s[4] - '0') < 60;
 }
 
+/// A nullable string field where null and "" both mean "clear" (stored
+/// as ""); missing leaves `out` alone.
+bool read_clearable(simdjson::dom::object o, std::string_view key,
+                    std::optional<std::string>& out, std::string& err,
+                    std::size_t max) {
+  patch_field<std::string> f;
+  if (!read_patch_string(o, key, f, err, max))
+    return false;
+  if (f)
+    out = f->value_or(std::string{});
+  return true;
+}
+
+bool loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "[::1]" || host == "::1")
+    return true;
+  // 127.0.0.0/8 in dotted decimal
+  if (host.rfind("127.", 0) != 0)
+    return false;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      return false;
+  }
+  return dots == 3;
+}
+
 } // namespace
+
+std::string webhook_url_error(std::string_view url) {
+  const std::string bad = "webhook_url must be an absolute http(s) URL";
+  if (url.size() > max_webhook_url)
+    return "webhook_url is longer than 2048 characters";
+  if (url.find_first_of(" \t\r\n\"<>") != std::string_view::npos)
+    return bad;
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed)
+    return bad;
+  auto id = parsed->scheme_id();
+  if ((id != boost::urls::scheme::http && id != boost::urls::scheme::https)
+      || !parsed->has_authority() || parsed->encoded_host().empty())
+    return bad;
+  if (parsed->has_userinfo())
+    return "webhook_url must not carry a user name or password";
+  // Boost.URL 1.81 reads "http://127.0.0.1.evil.example/" as host
+  // 127.0.0.1 with the path ".evil.example/": the authority must end where
+  // the text's does, and the path must start with '/'.
+  auto rest = url.substr(url.find("://") + 3);
+  auto authority = rest.substr(0, rest.find_first_of("/?#"));
+  auto path = parsed->encoded_path();
+  if (authority != std::string_view{parsed->encoded_authority().data(),
+                                    parsed->encoded_authority().size()}
+      || (!path.empty() && path.front() != '/'))
+    return bad;
+  if (id == boost::urls::scheme::http
+      && !loopback_host(std::string_view{parsed->encoded_host().data(),
+                                         parsed->encoded_host().size()}))
+    return "webhook_url must use https (http only for a loopback host)";
+  return {};
+}
 
 bool parse_transfer(std::string_view json, std::vector<std::string>& numbers,
                     int& ring_timeout_s) {
@@ -166,10 +230,22 @@ std::string parse_business(simdjson::dom::object o, business_input& in,
     }
     in.working_hours = simdjson::minify(f.value);
   }
+  if (!read_clearable(o, "webhook_url", in.webhook_url, err, max_webhook_url)
+      || !read_clearable(o, "webhook_secret", in.webhook_secret, err, 256))
+    return err;
+  if (in.webhook_url && !in.webhook_url->empty())
+    if (auto e = webhook_url_error(*in.webhook_url); !e.empty())
+      return e;
   if (auto f = get_int(o, "max_live_calls"); f.present()) {
     if (!f.ok() || f.value < 0)
       return "max_live_calls must be a non-negative integer";
     in.max_live_calls = f.value;
+  }
+  if (auto f = get_bool(o, "record_calls"); f.state != field_state::missing) {
+    // null too: a switch is on or off.
+    if (!f.ok())
+      return "record_calls must be a boolean";
+    in.record_calls = f.value;
   }
   return {};
 }

@@ -25,6 +25,9 @@ struct business_input {
   std::optional<std::vector<std::string>> phone_numbers; // E.164
   std::optional<std::string> voice;    // AI voice name ("" = OPENAI_VOICE)
   std::optional<std::string> transfer; // JSON text, normalised
+  std::optional<bool> record_calls;    // whole-call recording + notice
+  // Outgoing webhooks (write-only secret): "" = clear (null clears too).
+  std::optional<std::string> webhook_url, webhook_secret;
 };
 
 /// Most numbers one transfer rings at once.
@@ -34,6 +37,14 @@ inline constexpr std::size_t max_transfer_numbers = 5;
 /// false (and nothing set) when it names no number.
 bool parse_transfer(std::string_view json, std::vector<std::string>& numbers,
                     int& ring_timeout_s);
+
+/// Longest webhook_url accepted.
+inline constexpr std::size_t max_webhook_url = 2048;
+
+/// Why `url` cannot be a webhook_url, or empty when it can: an absolute
+/// http(s) URL with a host, no userinfo, at most max_webhook_url bytes;
+/// https unless the host is loopback (127.0.0.0/8, ::1, localhost).
+std::string webhook_url_error(std::string_view url);
 
 /// Parses and validates `o` into `in`; returns an error message or empty.
 /// `create` requires a name.

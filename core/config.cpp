@@ -195,6 +195,27 @@ config_result load_config(const env_lookup& lookup) {
     r.text("OPENAI_VOICE", cfg.openai_voice);
     r.text("OPENAI_TTS_MODEL", cfg.openai_tts_model);
     r.text("OPENAI_TEXT_MODEL", cfg.openai_text_model);
+    r.base_url("STT_API_BASE", cfg.stt_api_base);
+    r.text("STT_API_KEY", cfg.stt_api_key);
+    r.text("STT_MODEL", cfg.stt_model);
+    if (cfg.stt_model.empty())
+      throw bad_value{"invalid STT_MODEL: must not be empty"};
+    auto after_call_ms = [&r](const char* name, long long lo, long long hi,
+                              std::chrono::milliseconds& out) {
+      long long ms = out.count();
+      r.integer(name, lo, hi, ms);
+      out = std::chrono::milliseconds{ms};
+    };
+    after_call_ms("AFTER_CALL_POLL_MS", 10, 3600000, cfg.after_call_poll);
+    std::chrono::seconds lease_s{cfg.after_call_lease.count() / 1000};
+    r.seconds("AFTER_CALL_LEASE_S", 1, 86400, lease_s);
+    cfg.after_call_lease = lease_s;
+    after_call_ms("AFTER_CALL_RETRY_BASE_MS", 1, 86400000,
+                  cfg.after_call_retry_base);
+    after_call_ms("AFTER_CALL_SETTLE_MS", 0, 86400000, cfg.after_call_settle);
+    after_call_ms("AFTER_CALL_HTTP_TIMEOUT_MS", 100, 600000,
+                  cfg.after_call_http_timeout);
+    r.integer("AFTER_CALL_MAX_ATTEMPTS", 1, 100, cfg.after_call_max_attempts);
     r.text("SAY_VOICE", cfg.say_voice);
     r.seconds("SILENCE_REPROMPT_S", 1, 600, cfg.silence_reprompt);
     r.boolean("HOLIDAY_CLOSURES", cfg.holiday_closures);
@@ -252,6 +273,19 @@ config_result load_config(const env_lookup& lookup) {
     r.seconds("AUTH_FAIL_WINDOW_S", 1, 86400, cfg.auth_fail_window);
     r.seconds("AUTH_BLOCK_S", 1, 86400, cfg.auth_block);
     r.integer("AUDIT_RETENTION_DAYS", 0, 36500, cfg.audit_retention_days);
+    r.integer("AUDIO_RETENTION_DAYS", 0, 36500, cfg.audio_retention_days);
+    long long webhook_poll_ms = cfg.webhook_poll.count();
+    r.integer("WEBHOOK_POLL_MS", 50, 600000, webhook_poll_ms);
+    cfg.webhook_poll = std::chrono::milliseconds{webhook_poll_ms};
+    std::chrono::seconds webhook_s{60};
+    r.seconds("WEBHOOK_LEASE_S", 15, 3600, webhook_s);
+    cfg.webhook_lease = webhook_s;
+    webhook_s = std::chrono::seconds{30};
+    r.seconds("WEBHOOK_RETRY_BASE_S", 1, 3600, webhook_s);
+    cfg.webhook_retry_base = webhook_s;
+    webhook_s = std::chrono::seconds{86400};
+    r.seconds("WEBHOOK_GIVE_UP_S", 60, 30 * 86400, webhook_s);
+    cfg.webhook_give_up = webhook_s;
     if (cfg.recordings_dir.empty())
       throw bad_value{"invalid RECORDINGS_DIR: must not be empty"};
   } catch (const bad_value& e) {

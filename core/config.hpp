@@ -48,6 +48,27 @@ struct config {
   // OPENAI_TTS_MODEL; empty: greetings are not rendered in the AI voice.
   std::string openai_tts_model = "gpt-4o-mini-tts";
   std::string openai_text_model = "gpt-4o-mini";  // OPENAI_TEXT_MODEL
+  // After every call (actors/after_call.hpp): caller turns of the local
+  // engine go to {STT_API_BASE}/audio/transcriptions (any OpenAI-compatible
+  // server, e.g. a self-hosted Whisper) with STT_MODEL. Unset STT_API_BASE:
+  // the OpenAI REST base, used only when a key is set (STT_API_KEY, default
+  // OPENAI_API_KEY); a set STT_API_BASE without a key sends no
+  // Authorization header.
+  std::string stt_api_base;
+  std::string stt_api_key;
+  std::string stt_model = "whisper-1";
+  // The after-call job: polled every AFTER_CALL_POLL_MS (and at once when a
+  // call of this instance hangs up), claimed for AFTER_CALL_LEASE_S, retried
+  // after AFTER_CALL_RETRY_BASE_MS doubling with jitter, AFTER_CALL_MAX_ATTEMPTS
+  // attempts in all; a streamed call's job whose actor never marked it
+  // ready runs AFTER_CALL_SETTLE_MS after the call ended; each provider
+  // request may take AFTER_CALL_HTTP_TIMEOUT_MS.
+  std::chrono::milliseconds after_call_poll{5000};
+  std::chrono::milliseconds after_call_lease{300000};
+  std::chrono::milliseconds after_call_retry_base{5000};
+  std::chrono::milliseconds after_call_settle{30000};
+  std::chrono::milliseconds after_call_http_timeout{60000};
+  int after_call_max_attempts = 6;
   // SAY_VOICE: the <Say> voice of Hebrew fallback prompts (language he-IL).
   std::string say_voice = "Google.he-IL-Standard-A";
   std::chrono::seconds silence_reprompt{6}; // SILENCE_REPROMPT_S
@@ -102,6 +123,18 @@ struct config {
   std::chrono::seconds auth_block{300};
   // AUDIT_RETENTION_DAYS: audit rows older than this are purged (0: kept).
   int audit_retention_days = 730;
+  // AUDIO_RETENTION_DAYS: call audio older than this is deleted (0: kept).
+  int audio_retention_days = 365;
+  // Outgoing webhooks (actors/webhook_delivery.hpp): the outbox is polled
+  // every WEBHOOK_POLL_MS (and at once when this instance queues an event);
+  // a claim is leased for WEBHOOK_LEASE_S; a failed attempt is retried
+  // after WEBHOOK_RETRY_BASE_S, doubling (with jitter) up to an hour, until
+  // WEBHOOK_GIVE_UP_S after the event was queued. Milliseconds here so
+  // tests can make them small.
+  std::chrono::milliseconds webhook_poll{5000};
+  std::chrono::milliseconds webhook_lease{60000};
+  std::chrono::milliseconds webhook_retry_base{30000};
+  std::chrono::milliseconds webhook_give_up{86400000};
 
   /// Key used for call tokens and per-payment tokens.
   std::string signing_key() const;

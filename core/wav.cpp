@@ -502,4 +502,40 @@ std::string mulaw_to_pcm_wav(std::string_view mulaw) {
   return out;
 }
 
+std::string mulaw_wav(std::string_view mulaw) {
+  auto n = static_cast<std::uint32_t>(mulaw.size());
+  bool pad = n % 2 != 0; // chunks are word-aligned
+  std::string out;
+  out.reserve(58 + n + (pad ? 1 : 0));
+  auto u32 = [&out](std::uint32_t v) {
+    for (int i = 0; i < 4; ++i)
+      out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  auto u16 = [&out](std::uint16_t v) {
+    out.push_back(static_cast<char>(v & 0xff));
+    out.push_back(static_cast<char>(v >> 8));
+  };
+  constexpr std::uint32_t rate = 8000;
+  out += "RIFF";
+  u32(4 + 26 + 12 + 8 + n + (pad ? 1 : 0));
+  out += "WAVEfmt ";
+  u32(18);   // fmt chunk size (with cbSize)
+  u16(7);    // WAVE_FORMAT_MULAW
+  u16(1);    // mono
+  u32(rate); // samples per second
+  u32(rate); // bytes per second
+  u16(1);    // block align
+  u16(8);    // bits per sample
+  u16(0);    // cbSize
+  out += "fact";
+  u32(4);
+  u32(n); // samples
+  out += "data";
+  u32(n);
+  out.append(mulaw.data(), mulaw.size());
+  if (pad)
+    out.push_back('\0');
+  return out;
+}
+
 } // namespace al

@@ -60,4 +60,10 @@ std::string pcm16_as_mulaw(std::string_view pcm_s16le, int sample_rate);
 /// is not. Used by the dashboard's greeting preview.
 std::string mulaw_to_pcm_wav(std::string_view mulaw);
 
+/// `mulaw` (8 kHz mono G.711 mu-law) as the bytes of a mu-law WAV file
+/// (WAVE_FORMAT_MULAW: fmt, fact and data chunks), the bytes kept as they
+/// are: what write_mulaw_wav writes, in memory (caller turns stored in the
+/// database).
+std::string mulaw_wav(std::string_view mulaw);
+
 } // namespace al

@@ -2,6 +2,7 @@
 
 #include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "core/payment_wire.hpp"
 #include "core/phone.hpp"
 
 #include <boost/json/object.hpp>
@@ -9,6 +10,7 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 
@@ -462,6 +464,380 @@ parse_meta_webhook(std::string_view body) {
     });
   }
   return out;
+}
+
+
+// -- the 24-hour window and templates ----------------------------------------
+
+namespace {
+
+constexpr std::size_t wa_template_body_max = 1024;
+constexpr std::size_t wa_template_value_max = 1024;
+constexpr std::size_t wa_template_vars_max = 20;
+
+bool name_char(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/// [a-z0-9_]{1,max}
+bool template_name_ok(std::string_view s, std::size_t max) noexcept {
+  if (s.empty() || s.size() > max)
+    return false;
+  for (char c : s)
+    if (!name_char(c))
+      return false;
+  return true;
+}
+
+/// A placeholder key: [A-Za-z0-9_]{1,64}.
+bool key_ok(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 64)
+    return false;
+  for (char c : s)
+    if (!name_char(c) && !(c >= 'A' && c <= 'Z'))
+      return false;
+  return true;
+}
+
+bool numeric_key(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 3 || s[0] == '0')
+    return false;
+  for (char c : s)
+    if (c < '0' || c > '9')
+      return false;
+  return true;
+}
+
+/// "he", "en", "en_US", "pt_BR": a WhatsApp template language code.
+bool language_ok(std::string_view s) noexcept {
+  auto lower_run = [](std::string_view r) {
+    if (r.size() < 2 || r.size() > 3)
+      return false;
+    for (char c : r)
+      if (c < 'a' || c > 'z')
+        return false;
+    return true;
+  };
+  auto us = s.find('_');
+  if (us == std::string_view::npos)
+    return lower_run(s);
+  auto region = s.substr(us + 1);
+  if (!lower_run(s.substr(0, us)) || region.size() != 2)
+    return false;
+  for (char c : region)
+    if (c < 'A' || c > 'Z')
+      return false;
+  return true;
+}
+
+/// "HX" + 32 hex digits.
+bool content_sid_ok(std::string_view s) noexcept {
+  if (s.size() != 34 || s.substr(0, 2) != "HX")
+    return false;
+  for (char c : s.substr(2))
+    if (!std::isxdigit(static_cast<unsigned char>(c)))
+      return false;
+  return true;
+}
+
+const std::string* value_of(const wa_template_values& values,
+                            std::string_view key) {
+  for (auto& [k, v] : values)
+    if (k == key)
+      return &v;
+  return nullptr;
+}
+
+bool blank_text(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+} // namespace
+
+std::string wa_masked_number(std::string_view e164) {
+  if (e164.rfind("whatsapp:", 0) == 0)
+    e164.remove_prefix(9);
+  if (e164.size() < 8)
+    return std::string(e164.size(), '*');
+  std::size_t keep_head = e164.rfind("+972", 0) == 0 ? 4 : 3;
+  return std::string{e164.substr(0, keep_head)}
+         + std::string(e164.size() - keep_head - 3, '*')
+         + std::string{e164.substr(e164.size() - 3)};
+}
+
+bool wa_template_purpose_ok(std::string_view p) noexcept {
+  return p == "payment_link" || p == "appointment_confirmation"
+         || p == "follow_up" || p == "generic";
+}
+
+std::vector<std::string> wa_template_placeholders(std::string_view body) {
+  std::vector<std::string> keys;
+  std::size_t pos = 0;
+  while ((pos = body.find("{{", pos)) != std::string_view::npos) {
+    auto end = body.find("}}", pos + 2);
+    if (end == std::string_view::npos)
+      break;
+    auto key = body.substr(pos + 2, end - pos - 2);
+    if (key_ok(key)) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end())
+        keys.emplace_back(key);
+      pos = end + 2;
+    } else {
+      pos += 2;
+    }
+  }
+  return keys;
+}
+
+std::string render_wa_template(std::string_view body,
+                               const wa_template_values& values) {
+  std::string out;
+  out.reserve(body.size());
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    auto open = body.find("{{", pos);
+    if (open == std::string_view::npos)
+      break;
+    auto end = body.find("}}", open + 2);
+    if (end == std::string_view::npos)
+      break;
+    auto key = body.substr(open + 2, end - open - 2);
+    const std::string* v = key_ok(key) ? value_of(values, key) : nullptr;
+    if (!v) {
+      out.append(body.substr(pos, open + 2 - pos));
+      pos = open + 2;
+      continue;
+    }
+    out.append(body.substr(pos, open - pos));
+    out.append(*v);
+    pos = end + 2;
+  }
+  out.append(body.substr(std::min(pos, body.size())));
+  return out;
+}
+
+wa_template_problem parse_wa_template(std::string_view text, wa_template& t) {
+  auto bad = [](std::string msg) { return wa_template_problem{400, msg}; };
+  auto invalid = [](std::string msg) { return wa_template_problem{422, msg}; };
+  json_doc doc;
+  if (!doc.parse(text))
+    return bad("The body must be a JSON object");
+  auto obj = doc.object();
+  if (!obj)
+    return bad("The body must be a JSON object");
+  auto o = *obj;
+  // An optional string field: missing/null leaves `out`; another type is 400.
+  auto text_field = [&](const char* key, std::string& out,
+                        bool& present) -> std::optional<wa_template_problem> {
+    auto f = get_string(o, key);
+    present = f.ok();
+    if (f.state == field_state::wrong_type)
+      return bad(std::string{key} + " must be a string");
+    if (f.ok()) {
+      if (f.value.find('\0') != std::string_view::npos)
+        return invalid(std::string{key} + " must not contain NUL characters");
+      out = std::string{f.value};
+    }
+    return std::nullopt;
+  };
+  bool has = false;
+  if (auto p = text_field("name", t.name, has))
+    return *p;
+  if (!has)
+    return bad("name is required");
+  if (!template_name_ok(t.name, 64))
+    return invalid("name must be 1-64 characters of a-z, 0-9 and _");
+  if (auto p = text_field("purpose", t.purpose, has))
+    return *p;
+  if (!wa_template_purpose_ok(t.purpose))
+    return invalid("purpose must be payment_link, appointment_confirmation,"
+                   " follow_up or generic");
+  if (auto p = text_field("language", t.language, has))
+    return *p;
+  if (!language_ok(t.language))
+    return invalid("language must be a WhatsApp language code (he, en_US)");
+  if (auto p = text_field("twilio_content_sid", t.twilio_content_sid, has))
+    return *p;
+  if (has && !t.twilio_content_sid.empty()
+      && !content_sid_ok(t.twilio_content_sid))
+    return invalid("twilio_content_sid must be HX followed by 32 hex digits");
+  if (auto p = text_field("meta_name", t.meta_name, has))
+    return *p;
+  if (t.meta_name.empty())
+    t.meta_name = t.name;
+  if (!template_name_ok(t.meta_name, 512))
+    return invalid("meta_name must be 1-512 characters of a-z, 0-9 and _");
+  if (auto p = text_field("body", t.body, has))
+    return *p;
+  if (!has)
+    return bad("body is required");
+  if (blank_text(t.body))
+    return invalid("body must not be empty");
+  if (t.body.size() > wa_template_body_max)
+    return invalid("body is too long (at most 1024 bytes)");
+  auto placeholders = wa_template_placeholders(t.body);
+  auto vars = get_array(o, "variables");
+  if (vars.state == field_state::wrong_type)
+    return bad("variables must be an array of strings");
+  t.variables.clear();
+  if (vars.ok()) {
+    for (auto el : vars.value) {
+      std::string_view v;
+      if (el.get(v) != simdjson::SUCCESS)
+        return bad("variables must be an array of strings");
+      if (!key_ok(v))
+        return invalid("each variable must be 1-64 characters of A-Z, a-z,"
+                       " 0-9 and _");
+      if (std::find(t.variables.begin(), t.variables.end(), v)
+          != t.variables.end())
+        return invalid("variable " + std::string{v} + " is listed twice");
+      t.variables.emplace_back(v);
+      if (t.variables.size() > wa_template_vars_max)
+        return invalid("at most 20 variables");
+    }
+  } else {
+    t.variables = placeholders;
+    if (t.variables.size() > wa_template_vars_max)
+      return invalid("at most 20 variables");
+  }
+  for (auto& key : placeholders)
+    if (std::find(t.variables.begin(), t.variables.end(), key)
+        == t.variables.end())
+      return invalid("body uses {{" + key + "}}, which is not in variables");
+  return {};
+}
+
+std::variant<wa_template_values, std::string>
+wa_template_arguments(const wa_template& t, const wa_template_values& given) {
+  wa_template_values out;
+  std::string missing;
+  for (auto& key : t.variables) {
+    auto* v = value_of(given, key);
+    if (!v || blank_text(*v)) {
+      missing += (missing.empty() ? "" : ", ") + key;
+      continue;
+    }
+    out.emplace_back(key, *v);
+  }
+  if (!missing.empty())
+    return "Missing template variables: " + missing;
+  return out;
+}
+
+std::optional<wa_template_values>
+wa_fill_template(const wa_template& t, const wa_template_values& facts) {
+  wa_template_values out;
+  for (auto& key : t.variables) {
+    const std::string* v = value_of(facts, key);
+    if (!v && numeric_key(key)) {
+      auto n = static_cast<std::size_t>(std::stoi(key));
+      if (n >= 1 && n <= facts.size())
+        v = &facts[n - 1].second;
+    }
+    if (!v || blank_text(*v))
+      return std::nullopt;
+    std::string text;
+    for (char c : *v)
+      text.push_back(c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
+    out.emplace_back(key, utf8_prefix(text, wa_template_value_max));
+  }
+  return out;
+}
+
+std::variant<std::pair<std::string, wa_template_values>, std::string>
+parse_wa_template_send(simdjson::dom::object tmpl) {
+  auto name = get_string(tmpl, "name");
+  if (!name.ok() || name.value.empty())
+    return std::string{"template.name is required"};
+  if (!template_name_ok(name.value, 64))
+    return std::string{"template.name must be 1-64 characters of a-z, 0-9"
+                       " and _"};
+  wa_template_values values;
+  auto vars = get_object(tmpl, "variables");
+  if (vars.state == field_state::wrong_type)
+    return std::string{"template.variables must be an object"};
+  if (vars.ok()) {
+    for (auto [k, v] : vars.value) {
+      if (!key_ok(k))
+        return std::string{"template.variables has an invalid key"};
+      std::string text;
+      std::string_view s;
+      std::int64_t i = 0;
+      if (v.get(s) == simdjson::SUCCESS)
+        text = std::string{s};
+      else if (v.get(i) == simdjson::SUCCESS)
+        text = std::to_string(i);
+      else
+        return "template.variables." + std::string{k}
+               + " must be a string";
+      if (text.size() > wa_template_value_max)
+        return "template.variables." + std::string{k}
+               + " is too long (at most 1024 bytes)";
+      if (text.find('\0') != std::string::npos)
+        return "template.variables." + std::string{k}
+               + " must not contain NUL characters";
+      if (value_of(values, k))
+        return "template.variables." + std::string{k} + " is given twice";
+      values.emplace_back(std::string{k}, std::move(text));
+      if (values.size() > 64)
+        return std::string{"template.variables has too many keys"};
+    }
+  }
+  return std::pair<std::string, wa_template_values>{std::string{name.value},
+                                                    std::move(values)};
+}
+
+outbound_request twilio_template_request(
+  std::string_view api_base, const twilio_credentials& creds,
+  std::string_view from, std::string_view to, std::string_view content_sid,
+  const wa_template_values& values, std::string_view status_callback,
+  std::chrono::milliseconds timeout) {
+  auto r = twilio_send_request(api_base, creds, from, to, {}, status_callback,
+                               timeout);
+  std::vector<form_params::value_type> form{
+    {"To", std::string{to}},
+    {"From", std::string{from}},
+    {"ContentSid", std::string{content_sid}}};
+  if (!values.empty()) {
+    boost::json::object vars;
+    for (auto& [k, v] : values)
+      vars[k] = v;
+    form.emplace_back("ContentVariables", boost::json::serialize(vars));
+  }
+  if (!status_callback.empty())
+    form.emplace_back("StatusCallback", std::string{status_callback});
+  r.body = encode_form(form);
+  return r;
+}
+
+outbound_request meta_template_request(
+  std::string_view api_base, std::string_view phone_id, std::string_view token,
+  std::string_view to_e164, std::string_view name, std::string_view language,
+  const wa_template_values& values, std::chrono::milliseconds timeout) {
+  auto r = meta_send_request(api_base, phone_id, token, to_e164, {}, timeout);
+  auto sv = [](std::string_view s) {
+    return boost::json::string_view{s.data(), s.size()};
+  };
+  boost::json::object tmpl{
+    {"name", sv(name)},
+    {"language", boost::json::object{{"code", sv(language)}}}};
+  if (!values.empty()) {
+    boost::json::array params;
+    for (auto& [k, v] : values) {
+      boost::json::object p{{"type", "text"}, {"text", v}};
+      if (!numeric_key(k))
+        p["parameter_name"] = k;
+      params.push_back(std::move(p));
+    }
+    tmpl["components"] = boost::json::array{boost::json::object{
+      {"type", "body"}, {"parameters", std::move(params)}}};
+  }
+  boost::json::object o{{"messaging_product", "whatsapp"},
+                        {"to", meta_recipient(to_e164)},
+                        {"type", "template"},
+                        {"template", std::move(tmpl)}};
+  r.body = boost::json::serialize(o);
+  return r;
 }
 
 } // namespace al

@@ -7,12 +7,15 @@
 // status order both providers share: a status never moves backwards.
 
 #include "core/form.hpp"
+#include "core/json.hpp"
 #include "core/outbound.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -137,5 +140,120 @@ struct meta_webhook {
 /// individual messages without id or a phone sender are skipped.
 std::variant<meta_webhook, std::string>
 parse_meta_webhook(std::string_view body);
+
+// -- the 24-hour window and templates (PROTOCOLS.md §10) ----------------------
+
+/// A free-form message reaches a number only this long after its last
+/// inbound message; outside, only a template (Twilio error 63016).
+constexpr std::chrono::hours wa_care_window{24};
+
+/// The answer to a free-form send outside the window (SPEC §7, 422).
+constexpr std::string_view wa_outside_window_error
+  = "Outside the 24-hour window: use a template";
+
+/// A number for log lines: the country code and the last three digits
+/// ("+972*******567"), never the number in full.
+std::string wa_masked_number(std::string_view e164);
+
+/// What a template may be for; internal senders pick one by purpose.
+bool wa_template_purpose_ok(std::string_view purpose) noexcept;
+
+/// A template a business registered with its provider(s).
+struct wa_template {
+  std::int64_t id = 0;
+  std::string name;     // [a-z0-9_]{1,64}, unique per business
+  std::string purpose = "generic"; // payment_link | appointment_confirmation
+                                   // | follow_up | generic
+  std::string language = "he";
+  std::string twilio_content_sid; // "HX" + 32 hex; "" = not on Twilio
+  std::string meta_name;          // Meta's template name (default: name)
+  std::vector<std::string> variables; // keys in parameter order
+  std::string body;                   // preview text with {{key}}
+};
+
+/// Variable values by key, in the order given.
+using wa_template_values = std::vector<std::pair<std::string, std::string>>;
+
+/// A text an internal sender (a call's tool, a booking confirmation, an
+/// agent notice) sends, with the template that goes instead outside the
+/// 24-hour window: the first of `fallback_purpose` whose variables
+/// `fallback_facts` fill (wa_fill_template). A plain string converts to a
+/// generic one whose only fact is the text ("text", so also {{1}}).
+struct wa_outgoing_text {
+  std::string body;
+  std::string fallback_purpose = "generic";
+  wa_template_values fallback_facts;
+
+  wa_outgoing_text(std::string text) // NOLINT: implicit on purpose
+    : body(std::move(text)), fallback_facts{{"text", body}} {}
+  wa_outgoing_text(const char* text) : wa_outgoing_text(std::string{text}) {}
+  wa_outgoing_text(std::string text, std::string purpose,
+                   wa_template_values facts)
+    : body(std::move(text)),
+      fallback_purpose(std::move(purpose)),
+      fallback_facts(std::move(facts)) {}
+};
+
+/// Why a template definition was refused: 400 (malformed: not an object,
+/// wrong JSON types, a required field missing) or 422 (a value out of its
+/// rules). status 0 = accepted.
+struct wa_template_problem {
+  int status = 0;
+  std::string error;
+};
+
+/// Reads POST /api/crm/whatsapp/templates: name (required), purpose
+/// (default generic), language (default "he"), twilio_content_sid
+/// (optional), meta_name (default name), variables (default: the body's
+/// placeholders in order), body (required, at most 1024 bytes; every
+/// placeholder must be a declared variable).
+wa_template_problem parse_wa_template(std::string_view json, wa_template& out);
+
+/// The {{key}} placeholders of `body` in order of first appearance (keys
+/// are [A-Za-z0-9_]{1,64}; anything else between braces is text).
+std::vector<std::string> wa_template_placeholders(std::string_view body);
+
+/// `body` with each {{key}} of `values` replaced by its value.
+std::string render_wa_template(std::string_view body,
+                               const wa_template_values& values);
+
+/// The values of `t.variables`, in that order, taken from `given` (other
+/// keys ignored). Error text naming the missing (or empty) ones.
+std::variant<wa_template_values, std::string>
+wa_template_arguments(const wa_template& t, const wa_template_values& given);
+
+/// An internal sender's facts (e.g. name, amount, url) mapped onto a
+/// template: a named variable takes the fact of that name, a numbered one
+/// ("1", "2", ...) the fact at that position. nullopt when some variable
+/// gets nothing. Newlines and tabs become spaces (Meta refuses them in a
+/// parameter).
+std::optional<wa_template_values>
+wa_fill_template(const wa_template& t, const wa_template_values& facts);
+
+/// Reads the send body's "template" object:
+/// {"name":"...","variables":{"1":"..."}} (values strings or integers).
+/// Error text for anything else.
+std::variant<std::pair<std::string, wa_template_values>, std::string>
+parse_wa_template_send(simdjson::dom::object tmpl);
+
+/// Twilio's Messages API with a Content API template: To/From/ContentSid
+/// and ContentVariables (a JSON object string, omitted without values)
+/// instead of Body, + StatusCallback when not empty.
+outbound_request twilio_template_request(
+  std::string_view api_base, const twilio_credentials& creds,
+  std::string_view from, std::string_view to, std::string_view content_sid,
+  const wa_template_values& values, std::string_view status_callback,
+  std::chrono::milliseconds timeout);
+
+/// Meta's Cloud API template message: {"messaging_product":"whatsapp",
+/// "to":"972...","type":"template","template":{"name":...,"language":
+/// {"code":...},"components":[{"type":"body","parameters":[{"type":"text",
+/// "text":...},...]}]}}; components omitted without values. A named
+/// (non-numeric) key also goes as "parameter_name" (Meta's named
+/// parameters; UNCONFIRMED in PROTOCOLS.md).
+outbound_request meta_template_request(
+  std::string_view api_base, std::string_view phone_id, std::string_view token,
+  std::string_view to_e164, std::string_view name, std::string_view language,
+  const wa_template_values& values, std::chrono::milliseconds timeout);
 
 } // namespace al

@@ -11,7 +11,7 @@ PACKAGES=(
   libsimdjson-dev libpqxx-dev libssl-dev
   libspdlog-dev libfmt-dev prometheus-cpp-dev
   espeak-ng espeak-ng-data libespeak-ng-dev libsoxr-dev libsndfile1-dev
-  libhdate-dev libcctz-dev tzdata libogg-dev libopus-dev libopusenc-dev libcli11-dev
+  libhdate-dev libcctz-dev tzdata libogg-dev libopus-dev libcli11-dev
   postgresql-15 postgresql-client-15
   libbenchmark-dev libgtest-dev
   clang-14 libfuzzer-14-dev libclang-rt-14-dev

@@ -17,7 +17,7 @@ media_pacer::media_pacer(const net::any_io_executor& ex) : timer_(ex) {
 
 void media_pacer::add(const std::shared_ptr<websocket_session>& ws) {
   sessions_.push_back(ws);
-  if (!armed_) {
+  if (!armed_ && !in_pass_) {
     timer_.expires_after(period);
     arm();
   }
@@ -33,19 +33,36 @@ void media_pacer::on_tick(beast::error_code ec) {
   armed_ = false;
   if (ec)
     return;
-  auto now = std::chrono::steady_clock::now();
-  std::size_t keep = 0;
-  for (std::size_t i = 0; i < sessions_.size(); ++i) {
-    auto ws = sessions_[i].lock();
+  in_pass_ = true;
+  pass_now_ = std::chrono::steady_clock::now();
+  cursor_ = 0;
+  keep_ = 0;
+  run_slice();
+}
+
+// One pass ticks every session with the pass's clock, in slices; between
+// slices, handlers already queued on this io thread run (a session added
+// meanwhile is appended and ticked later in the same pass, harmlessly: its
+// run started after pass_now_, so nothing is due yet).
+void media_pacer::run_slice() {
+  auto end = std::min(sessions_.size(), cursor_ + slice);
+  for (; cursor_ < end; ++cursor_) {
+    auto ws = sessions_[cursor_].lock();
     if (!ws || !ws->open())
       continue;
     auto& media = static_cast<media_session&>(ws->handler());
-    if (media.tick(*ws, now))
-      sessions_[keep++] = sessions_[i];
+    if (media.tick(*ws, pass_now_))
+      sessions_[keep_++] = sessions_[cursor_];
   }
-  sessions_.resize(keep);
+  if (cursor_ < sessions_.size()) {
+    net::post(timer_.get_executor(), [this] { run_slice(); });
+    return;
+  }
+  sessions_.resize(keep_);
+  in_pass_ = false;
   if (sessions_.empty())
     return;
+  auto now = std::chrono::steady_clock::now();
   auto next = timer_.expiry() + period;
   if (next < now) // we fell behind a whole period: resynchronise
     next = now + period;

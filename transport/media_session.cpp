@@ -117,6 +117,12 @@ void media_session::on_message(websocket_session& ws, std::string_view data,
       return;
     case media_event::stop:
       stop_seen_ = true;
+      if (started_ && batch_count_ > 0) {
+        // The last (< 100 ms) audio, for the turn or the recording.
+        to_call(caf::make_message(audio_atom_v, std::move(batch_)));
+        batch_ = std::string{};
+        batch_count_ = 0;
+      }
       if (started_)
         to_call(caf::make_message(hangup_atom_v, std::string{"stop"}));
       return;
@@ -159,8 +165,17 @@ void media_session::on_media(websocket_session&) {
     return; // media before start: ignored
   svc_.m.media_frames_in.Increment();
   auto ev = vad_.feed(frame_.payload);
-  if (ev == energy_vad::event::speech_start)
+  if (ev == energy_vad::event::speech_start) {
+    // Hearing everything (the AI, a recording): the audio before the turn
+    // goes first, so the turn the actor keeps starts where it did before.
+    if (all_audio_ && batch_count_ > 0) {
+      to_call(caf::make_message(audio_atom_v, std::move(batch_)));
+      batch_ = std::string{};
+      batch_.reserve(batch_frames * mulaw::frame_bytes);
+      batch_count_ = 0;
+    }
     to_call(caf::make_message(speech_atom_v, true));
+  }
   if (!all_audio_ && !vad_.speaking() && ev != energy_vad::event::speech_stop)
     return; // silence nobody listens to: no message, no thread hand-off
   batch_ += frame_.payload;
@@ -246,9 +261,11 @@ bool media_session::tick(websocket_session& ws,
                          std::chrono::steady_clock::time_point now) {
   if (!pacing_)
     return false;
-  // Frames due since the run started, plus the lead.
+  // Frames due since the run started, plus the lead (a pacer pass whose
+  // clock was read before this run started owes nothing beyond the lead).
+  auto since = now > run_start_ ? (now - run_start_) / frame_period : 0;
   auto due = static_cast<std::uint64_t>(lead_frames)
-             + static_cast<std::uint64_t>((now - run_start_) / frame_period);
+             + static_cast<std::uint64_t>(since);
   while (run_frames_ < due && !queue_.empty())
     if (!send_frame(ws, now))
       break;

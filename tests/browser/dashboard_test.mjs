@@ -18,6 +18,8 @@
 //        --schemas DIR --web DIR --out DIR        (AL_TEST_DATABASE_URL set)
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +52,7 @@ const log = (...a) => console.log(`# ${a.join(' ')} [${((Date.now() - T0) / 1000
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const children = [];
+const servers = [];
 const tmp = mkdtempSync(join(tmpdir(), 'al-dash-'));
 let dbName = null;
 let browser = null;
@@ -110,6 +113,7 @@ async function cleanup() {
     p.once('exit', () => { clearTimeout(t); r(); });
   }))));
   log('processes stopped');
+  for (const s of servers) s.close();
   if (dbName) {
     try { psql(DB_URL, `DROP DATABASE IF EXISTS ${dbName}`); } catch { /* best effort */ }
   }
@@ -124,6 +128,20 @@ async function main() {
   const fake = start('fake_providers', args.fake, ['--port', '0'], {});
   const fakePort = Number(await until(() => /listening on (\d+)/.exec(fake.output)?.[1], 'fake_providers'));
   const FAKE = `http://127.0.0.1:${fakePort}`;
+  // The office's own system, receiving the outgoing webhooks.
+  const hooks = [];
+  const receiver = createHttpServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      hooks.push({ path: req.url, headers: req.headers, body });
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  servers.push(receiver);
+  const hookPort = receiver.address().port;
   const port = await freePort();
   const BASE = `http://127.0.0.1:${port}`;
   const AUTH = 'browser-auth-token';
@@ -133,7 +151,7 @@ async function main() {
     TWILIO_ACCOUNT_SID: 'ACbrowser', TWILIO_AUTH_TOKEN: AUTH, TWILIO_API_BASE: FAKE,
     PAYMENTS_ENABLED: 'true', PAYPAL_CLIENT_ID: 'browser-client', PAYPAL_SECRET: 'browser-secret',
     PAYPAL_API_BASE: FAKE, META_API_BASE: FAKE, RECORDINGS_DIR: join(tmp, 'recordings'),
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'info', WEBHOOK_POLL_MS: '200', WEBHOOK_RETRY_BASE_S: '1',
   });
   await until(async () => (await fetch(`${BASE}/healthz`)).ok, 'agentlocator /healthz', 30000);
   log('service up at', BASE, 'fakes at', FAKE);
@@ -150,6 +168,13 @@ async function main() {
   await admin('PATCH', '/api/admin/businesses/1', { name: 'כהן נדל"ן', phone_numbers: ['+97231234567'] });
   const owner = (await admin('POST', '/api/admin/tokens', { business_id: 1, role: 'owner', name: 'browser' })).token;
   const reader = (await admin('POST', '/api/admin/tokens', { business_id: 1, role: 'read_only', name: 'viewer' })).token;
+  const ownerCall = async (method, path, body) => {
+    const r = await fetch(BASE + path, {
+      method, headers: { Authorization: `Bearer ${owner}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.json();
+  };
   const api = async (path, token = owner) => {
     const r = await fetch(BASE + path, { headers: { Authorization: `Bearer ${token}` } });
     if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
@@ -282,7 +307,24 @@ async function main() {
     return a && a.readyState >= 1 && !a.error && { src: a.src, duration: a.duration };
   }, 'the segment to load', 10000).catch((e) => ({ src: e.message }));
   check(audio.src?.startsWith('blob:') && audio.duration > 0.1, 'a caller segment plays (fetched with the token, decoded)', JSON.stringify(audio));
+  // The whole two-sided call (record_calls is on by default): Ogg/Opus from
+  // the database, played beside the transcript.
+  await page.waitFor(() => document.querySelector('.call-media .recording button.play'), 'the whole-call recording', 10000)
+    .then(() => page.eval(() => document.querySelector('.call-media .recording button.play').click()))
+    .catch(() => {});
+  const whole = await page.waitFor(() => {
+    const a = document.querySelector('.call-media .recording audio');
+    return a && a.readyState >= 1 && !a.error && { src: a.src, duration: a.duration };
+  }, 'the recording to load', 10000).catch((e) => ({ src: e.message }));
+  check(whole.src?.startsWith('blob:') && whole.duration > 1, 'the whole-call recording plays (Ogg/Opus, both sides)', JSON.stringify(whole));
 
+  // The customer wrote on WhatsApp today: a free-form reply is inside the
+  // 24-hour window (SPEC §7; outside it the service refuses with 422).
+  const openWindow = (phone) => psql(withDb(DB_URL, dbName),
+    'INSERT INTO wa_conversations (business_id, peer, last_seq, last_inbound_at)'
+      + ` VALUES (1, 'whatsapp:${phone}', 0, now()) ON CONFLICT (business_id, peer) DO UPDATE SET last_inbound_at = now()`);
+  openWindow('+972501234567');
+  openWindow('+972500000001');
   await page.eval(() => document.querySelector('form.reply textarea').focus());
   const reply = `שלום! נחזור אליך היום ${Date.now() % 10000}`;
   await page.type(reply);
@@ -395,6 +437,184 @@ async function main() {
   check(saved.greeting && JSON.stringify(saved.working_hours) === '{"sun":["09:00","18:00"]}',
     'owner settings are saved (greeting, working hours)', JSON.stringify(saved.working_hours ?? saved));
   await shot('07-settings');
+
+  // -- after every call: the call view (summary, chips, transcript beside the
+  // recording, the after-call state) and the settings that go with it -------
+  const db0 = withDb(DB_URL, dbName);
+  const ronit = await ownerCall('POST', '/api/crm/leads', { name: 'רונית אברהם', phone: '+972502223344', source: 'call' });
+  const FIELDS = {
+    summary: 'רונית מחפשת דירת 4 חדרים לקנייה ברמת גן, עד 2.5 מיליון. ביקשה שיחזרו אליה מחר בבוקר.',
+    deal: 'buy', city: 'רמת גן', rooms: 4, budget: 2500000, callback_time: 'מחר ב־10:00',
+    next_step: 'לשלוח שלוש דירות מתאימות בוואטסאפ', sentiment: 'positive', source: 'ai',
+  };
+  const LINES = [
+    ['agent', 'שלום, הגעתם לכהן נדל"ן. במה אפשר לעזור?'],
+    ['caller', 'היי, אני מחפשת דירה לקנות ברמת גן'],
+    ['agent', 'כמה חדרים ומה התקציב?'],
+    ['caller', 'ארבעה חדרים, עד שניים וחצי מיליון'],
+  ];
+  const q = (v) => `$q$${v}$q$`;
+  psql(db0,
+    'INSERT INTO calls (business_id, call_sid, from_number, to_number, status, lead_id, ended_normally, summary, summary_fields, created_at, started_at, ended_at)'
+      + ` VALUES (1, 'CAafter-done', '+972502223344', '+97231234567', 'completed', ${ronit.id}, true, ${q(FIELDS.summary)}, ${q(JSON.stringify(FIELDS))}::jsonb,`
+      + " now(), now() - interval '3 minutes', now())",
+    'INSERT INTO call_events (business_id, call_sid, seq, kind, detail) VALUES '
+      + LINES.map(([role, text], i) => `(1, 'CAafter-done', ${i + 1}, 'transcript', ${q(JSON.stringify({ role, text }))}::jsonb)`).join(', '),
+    "INSERT INTO after_call_jobs (call_sid, business_id, status, attempts, ready) VALUES ('CAafter-done', 1, 'done', 1, true)",
+    // The whole two-sided call as the recorder keeps it (the bytes do not
+    // matter here: the sim call's own recording is played further on).
+    "WITH a AS (INSERT INTO call_audio (business_id, call_sid, kind, content_type, total_bytes, duration_ms, complete)"
+      + " VALUES (1, 'CAafter-done', 'call', 'audio/ogg', 4, 180000, true) RETURNING id)"
+      + " INSERT INTO call_audio_chunks (audio_id, chunk_no, data) SELECT id, 0, '\\x4f676753'::bytea FROM a",
+    'INSERT INTO calls (business_id, call_sid, from_number, status, lead_id, ended_normally, created_at, started_at, ended_at)'
+      + ` VALUES (1, 'CAafter-failed', '+972502223344', 'completed', ${ronit.id}, true, now() - interval '1 hour', now() - interval '62 minutes', now() - interval '1 hour'),`
+      + ` (1, 'CAafter-pending', '+972502223344', 'completed', ${ronit.id}, true, now() - interval '2 hours', now() - interval '122 minutes', now() - interval '2 hours')`,
+    "INSERT INTO after_call_jobs (call_sid, business_id, status, attempts, ready, last_error, next_at) VALUES"
+      + " ('CAafter-failed', 1, 'failed', 3, true, 'transcription: 503 from STT_API_BASE', now()),"
+      + " ('CAafter-pending', 1, 'pending', 0, true, NULL, now() + interval '1 day')");
+  await page.nav(`#/leads/${ronit.id}`);
+  await page.waitFor(() => document.querySelector('.call[data-sid="CAafter-done"] button.link'), 'the seeded calls', 10000);
+  await page.eval(() => document.querySelector('.call[data-sid="CAafter-done"] button.link').click());
+  const view = await page.waitFor(() => {
+    const el = document.querySelector('.call[data-sid="CAafter-done"] .call-details');
+    if (!el?.querySelector('.call-summary') || !el.querySelector('.transcript-lines')) return null;
+    const chips = {};
+    for (const li of el.querySelectorAll('.facts .fact')) chips[li.dataset.field] = li.textContent;
+    const rec = el.querySelector('.call-media .recording')?.getBoundingClientRect();
+    const tr = el.querySelector('.call-media .transcript')?.getBoundingClientRect();
+    return {
+      first: el.firstElementChild?.className,
+      text: el.querySelector('.call-summary-text')?.textContent,
+      chips,
+      mood: el.querySelector('.sentiment')?.textContent,
+      moodClass: el.querySelector('.sentiment')?.className,
+      lines: [...el.querySelectorAll('.transcript-lines li')].map((li) => [li.querySelector('.speaker').textContent, li.querySelector('.said').textContent]),
+      play: el.querySelector('.call-media .recording button.play')?.textContent,
+      side: rec && tr ? { recLeft: Math.round(rec.left), recTop: Math.round(rec.top), trRight: Math.round(tr.right), trTop: Math.round(tr.top) } : null,
+      status: el.querySelector('.after-call')?.textContent ?? null,
+      headSummaryHidden: getComputedStyle(document.querySelector('.call[data-sid="CAafter-done"] .call-head .summary')).display === 'none',
+    };
+  }, 'the call view with its summary and transcript', 10000).catch((e) => ({ error: e.message }));
+  log('call view:', JSON.stringify(view));
+  check(view.first === 'call-summary' && view.text === FIELDS.summary, 'the call view opens with the summary', JSON.stringify(view));
+  check(view.chips && view.chips.deal === 'עסקה: קנייה' && view.chips.city === 'עיר: רמת גן' && view.chips.rooms === 'חדרים: 4'
+    && /^תקציב: /.test(view.chips.budget) && view.chips.budget.includes('2,500,000') && view.chips.budget.includes('₪')
+    && view.chips.callback_time === `מועד לחזרה: ${FIELDS.callback_time}` && view.chips.next_step === `הצעד הבא: ${FIELDS.next_step}`,
+  'the summary fields show as labelled chips (₪ budget)', JSON.stringify(view.chips));
+  check(/חיובי$/.test(view.mood || '') && /sent-positive/.test(view.moodClass || ''), 'the sentiment is a coloured badge', `${view.mood} ${view.moodClass}`);
+  check(JSON.stringify(view.lines) === JSON.stringify(LINES.map(([r, t]) => [r === 'agent' ? 'נציג' : 'מתקשר', t])),
+    'the transcript lines show in order, each with its speaker (מתקשר / נציג)', JSON.stringify(view.lines));
+  check(view.play === '▶ הקלטת השיחה' && view.side && view.side.trRight <= view.side.recLeft + 1 && Math.abs(view.side.trTop - view.side.recTop) < 5,
+    'desktop: the recording\'s player with the transcript beside it (RTL: the player on the right)', JSON.stringify(view.side));
+  check(view.status === null && view.headSummaryHidden, 'a finished call shows no after-call state, and its summary once', JSON.stringify(view));
+  await page.eval(() => document.querySelector('.call[data-sid="CAafter-done"]').scrollIntoView());
+  await shot('19-call-summary');
+  for (const sid of ['CAafter-failed', 'CAafter-pending']) {
+    await page.eval((s) => document.querySelector(`.call[data-sid="${s}"] button.link`).click(), sid);
+  }
+  const states = await page.waitFor(() => {
+    const f = document.querySelector('.call[data-sid="CAafter-failed"] .after-call');
+    const w = document.querySelector('.call[data-sid="CAafter-pending"] .after-call');
+    return f && w && { failed: f.textContent, failedRole: f.getAttribute('role'), pending: w.textContent };
+  }, 'the after-call states', 10000).catch((e) => ({ failed: e.message }));
+  check(states.pending === 'מתמלל ומסכם…', 'a call still being processed says "מתמלל ומסכם…"', states.pending);
+  check(/נכשלו אחרי 3 ניסיונות/.test(states.failed) && states.failed.includes('503 from STT_API_BASE') && states.failedRole === 'alert',
+    'a failed after-call job shows its error and the attempts', states.failed);
+  // A phone: the player above the transcript, nothing wider than the screen.
+  await page.viewport(390, 844, true);
+  await sleep(200);
+  const stacked = await page.eval(() => {
+    const el = document.querySelector('.call[data-sid="CAafter-done"]');
+    const rec = el.querySelector('.call-media .recording').getBoundingClientRect();
+    const tr = el.querySelector('.call-media .transcript').getBoundingClientRect();
+    return { recBottom: Math.round(rec.bottom), trTop: Math.round(tr.top), overflow: document.documentElement.scrollWidth > innerWidth + 1 };
+  });
+  check(stacked.trTop >= stacked.recBottom - 1 && !stacked.overflow, 'phone: the transcript stacks under the player, no sideways scroll', JSON.stringify(stacked));
+  await page.eval(() => document.querySelector('.call[data-sid="CAafter-done"]').scrollIntoView());
+  await shot('20-call-summary-phone');
+  await page.viewport(1280, 860);
+
+  // Settings: the recording toggle, and the webhook with a test event that
+  // reaches a receiver here (signed with the secret), and a failed delivery
+  // sent again.
+  await page.nav('#/settings');
+  await page.waitFor(() => document.querySelector('form.settings') && document.querySelector('form.webhooks .deliveries p, form.webhooks .deliveries table'),
+    'the settings with the webhook card', 10000);
+  const rc = await page.eval(() => {
+    const box = document.querySelector('#set-record')?.closest('section').querySelector('input[type=checkbox]');
+    return box && { checked: box.checked, label: box.closest('label')?.textContent, hint: document.getElementById(box.getAttribute('aria-describedby'))?.textContent };
+  });
+  check(rc && rc.checked && /הקלטת/.test(rc.label) && /הודעה קצרה/.test(rc.hint), 'settings: "הקלטת שיחות" is on by default, saying callers hear a notice', JSON.stringify(rc));
+  const wh = await page.eval(() => {
+    const f = document.querySelector('form.webhooks');
+    const url = f?.querySelector('input[type=url]');
+    const secret = f?.querySelector('input[type=password]');
+    const lab = (i) => i && document.querySelector(`label[for="${i.id}"]`)?.textContent;
+    return f && { url: lab(url), secret: lab(secret), value: url.value, placeholder: secret.placeholder, test: !!f.querySelector('#webhook-test'), save: !!f.querySelector('button[type=submit]') };
+  });
+  check(wh && wh.url && wh.secret && wh.value === '' && wh.test && wh.save, 'settings: the webhook card has a labelled URL, secret, save and test', JSON.stringify(wh));
+  await page.eval(() => document.querySelector('#webhook-test').click());
+  const noUrl = await page.waitFor(() => document.querySelector('#webhook-test-result.form-error')?.textContent, 'the 422 of a test without a URL', 10000).catch((e) => e.message);
+  check(/לא הוגדרה כתובת/.test(noUrl), 'a test event without a URL says so (422)', noUrl);
+  // Record calls off, with the main save.
+  await page.eval(() => {
+    document.querySelector('#set-record').closest('section').querySelector('input[type=checkbox]').click();
+    document.querySelector('form.settings button[type=submit]').click();
+  });
+  const recOff = await until(async () => (await api('/api/crm/business')).record_calls === false, 'record_calls saved', 5000).catch(() => false);
+  check(recOff, 'settings: switching "הקלטת שיחות" off is saved (record_calls false)');
+  await page.waitFor(() => !document.querySelector('form.settings[aria-busy]'), 'the save to finish', 10000);
+  await page.nav('#/settings');
+  await page.waitFor(() => document.querySelector('form.webhooks .deliveries p, form.webhooks .deliveries table'), 'the settings again', 10000);
+  const hookUrl = `http://127.0.0.1:${hookPort}/hooks/agentlocator`;
+  await page.eval(() => document.querySelector('form.webhooks input[type=url]').focus());
+  await page.type(hookUrl);
+  await page.eval(() => document.querySelector('form.webhooks input[type=password]').focus());
+  await page.type('whsec-browser');
+  await page.eval(() => document.querySelector('form.webhooks button[type=submit]').click());
+  const hookSaved = await until(async () => {
+    const b = await api('/api/crm/business');
+    return b.webhook_url === hookUrl && b.webhook_secret_set === true && b;
+  }, 'the webhook saved', 5000).catch((e) => ({ error: e.message }));
+  check(hookSaved.webhook_url === hookUrl && !('webhook_secret' in hookSaved), 'the webhook URL and secret are saved (the secret is never shown)', JSON.stringify(hookSaved));
+  const afterSave = await page.waitFor(() => {
+    const s = document.querySelector('form.webhooks input[type=password]');
+    return !document.querySelector('form.webhooks[aria-busy]') && { value: s.value, placeholder: s.placeholder };
+  }, 'the webhook form after the save', 5000).catch((e) => ({ value: e.message }));
+  check(afterSave.value === '' && /מוגדר/.test(afterSave.placeholder), 'after the save the secret field is empty and says one is set', JSON.stringify(afterSave));
+  await page.nav('#/settings');
+  const roundTrip = await page.waitFor(() => document.querySelector('form.webhooks input[type=url]')?.value, 'the reloaded webhook form', 10000).catch((e) => e.message);
+  check(roundTrip === hookUrl, 'the webhook URL round-trips through a reload', roundTrip);
+  await page.eval(() => document.querySelector('#webhook-test').click());
+  const testId = await page.waitFor(() => document.querySelector('#webhook-test-result.ok bdi')?.textContent, 'the test event id', 10000).catch((e) => e.message);
+  check(/^evt_[0-9a-f]{24}$/.test(testId), 'a test event is queued and its id shown (202)', testId);
+  const got = await until(() => hooks.find((x) => x.body.includes(testId)), 'the test event at the receiver', 15000).catch(() => null);
+  const expectSig = got && `sha256=${createHmac('sha256', 'whsec-browser').update(got.body).digest('hex')}`;
+  check(got && got.headers['x-agentlocator-signature'] === expectSig && JSON.parse(got.body).id === testId,
+    'the test event reaches the webhook URL, signed with the secret', got ? `${got.headers['x-agentlocator-signature']} vs ${expectSig}` : 'not received');
+  // A delivery that failed for good: shown with its last answer, sent again.
+  psql(db0, "INSERT INTO webhook_outbox (id, business_id, event, body, status, attempts, last_status, last_error, created_at)"
+    + " VALUES ('evt_0000000000000000000000aa', 1, 'call.completed', '{\"id\":\"evt_0000000000000000000000aa\",\"event\":\"call.completed\",\"business_id\":1,\"data\":{}}',"
+    + " 'failed', 7, 500, 'Internal Server Error', now() - interval '1 minute')");
+  await page.nav('#/settings');
+  const rows = await page.waitFor(() => {
+    const trs = [...document.querySelectorAll('form.webhooks tbody tr')];
+    const f = trs.find((tr) => tr.dataset.id === 'evt_0000000000000000000000aa');
+    const t = trs.find((tr) => tr.dataset.status === 'delivered');
+    return f && t && { failed: f.textContent, attempts: f.querySelector('td.num')?.textContent, retry: !!f.querySelector('button.retry'),
+      delivered: t.textContent, retryOnDelivered: !!t.querySelector('button.retry') };
+  }, 'the deliveries table', 15000).catch((e) => ({ failed: e.message }));
+  check(/נכשל/.test(rows.failed) && rows.failed.includes('HTTP 500') && rows.failed.includes('Internal Server Error') && rows.attempts === '7' && rows.retry && !rows.retryOnDelivered
+    && /נמסר/.test(rows.delivered), 'the deliveries table: event, status badge, attempts, last answer; a retry button on the failed row only', JSON.stringify(rows));
+  await shot('21-settings-webhooks');
+  await page.eval(() => document.querySelector('form.webhooks tr[data-id="evt_0000000000000000000000aa"] button.retry').click());
+  const retried = await until(() => hooks.some((x) => x.body.includes('evt_0000000000000000000000aa')), 'the retried delivery at the receiver', 15000).catch(() => false);
+  check(retried, 'retry sends a failed delivery again (the receiver gets it, same id)');
+  const rowAfter = await page.waitFor(() => document.querySelector('form.webhooks tr[data-id="evt_0000000000000000000000aa"]')?.dataset.status !== 'failed'
+    && document.querySelector('form.webhooks tr[data-id="evt_0000000000000000000000aa"]')?.dataset.status, 'the retried row', 10000).catch((e) => e.message);
+  check(rowAfter === 'pending' || rowAfter === 'delivered', 'the retried row leaves "failed"', rowAfter);
+  // Back to the defaults the rest of the test expects.
+  await ownerCall('PATCH', '/api/crm/settings', { record_calls: true });
 
   // -- listings: add one, see it, import a CSV, export, a lead that fits -----
   const navLabels = await page.eval(() => [...document.querySelectorAll('.nav-link')].map((a) => a.textContent));
@@ -760,6 +980,13 @@ async function main() {
   }));
   check(!roOne.form && roOne.controls === 0, 'read_only: a listing shows its details, no form or delete', JSON.stringify(roOne));
   await shot('14-read-only-listing');
+  await page.nav('#/settings');
+  await page.waitFor(() => document.querySelector('form.settings'), 'the settings for read_only');
+  const roSettings = await page.eval(() => ({
+    webhooks: !!document.querySelector('form.webhooks'),
+    record: document.querySelector('#set-record')?.closest('section').querySelector('input[type=checkbox]').disabled,
+  }));
+  check(!roSettings.webhooks && roSettings.record === true, 'read_only: no webhook card, the recording switch is read-only', JSON.stringify(roSettings));
 
   // -- a sign-in link (what deploy/start.sh prints): the code signs in once ----
   await page.eval(() => document.querySelector('.signout').click());

@@ -139,7 +139,8 @@ TEST(config, security_settings) {
                    {"METRICS_TOKEN", "m"},
                    {"TRUSTED_PROXIES", "10.0.0.2"},
                    {"AUTH_FAIL_BLOCK_AFTER", "0"},
-                   {"AUDIT_RETENTION_DAYS", "90"}});
+                   {"AUDIT_RETENTION_DAYS", "90"},
+                   {"AUDIO_RETENTION_DAYS", "0"}});
   ASSERT_EQ(c.secret_keys_previous.size(), 2u);
   EXPECT_EQ(c.secret_keys_previous[0], "1123456789abcdef0123456789abcdef");
   EXPECT_EQ(c.metrics_port, std::optional<std::uint16_t>{9464});
@@ -147,10 +148,15 @@ TEST(config, security_settings) {
   EXPECT_EQ(c.trusted_proxies, std::vector<std::string>{"10.0.0.2"});
   EXPECT_EQ(c.auth_fail_block_after, 0);
   EXPECT_EQ(c.audit_retention_days, 90);
+  EXPECT_EQ(c.audio_retention_days, 0);
   auto d = loaded({});
   EXPECT_FALSE(d.metrics_port);
   EXPECT_EQ(d.trusted_proxies.size(), 2u);
   EXPECT_EQ(d.auth_fail_block_after, 20);
+  EXPECT_EQ(d.audio_retention_days, 365);
+  EXPECT_NE(error_of({{"AUDIO_RETENTION_DAYS", "-1"}})
+              .find("AUDIO_RETENTION_DAYS"),
+            std::string::npos);
   EXPECT_EQ(loaded({{"METRICS_PORT", "0"}}).metrics_port,
             std::optional<std::uint16_t>{0});
   EXPECT_NE(error_of({{"METRICS_PORT", "70000"}}).find("METRICS_PORT"),

@@ -215,6 +215,30 @@ TEST_F(wav_test, mulaw_round_trip_is_byte_exact) {
   EXPECT_EQ(*back, audio);
 }
 
+TEST_F(wav_test, mulaw_wav_in_memory_keeps_the_bytes) {
+  for (std::size_t len : {std::size_t{0}, std::size_t{161}, std::size_t{6400}}) {
+    std::string audio;
+    for (std::size_t i = 0; i < len; ++i)
+      audio.push_back(static_cast<char>((i * 37) & 0xff));
+    auto wav = mulaw_wav(audio);
+    EXPECT_EQ(wav.size(), 58 + len + len % 2) << len;
+    EXPECT_EQ(wav.substr(0, 4), "RIFF");
+    // What libsndfile reads back is the same mu-law, byte for byte.
+    auto p = path("mem.wav");
+    std::ofstream{p, std::ios::binary} << wav;
+    SF_INFO info{};
+    SNDFILE* f = sf_open(p.c_str(), SFM_READ, &info);
+    ASSERT_NE(f, nullptr) << len;
+    EXPECT_EQ(info.format, SF_FORMAT_WAV | SF_FORMAT_ULAW);
+    EXPECT_EQ(info.samplerate, 8000);
+    EXPECT_EQ(info.frames, static_cast<sf_count_t>(len));
+    sf_close(f);
+    auto back = read_wav_as_mulaw(p);
+    ASSERT_TRUE(back.has_value()) << len;
+    EXPECT_EQ(*back, audio) << len;
+  }
+}
+
 TEST_F(wav_test, empty_segment) {
   auto p = path("empty.wav");
   ASSERT_TRUE(write_mulaw_wav(p, ""));

@@ -457,5 +457,266 @@ TEST(whatsapp_config, defaults_and_validation) {
   }
 }
 
+// -- the 24-hour window and templates
+// ---------------------------------------------------
+
+wa_template_problem tmpl(const std::string& body, wa_template& t) {
+  t = wa_template{};
+  return parse_wa_template(body, t);
+}
+
+TEST(wa_templates, parse_accepts_a_full_definition_and_defaults) {
+  wa_template t;
+  auto p = tmpl(R"({"name":"pay_link_1","purpose":"payment_link",)"
+                R"("language":"he","twilio_content_sid":)"
+                R"("HX0123456789abcdef0123456789ABCDEF",)"
+                R"("meta_name":"pay_link_v2","variables":["1","2","3"],)"
+                R"("body":"שלום {{1}}, לתשלום {{2}}: {{3}}"})",
+                t);
+  ASSERT_EQ(p.status, 0) << p.error;
+  EXPECT_EQ(t.name, "pay_link_1");
+  EXPECT_EQ(t.purpose, "payment_link");
+  EXPECT_EQ(t.twilio_content_sid, "HX0123456789abcdef0123456789ABCDEF");
+  EXPECT_EQ(t.meta_name, "pay_link_v2");
+  EXPECT_EQ(t.variables, (std::vector<std::string>{"1", "2", "3"}));
+  // Defaults: purpose generic, language he, meta_name = name, variables
+  // from the body's placeholders in order of first use.
+  p = tmpl(R"({"name":"hello","body":"{{name}} / {{2}} / {{name}}"})", t);
+  ASSERT_EQ(p.status, 0) << p.error;
+  EXPECT_EQ(t.purpose, "generic");
+  EXPECT_EQ(t.language, "he");
+  EXPECT_EQ(t.meta_name, "hello");
+  EXPECT_TRUE(t.twilio_content_sid.empty());
+  EXPECT_EQ(t.variables, (std::vector<std::string>{"name", "2"}));
+  p = tmpl(R"({"name":"x","body":"b","language":"en_US","meta_name":null})",
+           t);
+  EXPECT_EQ(p.status, 0) << p.error;
+  EXPECT_EQ(t.meta_name, "x");
+}
+
+TEST(wa_templates, parse_refuses_hostile_and_invalid_input) {
+  struct bad_case {
+    const char* body;
+    int status;
+    const char* error_part;
+  };
+  const std::string long_name(65, 'a');
+  const std::string long_body(1025, 'x');
+  const std::vector<bad_case> cases = {
+    {"", 400, "JSON object"},
+    {"{not json", 400, "JSON object"},
+    {"[]", 400, "JSON object"},
+    {R"("name")", 400, "JSON object"},
+    {R"({"body":"b"})", 400, "name is required"},
+    {R"({"name":null,"body":"b"})", 400, "name is required"},
+    {R"({"name":7,"body":"b"})", 400, "name must be a string"},
+    {R"({"name":"ok"})", 400, "body is required"},
+    {R"({"name":"ok","body":["b"]})", 400, "body must be a string"},
+    {R"({"name":"Has_Caps","body":"b"})", 422, "name must be"},
+    {R"({"name":"","body":"b"})", 422, "name must be"},
+    {R"({"name":"a-b","body":"b"})", 422, "name must be"},
+    {R"({"name":"שלום","body":"b"})", 422, "name must be"},
+    {R"({"name":"a\u0000b","body":"b"})", 422, "NUL"},
+    {R"({"name":"ok","body":"   "})", 422, "body must not be empty"},
+    {R"({"name":"ok","purpose":"spam","body":"b"})", 422, "purpose"},
+    {R"({"name":"ok","purpose":1,"body":"b"})", 400, "purpose"},
+    {R"({"name":"ok","language":"hebrew","body":"b"})", 422, "language"},
+    {R"({"name":"ok","language":"he_il","body":"b"})", 422, "language"},
+    {R"({"name":"ok","twilio_content_sid":"HX123","body":"b"})", 422,
+     "twilio_content_sid"},
+    {R"({"name":"ok","twilio_content_sid":"MG0123456789abcdef0123456789abcdef",)"
+     R"("body":"b"})",
+     422, "twilio_content_sid"},
+    {R"({"name":"ok","twilio_content_sid":"HX0123456789abcdef0123456789abcdeg",)"
+     R"("body":"b"})",
+     422, "twilio_content_sid"},
+    {R"({"name":"ok","meta_name":"Bad Name","body":"b"})", 422, "meta_name"},
+    {R"({"name":"ok","variables":"1","body":"b"})", 400, "variables"},
+    {R"({"name":"ok","variables":[1],"body":"b"})", 400, "variables"},
+    {R"({"name":"ok","variables":["a b"],"body":"b"})", 422, "variable"},
+    {R"({"name":"ok","variables":["1","1"],"body":"b"})", 422, "twice"},
+    {R"({"name":"ok","variables":["1"],"body":"{{1}} {{2}}"})", 422, "{{2}}"},
+  };
+  wa_template t;
+  for (auto& c : cases) {
+    auto p = tmpl(c.body, t);
+    EXPECT_EQ(p.status, c.status) << c.body << " -> " << p.error;
+    EXPECT_NE(p.error.find(c.error_part), std::string::npos)
+      << c.body << " -> " << p.error;
+  }
+  auto p = tmpl(R"({"name":")" + long_name + R"(","body":"b"})", t);
+  EXPECT_EQ(p.status, 422);
+  p = tmpl(R"({"name":"ok","body":")" + long_body + R"("})", t);
+  EXPECT_EQ(p.status, 422);
+  std::string many = R"({"name":"ok","body":"b","variables":[)";
+  for (int i = 1; i <= 21; ++i)
+    many += (i > 1 ? ",\"" : "\"") + std::to_string(i) + "\"";
+  p = tmpl(many + "]}", t);
+  EXPECT_EQ(p.status, 422);
+  EXPECT_NE(p.error.find("20"), std::string::npos);
+}
+
+TEST(wa_templates, placeholders_and_rendering) {
+  EXPECT_EQ(wa_template_placeholders("{{1}} {{ 2 }} {{a-b}} {{x}}{{1}} {{"),
+            (std::vector<std::string>{"1", "x"}));
+  EXPECT_EQ(wa_template_placeholders("{{{{1}}}}"),
+            (std::vector<std::string>{"1"}));
+  EXPECT_TRUE(wa_template_placeholders("").empty());
+  wa_template_values v{{"1", "דנה"}, {"2", "{{1}}"}};
+  // Values are not re-expanded; unknown keys and broken braces stay.
+  EXPECT_EQ(render_wa_template("שלום {{1}}, {{2}} {{3}} {{1", v),
+            "שלום דנה, {{1}} {{3}} {{1");
+  EXPECT_EQ(render_wa_template("{{{{1}}}}", v), "{{דנה}}");
+  EXPECT_EQ(render_wa_template("", v), "");
+}
+
+TEST(wa_templates, arguments_name_what_is_missing) {
+  wa_template t;
+  t.variables = {"1", "2", "name"};
+  auto ok = wa_template_arguments(
+    t, {{"name", "n"}, {"2", "b"}, {"1", "a"}, {"extra", "ignored"}});
+  ASSERT_TRUE(std::holds_alternative<wa_template_values>(ok));
+  EXPECT_EQ(std::get<wa_template_values>(ok),
+            (wa_template_values{{"1", "a"}, {"2", "b"}, {"name", "n"}}));
+  auto missing = wa_template_arguments(t, {{"1", "a"}, {"2", "  "}});
+  ASSERT_TRUE(std::holds_alternative<std::string>(missing));
+  EXPECT_EQ(std::get<std::string>(missing),
+            "Missing template variables: 2, name");
+}
+
+TEST(wa_templates, fill_maps_facts_by_name_or_position) {
+  wa_template_values facts{
+    {"name", "דנה"}, {"amount", "150.00 ILS"}, {"url", "https://p/1"}};
+  wa_template numbered;
+  numbered.variables = {"1", "2", "3"};
+  auto v = wa_fill_template(numbered, facts);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, (wa_template_values{
+                  {"1", "דנה"}, {"2", "150.00 ILS"}, {"3", "https://p/1"}}));
+  wa_template named;
+  named.variables = {"url", "name"};
+  v = wa_fill_template(named, facts);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, (wa_template_values{{"url", "https://p/1"}, {"name", "דנה"}}));
+  wa_template too_many;
+  too_many.variables = {"1", "4"};
+  EXPECT_FALSE(wa_fill_template(too_many, facts));
+  wa_template unknown;
+  unknown.variables = {"coupon"};
+  EXPECT_FALSE(wa_fill_template(unknown, facts));
+  wa_template none;
+  v = wa_fill_template(none, facts);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->empty());
+  // Meta refuses newlines and tabs inside a parameter.
+  wa_template one;
+  one.variables = {"1"};
+  v = wa_fill_template(one, {{"text", "שורה\nשנייה\tסוף"}});
+  ASSERT_TRUE(v);
+  EXPECT_EQ((*v)[0].second, "שורה שנייה סוף");
+  // An empty fact does not fit.
+  EXPECT_FALSE(wa_fill_template(one, {{"text", ""}}));
+}
+
+TEST(wa_templates, send_object_parsing) {
+  auto parse = [](const std::string& body) {
+    json_doc doc;
+    EXPECT_TRUE(doc.parse(body)) << body;
+    return parse_wa_template_send(*doc.object());
+  };
+  auto ok = parse(R"({"name":"hello","variables":{"1":"a","2":3}})");
+  ASSERT_TRUE((std::holds_alternative<
+               std::pair<std::string, wa_template_values>>(ok)));
+  auto& [name, values]
+    = std::get<std::pair<std::string, wa_template_values>>(ok);
+  EXPECT_EQ(name, "hello");
+  EXPECT_EQ(values, (wa_template_values{{"1", "a"}, {"2", "3"}}));
+  for (auto bad : {
+         R"({})",
+         R"({"name":""})",
+         R"({"name":5})",
+         R"({"name":"Bad"})",
+         R"({"name":"x","variables":[]})",
+         R"({"name":"x","variables":"1"})",
+         R"({"name":"x","variables":{"1":null}})",
+         R"({"name":"x","variables":{"1":{"a":1}}})",
+         R"({"name":"x","variables":{"1":1.5}})",
+         R"({"name":"x","variables":{"a b":"v"}})",
+         R"({"name":"x","variables":{"1":"a\u0000"}})",
+         R"({"name":"x","variables":{"1":"a","1":"b"}})",
+       })
+    EXPECT_TRUE(std::holds_alternative<std::string>(parse(bad))) << bad;
+  std::string big = R"({"name":"x","variables":{"1":")"
+                    + std::string(1025, 'x') + R"("}})";
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse(big)));
+}
+
+TEST(wa_templates, twilio_template_request_uses_content_sid_and_variables) {
+  twilio_credentials creds{"ACtest", "tok"};
+  auto r = twilio_template_request(
+    "https://api.twilio.test/", creds, "whatsapp:+14155238886",
+    "whatsapp:+972501234567", "HX0123456789abcdef0123456789abcdef",
+    {{"1", "דנה"}, {"2", "a\"b"}}, "https://cb/status", 5000ms);
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.url,
+            "https://api.twilio.test/2010-04-01/Accounts/ACtest/Messages.json");
+  EXPECT_EQ(header(r, "Authorization"),
+            "Basic " + crypto::base64_encode("ACtest:tok"));
+  auto f = parse_form(r.body);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->value_or("To"), "whatsapp:+972501234567");
+  EXPECT_EQ(f->value_or("From"), "whatsapp:+14155238886");
+  EXPECT_EQ(f->value_or("ContentSid"), "HX0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(f->value_or("ContentVariables"), R"({"1":"דנה","2":"a\"b"})");
+  EXPECT_EQ(f->value_or("StatusCallback"), "https://cb/status");
+  EXPECT_FALSE(f->contains("Body"));
+  // No values: no ContentVariables.
+  r = twilio_template_request("https://t", creds, "f", "t", "HXab", {}, "",
+                              1000ms);
+  f = parse_form(r.body);
+  ASSERT_TRUE(f);
+  EXPECT_FALSE(f->contains("ContentVariables"));
+  EXPECT_FALSE(f->contains("StatusCallback"));
+  EXPECT_FALSE(f->contains("Body"));
+}
+
+TEST(wa_templates, meta_template_request_shape) {
+  auto r = meta_template_request("https://graph.test/v19.0", "10987", "tok",
+                                 "+972501234567", "pay_link", "he",
+                                 {{"1", "דנה"}, {"2", "150 ILS"}}, 5000ms);
+  EXPECT_EQ(r.url, "https://graph.test/v19.0/10987/messages");
+  EXPECT_EQ(header(r, "Authorization"), "Bearer tok");
+  EXPECT_EQ(r.body,
+            R"({"messaging_product":"whatsapp","to":"972501234567",)"
+            R"("type":"template","template":{"name":"pay_link",)"
+            R"("language":{"code":"he"},"components":[{"type":"body",)"
+            R"("parameters":[{"type":"text","text":"דנה"},)"
+            R"({"type":"text","text":"150 ILS"}]}]}})");
+  // Named variables carry parameter_name; no values, no components.
+  r = meta_template_request("https://g", "1", "t", "+972501234567", "n",
+                            "en_US", {{"name", "Dana"}}, 1000ms);
+  EXPECT_NE(r.body.find(R"({"type":"text","text":"Dana","parameter_name":"name"})"),
+            std::string::npos)
+    << r.body;
+  r = meta_template_request("https://g", "1", "t", "+972501234567", "n", "he",
+                            {}, 1000ms);
+  EXPECT_EQ(r.body.find("components"), std::string::npos) << r.body;
+}
+
+TEST(wa_templates, masked_number_hides_the_middle) {
+  EXPECT_EQ(wa_masked_number("+972501234567"), "+972******567");
+  EXPECT_EQ(wa_masked_number("whatsapp:+972501234567"), "+972******567");
+  EXPECT_EQ(wa_masked_number("+14155238886"), "+14******886");
+  EXPECT_EQ(wa_masked_number("12345"), "*****");
+  EXPECT_EQ(wa_masked_number(""), "");
+}
+
+TEST(wa_templates, outgoing_text_from_a_string_is_generic) {
+  wa_outgoing_text t = std::string{"שלום"};
+  EXPECT_EQ(t.body, "שלום");
+  EXPECT_EQ(t.fallback_purpose, "generic");
+  EXPECT_EQ(t.fallback_facts, (wa_template_values{{"text", "שלום"}}));
+}
+
 } // namespace
 } // namespace al

@@ -2,6 +2,7 @@
 // route), cross-tenant attempts, token revocation, docs/api.md in sync
 // with the router, and no method+path registered twice.
 #include "tests/crm/crm_support.hpp"
+#include "tests/support/audio_rows.hpp"
 
 #include "transport/handlers/handlers.hpp"
 #include "transport/router.hpp"
@@ -30,11 +31,6 @@ struct role_fixtures {
   std::map<std::string, std::string> ids; // {lead} {del} {appt} {task} {tok}
 };
 
-void write_file(const fs::path& p, const std::string& data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream{p, std::ios::binary} << data;
-}
-
 TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
   crm_app crm;
   const std::array<std::string, 4> roles{"admin", "owner", "agent",
@@ -44,12 +40,11 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
     if (r != "admin")
       token[r] = crm.new_token(1, r).token;
 
-  crm.sql("INSERT INTO calls (business_id, call_sid, status, recording_path)"
-          " VALUES (1, 'CAM', 'completed', 'CAM/rec.wav')");
-  crm.sql("INSERT INTO call_segments (business_id, call_sid, seq, path,"
-          " duration_ms) VALUES (1, 'CAM', 0, 'CAM/0.wav', 100)");
-  write_file(fs::path{crm.cfg().recordings_dir} / "CAM" / "0.wav", "RIFFseg");
-  write_file(fs::path{crm.cfg().recordings_dir} / "CAM" / "rec.wav", "RIFFrec");
+  crm.sql("INSERT INTO calls (business_id, call_sid, status)"
+          " VALUES (1, 'CAM', 'completed')");
+  crm.sql(audio_insert_sql(1, "CAM", "segment", 0, "audio/wav", "RIFFseg",
+                           100));
+  crm.sql(audio_insert_sql(1, "CAM", "recording", 0, "audio/wav", "RIFFrec"));
   auto payment = crm.sql("INSERT INTO payments (business_id, provider,"
                          " amount_minor, currency) VALUES (1, 'paypal', 100,"
                          " 'ILS') RETURNING id");
@@ -187,6 +182,23 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
      "",
      {200, 200, 403, 403}},
     {v::get, "/api/crm/audit", "/api/crm/audit", "", {200, 200, 403, 403}},
+    // Outgoing webhooks (transport/handlers/webhooks.cpp): owner or admin;
+    // no webhook_url is set here (422), no such delivery (404).
+    {v::get,
+     "/api/crm/webhooks/deliveries",
+     "/api/crm/webhooks/deliveries",
+     "",
+     {200, 200, 403, 403}},
+    {v::post,
+     "/api/crm/webhooks/test",
+     "/api/crm/webhooks/test",
+     "",
+     {422, 422, 403, 403}},
+    {v::post,
+     "/api/crm/webhooks/deliveries/{id}/retry",
+     "/api/crm/webhooks/deliveries/evt_000000000000000000000000/retry",
+     "",
+     {404, 404, 403, 403}},
     // Other groups under /api/ (payments, WhatsApp): the same role rules.
     // Payments are off in the test config (501 once the role may).
     {v::post,
@@ -240,6 +252,23 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
      "/api/whatsapp/send",
      "{}",
      {400, 400, 400, 403}},
+    // WhatsApp templates: any role reads, owners and the admin write
+    // ({} has no name: 400; no such template: 404).
+    {v::get,
+     "/api/crm/whatsapp/templates",
+     "/api/crm/whatsapp/templates",
+     "",
+     {200, 200, 200, 200}},
+    {v::post,
+     "/api/crm/whatsapp/templates",
+     "/api/crm/whatsapp/templates",
+     "{}",
+     {400, 400, 403, 403}},
+    {v::delete_,
+     "/api/crm/whatsapp/templates/{id}",
+     "/api/crm/whatsapp/templates/999999999",
+     "",
+     {404, 404, 403, 403}},
     {v::post,
      "/api/admin/businesses",
      "/api/admin/businesses",
@@ -417,13 +446,10 @@ TEST(CrossTenant, AnotherBusinessesRowsAreNotFound) {
                 .int_at("id");
   crm.call("POST", "/api/crm/leads/" + ls + "/notes", b_owner,
            R"({"body":"private"})");
-  crm.sql("INSERT INTO calls (business_id, call_sid, recording_path) VALUES ("
-          + std::to_string(b) + ", 'CAV', 'CAV/r.wav')");
-  crm.sql("INSERT INTO call_segments (business_id, call_sid, seq, path,"
-          " duration_ms) VALUES ("
-          + std::to_string(b) + ", 'CAV', 0, 'CAV/0.wav', 1)");
-  write_file(fs::path{crm.cfg().recordings_dir} / "CAV" / "0.wav", "RIFF");
-  write_file(fs::path{crm.cfg().recordings_dir} / "CAV" / "r.wav", "RIFF");
+  crm.sql("INSERT INTO calls (business_id, call_sid) VALUES ("
+          + std::to_string(b) + ", 'CAV')");
+  crm.sql(audio_insert_sql(b, "CAV", "segment", 0, "audio/wav", "RIFF", 1));
+  crm.sql(audio_insert_sql(b, "CAV", "recording", 0, "audio/wav", "RIFF"));
   auto own_appt = crm
                     .call("POST", "/api/crm/appointments", a_owner,
                           R"({"starts_at":"2025-05-01T10:00:00Z"})")

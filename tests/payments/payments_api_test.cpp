@@ -290,6 +290,13 @@ TEST(payments_whatsapp, send_whatsapp_delivers_the_link_to_the_lead) {
   cfg.twilio_api_base = twilio.base_url();
   running_app app{cfg};
   auto lead = create_lead(app.cfg(), 1, "+972501234567");
+  // The lead wrote to the office today: inside WhatsApp's 24-hour window,
+  // so the link goes as a free-form text (templates_test covers outside).
+  ASSERT_FALSE(sql_value(app.cfg(),
+                         "INSERT INTO wa_conversations (business_id, peer,"
+                         " last_inbound_at) VALUES (1,"
+                         " 'whatsapp:+972501234567', now()) RETURNING peer")
+                 .empty());
   auto r = api_call(app.port(), "POST", create_path, "test-admin",
                     R"({"amount":"99","description":"דמי תיווך","lead_id":)"
                       + std::to_string(lead) + R"(,"send_whatsapp":true})");

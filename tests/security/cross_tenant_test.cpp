@@ -13,6 +13,7 @@
 // or body. routes_test.cpp keeps the role matrix and the first, shorter
 // cross-tenant list.
 #include "tests/crm/crm_support.hpp"
+#include "tests/support/audio_rows.hpp"
 
 #include "core/wav.hpp"
 
@@ -73,29 +74,22 @@ std::string leak_in(const std::string& body) {
   return found;
 }
 
-void write_file(const fs::path& p, const std::string& data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream{p, std::ios::binary} << data;
-}
-
-/// A call with one caller segment and a recording, both on disk.
+/// A call with one caller segment and a recording (kept in the database).
 void seed_call(crm_app& crm, std::int64_t b, const std::string& sid,
                const std::string& lead, const std::string& tag) {
   auto bs = std::to_string(b);
   crm.sql("INSERT INTO calls (business_id, call_sid, from_number, status,"
-          " lead_id, summary, recording_path) VALUES ("
+          " lead_id, summary) VALUES ("
           + bs + ", '" + sid + "', '+972509990001', 'completed', " + lead
-          + ", '" + tag + "-call-summary', '" + sid + "/rec.wav')");
-  crm.sql("INSERT INTO call_segments (business_id, call_sid, seq, path,"
-          " duration_ms) VALUES ("
-          + bs + ", '" + sid + "', 0, '" + sid + "/0.wav', 100)");
+          + ", '" + tag + "-call-summary')");
+  crm.sql(audio_insert_sql(b, sid, "segment", 0, "audio/wav",
+                           "RIFF " + tag + "-segment", 100));
+  crm.sql(audio_insert_sql(b, sid, "recording", 0, "audio/wav",
+                           "RIFF " + tag + "-recording"));
   crm.sql("INSERT INTO call_events (business_id, call_sid, seq, kind, detail)"
           " VALUES ("
           + bs + ", '" + sid + "', 0, 'transcript', '{\"role\":\"caller\","
           + "\"text\":\"" + tag + "-transcript\"}')");
-  auto dir = fs::path{crm.cfg().recordings_dir} / sid;
-  write_file(dir / "0.wav", "RIFF " + tag + "-segment");
-  write_file(dir / "rec.wav", "RIFF " + tag + "-recording");
 }
 
 /// A short greeting recording (0.2 s of a pattern), as a PCM WAV file.
@@ -195,7 +189,20 @@ victim seed_victim(crm_app& crm) {
           " to_status, detail) VALUES ("
           + bs + ", " + pay
           + ", 'ev-victim', 'pending', '{\"note\":\"VICTIM-MARKER-event\"}')");
+  // A WhatsApp template and a failed webhook delivery (the owner-only id
+  // routes).
+  auto tmpl = crm.call("POST", "/api/crm/whatsapp/templates", v.owner,
+                       R"({"name":"victim_marker","body":"VICTIM-MARKER-template {{1}}"})");
+  EXPECT_EQ(tmpl.status, 201) << tmpl.body;
+  const std::string evt = "evt_0123456789abcdef01234567";
+  crm.sql("INSERT INTO webhook_outbox (id, business_id, event, body, status,"
+          " attempts, last_error) VALUES ('"
+          + evt + "', " + bs
+          + ", 'test', '{\"note\":\"VICTIM-MARKER-delivery\"}', 'failed',"
+            " 3, 'VICTIM-MARKER-delivery')");
   v.ids = {{"{lead}", lead},
+           {"{tmpl}", std::to_string(tmpl.int_at("id"))},
+           {"{evt}", evt},
            {"{listing}", listing_id},
            {"{appt}", std::to_string(appt.int_at("id"))},
            {"{task}", std::to_string(task.int_at("id"))},
@@ -249,6 +256,11 @@ const std::map<std::string, id_route>& id_routes() {
      {"/api/crm/calls/{sid}/recording", "", "VICTIM-MARKER-recording"}},
     {"GET /api/crm/payments/{id}",
      {"/api/crm/payments/{pay}", "", "VICTIM-MARKER-payment"}},
+    // Owner-only (manage) routes: an agent gets 403 before the id counts.
+    {"POST /api/crm/webhooks/deliveries/{id}/retry",
+     {"/api/crm/webhooks/deliveries/{evt}/retry", "", ""}},
+    {"DELETE /api/crm/whatsapp/templates/{id}",
+     {"/api/crm/whatsapp/templates/{tmpl}", "", ""}},
     // The administrator's routes: an owner's or agent's token gets 403.
     {"GET /api/admin/businesses/{id}",
      {"/api/admin/businesses/{biz}", "", "VICTIM-MARKER-greeting"}},
@@ -261,6 +273,12 @@ const std::map<std::string, id_route>& id_routes() {
 
 bool is_admin_route(const std::string& path) {
   return path.rfind("/api/admin/", 0) == 0;
+}
+
+/// Owner-only routes: an agent is refused (403) before any id is looked up.
+bool is_manage_route(const std::string& path) {
+  return path.rfind("/api/crm/webhooks/", 0) == 0
+         || path.rfind("/api/crm/whatsapp/templates", 0) == 0;
 }
 
 std::string method_of(const std::string& key) {
@@ -378,7 +396,8 @@ TEST(CrossTenant, EveryRouteWithAnIdRefusesAnotherBusiness) {
       for (auto& [target, body] : tries) {
         ++attempts;
         got.check(method + " " + target + " " + body + " as " + who,
-                  crm.call(method, target, token, body), want);
+                  crm.call(method, target, token, body),
+                  who == "A agent" && is_manage_route(path) ? 403 : want);
       }
     }
   }
@@ -401,6 +420,8 @@ TEST(CrossTenant, EveryRouteWithAnIdRefusesAnotherBusiness) {
     {"/api/crm/settings", "VICTIM-MARKER-greeting"},
     {"/api/crm/audit", "VICTIM-MARKER-greeting"},
     {"/api/crm/payments", "VICTIM-MARKER-payment"},
+    {"/api/crm/whatsapp/templates", "VICTIM-MARKER-template"},
+    {"/api/crm/webhooks/deliveries", "VICTIM-MARKER-delivery"},
   };
   std::vector<std::string> lists;
   for (auto& rt : crm.app().app().routes()) {
@@ -571,7 +592,14 @@ TEST(CrossTenant, WritesWithoutAnIdStayInTheCallersBusiness) {
     {"POST /api/auth/sign-out", {"", 200, "application/json", true}},
     // The event stream's ticket is for the caller's business.
     {"POST /api/crm/events/ticket", {"", 200}},
+    // A has no webhook_url: 422 for A (B's would have queued one).
+    {"POST /api/crm/webhooks/test", {"", 422}},
+    {"POST /api/crm/whatsapp/templates",
+     {R"({"name":"own_template","body":"own template {{1}}"})", 201}},
   };
+  // A's customer wrote within 24 hours, so a free-form send may go out.
+  crm.sql("INSERT INTO wa_conversations (business_id, peer, last_inbound_at)"
+          " VALUES (1, 'whatsapp:+972509990003', now())");
   std::set<std::string> registered;
   for (auto& rt : crm.app().app().routes())
     if (method_of(rt) != "GET" && pattern_of(rt).rfind("/api/", 0) == 0
@@ -627,6 +655,7 @@ TEST(CrossTenant, WritesWithoutAnIdStayInTheCallersBusiness) {
   EXPECT_EQ(in_a("tasks", "title = 'own written task'"), "1");
   EXPECT_EQ(in_a("pipeline_statuses", "label LIKE 'own %'"), "1,1");
   EXPECT_EQ(in_a("messages", "body = 'own whatsapp'"), "1");
+  EXPECT_EQ(in_a("wa_templates", "name = 'own_template'"), "1");
   EXPECT_EQ(crm.sql("SELECT greeting || '|' || (greeting_audio IS NULL)"
                     " FROM businesses WHERE id = 1"),
             "own greeting 2|true");

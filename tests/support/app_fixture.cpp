@@ -81,6 +81,15 @@ config test_config() {
   // (the role matrix alone presents dozens of invalid tokens).
   cfg.secret_key = "test-secret-key-0123456789abcdef-0123456789";
   cfg.auth_fail_block_after = 0;
+  // Outgoing webhooks: retries within milliseconds, a short poll.
+  cfg.webhook_poll = std::chrono::milliseconds(200);
+  cfg.webhook_retry_base = std::chrono::milliseconds(50);
+  // After-call jobs: quick polls and retries (a call's own hang-up starts
+  // its job at once anyway).
+  cfg.after_call_poll = std::chrono::milliseconds(100);
+  cfg.after_call_retry_base = std::chrono::milliseconds(50);
+  cfg.after_call_settle = std::chrono::milliseconds(5000);
+  cfg.after_call_http_timeout = std::chrono::milliseconds(5000);
   return cfg;
 }
 

@@ -640,6 +640,12 @@ TEST(openai, send_whatsapp_texts_the_caller_through_the_whatsapp_actor) {
   cfg.twilio_api_base = twilio.base_url();
   running_app app{cfg};
   openai_business(cfg);
+  // The caller wrote to the office today: inside WhatsApp's 24-hour window
+  // (tests/whatsapp/templates_test covers outside).
+  ASSERT_FALSE(sql_value(cfg, "INSERT INTO wa_conversations (business_id,"
+                              " peer, last_inbound_at) VALUES (1, 'whatsapp:"
+                                + caller + "', now()) RETURNING peer")
+                 .empty());
   ai_call call{app, "CAaiWa"};
   ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
   ai.send(function_call("call_w", "send_whatsapp",
@@ -673,8 +679,19 @@ TEST(openai, end_call_hangs_up_after_the_goodbye_is_played_and_sums_up) {
                {"choices",
                 json::array{json::object{
                   {"index", 0},
-                  {"message", json::object{{"role", "assistant"},
-                                           {"content", summary}}},
+                  // The after-call job asks for the call_summary schema.
+                  {"message",
+                   json::object{
+                     {"role", "assistant"},
+                     {"content",
+                      ev({{"summary", summary},
+                          {"deal", "rent"},
+                          {"city", "חיפה"},
+                          {"rooms", nullptr},
+                          {"budget", nullptr},
+                          {"callback_time", nullptr},
+                          {"next_step", "לחזור אליו"},
+                          {"sentiment", "neutral"}})}}},
                   {"finish_reason", "stop"}}}}})};
   });
   auto cfg = ai_config(ai.url());
@@ -766,9 +783,10 @@ TEST(openai, dtmf_goes_to_the_model_as_a_user_message) {
     return count_events(cfg, call.sid, "transcript") == "1";
   }));
   EXPECT_EQ(count_events(cfg, call.sid, "dtmf"), "1");
-  EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM call_events WHERE kind ="
-                           " 'utterance'"),
-            "1");
+  // The greeting and its recording notice (record_calls): nothing else.
+  EXPECT_EQ(sql_value(cfg, "SELECT string_agg(detail->>'what', ',' ORDER BY"
+                           " seq) FROM call_events WHERE kind = 'utterance'"),
+            "greeting,recording_notice");
 }
 
 // -- fallback to the local engine ----------------------------------------------
@@ -1056,6 +1074,12 @@ TEST(openai, book_appointment_refuses_bad_slots_with_alternatives) {
                       R"("thu":["09:00","18:00"]})";
   sql_value(cfg, "UPDATE businesses SET working_hours = '" + hours
                    + "' WHERE id = 1 RETURNING id");
+  // The caller wrote to the office today: the confirmation goes free-form
+  // (tests/whatsapp/templates_test covers the template outside the window).
+  ASSERT_FALSE(sql_value(cfg, "INSERT INTO wa_conversations (business_id,"
+                              " peer, last_inbound_at) VALUES (1, 'whatsapp:"
+                                + caller + "', now()) RETURNING peer")
+                 .empty());
   auto day = next_workday();
   ASSERT_FALSE(day.empty());
   ai_call call{app, "CAaiBook"};
@@ -1135,6 +1159,13 @@ TEST(openai, transfer_call_says_its_line_then_the_stream_ends_in_a_dial) {
   sql_value(cfg, "UPDATE businesses SET transfer = '{\"numbers\":"
                  "[\"+972509998877\"],\"ring_timeout_s\":15}' WHERE id = 1"
                  " RETURNING id");
+  // The agent wrote to the office's WhatsApp today: inside the 24-hour
+  // window, so the notice goes free-form.
+  ASSERT_FALSE(sql_value(cfg, "INSERT INTO wa_conversations (business_id,"
+                              " peer, last_inbound_at) VALUES (1,"
+                              " 'whatsapp:+972509998877', now())"
+                              " RETURNING peer")
+                 .empty());
   ai_call call{app, "CAaiXfer"};
   ASSERT_TRUE(eventually([&] { return ai.count("session.update") == 1; }));
   auto session = parsed(ai.received("session.update")[0])["session"]

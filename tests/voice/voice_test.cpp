@@ -181,13 +181,18 @@ TEST(voice, a_full_call_greets_at_once_captures_the_lead_and_hangs_up) {
            == "buy";
   }));
   EXPECT_EQ(sql_value(cfg, "SELECT callback_at FROM leads"), "spoken");
+  // The caller's turn is kept in the database (a mu-law WAV), not on disk.
   EXPECT_TRUE(eventually([&] {
-    return sql_value(cfg, "SELECT count(*) FROM call_segments WHERE call_sid"
-                          " = 'CAfull1'")
+    return sql_value(cfg, "SELECT count(*) FROM call_audio WHERE call_sid"
+                          " = 'CAfull1' AND kind = 'segment' AND complete")
            == "1";
   }));
-  auto path = sql_value(cfg, "SELECT path FROM call_segments");
-  EXPECT_TRUE(std::filesystem::exists(cfg.recordings_dir + "/" + path));
+  EXPECT_EQ(sql_value(cfg, "SELECT encode(substring(data FROM 1 FOR 4),"
+                           " 'escape') FROM call_audio_chunks"),
+            "RIFF");
+  EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM call_segments"), "0");
+  EXPECT_GT(std::stoi(sql_value(cfg, "SELECT duration_ms FROM call_audio")),
+            0);
   auto kinds = sql_value(cfg, "SELECT string_agg(kind, ',' ORDER BY seq)"
                               " FROM call_events WHERE call_sid = 'CAfull1'");
   EXPECT_NE(kinds.find("stream_start"), std::string::npos) << kinds;

@@ -24,12 +24,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The numbers these tests send to; each wrote to the office just before
+// (open_window), so free-form sends are inside WhatsApp's 24-hour window.
+// templates_test covers sends outside it.
+const std::string number = "+972501234567";
+const std::string other_number = "+972521112233";
+
 std::string header_of(const fake_http_server::request& r, const char* name) {
   return std::string{r[name]};
 }
 
 TEST_F(whatsapp_test, send_twilio_success_wire_format_and_row) {
   start();
+  open_window(number); // it wrote: inside the 24-hour window
   auto r = send(
     R"({"to":"whatsapp:+972501234567","text":"בדיקה","provider":"twilio"})");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -71,6 +78,7 @@ TEST_F(whatsapp_test, send_twilio_success_wire_format_and_row) {
 
 TEST_F(whatsapp_test, send_accepts_message_key_and_israeli_local_number) {
   start();
+  open_window(number); // it wrote: inside the 24-hour window
   auto r = send(R"({"to":"050-123-4567","message":"hi"})");
   ASSERT_EQ(r.status, 200) << r.body;
   auto msgs = twilio_.messages();
@@ -90,6 +98,7 @@ TEST_F(whatsapp_test, send_accepts_message_key_and_israeli_local_number) {
 
 TEST_F(whatsapp_test, send_missing_to_or_message_is_400) {
   start();
+  open_window(number); // it wrote: inside the 24-hour window
   const std::string expected
     = R"({"success":false,"error":"Missing to/message"})";
   for (auto body : {
@@ -118,6 +127,7 @@ TEST_F(whatsapp_test, send_missing_to_or_message_is_400) {
 
 TEST_F(whatsapp_test, send_other_400s_and_auth) {
   start();
+  open_window(number); // it wrote: inside the 24-hour window
   auto r = send(R"({"to":"+972501234567","text":"x","provider":"stripe"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.str("error").find("Unknown provider"), std::string::npos);
@@ -155,6 +165,7 @@ TEST_F(whatsapp_test, send_other_400s_and_auth) {
 
 TEST_F(whatsapp_test, send_provider_4xx_is_502_and_row_kept_failed) {
   start();
+  open_window(number); // it wrote: inside the 24-hour window
   twilio_.set_mode(fake_mode::reject);
   auto r = send(R"({"to":"+972501234567","text":"x"})");
   ASSERT_EQ(r.status, 502) << r.body;
@@ -172,6 +183,7 @@ TEST_F(whatsapp_test, send_provider_4xx_is_502_and_row_kept_failed) {
 
 TEST_F(whatsapp_test, send_provider_5xx_is_502_and_row_kept_failed) {
   start();
+  open_window(number); // it wrote: inside the 24-hour window
   twilio_.set_mode(fake_mode::server_error);
   auto r = send(R"({"to":"+972501234567","text":"x"})");
   ASSERT_EQ(r.status, 502) << r.body;
@@ -182,6 +194,7 @@ TEST_F(whatsapp_test, send_provider_5xx_is_502_and_row_kept_failed) {
 
 TEST_F(whatsapp_test, send_provider_timeout_is_502_and_row_kept_failed) {
   start(); // provider timeout 500 ms
+  open_window(number); // it wrote: inside the 24-hour window
   twilio_.server().set_delay(2000ms);
   auto t0 = std::chrono::steady_clock::now();
   auto r = send(R"({"to":"+972501234567","text":"x"})");
@@ -197,6 +210,7 @@ TEST_F(whatsapp_test, send_provider_timeout_is_502_and_row_kept_failed) {
   app_.reset();
   c.twilio_api_base = "http://127.0.0.1:1";
   start(c);
+  open_window(number); // it wrote: inside the 24-hour window
   r = send(R"({"to":"+972501234567","text":"x"})");
   EXPECT_EQ(r.status, 502) << r.body;
   EXPECT_NE(r.str("error").find("twilio unreachable"), std::string::npos);
@@ -204,6 +218,7 @@ TEST_F(whatsapp_test, send_provider_timeout_is_502_and_row_kept_failed) {
 
 TEST_F(whatsapp_test, send_meta_wire_format_and_errors) {
   start();
+  open_window(number); // it wrote: inside the 24-hour window
   auto r = send(R"({"to":"+972501234567","text":"שלום","provider":"meta"})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.str("provider"), "meta");
@@ -236,6 +251,7 @@ TEST_F(whatsapp_test, send_provider_choice_business_default_and_own_sender) {
   auto c = wa_config();
   c.whatsapp_default_provider = "meta";
   start(c);
+  open_window(number); // it wrote: inside the 24-hour window
   // Global default meta.
   ASSERT_EQ(send(R"({"to":"+972501234567","text":"a"})").str("provider"),
             "meta");
@@ -247,6 +263,7 @@ TEST_F(whatsapp_test, send_provider_choice_business_default_and_own_sender) {
   auto biz = new_business(
     R"({"name":"Own","whatsapp":{"from":"whatsapp:+97237654321","provider":"twilio"},)"
     R"("twilio":{"account_sid":"ACown","auth_token":"own-token"}})");
+  open_window(number, biz);
   auto r = send(R"({"to":"+972501234567","text":"c","business_id":)"
                 + std::to_string(biz) + "}");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -276,6 +293,7 @@ TEST_F(whatsapp_test, send_without_provider_credentials_is_501) {
   c.meta_wa_token.clear();
   c.twilio_account_sid.clear();
   start(c);
+  open_window(number); // it wrote: inside the 24-hour window
   auto r = send(R"({"to":"+972501234567","text":"x","provider":"meta"})");
   EXPECT_EQ(r.status, 501) << r.body;
   r = send(R"({"to":"+972501234567","text":"x"})");
@@ -288,6 +306,8 @@ TEST_F(whatsapp_test, send_without_provider_credentials_is_501) {
 
 TEST_F(whatsapp_test, concurrent_sends_to_one_number_are_serialised_in_order) {
   start();
+  open_window(number); // it wrote: inside the 24-hour window
+  open_window(other_number);
   twilio_.server().set_delay(15ms);
   constexpr int n = 20;
   std::vector<std::future<wa_answer>> answers;
@@ -323,6 +343,7 @@ TEST_F(whatsapp_test, concurrent_sends_to_one_number_are_serialised_in_order) {
 TEST_F(whatsapp_test,
        crashed_conversation_restarts_no_message_lost_or_doubled) {
   start();
+  open_window(number); // it wrote: inside the 24-hour window
   twilio_.server().set_delay(100ms);
   constexpr int n = 10;
   std::vector<std::future<wa_answer>> answers;
@@ -374,6 +395,8 @@ TEST_F(whatsapp_test, sends_are_rate_limited_per_number) {
   auto c = wa_config();
   c.whatsapp_rate_per_min = 3;
   start(c);
+  open_window(number); // it wrote: inside the 24-hour window
+  open_window(other_number);
   for (int i = 0; i < 3; ++i)
     ASSERT_EQ(send(R"({"to":"+972501234567","text":"x"})").status, 200) << i;
   auto r = send(R"({"to":"+972501234567","text":"x"})");
@@ -437,6 +460,7 @@ TEST_F(whatsapp_test, after_hours_reply_once_per_conversation_revived_from_db) {
 
 TEST_F(whatsapp_test, lead_thread_has_both_directions_and_is_tenant_safe) {
   start();
+  // The inbound message opens the 24-hour window for the reply.
   ASSERT_EQ(inbound("SMt1", "+972501234567", "question").status, 204);
   ASSERT_EQ(send(R"({"to":"+972501234567","text":"answer"})").status, 200);
   auto lead = sql("SELECT id FROM leads WHERE phone = '+972501234567'");
@@ -464,6 +488,7 @@ TEST_F(whatsapp_test, two_instances_keep_one_conversation_in_order) {
   auto cfg = wa_config();
   cfg.whatsapp_rate_per_min = 1000;
   start(cfg);
+  open_window(number); // it wrote: inside the 24-hour window
   auto cfg_b = cfg;
   cfg_b.port = 0;
   running_app b{cfg_b};

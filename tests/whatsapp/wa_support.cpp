@@ -203,6 +203,17 @@ whatsapp_test::inbound(const std::string& sid, const std::string& from,
                         token);
 }
 
+void whatsapp_test::open_window(const std::string& e164,
+                                std::int64_t business) {
+  auto peer = "whatsapp:" + e164;
+  EXPECT_EQ(sql("INSERT INTO wa_conversations (business_id, peer,"
+                " last_inbound_at) VALUES ("
+                + std::to_string(business) + ", '" + peer
+                + "', now()) ON CONFLICT (business_id, peer) DO UPDATE SET"
+                  " last_inbound_at = now() RETURNING peer"),
+            peer);
+}
+
 std::string whatsapp_test::sql(const std::string& q) {
   return sql_value(app_->cfg(), q);
 }

@@ -130,6 +130,9 @@ protected:
                       const std::string& body,
                       const std::string& to = "+14155238886",
                       const std::string& token = "test-auth-token");
+  /// Opens WhatsApp's 24-hour window of `e164` with `business` (as if the
+  /// number had just written; no message row, no webhook).
+  void open_window(const std::string& e164, std::int64_t business = 1);
   /// The first column of the first row of `q` ("" when none).
   std::string sql(const std::string& q);
   /// Creates a business through the admin API; returns its id.

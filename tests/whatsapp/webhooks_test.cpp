@@ -161,6 +161,7 @@ TEST_F(whatsapp_test, inbound_business_by_to_number_with_its_own_token) {
 
 TEST_F(whatsapp_test, status_moves_forward_only_and_keeps_error_code) {
   start();
+  open_window("+972501234567"); // it wrote: inside the 24-hour window
   auto a = send(R"({"to":"+972501234567","text":"one"})");
   auto b = send(R"({"to":"+972501234567","text":"two"})");
   ASSERT_EQ(a.status, 200) << a.body;
@@ -288,6 +289,7 @@ TEST_F(whatsapp_test, meta_inbound_signed_stored_once_with_business_and_lead) {
 
 TEST_F(whatsapp_test, meta_statuses_map_to_the_same_rows) {
   start();
+  open_window("+972501234567"); // it wrote: inside the 24-hour window
   auto a
     = send(R"({"to":"+972501234567","text":"via meta","provider":"meta"})");
   ASSERT_EQ(a.status, 200) << a.body;

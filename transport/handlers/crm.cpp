@@ -5,11 +5,13 @@
 // require() (transport/auth.cpp) before anything else.
 #include "transport/handlers/handlers.hpp"
 
+#include "actors/audio_store.hpp"
 #include "actors/businesses.hpp"
 #include "actors/crm_queries.hpp"
 #include "core/business_input.hpp"
 #include "core/crm_input.hpp"
 #include "core/form.hpp"
+#include "core/http_range.hpp"
 #include "core/wav.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
@@ -27,85 +29,64 @@ namespace al {
 
 namespace {
 
-namespace fs = std::filesystem;
+// -- audio ---------------------------------------------------------------------
 
-/// Largest audio file served (a two-minute recording is ~2 MB).
-constexpr std::uintmax_t max_audio_bytes = 64 * 1024 * 1024;
-
-// -- audio files -------------------------------------------------------------
-
-/// `stored` (relative to `dir`, or absolute) resolved inside `dir`, or
-/// nullopt when it would escape it ("..", symlinks, another root).
-std::optional<fs::path> inside(const std::string& dir,
-                               const std::string& stored) {
-  std::error_code ec;
-  auto base = fs::weakly_canonical(fs::absolute(dir, ec), ec);
-  if (ec || stored.empty())
-    return std::nullopt;
-  fs::path rel{stored};
-  auto full = fs::weakly_canonical(rel.is_absolute() ? rel : base / rel, ec);
-  if (ec)
-    return std::nullopt;
-  auto b = base.begin();
-  auto f = full.begin();
-  for (; b != base.end(); ++b, ++f)
-    if (f == full.end() || *f != *b)
-      return std::nullopt;
-  if (f == full.end())
-    return std::nullopt; // the directory itself
-  return full;
-}
-
-std::string_view audio_type(const fs::path& p) {
-  auto ext = p.extension().string();
-  for (auto& c : ext)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (ext == ".wav")
-    return "audio/wav";
-  if (ext == ".mp3")
-    return "audio/mpeg";
-  return "application/octet-stream";
-}
-
-/// Reads an audio file under `dir` into a response (404 when missing or
-/// outside the directory).
-http_response audio_response(const std::string& dir,
-                             const std::optional<std::string>& stored,
-                             std::string_view content_type = {}) {
-  if (!stored)
+/// Answers a GET for one stored audio object, honouring a single byte range
+/// (core/http_range.hpp): 200 with the whole body, 206 with the range (only
+/// the chunks it needs are read), 416 when it lies past the end.
+http_response audio_response(db_tx& tx, const audio_object& object,
+                             const std::string& range_header) {
+  auto range = parse_range(range_header, object.total_bytes);
+  if (range.what == range_request::kind::unsatisfiable) {
+    auto res = error_response(http::status::range_not_satisfiable,
+                              "Range not satisfiable");
+    res.set(http::field::content_range, unsatisfied_range(object.total_bytes));
+    res.set(http::field::accept_ranges, "bytes");
+    return res;
+  }
+  bool partial = range.what == range_request::kind::partial;
+  std::optional<std::string> body;
+  if (partial)
+    body = read_audio_bytes(tx, object, range.range.first, range.range.last);
+  else
+    body = read_audio_bytes(tx, object, 0,
+                            object.total_bytes ? object.total_bytes - 1 : 0);
+  if (!body) // stored chunks do not add up (logged)
     return error_response(http::status::not_found, "No such audio");
-  auto path = inside(dir, *stored);
-  std::error_code ec;
-  if (!path || !fs::is_regular_file(*path, ec))
-    return error_response(http::status::not_found, "No such audio");
-  auto size = fs::file_size(*path, ec);
-  if (ec || size > max_audio_bytes)
-    return error_response(http::status::not_found, "No such audio");
-  std::ifstream in{*path, std::ios::binary};
-  std::string data(static_cast<std::size_t>(size), '\0');
-  if (!in.read(data.data(), static_cast<std::streamsize>(size)))
-    return error_response(http::status::not_found, "No such audio");
-  auto res = make_response(http::status::ok, std::move(data),
-                           content_type.empty() ? audio_type(*path)
-                                                : content_type);
+  auto res = make_response(partial ? http::status::partial_content
+                                   : http::status::ok,
+                           std::move(*body), object.content_type);
+  if (partial)
+    res.set(http::field::content_range,
+            content_range(range.range, object.total_bytes));
+  res.set(http::field::accept_ranges, "bytes");
   res.set(http::field::cache_control, "private, max-age=3600");
   return res;
 }
 
-/// Serves the file a store lookup names, read on the DB thread (blocking
-/// file I/O stays off the io threads).
+/// Serves the object a store lookup finds, from PostgreSQL (any instance
+/// serves any call's audio).
 void serve_audio(services& svc, const responder& res, const principal& p,
-                 std::function<std::optional<std::string>(db_tx&)> lookup,
-                 std::string content_type) {
+                 const request& req,
+                 std::function<std::optional<audio_object>(db_tx&)> lookup) {
+  // If-Range names a validator these answers never give: the whole body.
+  std::string range;
+  if (req.header(http::field::if_range).empty())
+    range = std::string{req.header(http::field::range)};
   auto out = std::make_shared<http_response>();
   svc.db.run(
-    [&svc, out, lookup = std::move(lookup), bid = p.business_id,
-     admin = p.is_admin(), content_type](db_tx& tx) {
+    [out, lookup = std::move(lookup), bid = p.business_id,
+     admin = p.is_admin(), range](db_tx& tx) {
       if (admin && !business_exists(tx, bid)) {
         *out = error_response(http::status::not_found, "No such business");
         return;
       }
-      *out = audio_response(svc.cfg.recordings_dir, lookup(tx), content_type);
+      auto object = lookup(tx);
+      if (!object) {
+        *out = error_response(http::status::not_found, "No such audio");
+        return;
+      }
+      *out = audio_response(tx, *object, range);
     },
     [res, out](const db_error& err) {
       if (!err.empty())
@@ -267,12 +248,11 @@ void add_call_routes(router& r, services& svc) {
         auto seq = parse_decimal(req->path_params.at(1), 0, 2147483647);
         if (!valid_call_sid(sid) || !seq)
           return res(error_response(http::status::not_found, "No such audio"));
-        serve_audio(
-          svc, res, p,
-          [sid, seq = *seq, b = p.business_id](db_tx& tx) {
-            return call_segment_path(tx, b, sid, seq);
-          },
-          "audio/wav");
+        serve_audio(svc, res, p, *req,
+                    [sid, seq = *seq, b = p.business_id](db_tx& tx) {
+                      return find_call_audio(tx, b, sid, audio_kind_segment(),
+                                             seq);
+                    });
       }));
 
   r.add(http::verb::get, "/api/crm/calls/{sid}/recording",
@@ -282,11 +262,10 @@ void add_call_routes(router& r, services& svc) {
                   if (!valid_call_sid(sid))
                     return res(
                       error_response(http::status::not_found, "No such audio"));
-                  serve_audio(svc, res, p,
+                  serve_audio(svc, res, p, *req,
                               [sid, b = p.business_id](db_tx& tx) {
-                                return call_recording_path(tx, b, sid);
-                              },
-                              {});
+                                return find_call_recording(tx, b, sid);
+                              });
                 }));
 }
 

@@ -24,7 +24,9 @@ void add_listing_routes(router& r, services& svc); // /api/crm/listings*, leads 
 void add_stats_routes(router& r, services& svc);   // /api/crm/stats (the owner's overview)
 void add_twilio_voice_routes(router& r, services& svc); // /webhook/incoming_call, stream_*, call_status, recording_status
 void add_whatsapp_routes(router& r, services& svc);   // /webhook/whatsapp/*, /api/whatsapp/send
+void add_whatsapp_template_routes(router& r, services& svc); // /api/crm/whatsapp/templates* (add_whatsapp_routes adds them)
 void add_payment_routes(router& r, services& svc);    // /api/crm/payments*, /payments/paypal/*, /webhook/payments/*
+void add_webhook_routes(router& r, services& svc);    // /api/crm/webhooks/* (outgoing webhooks: test, deliveries, retry)
 void add_sign_in_routes(router& r, services& svc);    // /api/crm/sign-in-links, /api/auth/sign-in, sign-out
 void add_event_routes(router& r, services& svc);      // /api/crm/events (live, SSE), /api/crm/me
 void add_app_routes(router& r, services& svc);        // /app, /app/* (the dashboard's static files)
@@ -37,6 +39,10 @@ std::shared_ptr<const call_env> make_call_env(services& svc);
 /// greeting and no rendering is stored, renders it now (asynchronous), so
 /// the next caller already hears the new greeting in the AI's voice.
 void warm_greeting(services& svc, std::int64_t business);
+
+/// Starts the outgoing-webhook deliverer (actors/webhook_delivery.hpp) as a
+/// child of svc.job_manager; after svc.db, svc.http and svc.job_manager.
+void start_webhook_delivery(services& svc);
 
 /// The WhatsApp conversations' view of the services (store, outbound HTTP,
 /// provider settings from config); after svc.db and svc.whatsapp_manager.

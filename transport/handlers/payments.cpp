@@ -302,15 +302,37 @@ void send_link_by_whatsapp(services& svc, const payment_reply& r,
   req.business_id = d.business_id;
   req.to = to;
   req.body = link_message(r, d);
+  // Outside the 24-hour window: the payment_link template with {{name}}
+  // (the lead's), {{amount}}, {{url}}, {{description}}, or numbered
+  // {{1}}..{{4}} in that order.
+  req.fallback_purpose = "payment_link";
+  req.fallback_facts = {
+    {"name", ""},
+    {"amount", format_amount(d.amount_minor) + " " + d.currency},
+    {"url", r.pay_url},
+    {"description", utf8_prefix(d.description, 200)}};
   whatsapp_send(svc.sys, svc.whatsapp_manager, svc.whatsapp, std::move(req),
-                [reply](wa_send_result w) {
+                [reply, id = r.payment_id, masked = wa_masked_number(to)](
+                  wa_send_result w) {
                   json::object o{{"sent", w.status == wa_send_status::sent}};
                   if (w.message_id)
                     o["message_id"] = w.message_id;
                   if (!w.sid.empty())
                     o["sid"] = w.sid;
-                  if (w.status != wa_send_status::sent)
+                  if (!w.template_name.empty())
+                    o["template"] = w.template_name;
+                  if (w.status == wa_send_status::outside_window) {
+                    o["reason"] = "outside_window";
+                    o["error"] = "Outside the 24-hour window and no"
+                                 " payment_link template fits: the link was"
+                                 " not sent";
+                    log_safe(spdlog::level::info,
+                             "payment {}: link not sent to {}: outside the"
+                             " 24-hour window, no payment_link template",
+                             id, masked);
+                  } else if (w.status != wa_send_status::sent) {
                     o["error"] = w.error.empty() ? "not sent" : w.error;
+                  }
                   reply(std::move(o));
                 });
 }

@@ -2,6 +2,7 @@
 // stream_ended (the <Connect action>), call_status, recording_status.
 #include "transport/handlers/handlers.hpp"
 
+#include "actors/audio_store.hpp"
 #include "actors/call.hpp"
 #include "actors/call_rows.hpp"
 #include "actors/log.hpp"
@@ -80,6 +81,7 @@ struct incoming_result {
   std::int64_t business = 1;
   bool own_account = false;
   voice_pack_ptr voice;
+  bool record_calls = true;
   // The AI voice's rendering is wanted but not stored yet.
   std::string render_key, render_voice, render_text;
 };
@@ -147,9 +149,10 @@ void incoming_call(services& svc, request_ptr req, responder res) {
   auto live = svc.call_stats.live.load();
   auto spawn_and_answer = [&svc, res, call_sid, from,
                            to](std::int64_t business, voice_pack_ptr voice,
-                               bool own_account) {
+                               bool own_account, bool record_calls) {
     auto cp = std::make_shared<call_checkpoint>();
     cp->info = call_info{call_sid, business, from, to.value_or(""), voice};
+    cp->info.record_calls = record_calls;
     cp->loaded = true;
     // The actor exists, with its greeting in memory, before Twilio connects.
     caf::anon_send(svc.call_manager, spawn_atom_v,
@@ -181,6 +184,7 @@ void incoming_call(services& svc, request_ptr req, responder res) {
       }
       insert_ringing_call(tx, out->business, call_sid, from, to.value_or(""));
       out->voice = business_voice(svc, tx, *b, *out);
+      out->record_calls = b->record_calls;
     },
     [&svc, req, res, form = *form, call_sid, from, to, out, live,
      spawn_and_answer](const db_error& err) {
@@ -197,7 +201,7 @@ void incoming_call(services& svc, request_ptr req, responder res) {
         svc.db.write("call_row", [call_sid, from, to](db_tx& tx) {
           insert_ringing_call_for_number(tx, call_sid, from, to.value_or(""));
         });
-        return spawn_and_answer(1, svc.voices->get(1, ""), false);
+        return spawn_and_answer(1, svc.voices->get(1, ""), false, true);
       }
       if (out->forbidden)
         return res(
@@ -210,7 +214,8 @@ void incoming_call(services& svc, request_ptr req, responder res) {
         return res(
           xml_response(voicemail_twiml(*svc.urls, prompts::voicemail, svc.cfg.say_voice)));
       }
-      spawn_and_answer(out->business, out->voice, out->own_account);
+      spawn_and_answer(out->business, out->voice, out->own_account,
+                       out->record_calls);
       if (!out->render_key.empty())
         render_speech(svc, out->business, out->render_key, out->render_voice,
                       out->render_text);
@@ -261,9 +266,50 @@ void signed_call_webhook(
     });
 }
 
-/// Downloads a finished recording into RECORDINGS_DIR, in the background.
+/// RecordingDuration (whole seconds) in milliseconds; 0 when absent or odd.
+int recording_duration_ms(const form_params& form) {
+  auto text = form.value_or("RecordingDuration");
+  if (text.empty() || text.size() > 6)
+    return 0;
+  int s = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return 0;
+    s = s * 10 + (c - '0');
+  }
+  return s * 1000;
+}
+
+/// The media type of a downloaded recording: the response's audio/* type
+/// (parameters dropped), else audio/wav (what the .wav URL asks for).
+std::string recording_type(const outbound_response& r) {
+  for (auto& [name, value] : r.headers) {
+    std::string lower;
+    for (char c : name)
+      lower.push_back(
+        static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (lower != "content-type")
+      continue;
+    std::string t;
+    for (char c : value.substr(0, value.find(';'))) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (c == ' ' || c == '\t')
+        continue;
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '-'
+          && c != '+' && c != '.')
+        return "audio/wav";
+      t.push_back(c);
+    }
+    if (t.rfind("audio/", 0) == 0 && t.size() > 6 && t.size() <= 64)
+      return t;
+  }
+  return "audio/wav";
+}
+
+/// Downloads a finished recording into the database (call_audio kind
+/// "recording"), in the background; any instance then serves it.
 void fetch_recording(services& svc, std::string call_sid, std::string url,
-                     twilio_account account) {
+                     twilio_account account, int duration_ms) {
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
     return;
   outbound_request o;
@@ -275,26 +321,18 @@ void fetch_recording(services& svc, std::string call_sid, std::string url,
   o.headers.emplace_back(
     "Authorization",
     "Basic " + crypto::base64_encode(account.sid + ":" + account.token));
-  svc.http->send(std::move(o), [&svc, call_sid](outbound_response r) {
+  svc.http->send(std::move(o), [&svc, call_sid,
+                                 duration_ms](outbound_response r) {
     if (!r.ok()) {
       log_safe(spdlog::level::warn, "recording of {} not fetched: {} {}",
                call_sid, r.status, r.error);
       return;
     }
-    namespace fs = std::filesystem;
-    std::string safe;
-    for (unsigned char c : call_sid)
-      safe.push_back(std::isalnum(c) ? static_cast<char>(c) : '_');
-    auto rel = safe + "/recording.wav";
-    std::error_code ec;
-    fs::create_directories(fs::path(svc.cfg.recordings_dir) / safe, ec);
-    std::ofstream f{fs::path(svc.cfg.recordings_dir) / rel, std::ios::binary};
-    f.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
-    if (!f)
-      return;
-    svc.db.write("recording_path", [call_sid, rel](db_tx& tx) {
-      set_call_recording_path(tx, call_sid, rel);
-    });
+    auto type = recording_type(r);
+    if (!save_audio(svc.db, call_sid, std::string{audio_kind_recording()}, 0,
+                    std::move(type), std::move(r.body), duration_ms))
+      log_safe(spdlog::level::warn,
+               "recording of {} not stored (write queue full)", call_sid);
   });
 }
 
@@ -358,12 +396,14 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
   };
   // svc.whatsapp and its manager exist by the time a call runs a tool.
   env->send_whatsapp
-    = [&svc](std::int64_t business, std::string to, std::string text,
+    = [&svc](std::int64_t business, std::string to, wa_outgoing_text text,
              std::function<void(std::string, std::string)> done) {
         wa_send_request req;
         req.business_id = business;
         req.to = std::move(to);
-        req.body = std::move(text);
+        req.body = std::move(text.body);
+        req.fallback_purpose = std::move(text.fallback_purpose);
+        req.fallback_facts = std::move(text.fallback_facts);
         whatsapp_send(svc.sys, svc.whatsapp_manager, svc.whatsapp,
                       std::move(req), [done](wa_send_result r) {
                         if (r.status == wa_send_status::sent)
@@ -527,7 +567,8 @@ void add_twilio_voice_routes(router& r, services& svc) {
             svc, req, responder{[res, fetch, &svc, form](http_response r) {
               if (*fetch && form)
                 fetch_recording(svc, form->value_or("CallSid"),
-                                form->value_or("RecordingUrl"), **fetch);
+                                form->value_or("RecordingUrl"), **fetch,
+                                recording_duration_ms(*form));
               res(std::move(r));
             }},
             [&svc, fetch](db_tx& tx, const form_params& form, outcome& out) {

@@ -230,6 +230,8 @@ http_response render(const wa_send_result& r) {
            {"sid", r.sid},
            {"message_id", r.message_id},
            {"status", "sent"}};
+      if (!r.template_name.empty())
+        o["template"] = r.template_name;
       return json_response(status, json::serialize(o));
     case wa_send_status::provider_failed:
       status = http::status::bad_gateway;
@@ -242,6 +244,10 @@ http_response render(const wa_send_result& r) {
       break;
     case wa_send_status::rate_limited:
       status = http::status::too_many_requests;
+      break;
+    case wa_send_status::outside_window:
+    case wa_send_status::bad_template:
+      status = http::status::unprocessable_entity;
       break;
     case wa_send_status::unavailable:
       status = http::status::service_unavailable;
@@ -276,6 +282,19 @@ void api_send(services& svc, request_ptr req, responder res, principal p) {
   for (auto key : {"message", "text"})
     if (auto f = get_string(*obj, key); !body && f.ok() && !blank(f.value))
       body = f.value;
+  // {"template":{"name":...,"variables":{...}}} instead of a text.
+  std::optional<std::pair<std::string, wa_template_values>> tmpl;
+  if (auto t = get_object(*obj, "template"); t.present()) {
+    if (!t.ok())
+      return res(error_response(http::status::bad_request,
+                                "template must be an object"));
+    auto parsed = parse_wa_template_send(t.value);
+    if (auto* err = std::get_if<std::string>(&parsed))
+      return res(error_response(http::status::bad_request, *err));
+    tmpl = std::get<0>(std::move(parsed));
+    if (!body)
+      body = std::string_view{};
+  }
   if (!to.ok() || blank(to.value) || !body)
     return missing();
   std::string provider;
@@ -311,6 +330,10 @@ void api_send(services& svc, request_ptr req, responder res, principal p) {
   r.to = *e164;
   r.body = std::string{*body};
   r.provider = std::move(provider);
+  if (tmpl) {
+    r.template_name = std::move(tmpl->first);
+    r.template_values = std::move(tmpl->second);
+  }
   whatsapp_send(svc.sys, svc.whatsapp_manager, svc.whatsapp, std::move(r),
                 [res](wa_send_result out) { res(render(out)); });
 }
@@ -345,6 +368,7 @@ std::shared_ptr<const whatsapp_context> make_whatsapp_context(services& svc) {
 }
 
 void add_whatsapp_routes(router& r, services& svc) {
+  add_whatsapp_template_routes(r, svc);
   r.add(http::verb::post, "/webhook/whatsapp/incoming",
         [&svc](request_ptr req, responder res) {
           twilio_incoming(svc, std::move(req), std::move(res));

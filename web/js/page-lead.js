@@ -1,6 +1,8 @@
 // One lead: its details (editable by writers), the timeline of its calls
-// (caller audio segments and recordings played through blob URLs fetched
-// with the token, transcript lines), WhatsApp messages with a reply box,
+// (each opens on its after-call summary with the extracted fields, then the
+// whole-call recording beside the speaker-labelled transcript, the caller's
+// audio segments; audio plays through blob URLs fetched with the token),
+// WhatsApp messages with a reply box,
 // payments with "send payment link", notes and tasks; the listings that fit
 // the lead, each with "send on WhatsApp".
 import { h, mount, field, select, dateInput, timeInput, onSubmit } from './dom.js';
@@ -16,6 +18,7 @@ const MSG_STATUS = {
 };
 const PAY_STATUS = { pending: 'ממתין לתשלום', paid: 'שולם', failed: 'נכשל', cancelled: 'בוטל' };
 const ROLE = { caller: 'מתקשר', agent: 'נציג', user: 'מתקשר', assistant: 'נציג' };
+const SIDE = { caller: 'caller', agent: 'agent', user: 'caller', assistant: 'agent' };
 
 export async function render(view, ctx, { arg }) {
   const id = Number(arg);
@@ -141,22 +144,47 @@ async function drawCalls(sec, ctx, id, urls) {
   const list = h('ol.timeline');
   mount(sec, h('h2#calls-title', 'שיחות'),
     res.items.length ? list : h('p.empty', 'אין שיחות עם הליד הזה.'));
-  for (const c of res.items) {
-    const details = h('div.call-details');
-    const open = h('button.link', { type: 'button', 'aria-expanded': 'false' }, 'פרטי השיחה');
+  res.items.forEach((c, n) => {
+    const details = h(`div#call-details-${n}.call-details`);
+    const open = h('button.link', { type: 'button', 'aria-expanded': 'false', 'aria-controls': details.id }, 'פרטי השיחה');
+    const item = h('li.call', { dataset: { sid: c.sid } });
     open.addEventListener('click', async () => {
       const expanded = open.getAttribute('aria-expanded') === 'true';
       open.setAttribute('aria-expanded', String(!expanded));
+      item.classList.toggle('open', !expanded);
+      const gen = (details.gen || 0) + 1;
+      details.gen = gen;
       if (expanded) { mount(details); return; }
       mount(details, h('p.loading', 'טוען…'));
+      const current = () => details.gen === gen && details.isConnected;
+      const load = () => get(`/api/crm/calls/${encodeURIComponent(c.sid)}`);
+      let call;
       try {
-        drawCall(details, ctx, await get(`/api/crm/calls/${encodeURIComponent(c.sid)}`), urls);
+        call = await load();
       } catch (err) {
-        mount(details);
+        if (current()) mount(details);
         ctx.fail('טעינת פרטי השיחה נכשלה', err);
+        return;
+      }
+      if (!current()) return;
+      drawCall(details, ctx, call, urls);
+      // While the transcript and summary are being made, look again now and
+      // then (while this call stays open on screen), and draw them once
+      // ready, though not under someone listening to the recording.
+      for (let i = 0; i < 60 && afterCallWorking(call); i++) {
+        await sleep(5000);
+        if (!current()) return;
+        let next;
+        try { next = await load(); } catch { return; }
+        if (!current()) return;
+        if (afterCallWorking(next)) continue;
+        while (current() && [...details.querySelectorAll('audio')].some((au) => !au.paused)) await sleep(2000);
+        if (!current()) return;
+        call = next;
+        drawCall(details, ctx, call, urls);
       }
     });
-    list.append(h('li.call', { dataset: { sid: c.sid } },
+    list.append(mount(item,
       h('div.call-head',
         h('strong', fmt.dateTime(c.created_at)),
         h('span', ` · ${fmt.duration(c.duration_s)} · ${ENGINE[c.engine] || c.engine} · `),
@@ -164,7 +192,7 @@ async function drawCalls(sec, ctx, id, urls) {
         c.summary ? h('p.summary', c.summary) : null,
         open),
       details));
-  }
+  });
 }
 
 function player(ctx, label, path, urls) {
@@ -199,12 +227,91 @@ const CALL_EVENT = {
   engine_fallback: (d) => `המעבר לקול המובנה (${d.reason || ''})`,
 };
 
+/// The labelled facts the after-call summary extracted, in reading order.
+const SENTIMENT = { positive: 'חיובי', neutral: 'ניטרלי', negative: 'שלילי' };
+const SUMMARY_FIELDS = [
+  ['deal', 'עסקה', (v) => DEAL[v] || v],
+  ['city', 'עיר', (v) => v],
+  ['rooms', 'חדרים', (v) => String(v)],
+  ['budget', 'תקציב', budgetText],
+  ['callback_time', 'מועד לחזרה', (v) => (/^\d{4}-\d{2}-\d{2}T/.test(v) ? fmt.dateTime(v) : v)],
+  ['next_step', 'הצעד הבא', (v) => v],
+];
+/// A budget as ₪: a number, a numeric text, {min, max}, or words as said.
+function budgetText(v) {
+  const ils = (x) => (x !== null && x !== '' && Number.isFinite(Number(x)) ? fmt.shekels(Number(x)) : null);
+  if (v && typeof v === 'object') {
+    const [lo, hi] = [ils(v.min), ils(v.max)];
+    if (lo && hi) return `${lo}–${hi}`;
+    if (hi) return `עד ${hi}`;
+    return lo ? `מ־${lo}` : '';
+  }
+  return ils(typeof v === 'string' ? v.replace(/[,\s₪]/g, '') : v) || String(v);
+}
+const blank = (v) => v === null || v === undefined || (typeof v === 'string' && !v.trim());
+
+/// The summary on top: its text, the extracted fields as labelled chips and
+/// the caller's sentiment as a coloured badge.
+function callSummary(call) {
+  const f = call.summary_fields && typeof call.summary_fields === 'object' ? call.summary_fields : {};
+  const text = blank(f.summary) ? call.summary : f.summary;
+  const chips = SUMMARY_FIELDS.filter(([k]) => !blank(f[k]))
+    .map(([k, label, show]) => [k, label, String(show(f[k]))]).filter(([, , v]) => v.trim())
+    .map(([k, label, v]) => h('li.fact', { dataset: { field: k } },
+      h('span.fact-label', `${label}: `), h('bdi.fact-value', v)));
+  const mood = SENTIMENT[f.sentiment] ? h(`span.pill.sentiment.sent-${f.sentiment}`,
+    { dataset: { field: 'sentiment' } }, h('span.visually-hidden', 'רושם כללי: '), SENTIMENT[f.sentiment]) : null;
+  if (blank(text) && !chips.length && !mood) return null;
+  return h('div.call-summary', h('div.call-summary-head', h('h3', 'סיכום השיחה'), mood),
+    blank(text) ? null : h('p.call-summary-text', { dir: 'auto' }, text),
+    chips.length ? h('ul.facts', { 'aria-label': 'פרטים שעלו בשיחה' }, chips) : null);
+}
+
+/// Where the after-call work stands (nothing once it is done).
+function afterCallState(call) {
+  const a = call.after_call;
+  if (!a || a.status === 'done') return null;
+  if (a.status === 'pending' || a.status === 'running') {
+    return h('p.after-call.working', { role: 'status', dataset: { status: a.status } }, 'מתמלל ומסכם…');
+  }
+  if (a.status === 'failed') {
+    const tries = Number(a.attempts) || 0;
+    return h('p.after-call.failed', { role: 'alert', dataset: { status: a.status } },
+      `התמלול והסיכום נכשלו${tries ? ` אחרי ${tries === 1 ? 'ניסיון אחד' : `${tries} ניסיונות`}` : ''}`,
+      a.error ? [': ', h('bdi', a.error)] : '', '.');
+  }
+  return null;
+}
+
+/// The whole-call recording, when the call has one.
+function recordingPath(call) {
+  if (call.recording_url) return call.recording_url;
+  if (call.recording === true) return `/api/crm/calls/${encodeURIComponent(call.sid)}/recording`;
+  return null;
+}
+
+const afterCallWorking = (call) => ['pending', 'running'].includes(call.after_call?.status);
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+
 function drawCall(el, ctx, call, urls) {
   const segs = call.segments || [];
   const transcript = call.transcript || [];
   const moments = (call.events || []).filter((e) => CALL_EVENT[e.kind]);
   const offered = (call.listings || []).filter((l) => l && l.id != null);
+  const recording = recordingPath(call);
+  const lines = transcript.filter((t) => !blank(t.text));
   mount(el,
+    callSummary(call),
+    afterCallState(call),
+    recording || lines.length ? h(`div.call-media${recording && lines.length ? '.two' : ''}`,
+      recording ? h('div.recording', h('h3', 'הקלטת השיחה'), player(ctx, 'הקלטת השיחה', recording, urls)) : null,
+      lines.length ? h('div.transcript', h(`h3#${el.id}-transcript`, 'תמליל'),
+        h('ol.transcript-lines', { tabindex: '0', 'aria-labelledby': `${el.id}-transcript` }, lines.map((t) => {
+          const role = t.role || t.speaker || '';
+          const who = ROLE[role] || role || 'דובר';
+          return h(`li.line.role-${SIDE[role] || 'other'}`, { dataset: { seq: t.seq } },
+            h('span.speaker', who), h('span.visually-hidden', ': '), h('span.said', { dir: 'auto' }, t.text));
+        }))) : null) : null,
     offered.length ? h('div.call-listings', h('h3', 'נכסים שהוצעו בשיחה'),
       h('ul.chips', offered.map((l) => h('li', l.deleted
         ? h('span.chip.deleted', `${l.title || `נכס ${l.id}`} (נמחק)`)
@@ -215,10 +322,8 @@ function drawCall(el, ctx, call, urls) {
     segs.length ? h('div.segments', h('h3', 'קטעי שמע של המתקשר'),
       h('ul.plain', segs.map((s) => h('li',
         player(ctx, `קטע ${s.seq} (${fmt.duration(s.duration_ms / 1000)})`, s.url, urls))))) : null,
-    call.recording_url ? h('div.recording', h('h3', 'הקלטה'), player(ctx, 'הקלטת השיחה', call.recording_url, urls)) : null,
-    transcript.length ? h('div.transcript', h('h3', 'תמליל'),
-      h('ol.plain', transcript.map((t) => h('li', h('strong', `${ROLE[t.role] || t.role}: `), t.text)))) : null,
-    !segs.length && !call.recording_url && !transcript.length && !offered.length ? h('p.empty', 'אין שמע או תמליל לשיחה הזו.') : null);
+    !segs.length && !recording && !transcript.length && !offered.length && !afterCallWorking(call)
+      ? h('p.empty', 'אין שמע או תמליל לשיחה הזו.') : null);
 }
 
 // -- listings that fit ------------------------------------------------------------

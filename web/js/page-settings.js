@@ -1,11 +1,13 @@
 // The business's settings: greeting (with a "listen" preview in the
-// embedded voice), prompt, after-hours reply, working hours, WhatsApp
-// provider and payments. Owners edit; other roles see them read-only.
+// embedded voice), prompt, call recording, after-hours reply, working
+// hours, WhatsApp provider and payments; for owners also the outgoing
+// webhook (with a test event and its last deliveries) and invitations.
+// Owners edit; other roles see the settings read-only.
 // Secrets are write-only: the API says only whether one is set, and an
 // empty secret field leaves it unchanged.
 import { h, mount, field, select, timeInput, onSubmit } from './dom.js';
 import * as fmt from './fmt.js';
-import { get, post, patch, del, upload, audioUrl } from './api.js';
+import { get, post, patch, del, upload, audioUrl, ApiError } from './api.js';
 
 const DAYS = [['sun', 'ראשון'], ['mon', 'שני'], ['tue', 'שלישי'], ['wed', 'רביעי'],
   ['thu', 'חמישי'], ['fri', 'שישי'], ['sat', 'שבת']];
@@ -31,6 +33,10 @@ export async function render(view, ctx) {
   const paypalId = h('input', { autocomplete: 'off', dir: 'ltr', disabled: ro, placeholder: pay.paypal_configured ? 'מוגדר — השאירו ריק כדי לא לשנות' : '' });
   const paypalSecret = h('input', { type: 'password', autocomplete: 'new-password', dir: 'ltr', disabled: ro, placeholder: pay.paypal_configured ? 'מוגדר — השאירו ריק כדי לא לשנות' : '' });
   const terminal = h('input', { autocomplete: 'off', dir: 'ltr', disabled: ro, value: pay.tranzila_terminal || '' });
+
+  // On by default: with it, callers hear a short recording notice after
+  // the greeting and the whole call is kept for the lead's page.
+  const recordCalls = h('input', { type: 'checkbox', checked: b.record_calls !== false, disabled: ro, 'aria-describedby': 'record-calls-hint' });
 
   const voice = h('input', { autocomplete: 'off', dir: 'ltr', disabled: ro, maxlength: '40', value: b.voice || '', placeholder: 'alloy, coral, verse…' });
   const transfer = b.transfer || {};
@@ -108,6 +114,10 @@ export async function render(view, ctx) {
         'אם הועלתה, היא מושמעת במקום הברכה המוקראת.'), audioState, audioRemove,
       field('קול ה-AI', voice, 'שם קול של OpenAI; ריק = ברירת המחדל של המערכת. הברכה מוקלטת מחדש בקול הזה.'),
       field('הנחיות לנציג הקולי', prompt)),
+    h('section.card', { 'aria-labelledby': 'set-record' },
+      h('h2#set-record', 'הקלטת שיחות'),
+      h('label.check', recordCalls, ' הקלטת השיחה כולה (שני הצדדים)'),
+      h('p#record-calls-hint.hint', 'המתקשרים שומעים מיד אחרי הברכה הודעה קצרה שהשיחה מוקלטת; ההקלטה והתמליל מופיעים בדף הליד.')),
     h('section.card', { 'aria-labelledby': 'set-transfer' },
       h('h2#set-transfer', 'העברה לנציג'),
       field('מספרים להעברה (עד 5, מופרדים בפסיק)', transferNumbers,
@@ -159,6 +169,7 @@ export async function render(view, ctx) {
       whatsapp: { provider: waProvider.value },
       payments,
       voice: voice.value.trim(),
+      record_calls: recordCalls.checked,
       transfer: {
         numbers: transferNumbers.value.split(/[,;\n]+/).map((x) => x.trim()).filter(Boolean),
         ring_timeout_s: Number(ringTimeout.value) || 20,
@@ -174,7 +185,7 @@ export async function render(view, ctx) {
     }
   });
   mount(view, h('header.page-head', h('h1', 'הגדרות העסק'), h('p.meta', b.name || '')), form,
-    ro ? null : invitations(ctx));
+    ro ? null : webhooks(ctx, b), ro ? null : invitations(ctx));
   return () => { if (listenUrl) URL.revokeObjectURL(listenUrl); };
 }
 
@@ -215,5 +226,137 @@ function invitations(ctx) {
       button.removeAttribute('aria-busy');
     }
   });
+  return form;
+}
+
+const DELIVERY_STATUS = { pending: 'ממתין', delivered: 'נמסר', failed: 'נכשל' };
+const EVENT_NAME = {
+  'call.completed': 'שיחה הסתיימה', 'lead.created': 'ליד חדש', 'message.received': 'הודעה התקבלה',
+  'payment.paid': 'תשלום התקבל', test: 'אירוע בדיקה',
+};
+const DELIVERIES_PER_PAGE = 10;
+
+/// The outgoing webhook (owners and the administrator only: the API
+/// refuses agents): the URL, a write-only secret (empty keeps the one set),
+/// a test event, and the last deliveries with a retry for a failed one.
+function webhooks(ctx, b) {
+  const secretSet = !!b.webhook_secret_set;
+  const url = h('input', {
+    type: 'url', dir: 'ltr', autocomplete: 'off', spellcheck: 'false', maxlength: '2048',
+    value: b.webhook_url || '', placeholder: 'https://crm.example.co.il/hooks/agentlocator',
+  });
+  const secret = h('input', {
+    type: 'password', dir: 'ltr', autocomplete: 'new-password', maxlength: '256',
+    placeholder: secretSet ? 'מוגדר — השאירו ריק כדי לא לשנות' : 'לא הוגדר',
+  });
+  const save = h('button.primary', { type: 'submit' }, 'שמירת ה-Webhook');
+  const test = h('button#webhook-test', { type: 'button' }, 'שליחת אירוע בדיקה');
+  const testOut = h('p#webhook-test-result.webhook-test-result', { role: 'status' });
+  const table = h('div.deliveries');
+  const form = h('form.card.webhooks', { 'aria-labelledby': 'set-webhook' },
+    h('h2#set-webhook', 'Webhook לאחר כל שיחה'),
+    h('p.hint', 'אחרי כל שיחה, ליד חדש, הודעה נכנסת ותשלום נשלחת בקשת POST עם JSON לכתובת הזו. החתימה בכותרת X-AgentLocator-Signature היא HMAC-SHA256 של גוף הבקשה עם הסוד.'),
+    field('כתובת (URL)', url, 'https בלבד (http רק לכתובת מקומית). ריק = בלי webhook.'),
+    field('סוד לחתימה', secret, secretSet ? 'מוגדר סוד. הוא לעולם אינו מוצג; מלאו רק כדי להחליף.' : 'הסוד לעולם אינו מוצג אחרי השמירה.'),
+    h('div.actions', save, test), testOut,
+    h('h3#webhook-deliveries-title', 'משלוחים אחרונים'), table);
+
+  onSubmit(form, async () => {
+    const body = { webhook_url: url.value.trim() || null };
+    if (secret.value) body.webhook_secret = secret.value;
+    try {
+      const saved = await patch('/api/crm/settings', body);
+      secret.value = '';
+      const nowSet = saved && 'webhook_secret_set' in saved ? !!saved.webhook_secret_set : secretSet || !!body.webhook_secret;
+      secret.placeholder = nowSet ? 'מוגדר — השאירו ריק כדי לא לשנות' : 'לא הוגדר';
+      if (saved && 'webhook_url' in saved) url.value = saved.webhook_url || '';
+      ctx.toast(body.webhook_url ? 'כתובת ה-Webhook נשמרה.' : 'ה-Webhook כובה.');
+    } catch (err) {
+      ctx.fail('שמירת ה-Webhook נכשלה', err);
+    }
+  });
+
+  test.addEventListener('click', async () => {
+    if (test.disabled) return;
+    test.disabled = true;
+    test.setAttribute('aria-busy', 'true');
+    testOut.className = 'webhook-test-result';
+    testOut.textContent = '';
+    try {
+      const r = await post('/api/crm/webhooks/test');
+      testOut.replaceChildren('אירוע בדיקה נשלח לתור: ', h('bdi', { dir: 'ltr' }, r?.id || ''));
+      testOut.classList.add('ok');
+      await loadDeliveries(1);
+    } catch (err) {
+      testOut.textContent = err instanceof ApiError && err.status === 422
+        ? `אירוע הבדיקה לא נשלח: ${err.detail === 'No webhook_url set' ? 'לא הוגדרה כתובת. שמרו כתובת קודם.' : err.detail || err.message}`
+        : (err instanceof ApiError ? err.explain('אירוע הבדיקה לא נשלח') : `אירוע הבדיקה לא נשלח: ${err.message}`);
+      testOut.classList.add('form-error');
+    } finally {
+      test.disabled = false;
+      test.removeAttribute('aria-busy');
+    }
+  });
+
+  let page = 1;
+  async function loadDeliveries(p = page) {
+    let res;
+    try {
+      res = await get(`/api/crm/webhooks/deliveries?page=${p}&per_page=${DELIVERIES_PER_PAGE}`);
+    } catch (err) {
+      mount(table, h('p.form-error', err instanceof ApiError ? err.explain('טעינת המשלוחים נכשלה') : `טעינת המשלוחים נכשלה: ${err.message}`));
+      return;
+    }
+    page = p;
+    const items = res.items || [];
+    if (!items.length) {
+      mount(table, h('p.empty', 'עוד לא נשלחו אירועים.'));
+      return;
+    }
+    const rows = items.map((d) => {
+      let retry = '';
+      if (d.status === 'failed') {
+        retry = h('button.retry', { type: 'button', 'aria-label': `שליחה חוזרת של ${EVENT_NAME[d.event] || d.event} מ־${fmt.dateTime(d.created_at)}` }, 'שליחה חוזרת');
+        retry.addEventListener('click', async () => {
+          retry.disabled = true;
+          retry.setAttribute('aria-busy', 'true');
+          try {
+            await post(`/api/crm/webhooks/deliveries/${encodeURIComponent(d.id)}/retry`);
+            ctx.toast('המשלוח הוחזר לתור.');
+            await loadDeliveries();
+          } catch (err) {
+            ctx.fail('השליחה החוזרת נכשלה', err);
+            if (retry.isConnected) {
+              retry.disabled = false;
+              retry.removeAttribute('aria-busy');
+            }
+          }
+        });
+      }
+      const last = [d.last_status ? h('bdi', { dir: 'ltr' }, `HTTP ${d.last_status}`) : null,
+        d.last_error ? h('div.delivery-error', { dir: 'auto' }, d.last_error) : null].filter(Boolean);
+      const when = d.status === 'delivered' && d.delivered_at ? `נמסר ${fmt.dateTime(d.delivered_at)}`
+        : d.status === 'pending' && d.next_attempt_at ? `ניסיון הבא ${fmt.dateTime(d.next_attempt_at)}` : '';
+      return h('tr', { dataset: { id: d.id, status: d.status } },
+        h('td', h('span', EVENT_NAME[d.event] || d.event), h('br'), h('bdi.meta', { dir: 'ltr' }, d.event)),
+        h('td.nowrap', fmt.dateTime(d.created_at), when ? [h('br'), h('span.meta', when)] : null),
+        h('td', h(`span.pill.dl-${d.status}`, DELIVERY_STATUS[d.status] || d.status)),
+        h('td.num', String(d.attempts ?? 0)),
+        h('td.delivery-last', last.length ? last : '—'),
+        h('td', retry));
+    });
+    const pages = Math.max(1, Math.ceil((res.total || 0) / (res.per_page || DELIVERIES_PER_PAGE)));
+    const prev = h('button', { type: 'button', disabled: page <= 1 }, 'חדשים יותר');
+    const next = h('button', { type: 'button', disabled: page >= pages }, 'ישנים יותר');
+    prev.addEventListener('click', () => loadDeliveries(page - 1));
+    next.addEventListener('click', () => loadDeliveries(page + 1));
+    mount(table,
+      h('div.table-wrap', h('table.data.deliveries-table', { 'aria-labelledby': 'webhook-deliveries-title' },
+        h('thead', h('tr', ...['אירוע', 'זמן', 'מצב', 'ניסיונות', 'תשובה אחרונה', ''].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', rows))),
+      pages > 1 ? h('div.pager', prev, h('span', `עמוד ${page} מתוך ${pages}`), next) : null);
+  }
+  mount(table, h('p.loading', 'טוען…'));
+  loadDeliveries(1);
   return form;
 }
