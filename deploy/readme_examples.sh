@@ -58,6 +58,8 @@ for cmd in "${COMMANDS[@]}"; do
     */leads/1/matches*) ok='^(200|404)$' ;;
     # 501 without PayPal credentials, as the README's comment says.
     */payments/create*) ok='^(200|201|501)$' ;;
+    # Free-form WhatsApp: 422 outside the 24-hour window, as the README says.
+    */api/whatsapp/send*'"text":'*) ok='^(200|422)$' ;;
     *) ok='^2[0-9][0-9]$' ;;
   esac
   if [[ "$status" =~ $ok ]]; then

@@ -501,10 +501,11 @@ twilio_post /webhook/recording_status "$(form CallSid "$CALL_B" AccountSid "$ACC
 check "recording_status signed 204" "$([ "$ST" = 204 ] || got)"
 fake_seen "recording fetched from Twilio (Basic auth)" \
   "r['method'] == 'GET' and r['target'].startswith('/2010-04-01/Accounts/$ACCOUNT/Recordings/$REC') and user == '$ACCOUNT'"
-if [ -n "${RECORDINGS_DIR:-}" ] && [ -d "$RECORDINGS_DIR" ]; then
-  rec_file() { [ -s "$RECORDINGS_DIR/$CALL_B/recording.wav" ]; }
-  check "recording stored in RECORDINGS_DIR" "$(eventually 5 rec_file || echo "no $RECORDINGS_DIR/$CALL_B/recording.wav")"
-fi
+# Kept in PostgreSQL (any instance serves it), with range requests.
+rec_served() { api GET "/api/crm/calls/$CALL_B/recording" && [ "$ST" = 200 ] && [ -s "$BODYF" ]; }
+check "recording stored and served by the CRM" "$(eventually 5 rec_served || got)"
+req GET "/api/crm/calls/$CALL_B/recording" -H "Authorization: Bearer $ADMIN" -H 'Range: bytes=0-3'
+check "recording range request 206, 4 bytes" "$([ "$ST" = 206 ] && [ "$(wc -c < "$BODYF")" -eq 4 ] || got)"
 
 # =============================================================================
 # 6. WhatsApp
@@ -517,6 +518,22 @@ api POST /api/whatsapp/send '{"to":""}'
 check "whatsapp send {to:\"\"} 400 Missing to/message" "$([ "$ST" = 400 ] && jtrue 'j == {"success": False, "error": "Missing to/message"}' || got)"
 api POST /api/whatsapp/send '{"to":"whatsapp:+972501234567"}'
 check "whatsapp send without text 400" "$([ "$ST" = 400 ] && jtrue 'j.get("error") == "Missing to/message"' || got)"
+
+# Free-form text only within 24 hours of the customer's last message.
+api POST /api/whatsapp/send '{"to":"whatsapp:+972501234567","text":"בדיקה","provider":"twilio"}'
+check "whatsapp free-form to a number that never wrote: 422 (24-hour window)" "$([ "$ST" = 422 ] && jtrue 'j == {"success": False, "error": "Outside the 24-hour window: use a template"}' || got)"
+for who in +972501234567 +972500000000; do
+  W_SID="SM$(rand_hex)"
+  twilio_post /webhook/whatsapp/incoming "$(form MessageSid "$W_SID" AccountSid "$ACCOUNT" From "whatsapp:$who" To whatsapp:+14155238886 Body 'היי' NumMedia 0)"
+  check "whatsapp: $who writes first (204)" "$([ "$ST" = 204 ] || got)"
+done
+# A registered template goes out at any time (Twilio: ContentSid + ContentVariables).
+api POST /api/crm/whatsapp/templates '{"name":"smoke_link","purpose":"payment_link","twilio_content_sid":"HX0123456789abcdef0123456789abcdef","body":"שלום {{1}}, הקישור: {{2}}"}'
+check "whatsapp template registered 201" "$([ "$ST" = 201 ] || got)"
+api POST /api/whatsapp/send '{"to":"whatsapp:+972509998877","provider":"twilio","template":{"name":"smoke_link","variables":{"1":"דנה","2":"https://pay.example/x"}}}'
+check "whatsapp template send 200" "$([ "$ST" = 200 ] && jtrue 'j["success"] is True and j.get("template") == "smoke_link"' || got)"
+fake_seen "template reached Twilio with ContentSid and ContentVariables" \
+  "r['method'] == 'POST' and r['target'].endswith('/Messages.json') and f.get('ContentSid') == 'HX0123456789abcdef0123456789abcdef' and 'דנה' in f.get('ContentVariables', '') and 'Body' not in f"
 
 api POST /api/whatsapp/send '{"to":"whatsapp:+972501234567","text":"בדיקה","provider":"twilio"}'
 WA_SID="$(jpy 'j["sid"]' 2>/dev/null)"

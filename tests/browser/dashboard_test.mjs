@@ -690,7 +690,12 @@ async function main() {
   }, id, value);
   await setStatus(listingId, 'reserved');
   const reserved = await until(async () => (await api(`/api/crm/listings/${listingId}`)).status === 'reserved', 'PATCH status', 5000).catch(() => false);
-  const pill = await page.eval((id) => document.querySelector(`.listing-card[data-id="${id}"] .pill`)?.textContent, listingId);
+  // The card redraws after the PATCH answers: wait for it, not for a fixed time.
+  const pill = await page.waitFor((id) => {
+    const t = document.querySelector(`.listing-card[data-id="${id}"] .pill`)?.textContent;
+    return t === 'שמור' ? t : null;
+  }, 'the card shows the new status', 5000, listingId).catch(() =>
+    page.eval((id) => document.querySelector(`.listing-card[data-id="${id}"] .pill`)?.textContent, listingId));
   check(reserved && pill === 'שמור', 'a quick status change on the card is saved', pill);
   await page.waitFor((id) => !document.querySelector(`.listing-card[data-id="${id}"] select.status-select`).disabled, 'the status select', 5000, listingId);
   await setStatus(listingId, 'available');
