@@ -652,7 +652,7 @@ TEST(after_call, a_call_that_has_not_ended_has_no_job) {
                           " WHERE c.call_sid = '" + call.sid
                             + "' GROUP BY c.status")
            == "in-progress|true";
-  }));
+  }, 15s));
   // Several job polls (100 ms) while it is live: still nothing.
   std::this_thread::sleep_for(500ms);
   auto c = get_call(app, call.sid);
