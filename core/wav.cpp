@@ -469,6 +469,14 @@ std::string pcm16_as_mulaw(std::string_view pcm_s16le, int sample_rate) {
   return out;
 }
 
+namespace {
+/// Appends the low `bytes` bytes of `v`, little-endian (RIFF's order).
+void put_le(std::string& out, std::uint32_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+} // namespace
+
 std::string mulaw_to_pcm_wav(std::string_view mulaw) {
   std::vector<std::int16_t> pcm;
   pcm.reserve(mulaw.size());
@@ -476,14 +484,8 @@ std::string mulaw_to_pcm_wav(std::string_view mulaw) {
   auto data_bytes = static_cast<std::uint32_t>(pcm.size() * 2);
   std::string out;
   out.reserve(44 + data_bytes);
-  auto u32 = [&out](std::uint32_t v) {
-    for (int i = 0; i < 4; ++i)
-      out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  };
-  auto u16 = [&out](std::uint16_t v) {
-    out.push_back(static_cast<char>(v & 0xff));
-    out.push_back(static_cast<char>(v >> 8));
-  };
+  auto u32 = [&out](std::uint32_t v) { put_le(out, v, 4); };
+  auto u16 = [&out](std::uint16_t v) { put_le(out, v, 2); };
   constexpr std::uint32_t rate = 8000;
   out += "RIFF";
   u32(36 + data_bytes);
@@ -507,14 +509,8 @@ std::string mulaw_wav(std::string_view mulaw) {
   bool pad = n % 2 != 0; // chunks are word-aligned
   std::string out;
   out.reserve(58 + n + (pad ? 1 : 0));
-  auto u32 = [&out](std::uint32_t v) {
-    for (int i = 0; i < 4; ++i)
-      out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  };
-  auto u16 = [&out](std::uint16_t v) {
-    out.push_back(static_cast<char>(v & 0xff));
-    out.push_back(static_cast<char>(v >> 8));
-  };
+  auto u32 = [&out](std::uint32_t v) { put_le(out, v, 4); };
+  auto u16 = [&out](std::uint16_t v) { put_le(out, v, 2); };
   constexpr std::uint32_t rate = 8000;
   out += "RIFF";
   u32(4 + 26 + 12 + 8 + n + (pad ? 1 : 0));
