@@ -150,6 +150,21 @@ void greet(call_actor* self) {
     cp.recorder->agent_audio(voice.greeting);
   record_event(self, "utterance", {{"mark", "greeting"}, {"what", "greeting"}});
   say(self, voice.recording_notice, "recording_notice");
+  cp.notice_playing = true;
+}
+
+/// A barge-in cut the greeting or the recording notice: the caller may not
+/// have heard that the call is recorded, so nothing of it is kept (the
+/// recorder is dropped before its first chunk: a chunk holds minutes).
+void drop_unannounced_recording(call_actor* self) {
+  auto& cp = *self->state.cp;
+  if (!cp.notice_playing)
+    return;
+  cp.notice_playing = false;
+  if (!cp.recorder)
+    return;
+  cp.recorder.reset();
+  record_event(self, "recording_dropped", {{"reason", "notice interrupted"}});
 }
 
 /// record_calls: the whole two-sided call from here to the hang-up
@@ -447,6 +462,7 @@ void call_host::clear() {
   cp.playing = false;
   if (cp.recorder)
     cp.recorder->clear_agent();
+  drop_unannounced_recording(self);
 }
 
 void call_host::run_tool(tool_call call) {
@@ -622,7 +638,10 @@ void on_attached(call_actor* self) {
     set_call_lead(tx, sid, lead);
   });
   cp.step = call_step::greeting;
-  if (cp.info.record_calls)
+  // Recorded only when the caller will hear the notice (greet() plays it
+  // whenever record_calls is on and the notice was rendered).
+  if (cp.info.record_calls && cp.info.voice && cp.info.voice->recording_notice
+      && cp.info.voice->greeting)
     start_recording(self); // before the greeting: it starts the timeline
   greet(self);
   // An AI business takes over after the greeting; without a key the
@@ -652,6 +671,7 @@ void load_info(call_actor* self) {
       info->business_id = row->business_id;
       info->from = row->from;
       info->to = row->to;
+      info->record_calls = row->record_calls;
       *greeting = row->greeting;
       // The business's own greeting (uploaded or rendered), as the instance
       // that answered the webhook would play it.
@@ -661,8 +681,11 @@ void load_info(call_actor* self) {
     [me, info, greeting, env](const db_error& err) {
       // An unknown call (or no database) still gets the default voice, so
       // the caller is never left in silence.
-      if (!err.empty() || info->business_id == 0)
+      if (!err.empty() || info->business_id == 0) {
         info->business_id = info->business_id == 0 ? 1 : info->business_id;
+        // Whether the business records is unknown: do not record.
+        info->record_calls = false;
+      }
       if (!info->voice)
         info->voice = env->voices->get(info->business_id, *greeting);
       caf::anon_send(me, result_atom_v, std::move(*info));
@@ -741,6 +764,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
           cp.playing = false;
           if (cp.recorder)
             cp.recorder->clear_agent();
+          drop_unannounced_recording(self);
           if (self->state.env->m)
             self->state.env->m->barge_ins.Increment();
           record_event(self, "barge_in", {{"mark", cp.playing_mark}});
@@ -774,6 +798,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       if (!cp.playing || name != cp.playing_mark)
         return; // a stale mark (echoed after clear) or a flood
       cp.playing = false;
+      cp.notice_playing = false; // the notice (if any) was heard
       if (cp.transferring && !ai_active(self))
         return complete_transfer(self);
       if (cp.step == call_step::goodbye)

@@ -124,6 +124,10 @@ struct call_checkpoint {
   int segments = 0;
   bool playing = false;
   std::string playing_mark;
+  /// The greeting and the recording notice are playing: a barge-in now
+  /// drops the recording (a caller is never recorded without having heard
+  /// the notice).
+  bool notice_playing = false;
   bool in_speech = false;
   std::string turn_audio; // caller audio of the current turn
   std::int64_t lead_id = 0;

@@ -138,6 +138,16 @@ constexpr sql_statement end_lead_after_call_jobs{
   " FROM calls c WHERE c.business_id = $1 AND c.lead_id = $2"
   " AND j.call_sid = c.call_sid AND j.status IN ('pending', 'running')"};
 
+// The webhook events that carry the lead's data (its calls' transcripts
+// and summaries, its messages, payments, the lead itself) leave the outbox
+// too: a copy kept for retries or shown in the deliveries list would
+// outlive the erasure. (What a receiver already got is the receiver's.)
+constexpr sql_statement erase_lead_webhook_events{
+  "DELETE FROM webhook_outbox WHERE business_id = $1"
+  " AND (body::jsonb -> 'data' ->> 'lead_id' = $2::bigint::text"
+  "  OR (event = 'lead.created'"
+  "      AND body::jsonb -> 'data' ->> 'id' = $2::bigint::text))"};
+
 // GET /api/crm/calls/{sid}: the after-call job and the summary's fields.
 constexpr sql_statement select_call_after{
   "SELECT c.summary_fields::text, j.status, j.attempts, j.last_error"
@@ -603,6 +613,7 @@ crm_reply delete_lead(db_tx& tx, std::int64_t business, std::int64_t id) {
   exec(tx, erase_lead_segment_paths, business, id);
   exec(tx, erase_lead_call_summaries, business, id);
   exec(tx, end_lead_after_call_jobs, business, id);
+  exec(tx, erase_lead_webhook_events, business, id);
   if (exec(tx, delete_lead_sql, business, id).empty())
     return no_lead();
   return ok(json::object{{"success", true}, {"id", id}});

@@ -100,7 +100,10 @@ constexpr sql_statement mark_delivered{
   " WHERE id = $1 AND status = 'pending'"};
 
 // $2 last HTTP status (NULL: none), $3 error, $4 wait in ms, $5 give-up
-// window in ms, $6 final (no retry whatever the window says).
+// window in ms, $6 final (no retry whatever the window says), $7 the
+// attempt count of the claim that failed: a claim whose lease ran out and
+// was taken again must not reschedule the newer claim (a success is kept
+// from any claim: the receiver got it).
 constexpr sql_statement mark_attempt_failed{
   "UPDATE webhook_outbox SET"
   " status = CASE WHEN $6::boolean OR now() + $4::float8 * interval"
@@ -108,7 +111,8 @@ constexpr sql_statement mark_attempt_failed{
   "   THEN 'failed' ELSE 'pending' END,"
   " next_attempt_at = now() + $4::float8 * interval '1 millisecond',"
   " lease_until = NULL, last_status = $2, last_error = $3"
-  " WHERE id = $1 AND status = 'pending' RETURNING status"};
+  " WHERE id = $1 AND status = 'pending' AND attempts = $7"
+  " RETURNING status"};
 
 // -- the actor ------------------------------------------------------------------
 
@@ -192,12 +196,12 @@ void record(delivery_actor* self, const claimed_row& row,
     auto wait = webhook_backoff(row.attempts, st.opts.retry_base,
                                 st.opts.retry_cap, jitter(st.rng));
     retry_in = wait;
-    job = [id = row.id, status, error, final, result,
+    job = [id = row.id, status, error, final, result, attempt = row.attempts,
            wait = static_cast<double>(wait.count()),
            give_up = static_cast<double>(st.opts.give_up.count())](
             db_tx& tx) {
       auto r = exec(tx, mark_attempt_failed, id, status, error, wait, give_up,
-                    final);
+                    final, attempt);
       if (!r.empty())
         *result = std::string_view{r[0][0].c_str()} == "failed" ? "failed"
                                                                 : "retried";

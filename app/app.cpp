@@ -236,12 +236,18 @@ std::string application::start(const std::string& address) {
     o.openai_api_base = openai_api_base(d.cfg);
     o.openai_api_key = d.cfg.openai_api_key;
     o.text_model = d.cfg.openai_text_model;
-    o.stt_api_key = d.cfg.stt_api_key.empty() ? d.cfg.openai_api_key
-                                              : d.cfg.stt_api_key;
-    // The OpenAI base only with a key; an own STT base may go without.
-    o.stt_api_base = !d.cfg.stt_api_base.empty() ? d.cfg.stt_api_base
-                     : o.stt_api_key.empty()     ? std::string{}
-                                                 : o.openai_api_base;
+    // STT_API_BASE and STT_API_KEY default together to OpenAI's: the
+    // OpenAI key never goes to an own (e.g. self-hosted Whisper) server,
+    // which gets STT_API_KEY or no Authorization at all.
+    if (!d.cfg.stt_api_base.empty()) {
+      o.stt_api_base = d.cfg.stt_api_base;
+      o.stt_api_key = d.cfg.stt_api_key;
+    } else {
+      o.stt_api_key = d.cfg.stt_api_key.empty() ? d.cfg.openai_api_key
+                                                : d.cfg.stt_api_key;
+      o.stt_api_base = o.stt_api_key.empty() ? std::string{}
+                                             : o.openai_api_base;
+    }
     o.stt_model = d.cfg.stt_model;
     o.recordings_dir = d.cfg.recordings_dir;
     o.poll_interval = d.cfg.after_call_poll;

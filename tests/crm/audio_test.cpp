@@ -276,6 +276,21 @@ TEST(audio, range_requests_read_only_what_they_ask_for) {
               chunk, 2 * chunk - 1); // exactly the middle chunk
   expect_part("bytes=" + std::to_string(n - 1) + "-", n - 1, n - 1);
 
+  // A long recording streams in parts: a 206 carries at most four chunks.
+  auto longer = pattern(4 * chunk + 1000, 7);
+  a.sql(audio_insert_sql(1, "CAR", "segment", 9, "audio/wav", longer));
+  auto part = get(port, "/api/crm/calls/CAR/segments/9", owner,
+                  {{"Range", "bytes=0-"}});
+  ASSERT_EQ(part.status, 206);
+  EXPECT_EQ(part.header("content-range"),
+            "bytes 0-" + std::to_string(4 * chunk - 1) + "/"
+              + std::to_string(longer.size()));
+  EXPECT_TRUE(part.body == longer.substr(0, 4 * chunk));
+  auto rest = get(port, "/api/crm/calls/CAR/segments/9", owner,
+                  {{"Range", "bytes=" + std::to_string(4 * chunk) + "-"}});
+  ASSERT_EQ(rest.status, 206);
+  EXPECT_TRUE(rest.body == longer.substr(4 * chunk));
+
   // Past the end: 416 with the size, nothing else.
   for (auto range : {"bytes=" + total + "-", "bytes=" + total + "-" + total,
                      std::string{"bytes=-0"},

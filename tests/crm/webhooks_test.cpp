@@ -9,6 +9,7 @@
 #include "actors/secret_columns.hpp"
 #include "actors/leads.hpp"
 #include "actors/webhook_delivery.hpp"
+#include "actors/webhook_outbox.hpp"
 #include "actors/whatsapp_store.hpp"
 #include "core/business_input.hpp"
 #include "core/crypto.hpp"
@@ -536,6 +537,26 @@ TEST_F(Webhooks, LeadCreatedOnInsertOnlyOnEveryPath) {
     return outbox_count("status = 'delivered'") == 3;
   }));
   EXPECT_EQ(hook.count(), 3u);
+}
+
+TEST_F(Webhooks, ErasingALeadRemovesItsEventsFromTheOutbox) {
+  // Queued while the receiver is unreachable, so they are still there.
+  set_webhook("http://127.0.0.1:9/unreachable");
+  auto kept = crm.new_lead(owner, R"({"name":"kept","phone":"0503333331"})");
+  auto gone = crm.new_lead(owner, R"({"name":"gone","phone":"0503333332"})");
+  in_tx(crm.app(), [gone](db_tx& tx) {
+    enqueue_webhook(tx, 1, "message.received",
+                    json::object{{"id", 1}, {"lead_id", gone}, {"body", "x"}});
+  });
+  EXPECT_EQ(outbox_count("true"), 3);
+  ASSERT_EQ(crm.call("DELETE", "/api/crm/leads/" + std::to_string(gone), owner)
+              .status,
+            200);
+  // Only the kept lead's event is left.
+  EXPECT_EQ(outbox_count("true"), 1);
+  EXPECT_EQ(outbox_count("body::jsonb->'data'->>'id' = '" + std::to_string(kept)
+                         + "'"),
+            1);
 }
 
 TEST_F(Webhooks, MessageReceivedAndPaymentPaid) {

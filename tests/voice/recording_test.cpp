@@ -132,6 +132,36 @@ http_result admin(running_app& app, const std::string& method,
 
 } // namespace
 
+TEST(recording, speech_over_the_notice_drops_the_recording) {
+  running_app app;
+  auto& cfg = app.cfg();
+  sql_value(cfg, "UPDATE businesses SET greeting = '" + short_greeting
+                   + "' RETURNING id");
+  live_call call{app, "CArec3"};
+  ASSERT_TRUE(call.hs.ok) << call.hs.error;
+  // The caller talks over the greeting: the notice is cut with it, so the
+  // caller may not have heard that the call is recorded.
+  ASSERT_TRUE(call.ws.wait_for(
+    [](auto& msgs) { return !msgs.empty(); }, 5s));
+  call.talk(tone_frames(30) + silence_frames(40));
+  ASSERT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT count(*) FROM call_events WHERE call_sid ="
+                          " 'CArec3' AND kind = 'recording_dropped'")
+           == "1";
+  }, 10s));
+  call.ws.send_stop(call.stream, call.sid);
+  // The hang-up marks the after-call job ready through the ordered write
+  // queue, after a recording's last chunk would have been queued.
+  ASSERT_TRUE(eventually([&] {
+    return sql_value(cfg, "SELECT ready FROM after_call_jobs WHERE"
+                          " call_sid = 'CArec3'")
+           == "t";
+  }, 10s));
+  EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM call_audio WHERE"
+                           " call_sid = 'CArec3' AND kind = 'call'"),
+            "0");
+}
+
 TEST(recording, the_notice_follows_the_greeting_and_the_call_is_stored) {
   running_app app;
   auto& cfg = app.cfg();

@@ -31,6 +31,9 @@ namespace {
 
 // -- audio ---------------------------------------------------------------------
 
+/// The largest 206 body (four chunks).
+constexpr std::uint64_t max_audio_part = 4 * audio_chunk_bytes;
+
 /// Answers a GET for one stored audio object, honouring a single byte range
 /// (core/http_range.hpp): 200 with the whole body, 206 with the range (only
 /// the chunks it needs are read), 416 when it lies past the end.
@@ -45,6 +48,12 @@ http_response audio_response(db_tx& tx, const audio_object& object,
     return res;
   }
   bool partial = range.what == range_request::kind::partial;
+  // A 206 carries at most max_audio_part bytes (RFC 9110 lets a server send
+  // less than asked; Content-Range says what came): a player's
+  // `bytes=0-` streams the recording in parts instead of one read of a
+  // two-hour call on a database thread.
+  if (partial && range.range.length() > max_audio_part)
+    range.range.last = range.range.first + max_audio_part - 1;
   std::optional<std::string> body;
   if (partial)
     body = read_audio_bytes(tx, object, range.range.first, range.range.last);
