@@ -108,7 +108,7 @@ struct application::impl {
       if (ec)
         return;
       auto purged = std::make_shared<std::int64_t>(0);
-      svc.db.run(
+      svc.jobs_db.run(
         [days = cfg.audit_retention_days, purged](db_tx& tx) {
           *purged = purge_audit(tx, days);
         },
@@ -207,6 +207,8 @@ std::string application::start(const std::string& address) {
   svc.db = store::start(d.sys,
                         store_options{d.cfg.database_url, d.cfg.db_pool_size},
                         &d.m);
+  svc.jobs_db = store::start(d.sys, store_options{d.cfg.database_url, 2},
+                             &d.m);
   svc.voices = &d.voices;
   d.voices.get(1, ""); // the default greeting is ready before any call
   // Call actors ring this instance's after-call job actor when they hang up.
@@ -225,7 +227,7 @@ std::string application::start(const std::string& address) {
   {
     // Transcript and summary after every call (durable, retried jobs).
     auto env = std::make_shared<after_call_env>();
-    env->db = svc.db;
+    env->db = svc.jobs_db;
     env->m = &d.m;
     env->bell = after_call;
     env->http = [&svc](outbound_request req,
@@ -265,7 +267,7 @@ std::string application::start(const std::string& address) {
     audio.recordings_dir = d.cfg.recordings_dir;
     audio.retention_days = d.cfg.audio_retention_days;
     supervise_blocking(d.sys, svc.job_manager,
-                       audio_jobs_spec(svc.db, &d.m, std::move(audio)));
+                       audio_jobs_spec(svc.jobs_db, &d.m, std::move(audio)));
   }
   // One LISTEN connection per instance wakes its live event streams.
   svc.events.stats = std::make_shared<event_listener_stats>();
@@ -345,6 +347,8 @@ void application::shutdown() {
     d.stopped = true;
     if (d.svc.db)
       d.svc.db.shutdown(std::chrono::seconds(1));
+    if (d.svc.jobs_db)
+      d.svc.jobs_db.shutdown(std::chrono::seconds(1));
     if (d.http)
       d.http->shutdown();
     d.outbound_ioc.stop();
@@ -372,6 +376,7 @@ void application::shutdown() {
          && std::chrono::steady_clock::now() < close_deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   d.svc.db.shutdown(std::chrono::seconds(5));
+  d.svc.jobs_db.shutdown(std::chrono::seconds(2));
   d.srv->stop();
   if (d.metrics_srv) {
     d.metrics_srv->stop_accepting();

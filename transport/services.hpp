@@ -72,6 +72,11 @@ struct services {
   caf::actor_system& sys;
   metrics& m;
   store db;
+  /// The background jobs' own connections (after-call, webhook delivery,
+  /// audio retention/import): their polls never take a request's slot, and
+  /// their failed connects during an outage never leave a request's pooled
+  /// connection waiting out a reconnect backoff.
+  store jobs_db;
   build_info build;
   twilio_tokens tenant_tokens;
 

@@ -57,7 +57,7 @@ std::optional<std::int64_t> post_business(const request& req,
 
 void start_webhook_delivery(services& svc) {
   webhook_delivery_options o;
-  o.db = svc.db;
+  o.db = svc.jobs_db;
   o.m = &svc.m;
   if (auto* client = svc.http)
     o.http = [client](outbound_request r,
