@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <functional>
+#include <regex>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -253,6 +254,12 @@ bool eventually(const std::function<bool()>& pred,
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return pred();
+}
+
+std::string param_value(const std::string& twiml, const std::string& name) {
+  std::smatch m;
+  std::regex re("<Parameter name=\"" + name + "\" value=\"([^\"]*)\"");
+  return std::regex_search(twiml, m, re) ? m[1].str() : std::string{};
 }
 
 } // namespace al::test

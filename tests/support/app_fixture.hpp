@@ -90,6 +90,10 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout
                          = std::chrono::milliseconds(3000));
 
+/// The value of `<Parameter name="name" value="...">` in TwiML ("" when
+/// absent), e.g. the Stream's call_token.
+std::string param_value(const std::string& twiml, const std::string& name);
+
 /// Runs `sql` on the test database of `cfg` and returns the first column of
 /// the first row as text ("" when no row / NULL).
 std::string sql_value(const config& cfg, const std::string& sql);

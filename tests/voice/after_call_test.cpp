@@ -115,12 +115,6 @@ config after_call_config(scripted* stt, scripted* chat) {
   return cfg;
 }
 
-std::string param_value(const std::string& twiml, const std::string& name) {
-  std::smatch m;
-  std::regex re("<Parameter name=\"" + name + "\" value=\"([^\"]*)\"");
-  return std::regex_search(twiml, m, re) ? m[1].str() : std::string{};
-}
-
 /// A local-engine call: greeting, the caller speaks (turn 1), "when should
 /// we call back?", the caller speaks (turn 2), goodbye, hang-up.
 struct local_call {

@@ -31,12 +31,6 @@ namespace json = boost::json;
 const std::string caller = "+972501234567";
 const std::string office = "+97231234567";
 
-std::string param_value(const std::string& twiml, const std::string& name) {
-  std::smatch m;
-  std::regex re("<Parameter name=\"" + name + "\" value=\"([^\"]*)\"");
-  return std::regex_search(twiml, m, re) ? m[1].str() : std::string{};
-}
-
 /// The wss URL the TwiML's <Stream> names, and its path.
 std::string stream_url(const std::string& twiml) {
   std::smatch m;

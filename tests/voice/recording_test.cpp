@@ -30,12 +30,6 @@ const std::string office = "+97231234567";
 /// A one-second greeting (the default one takes seven to play).
 const std::string short_greeting = "שלום, כאן המשרד.";
 
-std::string param_value(const std::string& twiml, const std::string& name) {
-  std::smatch m;
-  std::regex re("<Parameter name=\"" + name + "\" value=\"([^\"]*)\"");
-  return std::regex_search(twiml, m, re) ? m[1].str() : std::string{};
-}
-
 struct live_call {
   media_client ws;
   std::string sid;

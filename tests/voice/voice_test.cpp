@@ -28,12 +28,6 @@ namespace {
 const std::string caller = "+972501234567";
 const std::string office = "+97231234567";
 
-std::string param_value(const std::string& twiml, const std::string& name) {
-  std::smatch m;
-  std::regex re("<Parameter name=\"" + name + "\" value=\"([^\"]*)\"");
-  return std::regex_search(twiml, m, re) ? m[1].str() : std::string{};
-}
-
 http_result incoming(running_app& app, const std::string& sid) {
   return twilio_post(app.port(), app.cfg().public_base_url,
                      app.cfg().twilio_auth_token, "/webhook/incoming_call",
