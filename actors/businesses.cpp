@@ -103,7 +103,15 @@ constexpr sql_statement update_business_record_calls{
   " WHERE id = $1"};
 
 constexpr sql_statement select_business_record_calls{
-  "SELECT record_calls FROM businesses WHERE id = $1"};
+  "SELECT record_calls, whatsapp_ai, auto_call_new_leads FROM businesses"
+  " WHERE id = $1"};
+
+// whatsapp_ai, auto_call_new_leads (schemas/0022): NULL keeps the value.
+constexpr sql_statement update_business_switches{
+  "UPDATE businesses SET"
+  " whatsapp_ai = coalesce($2, whatsapp_ai),"
+  " auto_call_new_leads = coalesce($3, auto_call_new_leads),"
+  " updated_at = now() WHERE id = $1"};
 
 constexpr sql_statement delete_business_numbers{
   "DELETE FROM phone_numbers WHERE business_id = $1"};
@@ -190,8 +198,11 @@ json::object business_view(db_tx& tx, std::int64_t id) {
   o["voice"] = row[16].c_str();
   o["transfer"] = json::parse(row[17].c_str());
   o["greeting_audio"] = row[18].as<bool>();
-  if (auto rc = exec(tx, select_business_record_calls, id); !rc.empty())
+  if (auto rc = exec(tx, select_business_record_calls, id); !rc.empty()) {
     o["record_calls"] = rc[0][0].as<bool>();
+    o["whatsapp_ai"] = rc[0][1].as<bool>();
+    o["auto_call_new_leads"] = rc[0][2].as<bool>();
+  }
   if (auto w = exec(tx, select_business_webhook, id); !w.empty()) {
     o["webhook_url"] = text_or_null(w[0][0]);
     o["webhook_secret_set"] = w[0][1].as<bool>();
@@ -246,6 +257,9 @@ void save_business(db_tx& tx, std::int64_t id, const business_input& in) {
   }
   if (in.record_calls)
     exec(tx, update_business_record_calls, id, *in.record_calls);
+  if (in.whatsapp_ai || in.auto_call_new_leads)
+    exec(tx, update_business_switches, id, in.whatsapp_ai,
+         in.auto_call_new_leads);
   if (in.phone_numbers) {
     exec(tx, delete_business_numbers, id);
     for (auto& n : *in.phone_numbers)

@@ -131,6 +131,7 @@ void add_all_routes(router& r, services& svc) {
   add_whatsapp_routes(r, svc);
   add_payment_routes(r, svc);
   add_webhook_routes(r, svc);
+  add_dnc_routes(r, svc);
   add_sign_in_routes(r, svc);
   add_event_routes(r, svc);
   add_app_routes(r, svc);

@@ -9,6 +9,7 @@
 
 #include <cctype>
 #include <set>
+#include <utility>
 #include <string_view>
 
 namespace al {
@@ -241,11 +242,17 @@ std::string parse_business(simdjson::dom::object o, business_input& in,
       return "max_live_calls must be a non-negative integer";
     in.max_live_calls = f.value;
   }
-  if (auto f = get_bool(o, "record_calls"); f.state != field_state::missing) {
-    // null too: a switch is on or off.
+  // Switches: null is an error too, a switch is on or off.
+  for (auto [name, slot] :
+       {std::pair{"record_calls", &in.record_calls},
+        std::pair{"whatsapp_ai", &in.whatsapp_ai},
+        std::pair{"auto_call_new_leads", &in.auto_call_new_leads}}) {
+    auto f = get_bool(o, name);
+    if (f.state == field_state::missing)
+      continue;
     if (!f.ok())
-      return "record_calls must be a boolean";
-    in.record_calls = f.value;
+      return std::string{name} + " must be a boolean";
+    *slot = f.value;
   }
   return {};
 }

@@ -26,6 +26,7 @@ void add_twilio_voice_routes(router& r, services& svc); // /webhook/incoming_cal
 void add_whatsapp_routes(router& r, services& svc);   // /webhook/whatsapp/*, /api/whatsapp/send
 void add_whatsapp_template_routes(router& r, services& svc); // /api/crm/whatsapp/templates* (add_whatsapp_routes adds them)
 void add_payment_routes(router& r, services& svc);    // /api/crm/payments*, /payments/paypal/*, /webhook/payments/*
+void add_dnc_routes(router& r, services& svc);        // /api/crm/dnc* (the do-not-contact list)
 void add_webhook_routes(router& r, services& svc);    // /api/crm/webhooks/* (outgoing webhooks: test, deliveries, retry)
 void add_sign_in_routes(router& r, services& svc);    // /api/crm/sign-in-links, /api/auth/sign-in, sign-out
 void add_event_routes(router& r, services& svc);      // /api/crm/events (live, SSE), /api/crm/me
