@@ -115,6 +115,10 @@ struct wa_inbound_event {
   std::int64_t lead_id = 0;
   std::string working_hours = "{}"; // the business's, JSON text
   std::string after_hours_reply;    // "" = the default Hebrew text
+  /// The message was an opt-out word (הסר / STOP): the number is now on the
+  /// do-not-contact list. newly: it was not before (one confirmation goes
+  /// out); the AI and the after-hours reply stay silent either way.
+  enum class opt_out { none, newly, again } opted_out = opt_out::none;
 };
 
 /// "wa:<business>:<e164>".

@@ -1,0 +1,18 @@
+-- WhatsApp that talks (SPEC §7 "WhatsApp conversations"): the AI's state
+-- per conversation, shared by every instance through the conversation row
+-- (schemas/0011), which every message insert already locks.
+--
+-- ai_paused_until: an agent took the conversation over (a reply from the
+--   dashboard, POST /api/crm/leads/{id}/takeover); the AI stays quiet until
+--   then (12 h) or until released (NULL).
+-- ai_paused_by: who took it over (audit-style "token:<id>", "admin").
+-- needs_agent: the AI asked for a person (handoff) or could not answer
+--   (provider or AI failure): the inbox shows it; cleared by an agent's
+--   reply or a release.
+-- last_read_seq: the conversation_seq an agent last read up to (the inbox's
+--   unread count is inbound messages above it).
+ALTER TABLE wa_conversations
+  ADD COLUMN ai_paused_until TIMESTAMPTZ,
+  ADD COLUMN ai_paused_by    TEXT,
+  ADD COLUMN needs_agent     BOOLEAN NOT NULL DEFAULT FALSE,
+  ADD COLUMN last_read_seq   BIGINT NOT NULL DEFAULT 0;
