@@ -16,3 +16,11 @@ ALTER TABLE wa_conversations
   ADD COLUMN ai_paused_by    TEXT,
   ADD COLUMN needs_agent     BOOLEAN NOT NULL DEFAULT FALSE,
   ADD COLUMN last_read_seq   BIGINT NOT NULL DEFAULT 0;
+
+-- Who wrote an outbound message: 'ai' (the conversation's AI), 'agent' (a
+-- person, from the dashboard or the API), 'auto' (the after-hours reply or
+-- an opt-out confirmation), 'system' (payment links, confirmations and other
+-- messages the service sends on its own). NULL for inbound messages and for
+-- rows stored before this migration.
+ALTER TABLE messages ADD COLUMN sent_by TEXT
+  CHECK (sent_by IN ('ai', 'agent', 'auto', 'system'));

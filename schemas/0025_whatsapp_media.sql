@@ -1,0 +1,30 @@
+-- WhatsApp media (SPEC §7, issue "WhatsApp that talks"): images, voice notes
+-- and documents of inbound messages (Twilio MediaUrl0..n, Meta media ids),
+-- fetched after the webhook answered and kept in PostgreSQL so any instance
+-- serves them (GET /api/crm/messages/{id}/media/{idx}).
+--
+-- status: pending (not fetched yet), stored (bytes kept), failed (the
+-- provider did not deliver after the retries; error says why), rejected
+-- (over the size cap or a content type outside the allow-list; no bytes).
+-- source_ref: the provider's URL or media id; never shown by the API.
+-- transcript: a voice note's text (STT_API_BASE), when configured.
+CREATE TABLE message_media (
+  id           BIGSERIAL PRIMARY KEY,
+  business_id  BIGINT NOT NULL REFERENCES businesses(id) ON DELETE CASCADE,
+  message_id   BIGINT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  idx          INT NOT NULL CHECK (idx >= 0),
+  status       TEXT NOT NULL DEFAULT 'pending'
+                 CHECK (status IN ('pending', 'stored', 'failed', 'rejected')),
+  content_type TEXT NOT NULL DEFAULT '',
+  filename     TEXT NOT NULL DEFAULT '',
+  size_bytes   BIGINT NOT NULL DEFAULT 0,
+  bytes        BYTEA,
+  source_ref   TEXT NOT NULL DEFAULT '',
+  transcript   TEXT,
+  error        TEXT NOT NULL DEFAULT '',
+  attempts     INT NOT NULL DEFAULT 0,
+  created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+  UNIQUE (message_id, idx)
+);
+CREATE INDEX message_media_pending ON message_media (created_at)
+  WHERE status = 'pending';
