@@ -5,7 +5,7 @@
 // Include only in .cpp files (it pulls in libpqxx and Boost.JSON's value).
 
 #include <boost/json/value.hpp>
-#include <pqxx/field>
+#include <pqxx/pqxx> // <pqxx/field> alone does not compile in 6.4
 
 #include <cstdint>
 #include <optional>

@@ -313,6 +313,13 @@ fi
 
 if [ "$MODE" = default ]; then
   build build -DCMAKE_BUILD_TYPE=Release -DAL_BUILD_BENCH="${AL_BUILD_BENCH:-OFF}"
+  # Every public header compiles on its own (cmake/header_check.cmake).
+  section "header self-containment (al_header_check)"
+  if ! cmake --build "$REPO/build" -j"$(nproc)" --target al_header_check; then
+    log "error: a header does not compile on its own (see above)"
+    exit 1
+  fi
+  SUMMARY+=("headers: every public header compiles on its own")
 fi
 if [ "$MODE" = sanitize ] || [ "${AL_CI_SANITIZE:-0}" = 1 ]; then
   # -O1 -g1: line tables are enough for sanitizer reports, and -O2 -g with

@@ -139,12 +139,10 @@ TEST(voice, a_full_call_greets_at_once_captures_the_lead_and_hangs_up) {
   live_call call{app, "CAfull1"};
   ASSERT_TRUE(call.hs.ok) << call.hs.error;
   EXPECT_EQ(call.hs.subprotocol, "audio.twilio.com");
-  auto sent_start = std::chrono::steady_clock::now();
+  // The greeting starts at once (how soon is bench/'s first-media figure,
+  // never a test's: latency is not asserted here).
   ASSERT_TRUE(call.ws.wait_for([](auto& m) { return !m.empty(); }, 2s));
-  auto first = *call.ws.first_at();
   EXPECT_EQ(event_of(call.ws.messages().front().text), "media");
-  // Client-side bound (includes our own send): well under 250 ms.
-  EXPECT_LT(first - sent_start, 250ms);
   // Frames are 160 bytes of mu-law.
   auto payload = field_of(call.ws.messages().front().text, "payload");
   EXPECT_EQ(payload.size(), 216u);
@@ -212,11 +210,32 @@ TEST(voice, caller_speech_over_the_greeting_clears_it) {
       return false;
     },
     2s));
-  // Once cleared, the greeting stops: no more than a few frames follow.
-  std::this_thread::sleep_for(200ms);
-  auto before = call.ws.count("media");
-  std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(call.ws.count("media"), before);
+  // Once cleared, the greeting stops. Observed without a clock: the caller
+  // finishes a turn, and the next mark the service sends after the clear is
+  // that of its answer. Had the greeting gone on playing, its own mark
+  // ("greeting", sent when its last frame went out) would come first: the
+  // answer queues behind it.
+  auto more = tone_frames(25);
+  for (int i = 0; i < 25; ++i)
+    call.ws.send_media(call.stream, more.substr(i * 160, 160));
+  auto quiet = silence_frames(30);
+  for (int i = 0; i < 30; ++i)
+    call.ws.send_media(call.stream, quiet.substr(i * 160, 160));
+  auto first_mark_after_clear = [](const auto& msgs) -> std::string {
+    bool cleared = false;
+    for (auto& m : msgs) {
+      auto ev = event_of(m.text);
+      if (ev == "clear")
+        cleared = true;
+      else if (cleared && ev == "mark")
+        return m.text;
+    }
+    return {};
+  };
+  ASSERT_TRUE(call.ws.wait_for(
+    [&](auto& msgs) { return !first_mark_after_clear(msgs).empty(); }, 10s));
+  auto mark = first_mark_after_clear(call.ws.messages());
+  EXPECT_EQ(mark.find("\"greeting\""), std::string::npos) << mark;
   EXPECT_TRUE(eventually([&] {
     return sql_value(app.cfg(), "SELECT count(*) FROM call_events WHERE kind"
                                 " = 'barge_in'")

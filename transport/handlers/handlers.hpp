@@ -3,11 +3,13 @@
 // Route registration, one function per route group. Each group lives in its
 // own file under transport/handlers/, named after its URL prefix.
 
+#include <cstdint>
 #include <memory>
 
 namespace al {
 
 struct call_env;
+struct outbound_env;
 struct whatsapp_context;
 
 class router;
@@ -25,8 +27,13 @@ void add_stats_routes(router& r, services& svc);   // /api/crm/stats (the owner'
 void add_twilio_voice_routes(router& r, services& svc); // /webhook/incoming_call, stream_*, call_status, recording_status
 void add_whatsapp_routes(router& r, services& svc);   // /webhook/whatsapp/*, /api/whatsapp/send
 void add_whatsapp_template_routes(router& r, services& svc); // /api/crm/whatsapp/templates* (add_whatsapp_routes adds them)
+void add_whatsapp_takeover_routes(router& r, services& svc); // /api/crm/leads/{id}/takeover|release (add_whatsapp_routes adds them)
+void add_whatsapp_inbox_routes(router& r, services& svc); // /api/crm/whatsapp/conversations* (the shared inbox)
 void add_payment_routes(router& r, services& svc);    // /api/crm/payments*, /payments/paypal/*, /webhook/payments/*
 void add_dnc_routes(router& r, services& svc);        // /api/crm/dnc* (the do-not-contact list)
+void add_campaign_routes(router& r, services& svc);   // /api/crm/campaigns* (follow-up call campaigns)
+void add_twilio_outbound_routes(router& r, services& svc); // /webhook/outbound_call, amd_status, outbound_status (follow-up calls)
+void add_intake_routes(router& r, services& svc);     // /api/leads/intake, /api/crm/settings/intake-key
 void add_webhook_routes(router& r, services& svc);    // /api/crm/webhooks/* (outgoing webhooks: test, deliveries, retry)
 void add_sign_in_routes(router& r, services& svc);    // /api/crm/sign-in-links, /api/auth/sign-in, sign-out
 void add_event_routes(router& r, services& svc);      // /api/crm/events (live, SSE), /api/crm/me
@@ -34,6 +41,11 @@ void add_app_routes(router& r, services& svc);        // /app, /app/* (the dashb
 
 /// The call actors' view of the services (store, voices, REST redirect).
 std::shared_ptr<const call_env> make_call_env(services& svc);
+
+/// What placing a follow-up call needs (actors/outbound_call.hpp), from
+/// config, svc.db and svc.http; on_dial_finished is left empty for the
+/// campaign engine to set.
+std::shared_ptr<outbound_env> make_outbound_env(services& svc);
 
 /// After a business's greeting, voice or engine changed: loads its voice
 /// pack as calls will hear it and, when the AI voice should speak the
@@ -44,6 +56,9 @@ void warm_greeting(services& svc, std::int64_t business);
 /// Starts the outgoing-webhook deliverer (actors/webhook_delivery.hpp) as a
 /// child of svc.job_manager; after svc.db, svc.http and svc.job_manager.
 void start_webhook_delivery(services& svc);
+/// The inbound WhatsApp media fetcher (actors/whatsapp_media.hpp), a child
+/// of the job manager.
+void start_wa_media_fetcher(services& svc);
 
 /// The WhatsApp conversations' view of the services (store, outbound HTTP,
 /// provider settings from config); after svc.db and svc.whatsapp_manager.
