@@ -29,6 +29,7 @@
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/openai_engine.hpp"
+#include "actors/outbound_call.hpp"
 #include "actors/type_ids.hpp"
 #include "core/config.hpp"
 #include "core/israel_time.hpp"
@@ -373,6 +374,43 @@ std::string request_transfer(call_actor* self, const std::string& reason) {
   return R"({"ok":true,"note":"say one short sentence that you are transferring the caller to a person now; the call is transferred right after it"})";
 }
 
+// -- a follow-up call's opt-out -----------------------------------------------
+
+/// DTMF 9 in a follow-up call: the number goes on the do-not-contact list
+/// (a queued write: it must land even if the database blinks), a short
+/// confirmation, then the call ends.
+void opt_out(call_actor* self) {
+  auto& st = self->state;
+  auto& cp = *st.cp;
+  record_event(self, "opt_out", {{"digit", "9"}});
+  auto business = cp.info.business_id;
+  auto row = cp.info.campaign_lead_id;
+  auto phone = normalize_phone(cp.info.from).value_or("");
+  st.env->db.write("dnc_dtmf", [business, row, phone](db_tx& tx) {
+    opt_out_by_dtmf(tx, business, row, phone);
+  });
+  if (st.ai) {
+    st.ai->stop(); // the confirmation is ours, not the model's
+    cp.ai_link.reset();
+    if (cp.sink)
+      cp.sink->want_all_audio(cp.recorder != nullptr);
+  }
+  if (cp.playing && cp.sink) {
+    cp.sink->clear();
+    cp.playing = false;
+    if (cp.recorder)
+      cp.recorder->clear_agent();
+    drop_unannounced_recording(self); // the notice may have been cut
+  }
+  cp.end_reason = "opted out";
+  cp.step = call_step::goodbye; // finish() follows the line's mark
+  if (st.env->voices && cp.sink)
+    say(self, st.env->voices->say("בסדר, לא נתקשר אליך שוב. תודה ולהתראות."),
+        "opted_out");
+  else
+    finish(self, cp.end_reason);
+}
+
 // -- silence -------------------------------------------------------------------
 
 /// The agent finished talking: start counting the caller's silence.
@@ -568,10 +606,12 @@ void start_ai(call_actor* self, const ai_setup& setup) {
   o.model = env.openai_model;
   o.api_key = env.openai_api_key;
   o.ga = env.openai_ga;
+  bool outbound = cp.info.campaign_lead_id != 0;
   o.instructions = realtime_instructions(
-    setup.business_name, setup.prompt,
+    setup.business_name, outbound ? cp.info.outbound_prompt : setup.prompt,
     cp.info.voice ? cp.info.voice->greeting_text : std::string{},
-    setup.lead_facts);
+    outbound && !cp.info.outbound_facts.empty() ? cp.info.outbound_facts
+                                                : setup.lead_facts);
   // The date and the office's hours, so "מחר בעשר" is a real moment.
   o.instructions += "\n\n";
   o.instructions += office_context_he(setup.working_hours, std::time(nullptr));
@@ -630,11 +670,14 @@ void on_attached(call_actor* self) {
   auto sid = cp.info.call_sid;
   auto stream_sid = cp.stream_sid;
   auto from = normalize_phone(cp.info.from);
-  env.db.write("call_start", [sid, stream_sid, from](db_tx& tx) {
+  auto known_lead = cp.info.lead_id; // a follow-up call's lead
+  env.db.write("call_start", [sid, stream_sid, from, known_lead](db_tx& tx) {
     auto business = mark_call_streaming(tx, sid, stream_sid);
-    if (!business || !from)
+    if (!business || (!from && !known_lead))
       return;
-    auto lead = upsert_lead_by_phone(tx, *business, *from, "call", "");
+    auto lead = known_lead ? known_lead
+                           : upsert_lead_by_phone(tx, *business, *from,
+                                                  "call", "");
     set_call_lead(tx, sid, lead);
   });
   cp.step = call_step::greeting;
@@ -812,6 +855,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
           || cp.transferring)
         return;
       caller_active(self);
+      if (digit == "9" && cp.info.campaign_lead_id != 0)
+        return opt_out(self);
       if (digit == "0") {
         // A person, please: once the settings are known.
         if (!cp.setup) {

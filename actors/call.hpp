@@ -39,6 +39,15 @@ struct call_info {
   /// The business's record_calls: the whole call is recorded and a notice
   /// follows the greeting.
   bool record_calls = true;
+  /// A follow-up call we placed (actors/outbound_call.hpp): its
+  /// campaign_leads row and lead; 0 for an inbound call. `from` is then the
+  /// lead's number (the other party, as on an inbound call) and `to` the
+  /// business's; DTMF 9 opts the number out.
+  std::int64_t campaign_lead_id = 0;
+  std::int64_t lead_id = 0;
+  /// The openai engine's prompt for it and what is known of the lead.
+  std::string outbound_prompt{};
+  std::string outbound_facts{};
 };
 
 /// What a call actor needs from the outside world.

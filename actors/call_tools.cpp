@@ -105,37 +105,17 @@ struct tool_outcome {
 
 void save_lead(const call_env& env, const call_info& info, tool_call call,
                std::function<void(std::string)> done) {
-  std::string patch_text, notes;
-  if (auto err = realtime_lead_patch(call.arguments, patch_text, notes);
-      !err.empty())
+  ai_lead_patch patch;
+  if (auto err = parse_ai_lead_patch(call.arguments, patch); !err.empty())
     return done(error_output(err));
-  lead_input in;
-  bool patch = patch_text != "{}";
-  if (patch) {
-    json_doc doc;
-    auto obj = doc.parse(patch_text) ? doc.object() : std::nullopt;
-    if (!obj)
-      return done(error_output("bad arguments"));
-    if (auto err = parse_lead(*obj, in, false); !err.empty())
-      return done(error_output(err));
-  }
   auto out = std::make_shared<tool_outcome>();
   auto business = info.business_id;
   auto sid = info.call_sid;
   auto from = info.from;
   env.db.run(
-    [business, sid, from, in, patch, notes, out](db_tx& tx) {
+    [business, sid, from, patch, out](db_tx& tx) {
       auto lead = call_lead(tx, business, sid, from);
-      if (patch) {
-        auto r = update_lead(tx, business, lead, in, "ai");
-        if (r.code != crm_code::ok) {
-          out->output = error_output(reply_error(r));
-          return;
-        }
-      }
-      if (!notes.empty())
-        exec(tx, append_lead_notes, business, lead, notes);
-      out->output = ok_output({{"lead_id", lead}});
+      out->output = save_ai_lead(tx, business, lead, patch);
     },
     [out, done](const db_error& err) {
       done(err.empty() ? out->output
@@ -143,13 +123,7 @@ void save_lead(const call_env& env, const call_info& info, tool_call call,
     });
 }
 
-/// What a booking found, for the model and the confirmation.
-struct booking_outcome {
-  std::string output;
-  std::time_t starts_at = 0;
-  std::string address;
-  bool booked = false;
-};
+using booking_outcome = ai_booking;
 
 void confirm_on_whatsapp(const call_env& env, const call_info& info,
                          const booking_outcome& b);
@@ -167,62 +141,19 @@ void note_outside_window(const call_env& env, const std::string& call_sid,
 void book_appointment(const call_env& env, const call_info& info,
                       tool_call call, std::function<void(std::string)> done) {
   appointment_args args;
-  if (auto err = realtime_appointment_args(call.arguments, args); !err.empty())
+  std::time_t when = 0;
+  if (auto err = parse_ai_booking(call.arguments, args, when); !err.empty())
     return done(error_output(err));
-  auto start = parse_appointment_time(args.starts_at);
-  if (!start)
-    return done(error_output("starts_at is not a date and time"));
   auto out = std::make_shared<booking_outcome>();
   auto business = info.business_id;
   auto sid = info.call_sid;
   auto from = info.from;
-  auto when = *start;
   env.db.run(
     [business, sid, from, args, out, when](db_tx& tx) {
-      // The business row's lock orders two bookings of one office, so two
-      // callers cannot take the same slot at once.
-      auto hours = exec(tx, lock_business_hours, business);
-      std::string working_hours = hours.empty() ? "{}" : hours[0][0].c_str();
-      std::vector<time_span> taken;
-      auto now = std::time(nullptr);
-      // Around what will be offered: a past request gets times from now on.
-      for (auto row : exec(tx, select_taken_slots, business,
-                           static_cast<std::int64_t>(std::max(when, now))))
-        taken.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::int64_t>());
-      auto problem = check_slot(working_hours, when, appointment_minutes, now,
-                                taken);
-      if (problem != slot_problem::none) {
-        json::array alternatives;
-        // A time in the past: offer the nearest ones from now on.
-        for (auto t : slot_alternatives(working_hours, std::max(when, now),
-                                        appointment_minutes, now, taken))
-          alternatives.emplace_back(iso_israel(t));
-        out->output = json::serialize(
-          json::object{{"ok", false},
-                       {"error", slot_problem_he(problem)},
-                       {"reason", slot_problem_code(problem)},
-                       {"alternatives", std::move(alternatives)}});
-        return;
-      }
-      auto lead = call_lead(tx, business, sid, from);
-      appointment_input in;
-      in.lead_id = std::optional<std::int64_t>{lead};
-      in.starts_at = iso_israel(when);
-      in.address = args.address;
-      in.notes = args.notes;
-      auto r = create_appointment(tx, business, in);
-      if (r.code != crm_code::created) {
-        out->output = error_output(reply_error(r));
-        return;
-      }
-      json::object extra{{"starts_at", *in.starts_at}};
-      if (auto* o = r.body.if_object())
-        if (auto* id = o->if_contains("id"))
-          extra["appointment_id"] = *id;
-      out->output = ok_output(std::move(extra));
-      out->booked = true;
-      out->starts_at = when;
-      out->address = args.address;
+      *out = book_ai_appointment(
+        tx, business,
+        [&](db_tx& t) { return call_lead(t, business, sid, from); }, args,
+        when);
     },
     [out, done, &env, info](const db_error& err) {
       if (!err.empty())
@@ -238,36 +169,10 @@ void book_appointment(const call_env& env, const call_info& info,
 /// caller's lead already says fills the rest.
 void search_listings(const call_env& env, const call_info& info,
                      tool_call call, std::function<void(std::string)> done) {
-  json_doc doc;
-  auto o = doc.parse(call.arguments.empty() ? "{}" : call.arguments)
-             ? doc.object()
-             : std::nullopt;
-  if (!o)
+  auto parsed = parse_ai_listing_query(call.arguments);
+  if (!parsed)
     return done(error_output("arguments must be a JSON object"));
-  listing_query q;
-  auto text = [&](const char* key, std::optional<std::string>& out) {
-    std::string_view v;
-    if ((*o)[key].get(v) == simdjson::SUCCESS && !v.empty() && v.size() <= 100)
-      out = std::string{v};
-  };
-  text("deal", q.deal);
-  if (q.deal && *q.deal != "buy" && *q.deal != "rent")
-    q.deal.reset();
-  text("city", q.city);
-  text("neighborhood", q.neighborhood);
-  auto number = [&](const char* key) -> std::optional<double> {
-    double v = 0;
-    if ((*o)[key].get(v) == simdjson::SUCCESS && v >= 0 && v < 1e12)
-      return v;
-    std::int64_t i = 0;
-    if ((*o)[key].get(i) == simdjson::SUCCESS && i >= 0)
-      return static_cast<double>(i);
-    return std::nullopt;
-  };
-  q.rooms_min = number("rooms_min");
-  q.rooms_max = number("rooms_max");
-  if (auto p = number("price_max"))
-    q.price_max = static_cast<std::int64_t>(*p);
+  auto q = *parsed;
   auto out = std::make_shared<tool_outcome>();
   auto business = info.business_id;
   auto sid = info.call_sid;
@@ -366,6 +271,136 @@ void send_whatsapp(const call_env& env, const call_info& info, tool_call call,
 }
 
 } // namespace
+
+// -- the tools' work, shared with the WhatsApp AI (actors/whatsapp_ai.cpp)
+
+std::string ai_tool_error(std::string_view msg) {
+  return error_output(msg);
+}
+
+std::string parse_ai_lead_patch(std::string_view arguments,
+                                ai_lead_patch& out) {
+  std::string patch_text;
+  out = ai_lead_patch{};
+  if (auto err = realtime_lead_patch(arguments, patch_text, out.notes);
+      !err.empty())
+    return err;
+  out.patch = patch_text != "{}";
+  if (!out.patch)
+    return {};
+  json_doc doc;
+  auto obj = doc.parse(patch_text) ? doc.object() : std::nullopt;
+  if (!obj)
+    return "bad arguments";
+  return parse_lead(*obj, out.in, false);
+}
+
+std::string save_ai_lead(db_tx& tx, std::int64_t business, std::int64_t lead,
+                         const ai_lead_patch& p) {
+  if (p.patch) {
+    auto r = update_lead(tx, business, lead, p.in, "ai");
+    if (r.code != crm_code::ok)
+      return error_output(reply_error(r));
+  }
+  if (!p.notes.empty())
+    exec(tx, append_lead_notes, business, lead, p.notes);
+  return ok_output({{"lead_id", lead}});
+}
+
+std::string parse_ai_booking(std::string_view arguments, appointment_args& args,
+                             std::time_t& when) {
+  if (auto err = realtime_appointment_args(arguments, args); !err.empty())
+    return err;
+  auto start = parse_appointment_time(args.starts_at);
+  if (!start)
+    return "starts_at is not a date and time";
+  when = *start;
+  return {};
+}
+
+ai_booking book_ai_appointment(db_tx& tx, std::int64_t business,
+                               const ai_lead_fn& lead_of,
+                               const appointment_args& args, std::time_t when) {
+  ai_booking out;
+  // The business row's lock orders two bookings of one office, so two
+  // callers cannot take the same slot at once.
+  auto hours = exec(tx, lock_business_hours, business);
+  std::string working_hours = hours.empty() ? "{}" : hours[0][0].c_str();
+  std::vector<time_span> taken;
+  auto now = std::time(nullptr);
+  // Around what will be offered: a past request gets times from now on.
+  for (auto row : exec(tx, select_taken_slots, business,
+                       static_cast<std::int64_t>(std::max(when, now))))
+    taken.emplace_back(row[0].as<std::int64_t>(), row[1].as<std::int64_t>());
+  auto problem = check_slot(working_hours, when, appointment_minutes, now,
+                            taken);
+  if (problem != slot_problem::none) {
+    json::array alternatives;
+    // A time in the past: offer the nearest ones from now on.
+    for (auto t : slot_alternatives(working_hours, std::max(when, now),
+                                    appointment_minutes, now, taken))
+      alternatives.emplace_back(iso_israel(t));
+    out.output = json::serialize(
+      json::object{{"ok", false},
+                   {"error", slot_problem_he(problem)},
+                   {"reason", slot_problem_code(problem)},
+                   {"alternatives", std::move(alternatives)}});
+    return out;
+  }
+  auto lead = lead_of(tx);
+  appointment_input in;
+  in.lead_id = std::optional<std::int64_t>{lead};
+  in.starts_at = iso_israel(when);
+  in.address = args.address;
+  in.notes = args.notes;
+  auto r = create_appointment(tx, business, in);
+  if (r.code != crm_code::created) {
+    out.output = error_output(reply_error(r));
+    return out;
+  }
+  json::object extra{{"starts_at", *in.starts_at}};
+  if (auto* o = r.body.if_object())
+    if (auto* id = o->if_contains("id"))
+      extra["appointment_id"] = *id;
+  out.output = ok_output(std::move(extra));
+  out.booked = true;
+  out.starts_at = when;
+  out.address = args.address;
+  return out;
+}
+
+std::optional<listing_query> parse_ai_listing_query(std::string_view arguments) {
+  json_doc doc;
+  auto o = doc.parse(arguments.empty() ? "{}" : arguments) ? doc.object()
+                                                           : std::nullopt;
+  if (!o)
+    return std::nullopt;
+  listing_query q;
+  auto text = [&](const char* key, std::optional<std::string>& out) {
+    std::string_view v;
+    if ((*o)[key].get(v) == simdjson::SUCCESS && !v.empty() && v.size() <= 100)
+      out = std::string{v};
+  };
+  text("deal", q.deal);
+  if (q.deal && *q.deal != "buy" && *q.deal != "rent")
+    q.deal.reset();
+  text("city", q.city);
+  text("neighborhood", q.neighborhood);
+  auto number = [&](const char* key) -> std::optional<double> {
+    double v = 0;
+    if ((*o)[key].get(v) == simdjson::SUCCESS && v >= 0 && v < 1e12)
+      return v;
+    std::int64_t i = 0;
+    if ((*o)[key].get(i) == simdjson::SUCCESS && i >= 0)
+      return static_cast<double>(i);
+    return std::nullopt;
+  };
+  q.rooms_min = number("rooms_min");
+  q.rooms_max = number("rooms_max");
+  if (auto p = number("price_max"))
+    q.price_max = static_cast<std::int64_t>(*p);
+  return q;
+}
 
 ai_setup load_ai_setup(db_tx& tx, std::int64_t business,
                        const std::string& from, const std::string& to) {

@@ -9,12 +9,18 @@
 
 #include "actors/call.hpp"
 #include "actors/engine.hpp"
+#include "actors/listings.hpp"
 #include "actors/store.hpp"
+#include "core/crm_input.hpp"
+#include "core/realtime_wire.hpp"
 
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace al {
 
@@ -52,6 +58,55 @@ std::int64_t call_lead(db_tx& tx, std::int64_t business,
 /// {"ok":false,"error":"..."}). Never throws.
 void run_call_tool(const call_env& env, const call_info& info, tool_call call,
                    std::function<void(std::string output)> done);
+
+// -- the tools' work, shared by the call and the WhatsApp conversation's AI
+// (actors/whatsapp_ai.cpp), so both check arguments, slots and leads alike.
+// The DB functions run inside a store job; outputs are the JSON for the
+// model ({"ok":true,...} or {"ok":false,"error":"..."}).
+
+/// {"ok":false,"error":msg}.
+std::string ai_tool_error(std::string_view msg);
+
+/// save_lead's arguments as a CRM lead patch and notes to append.
+struct ai_lead_patch {
+  lead_input in;
+  bool patch = false; // `in` holds fields
+  std::string notes;
+};
+
+/// "" or an error text for the model.
+std::string parse_ai_lead_patch(std::string_view arguments,
+                                ai_lead_patch& out);
+
+/// Applies `p` to lead `lead` (update_lead as actor "ai", notes appended).
+std::string save_ai_lead(db_tx& tx, std::int64_t business, std::int64_t lead,
+                         const ai_lead_patch& p);
+
+/// book_appointment's arguments and the instant they name; "" or an error.
+std::string parse_ai_booking(std::string_view arguments, appointment_args& args,
+                             std::time_t& when);
+
+/// What a booking found, for the model and the confirmation.
+struct ai_booking {
+  std::string output;
+  std::time_t starts_at = 0;
+  std::string address;
+  bool booked = false;
+};
+
+/// The lead a booking is for, asked only once the slot is free.
+using ai_lead_fn = std::function<std::int64_t(db_tx&)>;
+
+/// Books [when, +60 min) for the lead: a past time, a time outside the
+/// working hours or on a closure day, or a taken slot answers
+/// {"ok":false,"error","reason","alternatives":[ISO-8601...]}.
+ai_booking book_ai_appointment(db_tx& tx, std::int64_t business,
+                               const ai_lead_fn& lead_of,
+                               const appointment_args& args, std::time_t when);
+
+/// search_listings's arguments; nullopt when they are not a JSON object
+/// (unusable fields are dropped).
+std::optional<listing_query> parse_ai_listing_query(std::string_view arguments);
 
 /// After the call: see actors/after_call.hpp (a durable job writes the
 /// transcript, the summary and the lead's fields for every call).

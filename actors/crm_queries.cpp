@@ -4,6 +4,7 @@
 #include "actors/sql.hpp"
 #include "actors/sql_fields.hpp"
 #include "actors/webhook_outbox.hpp"
+#include "actors/whatsapp_media.hpp"
 
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
@@ -643,6 +644,16 @@ crm_reply list_lead_messages(db_tx& tx, std::int64_t business,
       {"updated_at", r[12].c_str()},
       {"conversation_seq", int_or_null(r[13])},
     });
+  // Each message's attachments (actors/whatsapp_media.hpp), one query.
+  std::vector<std::int64_t> ids;
+  for (auto& item : items)
+    ids.push_back(item.as_object().at("id").as_int64());
+  auto media = wa_media_of(tx, business, ids);
+  for (auto& item : items) {
+    auto it = media.find(item.as_object().at("id").as_int64());
+    item.as_object()["media"]
+      = it == media.end() ? json::array{} : std::move(it->second);
+  }
   return ok(page_of(std::move(items), p, total));
 }
 

@@ -69,6 +69,43 @@ struct metrics {
         .Name("al_after_call_jobs_total")
         .Help("After-call jobs (transcript and summary) by outcome")
         .Register(*registry);
+  /// Follow-up calls (actors/outbound_call.cpp):
+  /// al_outbound_dials_total{result=placed|opted_out|no_number|rejected|
+  /// error}, al_amd_detections_total{answered_by=human|machine_end_beep|...}
+  /// and al_followup_outcomes_total{outcome=answered|completed|voicemail|
+  /// busy|no_answer|failed|opted_out} (the webhooks' transitions).
+  prometheus::Family<prometheus::Counter>& outbound_dials
+    = prometheus::BuildCounter()
+        .Name("al_outbound_dials_total")
+        .Help("Outbound follow-up dials by result")
+        .Register(*registry);
+  prometheus::Family<prometheus::Counter>& amd_detections
+    = prometheus::BuildCounter()
+        .Name("al_amd_detections_total")
+        .Help("Answering-machine detection results by AnsweredBy")
+        .Register(*registry);
+  prometheus::Family<prometheus::Counter>& followup_outcomes
+    = prometheus::BuildCounter()
+        .Name("al_followup_outcomes_total")
+        .Help("Follow-up call outcomes set by Twilio's callbacks")
+        .Register(*registry);
+  /// The campaign engine (actors/campaign.cpp): al_campaign_dials_total
+  /// {result=claimed|failed|expired|opted_out} (rows claimed for a dial, dials
+  /// that could not be placed, dials whose lease ran out without a callback,
+  /// due rows found on the do-not-contact list) and al_speed_to_lead_seconds
+  /// (a speed-to-lead lead's creation to its first dial).
+  prometheus::Family<prometheus::Counter>& campaign_dials
+    = prometheus::BuildCounter()
+        .Name("al_campaign_dials_total")
+        .Help("Campaign engine dial claims by result")
+        .Register(*registry);
+  prometheus::Histogram& speed_to_lead
+    = prometheus::BuildHistogram()
+        .Name("al_speed_to_lead_seconds")
+        .Help("Seconds from a new lead to its first speed-to-lead dial")
+        .Register(*registry)
+        .Add({}, prometheus::Histogram::BucketBoundaries{
+                   1, 2, 5, 10, 20, 30, 60, 120, 300, 900, 3600});
 
   /// Records one HTTP answer.
   void observe_request(const std::string& route, unsigned status,

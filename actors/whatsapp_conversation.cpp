@@ -26,6 +26,7 @@
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/whatsapp_ai.hpp"
 #include "actors/whatsapp_store.hpp"
 #include "actors/whatsapp_templates.hpp"
 #include "core/phone.hpp"
@@ -71,6 +72,22 @@ struct conversation_loaded {
 /// Requester -> itself: submit (again).
 struct submit_tick {};
 
+/// Conversation -> itself: the AI's debounce ran out (ignored unless `gen`
+/// is still the newest: a later message restarted the wait).
+struct ai_tick {
+  std::uint64_t gen = 0;
+};
+
+/// Database -> conversation: what claim_wa_ai found (nullptr: the database
+/// failed) for the inbound events that were waiting.
+struct ai_claimed {
+  std::shared_ptr<wa_ai_claim> claim;
+  std::vector<wa_inbound_event> events;
+};
+
+/// AI chain -> conversation: the claimed burst is dealt with.
+struct ai_done {};
+
 } // namespace
 } // namespace al
 
@@ -79,6 +96,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::job_accepted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::job_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::conversation_loaded)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::submit_tick)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::ai_tick)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::ai_claimed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::ai_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::wa_send_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::wa_inbound_event)
 
@@ -205,6 +225,13 @@ void prepare_send(db_tx& tx, const whatsapp_context& ctx,
       return;
     }
   }
+  // The do-not-contact list (actors/dnc.hpp): no follow-up to a number
+  // that opted out, whatever the window.
+  if (wa_follow_up_refused(tx, p.business, req.to, req.fallback_purpose,
+                           tmpl ? tmpl->purpose : std::string{})) {
+    p.early = failed_result(wa_send_status::opted_out, "The number opted out");
+    return;
+  }
   std::string body = req.body;
   if (tmpl) {
     body = render_wa_template(tmpl->body, values);
@@ -226,6 +253,15 @@ void prepare_send(db_tx& tx, const whatsapp_context& ctx,
                   : meta_send_request(s.meta_api_base, s.meta_phone_id,
                                       s.meta_token, req.to, req.body,
                                       s.provider_timeout);
+  // A picture or a document (media_url): the text is its caption.
+  if (!tmpl && !req.media_url.empty())
+    p.http = p.provider == "twilio"
+               ? twilio_send_request(s.twilio_api_base, creds, from, to, body,
+                                     s.status_callback_url, s.provider_timeout,
+                                     req.media_url)
+               : meta_media_send_request(s.meta_api_base, s.meta_phone_id,
+                                         s.meta_token, req.to, req.media_url,
+                                         body, s.provider_timeout);
   // The message row first, then the lead: the same lock order as an
   // inbound message (conversation row, then lead row), so two instances
   // writing one conversation wait for each other instead of deadlocking.
@@ -233,6 +269,10 @@ void prepare_send(db_tx& tx, const whatsapp_context& ctx,
                                     from, to, body, req.auto_reply);
   if (tmpl)
     set_wa_message_template(tx, p.business, p.message_id, tmpl->name);
+  if (!tmpl && !req.media_url.empty())
+    set_wa_message_media_url(tx, p.business, p.message_id, req.media_url);
+  // Who wrote it; an agent's message also pauses the AI (whatsapp_ai.hpp).
+  mark_wa_sent_by(tx, p.business, p.message_id, to, req.sent_by, req.agent);
   auto lead = upsert_lead_by_phone(tx, p.business, req.to, "whatsapp", "");
   set_wa_message_lead(tx, p.business, p.message_id, lead);
 }
@@ -308,6 +348,11 @@ struct conversation_state {
   std::int64_t last_auto_reply = 0;
   std::vector<wa_inbound_event> early_inbound;
   std::optional<token_bucket> bucket;
+  // The AI: inbound events waiting for the debounce and the claim, the
+  // newest debounce (older ticks are stale), a claim or chain under way.
+  std::vector<wa_inbound_event> ai_waiting;
+  std::uint64_t ai_gen = 0;
+  bool ai_running = false;
 };
 
 using conversation_actor = caf::stateful_actor<conversation_state>;
@@ -342,9 +387,20 @@ void pump(conversation_actor* self) {
   }
 }
 
+void decide_reply_now(conversation_actor* self, const wa_inbound_event& ev);
+
+/// Decides the reply to an inbound message, then counts it as handled
+/// (al_whatsapp_messages_total{result="inbound_handled"}): the observable
+/// event a test waits for before it checks that no reply went out.
+void decide_reply(conversation_actor* self, const wa_inbound_event& ev) {
+  decide_reply_now(self, ev);
+  if (self->state.ctx->m)
+    self->state.ctx->m->whatsapp("inbound_handled");
+}
+
 /// The after-hours acknowledgement: outside working hours, at most once
 /// per auto_reply_gap per conversation.
-void decide_reply(conversation_actor* self, const wa_inbound_event& ev) {
+void decide_reply_now(conversation_actor* self, const wa_inbound_event& ev) {
   auto& st = self->state;
   auto now = std::chrono::system_clock::now();
   auto now_s
@@ -363,9 +419,131 @@ void decide_reply(conversation_actor* self, const wa_inbound_event& ev) {
   job.req.body = ev.after_hours_reply.empty() ? default_after_hours_reply
                                               : ev.after_hours_reply;
   job.req.auto_reply = true;
+  job.req.sent_by = "auto";
   job.deadline = steady::now() + st.ctx->settings.queue_timeout;
   st.queue.push_back(std::move(job));
+  if (st.ctx->m)
+    st.ctx->m->whatsapp("auto_reply_queued");
   pump(self);
+}
+
+// -- the AI (actors/whatsapp_ai.hpp)
+// ---------------------------------------------------
+
+bool ai_on(const conversation_state& st) {
+  return !st.ctx->settings.openai_api_key.empty();
+}
+
+/// Counts an inbound message as handled without an after-hours decision
+/// (see decide_reply).
+void count_handled(conversation_actor* self) {
+  if (self->state.ctx->m)
+    self->state.ctx->m->whatsapp("inbound_handled");
+}
+
+/// (Re)starts the debounce: the claim runs once no message came for
+/// ai_debounce.
+void arm_ai(conversation_actor* self) {
+  auto& st = self->state;
+  self->delayed_send(self, st.ctx->settings.ai_debounce, ai_tick{++st.ai_gen});
+}
+
+/// Claims the unanswered burst (one claim or chain at a time; the chain's
+/// end claims again).
+void claim_ai(conversation_actor* self) {
+  auto& st = self->state;
+  if (st.ai_running)
+    return;
+  st.ai_running = true;
+  auto events = std::move(st.ai_waiting);
+  st.ai_waiting.clear();
+  auto out = std::make_shared<wa_ai_claim>();
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.ctx->db.run(
+    [out, business = st.business, number = st.number, token = new_wa_ai_token(),
+     lease = st.ctx->settings.ai_lease](db_tx& tx) {
+      *out = claim_wa_ai(tx, business, number, token, lease);
+    },
+    [me, out, events = std::move(events)](const db_error& err) mutable {
+      caf::anon_send(me, ai_claimed{err.empty() ? out : nullptr,
+                                    std::move(events)});
+    });
+}
+
+void on_claimed(conversation_actor* self, ai_claimed& c) {
+  auto& st = self->state;
+  using outcome = wa_ai_claim::outcome;
+  auto what = c.claim ? c.claim->what : outcome::not_for_ai;
+  if (st.ctx->m && c.claim) // ai_claim_{none,busy,not_for_ai,claimed}
+    st.ctx->m->whatsapp(what == outcome::none       ? "ai_claim_none"
+                        : what == outcome::busy     ? "ai_claim_busy"
+                        : what == outcome::claimed ? "ai_claim_claimed"
+                                                    : "ai_claim_not_for_ai");
+  if (!c.claim)
+    log_safe(spdlog::level::warn,
+             "whatsapp ai: business {}: claim failed (database); after-hours"
+             " reply only",
+             st.business);
+  if (what == outcome::claimed) {
+    for (std::size_t i = 0; i < c.events.size(); ++i)
+      count_handled(self);
+    auto me = caf::actor_cast<caf::actor>(self);
+    run_wa_ai(self->system(), caf::actor_cast<caf::actor>(st.ctx->manager),
+              st.ctx, st.business, st.number, std::move(*c.claim),
+              [me] { caf::anon_send(me, ai_done{}); });
+    return; // ai_running until ai_done
+  }
+  st.ai_running = false;
+  if (what == outcome::not_for_ai) {
+    // Off, paused by an agent, or the database failed: as without the AI.
+    for (auto& ev : c.events)
+      decide_reply(self, ev);
+  } else {
+    for (std::size_t i = 0; i < c.events.size(); ++i)
+      count_handled(self);
+  }
+  if (what == outcome::busy) // look again once that lease has ended
+    self->delayed_send(self, st.ctx->settings.ai_lease, ai_tick{st.ai_gen});
+  else if (!st.ai_waiting.empty())
+    arm_ai(self);
+}
+
+/// The opt-out word (SPEC §7): one confirmation when the number was not on
+/// the list yet; no AI and no after-hours reply to it, nor to the burst it
+/// ends.
+void opted_out(conversation_actor* self, const wa_inbound_event& ev) {
+  auto& st = self->state;
+  if (ai_on(st)) {
+    ++st.ai_gen; // a pending debounce no longer answers
+    for (std::size_t i = 0; i < st.ai_waiting.size(); ++i)
+      count_handled(self);
+    st.ai_waiting.clear();
+    st.ctx->db.write("whatsapp_ai_skip",
+                     [business = st.business, number = st.number](db_tx& tx) {
+                       skip_wa_ai(tx, business, number);
+                     });
+  }
+  if (ev.opted_out == wa_inbound_event::opt_out::newly) {
+    send_job job;
+    job.req.business_id = st.business;
+    job.req.to = st.number;
+    job.req.body = "הוסרת מרשימת הפניות שלנו. לא נפנה אליך יותר.";
+    job.req.sent_by = "auto";
+    job.deadline = steady::now() + st.ctx->settings.queue_timeout;
+    st.queue.push_back(std::move(job));
+    pump(self);
+  }
+  count_handled(self);
+}
+
+void on_inbound(conversation_actor* self, wa_inbound_event ev) {
+  auto& st = self->state;
+  if (ev.opted_out != wa_inbound_event::opt_out::none)
+    return opted_out(self, ev);
+  if (!ai_on(st))
+    return decide_reply(self, ev);
+  st.ai_waiting.push_back(std::move(ev));
+  arm_ai(self);
 }
 
 caf::behavior conversation(conversation_actor* self, whatsapp_context_ptr ctx,
@@ -420,7 +598,17 @@ caf::behavior conversation(conversation_actor* self, whatsapp_context_ptr ctx,
       auto& st = self->state;
       if (!st.loaded)
         return st.early_inbound.push_back(std::move(ev));
-      decide_reply(self, ev);
+      on_inbound(self, std::move(ev));
+    },
+    [self](ai_tick t) {
+      if (t.gen == self->state.ai_gen)
+        claim_ai(self);
+    },
+    [self](ai_claimed& c) { on_claimed(self, c); },
+    [self](ai_done) {
+      // Whatever arrived meanwhile (here or on another instance).
+      self->state.ai_running = false;
+      claim_ai(self);
     },
     [self](conversation_loaded& l) {
       auto& st = self->state;
@@ -429,7 +617,11 @@ caf::behavior conversation(conversation_actor* self, whatsapp_context_ptr ctx,
       auto early = std::move(st.early_inbound);
       st.early_inbound.clear();
       for (auto& ev : early)
-        decide_reply(self, ev);
+        on_inbound(self, std::move(ev));
+      // (Re)started: a burst a dead incarnation or instance left unanswered
+      // is claimed after the usual quiet time.
+      if (early.empty() && ai_on(st))
+        arm_ai(self);
     },
     caf::after(ctx->settings.idle_timeout) >>
       [self] {

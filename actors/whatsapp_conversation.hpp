@@ -17,6 +17,14 @@
 // submit them again to the restarted actor. So no message is lost or sent
 // twice; only the order between a crash's in-flight send and the resubmitted
 // ones is not guaranteed.
+//
+// The AI (actors/whatsapp_ai.hpp): with an OpenAI key, inbound messages are
+// debounced on the actor clock (ai_debounce: a burst gets one answer), then
+// the conversation claims the burst in PostgreSQL and a self-contained
+// chain answers it through the normal send path (sent_by 'ai'). A business
+// with whatsapp_ai off, or a conversation an agent took over, gets the
+// after-hours reply instead. An opt-out word (wa_inbound_event::opted_out)
+// gets one confirmation when new, and never an AI or after-hours reply.
 
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
@@ -54,6 +62,16 @@ struct whatsapp_settings {
   int rate_per_minute = 30;                      // per number, also the burst
   std::chrono::seconds auto_reply_gap{4 * 3600}; // per conversation
   std::chrono::seconds queue_timeout{20}; // longest wait for a send's turn
+  // The AI (SPEC §7 "WhatsApp conversations"); off without a key.
+  std::string openai_api_key;
+  std::string openai_api_base = "https://api.openai.com/v1";
+  std::string text_model = "gpt-4o-mini";
+  std::chrono::milliseconds ai_debounce{2500}; // quiet time before answering
+  std::chrono::milliseconds ai_timeout{20000}; // per completion
+  int ai_max_rounds = 4;                       // completions per answer
+  /// How long a claim may take before another instance may take it over;
+  /// above ai_max_rounds * ai_timeout + a send.
+  std::chrono::seconds ai_lease{150};
 };
 
 /// What every conversation actor shares.
@@ -85,6 +103,13 @@ struct wa_send_request {
   /// wa_fill_template) goes instead; "" = none (answer outside_window).
   std::string fallback_purpose;
   wa_template_values fallback_facts;
+  /// A picture or a document to send (https URL, checked by the caller
+  /// with wa_media_url_error); `body` is then its caption and may be "".
+  std::string media_url;
+  /// Who wrote it (messages.sent_by): ai, agent, auto, system. An agent's
+  /// message pauses the conversation's AI for 12 h (ai_paused_by = agent).
+  std::string sent_by = "system";
+  std::string agent; // "token:N" | "admin", for an agent's message
 };
 
 enum class wa_send_status {
@@ -97,6 +122,7 @@ enum class wa_send_status {
   bad_template,    // unknown template, missing variables         -> 422
   unavailable,     // database down, supervisor gave up            -> 503
   timeout,         // no answer in time (queue or actor)           -> 504
+  opted_out,       // a follow-up to a number on the DNC list      -> 409
 };
 
 struct wa_send_result {

@@ -1,12 +1,17 @@
 #include "actors/whatsapp_store.hpp"
 
+#include "actors/campaign_store.hpp"
+#include "actors/dnc.hpp"
 #include "actors/leads.hpp"
 #include "actors/secret_columns.hpp"
 #include "actors/sql.hpp"
 #include "actors/webhook_outbox.hpp"
+#include "actors/whatsapp_media.hpp"
 #include "core/phone.hpp"
 
 #include <pqxx/pqxx>
+
+#include <algorithm>
 
 namespace al {
 
@@ -92,6 +97,9 @@ constexpr sql_statement update_failed{
   " error_code = nullif($4, ''), updated_at = now()"
   " WHERE id = $1 AND business_id = $2"};
 
+constexpr sql_statement update_media_url{
+  "UPDATE messages SET media_url = $3 WHERE id = $1 AND business_id = $2"};
+
 constexpr sql_statement select_last_auto_reply{
   "SELECT coalesce(extract(epoch FROM max(created_at))::bigint, 0)"
   " FROM messages WHERE business_id = $1 AND to_address = $2"
@@ -170,6 +178,16 @@ store_wa_inbound(db_tx& tx, std::int64_t business, const wa_inbound& in) {
   out.lead_id = upsert_lead_by_phone(tx, business, in.from, "whatsapp",
                                      in.profile_name);
   set_wa_message_lead(tx, business, out.message_id, out.lead_id);
+  insert_wa_media(tx, business, out.message_id, in.attachments);
+  out.media = std::min(in.attachments.size(), wa_max_media_items);
+  // הסר / STOP: on the list in the same transaction as the message, so a
+  // follow-up that checks the list after this commit never reaches them.
+  if (wa_is_opt_out(in.body)) {
+    out.opted_out = true;
+    out.newly_opted_out = dnc_add(tx, business, in.from, dnc_source::whatsapp);
+  }
+  // A sender new to the office is called back (auto_call_new_leads).
+  enqueue_speed_to_lead_if_new(tx, business, out.lead_id, in.from);
   enqueue_message_received(tx, business, out.message_id);
   return out;
 }
@@ -210,6 +228,21 @@ std::int64_t insert_wa_outbound(db_tx& tx, std::int64_t business,
   return exec(tx, insert_outbound, business, lead_id, provider, from, to, body,
               auto_reply)[0][0]
     .as<std::int64_t>();
+}
+
+void set_wa_message_media_url(db_tx& tx, std::int64_t business,
+                              std::int64_t message_id,
+                              const std::string& url) {
+  exec(tx, update_media_url, message_id, business, url);
+}
+
+bool wa_follow_up_refused(db_tx& tx, std::int64_t business,
+                          const std::string& e164,
+                          const std::string& fallback_purpose,
+                          const std::string& template_purpose) {
+  if (fallback_purpose != "follow_up" && template_purpose != "follow_up")
+    return false;
+  return dnc_contains(tx, business, e164);
 }
 
 void finish_wa_outbound(db_tx& tx, std::int64_t business,

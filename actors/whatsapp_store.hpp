@@ -50,12 +50,18 @@ std::optional<wa_sender> load_wa_sender(db_tx& tx, std::int64_t business);
 struct wa_stored_inbound {
   std::int64_t message_id = 0;
   std::int64_t lead_id = 0;
+  std::size_t media = 0;   // message_media rows written (pending)
+  bool opted_out = false;  // the text was an opt-out word (wa_is_opt_out)
+  bool newly_opted_out = false; // ... and the number was not on the list
 };
 
-/// Stores an inbound message (direction in, status received) and makes the
-/// sender a lead of `business` (source whatsapp, the profile name as name
-/// when the lead has none). nullopt when this provider sid is already
-/// stored (a webhook delivered twice): nothing changes then.
+/// Stores an inbound message (direction in, status received; the body may
+/// be empty when it only carries media) and makes the sender a lead of
+/// `business` (source whatsapp, the profile name as name when the lead has
+/// none); one pending message_media row per attachment; an opt-out word
+/// puts the sender on the do-not-contact list (source whatsapp). nullopt
+/// when this provider sid is already stored (a webhook delivered twice):
+/// nothing changes then.
 std::optional<wa_stored_inbound>
 store_wa_inbound(db_tx& tx, std::int64_t business, const wa_inbound& in);
 
@@ -82,6 +88,18 @@ std::int64_t insert_wa_outbound(db_tx& tx, std::int64_t business,
 /// Links message `message_id` to lead `lead_id`.
 void set_wa_message_lead(db_tx& tx, std::int64_t business,
                          std::int64_t message_id, std::int64_t lead_id);
+
+/// The URL of an outbound message's picture or document (messages.media_url).
+void set_wa_message_media_url(db_tx& tx, std::int64_t business,
+                              std::int64_t message_id, const std::string& url);
+
+/// True when `e164` is on the business's do-not-contact list and the send
+/// is marketing or a follow-up (fallback_purpose or template purpose
+/// follow_up): such a send is refused (opted_out).
+bool wa_follow_up_refused(db_tx& tx, std::int64_t business,
+                          const std::string& e164,
+                          const std::string& fallback_purpose,
+                          const std::string& template_purpose);
 
 /// Records what the provider said: status sent with the sid (unless a
 /// status callback already moved it further), or failed with the error.

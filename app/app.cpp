@@ -3,6 +3,8 @@
 #include "actors/after_call.hpp"
 #include "actors/audio_jobs.hpp"
 #include "actors/audit.hpp"
+#include "actors/campaign.hpp"
+#include "actors/campaign_store.hpp"
 #include "actors/log.hpp"
 #include "actors/event_listener.hpp"
 #include "actors/metrics.hpp"
@@ -129,9 +131,13 @@ void add_all_routes(router& r, services& svc) {
   add_stats_routes(r, svc);
   add_twilio_voice_routes(r, svc);
   add_whatsapp_routes(r, svc);
+  add_whatsapp_inbox_routes(r, svc);
   add_payment_routes(r, svc);
   add_webhook_routes(r, svc);
   add_dnc_routes(r, svc);
+  add_campaign_routes(r, svc);
+  add_twilio_outbound_routes(r, svc);
+  add_intake_routes(r, svc);
   add_sign_in_routes(r, svc);
   add_event_routes(r, svc);
   add_app_routes(r, svc);
@@ -222,6 +228,7 @@ std::string application::start(const std::string& address) {
   svc.call_manager = spawn_supervisor(d.sys, svc.call_stats, &d.m);
   svc.whatsapp_manager = spawn_supervisor(d.sys, svc.whatsapp_stats, &d.m);
   svc.whatsapp = make_whatsapp_context(svc);
+  svc.outbound = make_outbound_env(svc); // follow-up calls
   svc.payment_manager = spawn_supervisor(d.sys, svc.payment_stats, &d.m);
   svc.job_manager = spawn_supervisor(d.sys, svc.job_stats, &d.m);
   // Background jobs are started here, each as a child of job_manager.
@@ -262,6 +269,36 @@ std::string application::start(const std::string& address) {
     supervise_blocking(d.sys, svc.job_manager, make_after_call_spec(env));
   }
   start_webhook_delivery(svc); // the outbox of outgoing webhooks
+  {
+    // Follow-up campaigns: the manager takes running campaigns by lease and
+    // dials through the Calls API; a finished dial wakes its campaign.
+    // Twilio's callbacks (handlers/twilio_outbound.cpp) free slots too.
+    svc.outbound->on_dial_finished = [](std::int64_t id) {
+      wake_campaigns(id);
+    };
+    // The engine dials with the webhooks' settings, on the jobs' store.
+    auto dial_env = std::make_shared<outbound_env>(*svc.outbound);
+    dial_env->db = svc.jobs_db;
+    auto o = std::make_shared<campaign_engine_options>();
+    o->db = svc.jobs_db;
+    o->m = &d.m;
+    svc.campaign_instance = campaign_instance_id();
+    o->instance = svc.campaign_instance;
+    o->dial = [dial_env](outbound_dial dl,
+                         std::function<void(outbound_dial_result)> done) {
+      place_outbound_call(*dial_env, std::move(dl), std::move(done));
+    };
+    o->scan = d.cfg.campaign_scan;
+    o->tick = d.cfg.campaign_tick;
+    o->campaign_lease = d.cfg.campaign_lease;
+    o->dial_lease = d.cfg.dial_lease;
+    o->global_cap = d.cfg.outbound_max_calls;
+    o->holiday_closures = d.cfg.holiday_closures;
+    svc.campaign_stats = std::make_shared<campaign_engine_stats>();
+    supervise_blocking(d.sys, svc.job_manager,
+                       campaign_manager_spec(o, svc.campaign_stats));
+  }
+  start_wa_media_fetcher(svc); // inbound WhatsApp media, in the background
   {
     // Call audio: retention, and the one-time import of RECORDINGS_DIR.
     audio_job_options audio;

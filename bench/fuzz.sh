@@ -26,7 +26,8 @@ cd "$(dirname "$0")/.."
 REPO="$(pwd)"
 
 TARGETS_ALL=(form media_frame json signature twiml phone_money audio_decode
-  csv secret_box http_range after_call_wire wa_template)
+  csv secret_box http_range after_call_wire wa_template campaign_input
+  wa_ai_wire twilio_calls wa_media)
 # al_core sources the targets link (pure functions; no espeak/config). wav
 # (audio_decode) calls libsndfile, libsoxr and libogg, linked from the system
 # and so not instrumented: the fuzzer sees only our code's coverage, and ASan
@@ -34,7 +35,8 @@ TARGETS_ALL=(form media_frame json signature twiml phone_money audio_decode
 CORE_SRCS=(form json input crm_input business_input crypto twilio_signature
   call_token url_builder twiml phone money media_frame whatsapp_wire
   payment_wire working_hours israel_time mulaw wav listing_input csv csv_import
-  secret_box http_range after_call_wire)
+  secret_box http_range after_call_wire campaign_input realtime_wire
+  wa_ai_wire twilio_calls_wire intake_input wa_media)
 
 SECONDS_EACH=20
 MODE=run

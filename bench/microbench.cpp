@@ -17,9 +17,50 @@
 
 #include <benchmark/benchmark.h>
 
+// Beast's UTF-8 checker, header-only here (al_transport compiles the rest
+// of Beast): the check every inbound text frame gets in Beast 1.81.
+#undef BOOST_BEAST_SEPARATE_COMPILATION
+#include <boost/beast/websocket/detail/utf8_checker.hpp>
+
+#include <array>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <deque>
+#include <new>
 #include <string>
 #include <vector>
+
+// -- allocation counter ------------------------------------------------------
+// Every operator new of the process is counted, so that a benchmark can
+// report allocations per iteration (allocs_counter below). Not inlined:
+// GCC would otherwise pair malloc with delete-expressions and warn.
+
+namespace {
+std::atomic<std::uint64_t> g_allocs{0};
+} // namespace
+
+[[gnu::noinline]] void* operator new(std::size_t n) {
+  g_allocs.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1))
+    return p;
+  throw std::bad_alloc{};
+}
+[[gnu::noinline]] void* operator new[](std::size_t n) {
+  return operator new(n);
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -201,6 +242,224 @@ void BM_media_out_json_reused(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_media_out_json_reused);
+
+// -- the whole per-frame path, before and after issue 22 ---------------------
+// What transport/media_session does with every 20 ms frame, minus the
+// sockets: inbound, parse a Twilio "media" frame, decode its payload, feed
+// the VAD and add the audio to the 100 ms batch handed to the call actor
+// (here: moved out and dropped, as the actor would); outbound, build one
+// "media" frame and queue it. Counters: allocations per frame (the global
+// operator new above), which must be ~0 after, except the batch hand-off
+// (one new batch string per 5 frames; CAF's message, not built here, is
+// another).
+
+/// Old base64 (per-character push_back), kept to compare in one run.
+namespace legacy {
+
+constexpr char alphabet[]
+  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<signed char, 256> make_rev() {
+  std::array<signed char, 256> r{};
+  for (auto& x : r)
+    x = -1;
+  for (int i = 0; i < 64; ++i)
+    r[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+  return r;
+}
+constexpr auto reverse = make_rev();
+
+void base64_encode_append(std::string_view in, std::string& out) {
+  auto n = in.size();
+  out.reserve(out.size() + (n + 2) / 3 * 4);
+  auto p = reinterpret_cast<const unsigned char*>(in.data());
+  std::size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    unsigned v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    out.push_back(alphabet[(v >> 18) & 63]);
+    out.push_back(alphabet[(v >> 12) & 63]);
+    out.push_back(alphabet[(v >> 6) & 63]);
+    out.push_back(alphabet[v & 63]);
+  }
+  if (auto rest = n - i; rest > 0) {
+    unsigned v = p[i] << 16;
+    if (rest == 2)
+      v |= p[i + 1] << 8;
+    out.push_back(alphabet[(v >> 18) & 63]);
+    out.push_back(alphabet[(v >> 12) & 63]);
+    out.push_back(rest == 2 ? alphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+}
+
+bool base64_decode_into(std::string_view text, std::string& out) {
+  out.clear();
+  if (text.size() % 4 != 0)
+    return false;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      auto c = static_cast<unsigned char>(text[i + k]);
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0 || reverse[c] < 0)
+        return false;
+      v[k] = reverse[c];
+    }
+    unsigned triple = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out.push_back(static_cast<char>((triple >> 16) & 0xFF));
+    if (pad < 2)
+      out.push_back(static_cast<char>((triple >> 8) & 0xFF));
+    if (pad < 1)
+      out.push_back(static_cast<char>(triple & 0xFF));
+  }
+  return true;
+}
+
+} // namespace legacy
+
+void BM_base64_encode_frame_legacy(benchmark::State& state) {
+  auto f = tone_frame();
+  std::string out;
+  out.reserve(256);
+  for (auto _ : state) {
+    out.clear();
+    legacy::base64_encode_append(f, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(state.iterations() * f.size());
+}
+BENCHMARK(BM_base64_encode_frame_legacy);
+
+void BM_base64_decode_frame_legacy(benchmark::State& state) {
+  auto text = crypto::base64_encode(tone_frame());
+  std::string out;
+  for (auto _ : state) {
+    bool ok = legacy::base64_decode_into(text, out);
+    benchmark::DoNotOptimize(ok);
+  }
+  state.SetBytesProcessed(state.iterations() * text.size());
+}
+BENCHMARK(BM_base64_decode_frame_legacy);
+
+/// Allocations per iteration since `start`, as a benchmark counter.
+void allocs_counter(benchmark::State& state, std::uint64_t start) {
+  auto n = g_allocs.load(std::memory_order_relaxed) - start;
+  state.counters["allocs_per_frame"] = benchmark::Counter(
+    static_cast<double>(n) / static_cast<double>(state.iterations()));
+}
+
+/// media_session::on_media's work after the parse (all_audio: every frame
+/// is batched, the costlier case).
+struct batcher {
+  energy_vad vad;
+  std::string batch;
+  int count = 0;
+  batcher() {
+    batch.reserve(5 * mulaw::frame_bytes);
+  }
+  void feed(const std::string& payload) {
+    benchmark::DoNotOptimize(vad.feed(payload));
+    batch += payload;
+    if (++count >= 5) {
+      std::string sent = std::move(batch); // to the actor, which frees it
+      benchmark::DoNotOptimize(sent.data());
+      batch = std::string{};
+      batch.reserve(5 * mulaw::frame_bytes);
+      count = 0;
+    }
+  }
+};
+
+// Before: each frame copied into the parser's padded scratch buffer.
+void BM_frame_in_before(benchmark::State& state) {
+  auto msg = media_message();
+  media_frame_parser parser;
+  media_frame frame;
+  batcher b;
+  auto start = g_allocs.load();
+  for (auto _ : state) {
+    if (parser.parse_copy(msg, frame) != media_error::ok)
+      state.SkipWithError("parse failed");
+    b.feed(frame.payload);
+  }
+  allocs_counter(state, start);
+}
+BENCHMARK(BM_frame_in_before);
+
+// After: parsed in place in the read buffer, which keeps the padding.
+void BM_frame_in_after(benchmark::State& state) {
+  auto msg = media_message();
+  std::string buf = msg;
+  buf.reserve(msg.size() + simdjson::SIMDJSON_PADDING);
+  media_frame_parser parser;
+  media_frame frame;
+  batcher b;
+  auto start = g_allocs.load();
+  for (auto _ : state) {
+    if (parser.parse(buf.data(), buf.size(), buf.capacity(), frame)
+        != media_error::ok)
+      state.SkipWithError("parse failed");
+    b.feed(frame.payload);
+  }
+  allocs_counter(state, start);
+}
+BENCHMARK(BM_frame_in_after);
+
+// Before: a fresh string per frame, queued in a std::deque<std::string>
+// (websocket_session's old queue), popped when "written".
+void BM_frame_out_before(benchmark::State& state) {
+  auto f = tone_frame();
+  std::string sid = "MZ18ad3ab5a668481ce02b83e7395059f0";
+  std::deque<std::string> queue;
+  auto start = g_allocs.load();
+  for (auto _ : state) {
+    std::string out;
+    out.reserve(300);
+    append_media_json(out, sid, f);
+    queue.push_back(std::move(out));
+    benchmark::DoNotOptimize(queue.front().data());
+    queue.pop_front();
+  }
+  allocs_counter(state, start);
+}
+BENCHMARK(BM_frame_out_before);
+
+// After: the stream's JSON head rendered once; the frame built in a
+// recycled buffer (websocket_session's ring slot).
+void BM_frame_out_after(benchmark::State& state) {
+  auto f = tone_frame();
+  media_json_writer writer{"MZ18ad3ab5a668481ce02b83e7395059f0"};
+  std::string slot;
+  auto start = g_allocs.load();
+  for (auto _ : state) {
+    slot.clear();
+    writer.append(slot, f);
+    benchmark::DoNotOptimize(slot.data());
+  }
+  allocs_counter(state, start);
+}
+BENCHMARK(BM_frame_out_after);
+
+// Beast 1.81 checks every inbound text frame for UTF-8 (no option turns
+// it off): the cost of that check on one media frame.
+void BM_beast_utf8_check_frame(benchmark::State& state) {
+  auto msg = media_message();
+  for (auto _ : state) {
+    boost::beast::websocket::detail::utf8_checker c;
+    bool ok = c.write(reinterpret_cast<const std::uint8_t*>(msg.data()),
+                      msg.size())
+              && c.finish();
+    benchmark::DoNotOptimize(ok);
+  }
+  state.SetBytesProcessed(state.iterations() * msg.size());
+}
+BENCHMARK(BM_beast_utf8_check_frame);
 
 form_params incoming_form() {
   return form_params{{{"AccountSid", "AC0123456789abcdef0123456789abcdef"},

@@ -38,6 +38,9 @@ bool read_clearable(simdjson::dom::object o, std::string_view key,
   return true;
 }
 
+
+} // namespace
+
 bool loopback_host(std::string_view host) {
   if (host == "localhost" || host == "[::1]" || host == "::1")
     return true;
@@ -53,8 +56,6 @@ bool loopback_host(std::string_view host) {
   }
   return dots == 3;
 }
-
-} // namespace
 
 std::string webhook_url_error(std::string_view url) {
   const std::string bad = "webhook_url must be an absolute http(s) URL";

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace al {
@@ -42,6 +43,11 @@ bool parse_transfer(std::string_view json, std::vector<std::string>& numbers,
 
 /// Longest webhook_url accepted.
 inline constexpr std::size_t max_webhook_url = 2048;
+
+/// True for a loopback host as written in a URL (lower case): localhost,
+/// ::1 (bracketed or not) and dotted-decimal 127.0.0.0/8. Plain http is
+/// allowed only towards these (webhook_url, WhatsApp media URLs).
+bool loopback_host(std::string_view host);
 
 /// Why `url` cannot be a webhook_url, or empty when it can: an absolute
 /// http(s) URL with a host, no userinfo, at most max_webhook_url bytes;

@@ -187,6 +187,15 @@ config_result load_config(const env_lookup& lookup) {
     cfg.whatsapp_provider_timeout = std::chrono::milliseconds{wa_timeout_ms};
     r.seconds("WHATSAPP_IDLE_TIMEOUT_S", 1, 86400, cfg.whatsapp_idle_timeout);
     r.integer("WHATSAPP_RATE_PER_MIN", 1, 100000, cfg.whatsapp_rate_per_min);
+    r.integer("WA_MEDIA_MAX_BYTES", 1024, 100LL * 1024 * 1024,
+              cfg.wa_media_max_bytes);
+    for (auto [name, out] :
+         {std::pair{"WA_MEDIA_POLL_MS", &cfg.wa_media_poll},
+          std::pair{"WA_MEDIA_RETRY_BASE_MS", &cfg.wa_media_retry_base}}) {
+      long long ms = out->count();
+      r.integer(name, 1, 86400000, ms);
+      *out = std::chrono::milliseconds{ms};
+    }
     r.text("OPENAI_API_KEY", cfg.openai_api_key);
     r.base_url("OPENAI_REALTIME_URL", cfg.openai_realtime_url, true);
     r.text("OPENAI_MODEL", cfg.openai_model);
@@ -195,6 +204,12 @@ config_result load_config(const env_lookup& lookup) {
     r.text("OPENAI_VOICE", cfg.openai_voice);
     r.text("OPENAI_TTS_MODEL", cfg.openai_tts_model);
     r.text("OPENAI_TEXT_MODEL", cfg.openai_text_model);
+    long long wa_ai_debounce_ms = cfg.wa_ai_debounce.count();
+    r.integer("WA_AI_DEBOUNCE_MS", 0, 600000, wa_ai_debounce_ms);
+    cfg.wa_ai_debounce = std::chrono::milliseconds{wa_ai_debounce_ms};
+    long long wa_ai_timeout_ms = cfg.wa_ai_timeout.count();
+    r.integer("WA_AI_TIMEOUT_MS", 100, 120000, wa_ai_timeout_ms);
+    cfg.wa_ai_timeout = std::chrono::milliseconds{wa_ai_timeout_ms};
     r.base_url("STT_API_BASE", cfg.stt_api_base);
     r.text("STT_API_KEY", cfg.stt_api_key);
     r.text("STT_MODEL", cfg.stt_model);
@@ -217,6 +232,8 @@ config_result load_config(const env_lookup& lookup) {
                   cfg.after_call_http_timeout);
     r.integer("AFTER_CALL_MAX_ATTEMPTS", 1, 100, cfg.after_call_max_attempts);
     r.text("SAY_VOICE", cfg.say_voice);
+    r.choice("AMD_UNKNOWN_AS", {"human", "machine"}, cfg.amd_unknown_as);
+    r.integer("OUTBOUND_RING_S", 5, 600, cfg.outbound_ring_s);
     r.seconds("SILENCE_REPROMPT_S", 1, 600, cfg.silence_reprompt);
     r.boolean("HOLIDAY_CLOSURES", cfg.holiday_closures);
     r.boolean("PAYMENTS_ENABLED", cfg.payments_enabled);
@@ -286,6 +303,16 @@ config_result load_config(const env_lookup& lookup) {
     webhook_s = std::chrono::seconds{86400};
     r.seconds("WEBHOOK_GIVE_UP_S", 60, 30 * 86400, webhook_s);
     cfg.webhook_give_up = webhook_s;
+    for (auto [name, out] :
+         {std::pair{"CAMPAIGN_SCAN_MS", &cfg.campaign_scan},
+          std::pair{"CAMPAIGN_TICK_MS", &cfg.campaign_tick}}) {
+      long long ms = out->count();
+      r.integer(name, 10, 600000, ms);
+      *out = std::chrono::milliseconds{ms};
+    }
+    r.seconds("CAMPAIGN_LEASE_S", 2, 3600, cfg.campaign_lease);
+    r.seconds("DIAL_LEASE_S", 2, 86400, cfg.dial_lease);
+    r.integer("OUTBOUND_MAX_CALLS", 1, 50, cfg.outbound_max_calls);
     if (cfg.recordings_dir.empty())
       throw bad_value{"invalid RECORDINGS_DIR: must not be empty"};
   } catch (const bad_value& e) {

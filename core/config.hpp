@@ -35,6 +35,12 @@ struct config {
   std::chrono::milliseconds whatsapp_provider_timeout{5000}; // per send
   std::chrono::seconds whatsapp_idle_timeout{1800}; // conversation actor
   int whatsapp_rate_per_min = 30; // sends per number per minute (burst)
+  // Inbound WhatsApp media (actors/whatsapp_media.hpp): the largest item
+  // kept (WA_MEDIA_MAX_BYTES, 16 MiB), the fetcher's poll (WA_MEDIA_POLL_MS)
+  // and retry base (WA_MEDIA_RETRY_BASE_MS, doubling per attempt).
+  long long wa_media_max_bytes = 16 * 1024 * 1024;
+  std::chrono::milliseconds wa_media_poll{5000};
+  std::chrono::milliseconds wa_media_retry_base{5000};
   std::string openai_api_key;
   std::string openai_realtime_url = "wss://api.openai.com/v1/realtime";
   std::string openai_model = "gpt-realtime";
@@ -48,6 +54,10 @@ struct config {
   // OPENAI_TTS_MODEL; empty: greetings are not rendered in the AI voice.
   std::string openai_tts_model = "gpt-4o-mini-tts";
   std::string openai_text_model = "gpt-4o-mini";  // OPENAI_TEXT_MODEL
+  // WA_AI_DEBOUNCE_MS: the WhatsApp AI answers once a conversation has been
+  // quiet this long, so a burst of messages gets one reply.
+  std::chrono::milliseconds wa_ai_debounce{2500};
+  std::chrono::milliseconds wa_ai_timeout{20000}; // WA_AI_TIMEOUT_MS, per completion
   // After every call (actors/after_call.hpp): caller turns of the local
   // engine go to {STT_API_BASE}/audio/transcriptions (any OpenAI-compatible
   // server, e.g. a self-hosted Whisper) with STT_MODEL. Unset STT_API_BASE:
@@ -71,6 +81,11 @@ struct config {
   int after_call_max_attempts = 6;
   // SAY_VOICE: the <Say> voice of Hebrew fallback prompts (language he-IL).
   std::string say_voice = "Google.he-IL-Standard-A";
+  // Follow-up calls: AMD_UNKNOWN_AS (human | machine) is how an uncertain
+  // AMD verdict (machine_start, fax, unknown) counts; OUTBOUND_RING_S how
+  // long the callee's phone rings (the Calls API Timeout, 5-600 s).
+  std::string amd_unknown_as = "human";
+  int outbound_ring_s = 25;
   std::chrono::seconds silence_reprompt{6}; // SILENCE_REPROMPT_S
   // HOLIDAY_CLOSURES: Israeli holidays (libhdate) close the office for
   // transfers and bookings; false for an office that works through them.
@@ -135,6 +150,18 @@ struct config {
   std::chrono::milliseconds webhook_lease{60000};
   std::chrono::milliseconds webhook_retry_base{30000};
   std::chrono::milliseconds webhook_give_up{86400000};
+  // Follow-up campaigns (actors/campaign.hpp): running campaigns are
+  // scanned for every CAMPAIGN_SCAN_MS, each campaign actor ticks every
+  // CAMPAIGN_TICK_MS and holds its campaign for CAMPAIGN_LEASE_S (renewed
+  // on each tick; another instance takes over after it); a dial whose
+  // status callback never came counts as failed after DIAL_LEASE_S; at most
+  // OUTBOUND_MAX_CALLS campaign calls are live across the whole service
+  // (also the ceiling of a campaign's max_concurrent).
+  std::chrono::milliseconds campaign_scan{2000};
+  std::chrono::milliseconds campaign_tick{1000};
+  std::chrono::seconds campaign_lease{30};
+  std::chrono::seconds dial_lease{120};
+  int outbound_max_calls = 50;
 
   /// Key used for call tokens and per-payment tokens.
   std::string signing_key() const;

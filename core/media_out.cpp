@@ -53,6 +53,20 @@ void append_media_json(std::string& out, std::string_view stream_sid,
   out.append("\"}}");
 }
 
+media_json_writer::media_json_writer(std::string_view stream_sid) {
+  head_.append(R"({"event":"media","streamSid":)");
+  append_json_string(head_, stream_sid);
+  head_.append(R"(,"media":{"payload":")");
+}
+
+void media_json_writer::append(std::string& out,
+                               std::string_view mulaw) const {
+  out.reserve(out.size() + head_.size() + (mulaw.size() + 2) / 3 * 4 + 3);
+  out.append(head_);
+  crypto::base64_encode_append(mulaw, out);
+  out.append("\"}}");
+}
+
 void append_mark_json(std::string& out, std::string_view stream_sid,
                       std::string_view name) {
   out.append(R"({"event":"mark","streamSid":)");

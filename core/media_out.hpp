@@ -19,6 +19,22 @@ void append_json_string(std::string& out, std::string_view s);
 void append_media_json(std::string& out, std::string_view stream_sid,
                        std::string_view mulaw);
 
+/// The outbound media frames of one stream: the JSON around the payload is
+/// rendered once, so a 20 ms frame costs two copies and a base64 encode.
+/// Appends exactly what append_media_json does.
+class media_json_writer {
+public:
+  /// The empty streamSid's (what append_media_json writes for "").
+  media_json_writer() : media_json_writer(std::string_view{}) {
+  }
+  explicit media_json_writer(std::string_view stream_sid);
+
+  void append(std::string& out, std::string_view mulaw) const;
+
+private:
+  std::string head_; ///< everything up to the payload's opening quote
+};
+
 /// Appends `{"event":"mark","streamSid":"..","mark":{"name":".."}}`.
 void append_mark_json(std::string& out, std::string_view stream_sid,
                       std::string_view name);

@@ -74,11 +74,23 @@ void decode(std::string_view bytes, std::vector<std::int16_t>& out) {
 std::uint32_t mean_abs(std::string_view bytes) noexcept {
   if (bytes.empty())
     return 0;
-  const auto& t = table();
-  std::uint64_t sum = 0;
-  for (unsigned char c : bytes)
-    sum += t.magnitude[c];
-  return static_cast<std::uint32_t>(sum / bytes.size());
+  const auto& m = table().magnitude;
+  auto p = reinterpret_cast<const unsigned char*>(bytes.data());
+  auto n = bytes.size();
+  // Four sums, unrolled by hand: GCC vectorises the plain loop into byte
+  // extractions through the stack (store-forwarding stalls), which made
+  // this, run on every 20 ms inbound frame, a third of the frame's CPU.
+  std::uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += m[p[i]];
+    s1 += m[p[i + 1]];
+    s2 += m[p[i + 2]];
+    s3 += m[p[i + 3]];
+  }
+  for (; i < n; ++i)
+    s0 += m[p[i]];
+  return static_cast<std::uint32_t>((s0 + s1 + s2 + s3) / n);
 }
 
 } // namespace al::mulaw

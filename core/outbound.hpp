@@ -8,6 +8,7 @@
 // http_send_fn (dependencies point core <- actors <- transport <- app).
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <utility>
@@ -21,6 +22,9 @@ struct outbound_request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::chrono::milliseconds timeout{5000}; // whole exchange
+  // Largest response body accepted, bytes; 0 = the client's own limit
+  // (8 MiB). Media downloads raise it to WA_MEDIA_MAX_BYTES.
+  std::size_t body_limit = 0;
 };
 
 struct outbound_response {

@@ -242,6 +242,10 @@ std::string realtime_session_update(const realtime_session_options& o) {
     json::object{{"type", "session.update"}, {"session", std::move(session)}});
 }
 
+std::string realtime_tool_definitions() {
+  return json::serialize(tools());
+}
+
 std::string realtime_append(std::string_view mulaw) {
   std::string out;
   out.reserve(64 + mulaw.size() * 4 / 3 + 4);

@@ -36,6 +36,11 @@ struct realtime_session_options {
 /// tools (save_lead, book_appointment, send_whatsapp, end_call).
 std::string realtime_session_update(const realtime_session_options& o);
 
+/// The function tools of the session as a JSON array text (Realtime shape:
+/// {type:"function", name, description, parameters}), for other channels
+/// that offer the same tools (core/wa_ai_wire.cpp).
+std::string realtime_tool_definitions();
+
 /// `input_audio_buffer.append` with the mu-law bytes base64-encoded.
 std::string realtime_append(std::string_view mulaw);
 

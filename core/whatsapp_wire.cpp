@@ -137,17 +137,27 @@ outbound_request
 twilio_send_request(std::string_view api_base, const twilio_credentials& creds,
                     std::string_view from, std::string_view to,
                     std::string_view body, std::string_view status_callback,
-                    std::chrono::milliseconds timeout) {
-  outbound_request r;
-  r.method = "POST";
-  r.url = trim_slashes(api_base) + "/2010-04-01/Accounts/"
-          + segment(creds.account_sid) + "/Messages.json";
+                    std::chrono::milliseconds timeout,
+                    std::string_view media_url) {
+  auto url = trim_slashes(api_base) + "/2010-04-01/Accounts/"
+             + segment(creds.account_sid) + "/Messages.json";
   std::vector<form_params::value_type> form{{"To", std::string{to}},
                                             {"From", std::string{from}},
                                             {"Body", std::string{body}}};
+  if (!media_url.empty())
+    form.emplace_back("MediaUrl", std::string{media_url});
   if (!status_callback.empty())
     form.emplace_back("StatusCallback", std::string{status_callback});
-  r.body = encode_form(form);
+  return twilio_post(std::move(url), creds, encode_form(form), timeout);
+}
+
+outbound_request twilio_post(std::string url, const twilio_credentials& creds,
+                             std::string form_body,
+                             std::chrono::milliseconds timeout) {
+  outbound_request r;
+  r.method = "POST";
+  r.url = std::move(url);
+  r.body = std::move(form_body);
   r.headers
     = {{"Authorization",
         "Basic "
@@ -205,10 +215,19 @@ parse_twilio_inbound(const form_params& form) {
   in.profile_name = form_text(form, "ProfileName");
   in.wa_id = form_text(form, "WaId");
   // NumMedia says how many; take what is there (at most 10, like Twilio).
-  for (int i = 0; i < 10; ++i) {
-    auto url = form.get("MediaUrl" + std::to_string(i));
-    if (url && !url->empty())
-      in.media.push_back(storable(*url));
+  // A URL or type that is not sane text is kept as given only in the
+  // media_urls column; the fetcher refuses it (wa_media_url_error).
+  for (std::size_t i = 0; i < wa_max_media_items; ++i) {
+    auto n = std::to_string(i);
+    auto url = form.get("MediaUrl" + n);
+    if (!url || url->empty())
+      continue;
+    in.media.push_back(storable(*url));
+    wa_media_item item;
+    item.source_ref = in.media.back().substr(0, 4096);
+    item.content_type
+      = wa_media_base_type(form_text(form, "MediaContentType" + n));
+    in.attachments.push_back(std::move(item));
   }
   return in;
 }
@@ -259,6 +278,31 @@ meta_send_request(std::string_view api_base, std::string_view phone_id,
   r.headers = {{"Authorization", "Bearer " + std::string{token}},
                {"Content-Type", "application/json"}};
   r.timeout = timeout;
+  return r;
+}
+
+outbound_request meta_media_send_request(
+  std::string_view api_base, std::string_view phone_id, std::string_view token,
+  std::string_view to_e164, std::string_view media_url, std::string_view body,
+  std::chrono::milliseconds timeout) {
+  auto r = meta_send_request(api_base, phone_id, token, to_e164, {}, timeout);
+  bool document = wa_media_url_is_document(media_url);
+  boost::json::object media{
+    {"link", boost::json::string_view{media_url.data(), media_url.size()}}};
+  if (!body.empty())
+    media["caption"] = boost::json::string_view{body.data(), body.size()};
+  if (document) {
+    auto path = media_url.substr(0, media_url.find_first_of("?#"));
+    auto name = wa_media_filename(path);
+    if (!name.empty())
+      media["filename"] = name;
+  }
+  const char* type = document ? "document" : "image";
+  boost::json::object o{{"messaging_product", "whatsapp"},
+                        {"to", meta_recipient(to_e164)},
+                        {"type", type},
+                        {type, std::move(media)}};
+  r.body = boost::json::serialize(o);
   return r;
 }
 
@@ -330,9 +374,22 @@ std::optional<std::string> meta_handshake(const form_params& query,
 
 namespace {
 
-/// The text a Cloud API message carries, by type; media ids go to `media`.
-std::string meta_text(simdjson::dom::object m,
-                      std::vector<std::string>& media) {
+/// A Cloud API media id: 1-128 characters of [A-Za-z0-9._-] (Meta's are
+/// digits); anything else is not looked up.
+bool meta_media_id(std::string_view id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_'
+        && c != '-')
+      return false;
+  return true;
+}
+
+/// The text a Cloud API message carries, by type; media ids go to `media`
+/// and, with their type and file name, to `items`.
+std::string meta_text(simdjson::dom::object m, std::vector<std::string>& media,
+                      std::vector<wa_media_item>& items) {
   auto type = string_or_empty(m, "type");
   if (type == "text") {
     if (auto t = get_object(m, "text"); t.ok())
@@ -342,8 +399,18 @@ std::string meta_text(simdjson::dom::object m,
   if (type == "image" || type == "video" || type == "audio"
       || type == "document" || type == "sticker") {
     if (auto t = get_object(m, type); t.ok()) {
-      if (auto id = string_or_empty(t.value, "id"); !id.empty())
+      if (auto id = string_or_empty(t.value, "id"); !id.empty()) {
         media.push_back("meta-media:" + id);
+        if (meta_media_id(id)) {
+          wa_media_item item;
+          item.source_ref = id;
+          item.content_type
+            = wa_media_base_type(string_or_empty(t.value, "mime_type"));
+          item.filename
+            = wa_media_filename(string_or_empty(t.value, "filename"));
+          items.push_back(std::move(item));
+        }
+      }
       return string_or_empty(t.value, "caption");
     }
     return {};
@@ -415,7 +482,7 @@ void read_change_value(simdjson::dom::object v, meta_webhook& out) {
       return;
     in.from = *from;
     in.to = to;
-    in.body = meta_text(m, in.media);
+    in.body = meta_text(m, in.media, in.attachments);
     for (auto& [id, name] : names)
       if (id == in.wa_id)
         in.profile_name = name;

@@ -9,6 +9,7 @@
 #include "core/form.hpp"
 #include "core/json.hpp"
 #include "core/outbound.hpp"
+#include "core/wa_media.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -51,6 +52,9 @@ struct wa_inbound {
   std::string to;                 // our number, E.164; may be empty (Meta)
   std::string body;               // text, caption, button or location text
   std::vector<std::string> media; // URLs (Twilio) or "meta-media:<id>"
+  /// The same attachments with their declared type and file name (at most
+  /// wa_max_media_items): one message_media row each.
+  std::vector<wa_media_item> attachments;
   std::string profile_name;       // the sender's WhatsApp profile name
   std::string wa_id;              // the sender's WhatsApp id
 };
@@ -73,14 +77,22 @@ struct twilio_credentials {
   std::string auth_token;
 };
 
+/// A form-encoded POST to Twilio's REST API (Messages, Calls) with the
+/// account's Basic auth.
+outbound_request twilio_post(std::string url, const twilio_credentials& creds,
+                             std::string form_body,
+                             std::chrono::milliseconds timeout);
+
 /// POST {api_base}/2010-04-01/Accounts/{sid}/Messages.json, form encoded
-/// To/From/Body (+ StatusCallback when not empty), HTTP Basic sid:token.
-/// `to` and `from` are sent as given (callers pass "whatsapp:+…").
+/// To/From/Body (+ MediaUrl when `media_url` is not empty, + StatusCallback
+/// when not empty), HTTP Basic sid:token. `to` and `from` are sent as given
+/// (callers pass "whatsapp:+…").
 outbound_request
 twilio_send_request(std::string_view api_base, const twilio_credentials& creds,
                     std::string_view from, std::string_view to,
                     std::string_view body, std::string_view status_callback,
-                    std::chrono::milliseconds timeout);
+                    std::chrono::milliseconds timeout,
+                    std::string_view media_url = {});
 
 /// Reads the Messages API answer: 2xx JSON with a "sid" is success; an
 /// error JSON gives its "message" and "code"; anything else a short
@@ -111,6 +123,16 @@ outbound_request
 meta_send_request(std::string_view api_base, std::string_view phone_id,
                   std::string_view token, std::string_view to_e164,
                   std::string_view body, std::chrono::milliseconds timeout);
+
+/// The same with a picture or a document instead of a text:
+/// {"messaging_product":"whatsapp","to":"972…","type":"image","image":
+/// {"link":url,"caption":body}}; a URL whose path ends in .pdf goes as
+/// "type":"document" ({"link","caption","filename"}). No caption when the
+/// body is empty.
+outbound_request meta_media_send_request(
+  std::string_view api_base, std::string_view phone_id, std::string_view token,
+  std::string_view to_e164, std::string_view media_url, std::string_view body,
+  std::chrono::milliseconds timeout);
 
 /// Reads {"messages":[{"id":"wamid…"}]}; errors come as
 /// {"error":{"message":…,"code":…}}.

@@ -24,3 +24,21 @@ ALTER TABLE wa_conversations
 -- rows stored before this migration.
 ALTER TABLE messages ADD COLUMN sent_by TEXT
   CHECK (sent_by IN ('ai', 'agent', 'auto', 'system'));
+
+-- One AI reply per burst, whichever instance and whichever incarnation of
+-- the conversation actor answers (actors/whatsapp_ai.hpp explains the
+-- protocol):
+-- ai_answered_seq: every inbound message of the conversation up to this
+--   conversation_seq has been dealt with (answered by the AI, or left to a
+--   person because the AI was off, paused or failed).
+-- ai_claim_seq / ai_claim_token / ai_claim_until: the lease of the one
+--   instance now answering the inbound messages up to ai_claim_seq; an
+--   expired lease (the instance died) may be taken over.
+-- Existing conversations start as answered: the AI never replies to what
+-- was written before it was switched on.
+ALTER TABLE wa_conversations
+  ADD COLUMN ai_answered_seq BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN ai_claim_seq    BIGINT,
+  ADD COLUMN ai_claim_token  TEXT,
+  ADD COLUMN ai_claim_until  TIMESTAMPTZ;
+UPDATE wa_conversations SET ai_answered_seq = last_seq;

@@ -28,3 +28,18 @@ CREATE TABLE message_media (
 );
 CREATE INDEX message_media_pending ON message_media (created_at)
   WHERE status = 'pending';
+
+-- The fetcher (actors/whatsapp_media.hpp) claims pending rows with FOR
+-- UPDATE SKIP LOCKED and a lease: next_attempt_at moves to the end of the
+-- lease when claimed, so a dead instance's claims are due again after it,
+-- and a retry after a provider error waits its backoff the same way.
+ALTER TABLE message_media
+  ADD COLUMN next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  ADD COLUMN fetched_at      TIMESTAMPTZ;
+DROP INDEX message_media_pending;
+CREATE INDEX message_media_pending ON message_media (next_attempt_at)
+  WHERE status = 'pending';
+
+-- Outbound media (POST /api/whatsapp/send "media_url", e.g. a listing
+-- photo): the URL the provider was given, NULL for a text-only message.
+ALTER TABLE messages ADD COLUMN media_url TEXT;

@@ -323,6 +323,9 @@ public:
 
   done_fn take_done() { return std::move(done_); }
 
+  // The request's own response body limit (0 = the client's).
+  std::size_t body_limit = 0;
+
   // Runs on the strand: arm the deadline, then reuse or connect.
   void start() {
     guard([&] {
@@ -434,7 +437,8 @@ private:
   void do_read() {
     guard([&] {
       parser_.emplace();
-      parser_->body_limit(state_->opts.body_limit);
+      parser_->body_limit(body_limit ? body_limit
+                                     : state_->opts.body_limit);
       parser_->header_limit(header_limit);
       if (msg_.method() == http::verb::head)
         parser_->skip(true);
@@ -563,6 +567,7 @@ void https_client::send(outbound_request req,
     x = std::make_shared<detail::exchange>(state_, ex, std::move(*t),
                                            std::move(msg), req.timeout,
                                            std::move(conn), done);
+    x->body_limit = req.body_limit;
     net::post(ex, [x] { x->start(); });
   } catch (const std::exception& e) {
     if (x && !done)

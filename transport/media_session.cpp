@@ -92,7 +92,12 @@ void media_session::on_open(websocket_session& ws) {
 void media_session::on_message(websocket_session& ws, std::string_view data,
                                bool is_text) {
   ++frames_in_;
-  auto err = parser_.parse_copy(data, frame_);
+  // In place: the session's read buffer has the padding simdjson reads.
+  static_assert(websocket_session::read_padding
+                >= simdjson::SIMDJSON_PADDING);
+  auto err = parser_.parse(data.data(), data.size(),
+                           data.size() + websocket_session::read_padding,
+                           frame_);
   if (err != media_error::ok || !is_text) {
     // A bad frame is dropped; a stream of them ends the session.
     if (++bad_frames_ == max_bad_frames)
@@ -149,6 +154,7 @@ void media_session::on_start(websocket_session& ws) {
   start_at_ = std::chrono::steady_clock::now();
   call_sid_ = frame_.call_sid;
   stream_sid_ = frame_.stream_sid;
+  media_json_ = media_json_writer{stream_sid_};
   auto sink = std::make_shared<socket_sink>(self_.lock());
   auto cp = std::make_shared<call_checkpoint>();
   cp->info.call_sid = call_sid_;
@@ -163,7 +169,8 @@ void media_session::on_start(websocket_session& ws) {
 void media_session::on_media(websocket_session&) {
   if (!started_)
     return; // media before start: ignored
-  svc_.m.media_frames_in.Increment();
+  if (++unflushed_in_ >= metrics_every)
+    flush_metrics();
   auto ev = vad_.feed(frame_.payload);
   if (ev == energy_vad::event::speech_start) {
     // Hearing everything (the AI, a recording): the audio before the turn
@@ -229,16 +236,16 @@ bool media_session::send_frame(websocket_session& ws,
                                std::chrono::steady_clock::time_point now) {
   auto& u = queue_.front();
   auto n = std::min(mulaw::frame_bytes, u.audio->size() - u.offset);
-  std::string out;
-  out.reserve(300);
-  append_media_json(out, stream_sid_,
-                    std::string_view{u.audio->data() + u.offset, n});
-  if (!ws.send(std::move(out)))
+  // Built straight into a buffer the socket recycles: no allocation.
+  std::string_view chunk{u.audio->data() + u.offset, n};
+  if (!ws.send_with(
+        [&](std::string& out) { media_json_.append(out, chunk); }))
     return false;
   u.offset += n;
   ++run_frames_;
   ++frames_out_;
-  svc_.m.media_frames_out.Increment();
+  if (++unflushed_out_ >= metrics_every)
+    flush_metrics();
   if (last_frame_at_ != std::chrono::steady_clock::time_point{}
       && now - last_frame_at_ > 2 * frame_period)
     svc_.m.late_frames.Increment();
@@ -249,9 +256,9 @@ bool media_session::send_frame(websocket_session& ws,
       std::chrono::duration<double>(now - start_at_).count());
   }
   if (u.offset >= u.audio->size()) {
-    std::string mark;
-    append_mark_json(mark, stream_sid_, u.mark);
-    ws.send(std::move(mark));
+    ws.send_with([&](std::string& out) {
+      append_mark_json(out, stream_sid_, u.mark);
+    });
     queue_.pop_front();
   }
   return true;
@@ -286,9 +293,8 @@ void media_session::clear(websocket_session& ws) {
   pacing_ = false;
   if (!ws.open())
     return;
-  std::string out;
-  append_clear_json(out, stream_sid_);
-  ws.send(std::move(out));
+  ws.send_with(
+    [&](std::string& out) { append_clear_json(out, stream_sid_); });
 }
 
 void media_session::close(websocket_session& ws) {
@@ -297,8 +303,20 @@ void media_session::close(websocket_session& ws) {
   ws.close(websocket::close_code::normal, "call finished");
 }
 
+// Prometheus counters are atomics that every io thread adds to: once per
+// second of audio per call (and at the end), not once per 20 ms frame.
+void media_session::flush_metrics() {
+  if (unflushed_in_ > 0)
+    svc_.m.media_frames_in.Increment(unflushed_in_);
+  if (unflushed_out_ > 0)
+    svc_.m.media_frames_out.Increment(unflushed_out_);
+  unflushed_in_ = 0;
+  unflushed_out_ = 0;
+}
+
 void media_session::on_close(websocket_session& ws, std::string_view reason) {
   closed_ = true;
+  flush_metrics();
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now()
                                             - opened_at_)
                 .count();

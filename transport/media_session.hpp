@@ -9,6 +9,7 @@
 
 #include "actors/media_sink.hpp"
 #include "core/media_frame.hpp"
+#include "core/media_out.hpp"
 #include "core/vad.hpp"
 #include "transport/websocket_session.hpp"
 
@@ -70,6 +71,7 @@ private:
   void to_call(caf::message msg);
   bool send_frame(websocket_session& ws,
                   std::chrono::steady_clock::time_point now);
+  void flush_metrics();
 
   services& svc_;
   std::shared_ptr<const call_env> env_;
@@ -78,6 +80,7 @@ private:
   energy_vad vad_;
   std::string call_sid_;
   std::string stream_sid_;
+  media_json_writer media_json_; ///< outbound frames of stream_sid_
   caf::actor call_;
   std::vector<caf::message> pending_; // events before the actor bound
   std::string batch_;
@@ -97,6 +100,11 @@ private:
   std::uint64_t frames_in_ = 0;
   std::uint64_t frames_out_ = 0;
   std::uint64_t bad_frames_ = 0;
+  /// Frames not yet added to the shared metrics (flushed every
+  /// metrics_every frames and when the socket closes).
+  static constexpr std::uint32_t metrics_every = 50;
+  std::uint32_t unflushed_in_ = 0;
+  std::uint32_t unflushed_out_ = 0;
   std::weak_ptr<websocket_session> self_;
 };
 

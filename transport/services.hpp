@@ -33,6 +33,7 @@ class https_client;
 class realtime_client;
 class voice_cache;
 struct call_env;
+struct outbound_env;
 struct whatsapp_context;
 class url_builder;
 
@@ -90,6 +91,11 @@ struct services {
   caf::actor whatsapp_manager;
   caf::actor payment_manager;
   caf::actor job_manager;
+  /// The campaign engine's counters (actors/campaign.hpp; a child of
+  /// job_manager): for tests and operators.
+  std::shared_ptr<struct campaign_engine_stats> campaign_stats;
+  /// This instance's lease owner id for campaigns and their dials.
+  std::string campaign_instance;
 
   /// Outbound HTTP(S) to Twilio, Meta, PayPal, OpenAI (own io thread).
   https_client* http = nullptr;
@@ -103,6 +109,9 @@ struct services {
   std::shared_ptr<const call_env> calls;
   /// What WhatsApp conversation actors share (store, providers, limits).
   std::shared_ptr<const whatsapp_context> whatsapp;
+  /// Placing follow-up calls (actors/outbound_call.hpp); its
+  /// on_dial_finished is set once at start-up by the campaign engine.
+  std::shared_ptr<outbound_env> outbound;
 
   /// Repeated sign-in failures slow down, then 429 (null: no throttle).
   auth_throttle* throttle = nullptr;

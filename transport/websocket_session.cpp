@@ -5,7 +5,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace al {
+
+namespace {
+
+// Outbound buffers recycled per session: bounded in number and size (a
+// media frame is ~250 bytes; the queue is a few messages deep when the
+// peer keeps up). Memory per live call is a target (README Performance):
+// after a burst the ring shrinks back to this many slots.
+constexpr std::size_t kept_slots = 4;
+constexpr std::size_t max_recycled = 16 * 1024;
+
+} // namespace
 
 bool offers_subprotocol(std::string_view offered, std::string_view wanted) {
   while (!offered.empty()) {
@@ -96,6 +110,12 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   }
   ++frames_in_;
   last_inbound_ = std::chrono::steady_clock::now();
+  // The padding lives in the buffer's own spare capacity (prepare() moves
+  // or grows it only until it fits the largest message plus the padding),
+  // so the handler parses in place instead of copying every frame. Zeroed
+  // so that nothing reads uninitialised memory.
+  auto pad = buffer_.prepare(read_padding);
+  std::memset(pad.data(), 0, pad.size());
   auto data = buffer_.cdata();
   handler_->on_message(
     *this,
@@ -107,21 +127,44 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
 }
 
 bool websocket_session::send(std::string text) {
-  if (!open_ || closing_)
+  if (!can_queue())
     return false;
-  if (queue_.size() >= opts_.queue_limit)
-    return false;
-  queue_.push_back(std::move(text));
+  push_slot().swap(text);
   if (!writing_)
     do_write();
   return true;
 }
 
+// The next free slot of the ring, emptied (its capacity kept); grows the
+// ring when it is full.
+std::string& websocket_session::push_slot() {
+  if (count_ == ring_.size()) {
+    std::vector<std::string> grown(std::max<std::size_t>(4, 2 * ring_.size()));
+    for (std::size_t i = 0; i < count_; ++i)
+      grown[i].swap(ring_[(head_ + i) % ring_.size()]);
+    ring_.swap(grown);
+    head_ = 0;
+  }
+  auto& slot = ring_[(head_ + count_) % ring_.size()];
+  ++count_;
+  slot.clear();
+  return slot;
+}
+
 // Write the front of the queue.
 void websocket_session::do_write() {
+  // What Beast writes stays in writing_buf_ until on_write; the slot takes
+  // the previous buffer back for reuse. A buffer grown by an unusually big
+  // message is not kept.
+  auto& front = ring_[head_];
+  writing_buf_.swap(front);
+  if (front.capacity() > max_recycled)
+    std::string{}.swap(front);
+  head_ = (head_ + 1) % ring_.size();
+  --count_;
   writing_ = true;
   ws_.text(true);
-  ws_.async_write(net::buffer(queue_.front()),
+  ws_.async_write(net::buffer(writing_buf_),
                   [self = shared_from_this()](beast::error_code ec,
                                               std::size_t n) {
                     self->on_write(ec, n);
@@ -129,24 +172,37 @@ void websocket_session::do_write() {
 }
 
 void websocket_session::on_write(beast::error_code ec, std::size_t) {
+  // close()/finish() left writing_buf_ alone: Beast was still using it.
   writing_ = false;
-  // The front was the buffer being written; close()/finish() keep it alive
-  // until here.
-  if (!queue_.empty())
-    queue_.pop_front();
   if (ec)
     return finish(ec.message());
   ++frames_out_;
-  if (!queue_.empty() && !closing_)
-    do_write();
+  if (count_ > 0 && !closing_)
+    return do_write();
+  if (count_ == 0 && ring_.size() > kept_slots) {
+    head_ = 0;
+    trim_ring();
+  }
 }
 
-// Drops queued messages, but never the one an async_write is still using.
+// Drops queued messages, but never the one an async_write is still using
+// (that one is in writing_buf_). A ring grown by a burst is given back.
 void websocket_session::drop_queued() {
-  if (writing_ && !queue_.empty())
-    queue_.erase(std::next(queue_.begin()), queue_.end());
-  else
-    queue_.clear();
+  count_ = 0;
+  head_ = 0;
+  trim_ring();
+}
+
+// The queue is empty: keep at most kept_slots slots, none holding a big
+// buffer, so that a burst does not pin its memory for the whole call.
+void websocket_session::trim_ring() {
+  if (ring_.size() > kept_slots) {
+    ring_.resize(kept_slots);
+    ring_.shrink_to_fit();
+  }
+  for (auto& slot : ring_)
+    if (slot.capacity() > max_recycled)
+      std::string{}.swap(slot);
 }
 
 void websocket_session::close(websocket::close_code code,

@@ -6,8 +6,10 @@ import * as overview from './js/page-overview.js';
 import * as live from './js/page-live.js';
 import * as leads from './js/page-leads.js';
 import * as lead from './js/page-lead.js';
+import * as inbox from './js/page-inbox.js';
 import * as listings from './js/page-listings.js';
 import * as appointments from './js/page-appointments.js';
+import * as campaigns from './js/page-campaigns.js';
 import * as settings from './js/page-settings.js';
 
 const root = document.getElementById('root');
@@ -21,8 +23,10 @@ const NAV = [
   ['#/overview', 'סקירה', 'overview'],
   ['#/live', 'שיחות חיות', 'live'],
   ['#/leads', 'לידים', 'leads'],
+  ['#/inbox', 'וואטסאפ', 'inbox'],
   ['#/listings', 'נכסים', 'listings'],
   ['#/appointments', 'פגישות', 'appointments'],
+  ['#/campaigns', 'קמפיינים', 'campaigns'],
   ['#/settings', 'הגדרות', 'settings'],
 ];
 
@@ -225,10 +229,14 @@ async function route() {
     page = lead; id = 'leads'; arg = parts[1];
   } else if (parts[0] === 'leads') {
     page = leads; id = 'leads';
+  } else if (parts[0] === 'inbox') {
+    page = inbox; id = 'inbox'; arg = parts[1] || null;
   } else if (parts[0] === 'listings') {
     page = listings; id = 'listings'; arg = parts[1] || null;
   } else if (parts[0] === 'appointments') {
     page = appointments; id = 'appointments';
+  } else if (parts[0] === 'campaigns') {
+    page = campaigns; id = 'campaigns'; arg = parts[1] || null;
   } else if (parts[0] === 'settings') {
     page = settings; id = 'settings';
   }

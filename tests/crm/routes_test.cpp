@@ -45,6 +45,16 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
   crm.sql(audio_insert_sql(1, "CAM", "segment", 0, "audio/wav", "RIFFseg",
                            100));
   crm.sql(audio_insert_sql(1, "CAM", "recording", 0, "audio/wav", "RIFFrec"));
+  crm.sql("INSERT INTO wa_conversations (business_id, peer, last_seq,"
+          " last_inbound_at) VALUES (1, 'whatsapp:+972501110000', 0, now())");
+  auto wamsg = crm.sql(
+    "INSERT INTO messages (business_id, direction, provider, provider_sid,"
+    " from_address, to_address, body, status) VALUES (1, 'in', 'twilio',"
+    " 'SMMATRIX', 'whatsapp:+972501110000', 'whatsapp:+14155238886', '',"
+    " 'received') RETURNING id");
+  crm.sql("INSERT INTO message_media (business_id, message_id, idx, status,"
+          " content_type, size_bytes, bytes) VALUES (1, " + wamsg
+          + ", 0, 'stored', 'image/png', 3, '\\x89504e'::bytea)");
   auto payment = crm.sql("INSERT INTO payments (business_id, provider,"
                          " amount_minor, currency) VALUES (1, 'paypal', 100,"
                          " 'ILS') RETURNING id");
@@ -349,6 +359,100 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
      "/api/crm/leads/{lead}/matches",
      "",
      {200, 200, 200, 200}},
+    // The do-not-contact list: agents add, only owners take a number off.
+    // Each role adds the number (the owner's delete removed it again).
+    {v::get, "/api/crm/dnc", "/api/crm/dnc", "", {200, 200, 200, 200}},
+    {v::post,
+     "/api/crm/dnc",
+     "/api/crm/dnc",
+     R"({"phone":"050-765-4321"})",
+     {201, 201, 201, 403}},
+    {v::delete_,
+     "/api/crm/dnc/{phone}",
+     "/api/crm/dnc/+972507654321",
+     "",
+     {200, 200, 403, 403}},
+    // Taking a lead's WhatsApp conversation over from the AI, and back.
+    {v::post,
+     "/api/crm/leads/{id}/takeover",
+     "/api/crm/leads/{plead}/takeover",
+     "",
+     {200, 200, 200, 403}},
+    {v::post,
+     "/api/crm/leads/{id}/release",
+     "/api/crm/leads/{plead}/release",
+     "",
+     {200, 200, 200, 403}},
+    // Follow-up call campaigns: any role reads, owners run them. Each
+    // role's create makes a fresh draft; start/pause act on {camp}.
+    {v::get, "/api/crm/campaigns", "/api/crm/campaigns", "", {200, 200, 200, 200}},
+    {v::post,
+     "/api/crm/campaigns",
+     "/api/crm/campaigns",
+     R"({"name":"matrix","lead_filter":{"ids":[999999999]}})",
+     {201, 201, 403, 403}},
+    {v::get,
+     "/api/crm/campaigns/{id}",
+     "/api/crm/campaigns/{camp}",
+     "",
+     {200, 200, 200, 200}},
+    {v::post,
+     "/api/crm/campaigns/{id}/pause",
+     "/api/crm/campaigns/{camp}/pause",
+     "",
+     {200, 200, 403, 403}},
+    {v::post,
+     "/api/crm/campaigns/{id}/start",
+     "/api/crm/campaigns/{camp}/start",
+     "",
+     {200, 200, 403, 403}},
+    // Lead intake: writers with a token (the first makes the lead, then
+    // it is a duplicate), anyone for the web form's CORS preflight; the
+    // intake key is the owner's.
+    {v::post,
+     "/api/leads/intake",
+     "/api/leads/intake",
+     R"({"phone":"050-111-2233","name":"matrix"})",
+     {201, 200, 200, 403}},
+    {v::options,
+     "/api/leads/intake",
+     "/api/leads/intake",
+     "",
+     {204, 204, 204, 204},
+     false,
+     true},
+    {v::get,
+     "/api/crm/settings/intake-key",
+     "/api/crm/settings/intake-key",
+     "",
+     {200, 200, 403, 403}},
+    {v::post,
+     "/api/crm/settings/intake-key",
+     "/api/crm/settings/intake-key",
+     "",
+     {201, 201, 403, 403}},
+    // A stored WhatsApp picture (seeded above).
+    {v::get,
+     "/api/crm/messages/{id}/media/{idx}",
+     "/api/crm/messages/{wamsg}/media/0",
+     "",
+     {200, 200, 200, 200}},
+    // The WhatsApp inbox (a conversation of business 1 is seeded above).
+    {v::get,
+     "/api/crm/whatsapp/conversations",
+     "/api/crm/whatsapp/conversations",
+     "",
+     {200, 200, 200, 200}},
+    {v::get,
+     "/api/crm/whatsapp/conversations/{phone}/messages",
+     "/api/crm/whatsapp/conversations/+972501110000/messages",
+     "",
+     {200, 200, 200, 200}},
+    {v::post,
+     "/api/crm/whatsapp/conversations/{phone}/read",
+     "/api/crm/whatsapp/conversations/+972501110000/read",
+     "",
+     {200, 200, 200, 403}},
     // Public: the OpenAPI document needs no token at all.
     {v::get,
      "/api/openapi.json",
@@ -400,6 +504,16 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
                 R"({"business_id":1,"title":"matrix","deal":"rent"})")
           .int_at("id"));
     ids["{pay}"] = payment;
+    ids["{wamsg}"] = wamsg;
+    ids["{camp}"] = std::to_string(
+      crm
+        .call("POST", "/api/crm/campaigns", admin_token,
+              R"({"name":"matrix camp","lead_filter":{"ids":[999999999]}})")
+        .int_at("id"));
+    // A lead with a phone (takeover needs its WhatsApp number).
+    ids["{plead}"] = std::to_string(crm.new_lead(
+      admin_token, R"({"name":"matrix","phone":"+9725011100)"
+                     + std::to_string(10 + ri) + "\"}"));
     for (auto& t : table) {
       auto path = t.path;
       for (auto& [k, id] : ids)

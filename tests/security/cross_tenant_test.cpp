@@ -180,6 +180,24 @@ victim seed_victim(crm_app& crm) {
           + bs + ", " + lead
           + ", 'in', 'twilio', 'SMVICTIM1', 'whatsapp:+972509990001',"
             " 'whatsapp:+14155238886', 'VICTIM-MARKER-whatsapp', 'received')");
+  // Its conversation (the inbox's /api/crm/whatsapp/conversations/{phone}).
+  crm.sql("INSERT INTO wa_conversations (business_id, peer, last_seq,"
+          " last_inbound_at) VALUES ("
+          + bs + ", 'whatsapp:+972509990001', 1, now())");
+  crm.sql("UPDATE messages SET conversation_seq = 1 WHERE provider_sid ="
+          " 'SMVICTIM1'");
+  // A picture that came with it (GET /api/crm/messages/{id}/media/{idx}).
+  auto msg = crm.sql("SELECT id FROM messages WHERE provider_sid = 'SMVICTIM1'");
+  crm.sql("INSERT INTO message_media (business_id, message_id, idx, status,"
+          " content_type, size_bytes, bytes) VALUES ("
+          + bs + ", " + msg
+          + ", 0, 'stored', 'image/png', 19,"
+            " convert_to('VICTIM-MARKER-media', 'UTF8'))");
+  // Its do-not-contact entry and a follow-up campaign.
+  crm.sql("INSERT INTO dnc (business_id, phone, note) VALUES (" + bs
+          + ", '+972509990001', 'VICTIM-MARKER-dnc')");
+  auto camp = crm.sql("INSERT INTO campaigns (business_id, name) VALUES ("
+                      + bs + ", 'VICTIM-MARKER-campaign') RETURNING id");
   auto pay = crm.sql("INSERT INTO payments (business_id, lead_id, provider,"
                      " amount_minor, currency, description) VALUES ("
                      + bs + ", " + lead
@@ -209,7 +227,10 @@ victim seed_victim(crm_app& crm) {
            {"{sid}", victim_sid},
            {"{pay}", pay},
            {"{biz}", bs},
-           {"{tok}", std::to_string(spare.id)}};
+           {"{tok}", std::to_string(spare.id)},
+           {"{phone}", "+972509990001"},
+           {"{msg}", msg},
+           {"{camp}", camp}};
   return v;
 }
 
@@ -254,9 +275,27 @@ const std::map<std::string, id_route>& id_routes() {
      {"/api/crm/calls/{sid}/segments/0", "", "VICTIM-MARKER-segment"}},
     {"GET /api/crm/calls/{sid}/recording",
      {"/api/crm/calls/{sid}/recording", "", "VICTIM-MARKER-recording"}},
+    {"GET /api/crm/messages/{id}/media/{idx}",
+     {"/api/crm/messages/{msg}/media/0", "", "VICTIM-MARKER-media"}},
     {"GET /api/crm/payments/{id}",
      {"/api/crm/payments/{pay}", "", "VICTIM-MARKER-payment"}},
+    {"GET /api/crm/whatsapp/conversations/{phone}/messages",
+     {"/api/crm/whatsapp/conversations/{phone}/messages", "",
+      "VICTIM-MARKER-whatsapp"}},
+    {"POST /api/crm/whatsapp/conversations/{phone}/read",
+     {"/api/crm/whatsapp/conversations/{phone}/read", "", ""}},
+    {"POST /api/crm/leads/{id}/takeover",
+     {"/api/crm/leads/{lead}/takeover", "", ""}},
+    {"POST /api/crm/leads/{id}/release",
+     {"/api/crm/leads/{lead}/release", "", ""}},
+    {"GET /api/crm/campaigns/{id}",
+     {"/api/crm/campaigns/{camp}", "", "VICTIM-MARKER-campaign"}},
     // Owner-only (manage) routes: an agent gets 403 before the id counts.
+    {"POST /api/crm/campaigns/{id}/pause",
+     {"/api/crm/campaigns/{camp}/pause", "", ""}},
+    {"POST /api/crm/campaigns/{id}/start",
+     {"/api/crm/campaigns/{camp}/start", "", ""}},
+    {"DELETE /api/crm/dnc/{phone}", {"/api/crm/dnc/{phone}", "", ""}},
     {"POST /api/crm/webhooks/deliveries/{id}/retry",
      {"/api/crm/webhooks/deliveries/{evt}/retry", "", ""}},
     {"DELETE /api/crm/whatsapp/templates/{id}",
@@ -278,7 +317,9 @@ bool is_admin_route(const std::string& path) {
 /// Owner-only routes: an agent is refused (403) before any id is looked up.
 bool is_manage_route(const std::string& path) {
   return path.rfind("/api/crm/webhooks/", 0) == 0
-         || path.rfind("/api/crm/whatsapp/templates", 0) == 0;
+         || path.rfind("/api/crm/whatsapp/templates", 0) == 0
+         || path.rfind("/api/crm/campaigns/", 0) == 0
+         || path.rfind("/api/crm/dnc/", 0) == 0;
 }
 
 std::string method_of(const std::string& key) {
@@ -344,6 +385,15 @@ TEST(CrossTenant, EveryRouteWithAnIdRefusesAnotherBusiness) {
                          + own_lead
                          + ", 'paypal', 100, 'ILS', 'own')"
                            " RETURNING id");
+  auto own_msg = crm.sql(
+    "INSERT INTO messages (business_id, lead_id, direction, provider,"
+    " provider_sid, from_address, body, status) VALUES (1, "
+    + own_lead
+    + ", 'in', 'twilio', 'SMOWN1', 'whatsapp:+972500000009', 'own',"
+      " 'received') RETURNING id");
+  crm.sql("INSERT INTO message_media (business_id, message_id, idx, status,"
+          " content_type, size_bytes, bytes) VALUES (1, "
+          + own_msg + ", 0, 'stored', 'image/png', 3, 'own'::bytea)");
   const id_map own{{"{lead}", own_lead},
                    {"{listing}", std::to_string(own_listing.int_at("id"))},
                    {"{appt}", "0"},
@@ -351,7 +401,17 @@ TEST(CrossTenant, EveryRouteWithAnIdRefusesAnotherBusiness) {
                    {"{sid}", own_sid},
                    {"{pay}", own_pay},
                    {"{biz}", "1"},
-                   {"{tok}", std::to_string(a_owner.id)}};
+                   {"{tok}", std::to_string(a_owner.id)},
+                   {"{phone}", "+972500000009"},
+                   {"{msg}", own_msg},
+                   {"{camp}", crm.sql("INSERT INTO campaigns (business_id,"
+                                      " name) VALUES (1, 'own') RETURNING"
+                                      " id")}};
+  // A's own conversation (with the number of its own message; a phone is
+  // not a secret id: A's conversation with B's customer's number would be
+  // A's own, so B's conversation is reached by B's number and A has none).
+  crm.sql("INSERT INTO wa_conversations (business_id, peer, last_seq)"
+          " VALUES (1, 'whatsapp:+972500000009', 0)");
 
   // Every registered /api/ route with a placeholder is in the table, and
   // the table names no route that is gone.
@@ -421,6 +481,7 @@ TEST(CrossTenant, EveryRouteWithAnIdRefusesAnotherBusiness) {
     {"/api/crm/audit", "VICTIM-MARKER-greeting"},
     {"/api/crm/payments", "VICTIM-MARKER-payment"},
     {"/api/crm/whatsapp/templates", "VICTIM-MARKER-template"},
+    {"/api/crm/whatsapp/conversations", "VICTIM-MARKER-whatsapp"},
     {"/api/crm/webhooks/deliveries", "VICTIM-MARKER-delivery"},
   };
   std::vector<std::string> lists;
@@ -596,6 +657,13 @@ TEST(CrossTenant, WritesWithoutAnIdStayInTheCallersBusiness) {
     {"POST /api/crm/webhooks/test", {"", 422}},
     {"POST /api/crm/whatsapp/templates",
      {R"({"name":"own_template","body":"own template {{1}}"})", 201}},
+    {"POST /api/crm/dnc", {R"({"phone":"0509990004"})", 201}},
+    {"POST /api/crm/campaigns",
+     {R"({"name":"own campaign","lead_filter":{"ids":[999999999]}})", 201}},
+    {"POST /api/leads/intake",
+     {R"({"phone":"0509990005","name":"own intake lead"})", 201}},
+    {"OPTIONS /api/leads/intake", {"", 204, ""}},
+    {"POST /api/crm/settings/intake-key", {"", 201}},
   };
   // A's customer wrote within 24 hours, so a free-form send may go out.
   crm.sql("INSERT INTO wa_conversations (business_id, peer, last_inbound_at)"
@@ -656,6 +724,12 @@ TEST(CrossTenant, WritesWithoutAnIdStayInTheCallersBusiness) {
   EXPECT_EQ(in_a("pipeline_statuses", "label LIKE 'own %'"), "1,1");
   EXPECT_EQ(in_a("messages", "body = 'own whatsapp'"), "1");
   EXPECT_EQ(in_a("wa_templates", "name = 'own_template'"), "1");
+  EXPECT_EQ(in_a("dnc", "phone = '+972509990004'"), "1");
+  EXPECT_EQ(in_a("campaigns", "name = 'own campaign'"), "1");
+  EXPECT_EQ(in_a("leads", "phone = '+972509990005'"), "1");
+  EXPECT_EQ(crm.sql("SELECT string_agg(id::text, ',') FROM businesses"
+                    " WHERE intake_key IS NOT NULL"),
+            "1");
   EXPECT_EQ(crm.sql("SELECT greeting || '|' || (greeting_audio IS NULL)"
                     " FROM businesses WHERE id = 1"),
             "own greeting 2|true");

@@ -263,5 +263,78 @@ TEST(websocket_session, close_with_queued_writes_keeps_the_frame_intact) {
   srv.reset();
 }
 
+/// Answers each message "N" with N messages of varied sizes (tiny ones that
+/// fit in a string's own storage, media-sized, large), half through send()
+/// and half built in place by send_with(), then echoes whether the bytes
+/// after the message it read were the zeroed padding.
+class burst_handler : public websocket_handler {
+public:
+  void on_message(websocket_session& ws, std::string_view data,
+                  bool) override {
+    bool padded = true;
+    for (std::size_t i = 0; i < websocket_session::read_padding; ++i)
+      padded = padded && data.data()[data.size() + i] == '\0';
+    ws.send(padded ? "padded" : "not padded");
+    int n = std::stoi(std::string{data});
+    for (int i = 0; i < n; ++i) {
+      auto body = burst_message(i);
+      if (i % 2 == 0)
+        ws.send(body);
+      else
+        ws.send_with([&](std::string& out) {
+          EXPECT_TRUE(out.empty());
+          out += body;
+        });
+    }
+  }
+
+  static std::string burst_message(int i) {
+    static const std::size_t sizes[] = {1, 7, 15, 16, 250, 300, 4000, 20000};
+    auto size = sizes[static_cast<std::size_t>(i) % std::size(sizes)];
+    auto s = std::to_string(i) + ":";
+    s.resize(std::max(size, s.size()), static_cast<char>('a' + i % 26));
+    return s;
+  }
+};
+
+TEST(websocket_session, queued_messages_arrive_whole_and_in_order) {
+  router r;
+  dispatcher d{std::move(r), nullptr};
+  d.add_websocket("/burst", [](beast::tcp_stream stream, http_request req,
+                               session_registry& registry) {
+    std::make_shared<websocket_session>(std::move(stream), std::move(req),
+                                        websocket_options{}, registry,
+                                        std::make_unique<burst_handler>())
+      ->run();
+  });
+  auto srv = std::make_unique<server>(d, 1);
+  auto port = srv->listen("127.0.0.1", 0);
+  srv->start();
+
+  media_client c;
+  ASSERT_TRUE(c.connect(port, "/burst", "").ok);
+  // Bursts deeper than the ring (it grows), then small ones (it wraps
+  // around, reusing buffers that held larger messages).
+  std::vector<std::string> want;
+  for (int n : {3, 200, 1, 5, 40}) {
+    c.send(std::to_string(n));
+    want.push_back("padded");
+    for (int i = 0; i < n; ++i)
+      want.push_back(burst_handler::burst_message(i));
+    ASSERT_TRUE(c.wait_for(
+      [&](const std::vector<server_message>& got) {
+        return got.size() >= want.size();
+      },
+      10s));
+  }
+  auto got = c.messages();
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i)
+    ASSERT_EQ(got[i].text, want[i]) << "message " << i;
+  c.close();
+  srv->stop_accepting();
+  srv->stop();
+}
+
 } // namespace
 } // namespace al::test

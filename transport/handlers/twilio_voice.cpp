@@ -18,6 +18,7 @@
 #include "core/twiml.hpp"
 #include "core/url_builder.hpp"
 #include "transport/handlers/common.hpp"
+#include "transport/handlers/twilio_shared.hpp"
 #include "transport/https_client.hpp"
 #include "transport/realtime_client.hpp"
 #include "transport/router.hpp"
@@ -351,6 +352,22 @@ std::optional<std::string> transfer_twiml(services& svc,
 }
 
 } // namespace
+
+bool twilio_signed(const services& svc, const request& req,
+                   const form_params& form, const call_twilio_account& own) {
+  return signature_ok(svc, req, form, account_of(svc, own).token);
+}
+
+call_twilio_account twilio_account_for(const services& svc,
+                                       const call_twilio_account& own) {
+  auto a = account_of(svc, own);
+  return {a.sid, a.token};
+}
+
+std::string call_stream_twiml(services& svc, const std::string& call_sid,
+                              std::int64_t business, bool own_account) {
+  return stream_twiml(svc, call_sid, business, own_account);
+}
 
 void warm_greeting(services& svc, std::int64_t business) {
   auto out = std::make_shared<incoming_result>();

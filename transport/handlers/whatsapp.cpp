@@ -3,10 +3,14 @@
 // (whatsapp_wire), one store job or one conversation-actor request, render.
 #include "transport/handlers/handlers.hpp"
 
+#include "actors/businesses.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
+#include "actors/supervisor.hpp"
 #include "actors/whatsapp_conversation.hpp"
+#include "actors/whatsapp_media.hpp"
 #include "actors/whatsapp_store.hpp"
+#include "core/input.hpp"
 #include "core/json.hpp"
 #include "core/phone.hpp"
 #include "core/twilio_signature.hpp"
@@ -15,12 +19,14 @@
 #include "transport/handlers/common.hpp"
 #include "transport/https_client.hpp"
 #include "transport/router.hpp"
+#include "transport/speech_render.hpp"
 #include "transport/services.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
+#include <limits>
 #include <optional>
 #include <variant>
 
@@ -55,9 +61,15 @@ struct stored_message {
   wa_stored_inbound ids;
 };
 
-/// Hands stored inbound messages to their conversations (auto-reply).
+/// Hands stored inbound messages to their conversations (auto-reply), and
+/// wakes the media fetcher when some carried media (committed by now).
 void notify_conversations(services& svc,
                           const std::vector<stored_message>& stored) {
+  bool media = false;
+  for (auto& s : stored)
+    media = media || s.ids.media > 0;
+  if (media)
+    wake_wa_media_fetchers();
   for (auto& s : stored) {
     svc.m.whatsapp("received");
     wa_inbound_event ev;
@@ -65,6 +77,10 @@ void notify_conversations(services& svc,
     ev.lead_id = s.ids.lead_id;
     ev.working_hours = s.business.working_hours;
     ev.after_hours_reply = s.business.after_hours_reply;
+    using opt_out = wa_inbound_event::opt_out;
+    ev.opted_out = !s.ids.opted_out       ? opt_out::none
+                   : s.ids.newly_opted_out ? opt_out::newly
+                                           : opt_out::again;
     whatsapp_notify_inbound(svc.sys, svc.whatsapp_manager, svc.whatsapp,
                             s.business.id, s.from, std::move(ev));
   }
@@ -245,6 +261,9 @@ http_response render(const wa_send_result& r) {
     case wa_send_status::rate_limited:
       status = http::status::too_many_requests;
       break;
+    case wa_send_status::opted_out:
+      status = http::status::conflict;
+      break;
     case wa_send_status::outside_window:
     case wa_send_status::bad_template:
       status = http::status::unprocessable_entity;
@@ -295,6 +314,22 @@ void api_send(services& svc, request_ptr req, responder res, principal p) {
     if (!body)
       body = std::string_view{};
   }
+  // {"media_url":"https://..."}: a listing photo or a PDF; the text, if
+  // any, is its caption.
+  std::string media_url;
+  if (auto f = get_string(*obj, "media_url"); f.present()) {
+    if (!f.ok())
+      return res(error_response(http::status::bad_request,
+                                "media_url must be a string"));
+    if (auto err = wa_media_url_error(f.value); !err.empty())
+      return res(error_response(http::status::bad_request, err));
+    if (tmpl)
+      return res(error_response(http::status::bad_request,
+                                "media_url cannot go with a template"));
+    media_url = std::string{f.value};
+    if (!body)
+      body = std::string_view{};
+  }
   if (!to.ok() || blank(to.value) || !body)
     return missing();
   std::string provider;
@@ -330,6 +365,10 @@ void api_send(services& svc, request_ptr req, responder res, principal p) {
   r.to = *e164;
   r.body = std::string{*body};
   r.provider = std::move(provider);
+  r.media_url = std::move(media_url);
+  // A person wrote it: the conversation's AI pauses for 12 h.
+  r.sent_by = "agent";
+  r.agent = p.actor();
   if (tmpl) {
     r.template_name = std::move(tmpl->first);
     r.template_values = std::move(tmpl->second);
@@ -338,7 +377,87 @@ void api_send(services& svc, request_ptr req, responder res, principal p) {
                 [res](wa_send_result out) { res(render(out)); });
 }
 
+// -- GET /api/crm/messages/{id}/media/{idx}
+// ------------------------------------------
+
+/// One stored attachment, from PostgreSQL (any instance serves it). Only
+/// allow-listed types are ever stored; nosniff keeps the browser to that
+/// type, and what is neither a picture nor a sound is a download.
+http_response media_response(const wa_media_blob& b, int idx) {
+  if (b.status == "pending")
+    return error_response(http::status::not_found, "Media not fetched yet");
+  if (b.status != "stored")
+    return error_response(http::status::not_found,
+                          "Media " + b.status
+                            + (b.error.empty() ? "" : ": " + b.error));
+  auto res = make_response(http::status::ok, b.bytes, b.content_type);
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set(http::field::cache_control, "private, max-age=3600");
+  if (!wa_media_inline(b.content_type))
+    res.set(http::field::content_disposition,
+            wa_media_disposition(b.filename, idx));
+  return res;
+}
+
+void serve_media(services& svc, request_ptr req, responder res, principal p) {
+  auto id = parse_decimal(req->path_params.at(0), 1,
+                          std::numeric_limits<std::int64_t>::max());
+  auto idx = parse_decimal(req->path_params.at(1), 0,
+                           static_cast<std::int64_t>(wa_max_media_items));
+  if (!id || !idx)
+    return res(error_response(http::status::not_found, "No such media"));
+  auto out = std::make_shared<http_response>();
+  svc.db.run(
+    [out, id = *id, idx = static_cast<int>(*idx), bid = p.business_id,
+     admin = p.is_admin()](db_tx& tx) {
+      if (admin && !business_exists(tx, bid)) {
+        *out = error_response(http::status::not_found, "No such business");
+        return;
+      }
+      auto blob = load_wa_media(tx, bid, id, idx);
+      *out = blob ? media_response(*blob, idx)
+                  : error_response(http::status::not_found, "No such media");
+    },
+    [res, out](const db_error& err) {
+      if (!err.empty())
+        return res(db_error_response(err));
+      res(std::move(*out));
+    });
+}
+
 } // namespace
+
+void start_wa_media_fetcher(services& svc) {
+  const auto& c = svc.cfg;
+  wa_media_options o;
+  o.db = svc.jobs_db;
+  o.m = &svc.m;
+  if (auto* client = svc.http)
+    o.http = [client](outbound_request r,
+                      std::function<void(outbound_response)> done) {
+      client->send(std::move(r), std::move(done));
+    };
+  o.twilio_account_sid = c.twilio_account_sid;
+  o.twilio_auth_token = c.twilio_auth_token;
+  o.meta_api_base = c.meta_api_base;
+  o.meta_token = c.meta_wa_token;
+  // Voice notes go where the after-call transcription goes (app/app.cpp):
+  // STT_API_BASE with STT_API_KEY, else OpenAI's base when a key is set.
+  if (!c.stt_api_base.empty()) {
+    o.stt_api_base = c.stt_api_base;
+    o.stt_api_key = c.stt_api_key;
+  } else {
+    o.stt_api_key = c.stt_api_key.empty() ? c.openai_api_key : c.stt_api_key;
+    o.stt_api_base = o.stt_api_key.empty() ? std::string{}
+                                           : openai_api_base(c);
+  }
+  o.stt_model = c.stt_model;
+  o.max_bytes = c.wa_media_max_bytes;
+  o.poll = c.wa_media_poll;
+  o.retry_base = c.wa_media_retry_base;
+  supervise_blocking(svc.sys, svc.job_manager,
+                     wa_media_fetcher_spec(std::move(o)));
+}
 
 std::shared_ptr<const whatsapp_context> make_whatsapp_context(services& svc) {
   auto ctx = std::make_shared<whatsapp_context>();
@@ -364,11 +483,24 @@ std::shared_ptr<const whatsapp_context> make_whatsapp_context(services& svc) {
   s.provider_timeout = c.whatsapp_provider_timeout;
   s.idle_timeout = c.whatsapp_idle_timeout;
   s.rate_per_minute = c.whatsapp_rate_per_min;
+  // The AI (actors/whatsapp_ai.hpp): off without a key.
+  s.openai_api_base = openai_api_base(c);
+  if (!s.openai_api_base.empty())
+    s.openai_api_key = c.openai_api_key;
+  s.text_model = c.openai_text_model;
+  s.ai_debounce = c.wa_ai_debounce;
+  s.ai_timeout = c.wa_ai_timeout;
+  // The lease outlasts every round and the send (whatsapp_ai.hpp).
+  s.ai_lease = std::chrono::duration_cast<std::chrono::seconds>(
+                 s.ai_timeout * (s.ai_max_rounds + 1) + s.queue_timeout
+                 + s.provider_timeout)
+               + std::chrono::seconds(10);
   return ctx;
 }
 
 void add_whatsapp_routes(router& r, services& svc) {
   add_whatsapp_template_routes(r, svc);
+  add_whatsapp_takeover_routes(r, svc);
   r.add(http::verb::post, "/webhook/whatsapp/incoming",
         [&svc](request_ptr req, responder res) {
           twilio_incoming(svc, std::move(req), std::move(res));
@@ -385,6 +517,11 @@ void add_whatsapp_routes(router& r, services& svc) {
         [&svc](request_ptr req, responder res) {
           meta_events(svc, std::move(req), std::move(res));
         });
+  r.add(http::verb::get, "/api/crm/messages/{id}/media/{idx}",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  serve_media(svc, std::move(req), std::move(res), p);
+                }));
   r.add(http::verb::post, "/api/whatsapp/send",
         require(svc, access::write,
                 [&svc](request_ptr req, responder res, principal p) {

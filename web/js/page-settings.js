@@ -37,6 +37,8 @@ export async function render(view, ctx) {
   // On by default: with it, callers hear a short recording notice after
   // the greeting and the whole call is kept for the lead's page.
   const recordCalls = h('input', { type: 'checkbox', checked: b.record_calls !== false, disabled: ro, 'aria-describedby': 'record-calls-hint' });
+  const whatsappAi = h('input', { type: 'checkbox', checked: b.whatsapp_ai !== false, disabled: ro, 'aria-describedby': 'whatsapp-ai-hint' });
+  const autoCall = h('input', { type: 'checkbox', checked: b.auto_call_new_leads === true, disabled: ro, 'aria-describedby': 'auto-call-hint' });
 
   const voice = h('input', { autocomplete: 'off', dir: 'ltr', disabled: ro, maxlength: '40', value: b.voice || '', placeholder: 'alloy, coral, verse…' });
   const transfer = b.transfer || {};
@@ -115,9 +117,13 @@ export async function render(view, ctx) {
       field('קול ה-AI', voice, 'שם קול של OpenAI; ריק = ברירת המחדל של המערכת. הברכה מוקלטת מחדש בקול הזה.'),
       field('הנחיות לנציג הקולי', prompt)),
     h('section.card', { 'aria-labelledby': 'set-record' },
-      h('h2#set-record', 'הקלטת שיחות'),
+      h('h2#set-record', 'הקלטה ומענה אוטומטי'),
       h('label.check', recordCalls, ' הקלטת השיחה כולה (שני הצדדים)'),
-      h('p#record-calls-hint.hint', 'המתקשרים שומעים מיד אחרי הברכה הודעה קצרה שהשיחה מוקלטת; ההקלטה והתמליל מופיעים בדף הליד.')),
+      h('p#record-calls-hint.hint', 'המתקשרים שומעים מיד אחרי הברכה הודעה קצרה שהשיחה מוקלטת; ההקלטה והתמליל מופיעים בדף הליד.'),
+      h('label.check', whatsappAi, ' הבינה המלאכותית עונה להודעות וואטסאפ'),
+      h('p#whatsapp-ai-hint.hint', 'תשובה אחת לכל רצף הודעות; נציג שעונה או לוקח את השיחה משהה אותה ל-12 שעות.'),
+      h('label.check', autoCall, ' חזרה אוטומטית ללידים חדשים (תוך דקה, בשעות הפעילות)'),
+      h('p#auto-call-hint.hint', 'ליד חדש מטופס באתר או מוואטסאפ מקבל שיחה מהסוכנת; מי שביקש לא לקבל פניות לא יחויג.')),
     h('section.card', { 'aria-labelledby': 'set-transfer' },
       h('h2#set-transfer', 'העברה לנציג'),
       field('מספרים להעברה (עד 5, מופרדים בפסיק)', transferNumbers,
@@ -170,6 +176,8 @@ export async function render(view, ctx) {
       payments,
       voice: voice.value.trim(),
       record_calls: recordCalls.checked,
+      whatsapp_ai: whatsappAi.checked,
+      auto_call_new_leads: autoCall.checked,
       transfer: {
         numbers: transferNumbers.value.split(/[,;\n]+/).map((x) => x.trim()).filter(Boolean),
         ring_timeout_s: Number(ringTimeout.value) || 20,

@@ -1,0 +1,89 @@
+// /api/crm/whatsapp/conversations*: the shared WhatsApp inbox. Any role
+// reads the list and a thread; marking a conversation read takes write
+// access (it changes what every agent of the business sees as unread).
+// Handlers parse and authorise; actors/whatsapp_inbox.cpp owns the SQL,
+// core/wa_inbox_input.cpp the parsing.
+#include "transport/handlers/handlers.hpp"
+
+#include "actors/whatsapp_inbox.hpp"
+#include "core/wa_inbox_input.hpp"
+#include "transport/auth.hpp"
+#include "transport/handlers/common.hpp"
+#include "transport/handlers/crm_support.hpp"
+#include "transport/router.hpp"
+#include "transport/services.hpp"
+
+#include <optional>
+#include <string>
+
+namespace al {
+
+namespace {
+
+/// The conversation key of the {phone} path segment, or nullopt after
+/// answering 404 (a segment that is no phone number names no conversation).
+std::optional<std::string> peer_or_404(const request& req,
+                                       const responder& res) {
+  std::optional<std::string> peer;
+  if (!req.path_params.empty())
+    peer = wa_peer_of(req.path_params[0]);
+  if (!peer)
+    res(error_response(http::status::not_found, "No such conversation"));
+  return peer;
+}
+
+/// Whether the service can run the WhatsApp AI at all (a business's
+/// whatsapp_ai switch is read with its conversations).
+bool ai_key(const services& svc) {
+  return !svc.cfg.openai_api_key.empty();
+}
+
+} // namespace
+
+void add_whatsapp_inbox_routes(router& r, services& svc) {
+  r.add(http::verb::get, "/api/crm/whatsapp/conversations",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto q = query_of(*req, res);
+                  if (!q)
+                    return;
+                  wa_inbox_query in;
+                  if (auto err = parse_wa_inbox_query(*q, in); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, p.business_id,
+                          [in, b = p.business_id, k = ai_key(svc)](db_tx& tx) {
+                            return list_wa_conversations(tx, b, in, k);
+                          });
+                }));
+
+  r.add(http::verb::get, "/api/crm/whatsapp/conversations/{phone}/messages",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto peer = peer_or_404(*req, res);
+                  auto q = peer ? query_of(*req, res) : std::nullopt;
+                  if (!q)
+                    return;
+                  wa_thread_query in;
+                  if (auto err = parse_wa_thread_query(*q, in); !err.empty())
+                    return bad_request(res, err);
+                  run_crm(svc, res, p, p.business_id,
+                          [peer = *peer, in, b = p.business_id,
+                           k = ai_key(svc)](db_tx& tx) {
+                            return wa_conversation_thread(tx, b, peer, in, k);
+                          });
+                }));
+
+  r.add(http::verb::post, "/api/crm/whatsapp/conversations/{phone}/read",
+        require(svc, access::write,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto peer = peer_or_404(*req, res);
+                  if (!peer)
+                    return;
+                  run_crm(svc, res, p, p.business_id,
+                          [peer = *peer, b = p.business_id](db_tx& tx) {
+                            return mark_wa_conversation_read(tx, b, peer);
+                          });
+                }));
+}
+
+} // namespace al
