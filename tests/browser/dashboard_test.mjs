@@ -619,6 +619,24 @@ async function main() {
   // -- listings: add one, see it, import a CSV, export, a lead that fits -----
   const navLabels = await page.eval(() => [...document.querySelectorAll('.nav-link')].map((a) => a.textContent));
   check(navLabels.indexOf('נכסים') === navLabels.indexOf('לידים') + 1, 'the nav has "נכסים" right after "לידים"', navLabels.join(', '));
+
+  // -- the WhatsApp inbox and the campaigns page ------------------------------
+  // The lead page's send above made a conversation: the inbox lists it and
+  // opens its thread.
+  await page.nav('#/inbox');
+  const convs = await page.waitFor(() => document.querySelectorAll('ul.conv-list button.conv').length, 'the inbox list', 10000).catch((e) => e.message);
+  check(typeof convs === 'number' && convs >= 1, 'the inbox lists the conversation the lead page wrote to', String(convs));
+  if (typeof convs === 'number') {
+    await page.eval(() => document.querySelector('ul.conv-list button.conv').click());
+    const bubbles = await page.waitFor(() => document.querySelectorAll('li.bubble').length, 'the thread', 10000).catch((e) => e.message);
+    check(typeof bubbles === 'number' && bubbles >= 1, 'opening a conversation shows its thread', String(bubbles));
+  }
+  await shot('30-inbox');
+  await page.nav('#/campaigns');
+  const campTitle = await page.waitFor(() => document.querySelector('.page h1')?.textContent === 'קמפיינים' && document.querySelector('.page h1').textContent, 'the campaigns page', 10000).catch((e) => e.message);
+  check(campTitle === 'קמפיינים', 'the campaigns page renders', campTitle);
+  await shot('31-campaigns');
+
   await page.nav('#/listings');
   await page.waitFor(() => document.querySelector('#new-listing') && document.querySelector('.page .summary')?.textContent, 'the listings page', 10000);
   await page.eval(() => document.querySelector('#new-listing').click());

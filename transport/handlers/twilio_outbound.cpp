@@ -82,10 +82,12 @@ void signed_outbound_webhook(
   if (!form || !text_form(*form))
     return res(
       error_response(http::status::bad_request, "Malformed form body"));
+  // Every URL we give Twilio names its row: one without a (valid) ?cl= is
+  // not ours, whatever its signature (a replay to another target, too).
   auto row = row_of(*req);
   if (!row)
-    return res(error_response(http::status::bad_request,
-                              "Missing or invalid cl parameter"));
+    return res(
+      error_response(http::status::forbidden, "Invalid signature"));
   auto f = std::make_shared<found>();
   svc.db.run(
     [&svc, req, form = *form, row, f, then](db_tx& tx) {
@@ -216,6 +218,19 @@ void outbound_call(services& svc, request_ptr req, responder res) {
     });
 }
 
+/// A signed request whose form lacks what its route needs: the signature
+/// is checked first (an unsigned caller learns nothing of the form), then
+/// the 400 with `error`.
+void refuse_form(services& svc, request_ptr req, responder res,
+                 std::string error) {
+  signed_outbound_webhook(
+    svc, std::move(req), res,
+    [](db_tx&, const form_params&, const outbound_target&) {},
+    [res, error = std::move(error)](const form_params&, const found&) {
+      res(error_response(http::status::bad_request, error));
+    });
+}
+
 void amd_status(services& svc, request_ptr req, responder res) {
   auto parsed = parse_form(req->body());
   if (!parsed)
@@ -223,7 +238,7 @@ void amd_status(services& svc, request_ptr req, responder res) {
       error_response(http::status::bad_request, "Malformed form body"));
   auto ev = parse_amd_event(*parsed);
   if (auto* e = std::get_if<std::string>(&ev))
-    return res(error_response(http::status::bad_request, *e));
+    return refuse_form(svc, std::move(req), std::move(res), *e);
   auto event = std::get<amd_event>(ev);
   auto decision = std::make_shared<amd_decision>();
   bool uncertain_is_human = svc.cfg.amd_unknown_as != "machine";
@@ -254,7 +269,7 @@ void outbound_status(services& svc, request_ptr req, responder res) {
       error_response(http::status::bad_request, "Malformed form body"));
   auto ev = parse_call_status_event(*parsed);
   if (auto* e = std::get_if<std::string>(&ev))
-    return res(error_response(http::status::bad_request, *e));
+    return refuse_form(svc, std::move(req), std::move(res), *e);
   auto event = std::get<call_status_event>(ev);
   auto decision = std::make_shared<status_decision>();
   signed_outbound_webhook(
