@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <cstdlib>
 #include <future>
 #include <mutex>
@@ -538,11 +539,12 @@ TEST(outbound, a_human_verdict_only_records_who_answered) {
 TEST(outbound, unanswered_calls_are_due_again_and_never_regress) {
   fake_calls_api api;
   running_app app{outbound_config(api)};
-  std::atomic<int> finished{0};
-  auto previous = app.svc().outbound->on_dial_finished;
-  app.svc().outbound->on_dial_finished = [&finished](std::int64_t) {
-    ++finished;
-  };
+  // Set once, before any callback can read it, and never reassigned while
+  // the app runs (a handler may still be calling it after the last
+  // request); the counter outlives the app.
+  auto count = std::make_shared<std::atomic<int>>(0);
+  auto& finished = *count;
+  app.svc().outbound->on_dial_finished = [count](std::int64_t) { ++*count; };
   auto s = seed(app);
   struct cse {
     std::string status;
@@ -603,7 +605,6 @@ TEST(outbound, unanswered_calls_are_due_again_and_never_regress) {
   EXPECT_EQ(status_cb(app, s, current.call_sid, "busy").status, 204);
   EXPECT_EQ(row_sql(app, s, "outcome"), "completed");
   EXPECT_EQ(campaign, s.campaign);
-  app.svc().outbound->on_dial_finished = previous;
 }
 
 // -- lead intake ---------------------------------------------------------------
