@@ -145,6 +145,20 @@ ensure_cluster() {
     "$AL_TEST_PG_SOCKETDIR"
 }
 
+# Each test process drops the databases it created when it exits
+# (tests/support/app_fixture.cpp); this drops what a crashed one left, so
+# the three stages never hold thousands of them (about 10 MB each).
+drop_test_databases() {
+  local name
+  ensure_cluster
+  _pg_psql "$AL_TEST_PG_PORT" "$AL_TEST_PG_SOCKETDIR" -d postgres -Atc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'al\\_t\\_%'" |
+    while read -r name; do
+      pg_drop_db "$AL_TEST_PG_PORT" "$AL_TEST_PG_SOCKETDIR" "$name" || true
+    done || log "warning: could not list the test databases to drop"
+  log "disk after the stage: $(df -h "$AL_TEST_PG_DATADIR" | awk 'NR==2 {print $4 " free"}')"
+}
+
 CTEST_PREFIX=() # e.g. setarch for the ThreadSanitizer stage
 run_ctest() { # run_ctest BUILD_DIR DBNAME
   local dir="$1" db="$2" rc log
@@ -162,6 +176,8 @@ run_ctest() { # run_ctest BUILD_DIR DBNAME
   rc=${PIPESTATUS[0]}
   set -e
   CTEST_LOGS+=("$log")
+  drop_test_databases
+  pg_drop_db "$AL_TEST_PG_PORT" "$AL_TEST_PG_SOCKETDIR" "$db"
   if [ "$rc" -eq 0 ]; then
     SUMMARY+=("ctest $dir: ok")
   else

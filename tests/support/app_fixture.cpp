@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <regex>
 #include <stdexcept>
 #include <thread>
@@ -47,17 +48,56 @@ std::string replace_dbname(const std::string& url, const std::string& name) {
          + (q == std::string::npos ? "" : url.substr(q));
 }
 
+// Every database a test process creates is dropped when the process exits:
+// a full run creates a few thousand (about 10 MB each), and CI once ran out
+// of disk keeping them all. One suite's databases at most are alive at a
+// time; deploy/test.sh drops what a crashed process left behind. Only the
+// creating process drops (a forked child that exits must not).
+class database_reaper {
+public:
+  void add(const std::string& url, const std::string& name) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    url_ = url;
+    names_.push_back(name);
+  }
+  ~database_reaper() {
+    if (::getpid() != owner_ || names_.empty())
+      return;
+    try {
+      pqxx::connection conn{url_};
+      pqxx::nontransaction nt{conn};
+      for (const auto& name : names_)
+        nt.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    } catch (...) {
+      // Best effort: the cluster may already be gone at exit.
+    }
+  }
+
+private:
+  std::mutex mutex_;
+  pid_t owner_ = ::getpid();
+  std::string url_;
+  std::vector<std::string> names_;
+};
+
+database_reaper& reaper() {
+  static database_reaper r;
+  return r;
+}
+
 } // namespace
 
 std::string fresh_database() {
   static std::atomic<int> counter{0};
   auto url = base_url();
+  auto& dbs = reaper(); // constructed before any app that may outlive it
   auto name = "al_t_" + std::to_string(::getpid()) + "_"
               + std::to_string(++counter);
   pqxx::connection conn{url};
   pqxx::nontransaction nt{conn};
   nt.exec("DROP DATABASE IF EXISTS " + name);
   nt.exec("CREATE DATABASE " + name);
+  dbs.add(url, name);
   return replace_dbname(url, name);
 }
 
