@@ -4,7 +4,7 @@
 into bench/results/<date>-<commit>.json and .md, and prints the Markdown.
 
 Ratios are service / baseline from the same run. Targets are those of
-issue 9 (Benchmarks)."""
+issue 9 (Benchmarks) and issue 22 (Performance)."""
 
 import argparse
 import glob
@@ -134,7 +134,30 @@ def main():
             targets.append(check(f"{n} calls: run valid (generator kept pace)",
                                  f"service {s.get('valid')}, baseline {b.get('valid')}",
                                  False, s.get("invalid_reason") or b.get("invalid_reason")))
+    # The highest level with zero underruns, per server (issue 22).
+    sustained = {}
+    for name in ("baseline", "service"):
+        best = None
+        for n in levels:
+            r = by_n[n][name]
+            if r and r.get("valid") and r.get("underruns") == 0 \
+                    and get(r, "dropped", "total") == 0:
+                best = n
+        sustained[name] = best
+    if levels:
+        targets.append(check(
+            "highest level with zero underruns (service / baseline)",
+            f"{fmt(sustained['service'])} / {fmt(sustained['baseline'])} calls"
+            f" (levels run: {', '.join(str(n) for n in levels)})", None))
     if web:
+        for sw in web.get("sweep", []):
+            if sw["route"] == "incoming_call":
+                cap = sw["capacity_rps"]
+                targets.append(check(
+                    "incoming_call sustains >= 1000 req/s open loop with"
+                    f" p99 < {fmt(sw['p99_limit_ms'], 0)} ms (sweep)",
+                    f"{fmt(cap, 0)} req/s (stopped by {sw['stopped_by'] or 'the list'})",
+                    cap >= 1000))
         for r in web.get("routes", []):
             if r["name"].startswith("incoming_call@") and not r["absent"]:
                 p99 = get(r, "latency_ms", "p99")
@@ -211,8 +234,34 @@ def main():
                      f"| {fmt(r['throughput_rps'], 0)} | {fmt(lat['p50'])} "
                      f"| {fmt(lat['p99'])} | {fmt(lat['max'])} |")
         L.append("")
+    if web and web.get("sweep"):
+        L.append("## Webhook capacity (open-loop rate sweep)")
+        L.append("")
+        L.append("Per route: ascending open-loop rates, each held for"
+                 f" {fmt(web['sweep'][0]['step_seconds'], 1)} s, until p99 reaches"
+                 f" {fmt(web['sweep'][0]['p99_limit_ms'], 0)} ms or a request fails"
+                 " (latency from the scheduled send time). Capacity = the highest"
+                 " rate that passed; CPU per request from /proc for the service"
+                 " and for PostgreSQL (all backends) during that step.")
+        L.append("")
+        L.append("| route | capacity (req/s) | p50 / p99 at capacity (ms) "
+                 "| service CPU µs/req | PostgreSQL CPU µs/req | next step |")
+        L.append("|---|---|---|---|---|---|")
+        for sw in web["sweep"]:
+            steps = sw.get("steps", [])
+            at = next((x for x in steps if x["rate"] == sw["capacity_rps"]
+                       and x["pass"]), None)
+            nxt = next((x for x in steps if not x["pass"]), None)
+            nxt_s = (f"{fmt(nxt['rate'], 0)}/s: p99 {fmt(get(nxt, 'latency_ms', 'p99'))} ms,"
+                     f" {nxt['errors']} errors") if nxt else (sw["stopped_by"] or "none (list ended)")
+            L.append(
+                f"| {sw['route']} `{sw['method']} {sw['path']}` | {fmt(sw['capacity_rps'], 0)} "
+                f"| {fmt(get(at, 'latency_ms', 'p50'))} / {fmt(get(at, 'latency_ms', 'p99'))} "
+                f"| {fmt(get(at, 'server_cpu_us_per_request'), 0)} "
+                f"| {fmt(get(at, 'pg_cpu_us_per_request'), 0)} | {nxt_s} |")
+        L.append("")
     if targets:
-        L.append("## Targets (issue 9)")
+        L.append("## Targets (issues 9 and 22)")
         L.append("")
         L.append("| target | measured | met |")
         L.append("|---|---|---|")

@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [--calls N] [--seconds S] [--ramp R] [--levels "100 500 1000"]
 #                [--barge] [--profile] [--no-webload] [--no-micro]
+#                [--sweep "250 500 1000 1500 2000 3000 4000 6000 8000"]
 #   bench/run.sh --soak [--calls 500] [--seconds 600] [--round 60]
 #
 # Builds Release into build/ when needed (deploy/start.sh's convention;
@@ -19,6 +20,10 @@
 #            optional: skipped when that fails).
 # --barge    callers speak over the agent once per utterance (tone); the
 #            service answers with `clear` (barge-in latency is measured).
+# --sweep    the open-loop rates (req/s) al-webload steps through per route,
+#            1.5 s each, until p99 reaches 5 ms or a request fails; a route's
+#            capacity is the highest rate that passed (with the service's and
+#            PostgreSQL's CPU per request). "" skips the sweep.
 #
 # --soak     churn instead of levels: the service alone takes rounds of N
 #            calls (each round: ramp, a --round seconds hold, hang-ups) back
@@ -64,11 +69,12 @@ for s in "$SCHED" "$GEN_SCHED" "$PG_SCHED"; do
     *) echo "run.sh: AL_BENCH_*SCHED must be rr, nice or none" >&2; exit 2 ;;
   esac
 done
+SWEEP="250 500 1000 1500 2000 3000 4000 6000 8000"
 AUTH_TOKEN="bench-auth-token"
 ADMIN_TOKEN="bench-admin-token"
 
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^# The issue/p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -84,6 +90,7 @@ while [ $# -gt 0 ]; do
     --no-micro) MICRO=0; shift ;;
     --soak) SOAK=1; shift ;;
     --round) ROUND="$2"; shift 2 ;;
+    --sweep) SWEEP="$2"; shift 2 ;;
     -h | --help) usage 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
   esac
@@ -198,7 +205,9 @@ wait_port() { # port
 
 SVC_PORT="$(pg_free_port)"
 mkdir -p "$WORK/recordings"
-MAX_LIVE=$((MAX_LEVEL * 4 + 20000))
+# incoming_call's sweep spawns a call actor per request (no stream follows):
+# the cap stays above all of them, as the issue's 1000 req/s phase needs.
+MAX_LIVE=$((MAX_LEVEL * 4 + 20000 + 60000))
 env PORT="$SVC_PORT" PUBLIC_BASE_URL="http://127.0.0.1:$SVC_PORT" \
   DATABASE_URL="$(pg_url "$PG_PORT" agentlocator_bench)" \
   TWILIO_ACCOUNT_SID=ACbench TWILIO_AUTH_TOKEN="$AUTH_TOKEN" \
@@ -377,7 +386,9 @@ if [ "$WEBLOAD" = 1 ]; then
   log "webhooks: al-webload (PostgreSQL $PG_WEB_SCHED)"
   "${GPRIO[@]}" taskset -c "$GEN_CORE" "$BIN_WEB" --port "$SVC_PORT" --auth-token "$AUTH_TOKEN" \
     --admin-token "$ADMIN_TOKEN" --concurrency 16 --requests 2000 \
-    --rate 1000 --rate-seconds 3 --out "$WORK/webload.json" 2>&1 | sed 's/^/  /' >&2 ||
+    --rate 1000 --rate-seconds 3 --sweep "$SWEEP" --sweep-seconds 1.5 \
+    --server-pid "$SVC_PID" --pg-pid "$PG_PID" \
+    --out "$WORK/webload.json" 2>&1 | sed 's/^/  /' >&2 ||
     log "al-webload failed"
 fi
 

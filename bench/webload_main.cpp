@@ -5,6 +5,8 @@
 //   al-webload --port P --auth-token T [--public-base URL]
 //              [--admin-token A] [--concurrency 16] [--requests 2000]
 //              [--rate 1000] [--rate-seconds 3] [--out FILE]
+//              [--sweep "250 500 1000 ..."] [--sweep-seconds 1.5]
+//              [--sweep-p99-ms 5] [--server-pid PID] [--pg-pid PID]
 //
 // Phases, in this order:
 //   incoming_call@rate  signed POST /webhook/incoming_call (unique CallSids)
@@ -15,6 +17,13 @@
 //   whatsapp_incoming   signed POST /webhook/whatsapp/incoming (unique
 //                       MessageSids, 50 senders)
 //   crm_leads           GET /api/crm/leads with the admin bearer token
+//   sweep (--sweep)     each route above again, open loop, at each rate of
+//                       the list in turn for --sweep-seconds, until its p99
+//                       reaches --sweep-p99-ms or a request fails: the
+//                       route's capacity is the highest rate that passed.
+//                       With --server-pid (and --pg-pid, PostgreSQL's
+//                       postmaster: its children are summed) the CPU time
+//                       each step cost per request is reported too.
 // A route answering 404 to its first request is reported as absent.
 
 #include "bench/bench_util.hpp"
@@ -28,12 +37,16 @@
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <random>
+#include <sstream>
 
 namespace al::bench {
 
@@ -56,6 +69,11 @@ struct options {
   double rate = 1000;
   double rate_seconds = 3;
   std::string out;
+  std::vector<double> sweep;
+  double sweep_seconds = 1.5;
+  double sweep_p99_ms = 5;
+  int server_pid = 0;
+  int pg_pid = 0;
 };
 
 struct phase_result {
@@ -75,6 +93,55 @@ struct phase_result {
 };
 
 using make_job = std::function<http_job(int i)>;
+
+/// utime + stime of a process in seconds, and its parent's pid; false when
+/// it is gone. The command name is skipped to its last ')'.
+bool proc_cpu(int pid, double& seconds, int& ppid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line))
+    return false;
+  auto close = line.rfind(')');
+  if (close == std::string::npos)
+    return false;
+  std::istringstream in(line.substr(close + 2));
+  std::string field;
+  std::vector<std::string> fields;
+  while (in >> field && fields.size() < 13)
+    fields.push_back(field);
+  if (fields.size() < 13)
+    return false;
+  // After the name: state(3) ppid(4) ... utime(14) stime(15).
+  ppid = std::atoi(fields[1].c_str());
+  static const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  seconds = (std::atof(fields[11].c_str()) + std::atof(fields[12].c_str()))
+            / tick;
+  return true;
+}
+
+/// CPU seconds of `pid` (and, with children, of every process whose parent
+/// it is: PostgreSQL's backends); 0 when pid is 0.
+double cpu_seconds(int pid, bool children) {
+  if (pid <= 0)
+    return 0;
+  double total = 0;
+  int ppid = 0;
+  double s = 0;
+  if (proc_cpu(pid, s, ppid))
+    total += s;
+  if (!children)
+    return total;
+  if (DIR* d = ::opendir("/proc")) {
+    while (auto* e = ::readdir(d)) {
+      int child = std::atoi(e->d_name);
+      if (child > 0 && child != pid && proc_cpu(child, s, ppid)
+          && ppid == pid)
+        total += s;
+    }
+    ::closedir(d);
+  }
+  return total;
+}
 
 /// Runs `n` requests made by `make` at fixed concurrency; open loop at
 /// `rate` req/s when rate > 0.
@@ -210,6 +277,16 @@ int run(int argc, char** argv) {
   o.rate = f.real("rate", o.rate);
   o.rate_seconds = f.real("rate-seconds", o.rate_seconds);
   o.out = f.str("out");
+  {
+    std::istringstream list(f.str("sweep"));
+    for (std::string item; std::getline(list, item, ' ');)
+      if (!item.empty() && std::atof(item.c_str()) > 0)
+        o.sweep.push_back(std::atof(item.c_str()));
+  }
+  o.sweep_seconds = f.real("sweep-seconds", o.sweep_seconds);
+  o.sweep_p99_ms = f.real("sweep-p99-ms", o.sweep_p99_ms);
+  o.server_pid = static_cast<int>(f.num("server-pid", 0));
+  o.pg_pid = static_cast<int>(f.num("pg-pid", 0));
   if (f.has("help") || o.auth_token.empty() || o.requests <= 0) {
     std::fprintf(stderr,
                  "usage: al-webload --port P --auth-token T [--admin-token A]"
@@ -239,6 +316,57 @@ int run(int argc, char** argv) {
     };
   };
 
+  auto stream_status = [&](const std::string&) {
+    // Status callbacks for the calls of the closed-loop incoming_call phase.
+    return [&](int i) {
+      auto sid = call_sid("c", i < 0 ? i : i % o.requests);
+      return signed_form(o, "/webhook/stream_status",
+                         {{"AccountSid", "ACbench"},
+                          {"CallSid", sid},
+                          {"StreamSid", "MZ" + sid},
+                          {"StreamEvent", "stream-started"},
+                          {"Timestamp", "2024-01-01T00:00:00Z"}});
+    };
+  };
+  auto whatsapp = [&](const std::string& tag) {
+    return [&, tag](int i) {
+      auto sender = "whatsapp:+97254"
+                    + std::to_string(1000000 + (i < 0 ? 0 : i) % 50);
+      return signed_form(
+        o, "/webhook/whatsapp/incoming",
+        {{"AccountSid", "ACbench"},
+         {"MessageSid",
+          "SMweb" + run_id + tag + "_" + std::to_string(i < 0 ? 999999 : i)},
+         {"From", sender},
+         {"To", "whatsapp:" + o.to},
+         {"Body", "שלום, אני מחפש דירה להשכרה"},
+         {"NumMedia", "0"},
+         {"ProfileName", "Bench"}});
+    };
+  };
+  auto crm_leads = [&](const std::string&) {
+    return [&](int) {
+      http_job j;
+      j.method = http::verb::get;
+      j.target = "/api/crm/leads?per_page=50";
+      j.headers.emplace_back("Authorization", "Bearer " + o.admin_token);
+      return j;
+    };
+  };
+  struct route {
+    std::string name;
+    std::string method;
+    std::string path;
+    std::function<make_job(const std::string&)> make;
+  };
+  std::vector<route> routes_under_test{
+    {"incoming_call", "POST", "/webhook/incoming_call", incoming},
+    {"stream_status", "POST", "/webhook/stream_status", stream_status},
+    {"whatsapp_incoming", "POST", "/webhook/whatsapp/incoming", whatsapp}};
+  if (!o.admin_token.empty())
+    routes_under_test.push_back(
+      {"crm_leads", "GET", "/api/crm/leads", crm_leads});
+
   if (o.rate > 0) {
     phase_result r;
     r.name = "incoming_call@" + std::to_string(static_cast<int>(o.rate)) + "rps";
@@ -248,71 +376,74 @@ int run(int argc, char** argv) {
               static_cast<int>(o.rate * o.rate_seconds), o.rate);
     results.push_back(std::move(r));
   }
-  {
+  for (auto& rt : routes_under_test) {
     phase_result r;
-    r.name = "incoming_call";
-    r.method = "POST";
-    r.path = "/webhook/incoming_call";
-    run_phase(ioc, o, r, incoming("c"), o.requests, 0);
+    r.name = rt.name;
+    r.method = rt.method;
+    r.path = rt.path;
+    run_phase(ioc, o, r, rt.make("c"), o.requests, 0);
     results.push_back(std::move(r));
   }
-  {
-    phase_result r;
-    r.name = "stream_status";
-    r.method = "POST";
-    r.path = "/webhook/stream_status";
-    run_phase(ioc, o, r,
-              [&](int i) {
-                auto sid = call_sid("c", i);
-                return signed_form(o, "/webhook/stream_status",
-                                   {{"AccountSid", "ACbench"},
-                                    {"CallSid", sid},
-                                    {"StreamSid", "MZ" + sid},
-                                    {"StreamEvent", "stream-started"},
-                                    {"Timestamp", "2024-01-01T00:00:00Z"}});
-              },
-              o.requests, 0);
-    results.push_back(std::move(r));
-  }
-  {
-    phase_result r;
-    r.name = "whatsapp_incoming";
-    r.method = "POST";
-    r.path = "/webhook/whatsapp/incoming";
-    run_phase(ioc, o, r,
-              [&](int i) {
-                auto sender = "whatsapp:+97254"
-                              + std::to_string(1000000 + (i < 0 ? 0 : i) % 50);
-                return signed_form(
-                  o, "/webhook/whatsapp/incoming",
-                  {{"AccountSid", "ACbench"},
-                   {"MessageSid", "SMweb" + run_id + "_"
-                                    + std::to_string(i < 0 ? 999999 : i)},
-                   {"From", sender},
-                   {"To", "whatsapp:" + o.to},
-                   {"Body", "שלום, אני מחפש דירה להשכרה"},
-                   {"NumMedia", "0"},
-                   {"ProfileName", "Bench"}});
-              },
-              o.requests, 0);
-    results.push_back(std::move(r));
-  }
-  if (!o.admin_token.empty()) {
-    phase_result r;
-    r.name = "crm_leads";
-    r.method = "GET";
-    r.path = "/api/crm/leads";
-    run_phase(ioc, o, r,
-              [&](int) {
-                http_job j;
-                j.method = http::verb::get;
-                j.target = "/api/crm/leads?per_page=50";
-                j.headers.emplace_back("Authorization",
-                                       "Bearer " + o.admin_token);
-                return j;
-              },
-              o.requests, 0);
-    results.push_back(std::move(r));
+
+  // The sweep: per route, ascending open-loop rates until one fails.
+  json::array sweeps;
+  for (auto& rt : routes_under_test) {
+    json::array steps;
+    double capacity = 0;
+    std::string stopped_by;
+    for (double rate : o.sweep) {
+      phase_result r;
+      r.name = rt.name + "@" + std::to_string(static_cast<int>(rate));
+      r.method = rt.method;
+      r.path = rt.path;
+      int n = std::max(1, static_cast<int>(rate * o.sweep_seconds));
+      auto tag = "s" + std::to_string(static_cast<int>(rate));
+      double svc0 = cpu_seconds(o.server_pid, false);
+      double pg0 = cpu_seconds(o.pg_pid, true);
+      run_phase(ioc, o, r, rt.make(tag), n, rate);
+      double svc_cpu = cpu_seconds(o.server_pid, false) - svc0;
+      double pg_cpu = cpu_seconds(o.pg_pid, true) - pg0;
+      if (r.absent) {
+        stopped_by = "absent";
+        break;
+      }
+      double p99 = r.latency.percentile_ms(0.99);
+      bool pass = r.errors == 0 && p99 < o.sweep_p99_ms;
+      json::object step{
+        {"rate", rate},
+        {"requests", n},
+        {"errors", r.errors},
+        {"throughput_rps", round3(r.seconds > 0 ? n / r.seconds : 0)},
+        {"latency_ms", r.latency.summary()},
+        {"pass", pass}};
+      if (o.server_pid > 0)
+        step["server_cpu_us_per_request"] = round3(svc_cpu * 1e6 / n);
+      if (o.pg_pid > 0)
+        step["pg_cpu_us_per_request"] = round3(pg_cpu * 1e6 / n);
+      std::fprintf(stderr,
+                   "sweep %-18s %6.0f req/s: p50 %7.2f ms, p99 %7.2f ms,"
+                   " %llu errors, server %.0f us/req, PostgreSQL %.0f us/req"
+                   " -> %s\n",
+                   rt.name.c_str(), rate, r.latency.percentile_ms(0.5), p99,
+                   static_cast<unsigned long long>(r.errors),
+                   svc_cpu * 1e6 / n, pg_cpu * 1e6 / n,
+                   pass ? "pass" : "fail");
+      steps.push_back(std::move(step));
+      if (!pass) {
+        stopped_by = r.errors ? "errors" : "p99";
+        break;
+      }
+      capacity = rate;
+    }
+    if (!o.sweep.empty())
+      sweeps.push_back(json::object{{"route", rt.name},
+                                    {"method", rt.method},
+                                    {"path", rt.path},
+                                    {"p99_limit_ms", o.sweep_p99_ms},
+                                    {"step_seconds", o.sweep_seconds},
+                                    {"capacity_rps", capacity},
+                                    {"stopped_by", stopped_by},
+                                    {"steps", std::move(steps)}});
   }
 
   json::array routes;
@@ -335,6 +466,8 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "  first error: %s\n", r.first_error.c_str());
   }
   json::object out{{"routes", routes}};
+  if (!sweeps.empty())
+    out["sweep"] = sweeps;
   auto text = json::serialize(out);
   if (o.out.empty()) {
     std::cout << text << "\n";
