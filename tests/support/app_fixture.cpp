@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
 
 #include <atomic>
@@ -63,14 +64,16 @@ public:
   ~database_reaper() {
     if (::getpid() != owner_ || names_.empty())
       return;
-    try {
-      pqxx::connection conn{url_};
-      pqxx::nontransaction nt{conn};
+    // libpq, not libpqxx: this runs among the exit-time destructors, and
+    // libpqxx's own statics may be gone by now. Best effort: the cluster
+    // may already be gone too.
+    PGconn* conn = PQconnectdb(url_.c_str());
+    if (PQstatus(conn) == CONNECTION_OK)
       for (const auto& name : names_)
-        nt.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-    } catch (...) {
-      // Best effort: the cluster may already be gone at exit.
-    }
+        PQclear(PQexec(conn, ("DROP DATABASE IF EXISTS " + name
+                              + " WITH (FORCE)")
+                               .c_str()));
+    PQfinish(conn);
   }
 
 private:
