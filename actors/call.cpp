@@ -39,6 +39,7 @@
 #include "core/wav.hpp"
 #include "core/working_hours.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -124,7 +125,7 @@ void say(call_actor* self, const audio_ptr& audio, const char* what) {
     auto& env = *self->state.env;
     if (env.m)
       env.m->turn_reply.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now()
+        std::chrono::duration<double>(self->clock().now()
                                       - cp.speech_ended_at)
           .count());
     cp.speech_ended_at = {};
@@ -483,7 +484,7 @@ void call_host::play(audio_ptr audio, std::string mark) {
   if (cp.speech_ended_at != std::chrono::steady_clock::time_point{}) {
     if (auto* m = self->state.env->m)
       m->turn_reply.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now()
+        std::chrono::duration<double>(self->clock().now()
                                       - cp.speech_ended_at)
           .count());
     cp.speech_ended_at = {};
@@ -735,13 +736,16 @@ void load_info(call_actor* self) {
     });
 }
 
-using watchdog_clock = std::chrono::steady_clock;
+/// The actor clock (caf::actor_clock): the steady clock in production, the
+/// test coordinator's simulated clock in actor tests. Every "now" of the
+/// call actor's timers comes from it, so that it agrees with delayed_send.
+using watchdog_clock = caf::actor_clock::clock_type;
 
 /// Sends the next watchdog step: (timeout_atom, deadline) after at most
 /// `watchdog_step`.
 void arm_watchdog(call_actor* self, watchdog_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-    deadline - watchdog_clock::now());
+    deadline - self->clock().now());
   auto step = std::clamp(left, std::chrono::milliseconds{1}, watchdog_step);
   std::int64_t deadline_ns =
     std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -765,7 +769,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       self->state.host.fallback("call actor restarted");
     }
   } else if (!cp->attached) {
-    arm_watchdog(self, watchdog_clock::now() + env->start_timeout);
+    arm_watchdog(self, self->clock().now() + env->start_timeout);
   }
   return {
     [=](result_atom, call_info& info) {
@@ -821,7 +825,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       if (!cp.in_speech)
         return;
       cp.in_speech = false;
-      cp.speech_ended_at = std::chrono::steady_clock::now();
+      cp.speech_ended_at = self->clock().now();
       save_turn(self);
       record_event(self, "caller_turn", {{"segment", cp.segments}});
       if (ai_active(self))
@@ -995,7 +999,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         return;
       watchdog_clock::time_point deadline{
         std::chrono::nanoseconds{deadline_ns}};
-      if (watchdog_clock::now() < deadline) {
+      if (self->clock().now() < deadline) {
         arm_watchdog(self, deadline);
         return;
       }

@@ -479,10 +479,6 @@ crm_reply lead_view(db_tx& tx, std::int64_t business, std::int64_t id,
 
 } // namespace
 
-crm_reply crm_fail(crm_code code, std::string_view msg) {
-  return crm_reply{code, json::object{{"success", false}, {"error", msg}}};
-}
-
 json::object page_of(json::array items, const page_params& p,
                      std::int64_t total) {
   return json::object{{"items", std::move(items)},

@@ -9,6 +9,7 @@
 // the database (pipeline statuses, leads of the same business, phone
 // uniqueness, budget_min <= budget_max after a patch) is checked here.
 
+#include "actors/domain.hpp"
 #include "actors/store.hpp"
 #include "core/business_input.hpp"
 #include "core/crm_input.hpp"
@@ -22,26 +23,6 @@
 #include <vector>
 
 namespace al {
-
-struct audit_who;
-
-enum class crm_code {
-  ok,
-  created,
-  bad_request,
-  forbidden,
-  not_found,
-  conflict,
-  unprocessable,
-};
-
-struct crm_reply {
-  crm_code code = crm_code::ok;
-  boost::json::value body;
-};
-
-/// {"success":false,"error":msg} with `code`.
-crm_reply crm_fail(crm_code code, std::string_view msg);
 
 /// {"items":[...],"page":P,"per_page":N,"total":T}.
 boost::json::object page_of(boost::json::array items, const page_params& p,

@@ -52,6 +52,11 @@ outbound_response failed_response(std::string error) {
 
 } // namespace
 
+void count_payment(const payment_env& env, payment_status s) {
+  if (env.m)
+    env.m->payment(std::string{to_string(s)});
+}
+
 // -- PayPal tokens ------------------------------------------------------------
 
 std::string paypal_token_cache::key_of(const std::string& api_base,
@@ -197,17 +202,17 @@ payment_reply reply_for(const payment_row& row) {
   payment_reply r;
   r.payment_id = row.id;
   r.provider = row.provider;
-  r.payment_status = row.status;
-  if (row.status == "failed") {
-    r.status = 502;
-    r.error = "Payment provider error: "
-              + row.failure_reason.value_or("unknown");
+  r.state = row.status;
+  if (row.status == payment_status::failed) {
+    r.status = {domain_code::bad_gateway,
+                "Payment provider error: "
+                  + row.failure_reason.value_or("unknown")};
   } else if (row.pay_url) {
-    r.status = 201;
+    r.status = {domain_code::created, ""};
     r.pay_url = *row.pay_url;
   } else {
-    r.status = 409;
-    r.error = "A payment with this Idempotency-Key is still being created";
+    r.status = {domain_code::conflict,
+                "A payment with this Idempotency-Key is still being created"};
   }
   return r;
 }
@@ -218,9 +223,9 @@ payment_reply replay_reply(const payment_row& row, const payment_draft& asked) {
   if (row.provider != asked.provider || row.amount_minor != asked.amount_minor
       || row.currency != asked.currency) {
     payment_reply r;
-    r.status = 409;
+    r.status = {domain_code::conflict,
+                "Idempotency-Key was already used for a different payment"};
     r.payment_id = row.id;
-    r.error = "Idempotency-Key was already used for a different payment";
     return r;
   }
   auto r = reply_for(row);
@@ -253,12 +258,22 @@ void finish(payment_actor* self, const payment_reply& r) {
   self->quit();
 }
 
+/// Unavailable whatever the failure (the message still tells them apart).
 payment_reply db_failure(const db_error& err, std::int64_t id) {
   payment_reply r;
-  r.status = 503;
+  r.status = {domain_code::unavailable, from_db_error(err).message};
   r.payment_id = id;
-  r.error = err == "database unavailable" ? "Database unavailable"
-                                          : "Database error";
+  return r;
+}
+
+/// The provider failed: the payment is failed.
+payment_reply provider_error(std::int64_t id, payment_provider provider,
+                             const std::string& reason) {
+  payment_reply r;
+  r.status = {domain_code::bad_gateway, "Payment provider error: " + reason};
+  r.payment_id = id;
+  r.provider = provider;
+  r.state = payment_status::failed;
   return r;
 }
 
@@ -270,7 +285,7 @@ void provider_failed(payment_actor* self, const std::string& reason) {
   auto env = st.env;
   auto& d = st.job->req.draft;
   log_safe(spdlog::level::warn, "payment {} ({}): provider failed: {}", d.id,
-           d.provider, reason);
+           to_string(d.provider), reason);
   auto changed = std::make_shared<bool>(false);
   auto row = std::make_shared<std::optional<payment_row>>();
   caf::actor me = caf::actor_cast<caf::actor>(self);
@@ -279,27 +294,22 @@ void provider_failed(payment_actor* self, const std::string& reason) {
   auto detail = boost::json::serialize(boost::json::object{{"reason", reason}});
   env->db.run(
     [business, id, reason, detail, changed, row](db_tx& tx) {
-      *changed = transition_payment(tx, business, id, "failed", "create_failed",
-                                    reason, detail)
+      *changed = transition_payment(tx, business, id, payment_status::failed,
+                                    "create_failed", reason, detail)
                  == transition_result::changed;
       *row = load_payment(tx, business, id);
     },
     [me, self, env, changed, row, reason, id](const db_error& err) {
       in_actor(me, [self, env, changed, row, reason, id, err] {
-        if (*changed && env->m)
-          env->m->payment("failed");
+        if (*changed)
+          count_payment(*env, payment_status::failed);
         payment_reply r;
-        if (!err.empty()) {
+        if (!err.empty())
           r = db_failure(err, id);
-        } else if (*row && (*row)->status != "failed") {
+        else if (*row && (*row)->status != payment_status::failed)
           r = reply_for(**row); // settled meanwhile (e.g. paid by a webhook)
-        } else {
-          r.status = 502;
-          r.payment_id = id;
-          r.provider = self->state.job->req.draft.provider;
-          r.payment_status = "failed";
-          r.error = "Payment provider error: " + reason;
-        }
+        else
+          r = provider_error(id, self->state.job->req.draft.provider, reason);
         finish(self, r);
       });
     });
@@ -358,7 +368,7 @@ void call_provider(payment_actor* self) {
   auto attempt = ++st.attempt;
   st.calling = true;
   self->delayed_send(self, env->provider_timeout, timeout_atom_v, attempt);
-  if (d.provider == "tranzila") {
+  if (d.provider == payment_provider::tranzila) {
     tranzila_link_input in;
     in.base = env->tranzila_base;
     in.terminal = req.tranzila_terminal;
@@ -434,14 +444,14 @@ void start(payment_actor* self) {
         auto& d = st.job->req.draft;
         if (!err.empty())
           return finish(self, db_failure(err, d.id));
-        if (out->inserted && st.env->m)
-          st.env->m->payment("pending");
+        if (out->inserted)
+          count_payment(*st.env, payment_status::pending);
         if (!out->row && out->other)
           return finish(self, replay_reply(*out->other, d));
         if (!out->row)
           return finish(self, db_failure("payment row missing", d.id));
         auto& row = *out->row;
-        if (row.status == "pending" && !row.pay_url)
+        if (row.status == payment_status::pending && !row.pay_url)
           return call_provider(self);
         finish(self, reply_for(row)); // a restart after the link was stored
       });
@@ -485,21 +495,17 @@ child_spec payment_child(payment_env_ptr env, payment_job_ptr job) {
     auto changed = std::make_shared<bool>(false);
     env->db.run(
       [business, id, changed](db_tx& tx) {
-        *changed = transition_payment(tx, business, id, "failed", "crash_loop",
+        *changed = transition_payment(tx, business, id, payment_status::failed,
+                                      "crash_loop",
                                       "payment actor crashed repeatedly",
                                       R"({"reason":"crash loop"})")
                    == transition_result::changed;
       },
       [env, job, id, provider, changed](const db_error&) {
-        if (*changed && env->m)
-          env->m->payment("failed");
-        payment_reply r;
-        r.status = 502;
-        r.payment_id = id;
-        r.provider = provider;
-        r.payment_status = "failed";
-        r.error = "Payment provider error: payment actor crashed repeatedly";
-        job->reply(r);
+        if (*changed)
+          count_payment(*env, payment_status::failed);
+        job->reply(
+          provider_error(id, provider, "payment actor crashed repeatedly"));
       });
   };
   return spec;

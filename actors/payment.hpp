@@ -8,13 +8,14 @@
 // restarted actor re-reads it and carries on (PayPal sees the same
 // PayPal-Request-Id, so a repeated create returns the same order).
 //
-//   start -> row written -> provider called -> link stored -> answered 201
-//                 |               `-- error / timeout -> row failed, 502
+//   start -> row written -> provider called -> link stored -> created
+//                 |               `-- error / timeout -> row failed, bad_gateway
 //                 `-- key taken by another request -> that payment (replay)
 //
 // Outbound HTTP comes in as an http_send_fn (core/outbound.hpp), so this
 // library does not depend on transport/.
 
+#include "actors/domain.hpp"
 #include "actors/payment_rows.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
@@ -74,7 +75,7 @@ private:
   std::map<std::string, entry> entries_;
 };
 
-/// What payment actors and the PayPal webhook/return handlers need.
+/// What payment actors and the payment use cases (domain/payments.hpp) need.
 struct payment_env {
   store db;
   metrics* m = nullptr;
@@ -82,6 +83,9 @@ struct payment_env {
   std::string signing_key;
   std::string paypal_api_base;
   std::string tranzila_base;
+  /// The global provider settings, for a business without its own.
+  std::optional<paypal_credentials> paypal;
+  std::string tranzila_terminal;
   /// Absolute URL for a path (+query) on our PUBLIC_BASE_URL.
   std::function<std::string(std::string_view)> absolute;
   /// Budget of one provider exchange (token + request).
@@ -91,6 +95,10 @@ struct payment_env {
 };
 
 using payment_env_ptr = std::shared_ptr<const payment_env>;
+
+/// Counts a payment that reached `s` (al_payments_total), when `env` has
+/// metrics.
+void count_payment(const payment_env& env, payment_status s);
 
 /// Sends the request `make(token)` to PayPal with a cached OAuth token; on
 /// a 401 drops that token, fetches a new one and sends once more. `done`
@@ -105,18 +113,19 @@ void paypal_call(const payment_env_ptr& env, const paypal_credentials& creds,
 struct payment_request {
   payment_draft draft;
   std::string brand_name;
-  paypal_credentials paypal;     // provider "paypal"
-  std::string tranzila_terminal; // provider "tranzila"
+  paypal_credentials paypal;     // provider paypal
+  std::string tranzila_terminal; // provider tranzila
 };
 
-/// The HTTP answer to a create request.
+/// The answer to a create request: created (with the link), conflict,
+/// bad_gateway (the provider failed) or unavailable (the database), with
+/// the message for the client.
 struct payment_reply {
-  int status = 0; // 201, 409, 502, 503
-  std::int64_t payment_id = 0;
-  std::string provider;
-  std::string payment_status;
+  domain_status status;
+  std::int64_t payment_id = 0; // 0: none to show
+  payment_provider provider = payment_provider::paypal; // when created
+  std::optional<payment_status> state; // the payment's; nullopt: not shown
   std::string pay_url;
-  std::string error;
   bool replayed = false; // an earlier request's payment
 };
 
@@ -146,12 +155,12 @@ inline std::string payment_key(std::int64_t payment_id) {
 }
 
 /// The reply for an existing payment found under the request's key
-/// (201 with its link, 502 when it failed, 409 while still in progress or
-/// when the key was used for a different payment).
+/// (created with its link, bad_gateway when it failed, conflict while still
+/// in progress or when the key was used for a different payment).
 payment_reply replay_reply(const payment_row& row, const payment_draft& asked);
 
 /// The supervisor spec of a payment actor. Giving up (a crash loop) marks
-/// the row failed and answers 502.
+/// the row failed and answers bad_gateway.
 ///
 /// Fault injection needs no hook in the actor: tests send it an exit
 /// message with an abnormal reason, exactly what a crash produces.

@@ -106,11 +106,12 @@ payment_row to_row(const pqxx::row& r) {
   p.business_id = r[1].as<std::int64_t>();
   if (!r[2].is_null())
     p.lead_id = r[2].as<std::int64_t>();
-  p.provider = r[3].c_str();
+  // The CHECK constraints admit no other names.
+  p.provider = parse_payment_provider(r[3].c_str()).value();
   p.amount_minor = r[4].as<std::int64_t>();
   p.currency = r[5].c_str();
   p.description = r[6].c_str();
-  p.status = r[7].c_str();
+  p.status = parse_payment_status(r[7].c_str()).value();
   p.provider_ref = opt_text(r[8]);
   p.pay_url = opt_text(r[9]);
   p.failure_reason = opt_text(r[10]);
@@ -139,8 +140,8 @@ std::int64_t next_payment_id(db_tx& tx) {
 }
 
 bool insert_pending(db_tx& tx, const payment_draft& d) {
-  auto r = exec(tx, insert_payment, d.id, d.business_id, d.lead_id, d.provider,
-                d.amount_minor, d.currency, d.description, d.idempotency_key);
+  auto r = exec(tx, insert_payment, d.id, d.business_id, d.lead_id,
+                std::string{to_string(d.provider)}, d.amount_minor, d.currency, d.description, d.idempotency_key);
   if (r.empty())
     return false;
   exec(tx, insert_created_event, d.business_id, d.id);
@@ -163,10 +164,10 @@ std::optional<payment_row> find_payment(db_tx& tx, std::int64_t id) {
 }
 
 std::optional<payment_row> find_payment_by_ref(db_tx& tx,
-                                               std::string_view provider,
+                                               payment_provider provider,
                                                std::string_view ref) {
-  return first(
-    exec(tx, select_payment_by_ref, std::string{provider}, std::string{ref}));
+  return first(exec(tx, select_payment_by_ref,
+                    std::string{to_string(provider)}, std::string{ref}));
 }
 
 bool store_link(db_tx& tx, std::int64_t business_id, std::int64_t id,
@@ -177,20 +178,21 @@ bool store_link(db_tx& tx, std::int64_t business_id, std::int64_t id,
 
 transition_result
 transition_payment(db_tx& tx, std::int64_t business_id, std::int64_t id,
-                   std::string_view to, std::string_view event_key,
+                   payment_status to, std::string_view event_key,
                    std::string_view reason, std::string_view detail) {
   auto row = load_payment(tx, business_id, id, true);
   if (!row)
     return transition_result::missing;
-  if (row->status != "pending")
+  if (row->status != payment_status::pending)
     return transition_result::not_pending;
   auto ev = exec(tx, insert_event, business_id, id, std::string{event_key},
-                 row->status, std::string{to}, std::string{detail});
+                 std::string{to_string(row->status)},
+                 std::string{to_string(to)}, std::string{detail});
   if (ev.empty())
     return transition_result::duplicate;
-  exec(tx, update_status, business_id, id, std::string{to},
+  exec(tx, update_status, business_id, id, std::string{to_string(to)},
        std::string{reason});
-  if (to == "paid") // only from pending: once per payment
+  if (to == payment_status::paid) // only from pending: once per payment
     enqueue_payment_paid(tx, business_id, id);
   return transition_result::changed;
 }
@@ -198,12 +200,12 @@ transition_payment(db_tx& tx, std::int64_t business_id, std::int64_t id,
 json::object payment_json(const payment_row& p) {
   json::object o{{"id", p.id},
                  {"business_id", p.business_id},
-                 {"provider", p.provider},
+                 {"provider", to_string(p.provider)},
                  {"amount", format_amount(p.amount_minor)},
                  {"amount_minor", p.amount_minor},
                  {"currency", p.currency},
                  {"description", p.description},
-                 {"status", p.status},
+                 {"status", to_string(p.status)},
                  {"provider_ref", text_or_null(p.provider_ref)},
                  {"pay_url", text_or_null(p.pay_url)},
                  {"failure_reason", text_or_null(p.failure_reason)},
@@ -232,11 +234,14 @@ json::array payment_events_json(db_tx& tx, std::int64_t business_id,
 
 json::object list_payments(db_tx& tx, std::int64_t business_id,
                            const payment_filter& f) {
-  auto total = exec(tx, count_payments, business_id, f.status, f.lead_id)[0][0]
+  std::optional<std::string> status;
+  if (f.status)
+    status = std::string{to_string(*f.status)};
+  auto total = exec(tx, count_payments, business_id, status, f.lead_id)[0][0]
                  .as<std::int64_t>();
   json::array items;
   auto offset = (f.page - 1) * f.per_page;
-  for (auto r : exec(tx, select_payments, business_id, f.status, f.lead_id,
+  for (auto r : exec(tx, select_payments, business_id, status, f.lead_id,
                      f.per_page, offset))
     items.push_back(payment_json(to_row(r)));
   return json::object{{"items", std::move(items)},
@@ -261,7 +266,8 @@ std::optional<business_payments_row> load_business_payments(db_tx& tx,
   business_payments_row b;
   b.name = r[0][0].c_str();
   b.enabled = r[0][1].as<bool>();
-  b.default_provider = opt_text(r[0][2]);
+  if (auto p = opt_text(r[0][2])) // CHECKed: paypal or tranzila
+    b.default_provider = parse_payment_provider(*p);
   b.paypal_client_id = text_or_empty(r[0][3]);
   b.paypal_secret = secret_or_empty(r[0][4], "paypal_secret");
   b.tranzila_terminal = text_or_empty(r[0][5]);

@@ -15,11 +15,13 @@
 // id), which then carry on with the business they found.
 
 #include "actors/store.hpp"
+#include "core/payment_kinds.hpp"
 
 #include <boost/json/object.hpp>
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -29,11 +31,11 @@ struct payment_row {
   std::int64_t id = 0;
   std::int64_t business_id = 0;
   std::optional<std::int64_t> lead_id;
-  std::string provider;
+  payment_provider provider = payment_provider::paypal;
   std::int64_t amount_minor = 0;
   std::string currency;
   std::string description;
-  std::string status;
+  payment_status status = payment_status::pending;
   std::optional<std::string> provider_ref;
   std::optional<std::string> pay_url;
   std::optional<std::string> failure_reason;
@@ -47,7 +49,7 @@ struct payment_draft {
   std::int64_t id = 0;
   std::int64_t business_id = 0;
   std::optional<std::int64_t> lead_id;
-  std::string provider;
+  payment_provider provider = payment_provider::paypal;
   std::int64_t amount_minor = 0;
   std::string currency;
   std::string description;
@@ -74,8 +76,9 @@ load_payment_by_key(db_tx& tx, std::int64_t business_id, std::string_view key);
 std::optional<payment_row> find_payment(db_tx& tx, std::int64_t id);
 
 /// Provider callbacks only: the payment whose provider_ref is `ref`.
-std::optional<payment_row>
-find_payment_by_ref(db_tx& tx, std::string_view provider, std::string_view ref);
+std::optional<payment_row> find_payment_by_ref(db_tx& tx,
+                                               payment_provider provider,
+                                               std::string_view ref);
 
 /// Records the provider reference and pay URL of a pending payment that has
 /// none yet. False when the row is gone, no longer pending, or has a link.
@@ -90,14 +93,28 @@ enum class transition_result {
   missing,     // no such payment in this business
 };
 
-/// Moves payment `id` from pending to `to` ("paid", "failed", "cancelled")
-/// and records the event; `reason` fills failure_reason for "failed";
-/// `detail` is a JSON object text stored with the event.
+/// Moves payment `id` from pending to `to` (paid, failed, cancelled) and
+/// records the event; `reason` fills failure_reason for failed; `detail` is
+/// a JSON object text stored with the event.
 transition_result transition_payment(db_tx& tx, std::int64_t business_id,
-                                     std::int64_t id, std::string_view to,
+                                     std::int64_t id, payment_status to,
                                      std::string_view event_key,
                                      std::string_view reason = {},
                                      std::string_view detail = "{}");
+
+/// The same with `to` by its database name ("paid"); throws
+/// std::invalid_argument for a name that is no status.
+inline transition_result
+transition_payment(db_tx& tx, std::int64_t business_id, std::int64_t id,
+                   std::string_view to, std::string_view event_key,
+                   std::string_view reason = {},
+                   std::string_view detail = "{}") {
+  auto status = parse_payment_status(to);
+  if (!status)
+    throw std::invalid_argument("no such payment status");
+  return transition_payment(tx, business_id, id, *status, event_key, reason,
+                            detail);
+}
 
 /// The API view of a payment (amount as "99.90" and in minor units).
 boost::json::object payment_json(const payment_row& p);
@@ -107,7 +124,7 @@ boost::json::array payment_events_json(db_tx& tx, std::int64_t business_id,
                                        std::int64_t id);
 
 struct payment_filter {
-  std::optional<std::string> status;
+  std::optional<payment_status> status;
   std::optional<std::int64_t> lead_id;
   std::int64_t page = 1;
   std::int64_t per_page = 50;
@@ -127,7 +144,7 @@ std::optional<std::string> lead_phone(db_tx& tx, std::int64_t business_id,
 struct business_payments_row {
   std::string name;
   bool enabled = false;
-  std::optional<std::string> default_provider;
+  std::optional<payment_provider> default_provider;
   std::string paypal_client_id;
   std::string paypal_secret;
   std::string tranzila_terminal;

@@ -348,12 +348,29 @@ store store::start(caf::actor_system& sys, store_options opts, metrics* m) {
   return s;
 }
 
+store store::offline(std::shared_ptr<std::vector<std::string>> writes) {
+  store s;
+  s.health_ = std::make_shared<store_health>();
+  s.offline_writes_ = std::move(writes);
+  return s;
+}
+
 void store::run(std::function<void(db_tx&)> job,
                 std::function<void(const db_error&)> done) const {
+  if (!pool_) { // not started: no database to run it on
+    if (done)
+      done("database unavailable");
+    return;
+  }
   caf::anon_send(pool_, db_job{std::move(job), std::move(done)});
 }
 
 bool store::write(std::string what, std::function<void(db_tx&)> job) const {
+  if (!writer_) { // not started: nothing is queued
+    if (offline_writes_)
+      offline_writes_->push_back(std::move(what));
+    return false;
+  }
   auto depth = ++health_->queued_writes;
   if (depth > write_limit_) {
     --health_->queued_writes;

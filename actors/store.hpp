@@ -9,6 +9,11 @@
 // Jobs are functions run on a DB thread inside one transaction; they must
 // not touch caller state except through what they capture. The completion
 // runs on the DB thread too: post or send from it, never block in it.
+//
+// A store that was not started (default-constructed, or store::offline()
+// for actor tests) has no database: run() calls `done` at once, on the
+// caller's thread, with "database unavailable"; write() queues nothing and
+// returns false.
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -18,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace pqxx {
 class dbtransaction;
@@ -55,16 +61,24 @@ public:
   /// Spawns the pool and the writer.
   static store start(caf::actor_system& sys, store_options opts, metrics* m);
 
+  /// No database, for tests of actors that use one: every run() fails at
+  /// once; every write() appends its `what` to `writes` (if given; not
+  /// synchronised: one thread, e.g. CAF's test coordinator) and returns
+  /// false. health() reads "unreachable, nothing queued".
+  static store offline(std::shared_ptr<std::vector<std::string>> writes
+                       = nullptr);
+
   /// Runs `job` in a transaction on a pooled connection, then `done` with
   /// the outcome (commit happens when `job` returns without throwing). Fails
-  /// fast ("database unavailable") when the database cannot be reached.
+  /// fast ("database unavailable") when the database cannot be reached, and
+  /// at once, on the caller's thread, on a store that was not started.
   void run(std::function<void(db_tx&)> job,
            std::function<void(const db_error&)> done) const;
 
   /// Queues a write: applied in order, retried across outages. Returns false
   /// (and drops it) when the queue is full. Writes must be idempotent (use
   /// ON CONFLICT / guarded updates): a retry after an unknown commit outcome
-  /// may run one twice.
+  /// may run one twice. A store that was not started returns false.
   bool write(std::string what, std::function<void(db_tx&)> job) const;
 
   const store_health& health() const {
@@ -74,6 +88,7 @@ public:
   /// Stops accepting; the writer flushes what it can within `deadline`.
   void shutdown(std::chrono::milliseconds deadline) const;
 
+  /// Started: false for a default-constructed or offline() store.
   explicit operator bool() const noexcept {
     return static_cast<bool>(pool_);
   }
@@ -84,6 +99,7 @@ private:
   std::shared_ptr<store_health> health_;
   std::size_t write_limit_ = 0;
   metrics* metrics_ = nullptr;
+  std::shared_ptr<std::vector<std::string>> offline_writes_; // offline()
 };
 
 /// Applies schemas/NNNN_*.sql in order, each in its own transaction,

@@ -26,6 +26,7 @@
 // after-hours reply instead. An opt-out word (wa_inbound_event::opted_out)
 // gets one confirmation when new, and never an AI or after-hours reply.
 
+#include "actors/domain.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "core/outbound.hpp"
@@ -89,7 +90,7 @@ using whatsapp_context_ptr = std::shared_ptr<const whatsapp_context>;
 
 /// A send, as the API (or the auto-reply) asks for it.
 struct wa_send_request {
-  std::int64_t business_id = 1;
+  std::int64_t business_id = default_business_id;
   std::string to;       // E.164
   std::string body;     // non-empty, at most wa_max_body bytes
   std::string provider; // "" (business or global default), twilio, meta

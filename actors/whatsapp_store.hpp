@@ -6,6 +6,7 @@
 // lookups whose purpose is to find the business (by our number, or by a
 // provider's globally unique message id).
 
+#include "actors/domain.hpp"
 #include "actors/store.hpp"
 #include "core/whatsapp_wire.hpp"
 
@@ -15,9 +16,6 @@
 #include <vector>
 
 namespace al {
-
-/// The default business: numbers no business claims belong to it.
-constexpr std::int64_t default_business_id = 1;
 
 /// What the webhooks need of a business.
 struct wa_business {

@@ -5,10 +5,10 @@
 # row (its include guard works). A header that leans on an include its users
 # happened to make breaks here instead of in the next file that includes it.
 #
-# One object library per layer (core <- actors <- transport <- app), each
-# linked only to its own layer's library for include paths and compile
-# definitions, so a core header reaching into transport's dependencies
-# fails too.
+# One object library per layer (core <- actors <- domain <- transport <-
+# app), each linked only to its own layer's library for include paths and
+# compile definitions, so a core header reaching into transport's
+# dependencies fails too.
 
 function(al_header_check_layer layer lib)
   file(GLOB_RECURSE headers CONFIGURE_DEPENDS
@@ -38,4 +38,5 @@ endfunction()
 add_custom_target(al_header_check)
 al_header_check_layer(core al_core)
 al_header_check_layer(actors al_actors)
+al_header_check_layer(domain al_domain)
 al_header_check_layer(transport al_transport)

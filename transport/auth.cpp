@@ -1,9 +1,10 @@
 #include "transport/auth.hpp"
 
-#include "actors/businesses.hpp"
 #include "core/auth_throttle.hpp"
 #include "core/crypto.hpp"
 #include "core/form.hpp"
+#include "domain/auth.hpp"
+#include "transport/handlers/crm_support.hpp"
 #include "transport/services.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -76,7 +77,7 @@ std::optional<std::string> bearer_token(std::string_view authorization) {
 }
 
 std::string hash_token(std::string_view token) {
-  return crypto::to_hex(crypto::sha256(token));
+  return domain::auth::hash_token(token);
 }
 
 std::int64_t effective_business(const principal& p,
@@ -223,38 +224,34 @@ handler require(services& svc, access needed, authed_handler fn) {
       credentials_ok(svc, req->client);
       principal p;
       p.who = role::admin;
-      p.business_id = query_business(*req).value_or(1);
+      p.business_id = query_business(*req).value_or(default_business_id);
       return fn(std::move(req), std::move(res), p);
     }
     // An API token on an admin route is a valid principal whose role may
-    // not: looked up like any other, then 403 from allowed() below.
-    auto hash = hash_token(*token);
-    auto found = std::make_shared<std::optional<principal>>();
-    svc.db.run(
-      [hash, found](db_tx& tx) {
-        auto row = find_api_token(tx, hash);
-        if (!row)
-          return;
-        principal p;
-        p.token_id = row->id;
-        p.business_id = row->business_id;
-        p.who = parse_role(row->role).value_or(role::read_only);
-        *found = p;
-      },
-      [&svc, req, res, found, needed, fn,
-       token = std::move(*token)](const db_error& err) mutable {
-        if (!err.empty())
-          return res(error_response(http::status::service_unavailable,
-                                    "Database unavailable"));
-        if (!*found)
-          return refuse_credentials(svc, req->client, token, res,
+    // not: looked up like any other, then 403 from allowed() below. The
+    // rest, and the handler, run on the session's I/O thread, not the
+    // store's.
+    auto presented = *token;
+    domain::auth::find_token(
+      svc.db, std::move(*token),
+      on_session(req, [&svc, req, res, needed, fn,
+                       presented = std::move(presented)](
+                        domain::auth::token_lookup r) {
+        if (!r.status.ok())
+          return res(error_response(r.status));
+        if (!r.token)
+          return refuse_credentials(svc, req->client, presented, res,
                                     "Invalid token");
         credentials_ok(svc, req->client);
-        if (!allowed((*found)->who, needed))
+        principal p;
+        p.token_id = r.token->id;
+        p.business_id = r.token->business_id;
+        p.who = parse_role(r.token->role).value_or(role::read_only);
+        if (!allowed(p.who, needed))
           return res(error_response(http::status::forbidden,
                                     "This role may not do that"));
-        fn(std::move(req), std::move(res), **found);
-      });
+        fn(req, res, p);
+      }));
   };
 }
 

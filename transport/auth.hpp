@@ -9,6 +9,7 @@
 // Missing/unknown token -> 401; a role that may not -> 403.
 
 #include "actors/audit.hpp"
+#include "actors/domain.hpp"
 #include "transport/http_types.hpp"
 
 #include <cstdint>
@@ -32,7 +33,7 @@ enum class access {
 
 struct principal {
   role who = role::read_only;
-  std::int64_t business_id = 1;
+  std::int64_t business_id = default_business_id;
   std::int64_t token_id = 0; // 0 for the admin token
   bool is_admin() const noexcept {
     return who == role::admin;

@@ -196,6 +196,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   req->path = std::move(path);
   req->query = std::move(query);
   req->remote = remote_;
+  req->executor = stream_.get_executor();
   busy_ = true;
   stream_.expires_never(); // the handler may take a while (DB, providers)
   auto executor = stream_.get_executor();

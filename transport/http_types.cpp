@@ -2,11 +2,18 @@
 
 #include "core/json.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/string.hpp>
 
 #include <utility>
 
 namespace al {
+
+void post_to_session(const request& req, std::function<void()> fn) {
+  if (!req.executor)
+    return fn();
+  net::post(req.executor, std::move(fn));
+}
 
 std::string_view request::header(http::field f) const {
   auto i = msg.find(f);

@@ -7,6 +7,8 @@
 
 #include "transport/net.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -17,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace al {
@@ -73,11 +76,16 @@ struct request {
   std::string path;  // decoded target path, without the query
   std::string query; // raw query string, without '?'
   std::vector<std::string> path_params; // the {x} segments of the route
-  std::string id;    // X-Request-Id
-  std::string remote; // the socket's peer
+  std::string id;                       // X-Request-Id
+  std::string remote;                   // the socket's peer
   std::string client; // the client's address (set by require(), see auth.hpp)
   /// Set by a handler that answers with a streamed body (see body_stream).
   std::shared_ptr<body_stream> stream;
+  /// The I/O executor of the connection that sent it: where a handler's
+  /// continuations run (post_to_session), never on a store or actor thread.
+  /// Empty for requests built by hand (tests): continuations then run
+  /// where they are called.
+  net::any_io_executor executor;
 
   std::string_view header(http::field f) const;
   std::string_view header(std::string_view name) const;
@@ -87,6 +95,22 @@ struct request {
 };
 
 using request_ptr = std::shared_ptr<request>;
+
+/// Runs `fn` on the I/O thread of the connection that sent `req` (at once
+/// when it has no executor).
+void post_to_session(const request& req, std::function<void()> fn);
+
+/// Wraps `fn` so that, called from any thread (a store job's completion, an
+/// actor's reply), it runs on the session's I/O thread with its arguments.
+template <class F>
+auto on_session(request_ptr req, F fn) {
+  return [req = std::move(req), fn = std::move(fn)](auto... args) {
+    post_to_session(
+      *req, [fn, tup = std::make_tuple(std::move(args)...)]() mutable {
+        std::apply([&fn](auto&... a) { fn(std::move(a)...); }, tup);
+      });
+  };
+}
 
 /// Answers one request, from any thread, at most once (later calls are
 /// ignored). Copyable.

@@ -1,7 +1,6 @@
 #include "transport/media_session.hpp"
 
 #include "actors/call.hpp"
-#include "actors/call_rows.hpp"
 #include "actors/log.hpp"
 #include "actors/type_ids.hpp"
 #include "core/call_token.hpp"
@@ -9,6 +8,7 @@
 #include "core/mulaw.hpp"
 #include "core/twilio_signature.hpp"
 #include "core/url_builder.hpp"
+#include "domain/calls.hpp"
 #include "transport/dispatcher.hpp"
 #include "transport/media_pacer.hpp"
 #include "transport/services.hpp"
@@ -413,26 +413,26 @@ void add_media_websocket(dispatcher& d, services& svc,
     // token changed: read it, then continue on this connection's thread.
     auto s = std::make_shared<beast::tcp_stream>(std::move(stream));
     auto r = std::make_shared<http_request>(std::move(req));
-    auto token = std::make_shared<std::string>();
     auto ex = s->get_executor();
-    svc.db.run(
-      [business, token, &svc](db_tx& tx) {
-        auto own = business_account(tx, business);
-        if (!own)
-          return;
-        // Its own account when it has both (account_of() in the webhooks).
-        bool has_own = !own->account_sid.empty() && !own->auth_token.empty();
-        *token = has_own ? own->auth_token : svc.cfg.twilio_auth_token;
-        if (has_own)
-          svc.tenant_tokens.put(business, own->auth_token);
-      },
-      [ex, s, r, token, valid, open, &registry, &svc](const db_error&) {
-        net::post(ex, [s, r, token, valid, open, &registry, &svc] {
+    domain::calls::account_of_business(
+      svc.db, business,
+      [ex, s, r, valid, open, &registry, &svc,
+       business](domain::calls::account_result found) {
+        // Unknown (or no database): no token, the upgrade is refused.
+        std::string token;
+        if (found.own) {
+          // Its own account when it has both (as in the webhooks).
+          token = domain::calls::account_of(svc.cfg, *found.own).auth_token;
+          if (domain::calls::has_own_account(*found.own))
+            svc.tenant_tokens.put(business, token);
+        }
+        net::post(ex, [s, r, token = std::move(token), valid, open, &registry,
+                       &svc] {
           if (svc.draining)
             return refuse_upgrade(std::move(*s),
                                   http::status::service_unavailable,
                                   "Shutting down");
-          if (valid(*token))
+          if (valid(token))
             return open(std::move(*s), std::move(*r), registry);
           log_safe(spdlog::level::warn,
                    "media upgrade refused: bad X-Twilio-Signature (business"

@@ -1,13 +1,12 @@
 #include "transport/speech_render.hpp"
 
 #include "actors/log.hpp"
-#include "actors/sql.hpp"
 #include "actors/voice_cache.hpp"
 #include "core/config.hpp"
-#include "core/crypto.hpp"
 #include "core/realtime_wire.hpp"
 #include "core/tts.hpp"
 #include "core/wav.hpp"
+#include "domain/calls.hpp"
 #include "transport/https_client.hpp"
 #include "transport/services.hpp"
 
@@ -21,10 +20,6 @@
 namespace al {
 
 namespace {
-
-constexpr sql_statement insert_rendered{
-  "INSERT INTO rendered_speech(key, voice, text, audio)"
-  " VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING"};
 
 std::mutex in_flight_mtx;
 std::set<std::string> in_flight; // keys being rendered on this instance
@@ -77,22 +72,6 @@ std::string openai_api_base(const config& cfg) {
   return openai_rest_url(cfg.openai_realtime_url, "");
 }
 
-std::string effective_voice(const config& cfg,
-                            std::string_view business_voice) {
-  return business_voice.empty() ? cfg.openai_voice
-                                : std::string{business_voice};
-}
-
-std::string speech_key(const config& cfg, std::string_view voice,
-                       std::string_view text) {
-  std::string material = cfg.openai_tts_model;
-  material += '\n';
-  material += voice;
-  material += '\n';
-  material += text;
-  return crypto::to_hex(crypto::sha256(material));
-}
-
 void render_speech(services& svc, std::int64_t business, std::string key,
                    std::string voice, std::string text) {
   if (svc.cfg.openai_api_key.empty() || !svc.http || text.empty())
@@ -133,18 +112,14 @@ void render_speech(services& svc, std::int64_t business, std::string key,
       return done_with(key);
     }
     pad_to_frames(*audio);
-    auto bytes = std::make_shared<std::string>(std::move(*audio));
-    svc.db.run(
-      [key, voice, text, bytes](db_tx& tx) {
-        exec(tx, insert_rendered, key, voice, text,
-             pqxx::binarystring{bytes->data(), bytes->size()});
-      },
-      [&svc, business, key](const db_error& err) {
+    domain::calls::store_rendering(
+      svc.db, key, voice, text, std::move(*audio),
+      [&svc, business, key](domain::calls::write_result w) {
         done_with(key);
-        if (!err.empty()) {
+        if (!w.status.ok()) {
           log_safe(spdlog::level::warn,
                    "business {}: rendered greeting not stored: {}", business,
-                   err);
+                   w.failure);
           return;
         }
         // The next call of this business loads it (other instances within

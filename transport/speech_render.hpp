@@ -2,14 +2,14 @@
 
 // The AI voice's rendering of fixed texts (a business's greeting): one
 // POST {OPENAI_API_BASE}/audio/speech per (model, voice, text), converted to
-// 8 kHz mu-law and kept in the rendered_speech table, so every instance
-// plays the greeting in the voice the AI then speaks with, from the first
-// frame. Rendering is asynchronous and never delays a call: until it lands,
-// calls hear espeak-ng.
+// 8 kHz mu-law and kept in the rendered_speech table (domain/calls.hpp
+// names the key and stores it), so every instance plays the greeting in the
+// voice the AI then speaks with, from the first frame. Rendering is
+// asynchronous and never delays a call: until it lands, calls hear
+// espeak-ng.
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 
 namespace al {
 
@@ -18,13 +18,6 @@ struct services;
 
 /// OPENAI_API_BASE, or the REST base beside OPENAI_REALTIME_URL.
 std::string openai_api_base(const config& cfg);
-
-/// The rendered_speech key: hex SHA-256 of model, voice and text.
-std::string speech_key(const config& cfg, std::string_view voice,
-                       std::string_view text);
-
-/// The AI voice of a business ("" = OPENAI_VOICE).
-std::string effective_voice(const config& cfg, std::string_view business_voice);
 
 /// Renders `text` in `voice` and stores it under `key`, unless a rendering
 /// of that key is already in flight on this instance. `business` is only

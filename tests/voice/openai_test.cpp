@@ -629,7 +629,11 @@ TEST(openai, save_lead_and_book_appointment_write_postgresql) {
   EXPECT_NE(out["call_6"].find(R"("ok":false)"), std::string::npos);
   EXPECT_EQ(sql_value(cfg, "SELECT deal FROM leads"), "rent");
   EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM appointments"), "2");
-  EXPECT_EQ(count_events(cfg, call.sid, "tool_call"), "6");
+  // Call events go through the ordered write queue: they land after the
+  // outputs reach the model (a slow machine showed 3 of 6 at this point).
+  EXPECT_TRUE(eventually(
+    [&] { return count_events(cfg, call.sid, "tool_call") == "6"; }))
+    << count_events(cfg, call.sid, "tool_call");
   EXPECT_EQ(count_events(cfg, call.sid, "engine_fallback"), "0");
 }
 

@@ -1,18 +1,19 @@
 // /api/admin/*: businesses, API tokens, supervisors (ADMIN_TOKEN only).
+// Handlers parse; the use cases are in domain/admin.hpp.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/businesses.hpp"
 #include "core/business_input.hpp"
-#include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "domain/admin.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
+#include "transport/handlers/crm_support.hpp"
 #include "transport/router.hpp"
 #include "transport/services.hpp"
 
 #include <boost/json.hpp>
 
-#include <optional>
+#include <string>
 
 namespace al {
 
@@ -30,39 +31,18 @@ void add_admin_routes(router& r, services& svc) {
                   simdjson::dom::object obj;
                   if (!parse_body(*req, doc, obj, res))
                     return;
-                  auto in = std::make_shared<business_input>();
-                  if (auto err = parse_business(obj, *in, true); !err.empty())
+                  business_input in;
+                  if (auto err = parse_business(obj, in, true); !err.empty())
                     return res(error_response(http::status::bad_request, err));
-                  run_and_answer(svc, res, [in, who = audit_actor(p, *req)](
-                                             db_tx& tx, outcome& out) {
-                    auto clash = claimed_elsewhere(tx, -1, *in);
-                    if (!clash.empty()) {
-                      out.status = http::status::conflict;
-                      out.body = json_error("Phone number already claimed: "
-                                            + clash[0]);
-                      return;
-                    }
-                    auto id = create_business(tx);
-                    save_business_audited(tx, id, *in, who, "business.create");
-                    out.status = http::status::created;
-                    out.body = json::serialize(business_view(tx, id));
-                  });
+                  domain::admin::create_business(svc.db, audit_actor(p, *req),
+                                                 std::move(in),
+                                                 render(req, res));
                 }));
 
   r.add(http::verb::get, "/api/admin/businesses",
         require(svc, access::admin,
-                [&svc](request_ptr, responder res, principal) {
-                  run_and_answer(svc, res, [](db_tx& tx, outcome& out) {
-                    json::array items;
-                    for (auto id : business_ids(tx))
-                      items.push_back(business_view(tx, id));
-                    auto total = items.size();
-                    json::object o{{"items", std::move(items)},
-                                   {"page", 1},
-                                   {"per_page", total},
-                                   {"total", total}};
-                    out.body = json::serialize(o);
-                  });
+                [&svc](request_ptr req, responder res, principal) {
+                  domain::admin::list_businesses(svc.db, render(req, res));
                 }));
 
   auto get_or_patch = [&svc](bool patch) {
@@ -73,42 +53,24 @@ void add_admin_routes(router& r, services& svc) {
         if (!id)
           return res(
             error_response(http::status::not_found, "No such business"));
-        auto in = std::make_shared<business_input>();
-        if (patch) {
-          json_doc doc;
-          simdjson::dom::object obj;
-          if (!parse_body(*req, doc, obj, res))
-            return;
-          if (auto err = parse_business(obj, *in, false); !err.empty())
-            return res(error_response(http::status::bad_request, err));
-          if (in->greeting || in->voice || in->voice_engine)
-            res = responder{[res, &svc, bid = *id](http_response r) {
-              if (r.result() == http::status::ok)
-                warm_greeting(svc, bid);
-              res(std::move(r));
-            }};
-        }
-        run_and_answer(svc, res,
-                       [in, id = *id, patch, who = audit_actor(p, *req)](
-                         db_tx& tx, outcome& out) {
-                         if (!lock_business(tx, id)) {
-                           out.status = http::status::not_found;
-                           out.body = json_error("No such business");
-                           return;
-                         }
-                         if (patch) {
-                           auto clash = claimed_elsewhere(tx, id, *in);
-                           if (!clash.empty()) {
-                             out.status = http::status::conflict;
-                             out.body = json_error(
-                               "Phone number already claimed: " + clash[0]);
-                             return;
-                           }
-                           save_business_audited(tx, id, *in, who,
-                                                 "business.update");
-                         }
-                         out.body = json::serialize(business_view(tx, id));
-                       });
+        if (!patch)
+          return domain::admin::get_business(svc.db, *id, render(req, res));
+        json_doc doc;
+        simdjson::dom::object obj;
+        if (!parse_body(*req, doc, obj, res))
+          return;
+        business_input in;
+        if (auto err = parse_business(obj, in, false); !err.empty())
+          return res(error_response(http::status::bad_request, err));
+        auto done = render(req, res);
+        if (in.greeting || in.voice || in.voice_engine)
+          done = [done, &svc, bid = *id](domain_reply r) {
+            if (r.code == domain_code::ok)
+              warm_greeting(svc, bid);
+            done(std::move(r));
+          };
+        domain::admin::update_business(svc.db, audit_actor(p, *req), *id,
+                                       std::move(in), std::move(done));
       });
   };
   r.add(http::verb::get, "/api/admin/businesses/{id}", get_or_patch(false));
@@ -135,30 +97,10 @@ void add_admin_routes(router& r, services& svc) {
             || (name.ok() && name.value.size() > 200))
           return res(error_response(http::status::bad_request,
                                     "name must be a short string"));
-        auto token = "al_" + crypto::random_token(24);
-        auto hash = hash_token(token);
-        run_and_answer(
-          svc, res,
-          [token, hash, bid = business.value, role = std::string{role_f.value},
-           nm = std::string{name.ok() ? name.value : ""},
-           who = audit_actor(p, *req)](db_tx& tx, outcome& out) {
-            if (!business_exists(tx, bid)) {
-              out.status = http::status::not_found;
-              out.body = json_error("No such business");
-              return;
-            }
-            auto id = insert_api_token(tx, bid, role, nm, hash);
-            record_audit(tx, who,
-                         audit_entry{bid, "token.create", "token",
-                                     std::to_string(id),
-                                     json::object{{"role", role},
-                                                  {"name", nm}}});
-            out.status = http::status::created;
-            out.body = json::serialize(json::object{{"id", id},
-                                                    {"token", token},
-                                                    {"business_id", bid},
-                                                    {"role", role}});
-          });
+        domain::admin::create_token(
+          svc.db, audit_actor(p, *req), business.value,
+          std::string{role_f.value},
+          std::string{name.ok() ? name.value : ""}, render(req, res));
       }));
 
   r.add(http::verb::delete_, "/api/admin/tokens/{id}",
@@ -168,19 +110,8 @@ void add_admin_routes(router& r, services& svc) {
                   if (!id)
                     return res(
                       error_response(http::status::not_found, "No such token"));
-                  run_and_answer(svc, res, [id = *id, who = audit_actor(p, *req)](
-                                             db_tx& tx, outcome& out) {
-                    auto business = revoke_api_token(tx, id);
-                    if (!business) {
-                      out.status = http::status::not_found;
-                      out.body = json_error("No such token");
-                      return;
-                    }
-                    record_audit(tx, who,
-                                 audit_entry{business, "token.revoke", "token",
-                                             std::to_string(id), {}});
-                    out.body = R"({"success":true})";
-                  });
+                  domain::admin::revoke_token(svc.db, audit_actor(p, *req),
+                                              *id, render(req, res));
                 }));
 
   r.add(

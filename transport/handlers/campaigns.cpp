@@ -1,41 +1,51 @@
 // /api/crm/campaigns: follow-up call campaigns (SPEC §7 "Follow-up calls").
 // Any role reads them; creating, starting and pausing are the owner's
 // (access::manage), since a campaign places calls in the office's name.
-// Handlers parse and authorise; actors/campaign_store.cpp owns the SQL and
-// actors/campaign.cpp the dialing.
+// Handlers parse and authorise; the use cases are in domain/campaigns.hpp
+// and actors/campaign.cpp does the dialing.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/campaign_store.hpp"
 #include "core/campaign_input.hpp"
+#include "domain/campaigns.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/handlers/crm_support.hpp"
 #include "transport/router.hpp"
 #include "transport/services.hpp"
 
-#include <string>
+#include <optional>
 
 namespace al {
 
 namespace {
 
+/// ?page&per_page, or nullopt after answering 400.
+std::optional<page_params> paging_of(const request& req,
+                                     const responder& res) {
+  auto q = query_of(req, res);
+  if (!q)
+    return std::nullopt;
+  page_params pg;
+  if (auto e = parse_paging(*q, pg); !e.empty()) {
+    bad_request(res, e);
+    return std::nullopt;
+  }
+  return pg;
+}
+
+using change_fn = void (*)(const store&, scope, audit_who, std::int64_t,
+                           reply_fn);
+
 /// POST /api/crm/campaigns/{id}/start|pause.
-handler state_change(services& svc, const char* action,
-                     crm_reply (*change)(db_tx&, std::int64_t, std::int64_t)) {
+handler state_change(services& svc, change_fn change) {
   return require(
     svc, access::manage,
-    [&svc, action, change](request_ptr req, responder res, principal p) {
+    [&svc, change](request_ptr req, responder res, principal p) {
       auto id = id_or_404(*req, res, "campaign");
       if (!id)
         return;
-      run_crm(svc, res, p, p.business_id,
-              audited(audit_actor(p, *req),
-                      audit_entry{p.business_id,
-                                  std::string{"campaign."} + action, "campaign",
-                                  std::to_string(*id), {}},
-                      [b = p.business_id, id = *id, change](db_tx& tx) {
-                        return change(tx, b, id);
-                      }));
+      change(svc.db, scope_of(p, p.business_id), audit_actor(p, *req), *id,
+             render(req, res));
     });
 }
 
@@ -45,16 +55,11 @@ void add_campaign_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/campaigns",
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
+                  auto pg = paging_of(*req, res);
+                  if (!pg)
                     return;
-                  page_params pg;
-                  if (auto e = parse_paging(*q, pg); !e.empty())
-                    return bad_request(res, e);
-                  run_crm(svc, res, p, p.business_id,
-                          [b = p.business_id, pg](db_tx& tx) {
-                            return list_campaigns(tx, b, pg);
-                          });
+                  domain::campaigns::list(svc.db, scope_of(p, p.business_id),
+                                          *pg, render(req, res));
                 }));
 
   r.add(http::verb::post, "/api/crm/campaigns",
@@ -68,13 +73,9 @@ void add_campaign_routes(router& r, services& svc) {
                                               svc.cfg.outbound_max_calls);
                       !e.empty())
                     return bad_request(res, e);
-                  run_crm(svc, res, p, b->business,
-                          audited(audit_actor(p, *req),
-                                  audit_entry{b->business, "campaign.create",
-                                              "campaign", in.name, {}},
-                                  [bid = b->business, in](db_tx& tx) {
-                                    return create_campaign(tx, bid, in);
-                                  }));
+                  domain::campaigns::create(svc.db, scope_of(p, b->business),
+                                            audit_actor(p, *req),
+                                            std::move(in), render(req, res));
                 }));
 
   r.add(http::verb::get, "/api/crm/campaigns/{id}",
@@ -83,22 +84,17 @@ void add_campaign_routes(router& r, services& svc) {
                   auto id = id_or_404(*req, res, "campaign");
                   if (!id)
                     return;
-                  auto q = query_of(*req, res);
-                  if (!q)
+                  auto pg = paging_of(*req, res);
+                  if (!pg)
                     return;
-                  page_params pg;
-                  if (auto e = parse_paging(*q, pg); !e.empty())
-                    return bad_request(res, e);
-                  run_crm(svc, res, p, p.business_id,
-                          [b = p.business_id, id = *id, pg](db_tx& tx) {
-                            return get_campaign(tx, b, id, pg);
-                          });
+                  domain::campaigns::get(svc.db, scope_of(p, p.business_id),
+                                         *id, *pg, render(req, res));
                 }));
 
   r.add(http::verb::post, "/api/crm/campaigns/{id}/start",
-        state_change(svc, "start", &start_campaign));
+        state_change(svc, &domain::campaigns::start));
   r.add(http::verb::post, "/api/crm/campaigns/{id}/pause",
-        state_change(svc, "pause", &pause_campaign));
+        state_change(svc, &domain::campaigns::pause));
 }
 
 } // namespace al

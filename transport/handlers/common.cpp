@@ -39,22 +39,4 @@ bool parse_body(const request& req, json_doc& doc, simdjson::dom::object& obj,
   return true;
 }
 
-http_response db_error_response(const db_error& err) {
-  if (err == "database unavailable")
-    return error_response(http::status::service_unavailable,
-                          "Database unavailable");
-  return error_response(http::status::internal_server_error, "Database error");
-}
-
-void run_and_answer(services& svc, responder res,
-                    std::function<void(db_tx&, outcome&)> job) {
-  auto out = std::make_shared<outcome>();
-  svc.db.run([job = std::move(job), out](db_tx& tx) { job(tx, *out); },
-             [res, out](const db_error& err) {
-               if (!err.empty())
-                 return res(db_error_response(err));
-               res(json_response(out->status, std::move(out->body)));
-             });
-}
-
 } // namespace al

@@ -1,6 +1,5 @@
 #include "transport/handlers/crm_support.hpp"
 
-#include "actors/businesses.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/services.hpp"
 
@@ -8,63 +7,53 @@
 
 namespace al {
 
-http::status to_status(crm_code c) {
+http::status to_status(domain_code c) {
   switch (c) {
-    case crm_code::ok:
+    case domain_code::ok:
       return http::status::ok;
-    case crm_code::created:
+    case domain_code::created:
       return http::status::created;
-    case crm_code::bad_request:
+    case domain_code::accepted:
+      return http::status::accepted;
+    case domain_code::bad_request:
       return http::status::bad_request;
-    case crm_code::forbidden:
+    case domain_code::unauthorized:
+      return http::status::unauthorized;
+    case domain_code::forbidden:
       return http::status::forbidden;
-    case crm_code::not_found:
+    case domain_code::not_found:
       return http::status::not_found;
-    case crm_code::conflict:
+    case domain_code::conflict:
       return http::status::conflict;
-    case crm_code::unprocessable:
+    case domain_code::payload_too_large:
+      return http::status::payload_too_large;
+    case domain_code::unprocessable:
       return http::status::unprocessable_entity;
+    case domain_code::too_many_requests:
+      return http::status::too_many_requests;
+    case domain_code::internal:
+      return http::status::internal_server_error;
+    case domain_code::unavailable:
+      return http::status::service_unavailable;
+    case domain_code::bad_gateway:
+      return http::status::bad_gateway;
   }
   return http::status::internal_server_error;
 }
 
-/// Runs `job` for `business` and answers with its reply. The admin token
-/// may name any business id, so for it the business must exist (else 404);
-/// an API token's business always does.
-void run_crm(services& svc, const responder& res, const principal& p,
-             std::int64_t business, crm_job job) {
-  auto out = std::make_shared<crm_reply>();
-  svc.db.run(
-    [job = std::move(job), out, business, admin = p.is_admin()](db_tx& tx) {
-      if (admin && !business_exists(tx, business)) {
-        *out = crm_fail(crm_code::not_found, "No such business");
-        return;
-      }
-      *out = job(tx);
-    },
-    [res, out](const db_error& err) {
-      if (!err.empty())
-        return res(db_error_response(err));
-      res(
-        json_response(to_status(out->code), boost::json::serialize(out->body)));
-    });
+http_response error_response(const domain_status& s) {
+  return error_response(to_status(s.code), s.message);
 }
 
-crm_job audited(audit_who who, audit_entry entry, crm_job job,
-                std::vector<std::string> summary) {
-  return [who = std::move(who), entry = std::move(entry), job = std::move(job),
-          summary = std::move(summary)](db_tx& tx) {
-    auto reply = job(tx);
-    if (reply.code != crm_code::ok && reply.code != crm_code::created)
-      return reply;
-    auto e = entry;
-    if (auto* o = reply.body.if_object())
-      for (auto& key : summary)
-        if (auto* v = o->if_contains(key))
-          e.diff[key] = v->is_array() ? boost::json::value(v->as_array().size())
-                                      : *v;
-    record_audit(tx, who, e);
-    return reply;
+scope scope_of(const principal& p, std::int64_t business) {
+  return scope{business, p.is_admin()};
+}
+
+reply_fn render(const request_ptr& req, const responder& res) {
+  return [req, res](domain_reply r) {
+    post_to_session(*req, [res, r = std::move(r)] {
+      res(json_response(to_status(r.code), boost::json::serialize(r.body)));
+    });
   };
 }
 

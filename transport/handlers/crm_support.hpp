@@ -7,6 +7,7 @@
 
 #include "actors/audit.hpp"
 #include "actors/crm_queries.hpp"
+#include "actors/domain.hpp"
 #include "core/form.hpp"
 #include "core/json.hpp"
 #include "transport/auth.hpp"
@@ -24,22 +25,20 @@ namespace al {
 
 struct services;
 
-/// The HTTP status of a CRM outcome.
-http::status to_status(crm_code c);
+/// The HTTP status of a domain outcome: the one mapping.
+http::status to_status(domain_code c);
 
-using crm_job = std::function<crm_reply(db_tx&)>;
+/// An error response for a failed domain status.
+http_response error_response(const domain_status& s);
 
-/// Runs `job` for `business` and answers with its reply. The admin token
-/// may name any business id, so for it the business must exist (else 404);
-/// an API token's business always does.
-void run_crm(services& svc, const responder& res, const principal& p,
-             std::int64_t business, crm_job job);
+/// Who a use case acts for: `business`, checked to exist when the
+/// principal is the administrator (who may name any id).
+scope scope_of(const principal& p, std::int64_t business);
 
-/// `job`, then, when it succeeded, `entry` in the audit trail inside the same
-/// transaction (`summary`: fields of the reply copied into the diff, e.g.
-/// an import's counts).
-crm_job audited(audit_who who, audit_entry entry, crm_job job,
-                std::vector<std::string> summary = {});
+/// Answers a JSON use case's reply as JSON with its status, rendered on the
+/// session's I/O thread.
+reply_fn render(const request_ptr& req, const responder& res);
+
 
 void bad_request(const responder& res, const std::string& msg);
 

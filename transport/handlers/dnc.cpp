@@ -1,11 +1,11 @@
 // /api/crm/dnc: the do-not-contact list (SPEC §7 "Follow-up calls"). Any
 // role reads it, agents and owners add to it, only owners and the
 // administrator take a number off it (a refusal is the caller's, not an
-// agent's, to withdraw). Handlers parse and authorise; actors/dnc.cpp owns
-// the SQL.
+// agent's, to withdraw). Handlers parse and authorise; the use cases are in
+// domain/dnc.hpp.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/dnc.hpp"
+#include "domain/dnc.hpp"
 #include "core/phone.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
@@ -33,10 +33,8 @@ void add_dnc_routes(router& r, services& svc) {
                   page_params pg;
                   if (auto e = parse_paging(*q, pg); !e.empty())
                     return bad_request(res, e);
-                  run_crm(svc, res, p, p.business_id,
-                          [b = p.business_id, pg](db_tx& tx) {
-                            return list_dnc(tx, b, pg);
-                          });
+                  domain::dnc::list(svc.db, scope_of(p, p.business_id), pg,
+                                    render(req, res));
                 }));
 
   // {"phone":"050-123-4567","note":"..."} -> 201 {"phone":"+97250...",
@@ -61,21 +59,12 @@ void add_dnc_routes(router& r, services& svc) {
                         res, "note must be text of at most 500 bytes");
                     note = std::string{n.value};
                   }
-                  run_crm(
-                    svc, res, p, b->business,
-                    audited(audit_actor(p, *req),
-                            audit_entry{b->business, "dnc.add", "dnc", *e164,
-                                        {}},
-                            [bid = b->business, e164 = *e164, note,
-                             src = p.token_id == 0 && p.is_admin()
-                                     ? dnc_source::api
-                                     : dnc_source::agent](db_tx& tx) {
-                              bool added = dnc_add(tx, bid, e164, src, note);
-                              return crm_reply{
-                                added ? crm_code::created : crm_code::ok,
-                                boost::json::object{{"phone", e164},
-                                                    {"added", added}}};
-                            }));
+                  auto source = p.token_id == 0 && p.is_admin()
+                                  ? dnc_source::api
+                                  : dnc_source::agent;
+                  domain::dnc::add(svc.db, scope_of(p, b->business),
+                                   audit_actor(p, *req), *e164, source, note,
+                                   render(req, res));
                 }));
 
   r.add(http::verb::delete_, "/api/crm/dnc/{phone}",
@@ -87,19 +76,9 @@ void add_dnc_routes(router& r, services& svc) {
                   if (!e164)
                     return res(error_response(http::status::not_found,
                                               "No such number on the list"));
-                  run_crm(svc, res, p, p.business_id,
-                          audited(audit_actor(p, *req),
-                                  audit_entry{p.business_id, "dnc.remove",
-                                              "dnc", *e164, {}},
-                                  [b = p.business_id, e164 = *e164](db_tx& tx) {
-                                    if (!dnc_remove(tx, b, e164))
-                                      return crm_fail(
-                                        crm_code::not_found,
-                                        "No such number on the list");
-                                    return crm_reply{
-                                      crm_code::ok,
-                                      boost::json::object{{"success", true}}};
-                                  }));
+                  domain::dnc::remove(svc.db, scope_of(p, p.business_id),
+                                      audit_actor(p, *req), *e164,
+                                      render(req, res));
                 }));
 }
 

@@ -17,9 +17,11 @@
 // Each event has an `id:`; a client that reconnects sends the last one as
 // Last-Event-ID (or, from a new EventSource, `?last_event_id=`) and gets
 // what it missed, without duplicates.
+//
+// Handlers parse and authorise; whether a principal may still stream is
+// domain/events.hpp's.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/businesses.hpp"
 #include "actors/event_feed.hpp"
 #include "actors/voice_cache.hpp"
 #include "core/form.hpp"
@@ -27,8 +29,10 @@
 #include "core/stream_ticket.hpp"
 #include "core/tts.hpp"
 #include "core/wav.hpp"
+#include "domain/events.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
+#include "transport/handlers/crm_support.hpp"
 #include "transport/router.hpp"
 #include "transport/services.hpp"
 
@@ -156,28 +160,19 @@ principal principal_of(const stream_ticket& t) {
   return p;
 }
 
-/// Runs `then` when `p` may still stream: its API token is not revoked
-/// and is of that business (else 401: a ticket outlives nothing), the
-/// admin's business exists (else 404).
-void when_streamable(services& svc, const principal& p, const responder& res,
+/// Runs `then` on the session's thread when `p` may still stream: its API
+/// token is not revoked and is of that business (else 401: a ticket
+/// outlives nothing), the admin's business exists (else 404).
+void when_streamable(services& svc, const request_ptr& req,
+                     const principal& p, const responder& res,
                      std::function<void()> then) {
-  auto status = std::make_shared<http::status>(http::status::ok);
-  svc.db.run(
-    [status, p](db_tx& tx) {
-      if (!p.is_admin() && !token_serves(tx, p.token_id, p.business_id))
-        *status = http::status::unauthorized;
-      else if (p.is_admin() && !business_exists(tx, p.business_id))
-        *status = http::status::not_found;
-    },
-    [res, status, then = std::move(then)](const db_error& err) {
-      if (!err.empty())
-        return res(db_error_response(err));
-      if (*status == http::status::unauthorized)
-        return res(error_response(*status, "Invalid token"));
-      if (*status == http::status::not_found)
-        return res(error_response(*status, "No such business"));
+  domain::events::streamable(
+    svc.db, p.business_id, p.token_id, p.is_admin(),
+    on_session(req, [res, then = std::move(then)](domain_status s) {
+      if (!s.ok())
+        return res(error_response(s));
       then();
-    });
+    }));
 }
 
 } // namespace
@@ -193,7 +188,7 @@ void add_event_routes(router& r, services& svc) {
       if (!p.is_admin())
         return start_events(svc, req, res, p, std::move(*start));
       // The admin token names its business: it must exist.
-      when_streamable(svc, p, res,
+      when_streamable(svc, req, p, res,
                       [&svc, req, res, p, start = std::move(*start)] {
                         start_events(svc, req, res, p, start);
                       });
@@ -218,7 +213,7 @@ void add_event_routes(router& r, services& svc) {
             return res(error_response(http::status::bad_request,
                                       "malformed Last-Event-ID"));
           auto p = principal_of(*t);
-          when_streamable(svc, p, res,
+          when_streamable(svc, req, p, res,
                           [&svc, req, res, p, start = std::move(*start)] {
                             start_events(svc, req, res, p, start);
                           });
@@ -247,7 +242,7 @@ void add_event_routes(router& r, services& svc) {
                   // token's business must exist.
                   if (!p.is_admin())
                     return issue();
-                  when_streamable(svc, p, res, issue);
+                  when_streamable(svc, req, p, res, issue);
                 }));
 
   r.add(http::verb::get, "/api/crm/voice/preview",

@@ -4,7 +4,9 @@
 #include "transport/handlers/handlers.hpp"
 
 #include "core/crypto.hpp"
+#include "domain/health.hpp"
 #include "transport/auth.hpp"
+#include "transport/handlers/crm_support.hpp"
 #include "transport/router.hpp"
 #include "transport/services.hpp"
 
@@ -27,24 +29,24 @@ void add_health_routes(router& r, services& svc) {
   r.add(http::verb::get, "/", alive);
   r.add(http::verb::get, "/healthz", alive);
 
-  r.add(http::verb::get, "/readyz", [&svc](request_ptr, responder res) {
+  r.add(http::verb::get, "/readyz", [&svc](request_ptr req, responder res) {
     if (svc.draining)
       return res(json_response(http::status::service_unavailable,
                                R"({"status":"draining"})"));
     if (!svc.started)
       return res(json_response(http::status::service_unavailable,
                                R"({"status":"starting"})"));
-    svc.db.run([](db_tx& tx) { ping_database(tx); },
-               [res](const db_error& err) {
-                 if (!err.empty()) {
-                   boost::json::object o;
-                   o["status"] = "unavailable";
-                   o["reason"] = "database: " + err;
-                   return res(json_response(http::status::service_unavailable,
-                                            boost::json::serialize(o)));
-                 }
-                 res(json_response(http::status::ok, R"({"status":"ready"})"));
-               });
+    domain::health::ready(
+      svc.db, on_session(req, [res](domain_status st) {
+        if (!st.ok()) {
+          boost::json::object o;
+          o["status"] = "unavailable";
+          o["reason"] = st.message;
+          return res(json_response(to_status(st.code),
+                                   boost::json::serialize(o)));
+        }
+        res(json_response(http::status::ok, R"({"status":"ready"})"));
+      }));
   });
 
   r.add(http::verb::get, "/version", [&svc](request_ptr, responder res) {

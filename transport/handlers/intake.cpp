@@ -2,21 +2,19 @@
 // office's web form (?key=<the business's intake key>, cross-origin, rate
 // limited per client address) or from a system with an API token; and the
 // owner's key management at /api/crm/settings/intake-key. Handlers parse
-// and authorise; actors/lead_intake.cpp owns the SQL.
+// and authorise (the rate limit included); the use cases are in
+// domain/intake.hpp.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/lead_intake.hpp"
-#include "core/crypto.hpp"
 #include "core/form.hpp"
 #include "core/intake_input.hpp"
 #include "core/rate_limit.hpp"
+#include "domain/intake.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/handlers/crm_support.hpp"
 #include "transport/router.hpp"
 #include "transport/services.hpp"
-
-#include <boost/json/serialize.hpp>
 
 #include <mutex>
 #include <string>
@@ -80,19 +78,6 @@ std::optional<intake_input> intake_of(const request& req,
   return std::get<intake_input>(std::move(in));
 }
 
-/// 201 {"lead_id":N} for a new lead, 200 {"lead_id":N,"duplicate":true}.
-crm_reply intake_job(db_tx& tx, std::int64_t business,
-                     const intake_input& in) {
-  auto r = intake_lead(tx, business, in);
-  if (r.created)
-    intake_speed_to_lead(tx, business, r.lead_id, in.phone);
-  boost::json::object body{{"lead_id", r.lead_id}};
-  if (!r.created)
-    body["duplicate"] = true;
-  return crm_reply{r.created ? crm_code::created : crm_code::ok,
-                   std::move(body)};
-}
-
 void intake_by_key(services& svc, request_ptr req, responder res,
                    std::string key) {
   auto client = client_address(*req, svc.cfg.trusted_proxies);
@@ -102,19 +87,8 @@ void intake_by_key(services& svc, request_ptr req, responder res,
   auto in = intake_of(*req, res);
   if (!in)
     return;
-  run_and_answer(svc, res,
-                 [key = std::move(key), in = std::move(*in)](db_tx& tx,
-                                                              outcome& out) {
-                   auto business = business_by_intake_key(tx, key);
-                   if (!business) {
-                     out.status = http::status::unauthorized;
-                     out.body = json_error("Invalid intake key");
-                     return;
-                   }
-                   auto reply = intake_job(tx, *business, in);
-                   out.status = to_status(reply.code);
-                   out.body = boost::json::serialize(reply.body);
-                 });
+  domain::intake::submit_by_key(svc.db, std::move(key), std::move(*in),
+                                render(req, res));
 }
 
 } // namespace
@@ -125,10 +99,8 @@ void add_intake_routes(router& r, services& svc) {
       auto in = intake_of(*req, res);
       if (!in)
         return;
-      run_crm(svc, res, p, p.business_id,
-              [b = p.business_id, in = std::move(*in)](db_tx& tx) {
-                return intake_job(tx, b, in);
-              });
+      domain::intake::submit(svc.db, scope_of(p, p.business_id),
+                             std::move(*in), render(req, res));
     });
   r.add(http::verb::post, "/api/leads/intake",
         [&svc, by_token](request_ptr req, responder res) {
@@ -157,36 +129,18 @@ void add_intake_routes(router& r, services& svc) {
 
   r.add(http::verb::get, "/api/crm/settings/intake-key",
         require(svc, access::manage,
-                [&svc](request_ptr, responder res, principal p) {
-                  run_crm(svc, res, p, p.business_id,
-                          [b = p.business_id](db_tx& tx) {
-                            auto key = intake_key_of(tx, b);
-                            boost::json::object o;
-                            if (key)
-                              o["intake_key"] = *key;
-                            else
-                              o["intake_key"] = nullptr;
-                            return crm_reply{crm_code::ok, std::move(o)};
-                          });
+                [&svc](request_ptr req, responder res, principal p) {
+                  domain::intake::show_key(svc.db, scope_of(p, p.business_id),
+                                           render(req, res));
                 }));
   // Creates or rotates the key: a page with the old one stops working.
   r.add(http::verb::post, "/api/crm/settings/intake-key",
         require(svc, access::manage,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto key = crypto::random_token(24); // 32 characters
-                  run_crm(svc, res, p, p.business_id,
-                          audited(audit_actor(p, *req),
-                                  audit_entry{p.business_id,
-                                              "intake_key.rotate", "business",
-                                              std::to_string(p.business_id),
-                                              {}},
-                                  [b = p.business_id, key](db_tx& tx) {
-                                    set_intake_key(tx, b, key);
-                                    return crm_reply{
-                                      crm_code::created,
-                                      boost::json::object{
-                                        {"intake_key", key}}};
-                                  }));
+                  domain::intake::rotate_key(svc.db,
+                                             scope_of(p, p.business_id),
+                                             audit_actor(p, *req),
+                                             render(req, res));
                 }));
 }
 

@@ -1,18 +1,18 @@
 // /api/crm/listings*: the office's properties (CRUD, filters, CSV import
 // and export), /api/crm/leads.csv and /api/crm/leads/import, and the
 // listings that fit a lead (/api/crm/leads/{id}/matches). Handlers parse
-// and authorise; actors/listings.cpp owns the SQL.
+// and authorise; the use cases are in domain/listings.hpp.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/listings.hpp"
 #include "core/listing_input.hpp"
+#include "domain/listings.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/handlers/crm_support.hpp"
 #include "transport/router.hpp"
 #include "transport/services.hpp"
 
-#include <memory>
+#include <string>
 
 namespace al {
 
@@ -27,17 +27,15 @@ http_response csv_response(std::string body, const std::string& name) {
   return res;
 }
 
-/// Runs a job that renders text (a CSV export) for the principal's business.
-void run_export(services& svc, const responder& res, const principal& p,
-                std::function<std::string(db_tx&)> job,
-                const std::string& name) {
-  auto out = std::make_shared<std::string>();
-  svc.db.run([job = std::move(job), out](db_tx& tx) { *out = job(tx); },
-             [res, out, name](const db_error& err) {
-               if (!err.empty())
-                 return res(db_error_response(err));
-               res(csv_response(std::move(*out), name));
-             });
+/// Answers an export as the download `name`, on the session's I/O thread.
+domain::listings::export_fn send_csv(const request_ptr& req,
+                                     const responder& res, std::string name) {
+  return on_session(req, [res, name = std::move(name)](
+                           domain::listings::export_result r) {
+    if (!r.status.ok())
+      return res(error_response(r.status));
+    res(csv_response(std::move(r.csv), name));
+  });
 }
 
 bool dry_run_of(const form_params& q) {
@@ -59,26 +57,20 @@ bool csv_body_ok(const request& req, const responder& res) {
   return true;
 }
 
-using import_fn = crm_reply (*)(db_tx&, std::int64_t, std::string_view, bool);
+using import_fn = void (*)(const store&, scope, audit_who, std::string, bool,
+                           reply_fn);
 
 /// POST .../import: the CSV body (?dry_run=1) into `import` for the
 /// principal's business; writers only.
-handler import_route(services& svc, import_fn import, const char* action) {
+handler import_route(services& svc, import_fn import) {
   return require(
     svc, access::write,
-    [&svc, import, action](request_ptr req, responder res, principal p) {
+    [&svc, import](request_ptr req, responder res, principal p) {
       auto q = query_of(*req, res);
       if (!q || !csv_body_ok(*req, res))
         return;
-      auto dry = dry_run_of(*q);
-      crm_job job = [req, import, dry, b = p.business_id](db_tx& tx) {
-        return import(tx, b, req->body(), dry);
-      };
-      if (!dry) // a dry run changes nothing
-        job = audited(audit_actor(p, *req),
-                      audit_entry{p.business_id, action, "import", {}, {}},
-                      std::move(job), {"created", "updated", "errors"});
-      run_crm(svc, res, p, p.business_id, std::move(job));
+      import(svc.db, scope_of(p, p.business_id), audit_actor(p, *req),
+             req->body(), dry_run_of(*q), render(req, res));
     });
 }
 
@@ -94,10 +86,8 @@ void add_listing_routes(router& r, services& svc) {
                   listing_filter f;
                   if (auto err = parse_listing_filter(*q, f); !err.empty())
                     return bad_request(res, err);
-                  run_crm(svc, res, p, p.business_id,
-                          [f, b = p.business_id](db_tx& tx) {
-                            return list_listings(tx, b, f);
-                          });
+                  domain::listings::list(svc.db, scope_of(p, p.business_id),
+                                         f, render(req, res));
                 }));
 
   r.add(http::verb::post, "/api/crm/listings",
@@ -109,10 +99,8 @@ void add_listing_routes(router& r, services& svc) {
                   listing_input in;
                   if (auto err = parse_listing(b->obj, in, true); !err.empty())
                     return bad_request(res, err);
-                  run_crm(svc, res, p, b->business,
-                          [in, bid = b->business](db_tx& tx) {
-                            return create_listing(tx, bid, in);
-                          });
+                  domain::listings::create(svc.db, scope_of(p, b->business),
+                                           in, render(req, res));
                 }));
 
   r.add(http::verb::get, "/api/crm/listings.csv",
@@ -124,16 +112,13 @@ void add_listing_routes(router& r, services& svc) {
                   listing_filter f;
                   if (auto err = parse_listing_filter(*q, f); !err.empty())
                     return bad_request(res, err);
-                  run_export(
-                    svc, res, p,
-                    [f, b = p.business_id](db_tx& tx) {
-                      return listings_csv(tx, b, f);
-                    },
-                    "listings.csv");
+                  domain::listings::export_listings(
+                    svc.db, p.business_id, f,
+                    send_csv(req, res, "listings.csv"));
                 }));
 
   r.add(http::verb::post, "/api/crm/listings/import",
-        import_route(svc, import_listings, "listings.import"));
+        import_route(svc, &domain::listings::import_listings));
 
   r.add(http::verb::get, "/api/crm/listings/{id}",
         require(svc, access::read,
@@ -141,10 +126,8 @@ void add_listing_routes(router& r, services& svc) {
                   auto id = id_or_404(*req, res, "listing");
                   if (!id)
                     return;
-                  run_crm(svc, res, p, p.business_id,
-                          [id = *id, b = p.business_id](db_tx& tx) {
-                            return get_listing(tx, b, id);
-                          });
+                  domain::listings::get(svc.db, scope_of(p, p.business_id),
+                                        *id, render(req, res));
                 }));
 
   r.add(http::verb::patch, "/api/crm/listings/{id}",
@@ -160,10 +143,8 @@ void add_listing_routes(router& r, services& svc) {
                   if (auto err = parse_listing(b->obj, in, false);
                       !err.empty())
                     return bad_request(res, err);
-                  run_crm(svc, res, p, b->business,
-                          [in, id = *id, bid = b->business](db_tx& tx) {
-                            return patch_listing(tx, bid, id, in);
-                          });
+                  domain::listings::patch(svc.db, scope_of(p, b->business),
+                                          *id, in, render(req, res));
                 }));
 
   r.add(http::verb::delete_, "/api/crm/listings/{id}",
@@ -172,29 +153,20 @@ void add_listing_routes(router& r, services& svc) {
                   auto id = id_or_404(*req, res, "listing");
                   if (!id)
                     return;
-                  run_crm(svc, res, p, p.business_id,
-                          audited(audit_actor(p, *req),
-                                  audit_entry{p.business_id, "listing.delete",
-                                              "listing", std::to_string(*id),
-                                              {}},
-                                  [id = *id, b = p.business_id](db_tx& tx) {
-                                    return delete_listing(tx, b, id);
-                                  }));
+                  domain::listings::remove(svc.db, scope_of(p, p.business_id),
+                                           audit_actor(p, *req), *id,
+                                           render(req, res));
                 }));
 
   r.add(http::verb::get, "/api/crm/leads.csv",
         require(svc, access::read,
-                [&svc](request_ptr, responder res, principal p) {
-                  run_export(
-                    svc, res, p,
-                    [b = p.business_id](db_tx& tx) {
-                      return leads_csv(tx, b);
-                    },
-                    "leads.csv");
+                [&svc](request_ptr req, responder res, principal p) {
+                  domain::listings::export_leads(
+                    svc.db, p.business_id, send_csv(req, res, "leads.csv"));
                 }));
 
   r.add(http::verb::post, "/api/crm/leads/import",
-        import_route(svc, import_leads, "leads.import"));
+        import_route(svc, &domain::listings::import_leads));
 
   r.add(http::verb::get, "/api/crm/leads/{id}/matches",
         require(svc, access::read,
@@ -202,10 +174,8 @@ void add_listing_routes(router& r, services& svc) {
                   auto id = id_or_404(*req, res, "lead");
                   if (!id)
                     return;
-                  run_crm(svc, res, p, p.business_id,
-                          [id = *id, b = p.business_id](db_tx& tx) {
-                            return lead_matches(tx, b, id);
-                          });
+                  domain::listings::matches(svc.db, scope_of(p, p.business_id),
+                                            *id, render(req, res));
                 }));
 }
 

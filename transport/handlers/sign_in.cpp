@@ -1,4 +1,4 @@
-// Sign-in links and dashboard sessions (actors/sign_in.hpp):
+// Sign-in links and dashboard sessions (use cases in domain/sign_in.hpp):
 //   POST /api/crm/sign-in-links  an owner (or the administrator, for any
 //                                business) makes a one-time link for a role
 //   POST /api/auth/sign-in       the dashboard exchanges the link's code for
@@ -7,8 +7,8 @@
 //   POST /api/auth/sign-out      ends the bearer's session
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/sign_in.hpp"
 #include "core/json.hpp"
+#include "domain/sign_in.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/handlers/crm_support.hpp"
@@ -60,23 +60,9 @@ void add_sign_in_routes(router& r, services& svc) {
                                        "ttl_minutes must be 1..10080");
                   auto minutes = std::chrono::minutes{
                     ttl.ok() ? ttl.value : default_link_minutes};
-                  run_crm(svc, res, p, b->business,
-                          [&svc, role, minutes, bid = b->business,
-                           who = audit_actor(p, *req)](db_tx& tx) {
-                            auto c = create_sign_in_code(tx, bid, role,
-                                                         minutes, who);
-                            if (!c)
-                              return crm_fail(crm_code::not_found,
-                                              "No such business");
-                            return crm_reply{
-                              crm_code::created,
-                              json::object{
-                                {"url", sign_in_url(svc.cfg.public_base_url,
-                                                    c->code)},
-                                {"expires_at", c->expires_at},
-                                {"business_id", bid},
-                                {"role", role}}};
-                          });
+                  domain::sign_in::create_link(
+                    svc.db, scope_of(p, b->business), audit_actor(p, *req),
+                    role, minutes, svc.cfg.public_base_url, render(req, res));
                 }));
 
   r.add(
@@ -92,22 +78,19 @@ void add_sign_in_routes(router& r, services& svc) {
       auto code = get_string(obj, "code");
       if (!code.ok() || !code_shaped(code.value))
         return bad_request(res, "code must be the code of a sign-in link");
-      auto grant = std::make_shared<std::optional<session_grant>>();
-      svc.db.run(
-        [grant, code = std::string{code.value}, address = req->client,
-         rid = req->id](db_tx& tx) {
-          *grant = redeem_sign_in_code(tx, code, address, rid);
-        },
-        [&svc, req, res, grant,
-         code = std::string{code.value}](const db_error& err) {
-          if (!err.empty())
-            return res(db_error_response(err));
-          if (!*grant)
+      std::string presented{code.value};
+      domain::sign_in::redeem(
+        svc.db, presented, req->client, req->id,
+        on_session(req, [&svc, req, res, presented](
+                          domain::sign_in::redeem_result r) {
+          if (!r.status.ok())
+            return res(error_response(r.status));
+          if (!r.grant)
             return refuse_credentials(
-              svc, req->client, code, res,
+              svc, req->client, presented, res,
               "This sign-in link is unknown, used or expired");
           credentials_ok(svc, req->client);
-          auto& g = **grant;
+          auto& g = *r.grant;
           json::object o{{"token", g.token},
                          {"expires_at", g.expires_at},
                          {"business_id", g.business_id},
@@ -115,28 +98,17 @@ void add_sign_in_routes(router& r, services& svc) {
           auto ok = json_response(http::status::ok, json::serialize(o));
           ok.set(http::field::cache_control, "no-store");
           res(std::move(ok));
-        });
+        }));
     });
 
   r.add(http::verb::post, "/api/auth/sign-out",
         require(svc, access::read,
-                [&svc](request_ptr, responder res, principal p) {
+                [&svc](request_ptr req, responder res, principal p) {
                   if (p.is_admin())
                     return res(json_response(http::status::ok,
                                              R"({"success":true,"ended":false})"));
-                  auto ended = std::make_shared<bool>(false);
-                  svc.db.run(
-                    [ended, id = p.token_id](db_tx& tx) {
-                      *ended = end_session(tx, id);
-                    },
-                    [res, ended](const db_error& err) {
-                      if (!err.empty())
-                        return res(db_error_response(err));
-                      res(json_response(
-                        http::status::ok,
-                        json::serialize(json::object{{"success", true},
-                                                     {"ended", *ended}})));
-                    });
+                  domain::sign_in::sign_out(svc.db, p.token_id,
+                                            render(req, res));
                 }));
 }
 

@@ -1,11 +1,11 @@
 // GET /api/crm/stats: the owner's overview (calls per day by outcome,
 // busiest hours, leads by source and stage, appointments this week,
 // payments this month). The handler parses the range (core/stats_input)
-// and runs one pure DB function (actors/stats.cpp owns the SQL).
+// and calls the use case (domain/stats.hpp; actors/stats.cpp owns the SQL).
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/stats.hpp"
 #include "core/stats_input.hpp"
+#include "domain/stats.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/crm_support.hpp"
 #include "transport/router.hpp"
@@ -27,10 +27,8 @@ void add_stats_routes(router& r, services& svc) {
                                                    range);
                       !err.empty())
                     return bad_request(res, err);
-                  run_crm(svc, res, p, p.business_id,
-                          [range, b = p.business_id](db_tx& tx) {
-                            return business_stats(tx, b, range);
-                          });
+                  domain::stats::overview(svc.db, scope_of(p, p.business_id),
+                                          range, render(req, res));
                 }));
 }
 

@@ -8,19 +8,20 @@
 //                             the campaign's voicemail (a <Say> or a
 //                             hang-up through the Calls API);
 //   /webhook/outbound_status  the call's progress: the row's outcome.
+//
+// Handlers parse and render; the use cases are in domain/followup.hpp.
 #include "transport/handlers/handlers.hpp"
 
 #include "actors/call.hpp"
-#include "actors/call_rows.hpp"
-#include "actors/dnc.hpp"
 #include "actors/log.hpp"
 #include "actors/outbound_call.hpp"
 #include "actors/type_ids.hpp"
-#include "actors/voice_cache.hpp"
 #include "core/form.hpp"
 #include "core/twilio_calls_wire.hpp"
 #include "core/twiml.hpp"
+#include "domain/followup.hpp"
 #include "transport/handlers/common.hpp"
+#include "transport/handlers/crm_support.hpp"
 #include "transport/handlers/twilio_shared.hpp"
 #include "transport/https_client.hpp"
 #include "transport/router.hpp"
@@ -63,52 +64,36 @@ void count(prometheus::Family<prometheus::Counter>& f, const char* label,
   }
 }
 
-/// What a signed follow-up webhook found.
-struct found {
-  bool forbidden = false;
-  std::optional<outbound_target> target;
+namespace followup = domain::followup;
+
+/// A follow-up webhook's form, row and signature check.
+struct signed_row {
+  std::shared_ptr<const form_params> form;
+  std::int64_t row = 0;
+  followup::signed_by check;
 };
 
-/// Parses the form and ?cl, loads the row, verifies the signature with its
-/// business's account (the global one for an unknown row), then runs
-/// `then(tx, form, target)` in the same transaction; `done` gets what was
-/// found after the commit. Answers 400/403/503 itself.
-void signed_outbound_webhook(
-  services& svc, request_ptr req, responder res,
-  std::function<void(db_tx&, const form_params&, const outbound_target&)>
-    then,
-  std::function<void(const form_params&, const found&)> done) {
+/// Parses the form and ?cl (nullopt after answering 400/403); the check
+/// verifies the signature with the account of the row's business, which
+/// the use case loads.
+std::optional<signed_row> signed_row_of(services& svc, const request_ptr& req,
+                                        const responder& res) {
   auto form = parse_form(req->body());
-  if (!form || !text_form(*form))
-    return res(
-      error_response(http::status::bad_request, "Malformed form body"));
+  if (!form || !text_form(*form)) {
+    res(error_response(http::status::bad_request, "Malformed form body"));
+    return std::nullopt;
+  }
   // Every URL we give Twilio names its row: one without a (valid) ?cl= is
   // not ours, whatever its signature (a replay to another target, too).
   auto row = row_of(*req);
-  if (!row)
-    return res(
-      error_response(http::status::forbidden, "Invalid signature"));
-  auto f = std::make_shared<found>();
-  svc.db.run(
-    [&svc, req, form = *form, row, f, then](db_tx& tx) {
-      auto t = load_outbound_target(tx, *row);
-      if (!twilio_signed(svc, *req, form,
-                         t ? t->twilio : call_twilio_account{})) {
-        f->forbidden = true;
-        return;
-      }
-      if (t)
-        then(tx, form, *t);
-      f->target = std::move(t);
-    },
-    [res, form = *form, f, done](const db_error& err) {
-      if (!err.empty())
-        return res(db_error_response(err));
-      if (f->forbidden)
-        return res(
-          error_response(http::status::forbidden, "Invalid signature"));
-      done(form, *f);
-    });
+  if (!row) {
+    res(error_response(http::status::forbidden, "Invalid signature"));
+    return std::nullopt;
+  }
+  auto f = std::make_shared<const form_params>(std::move(*form));
+  return signed_row{f, *row, [&svc, req, f](const call_twilio_account& own) {
+                      return twilio_signed(svc, *req, *f, own);
+                    }};
 }
 
 /// The Calls API update of a live call that reached a voicemail box: the
@@ -151,71 +136,32 @@ void dial_finished(services& svc, std::int64_t campaign) {
 
 /// The call actor of an answered follow-up call, with its opening line,
 /// prompt and lead; then the same TwiML as an inbound call.
-struct answer_plan {
-  std::string outcome;      // "answered" when the row moved
-  bool hang_up = false;     // opted out meanwhile, or not the current call
-  bool own_account = false;
-  bool record_calls = true;
-  voice_pack_ptr base_voice;
-};
-
 void outbound_call(services& svc, request_ptr req, responder res) {
-  auto plan = std::make_shared<answer_plan>();
-  signed_outbound_webhook(
-    svc, req, res,
-    [&svc, plan](db_tx& tx, const form_params& form,
-                 const outbound_target& t) {
-      auto sid = form.value_or("CallSid");
-      if (sid.empty() || sid.size() > 64) {
-        plan->hang_up = true;
-        return;
-      }
-      // The number may have opted out (WhatsApp, an agent) since the dial.
-      if (t.outcome == "opted_out" || dnc_contains(tx, t.business_id, t.phone)) {
-        plan->hang_up = true;
-        return;
-      }
-      plan->outcome = mark_outbound_answered(tx, t, sid);
-      auto b = find_business_by_id(tx, t.business_id);
-      if (b) {
-        plan->record_calls = b->record_calls;
-        if (!b->twilio.account_sid.empty() && !b->twilio.auth_token.empty()) {
-          plan->own_account = true;
-          svc.tenant_tokens.put(b->id, b->twilio.auth_token);
-        }
-      }
-      if (svc.calls && svc.calls->load_voice)
-        plan->base_voice = svc.calls->load_voice(tx, t.business_id);
-    },
-    [&svc, res, plan](const form_params& form, const found& f) {
-      if (!f.target || plan->hang_up)
+  auto s = signed_row_of(svc, req, res);
+  if (!s)
+    return;
+  followup::answer(
+    svc.db, *svc.voices, svc.calls, s->row, s->form->value_or("CallSid"),
+    std::move(s->check),
+    on_session(req, [&svc, res](followup::answer_result r) {
+      if (!r.status.ok())
+        return res(error_response(r.status));
+      if (r.hang_up)
         return res(xml_response(hangup_twiml()));
-      auto& t = *f.target;
-      auto sid = form.value_or("CallSid");
-      if (!plan->outcome.empty())
-        count(svc.m.followup_outcomes, "outcome", plan->outcome);
-      // The business's pack with the opening line as its greeting (a copy:
-      // the cached pack stays the inbound greeting).
-      auto base = plan->base_voice ? plan->base_voice
-                                   : svc.voices->get(t.business_id, "");
-      auto pack = std::make_shared<voice_pack>(*base);
-      pack->greeting_text = outbound_opening(t);
-      pack->greeting = svc.voices->say(pack->greeting_text);
-      pack->source = greeting_source::espeak;
+      bool own_account = !r.own_token.empty();
+      if (own_account)
+        svc.tenant_tokens.put(r.call.business_id, std::move(r.own_token));
+      if (!r.outcome.empty())
+        count(svc.m.followup_outcomes, "outcome", r.outcome);
+      auto sid = r.call.call_sid;
+      auto business = r.call.business_id;
       auto cp = std::make_shared<call_checkpoint>();
-      cp->info = call_info{sid, t.business_id, t.phone, t.business_number,
-                           pack};
-      cp->info.record_calls = plan->record_calls;
-      cp->info.campaign_lead_id = t.id;
-      cp->info.lead_id = t.lead_id;
-      cp->info.outbound_prompt = outbound_prompt(t);
-      cp->info.outbound_facts = t.lead_facts;
+      cp->info = std::move(r.call);
       cp->loaded = true;
       caf::anon_send(svc.call_manager, spawn_atom_v,
                      make_call_spec(cp, svc.calls));
-      res(xml_response(
-        call_stream_twiml(svc, sid, t.business_id, plan->own_account)));
-    });
+      res(xml_response(call_stream_twiml(svc, sid, business, own_account)));
+    }));
 }
 
 /// A signed request whose form lacks what its route needs: the signature
@@ -223,12 +169,16 @@ void outbound_call(services& svc, request_ptr req, responder res) {
 /// the 400 with `error`.
 void refuse_form(services& svc, request_ptr req, responder res,
                  std::string error) {
-  signed_outbound_webhook(
-    svc, std::move(req), res,
-    [](db_tx&, const form_params&, const outbound_target&) {},
-    [res, error = std::move(error)](const form_params&, const found&) {
-      res(error_response(http::status::bad_request, error));
-    });
+  auto s = signed_row_of(svc, req, res);
+  if (!s)
+    return;
+  followup::verify(svc.db, s->row, std::move(s->check),
+                   on_session(req, [res, error = std::move(error)](
+                                     followup::row_result r) {
+                     if (!r.status.ok())
+                       return res(error_response(r.status));
+                     res(error_response(http::status::bad_request, error));
+                   }));
 }
 
 void amd_status(services& svc, request_ptr req, responder res) {
@@ -240,26 +190,26 @@ void amd_status(services& svc, request_ptr req, responder res) {
   if (auto* e = std::get_if<std::string>(&ev))
     return refuse_form(svc, std::move(req), std::move(res), *e);
   auto event = std::get<amd_event>(ev);
-  auto decision = std::make_shared<amd_decision>();
+  auto s = signed_row_of(svc, req, res);
+  if (!s)
+    return;
   bool uncertain_is_human = svc.cfg.amd_unknown_as != "machine";
-  signed_outbound_webhook(
-    svc, req, res,
-    [event, decision, uncertain_is_human](db_tx& tx, const form_params&,
-                                          const outbound_target& t) {
-      *decision = apply_amd(tx, t, event, uncertain_is_human);
-    },
-    [&svc, res, event, decision](const form_params&, const found& f) {
+  followup::amd(
+    svc.db, s->row, event, uncertain_is_human, std::move(s->check),
+    on_session(req, [&svc, res, event](followup::amd_result r) {
+      if (!r.status.ok())
+        return res(error_response(r.status));
       // Twilio gets its answer at once; the call update follows.
       res(empty_response(http::status::no_content));
       count(svc.m.amd_detections, "answered_by", to_string(event.by));
-      if (!f.target)
+      if (!r.target)
         return;
-      count(svc.m.followup_outcomes, "outcome", decision->outcome);
-      if (decision->action != amd_action::none)
-        answer_machine(svc, *f.target, event.call_sid, decision->action);
-      if (decision->outcome == "voicemail")
-        dial_finished(svc, f.target->campaign_id);
-    });
+      count(svc.m.followup_outcomes, "outcome", r.decision.outcome);
+      if (r.decision.action != amd_action::none)
+        answer_machine(svc, *r.target, event.call_sid, r.decision.action);
+      if (r.decision.outcome == "voicemail")
+        dial_finished(svc, r.target->campaign_id);
+    }));
 }
 
 void outbound_status(services& svc, request_ptr req, responder res) {
@@ -270,22 +220,22 @@ void outbound_status(services& svc, request_ptr req, responder res) {
   auto ev = parse_call_status_event(*parsed);
   if (auto* e = std::get_if<std::string>(&ev))
     return refuse_form(svc, std::move(req), std::move(res), *e);
-  auto event = std::get<call_status_event>(ev);
-  auto decision = std::make_shared<status_decision>();
-  signed_outbound_webhook(
-    svc, req, res,
-    [event, decision](db_tx& tx, const form_params&,
-                      const outbound_target& t) {
-      *decision = apply_outbound_status(tx, t, event);
-    },
-    [&svc, res, decision](const form_params&, const found& f) {
+  auto s = signed_row_of(svc, req, res);
+  if (!s)
+    return;
+  followup::progress(
+    svc.db, s->row, std::get<call_status_event>(std::move(ev)),
+    std::move(s->check),
+    on_session(req, [&svc, res](followup::progress_result r) {
+      if (!r.status.ok())
+        return res(error_response(r.status));
       res(empty_response(http::status::no_content));
-      if (!f.target)
+      if (!r.target)
         return;
-      count(svc.m.followup_outcomes, "outcome", decision->outcome);
-      if (decision->slot_freed)
-        dial_finished(svc, f.target->campaign_id);
-    });
+      count(svc.m.followup_outcomes, "outcome", r.decision.outcome);
+      if (r.decision.slot_freed)
+        dial_finished(svc, r.target->campaign_id);
+    }));
 }
 
 } // namespace

@@ -1,15 +1,15 @@
 // Twilio voice webhooks: /webhook/incoming_call (+ _preview), stream_status,
-// stream_ended (the <Connect action>), call_status, recording_status.
+// stream_ended (the <Connect action>), transfer_status (the <Dial action>),
+// call_status, recording_status. Handlers parse the form and render TwiML;
+// the use cases (the lookups, the signature's account, the rows) are in
+// domain/calls.hpp.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/audio_store.hpp"
 #include "actors/call.hpp"
-#include "actors/call_rows.hpp"
 #include "actors/log.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/voice_cache.hpp"
 #include "actors/whatsapp_conversation.hpp"
-#include "core/business_input.hpp"
 #include "core/call_token.hpp"
 #include "core/crypto.hpp"
 #include "core/form.hpp"
@@ -17,7 +17,9 @@
 #include "core/twilio_signature.hpp"
 #include "core/twiml.hpp"
 #include "core/url_builder.hpp"
+#include "domain/calls.hpp"
 #include "transport/handlers/common.hpp"
+#include "transport/handlers/crm_support.hpp"
 #include "transport/handlers/twilio_shared.hpp"
 #include "transport/https_client.hpp"
 #include "transport/realtime_client.hpp"
@@ -27,28 +29,13 @@
 
 #include <caf/send.hpp>
 
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
-
-#include <filesystem>
-#include <fstream>
 
 namespace al {
 
 namespace {
 
-/// Twilio's account for a business: its own, else the global one.
-struct twilio_account {
-  std::string sid;
-  std::string token;
-};
-
-twilio_account account_of(const services& svc, const call_twilio_account& own) {
-  if (own.account_sid.empty() || own.auth_token.empty())
-    return {svc.cfg.twilio_account_sid, svc.cfg.twilio_auth_token};
-  return {own.account_sid, own.auth_token};
-}
+namespace calls = domain::calls;
 
 /// The URL Twilio signed: the public base plus the target as received.
 std::string signed_url(const services& svc, const request& req) {
@@ -76,64 +63,77 @@ std::string stream_twiml(services& svc, const std::string& call_sid,
                : recording_fallback_twiml(*svc.urls, prompts::fallback, svc.cfg.say_voice);
 }
 
-struct incoming_result {
-  bool forbidden = false;
-  bool over_capacity = false;
-  std::int64_t business = 1;
-  bool own_account = false;
-  voice_pack_ptr voice;
-  bool record_calls = true;
-  // The AI voice's rendering is wanted but not stored yet.
-  std::string render_key, render_voice, render_text;
-};
-
-/// What the caller hears first: the business's greeting, or a default one
-/// (the local engine's names the keys; the AI's just asks how to help),
-/// with the transfer key announced when the local engine can transfer.
-std::string greeting_text(const incoming_business& b, bool ai) {
-  std::string text = b.greeting;
-  if (text.empty()) {
-    if (!ai) {
-      text = prompts::default_greeting;
-    } else {
-      text = "שלום, הגעתם ל";
-      text += b.name.empty() || b.name == "Default" ? "משרד התיווך" : b.name;
-      text += ". במה אפשר לעזור?";
-    }
-  }
-  if (!ai && b.has_transfer)
-    text += prompts::press_zero;
-  return text;
+/// A check of the request's signature with the account a use case found
+/// (the form is shared, not copied).
+calls::signed_by signature_check(const services& svc, const request_ptr& req,
+                                 std::shared_ptr<const form_params> form) {
+  return [&svc, req, form = std::move(form)](const call_twilio_account& own) {
+    return twilio_signed(svc, *req, *form, own);
+  };
 }
 
-/// The business's voice pack as it should sound now (its uploaded
-/// recording, else the AI voice's rendering when the AI answers, else
-/// espeak-ng), loaded from the database only when the settings changed.
-voice_pack_ptr business_voice(services& svc, db_tx& tx,
-                              const incoming_business& b,
-                              incoming_result& out) {
-  bool ai = svc.cfg.wants_openai(b.voice_engine);
-  greeting_spec spec;
-  spec.text = greeting_text(b, ai);
-  spec.rev = b.greeting_rev;
-  std::string voice;
-  if (ai && !svc.cfg.openai_tts_model.empty()) {
-    voice = effective_voice(svc.cfg, b.voice);
-    spec.speech_key = speech_key(svc.cfg, voice, spec.text);
+/// Outbound HTTP through svc.http.
+http_send_fn http_of(services& svc) {
+  return [&svc](outbound_request req,
+                std::function<void(outbound_response)> done) {
+    svc.http->send(std::move(req), std::move(done));
+  };
+}
+
+/// Spawns the call's actor, with its greeting in memory, and answers with
+/// the <Connect><Stream>.
+void spawn_and_answer(services& svc, const responder& res,
+                      calls::incoming_call& call, std::int64_t business,
+                      voice_pack_ptr voice, bool own_account,
+                      bool record_calls) {
+  auto cp = std::make_shared<call_checkpoint>();
+  cp->info = call_info{call.call_sid, business, std::move(call.from),
+                       std::move(call.to), std::move(voice)};
+  cp->info.record_calls = record_calls;
+  cp->loaded = true;
+  // The actor exists, with its greeting in memory, before Twilio connects.
+  caf::anon_send(svc.call_manager, spawn_atom_v,
+                 make_call_spec(cp, svc.calls));
+  res(xml_response(stream_twiml(svc, call.call_sid, business, own_account)));
+}
+
+/// incoming_call's answer, on the session's thread.
+void answer_incoming(services& svc, const request& req, const responder& res,
+                     const form_params& form, calls::incoming_result r) {
+  auto& call = r.call;
+  if (r.status.code == domain_code::forbidden)
+    return res(error_response(r.status));
+  if (!r.status.ok()) {
+    // No database: still answer with the greeting (default business),
+    // and queue the call row for when it returns.
+    if (!twilio_signed(svc, req, form, call_twilio_account{}))
+      return res(
+        error_response(http::status::forbidden, "Invalid signature"));
+    log_safe(spdlog::level::warn,
+             "incoming_call {}: database unavailable ({}), answering"
+             " with the default business",
+             call.call_sid, r.failure);
+    calls::queue_ringing(svc.db, call.call_sid, call.from, call.to);
+    return spawn_and_answer(svc, res, call, default_business_id,
+                            svc.voices->get(default_business_id, ""), false,
+                            true);
   }
-  if (auto pack = svc.voices->find(b.id, spec))
-    return pack;
-  auto uploaded = uploaded_greeting(tx, b.id);
-  std::optional<std::string> rendered;
-  if (!uploaded && !spec.speech_key.empty()) {
-    rendered = rendered_speech(tx, spec.speech_key);
-    if (!rendered) {
-      out.render_key = spec.speech_key;
-      out.render_voice = voice;
-      out.render_text = spec.text;
-    }
+  bool own_account = !r.own_token.empty();
+  if (own_account)
+    svc.tenant_tokens.put(r.business, std::move(r.own_token));
+  if (r.over_capacity) {
+    svc.m.calls_rejected.Increment();
+    log_safe(spdlog::level::warn,
+             "incoming_call {}: over capacity ({} live), voicemail",
+             call.call_sid, call.live);
+    return res(xml_response(
+      voicemail_twiml(*svc.urls, prompts::voicemail, svc.cfg.say_voice)));
   }
-  return svc.voices->put(b.id, spec, std::move(uploaded), std::move(rendered));
+  spawn_and_answer(svc, res, call, r.business, std::move(r.voice), own_account,
+                   r.record_calls);
+  if (!r.render.key.empty())
+    render_speech(svc, r.business, std::move(r.render.key),
+                  std::move(r.render.voice), std::move(r.render.text));
 }
 
 void incoming_call(services& svc, request_ptr req, responder res) {
@@ -141,130 +141,78 @@ void incoming_call(services& svc, request_ptr req, responder res) {
   if (!form || !text_form(*form))
     return res(
       error_response(http::status::bad_request, "Malformed form body"));
-  auto call_sid = form->value_or("CallSid");
-  if (call_sid.empty() || call_sid.size() > 64)
+  calls::incoming_call call;
+  call.call_sid = form->value_or("CallSid");
+  if (call.call_sid.empty() || call.call_sid.size() > 64)
     return res(error_response(http::status::bad_request, "Missing CallSid"));
-  auto to = normalize_phone(form->value_or("To"));
-  auto from = form->value_or("From");
-  auto out = std::make_shared<incoming_result>();
-  auto live = svc.call_stats.live.load();
-  auto spawn_and_answer = [&svc, res, call_sid, from,
-                           to](std::int64_t business, voice_pack_ptr voice,
-                               bool own_account, bool record_calls) {
-    auto cp = std::make_shared<call_checkpoint>();
-    cp->info = call_info{call_sid, business, from, to.value_or(""), voice};
-    cp->info.record_calls = record_calls;
-    cp->loaded = true;
-    // The actor exists, with its greeting in memory, before Twilio connects.
-    caf::anon_send(svc.call_manager, spawn_atom_v,
-                   make_call_spec(cp, svc.calls));
-    res(xml_response(stream_twiml(svc, call_sid, business, own_account)));
-  };
-  svc.db.run(
-    [&svc, req, form = *form, call_sid, to, from, out, live](db_tx& tx) {
-      auto b = find_incoming_business(tx, to.value_or(""));
-      if (!b)
-        throw std::runtime_error("default business missing");
-      auto account = account_of(svc, b->twilio);
-      if (!signature_ok(svc, *req, form, account.token)) {
-        out->forbidden = true;
-        return;
-      }
-      out->business = b->id;
-      // The same rule as account_of(): its own account when it has both.
-      if (!b->twilio.account_sid.empty() && !b->twilio.auth_token.empty()) {
-        out->own_account = true;
-        svc.tenant_tokens.put(b->id, b->twilio.auth_token);
-      }
-      auto cap = svc.cfg.max_live_calls;
-      bool business_full = b->max_live_calls
-                           && b->live_calls >= *b->max_live_calls;
-      if (live >= cap || business_full) {
-        out->over_capacity = true;
-        return;
-      }
-      insert_ringing_call(tx, out->business, call_sid, from, to.value_or(""));
-      out->voice = business_voice(svc, tx, *b, *out);
-      out->record_calls = b->record_calls;
-    },
-    [&svc, req, res, form = *form, call_sid, from, to, out, live,
-     spawn_and_answer](const db_error& err) {
-      if (!err.empty()) {
-        // No database: still answer with the greeting (default business),
-        // and queue the call row for when it returns.
-        if (!signature_ok(svc, *req, form, svc.cfg.twilio_auth_token))
-          return res(
-            error_response(http::status::forbidden, "Invalid signature"));
-        log_safe(spdlog::level::warn,
-                 "incoming_call {}: database unavailable ({}), answering"
-                 " with the default business",
-                 call_sid, err);
-        svc.db.write("call_row", [call_sid, from, to](db_tx& tx) {
-          insert_ringing_call_for_number(tx, call_sid, from, to.value_or(""));
-        });
-        return spawn_and_answer(1, svc.voices->get(1, ""), false, true);
-      }
-      if (out->forbidden)
-        return res(
-          error_response(http::status::forbidden, "Invalid signature"));
-      if (out->over_capacity) {
-        svc.m.calls_rejected.Increment();
-        log_safe(spdlog::level::warn,
-                 "incoming_call {}: over capacity ({} live), voicemail",
-                 call_sid, live);
-        return res(
-          xml_response(voicemail_twiml(*svc.urls, prompts::voicemail, svc.cfg.say_voice)));
-      }
-      spawn_and_answer(out->business, out->voice, out->own_account,
-                       out->record_calls);
-      if (!out->render_key.empty())
-        render_speech(svc, out->business, out->render_key, out->render_voice,
-                      out->render_text);
+  call.to = normalize_phone(form->value_or("To")).value_or("");
+  call.from = form->value_or("From");
+  call.live = svc.call_stats.live.load();
+  auto signed_form = std::make_shared<const form_params>(std::move(*form));
+  auto check = signature_check(svc, req, signed_form);
+  calls::incoming(
+    svc.db, svc.cfg, *svc.voices, std::move(call), std::move(check),
+    [&svc, req, res, signed_form](calls::incoming_result r) {
+      // Moved, not copied, to the session's thread: the hot path.
+      post_to_session(*req, [&svc, req, res, signed_form,
+                             r = std::move(r)]() mutable {
+        answer_incoming(svc, *req, res, *signed_form, std::move(r));
+      });
     });
 }
 
-/// Looks up the call's Twilio account (or the global one for an unknown
-/// call), verifies the signature, then runs `then(tx, known)` in the same
-/// transaction. Answers 403 itself.
-void signed_call_webhook(
-  services& svc, request_ptr req, responder res,
-  std::function<void(db_tx&, const form_params&, outcome&)> then) {
+/// A call webhook's answer, on the session's thread.
+void answer_call_webhook(services& svc, const request& req,
+                         const responder& res, const form_params& form,
+                         const calls::webhook_result& r) {
+  if (r.status.code == domain_code::forbidden)
+    return res(error_response(r.status));
+  if (!r.status.ok()) {
+    // Without the database only the global account can be checked.
+    if (!twilio_signed(svc, req, form, call_twilio_account{}))
+      return res(
+        error_response(http::status::forbidden, "Invalid signature"));
+    if (req.path == "/webhook/stream_ended")
+      return res(xml_response(recording_fallback_twiml(
+        *svc.urls, prompts::fallback, svc.cfg.say_voice)));
+    return res(empty_response(http::status::no_content));
+  }
+  switch (r.answer) {
+    case calls::call_answer::none:
+      return res(empty_response(http::status::no_content));
+    case calls::call_answer::hangup:
+      return res(xml_response(hangup_twiml()));
+    case calls::call_answer::fallback:
+      return res(xml_response(recording_fallback_twiml(
+        *svc.urls, prompts::fallback, svc.cfg.say_voice)));
+    case calls::call_answer::transfer_missed:
+      return res(xml_response(recording_fallback_twiml(
+        *svc.urls, prompts::transfer_missed, svc.cfg.say_voice)));
+    case calls::call_answer::dial:
+      return res(xml_response(dial_twiml(*svc.urls, r.dial.numbers,
+                                         r.dial.ring_timeout_s,
+                                         r.dial.caller_id)));
+  }
+}
+
+/// A call webhook's use case: the form, the signature check for the
+/// account the use case finds, and where its result goes.
+using call_use_case = std::function<void(
+  const form_params&, calls::signed_by, calls::webhook_done)>;
+
+/// Parses the form (400 when malformed), runs `use_case` and answers with
+/// its result: 403 for a bad signature, TwiML or 204.
+void signed_call_webhook(services& svc, request_ptr req, responder res,
+                         const call_use_case& use_case) {
   auto form = parse_form(req->body());
   if (!form || !text_form(*form))
     return res(
       error_response(http::status::bad_request, "Malformed form body"));
-  auto call_sid = form->value_or("CallSid");
-  auto forbidden = std::make_shared<bool>(false);
-  auto out = std::make_shared<outcome>();
-  svc.db.run(
-    [&svc, req, form = *form, call_sid, forbidden, out, then](db_tx& tx) {
-      auto own = call_account(tx, call_sid);
-      auto token = own ? account_of(svc, *own).token
-                       : svc.cfg.twilio_auth_token;
-      if (!signature_ok(svc, *req, form, token)) {
-        *forbidden = true;
-        return;
-      }
-      then(tx, form, *out);
-    },
-    [&svc, req, res, form = *form, forbidden, out](const db_error& err) {
-      if (!err.empty()) {
-        // Without the database only the global account can be checked.
-        if (!signature_ok(svc, *req, form, svc.cfg.twilio_auth_token))
-          return res(
-            error_response(http::status::forbidden, "Invalid signature"));
-        if (req->path == "/webhook/stream_ended")
-          return res(xml_response(
-            recording_fallback_twiml(*svc.urls, prompts::fallback, svc.cfg.say_voice)));
-        return res(empty_response(http::status::no_content));
-      }
-      if (*forbidden)
-        return res(
-          error_response(http::status::forbidden, "Invalid signature"));
-      if (out->status == http::status::no_content)
-        return res(empty_response(http::status::no_content));
-      res(xml_response(std::move(out->body)));
-    });
+  auto f = std::make_shared<const form_params>(std::move(*form));
+  use_case(*f, signature_check(svc, req, f),
+           on_session(req, [&svc, req, res, f](calls::webhook_result r) {
+             answer_call_webhook(svc, *req, res, *f, r);
+           }));
 }
 
 /// RecordingDuration (whole seconds) in milliseconds; 0 when absent or odd.
@@ -281,87 +229,17 @@ int recording_duration_ms(const form_params& form) {
   return s * 1000;
 }
 
-/// The media type of a downloaded recording: the response's audio/* type
-/// (parameters dropped), else audio/wav (what the .wav URL asks for).
-std::string recording_type(const outbound_response& r) {
-  for (auto& [name, value] : r.headers) {
-    std::string lower;
-    for (char c : name)
-      lower.push_back(
-        static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    if (lower != "content-type")
-      continue;
-    std::string t;
-    for (char c : value.substr(0, value.find(';'))) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (c == ' ' || c == '\t')
-        continue;
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '-'
-          && c != '+' && c != '.')
-        return "audio/wav";
-      t.push_back(c);
-    }
-    if (t.rfind("audio/", 0) == 0 && t.size() > 6 && t.size() <= 64)
-      return t;
-  }
-  return "audio/wav";
-}
-
-/// Downloads a finished recording into the database (call_audio kind
-/// "recording"), in the background; any instance then serves it.
-void fetch_recording(services& svc, std::string call_sid, std::string url,
-                     twilio_account account, int duration_ms) {
-  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
-    return;
-  outbound_request o;
-  o.method = "GET";
-  o.url = url
-          + (url.size() > 4 && url.substr(url.size() - 4) == ".wav" ? ""
-                                                                    : ".wav");
-  o.timeout = std::chrono::seconds(30);
-  o.headers.emplace_back(
-    "Authorization",
-    "Basic " + crypto::base64_encode(account.sid + ":" + account.token));
-  svc.http->send(std::move(o), [&svc, call_sid,
-                                 duration_ms](outbound_response r) {
-    if (!r.ok()) {
-      log_safe(spdlog::level::warn, "recording of {} not fetched: {} {}",
-               call_sid, r.status, r.error);
-      return;
-    }
-    auto type = recording_type(r);
-    if (!save_audio(svc.db, call_sid, std::string{audio_kind_recording()}, 0,
-                    std::move(type), std::move(r.body), duration_ms))
-      log_safe(spdlog::level::warn,
-               "recording of {} not stored (write queue full)", call_sid);
-  });
-}
-
-/// The <Dial> for a transfer the call actor stored; nullopt when the stored
-/// settings name no number.
-std::optional<std::string> transfer_twiml(services& svc,
-                                          const pending_transfer& t) {
-  std::vector<std::string> numbers;
-  int ring = 20;
-  if (!parse_transfer(t.transfer_json, numbers, ring))
-    return std::nullopt;
-  // The person who answers sees the caller's number; a withheld or odd
-  // From leaves callerId out (Twilio then uses the called number).
-  auto caller = normalize_phone(t.from);
-  return dial_twiml(*svc.urls, numbers, ring, caller.value_or(""));
-}
-
 } // namespace
 
 bool twilio_signed(const services& svc, const request& req,
                    const form_params& form, const call_twilio_account& own) {
-  return signature_ok(svc, req, form, account_of(svc, own).token);
+  return signature_ok(svc, req, form,
+                      calls::account_of(svc.cfg, own).auth_token);
 }
 
 call_twilio_account twilio_account_for(const services& svc,
                                        const call_twilio_account& own) {
-  auto a = account_of(svc, own);
-  return {a.sid, a.token};
+  return calls::account_of(svc.cfg, own);
 }
 
 std::string call_stream_twiml(services& svc, const std::string& call_sid,
@@ -370,17 +248,12 @@ std::string call_stream_twiml(services& svc, const std::string& call_sid,
 }
 
 void warm_greeting(services& svc, std::int64_t business) {
-  auto out = std::make_shared<incoming_result>();
-  svc.db.run(
-    [&svc, business, out](db_tx& tx) {
-      if (auto b = find_business_by_id(tx, business))
-        business_voice(svc, tx, *b, *out);
-    },
-    [&svc, business, out](const db_error&) {
-      if (!out->render_key.empty())
-        render_speech(svc, business, out->render_key, out->render_voice,
-                      out->render_text);
-    });
+  calls::warm(svc.db, svc.cfg, *svc.voices, business,
+              [&svc, business](calls::wanted_speech w) {
+                if (!w.key.empty())
+                  render_speech(svc, business, std::move(w.key),
+                                std::move(w.voice), std::move(w.text));
+              });
 }
 
 std::shared_ptr<const call_env> make_call_env(services& svc) {
@@ -398,19 +271,10 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
   env->silence_reprompt = svc.cfg.silence_reprompt;
   env->holiday_closures = svc.cfg.holiday_closures;
   env->openai_summary_model = svc.cfg.openai_text_model;
-  env->load_voice = [&svc](db_tx& tx, std::int64_t business) -> voice_pack_ptr {
-    auto b = find_business_by_id(tx, business);
-    if (!b)
-      return nullptr;
-    incoming_result ignored; // a rendering is asked for by incoming_call
-    return business_voice(svc, tx, *b, ignored);
-  };
+  env->load_voice = calls::voice_loader(svc.cfg, svc.voices);
   if (svc.realtime)
     env->realtime_connect = svc.realtime->connector();
-  env->http = [&svc](outbound_request req,
-                     std::function<void(outbound_response)> done) {
-    svc.http->send(std::move(req), std::move(done));
-  };
+  env->http = http_of(svc);
   // svc.whatsapp and its manager exist by the time a call runs a tool.
   env->send_whatsapp
     = [&svc](std::int64_t business, std::string to, wa_outgoing_text text,
@@ -431,42 +295,40 @@ std::shared_ptr<const call_env> make_call_env(services& svc) {
       };
   env->redirect_to_fallback = [&svc](const call_info& info) {
     auto sid = info.call_sid;
-    auto account = std::make_shared<twilio_account>(
-      twilio_account{svc.cfg.twilio_account_sid, svc.cfg.twilio_auth_token});
-    svc.db.run(
-      [&svc, sid, account](db_tx& tx) {
-        if (auto own = call_account(tx, sid))
-          *account = account_of(svc, *own);
-      },
-      [&svc, sid, account](const db_error&) {
-        if (account->sid.empty() || account->token.empty()) {
+    calls::account_of_call(svc.db, sid, [&svc, sid](calls::account_result f) {
+      // An unknown call (or no database): the global account.
+      auto account
+        = calls::account_of(svc.cfg, f.own.value_or(call_twilio_account{}));
+      if (account.account_sid.empty() || account.auth_token.empty()) {
+        log_safe(spdlog::level::err,
+                 "call {}: cannot redirect, no Twilio account configured",
+                 sid);
+        return;
+      }
+      outbound_request o;
+      o.method = "POST";
+      o.url = svc.cfg.twilio_api_base + "/2010-04-01/Accounts/"
+              + account.account_sid + "/Calls/" + sid + ".json";
+      o.headers.emplace_back(
+        "Authorization",
+        "Basic "
+          + crypto::base64_encode(account.account_sid + ":"
+                                  + account.auth_token));
+      o.headers.emplace_back("Content-Type",
+                             "application/x-www-form-urlencoded");
+      o.body = encode_form({{"Twiml", recording_fallback_twiml(
+                                        *svc.urls, prompts::fallback,
+                                        svc.cfg.say_voice)}});
+      svc.http->send(std::move(o), [sid](outbound_response r) {
+        if (!r.ok())
           log_safe(spdlog::level::err,
-                   "call {}: cannot redirect, no Twilio account configured",
-                   sid);
-          return;
-        }
-        outbound_request o;
-        o.method = "POST";
-        o.url = svc.cfg.twilio_api_base + "/2010-04-01/Accounts/" + account->sid
-                + "/Calls/" + sid + ".json";
-        o.headers.emplace_back(
-          "Authorization",
-          "Basic "
-            + crypto::base64_encode(account->sid + ":" + account->token));
-        o.headers.emplace_back("Content-Type",
-                               "application/x-www-form-urlencoded");
-        o.body = encode_form(
-          {{"Twiml", recording_fallback_twiml(*svc.urls, prompts::fallback, svc.cfg.say_voice)}});
-        svc.http->send(std::move(o), [sid](outbound_response r) {
-          if (!r.ok())
-            log_safe(spdlog::level::err,
-                     "call {}: fallback redirect failed: {} {}", sid, r.status,
-                     r.error);
-          else
-            log_safe(spdlog::level::info,
-                     "call {}: redirected to the recording fallback", sid);
-        });
+                   "call {}: fallback redirect failed: {} {}", sid, r.status,
+                   r.error);
+        else
+          log_safe(spdlog::level::info,
+                   "call {}: redirected to the recording fallback", sid);
       });
+    });
   };
   return env;
 }
@@ -479,7 +341,8 @@ void add_twilio_voice_routes(router& r, services& svc) {
 
   r.add(http::verb::get, "/webhook/incoming_call_preview",
         [&svc](request_ptr, responder res) {
-          res(xml_response(stream_twiml(svc, "CA_PREVIEW", 1)));
+          res(xml_response(
+            stream_twiml(svc, "CA_PREVIEW", default_business_id)));
         });
 
   r.add(http::verb::post, "/webhook/stream_status",
@@ -493,42 +356,22 @@ void add_twilio_voice_routes(router& r, services& svc) {
                      req->body().size());
             return;
           }
-          boost::json::object detail{
-            {"stream_sid", form->value_or("StreamSid")},
-            {"event", form->value_or("StreamEvent", form->value_or("Status"))},
-            {"error", form->value_or("StreamError")},
-            {"timestamp", form->value_or("Timestamp")}};
-          auto sid = form->value_or("CallSid");
-          auto text = boost::json::serialize(detail);
-          svc.db.write("stream_status", [sid, text](db_tx& tx) {
-            insert_stream_status_event(tx, sid, text);
-          });
+          calls::record_stream_status(
+            svc.db,
+            {form->value_or("CallSid"), form->value_or("StreamSid"),
+             form->value_or("StreamEvent", form->value_or("Status")),
+             form->value_or("StreamError"), form->value_or("Timestamp")});
         });
 
   r.add(http::verb::post, "/webhook/stream_ended",
         [&svc](request_ptr req, responder res) {
           signed_call_webhook(
             svc, req, res,
-            [&svc](db_tx& tx, const form_params& form, outcome& out) {
-              auto sid = form.value_or("CallSid");
-              if (auto t = call_pending_transfer(tx, sid);
-                  t && !form.contains("RecordingUrl")) {
-                if (auto dial = transfer_twiml(svc, *t)) {
-                  out.body = std::move(*dial);
-                  insert_call_event(tx, sid, 200000, "transfer_dial",
-                                    R"({"dialing":true})");
-                  return;
-                }
-              }
-              bool normal = call_ended_normally(tx, sid);
-              // After the fallback's <Record>, Twilio posts here again with
-              // the recording: end the call instead of recording again.
-              if (normal || form.contains("RecordingUrl")) {
-                out.body = hangup_twiml();
-                return;
-              }
-              mark_call_fallback(tx, sid);
-              out.body = recording_fallback_twiml(*svc.urls, prompts::fallback, svc.cfg.say_voice);
+            [&svc](const form_params& form, calls::signed_by check,
+                   calls::webhook_done done) {
+              calls::stream_ended(svc.db, form.value_or("CallSid"),
+                                  form.contains("RecordingUrl"),
+                                  std::move(check), std::move(done));
             });
         });
 
@@ -539,27 +382,14 @@ void add_twilio_voice_routes(router& r, services& svc) {
         [&svc](request_ptr req, responder res) {
           signed_call_webhook(
             svc, req, res,
-            [&svc](db_tx& tx, const form_params& form, outcome& out) {
-              auto sid = form.value_or("CallSid");
-              if (form.contains("RecordingUrl")) {
-                out.body = hangup_twiml();
-                return;
-              }
-              auto status = form.value_or("DialCallStatus", "failed");
-              if (status.size() > 32)
-                status = "failed";
-              set_call_transfer_status(tx, sid, status);
-              boost::json::object detail{
-                {"status", status},
-                {"duration", form.value_or("DialCallDuration")}};
-              insert_call_event(tx, sid, 200001, "transfer_status",
-                                boost::json::serialize(detail));
-              if (status == "completed" || status == "answered") {
-                out.body = hangup_twiml();
-                return;
-              }
-              out.body = recording_fallback_twiml(
-                *svc.urls, prompts::transfer_missed, svc.cfg.say_voice);
+            [&svc](const form_params& form, calls::signed_by check,
+                   calls::webhook_done done) {
+              calls::transfer_status(
+                svc.db, form.value_or("CallSid"),
+                form.contains("RecordingUrl"),
+                form.value_or("DialCallStatus", "failed"),
+                form.value_or("DialCallDuration"), std::move(check),
+                std::move(done));
             });
         });
 
@@ -567,36 +397,36 @@ void add_twilio_voice_routes(router& r, services& svc) {
         [&svc](request_ptr req, responder res) {
           signed_call_webhook(
             svc, req, res,
-            [](db_tx& tx, const form_params& form, outcome& out) {
-              out.status = http::status::no_content;
-              auto status = form.value_or("CallStatus");
-              if (status.empty() || status.size() > 32)
-                return;
-              apply_call_status(tx, form.value_or("CallSid"), status);
+            [&svc](const form_params& form, calls::signed_by check,
+                   calls::webhook_done done) {
+              calls::call_status(svc.db, form.value_or("CallSid"),
+                                 form.value_or("CallStatus"),
+                                 std::move(check), std::move(done));
             });
         });
 
   r.add(http::verb::post, "/webhook/recording_status",
         [&svc](request_ptr req, responder res) {
-          auto fetch = std::make_shared<std::optional<twilio_account>>();
-          auto form = parse_form(req->body());
           signed_call_webhook(
-            svc, req, responder{[res, fetch, &svc, form](http_response r) {
-              if (*fetch && form)
-                fetch_recording(svc, form->value_or("CallSid"),
-                                form->value_or("RecordingUrl"), **fetch,
-                                recording_duration_ms(*form));
-              res(std::move(r));
-            }},
-            [&svc, fetch](db_tx& tx, const form_params& form, outcome& out) {
-              out.status = http::status::no_content;
-              auto url = form.value_or("RecordingUrl");
+            svc, req, res,
+            [&svc](const form_params& form, calls::signed_by check,
+                   calls::webhook_done done) {
               auto sid = form.value_or("CallSid");
-              auto own = set_call_recording_url(tx, sid, url);
-              if (own && !url.empty()
-                  && form.value_or("RecordingStatus", "completed")
-                       == "completed")
-                *fetch = account_of(svc, *own);
+              auto url = form.value_or("RecordingUrl");
+              bool completed
+                = form.value_or("RecordingStatus", "completed") == "completed";
+              // The download starts before Twilio gets its 204.
+              auto fetch = [&svc, sid, url,
+                            duration_ms = recording_duration_ms(form),
+                            done = std::move(done)](calls::webhook_result r) {
+                if (r.fetch)
+                  calls::fetch_recording(svc.db, http_of(svc), sid, url,
+                                         calls::account_of(svc.cfg, *r.fetch),
+                                         duration_ms);
+                done(std::move(r));
+              };
+              calls::recording_status(svc.db, sid, url, completed,
+                                       std::move(check), std::move(fetch));
             });
         });
 }

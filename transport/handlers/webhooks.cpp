@@ -1,14 +1,14 @@
 // /api/crm/webhooks/*: the business's outgoing webhooks (SPEC §7 "After
 // every call"): what was delivered or failed, a test event, and a retry of
-// a failed delivery. Owner or admin (agents 403). Also starts the
+// a failed delivery. Owner or admin (agents 403). Handlers parse and
+// authorise; the use cases are in domain/webhooks.hpp. Also starts the
 // deliverer (actors/webhook_delivery.hpp) for app/.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/businesses.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/webhook_delivery.hpp"
-#include "actors/webhook_outbox.hpp"
 #include "core/crm_input.hpp"
+#include "domain/webhooks.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/handlers/crm_support.hpp"
@@ -16,19 +16,12 @@
 #include "transport/router.hpp"
 #include "transport/services.hpp"
 
-#include <boost/json/serialize.hpp>
-
-#include <memory>
+#include <optional>
+#include <string>
 
 namespace al {
 
 namespace {
-
-namespace json = boost::json;
-
-/// What a test event carries.
-constexpr const char* test_message
-  = "AgentLocator test event: your webhook is reachable.";
 
 /// An outbox id as the API shows it: "evt_" + 24 lowercase hex.
 bool valid_event_id(std::string_view s) {
@@ -93,14 +86,9 @@ void add_webhook_routes(router& r, services& svc) {
                         res, "status must be pending, delivered or failed");
                     status = std::string{*v};
                   }
-                  run_crm(svc, res, p, p.business_id,
-                          [b = p.business_id, status, paging](db_tx& tx) {
-                            return crm_reply{
-                              crm_code::ok,
-                              list_webhook_deliveries(tx, b, status,
-                                                      paging.page,
-                                                      paging.per_page)};
-                          });
+                  domain::webhooks::deliveries(
+                    svc.db, scope_of(p, p.business_id), std::move(status),
+                    paging, render(req, res));
                 }));
 
   r.add(http::verb::post, "/api/crm/webhooks/test",
@@ -109,23 +97,8 @@ void add_webhook_routes(router& r, services& svc) {
                   auto business = post_business(*req, res, p);
                   if (!business)
                     return;
-                  run_and_answer(svc, res, [b = *business](db_tx& tx,
-                                                           outcome& out) {
-                    if (!business_exists(tx, b)) {
-                      out.status = http::status::not_found;
-                      out.body = json_error("No such business");
-                      return;
-                    }
-                    auto id = enqueue_webhook(
-                      tx, b, "test", json::object{{"message", test_message}});
-                    if (id.empty()) {
-                      out.status = http::status::unprocessable_entity;
-                      out.body = json_error("No webhook_url set");
-                      return;
-                    }
-                    out.status = http::status::accepted;
-                    out.body = json::serialize(json::object{{"id", id}});
-                  });
+                  domain::webhooks::send_test(svc.db, *business,
+                                              render(req, res));
                 }));
 
   r.add(
@@ -141,24 +114,8 @@ void add_webhook_routes(router& r, services& svc) {
               auto business = post_business(*req, res, p);
               if (!business)
                 return;
-              run_and_answer(svc, res, [b = *business, id](db_tx& tx,
-                                                           outcome& out) {
-                switch (retry_webhook(tx, b, id)) {
-                case webhook_retry_result::missing:
-                  out.status = http::status::not_found;
-                  out.body = json_error("No such delivery");
-                  return;
-                case webhook_retry_result::not_failed:
-                  out.status = http::status::conflict;
-                  out.body = json_error("Only a failed delivery can be retried");
-                  return;
-                case webhook_retry_result::queued:
-                  out.status = http::status::accepted;
-                  out.body = json::serialize(
-                    json::object{{"id", id}, {"status", "pending"}});
-                  return;
-                }
-              });
+              domain::webhooks::retry(svc.db, *business, std::move(id),
+                                      render(req, res));
             }));
 }
 

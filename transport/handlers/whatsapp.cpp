@@ -1,30 +1,29 @@
-// /webhook/whatsapp/* (Twilio and Meta Cloud API webhooks) and
-// /api/whatsapp/send. Thin: check the signature, parse with core/
-// (whatsapp_wire), one store job or one conversation-actor request, render.
+// /webhook/whatsapp/* (Twilio and Meta Cloud API webhooks),
+// /api/whatsapp/send and the media of inbound messages. Thin: check the
+// signature, parse with core/ (whatsapp_wire), call the use case
+// (domain/whatsapp.hpp, domain/whatsapp_inbox.hpp), render.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/businesses.hpp"
-#include "actors/log.hpp"
-#include "actors/metrics.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/whatsapp_conversation.hpp"
 #include "actors/whatsapp_media.hpp"
-#include "actors/whatsapp_store.hpp"
 #include "core/input.hpp"
 #include "core/json.hpp"
 #include "core/phone.hpp"
 #include "core/twilio_signature.hpp"
 #include "core/whatsapp_wire.hpp"
+#include "domain/whatsapp.hpp"
+#include "domain/whatsapp_inbox.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
+#include "transport/handlers/crm_support.hpp"
 #include "transport/https_client.hpp"
 #include "transport/router.hpp"
-#include "transport/speech_render.hpp"
 #include "transport/services.hpp"
+#include "transport/speech_render.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 #include <limits>
 #include <optional>
@@ -54,36 +53,28 @@ bool twilio_signed(const services& svc, const request& req,
                                     req.header("X-Twilio-Signature"));
 }
 
-/// An inbound message that was stored for the first time.
-struct stored_message {
-  wa_business business;
-  std::string from; // E.164
-  wa_stored_inbound ids;
-};
+/// Where the use cases hand messages and sends on.
+domain::whatsapp::conversations conversations_of(services& svc) {
+  return {&svc.sys, svc.whatsapp_manager, svc.whatsapp, &svc.m};
+}
 
-/// Hands stored inbound messages to their conversations (auto-reply), and
-/// wakes the media fetcher when some carried media (committed by now).
-void notify_conversations(services& svc,
-                          const std::vector<stored_message>& stored) {
-  bool media = false;
-  for (auto& s : stored)
-    media = media || s.ids.media > 0;
-  if (media)
-    wake_wa_media_fetchers();
-  for (auto& s : stored) {
-    svc.m.whatsapp("received");
-    wa_inbound_event ev;
-    ev.message_id = s.ids.message_id;
-    ev.lead_id = s.ids.lead_id;
-    ev.working_hours = s.business.working_hours;
-    ev.after_hours_reply = s.business.after_hours_reply;
-    using opt_out = wa_inbound_event::opt_out;
-    ev.opted_out = !s.ids.opted_out       ? opt_out::none
-                   : s.ids.newly_opted_out ? opt_out::newly
-                                           : opt_out::again;
-    whatsapp_notify_inbound(svc.sys, svc.whatsapp_manager, svc.whatsapp,
-                            s.business.id, s.from, std::move(ev));
-  }
+/// Checks a Twilio webhook's signature against its business's token (or
+/// the global one); run by the use case once it found the business.
+domain::whatsapp::twilio_check twilio_check_of(const services& svc,
+                                               request_ptr req) {
+  return [&svc, req = std::move(req)](const form_params& form,
+                                      const std::string& own_token) {
+    return twilio_signed(svc, *req, form, own_token);
+  };
+}
+
+/// 204 when it went well, else the failure (the provider retries a 5xx).
+auto answer_webhook(const request_ptr& req, const responder& res) {
+  return on_session(req, [res](domain_status s) {
+    if (!s.ok())
+      return res(error_response(s));
+    res(empty_response(http::status::no_content));
+  });
 }
 
 // -- POST /webhook/whatsapp/incoming (Twilio)
@@ -96,39 +87,9 @@ void twilio_incoming(services& svc, request_ptr req, responder res) {
       error_response(http::status::bad_request, "Malformed form body"));
   if (req->header("X-Twilio-Signature").empty())
     return res(forbidden());
-  struct result {
-    bool forbidden = false;
-    std::string bad;
-    std::vector<stored_message> stored;
-  };
-  auto out = std::make_shared<result>();
-  auto to = normalize_phone(form->value_or("To")).value_or("");
-  svc.db.run(
-    [&svc, req, form = std::move(*form), to, out](db_tx& tx) {
-      auto business = find_wa_business(tx, to);
-      if (!twilio_signed(svc, *req, form, business.twilio_auth_token)) {
-        out->forbidden = true;
-        return;
-      }
-      auto parsed = parse_twilio_inbound(form);
-      if (auto* err = std::get_if<std::string>(&parsed)) {
-        out->bad = *err;
-        return;
-      }
-      auto& in = std::get<wa_inbound>(parsed);
-      if (auto ids = store_wa_inbound(tx, business.id, in))
-        out->stored.push_back({business, in.from, *ids});
-    },
-    [&svc, res, out](const db_error& err) {
-      if (!err.empty())
-        return res(db_error_response(err)); // Twilio retries later
-      if (out->forbidden)
-        return res(forbidden());
-      if (!out->bad.empty())
-        return res(error_response(http::status::bad_request, out->bad));
-      res(empty_response(http::status::no_content));
-      notify_conversations(svc, out->stored);
-    });
+  domain::whatsapp::incoming(svc.db, conversations_of(svc), std::move(*form),
+                             twilio_check_of(svc, req),
+                             answer_webhook(req, res));
 }
 
 // -- POST /webhook/whatsapp/status (Twilio)
@@ -141,50 +102,9 @@ void twilio_status(services& svc, request_ptr req, responder res) {
       error_response(http::status::bad_request, "Malformed form body"));
   if (req->header("X-Twilio-Signature").empty())
     return res(forbidden());
-  struct result {
-    bool forbidden = false;
-    std::string bad;
-    bool known = true;
-    std::string sid;
-  };
-  auto out = std::make_shared<result>();
-  auto from = normalize_phone(form->value_or("From")).value_or("");
-  svc.db.run(
-    [&svc, req, form = std::move(*form), from, out](db_tx& tx) {
-      // The message's business signs; for an unknown sid, our number's.
-      // A sid that is not text (invalid UTF-8, NUL) is not looked up: it
-      // would be a database error (a 500, found by tests/hostile).
-      auto sid = form.value_or("MessageSid");
-      bool text = sid.find('\0') == std::string::npos && valid_utf8(sid);
-      auto owner = sid.empty() || !text ? std::nullopt
-                                        : wa_message_business(tx, sid);
-      auto business = owner ? load_wa_business(tx, *owner)
-                            : find_wa_business(tx, from);
-      if (!twilio_signed(svc, *req, form, business.twilio_auth_token)) {
-        out->forbidden = true;
-        return;
-      }
-      auto parsed = parse_twilio_status(form);
-      if (auto* err = std::get_if<std::string>(&parsed)) {
-        out->bad = *err;
-        return;
-      }
-      auto& ev = std::get<wa_status_event>(parsed);
-      out->sid = ev.sid;
-      out->known = apply_wa_status(tx, ev).has_value();
-    },
-    [res, out](const db_error& err) {
-      if (!err.empty())
-        return res(db_error_response(err));
-      if (out->forbidden)
-        return res(forbidden());
-      if (!out->bad.empty())
-        return res(error_response(http::status::bad_request, out->bad));
-      if (!out->known)
-        log_safe(spdlog::level::warn,
-                 "whatsapp status for unknown message {} ignored", out->sid);
-      res(empty_response(http::status::no_content));
-    });
+  domain::whatsapp::update_status(svc.db, std::move(*form),
+                                  twilio_check_of(svc, req),
+                                  answer_webhook(req, res));
 }
 
 // -- GET/POST /webhook/whatsapp/meta (Cloud API)
@@ -206,27 +126,13 @@ void meta_events(services& svc, request_ptr req, responder res) {
   auto parsed = parse_meta_webhook(req->body());
   if (auto* err = std::get_if<std::string>(&parsed))
     return res(error_response(http::status::bad_request, *err));
-  auto hook
-    = std::make_shared<meta_webhook>(std::move(std::get<meta_webhook>(parsed)));
-  auto stored = std::make_shared<std::vector<stored_message>>();
-  svc.db.run(
-    [hook, stored](db_tx& tx) {
-      for (auto& in : hook->messages) {
-        auto business = find_wa_business(tx, in.to);
-        if (auto ids = store_wa_inbound(tx, business.id, in))
-          stored->push_back({business, in.from, *ids});
-      }
-      for (auto& ev : hook->statuses)
-        if (!apply_wa_status(tx, ev))
-          log_safe(spdlog::level::warn,
-                   "whatsapp status for unknown message {} ignored", ev.sid);
-    },
-    [&svc, res, stored](const db_error& err) {
-      if (!err.empty())
-        return res(db_error_response(err)); // Meta retries later
+  domain::whatsapp::apply_webhook(
+    svc.db, conversations_of(svc), std::move(std::get<meta_webhook>(parsed)),
+    on_session(req, [res](domain_status s) {
+      if (!s.ok())
+        return res(error_response(s)); // Meta retries later
       res(json_response(http::status::ok, R"({"success":true})"));
-      notify_conversations(svc, *stored);
-    });
+    }));
 }
 
 // -- POST /api/whatsapp/send
@@ -373,8 +279,9 @@ void api_send(services& svc, request_ptr req, responder res, principal p) {
     r.template_name = std::move(tmpl->first);
     r.template_values = std::move(tmpl->second);
   }
-  whatsapp_send(svc.sys, svc.whatsapp_manager, svc.whatsapp, std::move(r),
-                [res](wa_send_result out) { res(render(out)); });
+  domain::whatsapp::send(
+    conversations_of(svc), std::move(r),
+    on_session(req, [res](wa_send_result out) { res(render(out)); }));
 }
 
 // -- GET /api/crm/messages/{id}/media/{idx}
@@ -383,14 +290,9 @@ void api_send(services& svc, request_ptr req, responder res, principal p) {
 /// One stored attachment, from PostgreSQL (any instance serves it). Only
 /// allow-listed types are ever stored; nosniff keeps the browser to that
 /// type, and what is neither a picture nor a sound is a download.
-http_response media_response(const wa_media_blob& b, int idx) {
-  if (b.status == "pending")
-    return error_response(http::status::not_found, "Media not fetched yet");
-  if (b.status != "stored")
-    return error_response(http::status::not_found,
-                          "Media " + b.status
-                            + (b.error.empty() ? "" : ": " + b.error));
-  auto res = make_response(http::status::ok, b.bytes, b.content_type);
+http_response media_response(wa_media_blob b, int idx) {
+  auto res = make_response(http::status::ok, std::move(b.bytes),
+                           b.content_type);
   res.set("X-Content-Type-Options", "nosniff");
   res.set(http::field::cache_control, "private, max-age=3600");
   if (!wa_media_inline(b.content_type))
@@ -406,23 +308,14 @@ void serve_media(services& svc, request_ptr req, responder res, principal p) {
                            static_cast<std::int64_t>(wa_max_media_items));
   if (!id || !idx)
     return res(error_response(http::status::not_found, "No such media"));
-  auto out = std::make_shared<http_response>();
-  svc.db.run(
-    [out, id = *id, idx = static_cast<int>(*idx), bid = p.business_id,
-     admin = p.is_admin()](db_tx& tx) {
-      if (admin && !business_exists(tx, bid)) {
-        *out = error_response(http::status::not_found, "No such business");
-        return;
-      }
-      auto blob = load_wa_media(tx, bid, id, idx);
-      *out = blob ? media_response(*blob, idx)
-                  : error_response(http::status::not_found, "No such media");
-    },
-    [res, out](const db_error& err) {
-      if (!err.empty())
-        return res(db_error_response(err));
-      res(std::move(*out));
-    });
+  domain::whatsapp_inbox::media(
+    svc.db, scope_of(p, p.business_id), *id, static_cast<int>(*idx),
+    on_session(req, [res, idx = static_cast<int>(*idx)](
+                      domain::whatsapp_inbox::media_result r) {
+      if (!r.status.ok())
+        return res(error_response(r.status));
+      res(media_response(std::move(r.blob), idx));
+    }));
 }
 
 } // namespace
@@ -448,8 +341,7 @@ void start_wa_media_fetcher(services& svc) {
     o.stt_api_key = c.stt_api_key;
   } else {
     o.stt_api_key = c.stt_api_key.empty() ? c.openai_api_key : c.stt_api_key;
-    o.stt_api_base = o.stt_api_key.empty() ? std::string{}
-                                           : openai_api_base(c);
+    o.stt_api_base = o.stt_api_key.empty() ? std::string{} : openai_api_base(c);
   }
   o.stt_model = c.stt_model;
   o.max_bytes = c.wa_media_max_bytes;

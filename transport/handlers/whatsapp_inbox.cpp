@@ -1,12 +1,12 @@
 // /api/crm/whatsapp/conversations*: the shared WhatsApp inbox. Any role
 // reads the list and a thread; marking a conversation read takes write
 // access (it changes what every agent of the business sees as unread).
-// Handlers parse and authorise; actors/whatsapp_inbox.cpp owns the SQL,
-// core/wa_inbox_input.cpp the parsing.
+// Handlers parse and authorise; the use cases are in
+// domain/whatsapp_inbox.hpp, the parsing in core/wa_inbox_input.cpp.
 #include "transport/handlers/handlers.hpp"
 
-#include "actors/whatsapp_inbox.hpp"
 #include "core/wa_inbox_input.hpp"
+#include "domain/whatsapp_inbox.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/handlers/crm_support.hpp"
@@ -50,10 +50,9 @@ void add_whatsapp_inbox_routes(router& r, services& svc) {
                   wa_inbox_query in;
                   if (auto err = parse_wa_inbox_query(*q, in); !err.empty())
                     return bad_request(res, err);
-                  run_crm(svc, res, p, p.business_id,
-                          [in, b = p.business_id, k = ai_key(svc)](db_tx& tx) {
-                            return list_wa_conversations(tx, b, in, k);
-                          });
+                  domain::whatsapp_inbox::list(svc.db,
+                                               scope_of(p, p.business_id), in,
+                                               ai_key(svc), render(req, res));
                 }));
 
   r.add(http::verb::get, "/api/crm/whatsapp/conversations/{phone}/messages",
@@ -66,11 +65,10 @@ void add_whatsapp_inbox_routes(router& r, services& svc) {
                   wa_thread_query in;
                   if (auto err = parse_wa_thread_query(*q, in); !err.empty())
                     return bad_request(res, err);
-                  run_crm(svc, res, p, p.business_id,
-                          [peer = *peer, in, b = p.business_id,
-                           k = ai_key(svc)](db_tx& tx) {
-                            return wa_conversation_thread(tx, b, peer, in, k);
-                          });
+                  domain::whatsapp_inbox::thread(svc.db,
+                                                 scope_of(p, p.business_id),
+                                                 *peer, in, ai_key(svc),
+                                                 render(req, res));
                 }));
 
   r.add(http::verb::post, "/api/crm/whatsapp/conversations/{phone}/read",
@@ -79,10 +77,9 @@ void add_whatsapp_inbox_routes(router& r, services& svc) {
                   auto peer = peer_or_404(*req, res);
                   if (!peer)
                     return;
-                  run_crm(svc, res, p, p.business_id,
-                          [peer = *peer, b = p.business_id](db_tx& tx) {
-                            return mark_wa_conversation_read(tx, b, peer);
-                          });
+                  domain::whatsapp_inbox::mark_read(svc.db,
+                                                    scope_of(p, p.business_id),
+                                                    *peer, render(req, res));
                 }));
 }
 
