@@ -163,7 +163,10 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # The service: provider APIs point at a closed local port (no traffic leaves
 # the machine); CALL_START_TIMEOUT_MS is raised because al-webload's
 # incoming_call requests never open a stream, and their watchdogs would
-# otherwise fire (and log) in the middle of the later phases.
+# otherwise fire (and log) in the middle of the later phases;
+# SILENCE_REPROMPT_S is at its maximum because the generator's callers stay
+# silent: otherwise the service says goodbye and closes every stream after
+# two reprompts (the baseline never does), and each call counts as dropped.
 WORK="$(mktemp -d /tmp/al-bench.XXXXXX)"
 chmod 755 "$WORK"
 SVC_PID=""
@@ -215,6 +218,7 @@ env PORT="$SVC_PORT" PUBLIC_BASE_URL="http://127.0.0.1:$SVC_PORT" \
   RECORDINGS_DIR="$WORK/recordings" SCHEMAS_DIR="$REPO/schemas" \
   TWILIO_API_BASE="http://127.0.0.1:9" META_API_BASE="http://127.0.0.1:9" \
   PAYPAL_API_BASE="http://127.0.0.1:9" CALL_START_TIMEOUT_MS=600000 \
+  SILENCE_REPROMPT_S=600 \
   "${PRIO[@]}" taskset -c "$SERVER_CORE" "$BIN_SVC" >"$WORK/service.log" 2>&1 &
 SVC_PID=$!
 BASE_PORT="$(pg_free_port)"
