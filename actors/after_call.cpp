@@ -19,6 +19,7 @@
 #include "actors/after_call.hpp"
 
 #include "actors/crm_queries.hpp"
+#include "actors/job_protocols.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/sql.hpp"
@@ -31,10 +32,9 @@
 #include "core/wav.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -49,30 +49,13 @@
 #include <set>
 #include <stdexcept>
 
-namespace al::after_call_detail {
-
-/// A job this instance claimed.
-struct claimed_job {
-  std::string call_sid;
-  std::int64_t business = 0;
-  int attempts = 0;
-  std::string token;
-};
-
-using claimed_jobs = std::shared_ptr<std::vector<claimed_job>>;
-
-} // namespace al::after_call_detail
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::after_call_detail::claimed_jobs)
-
 namespace al {
 
 namespace json = boost::json;
 
 namespace {
 
-using after_call_detail::claimed_job;
-using after_call_detail::claimed_jobs;
+using claimed_job = after_call_job;
 
 /// Transcript lines the job writes are numbered from here (the call
 /// actor's events count from 1, stream-status events from 100000, the
@@ -184,10 +167,10 @@ constexpr sql_statement merge_lead_fields{
 /// event's seq is transcript_seq_base + pos).
 struct turn {
   std::string role;
-  std::string text;     // known text (agent line, key press, stored STT)
-  int segment = 0;      // a caller turn still to transcribe (0: none)
-  bool stored = false;  // a transcript/transcript_gap row exists already
-  bool spoken = false;  // caller speech (not a key press)
+  std::string text;    // known text (agent line, key press, stored STT)
+  int segment = 0;     // a caller turn still to transcribe (0: none)
+  bool stored = false; // a transcript/transcript_gap row exists already
+  bool spoken = false; // caller speech (not a key press)
 };
 
 struct job_ctx {
@@ -416,16 +399,14 @@ bool caller_said_something(const job_ctx& c) {
   if (!c.engine_lines.empty())
     return std::any_of(c.engine_lines.begin(), c.engine_lines.end(),
                        [](auto& l) { return l.role == "caller"; });
-  return std::any_of(c.turns.begin(), c.turns.end(), [](auto& t) {
-    return t.spoken && !t.text.empty();
-  });
+  return std::any_of(c.turns.begin(), c.turns.end(),
+                     [](auto& t) { return t.spoken && !t.text.empty(); });
 }
 
 /// A provider's answer that no retry can fix.
 bool permanent(const outbound_response& r) {
-  return r.error.empty() && r.status >= 400 && r.status < 500
-         && r.status != 408 && r.status != 409 && r.status != 425
-         && r.status != 429;
+  return r.error.empty() && r.status >= 400 && r.status < 500 && r.status != 408
+         && r.status != 409 && r.status != 425 && r.status != 429;
 }
 
 /// A failure's text for last_error and the logs: never a body or header
@@ -460,9 +441,9 @@ json::object webhook_data(db_tx& tx, std::int64_t business,
   auto* o = r.body.if_object();
   if (!o)
     return data;
-  for (auto key : {"from", "to", "status", "started_at", "ended_at",
-                   "duration_s", "lead_id", "summary", "summary_fields",
-                   "recording_url"})
+  for (auto key :
+       {"from", "to", "status", "started_at", "ended_at", "duration_s",
+        "lead_id", "summary", "summary_fields", "recording_url"})
     data[key] = o->contains(key) ? o->at(key) : json::value(nullptr);
   json::array transcript;
   if (auto* t = o->if_contains("transcript"))
@@ -492,8 +473,8 @@ void write_known_lines(db_tx& tx, const job_ctx& c) {
 }
 
 struct lease_lost : std::runtime_error {
-  lease_lost() : std::runtime_error("after-call lease lost") {
-  }
+  lease_lost()
+    : std::runtime_error("after-call lease lost") {}
 };
 
 void end_job(job_ptr c, std::string status, std::string error,
@@ -606,9 +587,9 @@ void transcribe_next(job_ptr c) {
   std::string error;
   auto mulaw = decode_audio_as_mulaw(c->audio[seg], 120, error);
   auto wav = mulaw ? mulaw_to_pcm_wav(*mulaw) : c->audio[seg];
-  auto body = transcription_request(
-    wav, "turn-" + std::to_string(seg) + ".wav", opts.stt_model, "he",
-    "al-" + crypto::random_token(18));
+  auto body = transcription_request(wav, "turn-" + std::to_string(seg) + ".wav",
+                                    opts.stt_model, "he",
+                                    "al-" + crypto::random_token(18));
   if (!body)
     return fail(c, "stt: the upload could not be built", true);
   outbound_request req;
@@ -627,10 +608,10 @@ void transcribe_next(job_ptr c) {
       return fail(c, "stt: the answer has no text", false);
     auto& t = c->turns[pos];
     t.text = *text;
-    auto detail = text->empty()
-                    ? json::serialize(json::object{{"segment", t.segment}})
-                    : json::serialize(
-                      json::object{{"role", "caller"}, {"text", *text}});
+    auto detail
+      = text->empty()
+          ? json::serialize(json::object{{"segment", t.segment}})
+          : json::serialize(json::object{{"role", "caller"}, {"text", *text}});
     auto kind = text->empty() ? "transcript_gap" : "transcript";
     c->env->db.run(
       [c, pos, detail, kind](db_tx& tx) {
@@ -693,7 +674,8 @@ void start_job(std::shared_ptr<const after_call_env> env, claimed_job job,
                  });
 }
 
-// -- the job actor -------------------------------------------------------------
+// -- the job actor
+// -------------------------------------------------------------
 
 struct after_call_state {
   std::shared_ptr<const after_call_env> env;
@@ -703,9 +685,9 @@ struct after_call_state {
   bool again = false; // rung while claiming
 };
 
-using after_call_actor = caf::stateful_actor<after_call_state>;
+using after_call_self = after_call_actor::stateful_pointer<after_call_state>;
 
-void claim(after_call_actor* self) {
+void claim(after_call_self self) {
   auto& st = self->state;
   if (st.claiming) {
     st.again = true;
@@ -721,7 +703,7 @@ void claim(after_call_actor* self) {
   auto lease = static_cast<std::int64_t>(o.lease.count());
   auto settle = static_cast<std::int64_t>(o.settle.count());
   auto token = st.instance + ":" + crypto::random_token(9);
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<after_call_actor>(self);
   st.env->db.run(
     [out, lease, settle, token, room](db_tx& tx) {
       for (auto row : exec(tx, claim_jobs, lease, token, settle,
@@ -732,17 +714,18 @@ void claim(after_call_actor* self) {
     [me, out](const db_error& err) {
       if (!err.empty())
         out->clear(); // the next tick tries again
-      caf::anon_send(me, result_atom_v, claimed_jobs{out});
+      caf::anon_send(me, result_atom_v, after_call_claimed{std::move(*out)});
     });
 }
 
-caf::behavior after_call_behavior(after_call_actor* self,
-                                  std::shared_ptr<const after_call_env> env) {
+after_call_actor::behavior_type
+after_call_behavior(after_call_self self,
+                    std::shared_ptr<const after_call_env> env) {
   self->state.env = env;
   if (env->bell)
     env->bell->attach(self->address());
   // The first look right away: jobs left by a restart are due.
-  caf::anon_send(caf::actor_cast<caf::actor>(self), create_atom_v);
+  caf::anon_send(caf::actor_cast<after_call_actor>(self), create_atom_v);
   self->delayed_send(self, env->opts.poll_interval, timeout_atom_v,
                      std::int64_t{0});
   return {
@@ -752,16 +735,17 @@ caf::behavior after_call_behavior(after_call_actor* self,
       self->delayed_send(self, self->state.env->opts.poll_interval,
                          timeout_atom_v, std::int64_t{0});
     },
-    [=](result_atom, claimed_jobs& jobs) {
+    [=](result_atom, after_call_claimed& claimed) {
       auto& st = self->state;
       st.claiming = false;
-      caf::actor me = caf::actor_cast<caf::actor>(self);
-      for (auto& j : *jobs) {
+      auto me = caf::actor_cast<after_call_actor>(self);
+      auto& jobs = claimed.jobs;
+      for (auto& j : jobs) {
         ++st.running;
         start_job(st.env, j, [me] { caf::anon_send(me, idle_atom_v); });
       }
       // A full batch may mean more are due; a ring while claiming too.
-      if (st.again || (!jobs->empty() && st.running < st.env->opts.parallel))
+      if (st.again || (!jobs.empty() && st.running < st.env->opts.parallel))
         claim(self);
     },
     [=](idle_atom) {
@@ -780,10 +764,10 @@ void after_call_bell::attach(caf::actor_addr a) {
 }
 
 void after_call_bell::ring() const {
-  caf::actor a;
+  after_call_actor a;
   {
     std::lock_guard<std::mutex> g{mtx_};
-    a = caf::actor_cast<caf::actor>(addr_);
+    a = caf::actor_cast<after_call_actor>(addr_);
   }
   if (a)
     caf::anon_send(a, create_atom_v);
@@ -808,7 +792,7 @@ child_spec make_after_call_spec(std::shared_ptr<const after_call_env> env) {
   child_spec spec;
   spec.key = "after_call";
   spec.spawn = [env](caf::actor_system& sys) {
-    return sys.spawn(after_call_behavior, env);
+    return caf::actor_cast<caf::actor>(sys.spawn(after_call_behavior, env));
   };
   return spec;
 }

@@ -1,13 +1,14 @@
 // The audio jobs actor (see audio_jobs.hpp). Two independent loops, each
 // with at most one pass in flight:
 //
-//   purge:  purge_tick (every purge_interval) or purge_now
-//             -> a batch on the pool -> purge_done(n) -> next batch while
-//                a batch came back full -> answer the waiters
-//   import: import_tick (at start; again after a database failure) or
-//           import_now
-//             -> a batch on the pool -> import_done -> next batch while the
-//                batch claimed rows -> answer the waiters
+//   purge:  (purge_atom) every purge_interval, or (purge_atom, now_atom)
+//             -> a batch on the pool -> (purge_atom, n, ok) -> next batch
+//                while a batch came back full -> answer the waiters
+//   import: (import_atom) at start and again after a database failure, or
+//           (import_atom, now_atom)
+//             -> a batch on the pool -> (import_atom, claimed, imported,
+//                ok) -> next batch while the batch claimed rows -> answer
+//                the waiters
 //
 // The state struct comes first, then the passes, then the behaviour.
 
@@ -20,11 +21,11 @@
 #include "actors/type_ids.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include <pqxx/pqxx>
 
@@ -32,34 +33,6 @@
 #include <fstream>
 #include <memory>
 #include <vector>
-
-namespace al {
-
-namespace {
-
-struct purge_tick {};
-struct purge_now {};
-struct purge_done {
-  std::int64_t deleted = 0;
-  bool ok = true;
-};
-struct import_tick {};
-struct import_now {};
-struct import_done {
-  std::int64_t claimed = 0;  // rows looked at
-  std::int64_t imported = 0; // objects stored
-  bool ok = true;
-};
-
-} // namespace
-} // namespace al
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::purge_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::purge_now)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::purge_done)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::import_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::import_now)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::import_done)
 
 namespace al {
 
@@ -74,7 +47,8 @@ constexpr std::uintmax_t max_import_bytes = 64 * 1024 * 1024;
 /// next batch goes on).
 constexpr std::uintmax_t import_batch_bytes = 32 * 1024 * 1024;
 
-// -- SQL -----------------------------------------------------------------------
+// -- SQL
+// -----------------------------------------------------------------------
 
 constexpr sql_statement purge_old_audio{
   "DELETE FROM call_audio WHERE id IN (SELECT id FROM call_audio"
@@ -98,7 +72,8 @@ constexpr sql_statement claim_recordings{
 constexpr sql_statement mark_recording{
   "UPDATE calls SET recording_import = $2 WHERE id = $1"};
 
-// -- files ---------------------------------------------------------------------
+// -- files
+// ---------------------------------------------------------------------
 
 /// `stored` (relative to `dir`, or absolute) resolved inside `dir`, or
 /// nullopt when it would escape it ("..", symlinks, another root).
@@ -174,7 +149,8 @@ void remove_imported(const std::string& dir, const fs::path& file) {
     fs::remove(parent, ec); // fails (harmlessly) unless empty
 }
 
-// -- the actor -----------------------------------------------------------------
+// -- the actor
+// -----------------------------------------------------------------
 
 struct audio_jobs_state {
   store db;
@@ -182,25 +158,26 @@ struct audio_jobs_state {
   audio_job_options opts;
   bool purging = false;
   std::int64_t purged = 0; // in the running pass
-  std::vector<caf::response_promise> purge_waiters;
+  std::vector<caf::typed_response_promise<std::int64_t>> purge_waiters;
   bool importing = false;
   std::int64_t imported = 0; // in the running pass
-  std::vector<caf::response_promise> import_waiters;
+  std::vector<caf::typed_response_promise<std::int64_t>> import_waiters;
 
   static inline const char* name = "audio_jobs";
 };
 
-using audio_jobs_actor = caf::stateful_actor<audio_jobs_state>;
+using jobs_self = audio_jobs_actor::stateful_pointer<audio_jobs_state>;
 
-void answer(std::vector<caf::response_promise>& waiters, std::int64_t n) {
+void answer(std::vector<caf::typed_response_promise<std::int64_t>>& waiters,
+            std::int64_t n) {
   for (auto& rp : waiters)
     rp.deliver(n);
   waiters.clear();
 }
 
-/// One retention batch on the pool; purge_done comes back.
-void purge_batch(audio_jobs_actor* self) {
-  auto me = caf::actor_cast<caf::actor>(self);
+/// One retention batch on the pool; (purge_atom, deleted, ok) comes back.
+void purge_batch(jobs_self self) {
+  auto me = caf::actor_cast<audio_jobs_actor>(self);
   auto deleted = std::make_shared<std::int64_t>(0);
   auto& st = self->state;
   st.db.run(
@@ -212,11 +189,11 @@ void purge_batch(audio_jobs_actor* self) {
     [me, deleted](const db_error& err) {
       if (!err.empty())
         log_safe(spdlog::level::warn, "audio retention: {}", err);
-      caf::anon_send(me, purge_done{*deleted, err.empty()});
+      caf::anon_send(me, purge_atom_v, *deleted, err.empty());
     });
 }
 
-void start_purge(audio_jobs_actor* self) {
+void start_purge(jobs_self self) {
   auto& st = self->state;
   if (st.purging)
     return;
@@ -231,15 +208,15 @@ void start_purge(audio_jobs_actor* self) {
 
 /// One import batch on the pool: claims call_segments and calls rows whose
 /// files were not looked at, moves what it can read, marks every claimed
-/// row; after the commit, deletes the files it moved. import_done comes
-/// back.
-void import_batch(audio_jobs_actor* self) {
+/// row; after the commit, deletes the files it moved. (import_atom,
+/// claimed, imported, ok) comes back.
+void import_batch(jobs_self self) {
   struct outcome {
     std::int64_t claimed = 0;
     std::int64_t imported = 0;
     std::vector<fs::path> moved;
   };
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<audio_jobs_actor>(self);
   auto out = std::make_shared<outcome>();
   auto& st = self->state;
   auto dir = st.opts.recordings_dir;
@@ -256,8 +233,8 @@ void import_batch(audio_jobs_actor* self) {
         auto bytes = read_inside(dir, stored, path, why);
         if (!bytes) {
           log_safe(spdlog::level::warn,
-                   "audio import: {} {} of {} ('{}'): {}; marked missing",
-                   kind, seq, sid, stored, why);
+                   "audio import: {} {} of {} ('{}'): {}; marked missing", kind,
+                   seq, sid, stored, why);
           return "missing";
         }
         read += bytes->size();
@@ -288,17 +265,18 @@ void import_batch(audio_jobs_actor* self) {
     [me, out, dir](const db_error& err) {
       if (!err.empty()) {
         log_safe(spdlog::level::warn, "audio import: {}", err);
-        caf::anon_send(me, import_done{0, 0, false});
+        caf::anon_send(me, import_atom_v, std::int64_t{0}, std::int64_t{0},
+                       false);
         return;
       }
       // Committed: the database holds them now.
       for (auto& p : out->moved)
         remove_imported(dir, p);
-      caf::anon_send(me, import_done{out->claimed, out->imported, true});
+      caf::anon_send(me, import_atom_v, out->claimed, out->imported, true);
     });
 }
 
-void start_import(audio_jobs_actor* self) {
+void start_import(jobs_self self) {
   auto& st = self->state;
   if (st.importing)
     return;
@@ -307,72 +285,72 @@ void start_import(audio_jobs_actor* self) {
   import_batch(self);
 }
 
-caf::behavior audio_jobs(audio_jobs_actor* self, store db, metrics* m,
-                         audio_job_options opts) {
+audio_jobs_actor::behavior_type audio_jobs(jobs_self self, store db, metrics* m,
+                                           audio_job_options opts) {
   auto& st = self->state;
   st.db = std::move(db);
   st.m = m;
   st.opts = std::move(opts);
   if (st.opts.retention_days > 0)
-    self->delayed_send(self, st.opts.first_purge, purge_tick{});
+    self->delayed_send(self, st.opts.first_purge, purge_atom_v);
   if (st.opts.import_at_start)
-    self->send(self, import_tick{});
+    self->send(self, import_atom_v);
   return {
-    [=](purge_tick) {
-      self->delayed_send(self, self->state.opts.purge_interval, purge_tick{});
+    [=](purge_atom) {
+      self->delayed_send(self, self->state.opts.purge_interval, purge_atom_v);
       start_purge(self);
     },
-    [=](purge_now) {
-      auto rp = self->make_response_promise();
+    [=](purge_atom, now_atom) {
+      auto rp = self->make_response_promise<std::int64_t>();
       self->state.purge_waiters.push_back(rp);
       start_purge(self);
       return rp;
     },
-    [=](purge_done& d) {
+    [=](purge_atom, std::int64_t deleted, bool ok) {
       auto& st = self->state;
-      st.purged += d.deleted;
-      if (st.m && d.deleted > 0)
-        st.m->audio_purged.Increment(static_cast<double>(d.deleted));
-      if (d.ok && d.deleted >= st.opts.purge_batch)
+      st.purged += deleted;
+      if (st.m && deleted > 0)
+        st.m->audio_purged.Increment(static_cast<double>(deleted));
+      if (ok && deleted >= st.opts.purge_batch)
         return purge_batch(self);
       st.purging = false;
       if (st.purged > 0)
         log_safe(spdlog::level::info, "audio retention: {} objects deleted",
                  st.purged);
-      answer(st.purge_waiters, d.ok ? st.purged : -1);
+      answer(st.purge_waiters, ok ? st.purged : -1);
     },
-    [=](import_tick) { start_import(self); },
-    [=](import_now) {
-      auto rp = self->make_response_promise();
+    [=](import_atom) { start_import(self); },
+    [=](import_atom, now_atom) {
+      auto rp = self->make_response_promise<std::int64_t>();
       self->state.import_waiters.push_back(rp);
       start_import(self);
       return rp;
     },
-    [=](import_done& d) {
+    [=](import_atom, std::int64_t claimed, std::int64_t imported, bool ok) {
       auto& st = self->state;
-      st.imported += d.imported;
-      if (d.ok && d.claimed > 0)
+      st.imported += imported;
+      if (ok && claimed > 0)
         return import_batch(self);
       st.importing = false;
       if (st.imported > 0)
         log_safe(spdlog::level::info,
-                 "audio import: {} files moved into the database",
-                 st.imported);
-      if (!d.ok)
-        self->delayed_send(self, st.opts.retry_delay, import_tick{});
-      answer(st.import_waiters, d.ok ? st.imported : -1);
+                 "audio import: {} files moved into the database", st.imported);
+      if (!ok)
+        self->delayed_send(self, st.opts.retry_delay, import_atom_v);
+      answer(st.import_waiters, ok ? st.imported : -1);
     },
   };
 }
 
-template <class Msg>
-std::int64_t ask_blocking(caf::actor_system& sys, const caf::actor& jobs,
-                          std::chrono::milliseconds timeout) {
+/// (what, now_atom) -> the number, or -1.
+template <class What>
+std::int64_t ask_blocking(caf::actor_system& sys, const audio_jobs_actor& jobs,
+                          std::chrono::milliseconds timeout, What what) {
   if (!jobs)
     return -1;
   caf::scoped_actor self{sys};
   std::int64_t out = -1;
-  self->request(jobs, timeout, Msg{})
+  self->request(jobs, timeout, what, now_atom_v)
     .receive([&](std::int64_t n) { out = n; }, [](caf::error&) {});
   return out;
 }
@@ -383,13 +361,13 @@ child_spec audio_jobs_spec(store db, metrics* m, audio_job_options opts) {
   child_spec spec;
   spec.key = audio_jobs_key;
   spec.spawn = [db, m, opts](caf::actor_system& sys) {
-    return sys.spawn(audio_jobs, db, m, opts);
+    return caf::actor_cast<caf::actor>(sys.spawn(audio_jobs, db, m, opts));
   };
   return spec;
 }
 
-caf::actor find_audio_jobs(caf::actor_system& sys,
-                           const caf::actor& job_manager) {
+audio_jobs_actor find_audio_jobs(caf::actor_system& sys,
+                                 const supervisor_actor& job_manager) {
   if (!job_manager)
     return {};
   caf::scoped_actor self{sys};
@@ -398,17 +376,19 @@ caf::actor find_audio_jobs(caf::actor_system& sys,
     ->request(job_manager, std::chrono::seconds(5), lookup_atom_v,
               std::string{audio_jobs_key})
     .receive([&](caf::actor& a) { out = std::move(a); }, [](caf::error&) {});
-  return out;
+  return caf::actor_cast<audio_jobs_actor>(out);
 }
 
-std::int64_t purge_audio_now(caf::actor_system& sys, const caf::actor& jobs,
+std::int64_t purge_audio_now(caf::actor_system& sys,
+                             const audio_jobs_actor& jobs,
                              std::chrono::milliseconds timeout) {
-  return ask_blocking<purge_now>(sys, jobs, timeout);
+  return ask_blocking(sys, jobs, timeout, purge_atom_v);
 }
 
-std::int64_t import_audio_now(caf::actor_system& sys, const caf::actor& jobs,
+std::int64_t import_audio_now(caf::actor_system& sys,
+                              const audio_jobs_actor& jobs,
                               std::chrono::milliseconds timeout) {
-  return ask_blocking<import_now>(sys, jobs, timeout);
+  return ask_blocking(sys, jobs, timeout, import_atom_v);
 }
 
 } // namespace al

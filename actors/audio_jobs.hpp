@@ -15,6 +15,7 @@
 //
 // The database work runs on the store's pool, never on the actor's thread.
 
+#include "actors/job_protocols.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 
@@ -46,21 +47,24 @@ struct audio_job_options {
 /// The job manager's child spec (key audio_jobs_key) for this instance.
 child_spec audio_jobs_spec(store db, metrics* m, audio_job_options opts);
 
-/// The running audio jobs actor under `job_manager` (invalid when none).
+/// The running audio jobs actor under `job_manager` (invalid when none);
+/// its interface, audio_jobs_actor, is in actors/job_protocols.hpp.
 /// Blocking: start-up, tests, operators.
-caf::actor find_audio_jobs(caf::actor_system& sys,
-                           const caf::actor& job_manager);
+audio_jobs_actor find_audio_jobs(caf::actor_system& sys,
+                                 const supervisor_actor& job_manager);
 
 /// Runs a retention pass now and waits for it: the number of objects
 /// deleted, or -1 on timeout or a database failure. Blocking (tests,
 /// operators).
-std::int64_t purge_audio_now(caf::actor_system& sys, const caf::actor& jobs,
+std::int64_t purge_audio_now(caf::actor_system& sys,
+                             const audio_jobs_actor& jobs,
                              std::chrono::milliseconds timeout);
 
 /// Runs the import now (or joins the one running) and waits for it: the
 /// number of objects moved into the database, or -1 on timeout or a
 /// database failure. Blocking (tests, operators).
-std::int64_t import_audio_now(caf::actor_system& sys, const caf::actor& jobs,
+std::int64_t import_audio_now(caf::actor_system& sys,
+                              const audio_jobs_actor& jobs,
                               std::chrono::milliseconds timeout);
 
 } // namespace al

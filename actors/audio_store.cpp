@@ -12,7 +12,8 @@ namespace al {
 
 namespace {
 
-// -- writing -------------------------------------------------------------------
+// -- writing
+// -------------------------------------------------------------------
 
 // A whole object in one transaction: the row is complete when (and only
 // if) its chunks commit with it. A retry updates the same row.
@@ -60,7 +61,8 @@ constexpr sql_statement complete_audio{
   "                    WHERE audio_id = $1) = $3 + 1"
   " RETURNING id"};
 
-// -- reading -------------------------------------------------------------------
+// -- reading
+// -------------------------------------------------------------------
 
 constexpr sql_statement select_audio{
   "SELECT id, content_type, total_bytes, duration_ms FROM call_audio"
@@ -131,20 +133,20 @@ bool save_audio(const store& db, std::string call_sid, std::string kind,
     return false;
   auto data = std::make_shared<const std::string>(std::move(bytes));
   auto what = "audio " + kind + " " + std::to_string(seq) + " of " + call_sid;
-  return db.write(
-    std::move(what),
-    [call_sid = std::move(call_sid), kind = std::move(kind), seq,
-     content_type = std::move(content_type), data, duration_ms](db_tx& tx) {
-      auto r = exec(tx, upsert_whole_audio, call_sid, kind, seq, content_type,
-                    static_cast<std::int64_t>(data->size()), duration_ms);
-      if (r.empty()) {
-        log_safe(spdlog::level::warn,
-                 "audio {} {} of {} not stored: no such call", kind, seq,
-                 call_sid);
-        return;
-      }
-      write_chunks(tx, r[0][0].as<std::int64_t>(), *data);
-    });
+  return db.write(std::move(what), [call_sid = std::move(call_sid),
+                                    kind = std::move(kind), seq,
+                                    content_type = std::move(content_type),
+                                    data, duration_ms](db_tx& tx) {
+    auto r = exec(tx, upsert_whole_audio, call_sid, kind, seq, content_type,
+                  static_cast<std::int64_t>(data->size()), duration_ms);
+    if (r.empty()) {
+      log_safe(spdlog::level::warn,
+               "audio {} {} of {} not stored: no such call", kind, seq,
+               call_sid);
+      return;
+    }
+    write_chunks(tx, r[0][0].as<std::int64_t>(), *data);
+  });
 }
 
 bool append_audio_chunk(const store& db, const std::string& call_sid,
@@ -161,14 +163,13 @@ bool append_audio_chunk(const store& db, const std::string& call_sid,
   auto data = std::make_shared<const std::string>(std::move(bytes));
   auto what = "audio chunk " + std::to_string(chunk_no) + " of " + kind + " "
               + std::to_string(seq) + " of " + call_sid;
-  return db.write(std::move(what), [call_sid, kind, seq, content_type,
-                                    chunk_no, data, last,
-                                    duration_ms](db_tx& tx) {
+  return db.write(std::move(what), [call_sid, kind, seq, content_type, chunk_no,
+                                    data, last, duration_ms](db_tx& tx) {
     auto r = exec(tx, upsert_audio_header, call_sid, kind, seq, content_type);
     if (r.empty()) {
       log_safe(spdlog::level::warn,
-               "audio chunk of {} {} of {} not stored: no such call", kind,
-               seq, call_sid);
+               "audio chunk of {} {} of {} not stored: no such call", kind, seq,
+               call_sid);
       return;
     }
     auto id = r[0][0].as<std::int64_t>();
@@ -179,15 +180,14 @@ bool append_audio_chunk(const store& db, const std::string& call_sid,
     exec(tx, delete_chunks_after, id, chunk_no);
     if (exec(tx, complete_audio, id, duration_ms, chunk_no).empty())
       log_safe(spdlog::level::err,
-               "audio {} {} of {} not complete: chunks before {} missing",
-               kind, seq, call_sid, chunk_no);
+               "audio {} {} of {} not complete: chunks before {} missing", kind,
+               seq, call_sid, chunk_no);
   });
 }
 
-std::optional<audio_object> find_call_audio(db_tx& tx, std::int64_t business,
-                                            const std::string& call_sid,
-                                            std::string_view kind,
-                                            std::int64_t seq) {
+std::optional<audio_object>
+find_call_audio(db_tx& tx, std::int64_t business, const std::string& call_sid,
+                std::string_view kind, std::int64_t seq) {
   return object_of(
     exec(tx, select_audio, business, call_sid, std::string{kind}, seq));
 }
@@ -198,10 +198,9 @@ std::optional<audio_object> find_call_recording(db_tx& tx,
   return object_of(exec(tx, select_recording, business, call_sid));
 }
 
-std::optional<std::string> read_audio_bytes(db_tx& tx,
-                                            const audio_object& object,
-                                            std::uint64_t first,
-                                            std::uint64_t last) {
+std::optional<std::string>
+read_audio_bytes(db_tx& tx, const audio_object& object, std::uint64_t first,
+                 std::uint64_t last) {
   if (object.total_bytes == 0)
     return std::string{};
   if (first > last || last >= object.total_bytes)
@@ -220,10 +219,10 @@ std::optional<std::string> read_audio_bytes(db_tx& tx,
   for (auto row : rows) {
     auto no = row[0].as<std::int64_t>();
     auto size = row[1].as<std::int64_t>();
-    auto want_size = no < last_chunk
-                       ? static_cast<std::int64_t>(ch)
-                       : static_cast<std::int64_t>(object.total_bytes
-                                                   - ch * static_cast<std::uint64_t>(no));
+    auto want_size = no < last_chunk ? static_cast<std::int64_t>(ch)
+                                     : static_cast<std::int64_t>(
+                                       object.total_bytes
+                                       - ch * static_cast<std::uint64_t>(no));
     if (no != expect || size != want_size)
       break;
     pqxx::binarystring slice{row[2]};

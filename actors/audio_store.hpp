@@ -53,10 +53,9 @@ struct audio_object {
 };
 
 /// The complete object (`kind`, `seq`) of call `call_sid` of `business`.
-std::optional<audio_object> find_call_audio(db_tx& tx, std::int64_t business,
-                                            const std::string& call_sid,
-                                            std::string_view kind,
-                                            std::int64_t seq);
+std::optional<audio_object>
+find_call_audio(db_tx& tx, std::int64_t business, const std::string& call_sid,
+                std::string_view kind, std::int64_t seq);
 
 /// What GET /api/crm/calls/{sid}/recording plays: the whole-call recording
 /// ("call") when complete, else the downloaded Twilio one ("recording").
@@ -69,10 +68,9 @@ std::optional<audio_object> find_call_recording(db_tx& tx,
 /// only the chunks that hold them; nullopt when stored chunks are missing
 /// or of the wrong size (logged). An empty object reads as "" for (0, 0)
 /// only when total_bytes is 0.
-std::optional<std::string> read_audio_bytes(db_tx& tx,
-                                            const audio_object& object,
-                                            std::uint64_t first,
-                                            std::uint64_t last);
+std::optional<std::string>
+read_audio_bytes(db_tx& tx, const audio_object& object, std::uint64_t first,
+                 std::uint64_t last);
 
 // -- in a caller's transaction ------------------------------------------------
 

@@ -20,12 +20,12 @@ constexpr sql_statement insert_audit{
   " nullif($8, ''), nullif($9, ''), $10::jsonb)"};
 
 // $2: exact action, or a prefix ending in '.'; NULL: every action.
-#define AL_AUDIT_WHERE                                                     \
-  " WHERE business_id = $1 AND ($2::text IS NULL OR action = $2"          \
+#define AL_AUDIT_WHERE                                                         \
+  " WHERE business_id = $1 AND ($2::text IS NULL OR action = $2"               \
   " OR (right($2, 1) = '.' AND left(action, length($2)) = $2))"
 
-constexpr sql_statement count_audit{"SELECT count(*) FROM audit_log"
-                                    AL_AUDIT_WHERE};
+constexpr sql_statement count_audit{
+  "SELECT count(*) FROM audit_log" AL_AUDIT_WHERE};
 
 constexpr sql_statement select_audit{
   "SELECT id, iso_utc(at), actor, token_id, role, action,"
@@ -56,7 +56,8 @@ void diff_into(json::object& out, const std::string& prefix,
   static const json::value null_value;
   for (auto& [k, v] : before) {
     auto i = after.find(k);
-    note(prefix + std::string{k}, v, i == after.end() ? null_value : i->value());
+    note(prefix + std::string{k}, v,
+         i == after.end() ? null_value : i->value());
   }
   for (auto& [k, v] : after)
     if (!before.contains(k))

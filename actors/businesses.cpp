@@ -2,8 +2,8 @@
 
 #include "actors/audit.hpp"
 #include "actors/sql.hpp"
-#include "core/secret_box.hpp"
 #include "actors/sql_fields.hpp"
+#include "core/secret_box.hpp"
 
 #include <boost/json/parse.hpp>
 #include <pqxx/pqxx>
@@ -81,7 +81,8 @@ constexpr sql_statement update_business{
   "   ELSE voice END),"
   " transfer = coalesce($19::jsonb, transfer),"
   " greeting_rev = greeting_rev + CASE WHEN $3 IS DISTINCT FROM NULL"
-  "   OR $18 IS DISTINCT FROM NULL OR $5 IS DISTINCT FROM NULL THEN 1 ELSE 0 END,"
+  "   OR $18 IS DISTINCT FROM NULL OR $5 IS DISTINCT FROM NULL THEN 1 ELSE 0 "
+  "END,"
   " updated_at = now() WHERE id = $1"};
 
 // Outgoing webhooks: "" clears (NULL); the secret comes sealed.
@@ -245,8 +246,8 @@ void save_business(db_tx& tx, std::int64_t id, const business_input& in) {
        stored_secret(in.twilio_token, "twilio_auth_token"), in.wa_from,
        in.wa_provider, in.payments_enabled, in.payments_provider, in.paypal_id,
        stored_secret(in.paypal_secret, "paypal_secret"), in.tranzila_terminal,
-       in.working_hours,
-       in.max_live_calls, in.after_hours_reply, in.voice, in.transfer);
+       in.working_hours, in.max_live_calls, in.after_hours_reply, in.voice,
+       in.transfer);
   if (in.webhook_url || in.webhook_secret) {
     std::optional<std::string> secret;
     if (in.webhook_secret)
@@ -267,9 +268,8 @@ void save_business(db_tx& tx, std::int64_t id, const business_input& in) {
   }
 }
 
-void save_business_audited(db_tx& tx, std::int64_t id,
-                           const business_input& in, const audit_who& who,
-                           const std::string& action) {
+void save_business_audited(db_tx& tx, std::int64_t id, const business_input& in,
+                           const audit_who& who, const std::string& action) {
   auto before = business_view(tx, id);
   save_business(tx, id, in);
   audit_entry e;
@@ -287,7 +287,8 @@ void save_business_audited(db_tx& tx, std::int64_t id,
   if (in.webhook_secret
       && (!in.webhook_secret->empty() || e.diff.contains("webhook_secret_set")))
     e.diff["webhook_secret"] = json::object{{"changed", true}};
-  if (!e.diff.empty() || before.empty()) // a patch that changed nothing is no event
+  if (!e.diff.empty()
+      || before.empty()) // a patch that changed nothing is no event
     record_audit(tx, who, e);
 }
 

@@ -40,9 +40,8 @@ void save_business(db_tx& tx, std::int64_t id, const business_input& in);
 /// save_business plus its audit row (`action`: "business.create",
 /// "business.update", "settings.update"): the view's fields that changed,
 /// and which secrets were given (never their values).
-void save_business_audited(db_tx& tx, std::int64_t id,
-                           const business_input& in, const audit_who& who,
-                           const std::string& action);
+void save_business_audited(db_tx& tx, std::int64_t id, const business_input& in,
+                           const audit_who& who, const std::string& action);
 
 /// The numbers in `in` already claimed by a business other than `id`
 /// (locks the rows it finds).

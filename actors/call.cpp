@@ -22,8 +22,9 @@
 
 #include "actors/after_call.hpp"
 #include "actors/audio_store.hpp"
-#include "actors/call_rows.hpp"
+#include "actors/call_protocol.hpp"
 #include "actors/call_recorder.hpp"
+#include "actors/call_rows.hpp"
 #include "actors/call_tools.hpp"
 #include "actors/leads.hpp"
 #include "actors/log.hpp"
@@ -41,8 +42,9 @@
 
 #include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -50,8 +52,6 @@
 
 #include <algorithm>
 #include <filesystem>
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::call_info)
 
 namespace al {
 
@@ -67,15 +67,15 @@ constexpr std::size_t max_turn_bytes = 8000 * 60; // one minute of audio
 constexpr std::chrono::milliseconds watchdog_step{1000};
 
 struct call_state;
-using call_actor = caf::stateful_actor<call_state>;
+/// The call actor itself (its interface: call_actor, actors/call_protocol.hpp).
+using call_self = call_actor::stateful_base<call_state>;
 
-/// What the link of the openai engine reports (ai_event_atom messages).
-enum ai_report : std::int32_t { ai_open, ai_message, ai_closed, ai_tool };
+using ai_kind = call_ai_event::kind_t;
 
 /// The call actor as seen by a conversation engine.
 class call_host final : public engine_host {
 public:
-  call_actor* self = nullptr;
+  call_self* self = nullptr;
 
   void play(audio_ptr audio, std::string mark) override;
   void clear() override;
@@ -97,12 +97,12 @@ struct call_state {
   bool setup_requested = false;
 };
 
-bool ai_active(call_actor* self) {
+bool ai_active(call_self* self) {
   return self->state.ai && self->state.ai->active();
 }
 
 /// Queues an ordered event row (idempotent by (call_sid, kind, seq)).
-void record_event(call_actor* self, const std::string& kind,
+void record_event(call_self* self, const std::string& kind,
                   boost::json::object detail = {}) {
   auto& cp = *self->state.cp;
   auto seq = ++cp.event_seq;
@@ -114,7 +114,7 @@ void record_event(call_actor* self, const std::string& kind,
 }
 
 /// Plays `audio` as the next utterance.
-void say(call_actor* self, const audio_ptr& audio, const char* what) {
+void say(call_self* self, const audio_ptr& audio, const char* what) {
   auto& cp = *self->state.cp;
   if (!cp.sink || !audio)
     return;
@@ -125,8 +125,7 @@ void say(call_actor* self, const audio_ptr& audio, const char* what) {
     auto& env = *self->state.env;
     if (env.m)
       env.m->turn_reply.Observe(
-        std::chrono::duration<double>(self->clock().now()
-                                      - cp.speech_ended_at)
+        std::chrono::duration<double>(self->clock().now() - cp.speech_ended_at)
           .count());
     cp.speech_ended_at = {};
   }
@@ -141,7 +140,7 @@ void say(call_actor* self, const audio_ptr& audio, const char* what) {
 /// own Twilio mark is "greeting"), so barge-in, the caller's answer and the
 /// silence timer treat them as one utterance, and the greeting stays the
 /// first audio of the call.
-void greet(call_actor* self) {
+void greet(call_self* self) {
   auto& cp = *self->state.cp;
   auto& voice = *cp.info.voice;
   if (!cp.info.record_calls || !voice.recording_notice || !voice.greeting
@@ -158,7 +157,7 @@ void greet(call_actor* self) {
 /// A barge-in cut the greeting or the recording notice: the caller may not
 /// have heard that the call is recorded, so nothing of it is kept (the
 /// recorder is dropped before its first chunk: a chunk holds minutes).
-void drop_unannounced_recording(call_actor* self) {
+void drop_unannounced_recording(call_self* self) {
   auto& cp = *self->state.cp;
   if (!cp.notice_playing)
     return;
@@ -172,7 +171,7 @@ void drop_unannounced_recording(call_actor* self) {
 /// record_calls: the whole two-sided call from here to the hang-up
 /// (actors/call_recorder.hpp). Every caller frame must reach the actor now,
 /// not only those around speech (the VAD on the I/O thread is unchanged).
-void start_recording(call_actor* self) {
+void start_recording(call_self* self) {
   auto& cp = *self->state.cp;
   auto& env = *self->state.env;
   if (cp.recorder || !cp.sink)
@@ -214,7 +213,7 @@ void stop_recording(call_checkpoint& cp) {
 
 /// Saves the caller's turn as a mu-law WAV segment in the database (the
 /// store's write queue: off the media path, any instance serves it).
-void save_turn(call_actor* self) {
+void save_turn(call_self* self) {
   auto& cp = *self->state.cp;
   auto& env = *self->state.env;
   if (cp.turn_audio.empty())
@@ -230,7 +229,7 @@ void save_turn(call_actor* self) {
 }
 
 /// Moves the dialogue after a caller turn.
-void on_turn(call_actor* self, const std::string& digit) {
+void on_turn(call_self* self, const std::string& digit) {
   auto& cp = *self->state.cp;
   auto before = cp.step;
   cp.step = next_step(cp.step, digit, cp.deal, cp.callback);
@@ -244,7 +243,7 @@ void on_turn(call_actor* self, const std::string& digit) {
 }
 
 /// The goodbye was heard: store the outcome, then end the stream.
-void finish(call_actor* self, std::string reason) {
+void finish(call_self* self, std::string reason) {
   auto& cp = *self->state.cp;
   cp.step = call_step::done;
   auto sid = cp.info.call_sid;
@@ -265,7 +264,7 @@ void finish(call_actor* self, std::string reason) {
 }
 
 /// The stream ended before the dialogue did (or the caller hung up).
-void ended_early(call_actor* self, const std::string& reason) {
+void ended_early(call_self* self, const std::string& reason) {
   auto& cp = *self->state.cp;
   auto sid = cp.info.call_sid;
   bool caller_hung_up = reason == "stop";
@@ -283,7 +282,7 @@ void ended_early(call_actor* self, const std::string& reason) {
 
 /// The transfer line was heard: store where to dial, then end the stream;
 /// the <Connect action> (any instance) answers with the <Dial>.
-void complete_transfer(call_actor* self) {
+void complete_transfer(call_self* self) {
   auto& cp = *self->state.cp;
   cp.step = call_step::done;
   auto sid = cp.info.call_sid;
@@ -306,7 +305,7 @@ void complete_transfer(call_actor* self) {
 }
 
 /// Tells the agents who will ring, on WhatsApp, who is calling and why.
-void notify_agents(call_actor* self, const std::string& reason) {
+void notify_agents(call_self* self, const std::string& reason) {
   auto& cp = *self->state.cp;
   auto& env = *self->state.env;
   if (!env.send_whatsapp || !cp.setup)
@@ -319,7 +318,6 @@ void notify_agents(call_actor* self, const std::string& reason) {
     text += ". הצורך: " + reason;
   if (!cp.setup->lead_facts.empty())
     text += ". ידוע: " + cp.setup->lead_facts;
-  caf::actor me = caf::actor_cast<caf::actor>(self);
   for (auto& number : cp.setup->transfer_numbers)
     env.send_whatsapp(cp.info.business_id, number, text,
                       [sid = cp.info.call_sid, number](std::string error,
@@ -332,7 +330,7 @@ void notify_agents(call_actor* self, const std::string& reason) {
 }
 
 /// DTMF 0 or the AI's transfer_call. Returns the tool's answer for the AI.
-std::string request_transfer(call_actor* self, const std::string& reason) {
+std::string request_transfer(call_self* self, const std::string& reason) {
   auto& cp = *self->state.cp;
   auto& env = *self->state.env;
   if (cp.transferring)
@@ -345,7 +343,8 @@ std::string request_transfer(call_actor* self, const std::string& reason) {
   if (!within_working_hours(cp.setup->working_hours, now)
       || (env.holiday_closures && is_closure(israel_at(now).date))) {
     auto opens = next_opening_he(cp.setup->working_hours, now);
-    record_event(self, "transfer_refused", {{"reason", "closed"}, {"opens", opens}});
+    record_event(self, "transfer_refused",
+                 {{"reason", "closed"}, {"opens", opens}});
     if (!ai_active(self) && env.voices) {
       auto line = "המשרד סגור כרגע, ולכן אין נציג זמין. "
                   + (opens.empty() ? std::string{} : "נפתח " + opens + ". ")
@@ -380,7 +379,7 @@ std::string request_transfer(call_actor* self, const std::string& reason) {
 /// DTMF 9 in a follow-up call: the number goes on the do-not-contact list
 /// (a queued write: it must land even if the database blinks), a short
 /// confirmation, then the call ends.
-void opt_out(call_actor* self) {
+void opt_out(call_self* self) {
   auto& st = self->state;
   auto& cp = *st.cp;
   record_event(self, "opt_out", {{"digit", "9"}});
@@ -412,10 +411,11 @@ void opt_out(call_actor* self) {
     finish(self, cp.end_reason);
 }
 
-// -- silence -------------------------------------------------------------------
+// -- silence
+// -------------------------------------------------------------------
 
 /// The agent finished talking: start counting the caller's silence.
-void arm_silence(call_actor* self) {
+void arm_silence(call_self* self) {
   auto& cp = *self->state.cp;
   auto& env = *self->state.env;
   if (env.silence_reprompt.count() <= 0 || cp.in_speech || cp.transferring
@@ -426,13 +426,13 @@ void arm_silence(call_actor* self) {
 }
 
 /// The caller spoke or pressed a key: no silence to count.
-void caller_active(call_actor* self) {
+void caller_active(call_self* self) {
   auto& cp = *self->state.cp;
   ++cp.silence_token;
   cp.reprompts = 0;
 }
 
-void on_silence(call_actor* self, std::uint64_t token) {
+void on_silence(call_self* self, std::uint64_t token) {
   auto& st = self->state;
   auto& cp = *st.cp;
   if (token != cp.silence_token || cp.in_speech || cp.transferring
@@ -468,7 +468,7 @@ void on_silence(call_actor* self, std::uint64_t token) {
 
 /// After a fallback: the scripted dialogue goes on from its step, so the
 /// caller is never left in silence.
-void continue_locally(call_actor* self) {
+void continue_locally(call_self* self) {
   auto& cp = *self->state.cp;
   if (cp.step != call_step::greeting && cp.step != call_step::ask_callback)
     return;
@@ -484,8 +484,7 @@ void call_host::play(audio_ptr audio, std::string mark) {
   if (cp.speech_ended_at != std::chrono::steady_clock::time_point{}) {
     if (auto* m = self->state.env->m)
       m->turn_reply.Observe(
-        std::chrono::duration<double>(self->clock().now()
-                                      - cp.speech_ended_at)
+        std::chrono::duration<double>(self->clock().now() - cp.speech_ended_at)
           .count());
     cp.speech_ended_at = {};
   }
@@ -505,7 +504,7 @@ void call_host::clear() {
 }
 
 void call_host::run_tool(tool_call call) {
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<call_actor>(self);
   if (call.name == "transfer_call") {
     // The call's own business: it decides, then the engine says the line.
     caf::anon_send(me, transfer_atom_v, call.call_id, call.arguments);
@@ -514,8 +513,9 @@ void call_host::run_tool(tool_call call) {
   auto id = call.call_id;
   run_call_tool(*self->state.env, self->state.cp->info, std::move(call),
                 [me, id](std::string output) {
-                  caf::anon_send(me, ai_event_atom_v, std::int32_t{ai_tool}, id,
-                                 std::move(output));
+                  caf::anon_send(me, ai_event_atom_v,
+                                 call_ai_event{ai_kind::tool_result, id,
+                                               std::move(output)});
                 });
 }
 
@@ -570,33 +570,32 @@ void call_host::fallback(const std::string& reason) {
 
 /// Reads the business's call settings (engine, hours, transfer) and what is
 /// known of the caller; an AI business then gets start_ai.
-void request_setup(call_actor* self) {
+void request_setup(call_self* self) {
   auto& env = *self->state.env;
   if (self->state.setup_requested)
     return;
   self->state.setup_requested = true;
   auto& info = self->state.cp->info;
   auto setup = std::make_shared<ai_setup>();
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<call_actor>(self);
   auto business = info.business_id;
   auto from = info.from;
-  env.db.run([setup, business,
-              from, to = info.to](db_tx& tx) {
-               *setup = load_ai_setup(tx, business, from, to);
-             },
-             [me, setup, sid = info.call_sid](const db_error& err) {
-               if (!err.empty())
-                 log_safe(
-                   spdlog::level::warn,
-                   "call {}: engine settings unavailable ({}), local engine",
-                   sid, err);
-               else
-                 caf::anon_send(me, ai_event_atom_v, ai_setup_ptr{setup});
-             });
+  env.db.run(
+    [setup, business, from, to = info.to](db_tx& tx) {
+      *setup = load_ai_setup(tx, business, from, to);
+    },
+    [me, setup, sid = info.call_sid](const db_error& err) {
+      if (!err.empty())
+        log_safe(spdlog::level::warn,
+                 "call {}: engine settings unavailable ({}), local engine", sid,
+                 err);
+      else
+        caf::anon_send(me, ai_event_atom_v, ai_setup_ptr{setup});
+    });
 }
 
 /// Opens the Realtime session while the greeting plays.
-void start_ai(call_actor* self, const ai_setup& setup) {
+void start_ai(call_self* self, const ai_setup& setup) {
   auto& st = self->state;
   auto& cp = *st.cp;
   auto& env = *st.env;
@@ -616,8 +615,9 @@ void start_ai(call_actor* self, const ai_setup& setup) {
   // The date and the office's hours, so "מחר בעשר" is a real moment.
   o.instructions += "\n\n";
   o.instructions += office_context_he(setup.working_hours, std::time(nullptr));
-  o.instructions += "\n\nמועדים: book_appointment בזמן ישראל. אם התשובה"
-                    " ok:false, הסבר/י בקצרה והצע/י את המועדים שב-alternatives.";
+  o.instructions
+    += "\n\nמועדים: book_appointment בזמן ישראל. אם התשובה"
+       " ok:false, הסבר/י בקצרה והצע/י את המועדים שב-alternatives.";
   if (!setup.transfer_numbers.empty())
     o.instructions += "\nאם המתקשר מבקש לדבר עם אדם (נציג, סוכן, מתווך),"
                       " קרא/י ל-transfer_call עם הסיבה.";
@@ -631,17 +631,18 @@ void start_ai(call_actor* self, const ai_setup& setup) {
   o.reply_timeout = env.ai_reply_timeout;
   st.ai = std::make_unique<openai_engine>(st.host, std::move(o));
   // The link reports to whichever actor is alive (none after a restart).
-  auto post = [addr = self->address()](std::int32_t kind, std::string text) {
-    if (auto a = caf::actor_cast<caf::actor>(addr))
-      caf::anon_send(a, ai_event_atom_v, kind, std::move(text), std::string{});
+  auto post = [addr = self->address()](ai_kind kind, std::string text) {
+    if (auto a = caf::actor_cast<call_actor>(addr))
+      caf::anon_send(a, ai_event_atom_v,
+                     call_ai_event{kind, std::move(text), std::string{}});
   };
   realtime_callbacks cb;
-  cb.on_open = [post] { post(ai_open, {}); };
+  cb.on_open = [post] { post(ai_kind::link_open, {}); };
   cb.on_message = [post](std::string text) {
-    post(ai_message, std::move(text));
+    post(ai_kind::link_message, std::move(text));
   };
   cb.on_closed = [post](std::string reason) {
-    post(ai_closed, std::move(reason));
+    post(ai_kind::link_closed, std::move(reason));
   };
   realtime_link_ptr link;
   try {
@@ -650,8 +651,8 @@ void start_ai(call_actor* self, const ai_setup& setup) {
   }
   cp.ai_link = link;
   log_call(cp.info.call_sid, cp.info.business_id, spdlog::level::info,
-           "call {}: openai engine connecting to {}",
-           cp.info.call_sid, env.openai_realtime_url);
+           "call {}: openai engine connecting to {}", cp.info.call_sid,
+           env.openai_realtime_url);
   record_event(self, "engine_start",
                {{"engine", "openai"}, {"model", env.openai_model}});
   auto sid = cp.info.call_sid;
@@ -662,7 +663,7 @@ void start_ai(call_actor* self, const ai_setup& setup) {
 }
 
 /// The stream started: bind the socket, create the lead, greet.
-void on_attached(call_actor* self) {
+void on_attached(call_self* self) {
   auto& cp = *self->state.cp;
   auto& env = *self->state.env;
   if (env.m)
@@ -676,9 +677,9 @@ void on_attached(call_actor* self) {
     auto business = mark_call_streaming(tx, sid, stream_sid);
     if (!business || (!from && !known_lead))
       return;
-    auto lead = known_lead ? known_lead
-                           : upsert_lead_by_phone(tx, *business, *from,
-                                                  "call", "");
+    auto lead = known_lead
+                  ? known_lead
+                  : upsert_lead_by_phone(tx, *business, *from, "call", "");
     set_call_lead(tx, sid, lead);
   });
   cp.step = call_step::greeting;
@@ -694,19 +695,19 @@ void on_attached(call_actor* self) {
     request_setup(self);
 }
 
-void when_loaded(call_actor* self, std::function<void()> fn) {
+void when_loaded(call_self* self, std::function<void()> fn) {
   if (self->state.cp->loaded)
     fn();
   else
     self->state.waiting_for_load.push_back(std::move(fn));
 }
 
-void load_info(call_actor* self) {
+void load_info(call_self* self) {
   auto sid = self->state.cp->info.call_sid;
   auto env = self->state.env;
   auto info = std::make_shared<call_info>(self->state.cp->info);
   auto greeting = std::make_shared<std::string>();
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<call_actor>(self);
   env->db.run(
     [sid, info, greeting, env](db_tx& tx) {
       auto row = load_call_row(tx, sid);
@@ -743,26 +744,26 @@ using watchdog_clock = caf::actor_clock::clock_type;
 
 /// Sends the next watchdog step: (timeout_atom, deadline) after at most
 /// `watchdog_step`.
-void arm_watchdog(call_actor* self, watchdog_clock::time_point deadline) {
+void arm_watchdog(call_self* self, watchdog_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
     deadline - self->clock().now());
   auto step = std::clamp(left, std::chrono::milliseconds{1}, watchdog_step);
-  std::int64_t deadline_ns =
-    std::chrono::duration_cast<std::chrono::nanoseconds>(
-      deadline.time_since_epoch())
-      .count();
+  std::int64_t deadline_ns
+    = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        deadline.time_since_epoch())
+        .count();
   self->delayed_send(self, step, timeout_atom_v, deadline_ns);
 }
 
-caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
-                            std::shared_ptr<const call_env> env) {
+call_actor::behavior_type call_behavior(call_self* self, call_checkpoint_ptr cp,
+                                        std::shared_ptr<const call_env> env) {
   self->state.cp = cp;
   self->state.env = env;
   self->state.host.self = self;
   if (!cp->loaded)
     load_info(self);
   if (cp->attached && cp->sink) {
-    cp->sink->bind(caf::actor_cast<caf::actor>(self)); // restarted mid-call
+    cp->sink->bind(caf::actor_cast<call_actor>(self)); // restarted mid-call
     if (cp->ai_link) {
       // The engine died with the old actor: the local engine goes on.
       cp->ai_link->close();
@@ -784,7 +785,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       auto& cp = *self->state.cp;
       cp.sink = sink;
       cp.stream_sid = stream_sid;
-      sink->bind(caf::actor_cast<caf::actor>(self));
+      sink->bind(caf::actor_cast<call_actor>(self));
       if (cp.attached)
         return; // a duplicate start
       cp.attached = true;
@@ -840,7 +841,7 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       if (self->state.ai && self->state.ai->on_mark(name)) {
         if (ai_active(self) && self->state.ai->idle())
           arm_silence(self); // the model's reply was heard
-        return; // a part of the model's audio
+        return;              // a part of the model's audio
       }
       if (!cp.playing || name != cp.playing_mark)
         return; // a stale mark (echoed after clear) or a flood
@@ -866,6 +867,9 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         if (!cp.setup) {
           cp.transfer_wanted = true;
           request_setup(self);
+          // Should the settings never come (the database is away), the
+          // caller is not left in silence: the count starts again.
+          arm_silence(self);
           return;
         }
         if (ai_active(self) && !self->state.ai->live()) {
@@ -896,8 +900,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
             ai.end_after_reply();
           } else {
             ai.nudge("(הערת מערכת: המתקשר הקיש 0 כדי לדבר עם נציג, אבל"
-                     " ההעברה אינה אפשרית: " + answer
-                     + ". הסבר/י לו בקצרה והצע/י שנחזור אליו.)");
+                     " ההעברה אינה אפשרית: "
+                     + answer + ". הסבר/י לו בקצרה והצע/י שנחזור אליו.)");
           }
           return;
         }
@@ -914,6 +918,11 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
         self->state.ai->on_dtmf(digit);
       else
         on_turn(self, digit);
+      // A key that asked for nothing to be said (in the greeting, one that
+      // is not a deal answer) stopped the count above: count again, as
+      // after a spoken turn, or a silent caller would never be reprompted.
+      if (!cp.playing)
+        arm_silence(self);
     },
     [=](hangup_atom, std::string& reason) {
       auto& cp = *self->state.cp;
@@ -946,8 +955,8 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
           return;
       }
       if (env.realtime_connect
-          && engine_wants_openai(!env.openai_api_key.empty(),
-                                 env.voice_engine, setup->engine))
+          && engine_wants_openai(!env.openai_api_key.empty(), env.voice_engine,
+                                 setup->engine))
         start_ai(self, *setup);
     },
     [=](transfer_atom, std::string& call_id, std::string& arguments) {
@@ -964,28 +973,27 @@ caf::behavior call_behavior(call_actor* self, call_checkpoint_ptr cp,
       auto output = request_transfer(self, reason);
       if (cp.transferring)
         cp.transfer_call_id = call_id;
-      caf::anon_send(caf::actor_cast<caf::actor>(self), ai_event_atom_v,
-                     std::int32_t{ai_tool}, call_id, std::move(output));
+      caf::anon_send(caf::actor_cast<call_actor>(self), ai_event_atom_v,
+                     call_ai_event{ai_kind::tool_result, call_id,
+                                   std::move(output)});
     },
     [=](silence_atom, std::uint64_t token) { on_silence(self, token); },
-    [=](ai_event_atom, std::int32_t kind, std::string& a, std::string& b) {
+    [=](ai_event_atom, call_ai_event& ev) {
       auto* ai = self->state.ai.get();
       if (!ai)
         return;
-      switch (kind) {
-        case ai_open:
+      switch (ev.kind) {
+        case ai_kind::link_open:
           return ai->on_link_open();
-        case ai_message:
-          return ai->on_link_message(a);
-        case ai_closed:
-          return ai->on_link_closed(a);
-        case ai_tool:
-          ai->on_tool_result(a, std::move(b));
+        case ai_kind::link_message:
+          return ai->on_link_message(ev.text);
+        case ai_kind::link_closed:
+          return ai->on_link_closed(ev.text);
+        case ai_kind::tool_result:
+          ai->on_tool_result(ev.text, std::move(ev.extra));
           if (self->state.cp->transferring
-              && a == self->state.cp->transfer_call_id)
+              && ev.text == self->state.cp->transfer_call_id)
             ai->end_after_reply(); // the line, then the <Dial>
-          return;
-        default:
           return;
       }
     },
@@ -1047,7 +1055,8 @@ child_spec make_call_spec(call_checkpoint_ptr cp,
   child_spec spec;
   spec.key = call_key(cp->info.call_sid);
   spec.spawn = [cp, env](caf::actor_system& sys) {
-    return sys.spawn(call_behavior, cp, env);
+    // The manager keeps its children dynamically typed.
+    return caf::actor_cast<caf::actor>(sys.spawn(call_behavior, cp, env));
   };
   spec.on_give_up = [cp, env] {
     // Crash-looping: end the stream; the <Connect action> then plays the

@@ -5,8 +5,9 @@
 // say next, marks, barge-in, DTMF, the start watchdog, and it writes the
 // call's events, segments and lead. Its state lives in a checkpoint that the
 // manager keeps, so a restarted actor continues the same call on the same
-// socket.
+// socket. Its typed interface is call_actor (actors/call_protocol.hpp).
 
+#include "actors/call_protocol.hpp"
 #include "actors/engine.hpp"
 #include "actors/media_sink.hpp"
 #include "actors/store.hpp"
@@ -29,26 +30,8 @@ struct ai_setup;
 class call_recorder;
 class after_call_bell;
 
-/// Who the call is for; loaded from the calls row when not given.
-struct call_info {
-  std::string call_sid;
-  std::int64_t business_id = 0;
-  std::string from;
-  std::string to;
-  voice_pack_ptr voice;
-  /// The business's record_calls: the whole call is recorded and a notice
-  /// follows the greeting.
-  bool record_calls = true;
-  /// A follow-up call we placed (actors/outbound_call.hpp): its
-  /// campaign_leads row and lead; 0 for an inbound call. `from` is then the
-  /// lead's number (the other party, as on an inbound call) and `to` the
-  /// business's; DTMF 9 opts the number out.
-  std::int64_t campaign_lead_id = 0;
-  std::int64_t lead_id = 0;
-  /// The openai engine's prompt for it and what is known of the lead.
-  std::string outbound_prompt{};
-  std::string outbound_facts{};
-};
+// call_info, who the call is for, is a message of the call actor's
+// protocol: actors/call_protocol.hpp.
 
 /// What a call actor needs from the outside world.
 struct call_env {
@@ -89,10 +72,9 @@ struct call_env {
   /// Outside the 24-hour window the text's fallback template goes instead;
   /// none fits: the error is wa_outside_window_error and nothing is sent.
   /// Empty: WhatsApp is not available to calls.
-  std::function<void(std::int64_t business, std::string to,
-                     wa_outgoing_text text,
-                     std::function<void(std::string error, std::string id)>
-                       done)>
+  std::function<void(
+    std::int64_t business, std::string to, wa_outgoing_text text,
+    std::function<void(std::string error, std::string id)> done)>
     send_whatsapp;
   /// Outbound HTTP, for the call summary (a chat completion at
   /// openai_rest_url(openai_realtime_url, "/chat/completions")); empty: no
@@ -121,13 +103,13 @@ enum class call_step {
 /// State that survives a restart of the call actor.
 struct call_checkpoint {
   call_info info;
-  bool loaded = false;   // info complete (voice pack present)
+  bool loaded = false; // info complete (voice pack present)
   media_sink_ptr sink;
   std::string stream_sid;
   bool attached = false;
   call_step step = call_step::waiting;
-  std::string deal;      // buy | rent | sell | "" (spoken answer)
-  std::string callback;  // what the caller said/pressed
+  std::string deal;     // buy | rent | sell | "" (spoken answer)
+  std::string callback; // what the caller said/pressed
   int utterances = 0;
   int event_seq = 0;
   int segments = 0;
@@ -171,7 +153,9 @@ inline std::string call_key(const std::string& call_sid) {
   return "call:" + call_sid;
 }
 
-/// How the call_manager (re)builds the call actor for `cp`.
+/// How the call_manager (re)builds the call actor for `cp`. The spec's spawn
+/// returns the call_actor (actors/call_protocol.hpp) as a caf::actor, as the
+/// manager keeps every child; actor_cast it back to call_actor.
 child_spec make_call_spec(call_checkpoint_ptr cp,
                           std::shared_ptr<const call_env> env);
 
@@ -181,6 +165,3 @@ call_step next_step(call_step step, const std::string& dtmf_digit,
                     std::string& deal, std::string& callback);
 
 } // namespace al
-
-#include <caf/allowed_unsafe_message_type.hpp>
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::call_checkpoint_ptr)

@@ -28,7 +28,7 @@ struct call_recorder::impl {
   recording_chunk_sink sink;
   call_recorder_options opts;
   std::unique_ptr<ogg_opus_encoder> enc;
-  std::string pending;  // Ogg bytes not handed out yet (< one chunk + a page)
+  std::string pending; // Ogg bytes not handed out yet (< one chunk + a page)
   int chunk_no = 0;
   std::deque<queued> agent;
   std::size_t agent_bytes = 0;
@@ -134,8 +134,8 @@ void call_recorder::caller_audio(std::string_view mulaw) {
   if (st.finished || mulaw.empty())
     return;
   auto room = st.max_samples - st.samples;
-  auto n = static_cast<std::size_t>(
-    std::min<std::uint64_t>(mulaw.size(), room));
+  auto n
+    = static_cast<std::size_t>(std::min<std::uint64_t>(mulaw.size(), room));
   try {
     st.take_agent(n);
   } catch (const std::exception&) {
@@ -195,12 +195,12 @@ std::string call_recorder::error() const {
 
 recording_chunk_sink store_recording_sink(const store& db,
                                           std::string call_sid) {
-  return [db, sid = std::move(call_sid), warned = false](
-           int chunk_no, std::string bytes, bool last,
-           int duration_ms) mutable {
-    bool queued = append_audio_chunk(db, sid, std::string{audio_kind_call()},
-                                     0, "audio/ogg", chunk_no,
-                                     std::move(bytes), last, duration_ms);
+  return [db, sid = std::move(call_sid),
+          warned = false](int chunk_no, std::string bytes, bool last,
+                          int duration_ms) mutable {
+    bool queued = append_audio_chunk(db, sid, std::string{audio_kind_call()}, 0,
+                                     "audio/ogg", chunk_no, std::move(bytes),
+                                     last, duration_ms);
     if (!queued && !warned) {
       warned = true;
       log_safe(spdlog::level::warn,

@@ -39,8 +39,8 @@ using audio_ptr = std::shared_ptr<const std::string>;
 /// Receives the recording's chunks in order. `bytes` is exactly
 /// audio_chunk_bytes long unless `last`; `duration_ms` is the timeline's
 /// length when `last` (0 otherwise).
-using recording_chunk_sink = std::function<void(
-  int chunk_no, std::string bytes, bool last, int duration_ms)>;
+using recording_chunk_sink = std::function<void(int chunk_no, std::string bytes,
+                                                bool last, int duration_ms)>;
 
 struct call_recorder_options {
   std::chrono::seconds max_duration{2 * 60 * 60};

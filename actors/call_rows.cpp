@@ -5,17 +5,31 @@
 #include "actors/sql.hpp"
 #include "actors/sql_fields.hpp"
 
+#include <boost/json/object.hpp>
+
 namespace al {
+
+boost::json::object call_head_json(const pqxx::row& r) {
+  return boost::json::object{
+    {"sid", r[0].c_str()},
+    {"from", r[1].c_str()},
+    {"to", r[2].c_str()},
+    {"status", r[3].c_str()},
+    {"engine", r[4].c_str()},
+    {"lead_id", int_or_null(r[5])},
+    {"ended_normally", r[6].as<bool>()},
+  };
+}
 
 namespace {
 
-#define AL_BUSINESS_COLUMNS                                                   \
-  "SELECT b.id, b.twilio_account_sid, b.twilio_auth_token,"                   \
-  " coalesce(b.greeting, ''), b.max_live_calls,"                              \
-  " (SELECT count(*) FROM calls c WHERE c.business_id = b.id"                 \
-  "   AND c.status = 'in-progress'"                                           \
-  "   AND c.updated_at > now() - interval '2 hours'),"                        \
-  " b.voice_engine, coalesce(b.voice, ''), b.greeting_rev,"                   \
+#define AL_BUSINESS_COLUMNS                                                    \
+  "SELECT b.id, b.twilio_account_sid, b.twilio_auth_token,"                    \
+  " coalesce(b.greeting, ''), b.max_live_calls,"                               \
+  " (SELECT count(*) FROM calls c WHERE c.business_id = b.id"                  \
+  "   AND c.status = 'in-progress'"                                            \
+  "   AND c.updated_at > now() - interval '2 hours'),"                         \
+  " b.voice_engine, coalesce(b.voice, ''), b.greeting_rev,"                    \
   " b.transfer ? 'numbers' AND jsonb_array_length(b.transfer->'numbers') > 0," \
   " b.name, b.record_calls FROM businesses b"
 
@@ -204,8 +218,7 @@ std::optional<call_twilio_account> call_account(db_tx& tx,
   return account_of(r[0]);
 }
 
-std::optional<std::string> uploaded_greeting(db_tx& tx,
-                                             std::int64_t business) {
+std::optional<std::string> uploaded_greeting(db_tx& tx, std::int64_t business) {
   auto r = exec(tx, select_greeting_audio, business);
   if (r.empty())
     return std::nullopt;
@@ -235,8 +248,7 @@ std::optional<call_row_info> load_call_row(db_tx& tx,
   if (r.empty())
     return std::nullopt;
   return call_row_info{r[0][0].as<std::int64_t>(), r[0][1].c_str(),
-                       r[0][2].c_str(), r[0][3].c_str(),
-                       r[0][4].as<bool>()};
+                       r[0][2].c_str(), r[0][3].c_str(), r[0][4].as<bool>()};
 }
 
 std::optional<std::int64_t> mark_call_streaming(db_tx& tx,
@@ -287,8 +299,8 @@ bool call_ended_normally(db_tx& tx, const std::string& call_sid) {
   return !r.empty() && r[0][0].as<bool>();
 }
 
-std::optional<pending_transfer> call_pending_transfer(
-  db_tx& tx, const std::string& call_sid) {
+std::optional<pending_transfer>
+call_pending_transfer(db_tx& tx, const std::string& call_sid) {
   auto r = exec(tx, select_transfer, call_sid);
   if (r.empty())
     return std::nullopt;

@@ -11,7 +11,21 @@
 #include <optional>
 #include <string>
 
+namespace pqxx {
+class row;
+} // namespace pqxx
+
+namespace boost::json {
+class object;
+} // namespace boost::json
+
 namespace al {
+
+/// A call as the CRM API and the live feed show it: sid, from, to, status,
+/// engine, lead_id and ended_normally, read from the first seven columns of
+/// `r` (call_sid, from_number, to_number, status, engine, lead_id,
+/// ended_normally); the caller adds its own fields.
+boost::json::object call_head_json(const pqxx::row& r);
 
 /// A business's own Twilio account; both empty when it has none (the
 /// global account applies then).
@@ -33,7 +47,7 @@ struct incoming_business {
   std::int64_t greeting_rev = 0;      // bumped on greeting/voice changes
   bool has_transfer = false;          // transfer numbers configured
   std::string name;
-  bool record_calls = true;           // whole-call recording + notice
+  bool record_calls = true; // whole-call recording + notice
 };
 
 /// The same, by id (a call revived on an instance that did not answer its
@@ -70,8 +84,8 @@ struct pending_transfer {
 };
 
 /// The call's transfer when it ended for one and was not dialed yet.
-std::optional<pending_transfer> call_pending_transfer(
-  db_tx& tx, const std::string& call_sid);
+std::optional<pending_transfer>
+call_pending_transfer(db_tx& tx, const std::string& call_sid);
 
 /// The call ends its stream to be transferred: store where to (and that it
 /// ended normally, so the <Connect action> answers with the <Dial>).

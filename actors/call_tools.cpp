@@ -5,8 +5,8 @@
 #include "actors/listings.hpp"
 #include "actors/log.hpp"
 #include "actors/sql.hpp"
-#include "actors/whatsapp_templates.hpp"
 #include "actors/webhook_outbox.hpp"
+#include "actors/whatsapp_templates.hpp"
 #include "core/business_input.hpp"
 #include "core/crm_input.hpp"
 #include "core/israel_time.hpp"
@@ -167,8 +167,8 @@ void book_appointment(const call_env& env, const call_info& info,
 /// search_listings {deal, city, neighborhood, rooms_min, rooms_max,
 /// price_max}: at most five of the office's available listings; what the
 /// caller's lead already says fills the rest.
-void search_listings(const call_env& env, const call_info& info,
-                     tool_call call, std::function<void(std::string)> done) {
+void search_listings(const call_env& env, const call_info& info, tool_call call,
+                     std::function<void(std::string)> done) {
   auto parsed = parse_ai_listing_query(call.arguments);
   if (!parsed)
     return done(error_output("arguments must be a JSON object"));
@@ -196,8 +196,8 @@ void confirm_on_whatsapp(const call_env& env, const call_info& info,
   if (!to || !env.send_whatsapp)
     return;
   auto m = israel_at(b.starts_at);
-  std::string text = "הפגישה נקבעה ל" + m.weekday_he + ", " + m.date
-                     + " בשעה " + m.time;
+  std::string text = "הפגישה נקבעה ל" + m.weekday_he + ", " + m.date + " בשעה "
+                     + m.time;
   if (!b.address.empty())
     text += ", " + b.address;
   text += ". נתראה!";
@@ -205,21 +205,21 @@ void confirm_on_whatsapp(const call_env& env, const call_info& info,
   // {{name}} (the lead's), {{date}} (DD/MM/YYYY), {{time}} (HH:MM, both
   // Israel time), {{weekday}},
   // {{address}}, or numbered {{1}}..{{5}} in that order.
-  wa_outgoing_text out{std::move(text),
-                       "appointment_confirmation",
-                       {{"name", ""},
-                        {"date", m.date.size() == 10
-                                   ? m.date.substr(8, 2) + "/"
-                                       + m.date.substr(5, 2) + "/"
-                                       + m.date.substr(0, 4)
-                                   : m.date},
-                        {"time", m.time},
-                        {"weekday", m.weekday_he},
-                        {"address", b.address}}};
+  wa_outgoing_text out{
+    std::move(text),
+    "appointment_confirmation",
+    {{"name", ""},
+     {"date", m.date.size() == 10
+                ? m.date.substr(8, 2) + "/" + m.date.substr(5, 2) + "/"
+                    + m.date.substr(0, 4)
+                : m.date},
+     {"time", m.time},
+     {"weekday", m.weekday_he},
+     {"address", b.address}}};
   env.send_whatsapp(
     info.business_id, *to, std::move(out),
-    [&env, sid = info.call_sid, masked = wa_masked_number(*to)](
-      std::string error, std::string) {
+    [&env, sid = info.call_sid,
+     masked = wa_masked_number(*to)](std::string error, std::string) {
       if (error.empty())
         return;
       if (error == wa_outside_window_error) {
@@ -249,8 +249,8 @@ void send_whatsapp(const call_env& env, const call_info& info, tool_call call,
   // {{1}} (or {{text}}), when the business registered one.
   env.send_whatsapp(
     info.business_id, *to, wa_outgoing_text{std::move(text)},
-    [&env, done, sid = info.call_sid, masked = wa_masked_number(*to)](
-      std::string error, std::string id) {
+    [&env, done, sid = info.call_sid,
+     masked = wa_masked_number(*to)](std::string error, std::string id) {
       if (error.empty())
         return done(ok_output({{"message_id", id}}));
       if (error == wa_outside_window_error) {
@@ -369,7 +369,8 @@ ai_booking book_ai_appointment(db_tx& tx, std::int64_t business,
   return out;
 }
 
-std::optional<listing_query> parse_ai_listing_query(std::string_view arguments) {
+std::optional<listing_query>
+parse_ai_listing_query(std::string_view arguments) {
   json_doc doc;
   auto o = doc.parse(arguments.empty() ? "{}" : arguments) ? doc.object()
                                                            : std::nullopt;

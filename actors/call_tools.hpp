@@ -26,13 +26,13 @@ namespace al {
 
 /// A business's voice settings and the caller's known details.
 struct ai_setup {
-  bool openai = false; // the call should use the openai engine
-  std::string engine = "auto"; // businesses.voice_engine
-  std::string voice;           // businesses.voice ("" = OPENAI_VOICE)
+  bool openai = false;              // the call should use the openai engine
+  std::string engine = "auto";      // businesses.voice_engine
+  std::string voice;                // businesses.voice ("" = OPENAI_VOICE)
   std::string working_hours = "{}"; // JSON text
   std::vector<std::string> transfer_numbers;
   int ring_timeout_s = 20;
-  std::string lead_name;       // "" = not known
+  std::string lead_name; // "" = not known
   std::string business_name;
   std::string prompt;
   std::string greeting;
@@ -40,7 +40,8 @@ struct ai_setup {
   std::string listing;    // JSON of the listing whose number was dialed
 };
 
-using ai_setup_ptr = std::shared_ptr<const ai_setup>;
+// ai_setup_ptr, a message to the call actor, is declared with its protocol
+// (actors/call_protocol.hpp).
 
 /// Reads the setup of `business` for a caller `from` (raw Twilio From).
 /// `to` is the number the caller dialed: a listing's tracking number puts
@@ -75,8 +76,7 @@ struct ai_lead_patch {
 };
 
 /// "" or an error text for the model.
-std::string parse_ai_lead_patch(std::string_view arguments,
-                                ai_lead_patch& out);
+std::string parse_ai_lead_patch(std::string_view arguments, ai_lead_patch& out);
 
 /// Applies `p` to lead `lead` (update_lead as actor "ai", notes appended).
 std::string save_ai_lead(db_tx& tx, std::int64_t business, std::int64_t lead,
@@ -112,6 +112,3 @@ std::optional<listing_query> parse_ai_listing_query(std::string_view arguments);
 /// transcript, the summary and the lead's fields for every call).
 
 } // namespace al
-
-#include <caf/allowed_unsafe_message_type.hpp>
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::ai_setup_ptr)

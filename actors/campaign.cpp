@@ -21,6 +21,7 @@
 #include "actors/campaign.hpp"
 
 #include "actors/campaign_store.hpp"
+#include "actors/job_protocols.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/supervisor.hpp"
@@ -29,10 +30,9 @@
 #include "core/working_hours.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <unistd.h>
 
@@ -40,59 +40,6 @@
 #include <memory>
 #include <random>
 #include <vector>
-
-namespace al {
-namespace {
-
-/// Timer -> campaign actor: tick and re-arm.
-struct campaign_timer {};
-
-/// Manager -> campaign actor: tick now (not re-armed).
-struct campaign_wake {};
-
-/// Store -> campaign actor: what one tick did.
-struct campaign_ticked {
-  std::string error;
-  bool stop = false; // gone, leased elsewhere, paused or completed
-  std::string why;
-  std::shared_ptr<campaign_settings> settings;
-  std::shared_ptr<claim_result> claim;
-};
-
-/// Dial helper -> campaign actor: one dial's result.
-struct campaign_dialed {
-  claimed_lead row;
-  outbound_dial_result res;
-};
-
-/// Store -> campaign actor: a failed dial is recorded.
-struct campaign_recorded {};
-
-/// Timer -> manager: scan for campaigns to take.
-struct campaign_scan {};
-
-/// Anyone -> manager: campaign `id` has something to do.
-struct campaign_poke {
-  std::int64_t id = 0;
-};
-
-/// Store -> manager: the campaigns leased to this instance.
-struct campaign_leased {
-  std::string error;
-  std::vector<std::int64_t> ids;
-};
-
-} // namespace
-} // namespace al
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::campaign_timer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::campaign_wake)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::campaign_ticked)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::campaign_dialed)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::campaign_recorded)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::campaign_scan)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::campaign_poke)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::campaign_leased)
 
 namespace al {
 namespace {
@@ -118,7 +65,7 @@ struct campaign_state {
   static inline const char* name = "campaign";
 };
 
-using campaign_actor = caf::stateful_actor<campaign_state>;
+using campaign_self = campaign_actor::stateful_pointer<campaign_state>;
 
 /// True when the business is open at `now` (working hours, and not a
 /// holiday closure unless closures are off).
@@ -130,7 +77,7 @@ bool open_at(const campaign_engine_options& o, const std::string& hours,
 }
 
 /// One store job: renew, expire, claim (or complete).
-void tick(campaign_actor* self) {
+void tick(campaign_self self) {
   auto& st = self->state;
   if (st.ticking) {
     st.again = true;
@@ -140,7 +87,7 @@ void tick(campaign_actor* self) {
   st.again = false;
   ++st.stats->ticks;
   auto out = std::make_shared<campaign_ticked>();
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<campaign_actor>(self);
   st.opts->db.run(
     [out, opts = st.opts, stats = st.stats, id = st.id](db_tx& tx) {
       auto& o = *opts;
@@ -150,7 +97,7 @@ void tick(campaign_actor* self) {
         out->why = "leased elsewhere or gone";
         return;
       }
-      out->settings = std::make_shared<campaign_settings>(*s);
+      out->settings = *s;
       if (s->state != "running") {
         release_campaign_lease(tx, id, o.instance);
         out->stop = true;
@@ -161,7 +108,7 @@ void tick(campaign_actor* self) {
       stats->expired += expired;
       count(o, "expired", expired);
       auto now = o.clock ? o.clock() : std::time(nullptr);
-      out->claim = std::make_shared<claim_result>();
+      out->claim = claim_result{};
       if (open_at(o, s->working_hours, now)) {
         *out->claim = claim_due_leads(tx, *s, o.instance, o.dial_lease,
                                       o.global_cap);
@@ -181,9 +128,9 @@ void tick(campaign_actor* self) {
 }
 
 /// Places one claimed dial.
-void dial(campaign_actor* self, const campaign_settings& c, claimed_lead row) {
+void dial(campaign_self self, const campaign_settings& c, claimed_lead row) {
   auto& st = self->state;
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<campaign_actor>(self);
   outbound_dial d;
   d.business_id = c.business_id;
   d.campaign_id = c.id;
@@ -191,17 +138,19 @@ void dial(campaign_actor* self, const campaign_settings& c, claimed_lead row) {
   d.lead_id = row.lead_id;
   d.to = row.phone;
   if (!st.opts->dial) {
-    outbound_dial_result none;
+    campaign_dialed none;
+    none.row = std::move(row);
     none.error = "dialing is not configured";
-    caf::anon_send(me, campaign_dialed{std::move(row), std::move(none)});
+    caf::anon_send(me, std::move(none));
     return;
   }
   st.opts->dial(std::move(d), [me, row](outbound_dial_result res) {
-    caf::anon_send(me, campaign_dialed{row, std::move(res)});
+    caf::anon_send(me, campaign_dialed{row, res.ok, std::move(res.call_sid),
+                                       std::move(res.error), res.retryable});
   });
 }
 
-void on_ticked(campaign_actor* self, campaign_ticked& t) {
+void on_ticked(campaign_self self, campaign_ticked& t) {
   auto& st = self->state;
   st.ticking = false;
   if (!t.error.empty()) {
@@ -220,15 +169,13 @@ void on_ticked(campaign_actor* self, campaign_ticked& t) {
     count(*st.opts, "claimed", static_cast<double>(c.claimed.size()));
     st.stats->claimed += static_cast<long>(c.claimed.size());
     for (auto& row : c.claimed) {
-      if (row.since_lead_s && st.opts->m
-          && t.settings->kind == "speed_to_lead")
+      if (row.since_lead_s && st.opts->m && t.settings->kind == "speed_to_lead")
         st.opts->m->speed_to_lead.Observe(*row.since_lead_s);
       dial(self, *t.settings, std::move(row));
     }
   }
   if (t.stop) {
-    log_safe(spdlog::level::info, "campaign {}: actor ends ({})", st.id,
-             t.why);
+    log_safe(spdlog::level::info, "campaign {}: actor ends ({})", st.id, t.why);
     self->quit();
     return;
   }
@@ -236,11 +183,11 @@ void on_ticked(campaign_actor* self, campaign_ticked& t) {
     tick(self);
 }
 
-void on_dialed(campaign_actor* self, campaign_dialed& d) {
+void on_dialed(campaign_self self, campaign_dialed& d) {
   auto& st = self->state;
-  if (d.res.ok)
+  if (d.ok)
     return; // the webhooks move the row on, and wake us when it ends
-  if (d.res.error == "opted_out") {
+  if (d.error == "opted_out") {
     // The dial helper found the number on the list and set the row.
     count(*st.opts, "opted_out", 1);
     return tick(self);
@@ -249,35 +196,36 @@ void on_dialed(campaign_actor* self, campaign_dialed& d) {
   count(*st.opts, "failed", 1);
   log_safe(spdlog::level::info,
            "campaign {}: dial of campaign lead {} not placed: {}", st.id,
-           d.row.id, first_line(d.res.error));
-  auto me = caf::actor_cast<caf::actor>(self);
+           d.row.id, first_line(d.error));
+  auto me = caf::actor_cast<campaign_actor>(self);
   st.opts->db.run(
-    [opts = st.opts, row = d.row, res = d.res](db_tx& tx) {
-      fail_dial(tx, row.id, opts->instance, row.attempt, res.error,
-                res.retryable);
+    [opts = st.opts, row = d.row, error = d.error,
+     retryable = d.retryable](db_tx& tx) {
+      fail_dial(tx, row.id, opts->instance, row.attempt, error, retryable);
     },
     [me](const db_error&) {
       // Not written: the dial lease runs out and expires it as failed.
-      caf::anon_send(me, campaign_recorded{});
+      caf::anon_send(me, finished_atom_v);
     });
 }
 
-caf::behavior campaign_behavior(campaign_actor* self, options_ptr opts,
-                                stats_ptr stats, std::int64_t id) {
+campaign_actor::behavior_type
+campaign_behavior(campaign_self self, options_ptr opts, stats_ptr stats,
+                  std::int64_t id) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.stats = std::move(stats);
   st.id = id;
-  self->send(self, campaign_timer{});
+  self->send(self, tick_atom_v);
   return {
-    [self](campaign_timer) {
+    [self](tick_atom) {
       tick(self);
-      self->delayed_send(self, self->state.opts->tick, campaign_timer{});
+      self->delayed_send(self, self->state.opts->tick, tick_atom_v);
     },
-    [self](campaign_wake) { tick(self); },
+    [self](wake_atom) { tick(self); },
     [self](campaign_ticked& t) { on_ticked(self, t); },
     [self](campaign_dialed& d) { on_dialed(self, d); },
-    [self](campaign_recorded) { tick(self); },
+    [self](finished_atom) { tick(self); },
   };
 }
 
@@ -286,7 +234,7 @@ caf::behavior campaign_behavior(campaign_actor* self, options_ptr opts,
 struct manager_state {
   options_ptr opts;
   stats_ptr stats;
-  caf::actor sup;
+  supervisor_actor sup;
   bool scanning = false;
   bool again = false;
   bool db_failing = false;
@@ -294,13 +242,13 @@ struct manager_state {
   static inline const char* name = "campaign_manager";
 };
 
-using manager_actor = caf::stateful_actor<manager_state>;
+using manager_self = campaign_manager_actor::stateful_pointer<manager_state>;
 
 std::string child_key(std::int64_t id) {
   return "campaign:" + std::to_string(id);
 }
 
-void scan(manager_actor* self) {
+void scan(manager_self self) {
   auto& st = self->state;
   if (st.scanning) {
     st.again = true;
@@ -310,7 +258,7 @@ void scan(manager_actor* self) {
   st.again = false;
   ++st.stats->scans;
   auto out = std::make_shared<campaign_leased>();
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<campaign_manager_actor>(self);
   st.opts->db.run(
     [out, opts = st.opts](db_tx& tx) {
       out->ids = take_campaign_leases(tx, opts->instance, opts->campaign_lease,
@@ -322,7 +270,7 @@ void scan(manager_actor* self) {
     });
 }
 
-void on_leased(manager_actor* self, campaign_leased& l) {
+void on_leased(manager_self self, campaign_leased& l) {
   auto& st = self->state;
   st.scanning = false;
   if (!l.error.empty()) {
@@ -337,11 +285,13 @@ void on_leased(manager_actor* self, campaign_leased& l) {
       spec.key = child_key(id);
       spec.spawn = [opts = st.opts, stats = st.stats,
                     id](caf::actor_system& sys) {
-        return sys.spawn(campaign_behavior, opts, stats, id);
+        return caf::actor_cast<caf::actor>(
+          sys.spawn(campaign_behavior, opts, stats, id));
       };
       // Starts the actor, or finds the one already running it.
-      self->request(st.sup, std::chrono::seconds(5), spawn_atom_v,
-                    std::move(spec))
+      self
+        ->request(st.sup, std::chrono::seconds(5), spawn_atom_v,
+                  std::move(spec))
         .then([](const caf::actor&) {},
               [id](const caf::error& err) {
                 log_safe(spdlog::level::warn,
@@ -356,14 +306,13 @@ void on_leased(manager_actor* self, campaign_leased& l) {
 
 /// A wake for `id`: its actor here ticks now; no actor here → scan (a new
 /// speed-to-lead campaign, or one this instance may take).
-void poke(manager_actor* self, std::int64_t id) {
+void poke(manager_self self, std::int64_t id) {
   auto& st = self->state;
-  self
-    ->request(st.sup, std::chrono::seconds(2), lookup_atom_v, child_key(id))
+  self->request(st.sup, std::chrono::seconds(2), lookup_atom_v, child_key(id))
     .then(
       [self](const caf::actor& child) {
         if (child)
-          caf::anon_send(child, campaign_wake{});
+          caf::anon_send(caf::actor_cast<campaign_actor>(child), wake_atom_v);
         else
           scan(self);
       },
@@ -373,8 +322,8 @@ void poke(manager_actor* self, std::int64_t id) {
       });
 }
 
-caf::behavior manager_behavior(manager_actor* self, options_ptr opts,
-                               stats_ptr stats) {
+campaign_manager_actor::behavior_type
+manager_behavior(manager_self self, options_ptr opts, stats_ptr stats) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.stats = std::move(stats);
@@ -386,11 +335,11 @@ caf::behavior manager_behavior(manager_actor* self, options_ptr opts,
   self->link_to(st.sup);
   auto addr = self->address();
   st.waker = add_campaign_waker([addr](std::int64_t id) {
-    if (auto me = caf::actor_cast<caf::actor>(addr)) {
-      caf::anon_send(me, campaign_poke{id});
+    if (auto me = caf::actor_cast<campaign_manager_actor>(addr)) {
+      caf::anon_send(me, wake_atom_v, id);
       // Once more after the waking transaction has surely committed.
-      caf::delayed_anon_send(me, std::chrono::milliseconds(200),
-                             campaign_poke{id});
+      caf::delayed_anon_send(me, std::chrono::milliseconds(200), wake_atom_v,
+                             id);
     }
   });
   self->attach_functor([h = st.waker] { remove_campaign_waker(h); });
@@ -400,14 +349,14 @@ caf::behavior manager_behavior(manager_actor* self, options_ptr opts,
     self->send_exit(self->state.sup, msg.reason);
     self->quit(msg.reason);
   });
-  self->send(self, campaign_scan{});
+  self->send(self, tick_atom_v);
   return {
-    [self](campaign_scan) {
+    [self](tick_atom) {
       scan(self);
-      self->delayed_send(self, self->state.opts->scan, campaign_scan{});
+      self->delayed_send(self, self->state.opts->scan, tick_atom_v);
     },
     [self](campaign_leased& l) { on_leased(self, l); },
-    [self](campaign_poke p) { poke(self, p.id); },
+    [self](wake_atom, std::int64_t id) { poke(self, id); },
   };
 }
 
@@ -417,13 +366,14 @@ child_spec campaign_manager_spec(options_ptr opts, stats_ptr stats) {
   child_spec spec;
   spec.key = "campaigns";
   spec.spawn = [opts, stats](caf::actor_system& sys) {
-    return sys.spawn(manager_behavior, opts, stats);
+    return caf::actor_cast<caf::actor>(
+      sys.spawn(manager_behavior, opts, stats));
   };
   return spec;
 }
 
-caf::actor spawn_campaign_actor(caf::actor_system& sys, options_ptr opts,
-                                stats_ptr stats, std::int64_t campaign_id) {
+campaign_actor spawn_campaign_actor(caf::actor_system& sys, options_ptr opts,
+                                    stats_ptr stats, std::int64_t campaign_id) {
   return sys.spawn(campaign_behavior, std::move(opts), std::move(stats),
                    campaign_id);
 }

@@ -16,6 +16,7 @@
 // paused campaign's actor lets go and ends (its live calls finish through
 // the webhooks); a campaign with nothing left to dial is completed.
 
+#include "actors/job_protocols.hpp"
 #include "actors/outbound_call.hpp"
 #include "actors/store.hpp"
 
@@ -51,7 +52,7 @@ struct campaign_engine_options {
   std::chrono::seconds campaign_lease{30}; // CAMPAIGN_LEASE_S
   std::chrono::seconds dial_lease{120};    // DIAL_LEASE_S
   int global_cap = 50;                     // OUTBOUND_MAX_CALLS
-  int scan_limit = 100; // campaigns taken per scan
+  int scan_limit = 100;                    // campaigns taken per scan
   /// Skip holiday closure days (HOLIDAY_CLOSURES), like transfers do.
   bool holiday_closures = true;
   /// The wall clock for working hours (tests move it); empty: std::time.
@@ -71,13 +72,15 @@ struct campaign_engine_stats {
 };
 
 /// The manager's child spec, for the job manager (key "campaigns").
-child_spec campaign_manager_spec(
-  std::shared_ptr<const campaign_engine_options> opts,
-  std::shared_ptr<campaign_engine_stats> stats);
+child_spec
+campaign_manager_spec(std::shared_ptr<const campaign_engine_options> opts,
+                      std::shared_ptr<campaign_engine_stats> stats);
 
 /// Spawns one campaign actor directly (tests: no manager, no scan). It
-/// runs until the campaign is paused, completed or leased elsewhere.
-caf::actor
+/// runs until the campaign is paused, completed or leased elsewhere. Its
+/// interface (campaign_actor) and the manager's (campaign_manager_actor)
+/// are in actors/job_protocols.hpp.
+campaign_actor
 spawn_campaign_actor(caf::actor_system& sys,
                      std::shared_ptr<const campaign_engine_options> opts,
                      std::shared_ptr<campaign_engine_stats> stats,

@@ -415,13 +415,12 @@ crm_reply pause_campaign(db_tx& tx, std::int64_t business, std::int64_t id) {
   return set_state(tx, business, id, "paused");
 }
 
-std::vector<std::int64_t> take_campaign_leases(db_tx& tx,
-                                               const std::string& owner,
-                                               std::chrono::seconds lease,
-                                               int limit) {
+std::vector<std::int64_t>
+take_campaign_leases(db_tx& tx, const std::string& owner,
+                     std::chrono::seconds lease, int limit) {
   std::vector<std::int64_t> ids;
-  for (auto row : exec(tx, take_leases, owner,
-                       static_cast<int>(lease.count()), limit))
+  for (auto row :
+       exec(tx, take_leases, owner, static_cast<int>(lease.count()), limit))
     ids.push_back(row[0].as<std::int64_t>());
   return ids;
 }
@@ -469,8 +468,8 @@ claim_result claim_due_leads(db_tx& tx, const campaign_settings& c,
                                out.live_global);
   if (n == 0)
     return out;
-  for (auto row : exec(tx, claim_due, c.id, c.business_id, c.attempts, n,
-                       owner, static_cast<int>(dial_lease.count()))) {
+  for (auto row : exec(tx, claim_due, c.id, c.business_id, c.attempts, n, owner,
+                       static_cast<int>(dial_lease.count()))) {
     claimed_lead l;
     l.id = row[0].as<std::int64_t>();
     l.lead_id = row[1].as<std::int64_t>();

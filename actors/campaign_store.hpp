@@ -107,10 +107,9 @@ struct campaign_settings {
 
 /// Running campaigns whose lease is free, expired or already `owner`'s,
 /// leased to `owner` until now + lease (at most `limit`, oldest first).
-std::vector<std::int64_t> take_campaign_leases(db_tx& tx,
-                                               const std::string& owner,
-                                               std::chrono::seconds lease,
-                                               int limit);
+std::vector<std::int64_t>
+take_campaign_leases(db_tx& tx, const std::string& owner,
+                     std::chrono::seconds lease, int limit);
 
 /// Renews `owner`'s lease on campaign `id` and reads its settings; nullopt
 /// when the campaign is gone or another instance holds it now.

@@ -67,7 +67,6 @@ crm_reply list_calls(db_tx& tx, std::int64_t business, const call_filter& f);
 /// "transcript"), audio segment links and recording link.
 crm_reply get_call(db_tx& tx, std::int64_t business, const std::string& sid);
 
-
 // -- appointments ------------------------------------------------------------
 
 crm_reply list_appointments(db_tx& tx, std::int64_t business,

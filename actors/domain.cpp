@@ -15,8 +15,8 @@ domain_status from_db_error(const db_error& err) {
 }
 
 domain_reply domain_fail(domain_code code, std::string_view msg) {
-  return domain_reply{code, boost::json::object{{"success", false},
-                                                {"error", msg}}};
+  return domain_reply{code,
+                      boost::json::object{{"success", false}, {"error", msg}}};
 }
 
 domain_reply domain_fail(const domain_status& s) {

@@ -45,9 +45,11 @@ enum class domain_code {
   payload_too_large,
   unprocessable,
   too_many_requests,
-  internal,    // a bug or a failed statement: logged, never detailed
-  unavailable, // the database (or a provider) cannot be reached now
-  bad_gateway, // a provider answered, but not as documented
+  internal,        // a bug or a failed statement: logged, never detailed
+  unavailable,     // the database (or a provider) cannot be reached now
+  bad_gateway,     // a provider answered, but not as documented
+  not_implemented, // the feature is not configured here (no credentials)
+  gateway_timeout, // no answer in time (a provider, a queue, an actor)
 };
 
 /// True for ok, created and accepted.

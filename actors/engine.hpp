@@ -60,8 +60,8 @@ public:
   virtual void barge_in() = 0;
 
   /// Calls conversation_engine::on_timer(token) after `after`.
-  virtual void schedule(std::chrono::milliseconds after,
-                        std::uint64_t token) = 0;
+  virtual void schedule(std::chrono::milliseconds after, std::uint64_t token)
+    = 0;
 
   /// The conversation ended by the engine's choice (the model's end_call),
   /// once its goodbye was played: `spoke` false when it said nothing, so
@@ -96,8 +96,8 @@ public:
   virtual void on_cleared() = 0;
 
   /// The outcome of a tool the engine asked for.
-  virtual void on_tool_result(const std::string& call_id,
-                              std::string output) = 0;
+  virtual void on_tool_result(const std::string& call_id, std::string output)
+    = 0;
 
   /// A timer asked for with engine_host::schedule.
   virtual void on_timer(std::uint64_t token) = 0;
@@ -145,6 +145,3 @@ using realtime_connect_fn = std::function<realtime_link_ptr(
   realtime_connect_request, realtime_callbacks)>;
 
 } // namespace al
-
-#include <caf/allowed_unsafe_message_type.hpp>
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::realtime_link_ptr)

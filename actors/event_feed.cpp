@@ -8,6 +8,7 @@
 //   closed on exit)
 #include "actors/event_feed.hpp"
 
+#include "actors/call_rows.hpp"
 #include "actors/sql.hpp"
 #include "actors/sql_fields.hpp"
 #include "core/input.hpp"
@@ -15,10 +16,11 @@
 #include "core/sse.hpp"
 
 #include <boost/json.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
@@ -30,30 +32,9 @@
 namespace al {
 namespace {
 
-/// Self -> self: look at the reader, the heartbeat and the resync timer.
-struct feed_check {};
-
-/// Self -> self: read now (a retry after a failed read).
-struct feed_read {};
-
-/// DB thread -> feed: what a read found (`err` empty on success).
-struct feed_result {
-  std::shared_ptr<feed_poll> poll;
-  db_error err;
-};
-
-} // namespace
-} // namespace al
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::feed_check)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::feed_read)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::feed_result)
-
-namespace al {
-namespace {
-
 namespace json = boost::json;
-using steady = std::chrono::steady_clock;
+/// The actor clock's time (the steady clock in production).
+using time_point = caf::actor_clock::time_point;
 
 // updated_at as µs since the epoch, and one page of a table's rows after
 // ($2 µs, $4 id) in (updated_at, id) order (the first page: $4 = the largest
@@ -96,17 +77,11 @@ constexpr sql_statement select_payments{
   ", id FROM payments" AL_FEED_SINCE};
 
 feed_change call_change(const pqxx::row& r) {
-  json::object o{{"sid", r[0].c_str()},
-                 {"from", r[1].c_str()},
-                 {"to", r[2].c_str()},
-                 {"status", r[3].c_str()},
-                 {"engine", r[4].c_str()},
-                 {"lead_id", int_or_null(r[5])},
-                 {"ended_normally", r[6].as<bool>()},
-                 {"created_at", r[7].c_str()},
-                 {"started_at", text_or_null(r[8])},
-                 {"ended_at", text_or_null(r[9])},
-                 {"updated_at", r[10].c_str()}};
+  auto o = call_head_json(r);
+  o["created_at"] = r[7].c_str();
+  o["started_at"] = text_or_null(r[8]);
+  o["ended_at"] = text_or_null(r[9]);
+  o["updated_at"] = r[10].c_str();
   return {"call", r[0].c_str(), r[12].as<std::int64_t>(),
           r[11].as<std::int64_t>(), json::serialize(o)};
 }
@@ -142,7 +117,7 @@ std::int64_t micros_of(std::chrono::milliseconds d) {
 
 struct feed_state {
   store db;
-  caf::actor listener;
+  event_listener_actor listener;
   std::int64_t business = 0;
   std::int64_t token_id = 0;
   feed_output out;
@@ -157,18 +132,18 @@ struct feed_state {
   std::map<std::string, std::int64_t> sent;
   /// What the last read left unfinished: the next goes on from there.
   feed_unfinished unfinished;
-  bool reading = false; // a read is in flight
-  bool again = false;   // woken during it: read once more
-  steady::time_point last_write = steady::now();
-  steady::time_point next_resync = steady::now();
+  bool reading = false;  // a read is in flight
+  bool again = false;    // woken during it: read once more
+  time_point last_write; // set at start
+  time_point next_resync;
 
   static inline const char* name = "event_feed";
 };
 
-using feed_actor = caf::stateful_actor<feed_state>;
+using feed_actor = event_feed_actor::stateful_pointer<feed_state>;
 
-/// Writes the new changes; false when the reader is gone.
-bool deliver(feed_state& st, const feed_poll& poll) {
+/// Writes the new changes at `now`; false when the reader is gone.
+bool deliver(feed_state& st, const feed_poll& poll, time_point now) {
   for (auto& c : poll.changes) {
     auto key = c.kind + "/" + std::to_string(c.row);
     auto i = st.sent.find(key);
@@ -182,7 +157,7 @@ bool deliver(feed_state& st, const feed_poll& poll) {
       st.high = std::move(pos);
     if (!st.out.push(sse_frame(c.kind, c.json, format_event_id(st.high))))
       return false;
-    st.last_write = steady::now();
+    st.last_write = now;
   }
   if (poll.more.empty())
     st.floor.reset();
@@ -211,7 +186,7 @@ bool begin(feed_state& st, const feed_poll& poll) {
 }
 
 /// Starts a read, or asks for one more when one is in flight.
-void read(feed_actor* self) {
+void read(feed_actor self) {
   auto& st = self->state;
   if (st.reading) {
     st.again = true;
@@ -220,7 +195,7 @@ void read(feed_actor* self) {
   st.reading = true;
   st.again = false;
   auto poll = std::make_shared<feed_poll>();
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<event_feed_actor>(self);
   std::optional<std::int64_t> resume;
   if (st.cursor == 0 && st.start.resume)
     resume = st.start.resume->micros;
@@ -237,8 +212,8 @@ void read(feed_actor* self) {
         // From now on (the overlap before now included), or from where
         // the client left, at most max_resume back.
         clock = feed_clock(tx);
-        from = resume ? std::clamp(*resume,
-                                   clock - micros_of(opts.max_resume), clock)
+        from = resume ? std::clamp(*resume, clock - micros_of(opts.max_resume),
+                                   clock)
                       : clock;
       }
       *poll = poll_feed(tx, business, from, micros_of(opts.overlap),
@@ -246,28 +221,29 @@ void read(feed_actor* self) {
       poll->clock = clock;
     },
     [poll, me](const db_error& err) {
-      caf::anon_send(me, feed_result{poll, err});
+      caf::anon_send(me, feed_result{std::move(*poll), err});
     });
 }
 
-caf::behavior event_feed(feed_actor* self) {
+event_feed_actor::behavior_type event_feed(feed_actor self) {
   auto& st = self->state;
   if (st.listener)
     self->send(st.listener,
-               events_subscribe{st.business, caf::actor_cast<caf::actor>(self)});
+               events_subscribe{st.business,
+                                caf::actor_cast<event_sink_actor>(self)});
   read(self);
-  self->delayed_send(self, st.opts.check, feed_check{});
+  self->delayed_send(self, st.opts.check, tick_atom_v);
   return {
     [self](const events_changed&) {
       // A change of this business (or a listener reconnect): read.
       read(self);
     },
-    [self](feed_read) { read(self); },
-    [self](feed_check) {
+    [self](read_atom) { read(self); },
+    [self](tick_atom) {
       auto& st = self->state;
       if (!st.out.open())
         return self->quit();
-      auto now = steady::now();
+      auto now = self->clock().now();
       if (st.cursor != 0 && now - st.last_write >= st.opts.heartbeat) {
         if (!st.out.push(sse_comment("ping")))
           return self->quit();
@@ -275,25 +251,25 @@ caf::behavior event_feed(feed_actor* self) {
       }
       if (now >= st.next_resync && !st.reading)
         read(self);
-      self->delayed_send(self, st.opts.check, feed_check{});
+      self->delayed_send(self, st.opts.check, tick_atom_v);
     },
     [self](feed_result& r) {
       auto& st = self->state;
       st.reading = false;
       if (!r.err.empty()) {
         // Database away: keep the client, try again shortly.
-        self->delayed_send(self, st.opts.check, feed_read{});
+        self->delayed_send(self, st.opts.check, read_atom_v);
         return;
       }
-      if (r.poll->revoked)
+      if (r.poll.revoked)
         return self->quit(); // closes the stream (attach_functor)
-      if (st.cursor == 0 && !begin(st, *r.poll))
+      if (st.cursor == 0 && !begin(st, r.poll))
         return self->quit();
-      if (!deliver(st, *r.poll))
+      if (!deliver(st, r.poll, self->clock().now()))
         return self->quit();
-      st.next_resync = steady::now() + st.opts.resync;
+      st.next_resync = self->clock().now() + st.opts.resync;
       // More rows than one read takes: go on from where it stopped.
-      st.unfinished = std::move(r.poll->more);
+      st.unfinished = std::move(r.poll.more);
       if (st.again || !st.unfinished.empty())
         read(self);
     },
@@ -391,13 +367,14 @@ feed_poll poll_feed(db_tx& tx, std::int64_t business, std::int64_t cursor,
   return out;
 }
 
-caf::actor spawn_event_feed(caf::actor_system& sys, store db,
-                            caf::actor listener, std::int64_t business,
-                            std::int64_t token_id, feed_output out,
-                            feed_start start, feed_options opts) {
+event_feed_actor spawn_event_feed(caf::actor_system& sys, store db,
+                                  event_listener_actor listener,
+                                  std::int64_t business, std::int64_t token_id,
+                                  feed_output out, feed_start start,
+                                  feed_options opts) {
   return sys.spawn([db = std::move(db), listener = std::move(listener),
                     business, token_id, out, start = std::move(start),
-                    opts](feed_actor* self) {
+                    opts](feed_actor self) -> event_feed_actor::behavior_type {
     auto& st = self->state;
     st.db = db;
     st.listener = listener;
@@ -406,7 +383,8 @@ caf::actor spawn_event_feed(caf::actor_system& sys, store db,
     st.out = out;
     st.start = start;
     st.opts = opts;
-    st.next_resync = steady::now() + opts.resync;
+    st.last_write = self->clock().now();
+    st.next_resync = st.last_write + opts.resync;
     // However the feed ends, the response ends with it.
     self->attach_functor([out] {
       try {

@@ -33,6 +33,7 @@
 // client was away is not sent to it (the overlap rule, across a reconnect).
 
 #include "actors/event_listener.hpp"
+#include "actors/job_protocols.hpp"
 #include "actors/store.hpp"
 
 #include <caf/actor.hpp>
@@ -58,6 +59,10 @@ struct feed_output {
   std::function<void()> close;           // end the response
 };
 
+// The feed's data (feed_position, feed_change, feed_poll, ...), its
+// messages and its typed interface event_feed_actor are in
+// actors/job_protocols.hpp.
+
 struct feed_options {
   /// How often the feed looks whether its reader is still there and a
   /// heartbeat is due (no query).
@@ -72,56 +77,12 @@ struct feed_options {
   std::size_t max_pages = 25; // per table and read
 };
 
-/// A place in the feed's order: updated_at, then kind, then row id.
-struct feed_position {
-  std::int64_t micros = 0; // updated_at, µs since the epoch
-  std::string kind;        // "" (before every row of `micros`) | call | ...
-  std::int64_t row = 0;    // the table's id
-
-  friend bool operator<(const feed_position& a, const feed_position& b) {
-    return std::tie(a.micros, a.kind, a.row) < std::tie(b.micros, b.kind, b.row);
-  }
-};
-
 /// "<µs>-<kind>-<row>", or "<µs>" when `kind` is empty: an SSE event id.
 std::string format_event_id(const feed_position& p);
 
 /// The position of an event id written by format_event_id; nullopt when
 /// malformed (or of a kind the feed does not send). Pure.
 std::optional<feed_position> parse_event_id(std::string_view id);
-
-/// One changed row.
-struct feed_change {
-  std::string kind;        // call | message | payment
-  std::string key;         // call sid, message id, payment id
-  std::int64_t row = 0;    // the table's id
-  std::int64_t micros = 0; // updated_at, µs since the epoch
-  std::string json;        // the event's data
-
-  feed_position position() const {
-    return {micros, kind, row};
-  }
-};
-
-/// Where the next read of a table goes on: after (updated_at µs, id).
-struct feed_resume_key {
-  std::int64_t micros = 0;
-  std::int64_t row = 0;
-};
-
-/// Per table kind: the tables a read left unfinished.
-using feed_unfinished = std::map<std::string, feed_resume_key>;
-
-/// What one read found: the changes in position order and the new cursor.
-struct feed_poll {
-  std::vector<feed_change> changes;
-  std::int64_t cursor = 0;
-  /// Tables that had more rows than one read takes, and where to go on
-  /// (empty: the read is complete).
-  feed_unfinished more;
-  bool revoked = false;   // the API token was revoked: the feed ends
-  std::int64_t clock = 0; // the database's clock (a feed's first read)
-};
 
 /// The database's clock now, µs since the epoch (a fresh feed's cursor).
 std::int64_t feed_clock(db_tx& tx);
@@ -156,15 +117,16 @@ struct feed_start {
 /// `token_id` is the API token it serves (0: the admin token): checked at
 /// every read (a revocation notifies, so a revoked token's stream ends at
 /// once).
-caf::actor spawn_event_feed(caf::actor_system& sys, store db,
-                            caf::actor listener, std::int64_t business,
-                            std::int64_t token_id, feed_output out,
-                            feed_start start = {}, feed_options opts = {});
+event_feed_actor spawn_event_feed(caf::actor_system& sys, store db,
+                                  event_listener_actor listener,
+                                  std::int64_t business, std::int64_t token_id,
+                                  feed_output out, feed_start start = {},
+                                  feed_options opts = {});
 
 /// What the events route needs: the instance's listener and the options of
 /// each feed (tests shorten or lengthen them).
 struct live_events {
-  caf::actor listener;
+  event_listener_actor listener;
   std::shared_ptr<event_listener_stats> stats;
   feed_options feed;
 };

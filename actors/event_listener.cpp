@@ -15,9 +15,9 @@
 #include "actors/store.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
@@ -27,22 +27,6 @@
 
 namespace al {
 namespace {
-
-/// Connection -> itself: wait for the next notifications (or reconnect).
-struct listen_tick {};
-
-/// Listener -> itself: start a new connection actor (the last one died).
-struct connection_restart {};
-
-} // namespace
-} // namespace al
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::listen_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::connection_restart)
-
-namespace al {
-namespace {
-
 
 /// `url` with a connect timeout and TCP keepalives, so that a peer that
 /// vanished without a word (no FIN) breaks the wait within about a minute
@@ -66,8 +50,8 @@ std::string listen_url(const std::string& url) {
 class payload_sink : public pqxx::notification_receiver {
 public:
   payload_sink(pqxx::connection_base& c, std::vector<std::string>& out)
-    : pqxx::notification_receiver(c, std::string{events_channel}), out_(out) {
-  }
+    : pqxx::notification_receiver(c, std::string{events_channel})
+    , out_(out) {}
   void operator()(const std::string& payload, int) override {
     out_.push_back(payload);
   }
@@ -80,7 +64,7 @@ private:
 
 struct connection_state {
   listener_options opts;
-  caf::actor listener;
+  event_listener_actor listener;
   std::vector<std::string> payloads;
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<payload_sink> sink; // after conn: destroyed before it
@@ -91,7 +75,8 @@ struct connection_state {
   static inline const char* name = "event_listener_connection";
 };
 
-using connection_actor = caf::stateful_actor<connection_state>;
+using connection_actor
+  = listener_connection_actor::stateful_pointer<connection_state>;
 
 /// Forgets the connection without a word to the server (no UNLISTEN on a
 /// dead link: disconnect first, then the receiver goes).
@@ -119,15 +104,15 @@ bool connect(connection_state& st) {
   } catch (const std::exception& e) {
     drop(st);
     if (!st.failing)
-      log_noexcept(spdlog::level::warn, "event listener: cannot listen: "
-                                          + first_line(e.what()));
+      log_noexcept(spdlog::level::warn,
+                   "event listener: cannot listen: " + first_line(e.what()));
     st.failing = true;
     return false;
   }
 }
 
 /// Hands what arrived to the listener.
-void forward(connection_actor* self) {
+void forward(connection_actor self) {
   auto& st = self->state;
   for (auto& p : st.payloads)
     if (auto c = parse_event_payload(p))
@@ -136,31 +121,33 @@ void forward(connection_actor* self) {
 }
 
 /// The connection broke: tell the listener, try again soon.
-void lost(connection_actor* self, const std::string& why) {
+void lost(connection_actor self, const std::string& why) {
   auto& st = self->state;
   forward(self);
   drop(st);
   if (!st.failing)
-    log_noexcept(spdlog::level::warn, "event listener: connection lost: " + why);
+    log_noexcept(spdlog::level::warn,
+                 "event listener: connection lost: " + why);
   st.failing = true;
   self->send(st.listener, events_link{false});
   st.backoff = st.opts.min_backoff;
-  self->delayed_send(self, st.backoff, listen_tick{});
+  self->delayed_send(self, st.backoff, tick_atom_v);
 }
 
-caf::behavior listener_connection(connection_actor* self,
-                                  listener_options opts, caf::actor listener) {
+listener_connection_actor::behavior_type
+listener_connection(connection_actor self, listener_options opts,
+                    event_listener_actor listener) {
   self->state.opts = std::move(opts);
   self->state.listener = std::move(listener);
-  self->send(self, listen_tick{});
+  self->send(self, tick_atom_v);
   return {
-    [self](listen_tick) {
+    [self](tick_atom) {
       auto& st = self->state;
       if (!st.conn) {
         if (!connect(st)) {
           st.backoff = std::clamp(st.backoff * 2, st.opts.min_backoff,
                                   st.opts.max_backoff);
-          self->delayed_send(self, st.backoff, listen_tick{});
+          self->delayed_send(self, st.backoff, tick_atom_v);
           return;
         }
         st.backoff = std::chrono::milliseconds{0};
@@ -184,7 +171,7 @@ caf::behavior listener_connection(connection_actor* self,
         self->send(st.listener, events_link{true});
       }
       forward(self);
-      self->send(self, listen_tick{});
+      self->send(self, tick_atom_v);
     },
   };
 }
@@ -194,20 +181,20 @@ caf::behavior listener_connection(connection_actor* self,
 struct listener_state {
   listener_options opts;
   std::shared_ptr<event_listener_stats> stats;
-  caf::actor connection;
-  std::unordered_map<std::int64_t, std::vector<caf::actor>> feeds;
+  listener_connection_actor connection;
+  std::unordered_map<std::int64_t, std::vector<event_sink_actor>> feeds;
 
   static inline const char* name = "event_listener";
 };
 
-using listener_actor = caf::stateful_actor<listener_state>;
+using listener_actor = event_listener_actor::stateful_pointer<listener_state>;
 
-void start_connection(listener_actor* self) {
+void start_connection(listener_actor self) {
   auto& st = self->state;
   if (st.opts.url.empty())
     return;
   st.connection = self->spawn<caf::detached + caf::linked>(
-    listener_connection, st.opts, caf::actor_cast<caf::actor>(self));
+    listener_connection, st.opts, caf::actor_cast<event_listener_actor>(self));
 }
 
 void count_feeds(listener_state& st) {
@@ -217,8 +204,9 @@ void count_feeds(listener_state& st) {
   st.stats->feeds = n;
 }
 
-caf::behavior event_listener(listener_actor* self, listener_options opts,
-                             std::shared_ptr<event_listener_stats> stats) {
+event_listener_actor::behavior_type
+event_listener(listener_actor self, listener_options opts,
+               std::shared_ptr<event_listener_stats> stats) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.stats = stats ? std::move(stats)
@@ -228,7 +216,7 @@ caf::behavior event_listener(listener_actor* self, listener_options opts,
     for (auto i = st.feeds.begin(); i != st.feeds.end();) {
       auto& fs = i->second;
       fs.erase(std::remove_if(fs.begin(), fs.end(),
-                              [&](const caf::actor& f) {
+                              [&](const event_sink_actor& f) {
                                 return f.address() == dm.source;
                               }),
                fs.end());
@@ -240,12 +228,12 @@ caf::behavior event_listener(listener_actor* self, listener_options opts,
     auto& st = self->state;
     if (st.connection && em.source == st.connection.address()) {
       // Not a shutdown: the connection actor failed. Start another.
-      log_noexcept(spdlog::level::err,
-                   "event listener connection ended ("
-                     + self->system().render(em.reason) + "), restarting");
+      log_noexcept(spdlog::level::err, "event listener connection ended ("
+                                         + self->system().render(em.reason)
+                                         + "), restarting");
       st.connection = nullptr;
       st.stats->listening = false;
-      self->delayed_send(self, st.opts.min_backoff, connection_restart{});
+      self->delayed_send(self, st.opts.min_backoff, restart_atom_v);
       return;
     }
     self->quit(em.reason);
@@ -294,7 +282,7 @@ caf::behavior event_listener(listener_actor* self, listener_options opts,
         for (auto& f : fs)
           self->send(f, events_changed{business, std::string{events_resync}});
     },
-    [self](connection_restart) {
+    [self](restart_atom) {
       if (!self->state.connection)
         start_connection(self);
     },
@@ -322,8 +310,9 @@ std::optional<events_changed> parse_event_payload(std::string_view payload) {
   return events_changed{business, std::string{kind}};
 }
 
-caf::actor spawn_event_listener(caf::actor_system& sys, listener_options opts,
-                                std::shared_ptr<event_listener_stats> stats) {
+event_listener_actor
+spawn_event_listener(caf::actor_system& sys, listener_options opts,
+                     std::shared_ptr<event_listener_stats> stats) {
   return sys.spawn(event_listener, std::move(opts), std::move(stats));
 }
 

@@ -16,12 +16,16 @@
 // because notifications sent while nobody listened are gone. A feed that
 // ends is dropped (monitored).
 //
-// Messages (all asynchronous):
+// Messages (all asynchronous; the types and the typed interfaces
+// event_listener_actor, listener_connection_actor and event_sink_actor are
+// in actors/job_protocols.hpp):
 //   feed -> listener      events_subscribe, events_unsubscribe
 //   listener -> feed      events_changed  (kind "resync" after a reconnect)
 //   connection -> listener  events_changed, events_link
 // Tests drive a listener without a database (an empty url) by sending it
 // events_changed and events_link themselves.
+
+#include "actors/job_protocols.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -59,45 +63,14 @@ struct event_listener_stats {
   std::atomic<long> feeds{0};         // subscriptions now
 };
 
-/// feed -> listener: wake `feed` when `business` changes. The feed is
-/// monitored: one that ends is dropped without an unsubscribe.
-struct events_subscribe {
-  std::int64_t business = 0;
-  caf::actor feed;
-};
-
-/// feed -> listener: no more wake-ups for `business`.
-struct events_unsubscribe {
-  std::int64_t business = 0;
-  caf::actor feed;
-};
-
-/// Something of `business` changed: `kind` is call | message | payment |
-/// token, or events_resync (the listener was away: re-read everything).
-struct events_changed {
-  std::int64_t business = 0;
-  std::string kind;
-};
-
-/// connection -> listener: LISTEN is established (`up`) or was lost.
-struct events_link {
-  bool up = false;
-};
-
 /// Spawns the listener (and, when `opts.url` is set, its connection).
 /// Stop it with an exit message; the connection actor ends with it.
-caf::actor spawn_event_listener(caf::actor_system& sys, listener_options opts,
-                                std::shared_ptr<event_listener_stats> stats
-                                = nullptr);
+event_listener_actor
+spawn_event_listener(caf::actor_system& sys, listener_options opts,
+                     std::shared_ptr<event_listener_stats> stats = nullptr);
 
 /// A notification payload "<business id>:<kind>" as a change; nullopt when
 /// malformed. Pure.
 std::optional<events_changed> parse_event_payload(std::string_view payload);
 
 } // namespace al
-
-#include <caf/allowed_unsafe_message_type.hpp>
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::events_subscribe)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::events_unsubscribe)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::events_changed)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::events_link)

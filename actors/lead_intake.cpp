@@ -57,9 +57,9 @@ intake_result intake_lead(db_tx& tx, std::int64_t business,
   std::string listing;
   if (!in.listing_ref.empty()) {
     auto r = exec(tx, select_listing_by_ref, business, in.listing_ref);
-    listing = r.empty() ? "listing_ref " + in.listing_ref + " (לא נמצא)"
-                        : "נכס " + in.listing_ref + " #"
-                            + std::string{r[0][0].c_str()};
+    listing = r.empty()
+                ? "listing_ref " + in.listing_ref + " (לא נמצא)"
+                : "נכס " + in.listing_ref + " #" + std::string{r[0][0].c_str()};
   }
   auto note = intake_note(in, listing);
   intake_result out;

@@ -28,7 +28,7 @@ namespace {
   " 'property_type', l.property_type, 'city', l.city, 'neighborhood',"         \
   " l.neighborhood, 'street', l.street, 'rooms', l.rooms::float8, 'floor',"    \
   " l.floor, 'size_sqm', l.size_sqm, 'price', l.price, 'status', l.status,"    \
-  " 'description', l.description, 'features', to_jsonb(l.features),"          \
+  " 'description', l.description, 'features', to_jsonb(l.features),"           \
   " 'photos', to_jsonb(l.photos), 'external_ref', l.external_ref,"             \
   " 'tracking_number', l.tracking_number, 'created_at',"                       \
   " iso_utc(l.created_at), 'updated_at', iso_utc(l.updated_at))::text"
@@ -36,7 +36,7 @@ namespace {
 // The text the trigram index covers (the same expression as in
 // schemas/0013_listings.sql, so the index serves it).
 #define AL_LISTING_TEXT                                                        \
-  "(coalesce(l.title, '') || ' ' || coalesce(l.city, '') || ' ' ||"           \
+  "(coalesce(l.title, '') || ' ' || coalesce(l.city, '') || ' ' ||"            \
   " coalesce(l.neighborhood, '') || ' ' || coalesce(l.street, '') || ' ' ||"   \
   " coalesce(l.description, '') || ' ' || coalesce(l.external_ref, ''))"
 
@@ -56,8 +56,8 @@ namespace {
 // The page is chosen first and only its rows are turned into JSON
 // (PostgreSQL would otherwise build the JSON of every match before sorting).
 constexpr sql_statement select_listings{
-  "SELECT " AL_LISTING_JSON " FROM (SELECT l.id, l.updated_at"
-  AL_LISTING_WHERE " ORDER BY l.updated_at DESC, l.id DESC LIMIT $9 OFFSET $10)"
+  "SELECT " AL_LISTING_JSON " FROM (SELECT l.id, l.updated_at" AL_LISTING_WHERE
+  " ORDER BY l.updated_at DESC, l.id DESC LIMIT $9 OFFSET $10)"
   " page JOIN listings l ON l.id = page.id"
   " ORDER BY page.updated_at DESC, page.id DESC"};
 
@@ -70,8 +70,8 @@ constexpr sql_statement select_listings_export{
   " coalesce(l.floor::text, ''), coalesce(l.size_sqm::text, ''),"
   " coalesce(l.price::text, ''), l.status, l.description,"
   " array_to_string(l.features, ';'), array_to_string(l.photos, ';'),"
-  " coalesce(l.external_ref, ''), coalesce(l.tracking_number, '')" AL_LISTING_WHERE
-  " ORDER BY l.id"};
+  " coalesce(l.external_ref, ''), coalesce(l.tracking_number, "
+  "'')" AL_LISTING_WHERE " ORDER BY l.id"};
 
 constexpr sql_statement select_listing{
   "SELECT " AL_LISTING_JSON
@@ -185,7 +185,8 @@ constexpr sql_statement select_for_ai{
   " AND ($6::float8 IS NULL OR l.rooms <= $6)"
   " AND ($7::bigint IS NULL OR l.price <= $7)"
   " ORDER BY l.updated_at DESC, l.id DESC LIMIT 5) hit"
-  " JOIN listings l ON l.id = hit.id ORDER BY hit.updated_at DESC, hit.id DESC"};
+  " JOIN listings l ON l.id = hit.id ORDER BY hit.updated_at DESC, hit.id "
+  "DESC"};
 
 constexpr sql_statement insert_mention{
   "INSERT INTO listing_mentions (business_id, listing_id, call_sid)"
@@ -358,8 +359,8 @@ json::object listing_view(db_tx& tx, std::int64_t business, std::int64_t id) {
   if (r.empty())
     return {};
   auto o = json::parse(r[0][0].c_str()).as_object();
-  o["matching_leads"] = exec(tx, count_fitting_leads, business, id)[0][0]
-                          .as<std::int64_t>();
+  o["matching_leads"]
+    = exec(tx, count_fitting_leads, business, id)[0][0].as<std::int64_t>();
   return o;
 }
 
@@ -401,10 +402,9 @@ std::string fields_json(const listing_input& in) {
   return json::serialize(o);
 }
 
-json::object import_result(std::int64_t created, std::int64_t updated,
-                           json::array errors,
-                           const std::vector<std::string>& ignored,
-                           bool dry_run) {
+json::object
+import_result(std::int64_t created, std::int64_t updated, json::array errors,
+              const std::vector<std::string>& ignored, bool dry_run) {
   json::array ign;
   for (auto& c : ignored)
     ign.emplace_back(c);
@@ -480,16 +480,17 @@ crm_reply patch_listing(db_tx& tx, std::int64_t business, std::int64_t id,
     return *bad;
   try {
     pqxx::subtransaction sub{tx, "patch_listing"};
-    auto r = exec(
-      sub, update_listing, business, id, in.title, in.deal,
-      given(in.property_type), flat(in.property_type), given(in.city),
-      flat(in.city), given(in.neighborhood), flat(in.neighborhood),
-      given(in.street), flat(in.street), given(in.rooms), flat(in.rooms),
-      given(in.floor), flat(in.floor), given(in.size_sqm), flat(in.size_sqm),
-      given(in.price), flat(in.price), in.status, description_patch(in),
-      json_strings(in.features), json_strings(in.photos),
-      given(in.external_ref), flat(in.external_ref), given(in.tracking_number),
-      flat(in.tracking_number));
+    auto r = exec(sub, update_listing, business, id, in.title, in.deal,
+                  given(in.property_type), flat(in.property_type),
+                  given(in.city), flat(in.city), given(in.neighborhood),
+                  flat(in.neighborhood), given(in.street), flat(in.street),
+                  given(in.rooms), flat(in.rooms), given(in.floor),
+                  flat(in.floor), given(in.size_sqm), flat(in.size_sqm),
+                  given(in.price), flat(in.price), in.status,
+                  description_patch(in), json_strings(in.features),
+                  json_strings(in.photos), given(in.external_ref),
+                  flat(in.external_ref), given(in.tracking_number),
+                  flat(in.tracking_number));
     sub.commit();
     if (r.empty())
       return no_listing();
@@ -574,8 +575,7 @@ crm_reply import_listings(db_tx& tx, std::int64_t business,
       add_error(errors, records[i].line, not_own_number);
       continue;
     }
-    if (auto n = flat(in.tracking_number);
-        n && !tracking.insert(*n).second) {
+    if (auto n = flat(in.tracking_number); n && !tracking.insert(*n).second) {
       add_error(errors, records[i].line,
                 "tracking_number " + *n + " appears twice in the file");
       continue;
@@ -585,8 +585,8 @@ crm_reply import_listings(db_tx& tx, std::int64_t business,
         status_given[*ref] = true;
       else
         status_given.erase(*ref); // the later line decides
-      auto [it, fresh] = by_ref.emplace(*ref, std::pair{rows.size(),
-                                                        records[i].line});
+      auto [it, fresh]
+        = by_ref.emplace(*ref, std::pair{rows.size(), records[i].line});
       if (!fresh) {
         add_error(errors, it->second.second,
                   "external_ref " + *ref + " appears again on line "
@@ -747,8 +747,8 @@ std::string search_listings_for_ai(db_tx& tx, std::int64_t business,
         q.rooms_max = rooms + 0.5;
       }
       if (!q.price_max && !row[3].is_null())
-        q.price_max = static_cast<std::int64_t>(
-          std::llround(row[3].as<double>() * 1.1));
+        q.price_max
+          = static_cast<std::int64_t>(std::llround(row[3].as<double>() * 1.1));
     }
   }
   json::array found;

@@ -5,7 +5,7 @@
 // posts to the socket's io thread. The actor keeps the sink in its
 // checkpoint, so a restarted actor re-binds the same socket.
 
-#include <caf/actor.hpp>
+#include "actors/call_protocol.hpp"
 
 #include <memory>
 #include <string>
@@ -20,7 +20,7 @@ public:
 
   /// Routes the socket's events (speech, audio, marks, DTMF, hangup) to
   /// `call` from now on (after a restart too).
-  virtual void bind(caf::actor call) = 0;
+  virtual void bind(call_actor call) = 0;
 
   /// Queues an utterance: paced 20 ms frames, then a Twilio mark `mark`.
   virtual void play(audio_ptr audio, std::string mark) = 0;
@@ -37,10 +37,6 @@ public:
   virtual void want_all_audio(bool on) = 0;
 };
 
-using media_sink_ptr = std::shared_ptr<media_sink>;
+// media_sink_ptr, the message type, is declared in actors/call_protocol.hpp.
 
 } // namespace al
-
-#include <caf/allowed_unsafe_message_type.hpp>
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::media_sink_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::audio_ptr)

@@ -34,8 +34,8 @@ std::string clip(std::string s, std::size_t n) {
 } // namespace
 
 openai_engine::openai_engine(engine_host& host, openai_engine_options opts)
-  : host_(host), opts_(std::move(opts)) {
-}
+  : host_(host)
+  , opts_(std::move(opts)) {}
 
 openai_engine::~openai_engine() {
   if (link_)
@@ -48,8 +48,8 @@ realtime_connect_request openai_engine::connect_request() const {
   req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
   if (!opts_.ga)
     req.headers.emplace_back("OpenAI-Beta", "realtime=v1");
-  req.timeout
-    = std::max(opts_.open_timeout * 2, std::chrono::milliseconds(3000));
+  req.timeout = std::max(opts_.open_timeout * 2,
+                         std::chrono::milliseconds(3000));
   return req;
 }
 
@@ -311,8 +311,8 @@ bool openai_engine::on_mark(const std::string& name) {
 
 /// Barge-in: stop the model's audio where the caller heard it.
 void openai_engine::interrupt(const char* why, bool clear_sink) {
-  auto played_ms = static_cast<std::int64_t>(
-    std::min(item_played_, item_sent_) / 8);
+  auto played_ms
+    = static_cast<std::int64_t>(std::min(item_played_, item_sent_) / 8);
   if (clear_sink)
     host_.clear();
   if (response_active_)
@@ -320,8 +320,8 @@ void openai_engine::interrupt(const char* why, bool clear_sink) {
   if (!response_id_.empty() && response_active_)
     dropped_responses_.insert(response_id_);
   if (!item_id_.empty()) {
-    send(realtime_truncate("al_trunc_" + std::to_string(++event_seq_),
-                           item_id_, played_ms));
+    send(realtime_truncate("al_trunc_" + std::to_string(++event_seq_), item_id_,
+                           played_ms));
     dropped_items_.insert(item_id_);
   }
   parts_.clear();
@@ -437,8 +437,8 @@ void openai_engine::on_speech(bool started) {
   // server is a stalled one.
   in_turn_ = false;
   auto min_bytes = static_cast<std::size_t>(opts_.min_turn.count()) * 8;
-  if (!server_heard_turn_ && !server_speech_ && !response_active_
-      && !speaking() && turn_bytes_ >= min_bytes)
+  if (!server_heard_turn_ && !server_speech_ && !response_active_ && !speaking()
+      && turn_bytes_ >= min_bytes)
     arm_reply();
 }
 

@@ -36,7 +36,7 @@ struct openai_engine_options {
   std::string url;   // OPENAI_REALTIME_URL (ws:// or wss://)
   std::string model; // OPENAI_MODEL
   std::string api_key;
-  bool ga = false;   // GA session shape and no OpenAI-Beta header
+  bool ga = false; // GA session shape and no OpenAI-Beta header
   std::string instructions;
   std::string voice;    // the session's voice ("" = the API's default)
   std::string log_name; // the call SID, for logs
@@ -48,8 +48,8 @@ struct openai_engine_options {
   std::chrono::milliseconds min_turn{700};
   /// Longest wait for the goodbye after end_call.
   std::chrono::milliseconds end_guard{15000};
-  std::size_t part_bytes = 800;               // 100 ms per marked part
-  std::size_t max_buffered = 8000 * 10;       // caller audio while connecting
+  std::size_t part_bytes = 800;         // 100 ms per marked part
+  std::size_t max_buffered = 8000 * 10; // caller audio while connecting
 };
 
 class openai_engine final : public conversation_engine {
@@ -156,10 +156,10 @@ private:
   std::string response_id_;
   bool response_audio_ = false;
   bool prev_response_audio_ = false;
-  std::string item_id_;           // assistant item of the audio playing
-  std::size_t item_sent_ = 0;     // its bytes received (queued)
-  std::size_t item_played_ = 0;   // its bytes whose marks came back
-  std::string frames_;            // audio not yet a whole frame
+  std::string item_id_;         // assistant item of the audio playing
+  std::size_t item_sent_ = 0;   // its bytes received (queued)
+  std::size_t item_played_ = 0; // its bytes whose marks came back
+  std::string frames_;          // audio not yet a whole frame
   std::deque<part> parts_;
   std::uint64_t part_seq_ = 0;
   std::set<std::string> dropped_items_;

@@ -201,9 +201,8 @@ void place_outbound_call(const outbound_env& env_in, outbound_dial d,
       if (l->opted_out)
         return finish({false, "", "opted_out", false}, "opted_out");
       if (!l->found || l->number.empty())
-        return finish(
-          {false, "", "The business has no phone number", false},
-          "no_number");
+        return finish({false, "", "The business has no phone number", false},
+                      "no_number");
       twilio_credentials creds{l->own.account_sid, l->own.auth_token};
       if (creds.account_sid.empty() || creds.auth_token.empty())
         creds = {env->account_sid, env->auth_token};
@@ -219,8 +218,7 @@ void place_outbound_call(const outbound_env& env_in, outbound_dial d,
       auto req = twilio_call_create_request(env->twilio_api_base, creds, *urls,
                                             spec, std::chrono::seconds(15));
       auto from = l->number;
-      env->http(std::move(req), [env, d, from,
-                                 finish](outbound_response res) {
+      env->http(std::move(req), [env, d, from, finish](outbound_response res) {
         auto created = parse_twilio_call_create(res);
         if (!created.ok) {
           log_safe(spdlog::level::warn,
@@ -242,8 +240,8 @@ void place_outbound_call(const outbound_env& env_in, outbound_dial d,
           if (!err.empty()) {
             // The call is placed: its rows must follow when the database
             // is back (the queued write is retried until it lands).
-            log_safe(spdlog::level::warn,
-                     "follow-up call {}: rows queued ({})", sid, err);
+            log_safe(spdlog::level::warn, "follow-up call {}: rows queued ({})",
+                     sid, err);
             env->db.write("outbound_call", job);
           }
           finish({true, sid, "", false}, "placed");
@@ -293,10 +291,10 @@ std::optional<outbound_target> load_outbound_target(db_tx& tx,
   add("עיר: ", clip(one_line(row[18].c_str()), 60));
   add("חדרים: ", row[19].c_str());
   if (!row[20].is_null() || !row[21].is_null())
-    add("תקציב: ", (row[20].is_null() ? std::string{"?"} : row[20].c_str())
-                     + std::string{"-"}
-                     + (row[21].is_null() ? std::string{"?"}
-                                          : row[21].c_str()));
+    add("תקציב: ",
+        (row[20].is_null() ? std::string{"?"} : row[20].c_str())
+          + std::string{"-"}
+          + (row[21].is_null() ? std::string{"?"} : row[21].c_str()));
   // The end of the notes holds the latest intake message.
   std::string notes = one_line(row[22].c_str());
   if (notes.size() > 400) {
@@ -325,14 +323,13 @@ std::string mark_outbound_answered(db_tx& tx, const outbound_target& t,
   return "answered";
 }
 
-amd_decision apply_amd(db_tx& tx, const outbound_target& t,
-                       const amd_event& ev, bool uncertain_is_human) {
+amd_decision apply_amd(db_tx& tx, const outbound_target& t, const amd_event& ev,
+                       bool uncertain_is_human) {
   amd_decision out;
   auto row = lock(tx, t, ev.call_sid);
   if (!row.found || !row.belongs)
     return out;
-  exec(tx, set_answered_by, t.id, t.business_id,
-       std::string{to_string(ev.by)});
+  exec(tx, set_answered_by, t.id, t.business_id, std::string{to_string(ev.by)});
   bool human = ev.by == answered_by::human
                || (is_uncertain(ev.by) && uncertain_is_human);
   if (human) {

@@ -112,8 +112,7 @@ struct outbound_target {
 
 /// The row `campaign_lead_id` with its campaign, business and lead; nullopt
 /// when there is none.
-std::optional<outbound_target> load_outbound_target(db_tx& tx,
-                                                    std::int64_t id);
+std::optional<outbound_target> load_outbound_target(db_tx& tx, std::int64_t id);
 
 /// Twilio fetched the call's TwiML (the callee picked up): dialing →
 /// answered, and the calls row exists (inserted when the dial's own insert
@@ -134,8 +133,8 @@ struct amd_decision {
 /// machine's greeting (or an uncertain verdict otherwise) makes a live row
 /// voicemail and says what the campaign wants done: leave voicemail_text
 /// (a non-empty text with voicemail 'message') or hang up.
-amd_decision apply_amd(db_tx& tx, const outbound_target& t,
-                       const amd_event& ev, bool uncertain_is_human);
+amd_decision apply_amd(db_tx& tx, const outbound_target& t, const amd_event& ev,
+                       bool uncertain_is_human);
 
 /// Twilio's status callback: the calls row like /webhook/call_status, and
 /// on a final status the row's outcome (answered → completed; dialing →
@@ -143,7 +142,7 @@ amd_decision apply_amd(db_tx& tx, const outbound_target& t,
 /// after retry_after_min), its lease released. Returns the new outcome, ""
 /// when unchanged.
 struct status_decision {
-  std::string outcome;    // "" when unchanged
+  std::string outcome;     // "" when unchanged
   bool slot_freed = false; // a final status of the row's current call
 };
 status_decision apply_outbound_status(db_tx& tx, const outbound_target& t,

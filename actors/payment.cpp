@@ -8,28 +8,12 @@
 #include "core/payment_wire.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
-
-namespace al {
-
-namespace {
-
-/// A continuation to run inside the payment actor (completions of DB jobs
-/// and HTTP exchanges arrive on other threads and come back through this).
-struct pay_step {
-  std::function<void()> fn;
-};
-
-} // namespace
-} // namespace al
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::pay_step)
 
 namespace al {
 
@@ -204,9 +188,9 @@ payment_reply reply_for(const payment_row& row) {
   r.provider = row.provider;
   r.state = row.status;
   if (row.status == payment_status::failed) {
-    r.status = {domain_code::bad_gateway,
-                "Payment provider error: "
-                  + row.failure_reason.value_or("unknown")};
+    r.status
+      = {domain_code::bad_gateway,
+         "Payment provider error: " + row.failure_reason.value_or("unknown")};
   } else if (row.pay_url) {
     r.status = {domain_code::created, ""};
     r.pay_url = *row.pay_url;
@@ -245,13 +229,9 @@ struct payment_state {
   bool done = false;
 };
 
-using payment_actor = caf::stateful_actor<payment_state>;
+using payment_self = payment_actor::stateful_pointer<payment_state>;
 
-void in_actor(const caf::actor& me, std::function<void()> fn) {
-  caf::anon_send(me, pay_step{std::move(fn)});
-}
-
-void finish(payment_actor* self, const payment_reply& r) {
+void finish(payment_self self, const payment_reply& r) {
   self->state.done = true;
   self->state.calling = false;
   self->state.job->reply(r);
@@ -277,7 +257,7 @@ payment_reply provider_error(std::int64_t id, payment_provider provider,
   return r;
 }
 
-void provider_failed(payment_actor* self, const std::string& reason) {
+void provider_failed(payment_self self, const std::string& reason) {
   auto& st = self->state;
   if (st.done || !st.calling)
     return;
@@ -286,36 +266,44 @@ void provider_failed(payment_actor* self, const std::string& reason) {
   auto& d = st.job->req.draft;
   log_safe(spdlog::level::warn, "payment {} ({}): provider failed: {}", d.id,
            to_string(d.provider), reason);
-  auto changed = std::make_shared<bool>(false);
-  auto row = std::make_shared<std::optional<payment_row>>();
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto out = std::make_shared<payment_fail_saved>();
+  out->reason = reason;
+  auto me = caf::actor_cast<payment_actor>(self);
   auto business = d.business_id;
   auto id = d.id;
   auto detail = boost::json::serialize(boost::json::object{{"reason", reason}});
   env->db.run(
-    [business, id, reason, detail, changed, row](db_tx& tx) {
-      *changed = transition_payment(tx, business, id, payment_status::failed,
-                                    "create_failed", reason, detail)
-                 == transition_result::changed;
-      *row = load_payment(tx, business, id);
+    [business, id, reason, detail, out](db_tx& tx) {
+      out->changed = transition_payment(tx, business, id,
+                                        payment_status::failed, "create_failed",
+                                        reason, detail)
+                     == transition_result::changed;
+      out->row = load_payment(tx, business, id);
     },
-    [me, self, env, changed, row, reason, id](const db_error& err) {
-      in_actor(me, [self, env, changed, row, reason, id, err] {
-        if (*changed)
-          count_payment(*env, payment_status::failed);
-        payment_reply r;
-        if (!err.empty())
-          r = db_failure(err, id);
-        else if (*row && (*row)->status != payment_status::failed)
-          r = reply_for(**row); // settled meanwhile (e.g. paid by a webhook)
-        else
-          r = provider_error(id, self->state.job->req.draft.provider, reason);
-        finish(self, r);
-      });
+    [me, out](const db_error& err) {
+      out->error = err;
+      caf::anon_send(me, std::move(*out));
     });
 }
 
-void got_link(payment_actor* self, std::uint64_t attempt,
+void fail_saved(payment_self self, const payment_fail_saved& m) {
+  auto& st = self->state;
+  if (st.done)
+    return;
+  auto id = st.job->req.draft.id;
+  if (m.changed)
+    count_payment(*st.env, payment_status::failed);
+  payment_reply r;
+  if (!m.error.empty())
+    r = db_failure(m.error, id);
+  else if (m.row && m.row->status != payment_status::failed)
+    r = reply_for(*m.row); // settled meanwhile (e.g. paid by a webhook)
+  else
+    r = provider_error(id, st.job->req.draft.provider, m.reason);
+  finish(self, r);
+}
+
+void got_link(payment_self self, std::uint64_t attempt,
               std::optional<std::string> ref, std::string url) {
   auto& st = self->state;
   if (st.done || !st.calling || attempt != st.attempt)
@@ -325,42 +313,48 @@ void got_link(payment_actor* self, std::uint64_t attempt,
   auto& d = st.job->req.draft;
   auto business = d.business_id;
   auto id = d.id;
-  auto row = std::make_shared<std::optional<payment_row>>();
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto out = std::make_shared<payment_linked>();
+  auto me = caf::actor_cast<payment_actor>(self);
   env->db.run(
-    [business, id, ref, url, row](db_tx& tx) {
+    [business, id, ref, url, out](db_tx& tx) {
       store_link(tx, business, id, ref, url);
-      *row = load_payment(tx, business, id);
+      out->row = load_payment(tx, business, id);
     },
-    [me, self, row, id](const db_error& err) {
-      in_actor(me, [self, row, id, err] {
-        if (!err.empty())
-          return finish(self, db_failure(err, id));
-        if (!*row)
-          return finish(self, db_failure("payment row vanished", id));
-        finish(self, reply_for(**row));
-      });
+    [me, out](const db_error& err) {
+      out->error = err;
+      caf::anon_send(me, std::move(*out));
     });
 }
 
-void on_order(payment_actor* self, std::uint64_t attempt,
-              const outbound_response& resp) {
+void linked(payment_self self, const payment_linked& m) {
   auto& st = self->state;
-  if (st.done || !st.calling || attempt != st.attempt)
+  if (st.done)
+    return;
+  auto id = st.job->req.draft.id;
+  if (!m.error.empty())
+    return finish(self, db_failure(m.error, id));
+  if (!m.row)
+    return finish(self, db_failure("payment row vanished", id));
+  finish(self, reply_for(*m.row));
+}
+
+void on_order(payment_self self, const payment_answer& resp) {
+  auto& st = self->state;
+  if (st.done || !st.calling || resp.attempt != st.attempt)
     return;
   if (!resp.error.empty())
     return provider_failed(self, resp.error.rfind("PayPal", 0) == 0
                                    ? resp.error
                                    : "PayPal unreachable: " + resp.error);
-  if (!resp.ok())
+  if (resp.status < 200 || resp.status >= 300)
     return provider_failed(self, paypal_error_summary(resp.status, resp.body));
   auto order = parse_paypal_order(resp.body);
   if (!order)
     return provider_failed(self, "PayPal answered without an approve link");
-  got_link(self, attempt, order->id, order->approve_url);
+  got_link(self, resp.attempt, order->id, order->approve_url);
 }
 
-void call_provider(payment_actor* self) {
+void call_provider(payment_self self) {
   auto& st = self->state;
   auto env = st.env;
   auto& req = st.job->req;
@@ -396,7 +390,7 @@ void call_provider(payment_actor* self) {
   auto request_id = issue_token(env->signing_key, "paypal-order",
                                 std::to_string(d.id));
   auto url = env->paypal_api_base + "/v2/checkout/orders";
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<payment_actor>(self);
   paypal_call(
     env, req.paypal,
     [body, request_id, url](const std::string& token) {
@@ -412,24 +406,19 @@ void call_provider(payment_actor* self) {
       return r;
     },
     clock::now() + env->provider_timeout,
-    [me, self, attempt](outbound_response resp) {
-      auto shared = std::make_shared<outbound_response>(std::move(resp));
-      in_actor(me,
-               [self, attempt, shared] { on_order(self, attempt, *shared); });
+    [me, attempt](outbound_response resp) {
+      caf::anon_send(me,
+                     payment_answer{attempt, resp.status, std::move(resp.body),
+                                    std::move(resp.error)});
     });
 }
 
-/// Writes (or finds) the row, then decides what is left to do.
-void start(payment_actor* self) {
+/// Writes (or finds) the row; the actor then decides what is left to do.
+void start(payment_self self) {
   auto env = self->state.env;
   auto job = self->state.job;
-  struct loaded {
-    bool inserted = false;
-    std::optional<payment_row> row;
-    std::optional<payment_row> other; // holder of our Idempotency-Key
-  };
-  auto out = std::make_shared<loaded>();
-  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto out = std::make_shared<payment_loaded>();
+  auto me = caf::actor_cast<payment_actor>(self);
   env->db.run(
     [job, out](db_tx& tx) {
       auto& d = job->req.draft;
@@ -438,36 +427,41 @@ void start(payment_actor* self) {
       if (!out->row && d.idempotency_key)
         out->other = load_payment_by_key(tx, d.business_id, *d.idempotency_key);
     },
-    [me, self, out](const db_error& err) {
-      in_actor(me, [self, out, err] {
-        auto& st = self->state;
-        auto& d = st.job->req.draft;
-        if (!err.empty())
-          return finish(self, db_failure(err, d.id));
-        if (out->inserted)
-          count_payment(*st.env, payment_status::pending);
-        if (!out->row && out->other)
-          return finish(self, replay_reply(*out->other, d));
-        if (!out->row)
-          return finish(self, db_failure("payment row missing", d.id));
-        auto& row = *out->row;
-        if (row.status == payment_status::pending && !row.pay_url)
-          return call_provider(self);
-        finish(self, reply_for(row)); // a restart after the link was stored
-      });
+    [me, out](const db_error& err) {
+      out->error = err;
+      caf::anon_send(me, std::move(*out));
     });
 }
 
-caf::behavior payment_behavior(payment_actor* self, payment_env_ptr env,
-                               payment_job_ptr job) {
+void loaded(payment_self self, const payment_loaded& m) {
+  auto& st = self->state;
+  if (st.done)
+    return;
+  auto& d = st.job->req.draft;
+  if (!m.error.empty())
+    return finish(self, db_failure(m.error, d.id));
+  if (m.inserted)
+    count_payment(*st.env, payment_status::pending);
+  if (!m.row && m.other)
+    return finish(self, replay_reply(*m.other, d));
+  if (!m.row)
+    return finish(self, db_failure("payment row missing", d.id));
+  auto& row = *m.row;
+  if (row.status == payment_status::pending && !row.pay_url)
+    return call_provider(self);
+  finish(self, reply_for(row)); // a restart after the link was stored
+}
+
+payment_actor::behavior_type
+payment_behavior(payment_self self, payment_env_ptr env, payment_job_ptr job) {
   self->state.env = std::move(env);
   self->state.job = std::move(job);
   start(self);
   return {
-    [=](pay_step& step) {
-      if (step.fn)
-        step.fn();
-    },
+    [=](const payment_loaded& m) { loaded(self, m); },
+    [=](const payment_answer& m) { on_order(self, m); },
+    [=](const payment_linked& m) { linked(self, m); },
+    [=](const payment_fail_saved& m) { fail_saved(self, m); },
     [=](timeout_atom, std::uint64_t attempt) {
       auto& st = self->state;
       if (st.done || !st.calling || attempt != st.attempt)
@@ -485,7 +479,7 @@ child_spec payment_child(payment_env_ptr env, payment_job_ptr job) {
   child_spec spec;
   spec.key = payment_key(job->req.draft.id);
   spec.spawn = [env, job](caf::actor_system& sys) {
-    return sys.spawn(payment_behavior, env, job);
+    return caf::actor_cast<caf::actor>(sys.spawn(payment_behavior, env, job));
   };
   spec.on_give_up = [env, job] {
     auto& d = job->req.draft;

@@ -9,13 +9,17 @@
 // PayPal-Request-Id, so a repeated create returns the same order).
 //
 //   start -> row written -> provider called -> link stored -> created
-//                 |               `-- error / timeout -> row failed, bad_gateway
+//                 |               `-- error / timeout -> row failed,
+//                 bad_gateway
 //                 `-- key taken by another request -> that payment (replay)
 //
-// Outbound HTTP comes in as an http_send_fn (core/outbound.hpp), so this
-// library does not depend on transport/.
+// The actor is a payment_actor (actors/payment_protocol.hpp): the
+// completions of its store jobs and provider exchange come back to it as
+// typed values. Outbound HTTP comes in as an http_send_fn
+// (core/outbound.hpp), so this library does not depend on transport/.
 
 #include "actors/domain.hpp"
+#include "actors/payment_protocol.hpp"
 #include "actors/payment_rows.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
@@ -122,7 +126,7 @@ struct payment_request {
 /// the message for the client.
 struct payment_reply {
   domain_status status;
-  std::int64_t payment_id = 0; // 0: none to show
+  std::int64_t payment_id = 0;                          // 0: none to show
   payment_provider provider = payment_provider::paypal; // when created
   std::optional<payment_status> state; // the payment's; nullopt: not shown
   std::string pay_url;

@@ -141,7 +141,8 @@ std::int64_t next_payment_id(db_tx& tx) {
 
 bool insert_pending(db_tx& tx, const payment_draft& d) {
   auto r = exec(tx, insert_payment, d.id, d.business_id, d.lead_id,
-                std::string{to_string(d.provider)}, d.amount_minor, d.currency, d.description, d.idempotency_key);
+                std::string{to_string(d.provider)}, d.amount_minor, d.currency,
+                d.description, d.idempotency_key);
   if (r.empty())
     return false;
   exec(tx, insert_created_event, d.business_id, d.id);
@@ -166,8 +167,8 @@ std::optional<payment_row> find_payment(db_tx& tx, std::int64_t id) {
 std::optional<payment_row> find_payment_by_ref(db_tx& tx,
                                                payment_provider provider,
                                                std::string_view ref) {
-  return first(exec(tx, select_payment_by_ref,
-                    std::string{to_string(provider)}, std::string{ref}));
+  return first(exec(tx, select_payment_by_ref, std::string{to_string(provider)},
+                    std::string{ref}));
 }
 
 bool store_link(db_tx& tx, std::int64_t business_id, std::int64_t id,

@@ -76,9 +76,8 @@ load_payment_by_key(db_tx& tx, std::int64_t business_id, std::string_view key);
 std::optional<payment_row> find_payment(db_tx& tx, std::int64_t id);
 
 /// Provider callbacks only: the payment whose provider_ref is `ref`.
-std::optional<payment_row> find_payment_by_ref(db_tx& tx,
-                                               payment_provider provider,
-                                               std::string_view ref);
+std::optional<payment_row>
+find_payment_by_ref(db_tx& tx, payment_provider provider, std::string_view ref);
 
 /// Records the provider reference and pay URL of a pending payment that has
 /// none yet. False when the row is gone, no longer pending, or has a link.

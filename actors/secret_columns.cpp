@@ -12,9 +12,8 @@ namespace al {
 namespace {
 
 /// The columns, with the name each value is sealed under (its AAD).
-constexpr const char* secret_column_names[] = {"twilio_auth_token",
-                                               "paypal_secret",
-                                               "webhook_secret"};
+constexpr const char* secret_column_names[]
+  = {"twilio_auth_token", "paypal_secret", "webhook_secret"};
 constexpr int secret_column_count = 3;
 
 constexpr sql_statement select_secrets{
@@ -34,7 +33,7 @@ constexpr sql_statement update_webhook_secret{
 
 /// The update of secret column i (1-based, as in select_secrets).
 const sql_statement& secret_update(int i) {
-  return i == 1 ? update_twilio_secret
+  return i == 1   ? update_twilio_secret
          : i == 2 ? update_paypal_secret
                   : update_webhook_secret;
 }
@@ -141,8 +140,8 @@ std::string prepare_secrets(const std::string& url, bool rotate,
                                boost::json::object{{"rewritten", n}}});
     }
     tx.commit();
-    report = n > 0 ? "sealed " + std::to_string(n) + " tenant secret(s) under key "
-                       + ring->current_id()
+    report = n > 0 ? "sealed " + std::to_string(n)
+                       + " tenant secret(s) under key " + ring->current_id()
                    : "";
     return {};
   } catch (const std::exception& e) {

@@ -33,35 +33,28 @@ constexpr sql_statement end_session_sql{
   "UPDATE api_tokens SET revoked_at = now() WHERE id = $1"
   " AND kind = 'session' AND revoked_at IS NULL RETURNING id"};
 
-std::string hashed(const std::string& secret) {
-  return crypto::to_hex(crypto::sha256(secret));
-}
-
 } // namespace
 
-std::optional<sign_in_code> create_sign_in_code(db_tx& tx,
-                                                std::int64_t business,
-                                                const std::string& role,
-                                                std::chrono::minutes ttl,
-                                                const audit_who& who) {
+std::optional<sign_in_code>
+create_sign_in_code(db_tx& tx, std::int64_t business, const std::string& role,
+                    std::chrono::minutes ttl, const audit_who& who) {
   auto code = crypto::random_token(24);
-  auto r = exec(tx, insert_code, business, role, hashed(code), who.actor,
-                static_cast<int>(ttl.count()));
+  auto r = exec(tx, insert_code, business, role, crypto::secret_hash(code),
+                who.actor, static_cast<int>(ttl.count()));
   if (r.empty())
     return std::nullopt;
-  record_audit(tx, who,
-               audit_entry{business, "sign_in_link.create", "sign_in_code",
-                           r[0][0].c_str(),
-                           boost::json::object{{"role", role},
-                                               {"minutes", ttl.count()}}});
+  record_audit(
+    tx, who,
+    audit_entry{business, "sign_in_link.create", "sign_in_code",
+                r[0][0].c_str(),
+                boost::json::object{{"role", role}, {"minutes", ttl.count()}}});
   return sign_in_code{std::move(code), r[0][1].c_str()};
 }
 
-std::optional<session_grant> redeem_sign_in_code(db_tx& tx,
-                                                 const std::string& code,
-                                                 const std::string& address,
-                                                 const std::string& request_id) {
-  auto used = exec(tx, consume_code, hashed(code));
+std::optional<session_grant>
+redeem_sign_in_code(db_tx& tx, const std::string& code,
+                    const std::string& address, const std::string& request_id) {
+  auto used = exec(tx, consume_code, crypto::secret_hash(code));
   if (used.empty())
     return std::nullopt;
   session_grant g;
@@ -69,7 +62,8 @@ std::optional<session_grant> redeem_sign_in_code(db_tx& tx,
   g.business_id = used[0][1].as<std::int64_t>();
   g.role = used[0][2].c_str();
   g.token = "al_" + crypto::random_token(24);
-  auto s = exec(tx, insert_session, g.business_id, g.role, hashed(g.token),
+  auto s = exec(tx, insert_session, g.business_id, g.role,
+                crypto::secret_hash(g.token),
                 static_cast<int>(session_lifetime.count()));
   g.token_id = s[0][0].as<std::int64_t>();
   g.expires_at = s[0][1].c_str();
@@ -81,8 +75,11 @@ std::optional<session_grant> redeem_sign_in_code(db_tx& tx,
   who.address = address;
   who.request_id = request_id;
   record_audit(tx, who,
-               audit_entry{g.business_id, "session.create", "sign_in_code",
-                           std::to_string(code_id), {}});
+               audit_entry{g.business_id,
+                           "session.create",
+                           "sign_in_code",
+                           std::to_string(code_id),
+                           {}});
   return g;
 }
 

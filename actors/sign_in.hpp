@@ -27,11 +27,9 @@ struct sign_in_code {
 
 /// A new one-time code for `role` in `business`, valid for `ttl`, with its
 /// audit row; nullopt when the business does not exist.
-std::optional<sign_in_code> create_sign_in_code(db_tx& tx,
-                                                std::int64_t business,
-                                                const std::string& role,
-                                                std::chrono::minutes ttl,
-                                                const audit_who& who);
+std::optional<sign_in_code>
+create_sign_in_code(db_tx& tx, std::int64_t business, const std::string& role,
+                    std::chrono::minutes ttl, const audit_who& who);
 
 struct session_grant {
   std::int64_t token_id = 0;
@@ -44,10 +42,9 @@ struct session_grant {
 /// Consumes `code` (unused and unexpired: once) and opens a session for its
 /// business and role; nullopt for an unknown, used or expired code.
 /// `address` and `request_id` go to the audit row.
-std::optional<session_grant> redeem_sign_in_code(db_tx& tx,
-                                                 const std::string& code,
-                                                 const std::string& address,
-                                                 const std::string& request_id);
+std::optional<session_grant>
+redeem_sign_in_code(db_tx& tx, const std::string& code,
+                    const std::string& address, const std::string& request_id);
 
 /// Ends session `token_id` (a no-op for integration tokens); true when a
 /// live session ended.

@@ -90,7 +90,7 @@ constexpr sql_statement select_appointments{
 #define AL_MONTH_START                                                         \
   "(date_trunc('month', $2::date::timestamp) AT TIME ZONE 'Asia/Jerusalem')"
 #define AL_MONTH_END                                                           \
-  "((date_trunc('month', $2::date::timestamp) + interval '1 month')"          \
+  "((date_trunc('month', $2::date::timestamp) + interval '1 month')"           \
   " AT TIME ZONE 'Asia/Jerusalem')"
 constexpr sql_statement select_payments{
   "WITH p AS (SELECT status, currency, amount_minor,"
@@ -165,8 +165,8 @@ json::object leads_part(db_tx& tx, std::int64_t business,
     std::int64_t n = it == by_status.end() ? 0 : it->second;
     if (it != by_status.end())
       by_status.erase(it);
-    funnel.push_back(json::object{{"key", s.key}, {"label", s.label},
-                                  {"leads", n}});
+    funnel.push_back(
+      json::object{{"key", s.key}, {"label", s.label}, {"leads", n}});
   }
   // A status outside the pipeline (written before a pipeline change was
   // refused for it, or by hand) still counts: after the pipeline's own.

@@ -1,15 +1,16 @@
 #include "actors/store.hpp"
 
+#include "actors/job_protocols.hpp"
 #include "actors/log.hpp"
 #include "actors/metrics.hpp"
 #include "actors/sql.hpp"
 #include "core/crypto.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -24,40 +25,6 @@
 namespace al {
 
 namespace {
-
-/// A job for a pool worker.
-struct db_job {
-  std::function<void(db_tx&)> job;
-  std::function<void(const db_error&)> done;
-};
-
-/// A worker's "give me the next job" to the pool.
-struct worker_ready {};
-
-/// A write for the writer.
-struct db_write_job {
-  std::string what;
-  std::function<void(db_tx&)> job;
-};
-
-struct retry_tick {};
-struct flush_request {
-  std::chrono::steady_clock::time_point deadline;
-};
-
-} // namespace
-} // namespace al
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::db_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::worker_ready)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::db_write_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::retry_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::flush_request)
-
-namespace al {
-
-namespace {
-
 
 /// One connection, opened lazily and reopened after a failure.
 class connection_holder {
@@ -157,9 +124,9 @@ struct worker_state {
   std::unique_ptr<connection_holder> conn;
 };
 
-caf::behavior db_worker(caf::stateful_actor<worker_state>* self,
-                        std::string url, std::shared_ptr<store_health> health,
-                        metrics* m) {
+db_worker_actor::behavior_type
+db_worker(db_worker_actor::stateful_pointer<worker_state> self, std::string url,
+          std::shared_ptr<store_health> health, metrics* m) {
   self->state.conn = std::make_unique<connection_holder>(std::move(url));
   return {
     [=](db_job& j) {
@@ -179,29 +146,29 @@ caf::behavior db_worker(caf::stateful_actor<worker_state>* self,
                      std::string{"db completion threw: "} + e.what());
       }
       // The job came from the pool: ask it for the next one.
-      self->send(caf::actor_cast<caf::actor>(self->current_sender()),
-                 worker_ready{});
+      self->send(caf::actor_cast<db_pool_actor>(self->current_sender()),
+                 ready_atom_v);
     },
   };
 }
 
 struct pool_state {
-  std::vector<caf::actor> workers;
-  std::vector<caf::actor> idle;
+  std::vector<db_worker_actor> workers;
+  std::vector<db_worker_actor> idle;
   std::deque<db_job> waiting;
 };
 
 /// The connection pool: `size` detached workers, each with its own
 /// connection. A job goes to a worker that is free, or waits here until one
-/// asks for the next (worker_ready): a slow query holds its own connection,
+/// asks for the next (ready_atom): a slow query holds its own connection,
 /// never the jobs behind it. A worker that dies is replaced; when the pool
 /// exits, its workers go with it.
-caf::behavior db_pool(caf::stateful_actor<pool_state>* self, std::string url,
-                      std::shared_ptr<store_health> health, metrics* m,
-                      int size) {
+db_pool_actor::behavior_type
+db_pool(db_pool_actor::stateful_pointer<pool_state> self, std::string url,
+        std::shared_ptr<store_health> health, metrics* m, int size) {
   auto add_worker = [=] {
-    auto w = self->spawn<caf::detached + caf::monitored>(db_worker, url,
-                                                          health, m);
+    auto w = self->spawn<caf::detached + caf::monitored>(db_worker, url, health,
+                                                         m);
     self->state.workers.push_back(w);
     self->state.idle.push_back(std::move(w));
   };
@@ -209,14 +176,16 @@ caf::behavior db_pool(caf::stateful_actor<pool_state>* self, std::string url,
     add_worker();
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
-    auto gone = [&](const caf::actor& a) { return a.address() == dm.source; };
+    auto gone = [&](const db_worker_actor& a) {
+      return a.address() == dm.source;
+    };
     st.workers.erase(std::remove_if(st.workers.begin(), st.workers.end(), gone),
                      st.workers.end());
     st.idle.erase(std::remove_if(st.idle.begin(), st.idle.end(), gone),
                   st.idle.end());
-    log_noexcept(spdlog::level::err,
-                 "database worker died (" + self->system().render(dm.reason)
-                   + "), starting another");
+    log_noexcept(spdlog::level::err, "database worker died ("
+                                       + self->system().render(dm.reason)
+                                       + "), starting another");
     add_worker();
   });
   self->set_exit_handler([=](caf::exit_msg& em) {
@@ -235,9 +204,9 @@ caf::behavior db_pool(caf::stateful_actor<pool_state>* self, std::string url,
       st.idle.pop_back();
       self->send(w, std::move(j));
     },
-    [=](worker_ready) {
+    [=](ready_atom) {
       auto& st = self->state;
-      auto w = caf::actor_cast<caf::actor>(self->current_sender());
+      auto w = caf::actor_cast<db_worker_actor>(self->current_sender());
       if (st.waiting.empty()) {
         st.idle.push_back(std::move(w));
         return;
@@ -255,9 +224,10 @@ struct writer_state {
   std::chrono::milliseconds backoff{100};
 };
 
-caf::behavior db_writer(caf::stateful_actor<writer_state>* self,
-                        std::string url, std::shared_ptr<store_health> health,
-                        metrics* m, std::chrono::milliseconds max_backoff) {
+db_writer_actor::behavior_type
+db_writer(db_writer_actor::stateful_pointer<writer_state> self, std::string url,
+          std::shared_ptr<store_health> health, metrics* m,
+          std::chrono::milliseconds max_backoff) {
   self->state.conn = std::make_unique<connection_holder>(std::move(url));
   // Applies queued writes in order until the queue is empty or the
   // database is away (then retries later with backoff).
@@ -271,7 +241,7 @@ caf::behavior db_writer(caf::stateful_actor<writer_state>* self,
           st.retry_scheduled = true;
           if (m)
             m->db_write_retries.Increment();
-          self->delayed_send(self, st.backoff, retry_tick{});
+          self->delayed_send(self, st.backoff, retry_atom_v);
           st.backoff = std::min(max_backoff, st.backoff * 2);
         }
         return;
@@ -293,7 +263,7 @@ caf::behavior db_writer(caf::stateful_actor<writer_state>* self,
       if (!self->state.retry_scheduled)
         drain();
     },
-    [=](retry_tick) {
+    [=](retry_atom) {
       self->state.retry_scheduled = false;
       drain();
     },
@@ -310,7 +280,7 @@ caf::behavior db_writer(caf::stateful_actor<writer_state>* self,
         log_noexcept(spdlog::level::err,
                      std::to_string(self->state.queue.size())
                        + " queued writes not flushed at shutdown");
-      return self->state.queue.size();
+      return std::size_t{self->state.queue.size()};
     },
   };
 }
@@ -348,6 +318,20 @@ store store::start(caf::actor_system& sys, store_options opts, metrics* m) {
   return s;
 }
 
+/// store::direct's connection.
+struct direct_link {
+  explicit direct_link(std::string url)
+    : conn(std::move(url)) {}
+  connection_holder conn;
+};
+
+store store::direct(const std::string& url) {
+  store s;
+  s.health_ = std::make_shared<store_health>();
+  s.direct_ = std::make_shared<direct_link>(with_timeouts(url));
+  return s;
+}
+
 store store::offline(std::shared_ptr<std::vector<std::string>> writes) {
   store s;
   s.health_ = std::make_shared<store_health>();
@@ -357,6 +341,13 @@ store store::offline(std::shared_ptr<std::vector<std::string>> writes) {
 
 void store::run(std::function<void(db_tx&)> job,
                 std::function<void(const db_error&)> done) const {
+  if (direct_) {
+    db_error err;
+    run_in_tx(direct_->conn, job, err, *health_);
+    if (done)
+      done(err);
+    return;
+  }
   if (!pool_) { // not started: no database to run it on
     if (done)
       done("database unavailable");
@@ -366,6 +357,10 @@ void store::run(std::function<void(db_tx&)> job,
 }
 
 bool store::write(std::string what, std::function<void(db_tx&)> job) const {
+  if (direct_) {
+    db_error err;
+    return run_in_tx(direct_->conn, job, err, *health_) == outcome::ok;
+  }
   if (!writer_) { // not started: nothing is queued
     if (offline_writes_)
       offline_writes_->push_back(std::move(what));

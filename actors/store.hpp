@@ -10,13 +10,21 @@
 // not touch caller state except through what they capture. The completion
 // runs on the DB thread too: post or send from it, never block in it.
 //
+// store::direct(url), for actor tests on CAF's test coordinator, runs each
+// job and its completion at once on the caller's thread, on one connection
+// of its own: deterministic, no detached actor involved.
+//
 // A store that was not started (default-constructed, or store::offline()
 // for actor tests) has no database: run() calls `done` at once, on the
 // caller's thread, with "database unavailable"; write() queues nothing and
 // returns false.
 
+#include "actors/type_ids.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +40,26 @@ class dbtransaction;
 namespace al {
 
 struct metrics;
+struct direct_link;
+
+// The store's actors and their messages (defined, with the reason their
+// closures may cross actors, in actors/job_protocols.hpp).
+struct db_job;
+struct db_write_job;
+struct flush_request;
+
+/// A pool worker: runs one job, then tells its pool (ready_atom).
+using db_worker_actor = caf::typed_actor<caf::reacts_to<db_job>>;
+
+/// The pool: hands each job to a free worker, or keeps it until one is.
+using db_pool_actor
+  = caf::typed_actor<caf::reacts_to<db_job>, caf::reacts_to<ready_atom>>;
+
+/// The write queue: (retry_atom) is its own backoff timer; a flush answers
+/// how many writes are left.
+using db_writer_actor
+  = caf::typed_actor<caf::reacts_to<db_write_job>, caf::reacts_to<retry_atom>,
+                     caf::replies_to<flush_request>::with<std::size_t>>;
 
 /// The transaction a job runs in (a pqxx::work).
 using db_tx = pqxx::dbtransaction;
@@ -65,8 +93,14 @@ public:
   /// once; every write() appends its `what` to `writes` (if given; not
   /// synchronised: one thread, e.g. CAF's test coordinator) and returns
   /// false. health() reads "unreachable, nothing queued".
-  static store offline(std::shared_ptr<std::vector<std::string>> writes
-                       = nullptr);
+  static store
+  offline(std::shared_ptr<std::vector<std::string>> writes = nullptr);
+
+  /// A real database without actors, for tests of actors on CAF's test
+  /// coordinator: run() runs the job and then `done` on the caller's
+  /// thread before it returns; write() applies the write at once (true when
+  /// it committed). One connection, used by one thread at a time.
+  static store direct(const std::string& url);
 
   /// Runs `job` in a transaction on a pooled connection, then `done` with
   /// the outcome (commit happens when `job` returns without throwing). Fails
@@ -90,16 +124,17 @@ public:
 
   /// Started: false for a default-constructed or offline() store.
   explicit operator bool() const noexcept {
-    return static_cast<bool>(pool_);
+    return static_cast<bool>(pool_) || static_cast<bool>(direct_);
   }
 
 private:
-  caf::actor pool_;
-  caf::actor writer_;
+  db_pool_actor pool_;
+  db_writer_actor writer_;
   std::shared_ptr<store_health> health_;
   std::size_t write_limit_ = 0;
   metrics* metrics_ = nullptr;
   std::shared_ptr<std::vector<std::string>> offline_writes_; // offline()
+  std::shared_ptr<direct_link> direct_;                      // direct()
 };
 
 /// Applies schemas/NNNN_*.sql in order, each in its own transaction,

@@ -3,10 +3,12 @@
 #include "actors/metrics.hpp"
 #include "actors/type_ids.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -40,7 +42,7 @@ namespace {
 struct child {
   child_spec spec;
   caf::actor handle;
-  std::deque<std::chrono::steady_clock::time_point> restarts;
+  std::deque<caf::actor_clock::time_point> restarts;
 };
 
 struct supervisor_state {
@@ -54,9 +56,9 @@ bool abnormal(const caf::error& reason) {
          && reason != caf::exit_reason::kill;
 }
 
-caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
-                         supervision_stats* stats, metrics* m,
-                         supervisor_options opts) {
+supervisor_actor::behavior_type
+supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+           supervision_stats* stats, metrics* m, supervisor_options opts) {
   // Spawns the child from its factory; false when the factory throws or
   // returns no actor (an exception must not take the manager down).
   auto start_child = [=](child& c) -> bool {
@@ -111,7 +113,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
     }
     auto reason = self->home_system().render(dm.reason);
     stats->set_last_failure(key + ": " + reason);
-    auto now = std::chrono::steady_clock::now();
+    auto now = self->clock().now();
     while (!c.restarts.empty() && now - c.restarts.front() > opts.window)
       c.restarts.pop_front();
     if (static_cast<int>(c.restarts.size()) >= opts.max_restarts) {
@@ -165,8 +167,13 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
     [=](spawn_atom, child_spec& spec, caf::message& then) -> caf::actor {
       // Find or create, then deliver `then` to the child.
       auto child = find_or_start(spec);
+      // The child is dynamically typed here (each domain has its own
+      // interface): enqueued directly, with the manager as its sender.
       if (child && !then.empty())
-        self->send(child, std::move(then));
+        child->enqueue(caf::make_mailbox_element(self->ctrl(),
+                                                 caf::make_message_id(), {},
+                                                 std::move(then)),
+                       self->context());
       return child;
     },
     [=](spawn_atom, child_spec& spec) -> caf::actor {
@@ -188,18 +195,19 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
 
 } // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, supervision_stats& stats,
-                            metrics* m, supervisor_options opts) {
+supervisor_actor spawn_supervisor(caf::actor_system& sys,
+                                  supervision_stats& stats, metrics* m,
+                                  supervisor_options opts) {
   return sys.spawn(supervisor, &stats, m, opts);
 }
 
-caf::actor supervise_blocking(caf::actor_system& sys, const caf::actor& manager,
+caf::actor supervise_blocking(caf::actor_system& sys,
+                              const supervisor_actor& manager,
                               child_spec spec) {
   caf::scoped_actor self{sys};
   caf::actor out;
   self->request(manager, std::chrono::seconds(5), spawn_atom_v, std::move(spec))
-    .receive([&](caf::actor& a) { out = std::move(a); },
-             [&](caf::error&) {});
+    .receive([&](caf::actor& a) { out = std::move(a); }, [&](caf::error&) {});
   return out;
 }
 

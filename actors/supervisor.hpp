@@ -7,8 +7,13 @@
 // `on_give_up` (e.g. the caller hears the fallback). A normal exit simply
 // removes the child.
 
+#include "actors/type_ids.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <caf/message.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -22,8 +27,8 @@ struct metrics;
 
 /// What an operator sees per domain (/api/admin/supervisors, /metrics).
 struct supervision_stats {
-  explicit supervision_stats(std::string d) : domain(std::move(d)) {
-  }
+  explicit supervision_stats(std::string d)
+    : domain(std::move(d)) {}
 
   const std::string domain;
   std::atomic<long> live{0};
@@ -57,21 +62,35 @@ struct supervisor_options {
   std::chrono::milliseconds window{10000};
 };
 
-/// Spawns a manager. Messages it understands:
-///   (spawn_atom, child_spec)  -> caf::actor   start (or find) a child
+/// A manager's protocol, checked by the compiler:
+///   (spawn_atom, child_spec) -> caf::actor   start (or find) a child
 ///   (spawn_atom, child_spec, caf::message) -> caf::actor   the same, then
 ///                                   delivers the message to the child
 ///   (lookup_atom, std::string key) -> caf::actor  (invalid when none)
 ///   (stop_atom, std::string key)   stop a child normally
-caf::actor spawn_supervisor(caf::actor_system& sys, supervision_stats& stats,
-                            metrics* m, supervisor_options opts = {});
+/// Children are of any type (each domain's own typed handle, actor_cast
+/// to caf::actor by its spec's factory).
+using supervisor_actor = caf::typed_actor<
+  caf::replies_to<spawn_atom, child_spec, caf::message>::with<caf::actor>,
+  caf::replies_to<spawn_atom, child_spec>::with<caf::actor>,
+  caf::replies_to<lookup_atom, std::string>::with<caf::actor>,
+  caf::reacts_to<stop_atom, std::string>>;
+
+/// Spawns a manager. Its restart window is measured on the actor clock
+/// (tests drive it with the test coordinator).
+supervisor_actor spawn_supervisor(caf::actor_system& sys,
+                                  supervision_stats& stats, metrics* m,
+                                  supervisor_options opts = {});
 
 /// Synchronously spawns a child through `manager` from a non-actor thread
 /// (tests and start-up only; never from an io thread's hot path).
-caf::actor supervise_blocking(caf::actor_system& sys, const caf::actor& manager,
-                              child_spec spec);
+caf::actor supervise_blocking(caf::actor_system& sys,
+                              const supervisor_actor& manager, child_spec spec);
 
 } // namespace al
 
 #include <caf/allowed_unsafe_message_type.hpp>
+// A child's recipe: the factories the manager runs to (re)build it and the
+// give-up and restart callbacks. Functions of this process, never
+// serialisable; it reaches only the manager, never a domain actor.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::child_spec)

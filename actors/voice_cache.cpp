@@ -32,8 +32,8 @@ audio_ptr voice_cache::synth(const std::string& text) {
   if (!audio || audio->empty()) {
     // Never leave a caller in silence because synthesis failed: 200 ms of
     // comfort silence keeps the stream alive and the dialogue moving.
-    return std::make_shared<const std::string>(10 * mulaw::frame_bytes,
-                                               static_cast<char>(mulaw::silence));
+    return std::make_shared<const std::string>(
+      10 * mulaw::frame_bytes, static_cast<char>(mulaw::silence));
   }
   return std::make_shared<const std::string>(std::move(*audio));
 }

@@ -9,9 +9,9 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace al {
@@ -27,9 +27,9 @@ struct voice_pack {
   audio_ptr ask_callback;
   audio_ptr goodbye;
   audio_ptr didnt_hear;
-  audio_ptr still_there;     // silence: the one reprompt
-  audio_ptr silent_goodbye;  // silence again: goodbye
-  audio_ptr transferring;    // before the <Dial>
+  audio_ptr still_there;      // silence: the one reprompt
+  audio_ptr silent_goodbye;   // silence again: goodbye
+  audio_ptr transferring;     // before the <Dial>
   audio_ptr recording_notice; // after the greeting, with record_calls
 };
 
@@ -56,14 +56,16 @@ extern const char* const silent_goodbye;
 extern const char* const transferring;
 extern const char* const recording_notice; // right after the greeting
 extern const char* const press_zero;
-extern const char* const transfer_missed; // <Say> when nobody answered // appended to the greeting (transfer)
+extern const char* const transfer_missed; // <Say> when nobody answered //
+                                          // appended to the greeting (transfer)
 } // namespace prompts
 
 class voice_cache {
 public:
   /// The pack for `business_id` whose greeting is `greeting_text` (empty:
   /// the default greeting); synthesised on a miss or when the text changed.
-  voice_pack_ptr get(std::int64_t business_id, const std::string& greeting_text);
+  voice_pack_ptr get(std::int64_t business_id,
+                     const std::string& greeting_text);
 
   /// The pack for `business_id` if it matches `spec` (text, revision and
   /// rendering key); nullptr when the caller must load the stored audio and

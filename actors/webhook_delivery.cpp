@@ -18,9 +18,9 @@
 #include "core/crypto.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -31,55 +31,8 @@
 namespace al {
 namespace {
 
-/// One claimed outbox row, with the business's current URL and secret.
-struct claimed_row {
-  std::string id;
-  std::int64_t business = 0;
-  std::string event;
-  std::string body;
-  int attempts = 0; // including this one
-  std::string url;  // "" when the business has none now
-  std::string secret;
-};
-
-/// Timer -> itself: claim what is due, then re-arm.
-struct poll_tick {};
-
-/// enqueue (any thread) -> deliverer: something was queued.
-struct wake_up {};
-
-/// Store -> deliverer: the claim's rows, or its error.
-struct claim_done {
-  std::shared_ptr<std::vector<claimed_row>> rows;
-  std::string error;
-};
-
-/// HTTP client -> deliverer: one attempt finished.
-struct attempt_done {
-  std::shared_ptr<claimed_row> row;
-  outbound_response res;
-};
-
-/// Store -> deliverer: an attempt's outcome is recorded ("delivered",
-/// "retried", "failed", or "" when it could not be written).
-struct outcome_recorded {
-  std::string result;
-  std::chrono::milliseconds retry_in{0}; // for "retried"
-};
-
-} // namespace
-} // namespace al
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::poll_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::wake_up)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::claim_done)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::attempt_done)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::outcome_recorded)
-
-namespace al {
-namespace {
-
-// -- SQL, next to its use -------------------------------------------------------
+// -- SQL, next to its use
+// -------------------------------------------------------
 
 // Claiming pushes next_attempt_at to the end of the lease: a claim that is
 // never finished (a dead instance) is simply due again after it.
@@ -114,7 +67,8 @@ constexpr sql_statement mark_attempt_failed{
   " WHERE id = $1 AND status = 'pending' AND attempts = $7"
   " RETURNING status"};
 
-// -- the actor ------------------------------------------------------------------
+// -- the actor
+// ------------------------------------------------------------------
 
 struct delivery_state {
   webhook_delivery_options opts;
@@ -129,11 +83,11 @@ struct delivery_state {
   static inline const char* name = "webhook_delivery";
 };
 
-using delivery_actor = caf::stateful_actor<delivery_state>;
+using delivery_actor = webhook_delivery_actor::stateful_pointer<delivery_state>;
 
-void claim(delivery_actor* self);
+void claim(delivery_actor self);
 
-void maybe_claim(delivery_actor* self) {
+void maybe_claim(delivery_actor self) {
   auto& st = self->state;
   if (st.claiming || st.in_flight > 0) {
     st.again = true;
@@ -142,17 +96,17 @@ void maybe_claim(delivery_actor* self) {
   claim(self);
 }
 
-void claim(delivery_actor* self) {
+void claim(delivery_actor self) {
   auto& st = self->state;
   st.claiming = true;
   st.again = false;
-  auto rows = std::make_shared<std::vector<claimed_row>>();
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto rows = std::make_shared<std::vector<webhook_claim>>();
+  auto me = caf::actor_cast<webhook_delivery_actor>(self);
   st.opts.db.run(
     [rows, batch = st.opts.batch,
      lease = static_cast<double>(st.opts.lease.count())](db_tx& tx) {
       for (auto r : exec(tx, claim_due, batch, lease)) {
-        claimed_row c;
+        webhook_claim c;
         c.id = r[0].c_str();
         c.business = r[1].as<std::int64_t>();
         c.event = r[2].c_str();
@@ -164,15 +118,15 @@ void claim(delivery_actor* self) {
       }
     },
     [me, rows](const db_error& err) {
-      caf::anon_send(me, claim_done{rows, err});
+      caf::anon_send(me, webhook_claimed{std::move(*rows), err});
     });
 }
 
 /// Writes the outcome of one attempt, then tells the actor.
-void record(delivery_actor* self, const claimed_row& row,
+void record(delivery_actor self, const webhook_claim& row,
             const outbound_response& res) {
   auto& st = self->state;
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<webhook_delivery_actor>(self);
   auto result = std::make_shared<std::string>();
   std::chrono::milliseconds retry_in{0};
   std::function<void(db_tx&)> job;
@@ -198,8 +152,7 @@ void record(delivery_actor* self, const claimed_row& row,
     retry_in = wait;
     job = [id = row.id, status, error, final, result, attempt = row.attempts,
            wait = static_cast<double>(wait.count()),
-           give_up = static_cast<double>(st.opts.give_up.count())](
-            db_tx& tx) {
+           give_up = static_cast<double>(st.opts.give_up.count())](db_tx& tx) {
       auto r = exec(tx, mark_attempt_failed, id, status, error, wait, give_up,
                     final, attempt);
       if (!r.empty())
@@ -211,12 +164,12 @@ void record(delivery_actor* self, const claimed_row& row,
              row.event, row.business, row.attempts, error);
   }
   st.opts.db.run(std::move(job), [me, result, retry_in](const db_error& err) {
-    caf::anon_send(me, outcome_recorded{err.empty() ? *result : "", retry_in});
+    caf::anon_send(me, webhook_recorded{err.empty() ? *result : "", retry_in});
   });
 }
 
 /// Posts one claimed row (or records at once why it cannot be posted).
-void post(delivery_actor* self, std::shared_ptr<claimed_row> row) {
+void post(delivery_actor self, std::shared_ptr<webhook_claim> row) {
   auto& st = self->state;
   if (row->url.empty() || !st.opts.http) {
     outbound_response none;
@@ -236,14 +189,14 @@ void post(delivery_actor* self, std::shared_ptr<claimed_row> row) {
     req.headers.emplace_back("X-AgentLocator-Signature",
                              webhook_signature(row->secret, row->body));
   row->secret.clear(); // not kept longer than needed
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<webhook_delivery_actor>(self);
   st.opts.http(std::move(req), [me, row](outbound_response res) {
-    caf::anon_send(me, attempt_done{row, std::move(res)});
+    caf::anon_send(me, webhook_attempt{*row, res.status, std::move(res.error)});
   });
 }
 
-caf::behavior webhook_delivery(delivery_actor* self,
-                               webhook_delivery_options opts) {
+webhook_delivery_actor::behavior_type
+webhook_delivery(delivery_actor self, webhook_delivery_options opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
   if (st.opts.batch < 1)
@@ -252,20 +205,20 @@ caf::behavior webhook_delivery(delivery_actor* self,
   // after: the wake may come before the enqueuing transaction commits.
   auto addr = self->address();
   st.waker = add_webhook_waker([addr] {
-    if (auto me = caf::actor_cast<caf::actor>(addr)) {
-      caf::anon_send(me, wake_up{});
-      caf::delayed_anon_send(me, std::chrono::milliseconds(100), wake_up{});
+    if (auto me = caf::actor_cast<webhook_delivery_actor>(addr)) {
+      caf::anon_send(me, wake_atom_v);
+      caf::delayed_anon_send(me, std::chrono::milliseconds(100), wake_atom_v);
     }
   });
   self->attach_functor([h = st.waker] { remove_webhook_waker(h); });
-  self->send(self, poll_tick{});
+  self->send(self, tick_atom_v);
   return {
-    [self](poll_tick) {
+    [self](tick_atom) {
       maybe_claim(self);
-      self->delayed_send(self, self->state.opts.poll, poll_tick{});
+      self->delayed_send(self, self->state.opts.poll, tick_atom_v);
     },
-    [self](wake_up) { maybe_claim(self); },
-    [self](claim_done& c) {
+    [self](wake_atom) { maybe_claim(self); },
+    [self](webhook_claimed& c) {
       auto& st = self->state;
       st.claiming = false;
       if (!c.error.empty()) {
@@ -276,21 +229,26 @@ caf::behavior webhook_delivery(delivery_actor* self,
         return; // the next tick tries again
       }
       st.db_failing = false;
-      st.batch_full = static_cast<int>(c.rows->size()) >= st.opts.batch;
-      st.in_flight = static_cast<int>(c.rows->size());
-      for (auto& r : *c.rows)
-        post(self, std::make_shared<claimed_row>(std::move(r)));
+      st.batch_full = static_cast<int>(c.rows.size()) >= st.opts.batch;
+      st.in_flight = static_cast<int>(c.rows.size());
+      for (auto& r : c.rows)
+        post(self, std::make_shared<webhook_claim>(std::move(r)));
       if (st.in_flight == 0 && st.again)
         claim(self);
     },
-    [self](attempt_done& a) { record(self, *a.row, a.res); },
-    [self](outcome_recorded& o) {
+    [self](webhook_attempt& a) {
+      outbound_response res;
+      res.status = a.status;
+      res.error = std::move(a.error);
+      record(self, a.row, res);
+    },
+    [self](webhook_recorded& o) {
       auto& st = self->state;
       if (st.opts.m && !o.result.empty())
         st.opts.m->webhook_delivery(o.result);
       if (o.result == "retried") // due then: no need to wait for a tick
         self->delayed_send(self, o.retry_in + std::chrono::milliseconds(5),
-                           wake_up{});
+                           wake_atom_v);
       if (--st.in_flight > 0)
         return;
       st.in_flight = 0;
@@ -306,10 +264,9 @@ std::string webhook_signature(std::string_view secret, std::string_view body) {
   return "sha256=" + crypto::to_hex(crypto::hmac_sha256(secret, body));
 }
 
-std::chrono::milliseconds webhook_backoff(int attempts,
-                                          std::chrono::milliseconds base,
-                                          std::chrono::milliseconds cap,
-                                          double jitter) {
+std::chrono::milliseconds
+webhook_backoff(int attempts, std::chrono::milliseconds base,
+                std::chrono::milliseconds cap, double jitter) {
   auto wait = base;
   for (int i = 1; i < attempts && wait < cap; ++i)
     wait *= 2;
@@ -319,8 +276,8 @@ std::chrono::milliseconds webhook_backoff(int attempts,
     static_cast<std::int64_t>(static_cast<double>(wait.count()) * jitter)};
 }
 
-caf::actor spawn_webhook_delivery(caf::actor_system& sys,
-                                  webhook_delivery_options opts) {
+webhook_delivery_actor spawn_webhook_delivery(caf::actor_system& sys,
+                                              webhook_delivery_options opts) {
   return sys.spawn(webhook_delivery, std::move(opts));
 }
 

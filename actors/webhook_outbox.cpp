@@ -20,7 +20,8 @@ namespace json = boost::json;
 
 namespace {
 
-// -- SQL, next to its use -------------------------------------------------------
+// -- SQL, next to its use
+// -------------------------------------------------------
 
 // The event's created_at comes from the database (the transaction's time),
 // so the body and the row agree.
@@ -30,7 +31,8 @@ constexpr sql_statement select_webhook_target{
 
 constexpr sql_statement insert_event{
   "INSERT INTO webhook_outbox (id, business_id, event, body, created_at,"
-  " window_from, next_attempt_at) VALUES ($1, $2, $3, $4, now(), now(), now())"};
+  " window_from, next_attempt_at) VALUES ($1, $2, $3, $4, now(), now(), "
+  "now())"};
 
 constexpr sql_statement select_lead_data{
   "SELECT id, name, phone, source, status, iso_utc(created_at) FROM leads"
@@ -72,8 +74,8 @@ std::string new_event_id() {
   if (RAND_bytes(raw, sizeof raw) != 1)
     throw std::runtime_error("RAND_bytes failed");
   return "evt_"
-         + crypto::to_hex(std::string_view{reinterpret_cast<char*>(raw),
-                                           sizeof raw});
+         + crypto::to_hex(
+           std::string_view{reinterpret_cast<char*>(raw), sizeof raw});
 }
 
 // -- wakers -------------------------------------------------------------------
@@ -124,8 +126,7 @@ bool webhook_configured(db_tx& tx, std::int64_t business) {
 }
 
 std::string enqueue_webhook(db_tx& tx, std::int64_t business,
-                            std::string_view event,
-                            const json::object& data) {
+                            std::string_view event, const json::object& data) {
   auto r = exec(tx, select_webhook_target, business);
   if (r.empty())
     return {};
@@ -150,12 +151,10 @@ std::string enqueue_lead_created(db_tx& tx, std::int64_t business,
   if (r.empty())
     return {};
   auto row = r[0];
-  json::object data{{"id", row[0].as<std::int64_t>()},
-                    {"name", row[1].c_str()},
-                    {"phone", text_or_null(row[2])},
-                    {"source", row[3].c_str()},
-                    {"status", row[4].c_str()},
-                    {"created_at", row[5].c_str()}};
+  json::object data{
+    {"id", row[0].as<std::int64_t>()}, {"name", row[1].c_str()},
+    {"phone", text_or_null(row[2])},   {"source", row[3].c_str()},
+    {"status", row[4].c_str()},        {"created_at", row[5].c_str()}};
   return enqueue_webhook(tx, business, "lead.created", data);
 }
 
@@ -167,12 +166,10 @@ std::string enqueue_message_received(db_tx& tx, std::int64_t business,
   if (r.empty())
     return {};
   auto row = r[0];
-  json::object data{{"id", row[0].as<std::int64_t>()},
-                    {"lead_id", int_or_null(row[1])},
-                    {"from", row[2].c_str()},
-                    {"body", row[3].c_str()},
-                    {"provider", row[4].c_str()},
-                    {"received_at", row[5].c_str()}};
+  json::object data{
+    {"id", row[0].as<std::int64_t>()}, {"lead_id", int_or_null(row[1])},
+    {"from", row[2].c_str()},          {"body", row[3].c_str()},
+    {"provider", row[4].c_str()},      {"received_at", row[5].c_str()}};
   return enqueue_webhook(tx, business, "message.received", data);
 }
 
@@ -197,8 +194,8 @@ std::string enqueue_payment_paid(db_tx& tx, std::int64_t business,
 json::object list_webhook_deliveries(db_tx& tx, std::int64_t business,
                                      const std::optional<std::string>& status,
                                      std::int64_t page, std::int64_t per_page) {
-  auto total = exec(tx, count_deliveries, business, status)[0][0]
-                 .as<std::int64_t>();
+  auto total
+    = exec(tx, count_deliveries, business, status)[0][0].as<std::int64_t>();
   json::array items;
   for (auto row : exec(tx, select_deliveries, business, status, per_page,
                        (page - 1) * per_page))

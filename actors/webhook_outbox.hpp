@@ -59,15 +59,16 @@ void remove_webhook_waker(int handle);
 /// Calls every registered waker (enqueue_webhook does it).
 void wake_webhook_deliverers();
 
-// -- the CRM's view ------------------------------------------------------------
+// -- the CRM's view
+// ------------------------------------------------------------
 
 /// GET /api/crm/webhooks/deliveries: {"items":[{id,event,status,attempts,
 /// last_status,last_error,created_at,next_attempt_at,delivered_at}],
 /// "page","per_page","total"}, newest first.
-boost::json::object list_webhook_deliveries(db_tx& tx, std::int64_t business,
-                                            const std::optional<std::string>& status,
-                                            std::int64_t page,
-                                            std::int64_t per_page);
+boost::json::object
+list_webhook_deliveries(db_tx& tx, std::int64_t business,
+                        const std::optional<std::string>& status,
+                        std::int64_t page, std::int64_t per_page);
 
 enum class webhook_retry_result { queued, missing, not_failed };
 

@@ -57,19 +57,8 @@
 
 namespace al {
 
-/// What claim_wa_ai found.
-struct wa_ai_claim {
-  enum class outcome { none, busy, not_for_ai, claimed };
-  outcome what = outcome::none;
-  std::int64_t seq = 0; // claimed: answers inbound messages up to this
-  std::string token;
-  std::int64_t lead_id = 0;
-  std::string lead_label; // the lead's name, else its phone
-  wa_ai_brief brief;
-  std::vector<std::string> transfer_numbers;
-  /// Oldest first, ending with the newest message (up to seq).
-  std::vector<wa_chat_message> history;
-};
+// What claim_wa_ai finds, wa_ai_claim, travels to the conversation actor
+// in a message: it is defined in actors/whatsapp_protocol.hpp.
 
 /// How many messages of the history the model sees.
 inline constexpr int wa_ai_history = 20;
@@ -124,7 +113,7 @@ bool release_wa_ai(db_tx& tx, std::int64_t business, std::int64_t lead);
 /// malformed reply, the send refused) sends nothing and flags needs_agent.
 /// Captures only what it is given, so it completes even if the
 /// conversation actor dies; `done` runs exactly once, on some thread.
-void run_wa_ai(caf::actor_system& sys, caf::actor manager,
+void run_wa_ai(caf::actor_system& sys, supervisor_actor manager,
                whatsapp_context_ptr ctx, std::int64_t business,
                std::string e164, wa_ai_claim claim, std::function<void()> done);
 

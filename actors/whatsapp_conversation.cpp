@@ -1,14 +1,17 @@
-// The WhatsApp conversation actor and its one-shot requesters.
+// The WhatsApp conversation actor, its one-shot requesters and the inbound
+// notifier (their typed interfaces: actors/whatsapp_protocol.hpp).
 //
 //   conversation (one per business + number):
 //
 //              send (rate ok)                 queue not empty, idle
 //   (start) -> queue a job ------------------> start the job's chain ---+
 //     | load last auto-reply      ^                                     |
-//     v                           +----------- job_done <---------------+
+//     v                           +----------- wa_done <----------------+
 //   loaded: inbound events decide the after-hours reply (queued as a job)
+//   a queued job still waiting at its deadline -> answer timeout (504)
 //   idle_timeout without a message and nothing queued -> quit (normal)
 //   the manager went down -> quit (user_shutdown)
+//   (rate limit, deadlines, idle and the auto-reply gap: actor clock)
 //
 //   requester (one per API send):
 //
@@ -16,6 +19,9 @@
 //     accepted  : the chain owns it now; wait for its result
 //     down, not accepted: the job was never started -> submit again
 //     result    : answer, quit;  deadline: answer 504, quit
+//
+//   notifier (one per inbound message): ask the manager for the
+//   conversation, hand it the event, end.
 //
 // The chain (insert row -> provider -> record outcome -> answer) captures
 // only the shared context, so it completes even if the conversation dies.
@@ -27,6 +33,7 @@
 #include "actors/metrics.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/whatsapp_ai.hpp"
+#include "actors/whatsapp_protocol.hpp"
 #include "actors/whatsapp_store.hpp"
 #include "actors/whatsapp_templates.hpp"
 #include "core/phone.hpp"
@@ -34,11 +41,12 @@
 #include "core/whatsapp_wire.hpp"
 #include "core/working_hours.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/after.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -49,64 +57,33 @@
 
 namespace al {
 
-namespace {
-
-/// A send waiting in a conversation's queue.
-struct send_job {
-  wa_send_request req;
-  caf::actor reply_to; // invalid for the automatic reply
-  std::chrono::steady_clock::time_point deadline; // start it by then
-};
-
-/// Conversation -> requester: the job's chain has started.
-struct job_accepted {};
-
-/// Chain -> conversation: the job finished; start the next one.
-struct job_done {};
-
-/// Database -> conversation: what was read back at (re)start.
-struct conversation_loaded {
-  std::int64_t last_auto_reply = 0; // unix seconds
-};
-
-/// Requester -> itself: submit (again).
-struct submit_tick {};
-
-/// Conversation -> itself: the AI's debounce ran out (ignored unless `gen`
-/// is still the newest: a later message restarted the wait).
-struct ai_tick {
-  std::uint64_t gen = 0;
-};
-
-/// Database -> conversation: what claim_wa_ai found (nullptr: the database
-/// failed) for the inbound events that were waiting.
-struct ai_claimed {
-  std::shared_ptr<wa_ai_claim> claim;
-  std::vector<wa_inbound_event> events;
-};
-
-/// AI chain -> conversation: the claimed burst is dealt with.
-struct ai_done {};
-
-} // namespace
-} // namespace al
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::send_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::job_accepted)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::job_done)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::conversation_loaded)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::submit_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::ai_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::ai_claimed)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::ai_done)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::wa_send_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::wa_inbound_event)
-
-namespace al {
+std::string to_string(wa_send_status s) {
+  switch (s) {
+    case wa_send_status::sent:
+      return "sent";
+    case wa_send_status::provider_failed:
+      return "provider_failed";
+    case wa_send_status::not_configured:
+      return "not_configured";
+    case wa_send_status::no_business:
+      return "no_business";
+    case wa_send_status::rate_limited:
+      return "rate_limited";
+    case wa_send_status::outside_window:
+      return "outside_window";
+    case wa_send_status::bad_template:
+      return "bad_template";
+    case wa_send_status::unavailable:
+      return "unavailable";
+    case wa_send_status::timeout:
+      return "timeout";
+    case wa_send_status::opted_out:
+      return "opted_out";
+  }
+  return "?";
+}
 
 namespace {
-
-using steady = std::chrono::steady_clock;
 
 /// Resubmissions after the conversation died before starting the job.
 constexpr int max_submits = 20;
@@ -238,21 +215,20 @@ void prepare_send(db_tx& tx, const whatsapp_context& ctx,
     p.template_name = tmpl->name;
   }
   if (p.provider == "twilio")
-    p.http = tmpl ? twilio_template_request(
-                      s.twilio_api_base, creds, from, to,
-                      tmpl->twilio_content_sid, values, s.status_callback_url,
-                      s.provider_timeout)
-                  : twilio_send_request(s.twilio_api_base, creds, from, to,
-                                        body, s.status_callback_url,
-                                        s.provider_timeout);
+    p.http = tmpl
+               ? twilio_template_request(s.twilio_api_base, creds, from, to,
+                                         tmpl->twilio_content_sid, values,
+                                         s.status_callback_url,
+                                         s.provider_timeout)
+               : twilio_send_request(s.twilio_api_base, creds, from, to, body,
+                                     s.status_callback_url, s.provider_timeout);
   else
-    p.http = tmpl ? meta_template_request(
-                      s.meta_api_base, s.meta_phone_id, s.meta_token, req.to,
-                      tmpl->meta_name, tmpl->language, values,
-                      s.provider_timeout)
-                  : meta_send_request(s.meta_api_base, s.meta_phone_id,
-                                      s.meta_token, req.to, req.body,
-                                      s.provider_timeout);
+    p.http
+      = tmpl ? meta_template_request(s.meta_api_base, s.meta_phone_id,
+                                     s.meta_token, req.to, tmpl->meta_name,
+                                     tmpl->language, values, s.provider_timeout)
+             : meta_send_request(s.meta_api_base, s.meta_phone_id, s.meta_token,
+                                 req.to, req.body, s.provider_timeout);
   // A picture or a document (media_url): the text is its caption.
   if (!tmpl && !req.media_url.empty())
     p.http = p.provider == "twilio"
@@ -342,7 +318,7 @@ struct conversation_state {
   whatsapp_context_ptr ctx;
   std::int64_t business = 0;
   std::string number; // E.164
-  std::deque<send_job> queue;
+  std::deque<wa_send_job> queue;
   bool busy = false;   // a chain is running
   bool loaded = false; // last_auto_reply read back
   std::int64_t last_auto_reply = 0;
@@ -353,13 +329,44 @@ struct conversation_state {
   std::vector<wa_inbound_event> ai_waiting;
   std::uint64_t ai_gen = 0;
   bool ai_running = false;
+  // The wall clock at start and the actor clock then (see wall_now).
+  std::chrono::system_clock::time_point wall_start;
+  caf::actor_clock::time_point clock_start;
 };
 
-using conversation_actor = caf::stateful_actor<conversation_state>;
+using conversation_actor
+  = wa_conversation_actor::stateful_base<conversation_state>;
 
-void reply(conversation_actor* self, const send_job& job, wa_send_result r) {
+/// The wall clock as the actor clock moves it on from the start: in
+/// production the same time, in a test the simulated one (the gap between
+/// automatic replies and the working hours are then deterministic).
+std::chrono::system_clock::time_point wall_now(conversation_actor* self) {
+  auto& st = self->state;
+  return st.wall_start
+         + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+           self->clock().now() - st.clock_start);
+}
+
+void reply(conversation_actor* self, const wa_send_job& job, wa_send_result r) {
   if (job.reply_to)
     self->send(job.reply_to, result_atom_v, std::move(r));
+}
+
+/// A job for an automatic reply (after hours, opt-out confirmation).
+wa_send_job auto_job(conversation_actor* self, std::string body) {
+  auto& st = self->state;
+  wa_send_job job;
+  job.req.business_id = st.business;
+  job.req.to = st.number;
+  job.req.body = std::move(body);
+  job.req.sent_by = "auto";
+  job.deadline = self->clock().now() + st.ctx->settings.queue_timeout;
+  return job;
+}
+
+wa_send_result waited_too_long() {
+  return failed_result(wa_send_status::timeout,
+                       "WhatsApp send waited too long for its turn");
 }
 
 /// Starts the next job when none is running.
@@ -368,23 +375,49 @@ void pump(conversation_actor* self) {
   while (!st.busy && !st.queue.empty()) {
     auto job = std::move(st.queue.front());
     st.queue.pop_front();
-    if (steady::now() > job.deadline) {
-      reply(self, job,
-            failed_result(wa_send_status::timeout,
-                          "WhatsApp send waited too long for its turn"));
+    if (self->clock().now() > job.deadline) {
+      reply(self, job, waited_too_long());
       continue;
     }
     if (job.reply_to)
-      self->send(job.reply_to, job_accepted{});
+      self->send(job.reply_to, wa_accept_atom_v);
     st.busy = true;
-    auto me = caf::actor_cast<caf::actor>(self);
+    auto me = caf::actor_cast<wa_conversation_actor>(self);
     run_send(st.ctx, std::move(job.req),
              [me, reply_to = job.reply_to](wa_send_result r) {
                if (reply_to)
                  caf::anon_send(reply_to, result_atom_v, std::move(r));
-               caf::anon_send(me, job_done{});
+               caf::anon_send(me, wa_done_atom_v);
              });
   }
+}
+
+/// Queues `job` and starts it when it is its turn. A job that has to wait
+/// is answered `timeout` once its deadline passed, even while the send
+/// before it is still running.
+void enqueue(conversation_actor* self, wa_send_job job) {
+  auto& st = self->state;
+  auto deadline = job.deadline;
+  st.queue.push_back(std::move(job));
+  pump(self);
+  if (!st.queue.empty()) {
+    auto wait = std::max(deadline - self->clock().now(),
+                         caf::actor_clock::duration_type::zero());
+    self->delayed_send(self, wait, timeout_atom_v);
+  }
+}
+
+/// Answers `timeout` to the waiting jobs whose deadline passed.
+void expire(conversation_actor* self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  std::deque<wa_send_job> keep;
+  for (auto& job : st.queue)
+    if (now >= job.deadline)
+      reply(self, job, waited_too_long());
+    else
+      keep.push_back(std::move(job));
+  st.queue = std::move(keep);
 }
 
 void decide_reply_now(conversation_actor* self, const wa_inbound_event& ev);
@@ -402,7 +435,7 @@ void decide_reply(conversation_actor* self, const wa_inbound_event& ev) {
 /// per auto_reply_gap per conversation.
 void decide_reply_now(conversation_actor* self, const wa_inbound_event& ev) {
   auto& st = self->state;
-  auto now = std::chrono::system_clock::now();
+  auto now = wall_now(self);
   auto now_s
     = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch())
         .count();
@@ -413,18 +446,13 @@ void decide_reply_now(conversation_actor* self, const wa_inbound_event& ev) {
       && now_s - st.last_auto_reply < st.ctx->settings.auto_reply_gap.count())
     return;
   st.last_auto_reply = now_s;
-  send_job job;
-  job.req.business_id = st.business;
-  job.req.to = st.number;
-  job.req.body = ev.after_hours_reply.empty() ? default_after_hours_reply
-                                              : ev.after_hours_reply;
+  auto job = auto_job(self, ev.after_hours_reply.empty()
+                              ? std::string{default_after_hours_reply}
+                              : ev.after_hours_reply);
   job.req.auto_reply = true;
-  job.req.sent_by = "auto";
-  job.deadline = steady::now() + st.ctx->settings.queue_timeout;
-  st.queue.push_back(std::move(job));
   if (st.ctx->m)
     st.ctx->m->whatsapp("auto_reply_queued");
-  pump(self);
+  enqueue(self, std::move(job));
 }
 
 // -- the AI (actors/whatsapp_ai.hpp)
@@ -445,7 +473,8 @@ void count_handled(conversation_actor* self) {
 /// ai_debounce.
 void arm_ai(conversation_actor* self) {
   auto& st = self->state;
-  self->delayed_send(self, st.ctx->settings.ai_debounce, ai_tick{++st.ai_gen});
+  self->delayed_send(self, st.ctx->settings.ai_debounce, ai_timer_atom_v,
+                     ++st.ai_gen);
 }
 
 /// Claims the unanswered burst (one claim or chain at a time; the chain's
@@ -455,31 +484,33 @@ void claim_ai(conversation_actor* self) {
   if (st.ai_running)
     return;
   st.ai_running = true;
-  auto events = std::move(st.ai_waiting);
+  auto out = std::make_shared<wa_ai_claimed>();
+  out->events = std::move(st.ai_waiting);
   st.ai_waiting.clear();
-  auto out = std::make_shared<wa_ai_claim>();
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<wa_conversation_actor>(self);
   st.ctx->db.run(
     [out, business = st.business, number = st.number, token = new_wa_ai_token(),
      lease = st.ctx->settings.ai_lease](db_tx& tx) {
-      *out = claim_wa_ai(tx, business, number, token, lease);
+      out->claim = claim_wa_ai(tx, business, number, token, lease);
     },
-    [me, out, events = std::move(events)](const db_error& err) mutable {
-      caf::anon_send(me, ai_claimed{err.empty() ? out : nullptr,
-                                    std::move(events)});
+    [me, out](const db_error& err) {
+      out->ok = err.empty();
+      if (!out->ok)
+        out->claim = wa_ai_claim{};
+      caf::anon_send(me, std::move(*out));
     });
 }
 
-void on_claimed(conversation_actor* self, ai_claimed& c) {
+void on_claimed(conversation_actor* self, wa_ai_claimed& c) {
   auto& st = self->state;
   using outcome = wa_ai_claim::outcome;
-  auto what = c.claim ? c.claim->what : outcome::not_for_ai;
-  if (st.ctx->m && c.claim) // ai_claim_{none,busy,not_for_ai,claimed}
-    st.ctx->m->whatsapp(what == outcome::none       ? "ai_claim_none"
-                        : what == outcome::busy     ? "ai_claim_busy"
+  auto what = c.ok ? c.claim.what : outcome::not_for_ai;
+  if (st.ctx->m && c.ok) // ai_claim_{none,busy,not_for_ai,claimed}
+    st.ctx->m->whatsapp(what == outcome::none      ? "ai_claim_none"
+                        : what == outcome::busy    ? "ai_claim_busy"
                         : what == outcome::claimed ? "ai_claim_claimed"
-                                                    : "ai_claim_not_for_ai");
-  if (!c.claim)
+                                                   : "ai_claim_not_for_ai");
+  if (!c.ok)
     log_safe(spdlog::level::warn,
              "whatsapp ai: business {}: claim failed (database); after-hours"
              " reply only",
@@ -487,10 +518,11 @@ void on_claimed(conversation_actor* self, ai_claimed& c) {
   if (what == outcome::claimed) {
     for (std::size_t i = 0; i < c.events.size(); ++i)
       count_handled(self);
-    auto me = caf::actor_cast<caf::actor>(self);
-    run_wa_ai(self->system(), caf::actor_cast<caf::actor>(st.ctx->manager),
-              st.ctx, st.business, st.number, std::move(*c.claim),
-              [me] { caf::anon_send(me, ai_done{}); });
+    auto me = caf::actor_cast<wa_conversation_actor>(self);
+    run_wa_ai(self->system(),
+              caf::actor_cast<supervisor_actor>(st.ctx->manager), st.ctx,
+              st.business, st.number, std::move(c.claim),
+              [me] { caf::anon_send(me, wa_ai_done_atom_v); });
     return; // ai_running until ai_done
   }
   st.ai_running = false;
@@ -503,7 +535,8 @@ void on_claimed(conversation_actor* self, ai_claimed& c) {
       count_handled(self);
   }
   if (what == outcome::busy) // look again once that lease has ended
-    self->delayed_send(self, st.ctx->settings.ai_lease, ai_tick{st.ai_gen});
+    self->delayed_send(self, st.ctx->settings.ai_lease, ai_timer_atom_v,
+                       st.ai_gen);
   else if (!st.ai_waiting.empty())
     arm_ai(self);
 }
@@ -523,16 +556,9 @@ void opted_out(conversation_actor* self, const wa_inbound_event& ev) {
                        skip_wa_ai(tx, business, number);
                      });
   }
-  if (ev.opted_out == wa_inbound_event::opt_out::newly) {
-    send_job job;
-    job.req.business_id = st.business;
-    job.req.to = st.number;
-    job.req.body = "הוסרת מרשימת הפניות שלנו. לא נפנה אליך יותר.";
-    job.req.sent_by = "auto";
-    job.deadline = steady::now() + st.ctx->settings.queue_timeout;
-    st.queue.push_back(std::move(job));
-    pump(self);
-  }
+  if (ev.opted_out == wa_inbound_event::opt_out::newly)
+    enqueue(self,
+            auto_job(self, "הוסרת מרשימת הפניות שלנו. לא נפנה אליך יותר."));
   count_handled(self);
 }
 
@@ -546,74 +572,74 @@ void on_inbound(conversation_actor* self, wa_inbound_event ev) {
   arm_ai(self);
 }
 
-caf::behavior conversation(conversation_actor* self, whatsapp_context_ptr ctx,
-                           caf::actor_addr manager, std::int64_t business,
-                           std::string number) {
+wa_conversation_actor::behavior_type
+conversation(conversation_actor* self, whatsapp_context_ptr ctx,
+             caf::actor_addr manager, std::int64_t business,
+             std::string number) {
   auto& st = self->state;
   st.ctx = ctx;
   st.business = business;
   st.number = number;
+  st.wall_start = std::chrono::system_clock::now();
+  st.clock_start = self->clock().now();
   auto per_min = std::max(1, ctx->settings.rate_per_minute);
   st.bucket.emplace(per_min, std::chrono::minutes(1));
   // Ends with its manager (a shutdown), never outlives it.
-  if (auto mgr = caf::actor_cast<caf::actor>(manager))
+  if (auto mgr = caf::actor_cast<supervisor_actor>(manager))
     self->monitor(mgr);
   self->set_down_handler([self, manager](caf::down_msg& dm) {
     if (dm.source == manager)
       self->quit(caf::exit_reason::user_shutdown);
   });
   // Revive from the database: when did this number last get an auto-reply?
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<wa_conversation_actor>(self);
   auto last = std::make_shared<std::int64_t>(0);
+  auto started = std::chrono::duration_cast<std::chrono::seconds>(
+                   st.wall_start.time_since_epoch())
+                   .count();
   ctx->db.run([last, business, to = whatsapp_address(number)](
                 db_tx& tx) { *last = last_wa_auto_reply(tx, business, to); },
-              [me, last](const db_error& err) {
+              [me, last, started](const db_error& err) {
                 // Unreadable: assume one was just sent (no duplicate
                 // acknowledgement).
-                conversation_loaded l;
-                l.last_auto_reply
-                  = err.empty()
-                      ? *last
-                      : std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-                caf::anon_send(me, l);
+                caf::anon_send(me, wa_loaded_atom_v,
+                               err.empty() ? *last : started);
               });
   return {
-    [self](send_atom, send_job& job) {
+    [self](send_atom, wa_send_job& job) {
       auto& st = self->state;
-      if (!st.bucket->try_take(steady::now())) {
+      if (!st.bucket->try_take(self->clock().now())) {
         auto r = failed_result(wa_send_status::rate_limited,
                                "Too many messages to this number; retry later");
         return reply(self, job, std::move(r));
       }
-      st.queue.push_back(std::move(job));
-      pump(self);
+      enqueue(self, std::move(job));
     },
-    [self](job_done) {
+    [self](wa_done_atom) {
       self->state.busy = false;
       pump(self);
     },
+    [self](timeout_atom) { expire(self); },
     [self](inbound_atom, wa_inbound_event& ev) {
       auto& st = self->state;
       if (!st.loaded)
         return st.early_inbound.push_back(std::move(ev));
       on_inbound(self, std::move(ev));
     },
-    [self](ai_tick t) {
-      if (t.gen == self->state.ai_gen)
+    [self](ai_timer_atom, std::uint64_t gen) {
+      if (gen == self->state.ai_gen)
         claim_ai(self);
     },
-    [self](ai_claimed& c) { on_claimed(self, c); },
-    [self](ai_done) {
+    [self](wa_ai_claimed& c) { on_claimed(self, c); },
+    [self](wa_ai_done_atom) {
       // Whatever arrived meanwhile (here or on another instance).
       self->state.ai_running = false;
       claim_ai(self);
     },
-    [self](conversation_loaded& l) {
+    [self](wa_loaded_atom, std::int64_t last_auto_reply) {
       auto& st = self->state;
       st.loaded = true;
-      st.last_auto_reply = std::max(st.last_auto_reply, l.last_auto_reply);
+      st.last_auto_reply = std::max(st.last_auto_reply, last_auto_reply);
       auto early = std::move(st.early_inbound);
       st.early_inbound.clear();
       for (auto& ev : early)
@@ -637,16 +663,16 @@ caf::behavior conversation(conversation_actor* self, whatsapp_context_ptr ctx,
 
 struct requester_state {
   whatsapp_context_ptr ctx;
-  caf::actor manager;
+  supervisor_actor manager;
   wa_send_request req;
   std::function<void(wa_send_result)> done;
-  steady::time_point deadline; // the job must start by then
-  caf::actor conv;
+  caf::actor_clock::time_point deadline; // the job must start by then
+  wa_conversation_actor conv;
   bool accepted = false;
   int submits = 0;
 };
 
-using requester_actor = caf::stateful_actor<requester_state>;
+using requester_actor = wa_requester_actor::stateful_base<requester_state>;
 
 void finish(requester_actor* self, wa_send_result r) {
   auto& st = self->state;
@@ -669,15 +695,17 @@ void submit(requester_actor* self) {
   auto spec = whatsapp_conversation_spec(st.ctx, st.req.business_id, st.req.to);
   self->request(st.manager, manager_timeout, spawn_atom_v, std::move(spec))
     .then(
-      [self](caf::actor& conv) {
+      [self](caf::actor& child) {
         auto& st = self->state;
+        auto conv = caf::actor_cast<wa_conversation_actor>(child);
         if (!conv)
           return finish(self, failed_result(wa_send_status::unavailable,
                                             "WhatsApp conversation"
                                             " unavailable"));
         st.conv = conv;
         self->monitor(conv);
-        send_job job{st.req, caf::actor_cast<caf::actor>(self), st.deadline};
+        wa_send_job job{st.req, caf::actor_cast<wa_requester_actor>(self),
+                        st.deadline};
         self->send(conv, send_atom_v, std::move(job));
       },
       [self](caf::error&) {
@@ -686,22 +714,23 @@ void submit(requester_actor* self) {
       });
 }
 
-caf::behavior requester(requester_actor* self, whatsapp_context_ptr ctx,
-                        caf::actor manager, wa_send_request req,
-                        std::function<void(wa_send_result)> done) {
+wa_requester_actor::behavior_type
+requester(requester_actor* self, whatsapp_context_ptr ctx,
+          supervisor_actor manager, wa_send_request req,
+          std::function<void(wa_send_result)> done) {
   auto& st = self->state;
   st.ctx = ctx;
   st.manager = std::move(manager);
   st.req = std::move(req);
   st.done = std::move(done);
   const auto& s = ctx->settings;
-  st.deadline = steady::now() + s.queue_timeout;
+  st.deadline = self->clock().now() + s.queue_timeout;
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (!st.conv || dm.source != st.conv.address() || st.accepted)
       return; // accepted: the chain answers even without the actor
-    st.conv = caf::actor{};
-    self->delayed_send(self, resubmit_delay, submit_tick{});
+    st.conv = wa_conversation_actor{};
+    self->delayed_send(self, resubmit_delay, wa_submit_atom_v);
   });
   submit(self);
   // Past this, something is badly stuck: answer rather than hang.
@@ -709,12 +738,38 @@ caf::behavior requester(requester_actor* self, whatsapp_context_ptr ctx,
     self, s.queue_timeout + s.provider_timeout + std::chrono::seconds(10),
     timeout_atom_v);
   return {
-    [self](job_accepted) { self->state.accepted = true; },
+    [self](wa_accept_atom) { self->state.accepted = true; },
     [self](result_atom, wa_send_result& r) { finish(self, std::move(r)); },
-    [self](submit_tick) { submit(self); },
+    [self](wa_submit_atom) { submit(self); },
     [self](timeout_atom) {
       finish(self,
              failed_result(wa_send_status::timeout, "WhatsApp send timed out"));
+    },
+  };
+}
+
+// -- the notifier
+// -------------------------------------------------------------------
+
+/// Given the event, asks the manager for the conversation, hands it the
+/// event, and ends.
+wa_notifier_actor::behavior_type notifier(wa_notifier_actor::pointer self,
+                                          supervisor_actor manager,
+                                          child_spec spec) {
+  return {
+    [self, manager, spec](inbound_atom, wa_inbound_event& ev) {
+      self->request(manager, manager_timeout, spawn_atom_v, spec)
+        .then(
+          [self, ev](caf::actor& child) {
+            if (auto conv = caf::actor_cast<wa_conversation_actor>(child))
+              self->send(conv, inbound_atom_v, ev);
+            self->quit();
+          },
+          [self](caf::error&) {
+            log_safe(spdlog::level::warn,
+                     "whatsapp: no conversation for an inbound message");
+            self->quit();
+          });
     },
   };
 }
@@ -731,12 +786,13 @@ child_spec whatsapp_conversation_spec(whatsapp_context_ptr ctx,
   child_spec spec;
   spec.key = whatsapp_conversation_key(business, e164);
   spec.spawn = [ctx, business, e164](caf::actor_system& sys) {
-    return sys.spawn(conversation, ctx, ctx->manager, business, e164);
+    return caf::actor_cast<caf::actor>(
+      sys.spawn(conversation, ctx, ctx->manager, business, e164));
   };
   return spec;
 }
 
-void whatsapp_send(caf::actor_system& sys, const caf::actor& manager,
+void whatsapp_send(caf::actor_system& sys, const supervisor_actor& manager,
                    whatsapp_context_ptr ctx, wa_send_request req,
                    std::function<void(wa_send_result)> done) {
   if (!manager || !ctx) {
@@ -749,25 +805,16 @@ void whatsapp_send(caf::actor_system& sys, const caf::actor& manager,
             std::move(done));
 }
 
-void whatsapp_notify_inbound(caf::actor_system& sys, const caf::actor& manager,
+void whatsapp_notify_inbound(caf::actor_system& sys,
+                             const supervisor_actor& manager,
                              whatsapp_context_ptr ctx, std::int64_t business,
                              std::string e164, wa_inbound_event ev) {
   if (!manager || !ctx)
     return;
-  auto spec = whatsapp_conversation_spec(ctx, business, std::move(e164));
-  sys.spawn([manager, spec = std::move(spec),
-             ev = std::move(ev)](caf::event_based_actor* self) mutable {
-    self->request(manager, manager_timeout, spawn_atom_v, std::move(spec))
-      .then(
-        [self, ev](caf::actor& conv) {
-          if (conv)
-            self->send(conv, inbound_atom_v, ev);
-        },
-        [](caf::error&) {
-          log_safe(spdlog::level::warn,
-                   "whatsapp: no conversation for an inbound message");
-        });
-  });
+  auto n
+    = sys.spawn(notifier, manager,
+                whatsapp_conversation_spec(ctx, business, std::move(e164)));
+  caf::anon_send(n, inbound_atom_v, std::move(ev));
 }
 
 } // namespace al

@@ -25,10 +25,14 @@
 // with whatsapp_ai off, or a conversation an agent took over, gets the
 // after-hours reply instead. An opt-out word (wa_inbound_event::opted_out)
 // gets one confirmation when new, and never an AI or after-hours reply.
+//
+// The messages these actors exchange, and their typed interfaces, are in
+// actors/whatsapp_protocol.hpp.
 
 #include "actors/domain.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/whatsapp_protocol.hpp"
 #include "core/outbound.hpp"
 #include "core/whatsapp_wire.hpp"
 
@@ -88,66 +92,6 @@ struct whatsapp_context {
 
 using whatsapp_context_ptr = std::shared_ptr<const whatsapp_context>;
 
-/// A send, as the API (or the auto-reply) asks for it.
-struct wa_send_request {
-  std::int64_t business_id = default_business_id;
-  std::string to;       // E.164
-  std::string body;     // non-empty, at most wa_max_body bytes
-  std::string provider; // "" (business or global default), twilio, meta
-  bool auto_reply = false;
-  /// A template send (body unused): the business's template of that name
-  /// with these values; goes out whatever the 24-hour window.
-  std::string template_name;
-  wa_template_values template_values;
-  /// A free-form send outside the 24-hour window: the business's first
-  /// template of this purpose whose variables these facts fill (see
-  /// wa_fill_template) goes instead; "" = none (answer outside_window).
-  std::string fallback_purpose;
-  wa_template_values fallback_facts;
-  /// A picture or a document to send (https URL, checked by the caller
-  /// with wa_media_url_error); `body` is then its caption and may be "".
-  std::string media_url;
-  /// Who wrote it (messages.sent_by): ai, agent, auto, system. An agent's
-  /// message pauses the conversation's AI for 12 h (ai_paused_by = agent).
-  std::string sent_by = "system";
-  std::string agent; // "token:N" | "admin", for an agent's message
-};
-
-enum class wa_send_status {
-  sent,            // the provider accepted it (sid set)           -> 200
-  provider_failed, // the provider refused, failed or timed out    -> 502
-  not_configured,  // no credentials for the chosen provider       -> 501
-  no_business,     // the business does not exist                  -> 404
-  rate_limited,    // too many sends to this number                -> 429
-  outside_window,  // free-form past the 24-hour window, no template -> 422
-  bad_template,    // unknown template, missing variables         -> 422
-  unavailable,     // database down, supervisor gave up            -> 503
-  timeout,         // no answer in time (queue or actor)           -> 504
-  opted_out,       // a follow-up to a number on the DNC list      -> 409
-};
-
-struct wa_send_result {
-  wa_send_status status = wa_send_status::unavailable;
-  std::string provider;
-  std::string sid;
-  std::int64_t message_id = 0; // 0 when no row was written
-  std::string error;
-  std::string error_code;
-  std::string template_name; // the template sent, "" for free-form
-};
-
-/// An inbound message was stored: the conversation decides the reply.
-struct wa_inbound_event {
-  std::int64_t message_id = 0;
-  std::int64_t lead_id = 0;
-  std::string working_hours = "{}"; // the business's, JSON text
-  std::string after_hours_reply;    // "" = the default Hebrew text
-  /// The message was an opt-out word (הסר / STOP): the number is now on the
-  /// do-not-contact list. newly: it was not before (one confirmation goes
-  /// out); the AI and the after-hours reply stay silent either way.
-  enum class opt_out { none, newly, again } opted_out = opt_out::none;
-};
-
 /// "wa:<business>:<e164>".
 std::string whatsapp_conversation_key(std::int64_t business,
                                       std::string_view e164);
@@ -159,13 +103,14 @@ child_spec whatsapp_conversation_spec(whatsapp_context_ptr ctx,
 /// Sends `req` through its conversation actor (spawned through `manager`
 /// when needed) and calls `done` exactly once, from some actor thread, with
 /// the outcome. Never blocks; safe from an io thread.
-void whatsapp_send(caf::actor_system& sys, const caf::actor& manager,
+void whatsapp_send(caf::actor_system& sys, const supervisor_actor& manager,
                    whatsapp_context_ptr ctx, wa_send_request req,
                    std::function<void(wa_send_result)> done);
 
 /// Tells the conversation (business, e164) that an inbound message was
 /// stored. Fire and forget; never blocks.
-void whatsapp_notify_inbound(caf::actor_system& sys, const caf::actor& manager,
+void whatsapp_notify_inbound(caf::actor_system& sys,
+                             const supervisor_actor& manager,
                              whatsapp_context_ptr ctx, std::int64_t business,
                              std::string e164, wa_inbound_event ev);
 

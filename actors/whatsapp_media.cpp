@@ -25,9 +25,9 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <pqxx/pqxx>
 
 #include <algorithm>
@@ -37,17 +37,7 @@
 namespace al {
 namespace {
 
-/// One claimed pending row, with the credentials of its business.
-struct media_job {
-  std::int64_t id = 0;
-  std::int64_t business = 0;
-  std::string provider; // twilio | meta
-  std::string source_ref;
-  std::string declared_type;
-  int attempts = 0; // including this one
-  std::string account_sid;
-  std::string auth_token;
-};
+using media_job = wa_media_job;
 
 /// What one fetch came to.
 struct media_outcome {
@@ -58,29 +48,6 @@ struct media_outcome {
   std::string error;
   std::optional<std::string> transcript;
 };
-
-struct media_tick {};
-struct media_wake {};
-
-/// Store -> fetcher: the claim's rows, or its error.
-struct media_claimed {
-  std::shared_ptr<std::vector<media_job>> rows;
-  std::string error;
-};
-
-/// A fetch chain -> fetcher: one item is finished (recorded or not).
-struct media_finished {};
-
-} // namespace
-} // namespace al
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::media_tick)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::media_wake)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::media_claimed)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::media_finished)
-
-namespace al {
-namespace {
 
 namespace json = boost::json;
 
@@ -377,7 +344,7 @@ std::chrono::milliseconds backoff(int attempts,
 
 /// Writes the outcome, then tells `me`.
 void record(options_ptr opts, const media_job& job, media_outcome o,
-            caf::actor me) {
+            wa_media_fetcher_actor me) {
   using k = media_outcome::kind;
   if (o.what == k::retry && job.attempts >= opts->max_attempts)
     o.what = k::failed;
@@ -418,15 +385,15 @@ void record(options_ptr opts, const media_job& job, media_outcome o,
                  "whatsapp media {}: outcome not written ({}); due again"
                  " after the lease",
                  job.id, first_line(err));
-      caf::anon_send(me, media_finished{});
+      caf::anon_send(me, finished_atom_v);
       if (shared->what == media_outcome::kind::retry)
         caf::delayed_anon_send(
           me, std::chrono::milliseconds(static_cast<std::int64_t>(wait) + 5),
-          media_wake{});
+          wake_atom_v);
     });
 }
 
-void fetch(options_ptr opts, media_job job, caf::actor me) {
+void fetch(options_ptr opts, media_job job, wa_media_fetcher_actor me) {
   auto done = [opts, job, me](media_outcome o) {
     record(opts, job, std::move(o), me);
   };
@@ -452,14 +419,14 @@ struct fetcher_state {
   static inline const char* name = "wa_media_fetcher";
 };
 
-using fetcher_actor = caf::stateful_actor<fetcher_state>;
+using fetcher_actor = wa_media_fetcher_actor::stateful_pointer<fetcher_state>;
 
-void claim(fetcher_actor* self) {
+void claim(fetcher_actor self) {
   auto& st = self->state;
   st.claiming = true;
   st.again = false;
   auto rows = std::make_shared<std::vector<media_job>>();
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<wa_media_fetcher_actor>(self);
   st.opts->db.run(
     [rows, batch = st.opts->batch,
      lease = static_cast<double>(st.opts->lease.count())](db_tx& tx) {
@@ -477,11 +444,11 @@ void claim(fetcher_actor* self) {
       }
     },
     [me, rows](const db_error& err) {
-      caf::anon_send(me, media_claimed{rows, err});
+      caf::anon_send(me, wa_media_claimed{std::move(*rows), err});
     });
 }
 
-void maybe_claim(fetcher_actor* self) {
+void maybe_claim(fetcher_actor self) {
   auto& st = self->state;
   if (st.claiming || st.in_flight > 0) {
     st.again = true;
@@ -490,7 +457,8 @@ void maybe_claim(fetcher_actor* self) {
   claim(self);
 }
 
-caf::behavior fetcher(fetcher_actor* self, options_ptr opts) {
+wa_media_fetcher_actor::behavior_type fetcher(fetcher_actor self,
+                                              options_ptr opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
   {
@@ -502,14 +470,14 @@ caf::behavior fetcher(fetcher_actor* self, options_ptr opts) {
     auto& all = wakers();
     all.erase(std::remove(all.begin(), all.end(), addr), all.end());
   });
-  self->send(self, media_tick{});
+  self->send(self, tick_atom_v);
   return {
-    [self](media_tick) {
+    [self](tick_atom) {
       maybe_claim(self);
-      self->delayed_send(self, self->state.opts->poll, media_tick{});
+      self->delayed_send(self, self->state.opts->poll, tick_atom_v);
     },
-    [self](media_wake) { maybe_claim(self); },
-    [self](media_claimed& c) {
+    [self](wake_atom) { maybe_claim(self); },
+    [self](wa_media_claimed& c) {
       auto& st = self->state;
       st.claiming = false;
       if (!c.error.empty()) {
@@ -520,15 +488,15 @@ caf::behavior fetcher(fetcher_actor* self, options_ptr opts) {
         return; // the next tick tries again
       }
       st.db_failing = false;
-      st.batch_full = static_cast<int>(c.rows->size()) >= st.opts->batch;
-      st.in_flight = static_cast<int>(c.rows->size());
-      auto me = caf::actor_cast<caf::actor>(self);
-      for (auto& r : *c.rows)
+      st.batch_full = static_cast<int>(c.rows.size()) >= st.opts->batch;
+      st.in_flight = static_cast<int>(c.rows.size());
+      auto me = caf::actor_cast<wa_media_fetcher_actor>(self);
+      for (auto& r : c.rows)
         fetch(st.opts, std::move(r), me);
       if (st.in_flight == 0 && st.again)
         claim(self);
     },
-    [self](media_finished) {
+    [self](finished_atom) {
       auto& st = self->state;
       if (--st.in_flight > 0)
         return;
@@ -563,7 +531,7 @@ child_spec wa_media_fetcher_spec(wa_media_options opts) {
   child_spec spec;
   spec.key = "wa_media_fetcher";
   spec.spawn = [shared](caf::actor_system& sys) {
-    return sys.spawn(fetcher, shared);
+    return caf::actor_cast<caf::actor>(sys.spawn(fetcher, shared));
   };
   return spec;
 }
@@ -575,8 +543,8 @@ void wake_wa_media_fetchers() {
     all = wakers();
   }
   for (auto& addr : all)
-    if (auto me = caf::actor_cast<caf::actor>(addr))
-      caf::anon_send(me, media_wake{});
+    if (auto me = caf::actor_cast<wa_media_fetcher_actor>(addr))
+      caf::anon_send(me, wake_atom_v);
 }
 
 void insert_wa_media(db_tx& tx, std::int64_t business, std::int64_t message,

@@ -20,6 +20,7 @@
 // Wakes on its poll timer (an actor-clock timer) and at once when this
 // process stored media (wake_wa_media_fetchers).
 
+#include "actors/job_protocols.hpp"
 #include "actors/store.hpp"
 #include "core/outbound.hpp"
 #include "core/wa_media.hpp"
@@ -61,7 +62,8 @@ struct wa_media_options {
   int batch = 4; // items claimed (and fetched concurrently) at once
 };
 
-/// The fetcher's recipe for the job manager (key "wa_media_fetcher").
+/// The fetcher's recipe for the job manager (key "wa_media_fetcher"); its
+/// interface, wa_media_fetcher_actor, is in actors/job_protocols.hpp.
 child_spec wa_media_fetcher_spec(wa_media_options opts);
 
 /// Wakes every fetcher of this process (call after the transaction that

@@ -54,11 +54,11 @@ constexpr sql_statement insert_inbound{
   " last_inbound_at) VALUES ($1, $4, 1, now()) ON CONFLICT (business_id, peer)"
   " DO UPDATE SET last_seq = w.last_seq + 1, last_message_at = now(),"
   " last_inbound_at = now() RETURNING last_seq) "
-        "INSERT INTO messages (business_id, direction, provider, provider_sid,"
-        " from_address, to_address, body, media_urls, status, conversation_seq)"
-        " SELECT $1, 'in', $2, $3, $4, $5, $6, $7::text[], 'received', "
-        "c.last_seq"
-        " FROM c ON CONFLICT (provider_sid) DO NOTHING RETURNING id"};
+  "INSERT INTO messages (business_id, direction, provider, provider_sid,"
+  " from_address, to_address, body, media_urls, status, conversation_seq)"
+  " SELECT $1, 'in', $2, $3, $4, $5, $6, $7::text[], 'received', "
+  "c.last_seq"
+  " FROM c ON CONFLICT (provider_sid) DO NOTHING RETURNING id"};
 
 constexpr sql_statement set_message_lead{
   "UPDATE messages SET lead_id = $3 WHERE id = $1 AND business_id = $2"};
@@ -231,8 +231,7 @@ std::int64_t insert_wa_outbound(db_tx& tx, std::int64_t business,
 }
 
 void set_wa_message_media_url(db_tx& tx, std::int64_t business,
-                              std::int64_t message_id,
-                              const std::string& url) {
+                              std::int64_t message_id, const std::string& url) {
   exec(tx, update_media_url, message_id, business, url);
 }
 

@@ -48,8 +48,8 @@ std::optional<wa_sender> load_wa_sender(db_tx& tx, std::int64_t business);
 struct wa_stored_inbound {
   std::int64_t message_id = 0;
   std::int64_t lead_id = 0;
-  std::size_t media = 0;   // message_media rows written (pending)
-  bool opted_out = false;  // the text was an opt-out word (wa_is_opt_out)
+  std::size_t media = 0;        // message_media rows written (pending)
+  bool opted_out = false;       // the text was an opt-out word (wa_is_opt_out)
   bool newly_opted_out = false; // ... and the number was not on the list
 };
 

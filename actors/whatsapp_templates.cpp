@@ -150,8 +150,8 @@ std::vector<wa_template> wa_templates_for(db_tx& tx, std::int64_t business,
 
 bool wa_window_open(db_tx& tx, std::int64_t business,
                     const std::string& address) {
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(wa_care_window)
-                .count();
+  auto secs
+    = std::chrono::duration_cast<std::chrono::seconds>(wa_care_window).count();
   return exec(tx, select_window_open, business, address,
               static_cast<double>(secs))[0][0]
     .as<bool>();

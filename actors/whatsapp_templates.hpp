@@ -27,8 +27,7 @@ crm_reply create_wa_template(db_tx& tx, std::int64_t business,
                              const wa_template& t);
 
 /// 200 {"success":true}, or 404 "No such template".
-crm_reply delete_wa_template(db_tx& tx, std::int64_t business,
-                             std::int64_t id);
+crm_reply delete_wa_template(db_tx& tx, std::int64_t business, std::int64_t id);
 
 /// The template JSON the API shows.
 boost::json::object wa_template_json(const wa_template& t);

@@ -1,31 +1,34 @@
 #include "app/app.hpp"
 
+#include "app/compose.hpp"
+
 #include "actors/after_call.hpp"
 #include "actors/audio_jobs.hpp"
 #include "actors/audit.hpp"
+#include "actors/call.hpp"
 #include "actors/campaign.hpp"
 #include "actors/campaign_store.hpp"
-#include "actors/log.hpp"
 #include "actors/event_listener.hpp"
+#include "actors/log.hpp"
+#include "actors/message_types.hpp"
 #include "actors/metrics.hpp"
 #include "actors/secret_columns.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
+#include "actors/voice_cache.hpp"
 #include "core/auth_throttle.hpp"
 #include "core/secret_box.hpp"
 #include "core/url_builder.hpp"
-#include "actors/voice_cache.hpp"
 #include "transport/dispatcher.hpp"
-#include "transport/media_session.hpp"
-#include "transport/https_client.hpp"
-#include "transport/realtime_client.hpp"
 #include "transport/handlers/handlers.hpp"
+#include "transport/https_client.hpp"
+#include "transport/media_session.hpp"
+#include "transport/realtime_client.hpp"
 #include "transport/router.hpp"
 #include "transport/server.hpp"
 #include "transport/services.hpp"
 #include "transport/speech_render.hpp"
-#include "actors/call.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -47,6 +50,19 @@ extern const char* const build_schemas_dir;
 
 namespace {
 
+/// Ends the managers (their children go with them) and the event listener.
+void exit_managers(services& svc) {
+  auto exit = [](const auto& a) {
+    if (a)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  };
+  exit(svc.call_manager);
+  exit(svc.whatsapp_manager);
+  exit(svc.payment_manager);
+  exit(svc.job_manager);
+  exit(svc.events.listener);
+}
+
 caf::actor_system_config make_caf_config() {
   caf::actor_system_config cfg;
   auto cores = std::max(1u, std::thread::hardware_concurrency());
@@ -56,7 +72,7 @@ caf::actor_system_config make_caf_config() {
   cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
   cfg.set("logger.console", caf::atom("none"));
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  cfg.add_message_types<caf::id_block::al>();
+  add_message_types(cfg);
   return cfg;
 }
 
@@ -64,12 +80,11 @@ caf::actor_system_config make_caf_config() {
 
 struct application::impl {
   impl(config c, std::string dir)
-    : cfg(std::move(c)),
-      schemas_dir(std::move(dir)),
-      caf_cfg(make_caf_config()),
-      sys(caf_cfg),
-      svc(cfg, sys, m) {
-  }
+    : cfg(std::move(c))
+    , schemas_dir(std::move(dir))
+    , caf_cfg(make_caf_config())
+    , sys(caf_cfg)
+    , svc(cfg, sys, m) {}
 
   config cfg;
   std::string schemas_dir;
@@ -110,14 +125,13 @@ struct application::impl {
       if (ec)
         return;
       auto purged = std::make_shared<std::int64_t>(0);
-      svc.jobs_db.run(
-        [days = cfg.audit_retention_days, purged](db_tx& tx) {
-          *purged = purge_audit(tx, days);
-        },
-        [this, purged](const db_error&) {
-          if (*purged > 0)
-            m.audit_purged.Increment(static_cast<double>(*purged));
-        });
+      svc.jobs_db.run([days = cfg.audit_retention_days,
+                       purged](db_tx& tx) { *purged = purge_audit(tx, days); },
+                      [this, purged](const db_error&) {
+                        if (*purged > 0)
+                          m.audit_purged.Increment(
+                            static_cast<double>(*purged));
+                      });
       schedule_audit_purge(std::chrono::hours(1));
     });
   }
@@ -144,8 +158,7 @@ void add_all_routes(router& r, services& svc) {
 }
 
 application::application(config cfg, std::string schemas_dir)
-  : impl_(std::make_unique<impl>(std::move(cfg), std::move(schemas_dir))) {
-}
+  : impl_(std::make_unique<impl>(std::move(cfg), std::move(schemas_dir))) {}
 
 application::~application() {
   shutdown();
@@ -180,11 +193,10 @@ std::string application::start(const std::string& address) {
   // Tenant secrets: the key ring first, then refuse to run when the
   // database holds values no configured key opens, and seal values still
   // in clear (the one-time migration of rows written before encryption).
-  secrets::install(
-    d.cfg.secret_key.empty()
-      ? std::make_shared<secrets::keyring>()
-      : std::make_shared<secrets::keyring>(d.cfg.secret_key,
-                                           d.cfg.secret_keys_previous));
+  secrets::install(d.cfg.secret_key.empty()
+                     ? std::make_shared<secrets::keyring>()
+                     : std::make_shared<secrets::keyring>(
+                       d.cfg.secret_key, d.cfg.secret_keys_previous));
   std::string sealed;
   if (auto err = prepare_secrets(d.cfg.database_url, false, sealed);
       !err.empty())
@@ -211,11 +223,9 @@ std::string application::start(const std::string& address) {
     auto guard = net::make_work_guard(d.outbound_ioc);
     d.outbound_ioc.run();
   });
-  svc.db = store::start(d.sys,
-                        store_options{d.cfg.database_url, d.cfg.db_pool_size},
-                        &d.m);
-  svc.jobs_db = store::start(d.sys, store_options{d.cfg.database_url, 2},
-                             &d.m);
+  svc.db = store::start(
+    d.sys, store_options{d.cfg.database_url, d.cfg.db_pool_size}, &d.m);
+  svc.jobs_db = store::start(d.sys, store_options{d.cfg.database_url, 2}, &d.m);
   svc.voices = &d.voices;
   d.voices.get(1, ""); // the default greeting is ready before any call
   // Call actors ring this instance's after-call job actor when they hang up.
@@ -311,8 +321,8 @@ std::string application::start(const std::string& address) {
   svc.events.stats = std::make_shared<event_listener_stats>();
   listener_options events_db;
   events_db.url = d.cfg.database_url;
-  svc.events.listener
-    = spawn_event_listener(d.sys, events_db, svc.events.stats);
+  svc.events.listener = spawn_event_listener(d.sys, events_db,
+                                             svc.events.stats);
   throttle_policy policy;
   policy.free_failures = d.cfg.auth_fail_free;
   policy.block_after = d.cfg.auth_fail_block_after;
@@ -392,11 +402,7 @@ void application::shutdown() {
     d.outbound_ioc.stop();
     if (d.outbound_thread.joinable())
       d.outbound_thread.join();
-    for (auto* a : {&d.svc.call_manager, &d.svc.whatsapp_manager,
-                    &d.svc.payment_manager, &d.svc.job_manager,
-                    &d.svc.events.listener})
-      if (*a)
-        caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+    exit_managers(d.svc);
     return;
   }
   d.stopped = true;
@@ -425,11 +431,7 @@ void application::shutdown() {
   d.outbound_ioc.stop();
   if (d.outbound_thread.joinable())
     d.outbound_thread.join();
-  for (auto* a : {&d.svc.call_manager, &d.svc.whatsapp_manager,
-                  &d.svc.payment_manager, &d.svc.job_manager,
-                    &d.svc.events.listener})
-    if (*a)
-      caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  exit_managers(d.svc);
   // Every actor is gone before the services they use are destroyed.
   d.sys.await_all_actors_done();
 }

@@ -17,10 +17,10 @@
 #include "actors/secret_columns.hpp"
 #include "actors/sign_in.hpp"
 #include "actors/store.hpp"
+#include "app/app.hpp"
 #include "core/business_input.hpp"
 #include "core/crypto.hpp"
 #include "core/phone.hpp"
-#include "app/app.hpp"
 #include "core/secret_box.hpp"
 
 #include <CLI/CLI.hpp>
@@ -95,8 +95,7 @@ al::audit_who cli_actor() {
 }
 
 int sign_in_link(const al::config& cfg, const std::string& schemas,
-                 std::int64_t business, const std::string& role,
-                 int minutes) {
+                 std::int64_t business, const std::string& role, int minutes) {
   if (auto err = al::apply_migrations(cfg.database_url, schemas); !err.empty())
     return fail(err, 1);
   std::optional<al::sign_in_code> code;
@@ -130,12 +129,11 @@ int token_create(const al::config& cfg, const std::string& schemas,
     if (!known)
       return;
     id = al::insert_api_token(tx, business, role, name,
-                              al::crypto::to_hex(al::crypto::sha256(token)));
-    al::record_audit(tx, cli_actor(),
-                     al::audit_entry{business, "token.create", "token",
-                                     std::to_string(id),
-                                     boost::json::object{{"role", role},
-                                                         {"name", name}}});
+                              al::crypto::secret_hash(token));
+    al::record_audit(
+      tx, cli_actor(),
+      al::audit_entry{business, "token.create", "token", std::to_string(id),
+                      boost::json::object{{"role", role}, {"name", name}}});
   });
   if (!err.empty())
     return fail(err, 1);
@@ -220,9 +218,9 @@ int check_config(const std::string& dotenv) {
     if (!value)
       shown = "";
     else if (al::secret_variable(name))
-      shown = value->empty() ? "(empty)"
-                             : "(set, " + std::to_string(value->size())
-                                 + " characters)";
+      shown = value->empty()
+                ? "(empty)"
+                : "(set, " + std::to_string(value->size()) + " characters)";
     else if (name == "DATABASE_URL")
       shown = masked_url(*value);
     else
@@ -239,14 +237,14 @@ int check_config(const std::string& dotenv) {
     auto& cfg = std::get<al::config>(loaded);
     if (cfg.database_url.empty())
       errors.push_back("DATABASE_URL is not set");
-    else if (auto err = al::run_blocking(cfg.database_url, [](al::db_tx& tx) {
-               al::ping_database(tx);
-             });
+    else if (auto err = al::run_blocking(
+               cfg.database_url, [](al::db_tx& tx) { al::ping_database(tx); });
              !err.empty())
       errors.push_back("the database does not answer: " + err);
     if (cfg.secret_key.empty())
-      warnings.push_back("SECRET_KEY is not set: tenant secrets are stored in"
-                         " clear and call tokens are signed with a derived key");
+      warnings.push_back(
+        "SECRET_KEY is not set: tenant secrets are stored in"
+        " clear and call tokens are signed with a derived key");
     if (cfg.admin_token.empty())
       warnings.push_back("ADMIN_TOKEN is not set: the admin API is off (the"
                          " CLI still makes businesses, tokens and sign-in"
@@ -270,7 +268,8 @@ int check_config(const std::string& dotenv) {
     std::printf("warning: %s\n", w.c_str());
   for (auto& e : errors)
     std::printf("error: %s\n", e.c_str());
-  std::printf("%s\n", errors.empty() ? "configuration ok" : "configuration has errors");
+  std::printf("%s\n",
+              errors.empty() ? "configuration ok" : "configuration has errors");
   return errors.empty() ? 0 : 1;
 }
 
@@ -283,8 +282,8 @@ int main(int argc, char** argv) {
                " (deploy/config.example.env)."};
   cli.require_subcommand(0, 1);
   auto* serve_cmd = cli.add_subcommand("serve", "Run the service (default)");
-  auto* migrate_cmd
-    = cli.add_subcommand("migrate", "Apply database migrations and exit");
+  auto* migrate_cmd = cli.add_subcommand("migrate",
+                                         "Apply database migrations and exit");
   auto* rotate_cmd = cli.add_subcommand(
     "rotate-secrets",
     "Re-encrypt tenant secrets under SECRET_KEY (the old keys in"
@@ -356,8 +355,8 @@ int main(int argc, char** argv) {
     return fail("DATABASE_URL is not set (deploy/start.sh starts a local"
                 " PostgreSQL and sets it)",
                 2);
-  bool serving = !(*migrate_cmd || *rotate_cmd || *link_cmd
-                   || *token_create_cmd || *business_create_cmd);
+  bool serving = !(*migrate_cmd || *rotate_cmd || *link_cmd || *token_create_cmd
+                   || *business_create_cmd);
   al::setup_logging(cfg, !serving);
   auto schemas = al::find_schemas_dir(argc > 0 ? argv[0] : "");
 

@@ -49,7 +49,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr auto frame_period = std::chrono::milliseconds(20);
-constexpr int lead_frames = 3;          // as media_session::lead_frames
+constexpr int lead_frames = 3;            // as media_session::lead_frames
 constexpr std::size_t queue_limit = 4096; // as the service's media sockets
 
 std::shared_ptr<const std::string> g_greeting;
@@ -76,8 +76,8 @@ class session;
 /// One timer per io thread for every session that has audio to play.
 class pacer {
 public:
-  explicit pacer(net::io_context& ioc) : timer_(ioc) {
-  }
+  explicit pacer(net::io_context& ioc)
+    : timer_(ioc) {}
   void add(const std::shared_ptr<session>& s);
 
 private:
@@ -89,8 +89,9 @@ private:
 
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket&& s, pacer& p) : ws_(std::move(s)), pacer_(p) {
-  }
+  session(tcp::socket&& s, pacer& p)
+    : ws_(std::move(s))
+    , pacer_(p) {}
 
   // Read the upgrade request, then accept it.
   void run() {
@@ -114,7 +115,8 @@ public:
       auto n = std::min(mulaw::frame_bytes, g.size() - offset_);
       std::string out;
       out.reserve(300);
-      append_media_json(out, stream_sid_, std::string_view{g.data() + offset_, n});
+      append_media_json(out, stream_sid_,
+                        std::string_view{g.data() + offset_, n});
       if (!send(std::move(out)))
         return false;
       offset_ += n;
@@ -138,8 +140,8 @@ private:
     parser_.reset();
     if (!websocket::is_upgrade(req))
       return;
-    auto timeouts = websocket::stream_base::timeout::suggested(
-      beast::role_type::server);
+    auto timeouts
+      = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.idle_timeout = websocket::stream_base::none();
     ws_.set_option(timeouts);
     ws_.read_message_max(64 * 1024);
@@ -282,9 +284,8 @@ int run(int argc, char** argv) {
   auto threads = static_cast<int>(std::max(1L, f.num("threads", 1)));
   auto file = f.str("greeting");
   if (f.has("help")) {
-    std::fprintf(stderr,
-                 "usage: al-baseline --port P [--threads N]"
-                 " [--greeting FILE (raw 8 kHz mu-law)]\n");
+    std::fprintf(stderr, "usage: al-baseline --port P [--threads N]"
+                         " [--greeting FILE (raw 8 kHz mu-law)]\n");
     return 2;
   }
   std::string audio;

@@ -12,8 +12,7 @@
 namespace al::bench {
 
 histogram::histogram(std::int64_t max_ms)
-  : buckets_(static_cast<std::size_t>(max_ms * 1000 / bucket_us) + 1, 0) {
-}
+  : buckets_(static_cast<std::size_t>(max_ms * 1000 / bucket_us) + 1, 0) {}
 
 void histogram::add(std::int64_t us) noexcept {
   if (us < 0)
@@ -130,8 +129,8 @@ flags::flags(int argc, char** argv) {
     auto eq = a.find('=');
     if (eq != std::string::npos) {
       items_.emplace_back(a.substr(2, eq - 2), a.substr(eq + 1));
-    } else if (i + 1 < argc && std::string_view{argv[i + 1]}.rfind("--", 0)
-                                 != 0) {
+    } else if (i + 1 < argc
+               && std::string_view{argv[i + 1]}.rfind("--", 0) != 0) {
       items_.emplace_back(a.substr(2), argv[i + 1]);
       ++i;
     } else {

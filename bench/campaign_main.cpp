@@ -194,9 +194,8 @@ int main(int argc, char** argv) {
     auto key = "_mc" + std::to_string(mc);
     json += ",\"claimed" + key + "\":" + std::to_string(r.claimed)
             + ",\"claims_per_s" + key
-            + "\":" + std::to_string(r.claimed / r.claim_s)
-            + ",\"tick_us" + key + "\":" + std::to_string(tick_us)
-            + ",\"tick_vs_baseline" + key
+            + "\":" + std::to_string(r.claimed / r.claim_s) + ",\"tick_us" + key
+            + "\":" + std::to_string(tick_us) + ",\"tick_vs_baseline" + key
             + "\":" + std::to_string(tick_us / base_us)
             + ",\"round_trips_per_dial" + key
             + "\":" + std::to_string(tick_round_trips / per_tick);
@@ -224,8 +223,8 @@ int main(int argc, char** argv) {
   }
   json += ",\"two_dispatchers_claims_per_s\":"
           + std::to_string((a.claimed + b.claimed) / wall)
-          + ",\"two_dispatchers_claimed\":["
-          + std::to_string(a.claimed) + "," + std::to_string(b.claimed) + "]"
+          + ",\"two_dispatchers_claimed\":[" + std::to_string(a.claimed) + ","
+          + std::to_string(b.claimed) + "]"
           + ",\"claimed_twice\":" + std::to_string(twice)
           + ",\"not_completed\":" + std::to_string(left) + "}";
   std::printf("%s\n", json.c_str());

@@ -18,8 +18,9 @@ constexpr auto request_timeout = std::chrono::seconds(15);
 } // namespace
 
 struct http_pool::conn : std::enable_shared_from_this<conn> {
-  conn(http_pool& pool) : pool(pool), stream(pool.ioc_) {
-  }
+  conn(http_pool& pool)
+    : pool(pool)
+    , stream(pool.ioc_) {}
 
   http_pool& pool;
   beast::tcp_stream stream;
@@ -145,9 +146,9 @@ struct http_pool::conn : std::enable_shared_from_this<conn> {
 
 http_pool::http_pool(net::io_context& ioc, tcp::endpoint endpoint,
                      int connections)
-  : ioc_(ioc),
-    endpoint_(endpoint),
-    host_(endpoint.address().to_string() + ":"
+  : ioc_(ioc)
+  , endpoint_(endpoint)
+  , host_(endpoint.address().to_string() + ":"
           + std::to_string(endpoint.port())) {
   for (int i = 0; i < std::max(1, connections); ++i)
     conns_.push_back(std::make_shared<conn>(*this));

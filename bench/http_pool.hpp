@@ -23,7 +23,7 @@
 namespace al::bench {
 
 struct http_result {
-  int status = 0;        // 0: no response (connect/read error, timeout)
+  int status = 0; // 0: no response (connect/read error, timeout)
   std::string body;
   std::string error;
   std::int64_t latency_us = 0;

@@ -43,14 +43,15 @@ using al::bench::clock;
 using al::bench::histogram;
 using al::bench::micros;
 
-const char* const cities[] = {"רמת גן", "תל אביב", "גבעתיים", "חיפה",
-                              "ירושלים", "חולון", "בת ים", "הרצליה",
-                              "רעננה", "פתח תקווה"};
+const char* const cities[] = {"רמת גן",  "תל אביב",  "גבעתיים", "חיפה",
+                              "ירושלים", "חולון",    "בת ים",   "הרצליה",
+                              "רעננה",   "פתח תקווה"};
 
 /// One persistent HTTP/1.1 connection.
 class client {
 public:
-  explicit client(unsigned short port) : socket_(ioc_) {
+  explicit client(unsigned short port)
+    : socket_(ioc_) {
     socket_.connect({net::ip::make_address("127.0.0.1"), port});
   }
 
@@ -123,8 +124,10 @@ int main(int argc, char** argv) {
   const char* url = std::getenv("DATABASE_URL");
   const char* schemas = std::getenv("SCHEMAS_DIR");
   if (!url || !schemas || n <= 0 || queries <= 0) {
-    std::fprintf(stderr, "usage: DATABASE_URL=... SCHEMAS_DIR=... %s [listings]"
-                         " [queries]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: DATABASE_URL=... SCHEMAS_DIR=... %s [listings]"
+                 " [queries]\n",
+                 argv[0]);
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);
@@ -158,8 +161,10 @@ int main(int argc, char** argv) {
   auto second = http_client.call(http::verb::post, "/api/crm/listings/import",
                                  token, csv);
   auto update_s = micros(clock::now() - t0) / 1e6;
-  if (first.result() != http::status::ok || second.result() != http::status::ok) {
-    std::fprintf(stderr, "import failed: %s\n", first.body().substr(0, 300).c_str());
+  if (first.result() != http::status::ok
+      || second.result() != http::status::ok) {
+    std::fprintf(stderr, "import failed: %s\n",
+                 first.body().substr(0, 300).c_str());
     return 1;
   }
   in_store(app.svc(), [](al::db_tx& tx) { tx.exec0("ANALYZE listings"); });

@@ -116,8 +116,8 @@ audio_frames make_audio() {
     std::string frame;
     for (std::size_t i = 0; i < mulaw::frame_bytes; ++i) {
       auto n = static_cast<double>(f * mulaw::frame_bytes + i);
-      frame.push_back(static_cast<char>(mulaw::encode(
-        static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 440.0 * n / 8000.0)))));
+      frame.push_back(static_cast<char>(mulaw::encode(static_cast<std::int16_t>(
+        8000 * std::sin(2 * M_PI * 440.0 * n / 8000.0)))));
     }
     a.tone.push_back(crypto::base64_encode(frame));
   }
@@ -131,9 +131,11 @@ std::string xml_unescape(std::string_view s) {
       out.push_back(s[i]);
       continue;
     }
-    static const std::pair<std::string_view, char> ents[]
-      = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'},
-         {"&apos;", '\''}};
+    static const std::pair<std::string_view, char> ents[] = {{"&amp;", '&'},
+                                                             {"&lt;", '<'},
+                                                             {"&gt;", '>'},
+                                                             {"&quot;", '"'},
+                                                             {"&apos;", '\''}};
     bool hit = false;
     for (auto& [e, c] : ents)
       if (s.substr(i, e.size()) == e) {
@@ -149,7 +151,8 @@ std::string xml_unescape(std::string_view s) {
 }
 
 /// Value of attribute `name` in the start tag `tag` ("<Stream url=...>").
-std::optional<std::string> attr_of(std::string_view tag, std::string_view name) {
+std::optional<std::string> attr_of(std::string_view tag,
+                                   std::string_view name) {
   std::string key = " " + std::string{name} + "=\"";
   auto p = tag.find(key);
   if (p == std::string_view::npos)
@@ -168,8 +171,8 @@ std::string_view tag_of(std::string_view doc, std::string_view name,
   for (auto p = doc.find(open, from); p != std::string_view::npos;
        p = doc.find(open, p + 1)) {
     auto after = p + open.size();
-    if (after < doc.size() && (doc[after] == ' ' || doc[after] == '>'
-                               || doc[after] == '/')) {
+    if (after < doc.size()
+        && (doc[after] == ' ' || doc[after] == '>' || doc[after] == '/')) {
       auto e = doc.find('>', p);
       if (e == std::string_view::npos)
         return {};
@@ -243,8 +246,8 @@ void append_uint(std::string& out, std::uint64_t v) {
 /// Per-thread figures, merged at the end.
 struct stats {
   histogram first_media{20000};
-  histogram jitter{5000};  // max(0, gap - 20 ms) within an utterance
-  histogram gap{5000};     // raw inter-frame gap within an utterance
+  histogram jitter{5000};   // max(0, gap - 20 ms) within an utterance
+  histogram gap{5000};      // raw inter-frame gap within an utterance
   histogram send_lag{5000}; // our own sends behind their slot
   histogram http_incoming{20000};
   histogram http_action{20000};
@@ -310,13 +313,21 @@ struct stats {
   }
 };
 
-std::atomic<int> g_streaming{0};     // calls between start and end
+std::atomic<int> g_streaming{0}; // calls between start and end
 std::atomic<int> g_max_streaming{0};
 
 struct worker;
 
-enum class phase { pending, http, connecting, upgrading, streaming, stopping,
-                   ending, done };
+enum class phase {
+  pending,
+  http,
+  connecting,
+  upgrading,
+  streaming,
+  stopping,
+  ending,
+  done
+};
 
 class call : public std::enable_shared_from_this<call> {
 public:
@@ -410,14 +421,14 @@ private:
 
 struct worker {
   worker(const options& o, const audio_frames& a, clock::time_point t0)
-    : o(o),
-      audio(a),
-      timer(ioc),
-      pool(ioc, tcp::endpoint{net::ip::make_address(o.host), o.port},
-           o.http_conns),
-      endpoint(net::ip::make_address(o.host), o.port),
-      t0(t0),
-      rng(0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(this)) {
+    : o(o)
+    , audio(a)
+    , timer(ioc)
+    , pool(ioc, tcp::endpoint{net::ip::make_address(o.host), o.port},
+           o.http_conns)
+    , endpoint(net::ip::make_address(o.host), o.port)
+    , t0(t0)
+    , rng(0x9E3779B97F4A7C15ull ^ reinterpret_cast<std::uintptr_t>(this)) {
     scratch.reserve(1024);
   }
 
@@ -476,11 +487,11 @@ struct worker {
 };
 
 call::call(worker& w, int index, clock::time_point start_at)
-  : w_(w),
-    index_(index),
-    slot_(index % slot_count),
-    start_at_(start_at),
-    sock_(w.ioc) {
+  : w_(w)
+  , index_(index)
+  , slot_(index % slot_count)
+  , start_at_(start_at)
+  , sock_(w.ioc) {
   auto d = std::chrono::duration_cast<clock::duration>(
     std::chrono::duration<double>(w.o.ramp + w.o.seconds));
   stop_at_ = start_at_ + d;
@@ -637,9 +648,8 @@ void call::on_upgrade(beast::error_code ec) {
 
   ph_ = phase::streaming;
   int live = ++g_streaming;
-  for (int m = g_max_streaming.load(); live > m
-                                       && !g_max_streaming.compare_exchange_weak(
-                                         m, live);) {
+  for (int m = g_max_streaming.load();
+       live > m && !g_max_streaming.compare_exchange_weak(m, live);) {
   }
   send_text(R"({"event":"connected","protocol":"Call","version":"1.0.0"})");
   auto& s = w_.scratch;
@@ -926,8 +936,8 @@ void call::send_frame(std::uint8_t op, std::string_view payload) {
   } else {
     b.push_back(static_cast<char>(0x80 | 127));
     for (int i = 7; i >= 0; --i)
-      b.push_back(static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i))
-                                    & 0xFF));
+      b.push_back(
+        static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i)) & 0xFF));
   }
   auto key = static_cast<std::uint32_t>(w_.random());
   char mask[4];
@@ -1086,8 +1096,8 @@ int run(int argc, char** argv) {
   options o;
   o.host = f.str("host", o.host);
   o.port = static_cast<std::uint16_t>(f.num("port", o.port));
-  o.public_base = f.str("public-base", "http://" + o.host + ":"
-                                         + std::to_string(o.port));
+  o.public_base = f.str("public-base",
+                        "http://" + o.host + ":" + std::to_string(o.port));
   o.auth_token = f.str("auth-token");
   o.ws_path = f.str("ws-path", o.ws_path);
   o.calls = static_cast<int>(f.num("calls", o.calls));
@@ -1203,12 +1213,11 @@ int run(int argc, char** argv) {
     {"barge_ms", st.barge.summary()},
     {"barge_unanswered", st.barge_unanswered},
     {"pings", st.pings},
-    {"dropped",
-     json::object{{"total", dropped},
-                  {"http_failed", st.http_failed},
-                  {"handshake_failed", st.handshake_failed},
-                  {"closed_early", st.closed_early},
-                  {"no_media", st.no_media}}},
+    {"dropped", json::object{{"total", dropped},
+                             {"http_failed", st.http_failed},
+                             {"handshake_failed", st.handshake_failed},
+                             {"closed_early", st.closed_early},
+                             {"no_media", st.no_media}}},
     {"subprotocol_missing", st.subprotocol_missing},
     {"completed", st.completed},
     {"finished_by_server", st.finished_by_server},
@@ -1216,19 +1225,17 @@ int run(int argc, char** argv) {
     {"live_at_hold_mid", live_mid},
     {"live_at_hold_end", live_hold_end},
     {"max_live", g_max_streaming.load()},
-    {"action",
-     json::object{{"hangup", st.action_hangup},
-                  {"fallback", st.action_fallback},
-                  {"failed", st.action_failed}}},
+    {"action", json::object{{"hangup", st.action_hangup},
+                            {"fallback", st.action_fallback},
+                            {"failed", st.action_failed}}},
     {"status_callbacks_failed", st.status_failed},
     {"http_incoming_ms", st.http_incoming.summary()},
     {"http_action_ms", st.http_action.summary()},
     {"handshake_ms", st.handshake.summary()},
     {"send_lag_ms", st.send_lag.summary()},
-    {"generator",
-     json::object{{"cpu_s", round3(self_cpu)},
-                  {"cpu_pct", round3(100 * self_cpu / wall)},
-                  {"wall_s", round3(wall)}}},
+    {"generator", json::object{{"cpu_s", round3(self_cpu)},
+                               {"cpu_pct", round3(100 * self_cpu / wall)},
+                               {"wall_s", round3(wall)}}},
   };
   if (o.server_pid) {
     double cpu_total = cpu1 - cpu0;
@@ -1241,9 +1248,8 @@ int run(int argc, char** argv) {
       {"cpu_s_per_call_minute", round3(cpu_total / call_minutes * 1000) / 1000},
       {"rss_idle_kib", rss_idle},
       {"rss_load_kib", rss_load},
-      {"rss_per_call_kib",
-       round3(static_cast<double>(rss_load - rss_idle)
-              / std::max(1, live_mid))},
+      {"rss_per_call_kib", round3(static_cast<double>(rss_load - rss_idle)
+                                  / std::max(1, live_mid))},
     };
   }
   auto text = json::serialize(out);
@@ -1256,7 +1262,8 @@ int run(int argc, char** argv) {
   std::fprintf(
     stderr,
     "%s: %d calls %.0fs%s: first media p50 %.2f p99 %.2f max %.2f ms;"
-    " jitter p99 %.2f ms; late %llu; underruns %llu; dropped %llu (http %llu, handshake %llu,"
+    " jitter p99 %.2f ms; late %llu; underruns %llu; dropped %llu (http %llu, "
+    "handshake %llu,"
     " early %llu, silent %llu); send lag p99 %.2f ms; generator CPU %.1f%%\n",
     o.label.c_str(), o.calls, o.seconds, valid ? "" : " [INVALID]",
     st.first_media.percentile_ms(0.5), st.first_media.percentile_ms(0.99),

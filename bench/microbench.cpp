@@ -212,10 +212,13 @@ void BM_ogg_opus_encode_1s_2ch(benchmark::State& state) {
   enc.finish();
   state.counters["ogg_bytes_per_s"] = benchmark::Counter(
     static_cast<double>(bytes) / static_cast<double>(state.iterations()));
-  state.counters["encoder_bytes"] = static_cast<double>(
-    ogg_opus_encoder{nullptr, o}.memory_bytes());
+  state.counters["encoder_bytes"]
+    = static_cast<double>(ogg_opus_encoder{nullptr, o}.memory_bytes());
 }
-BENCHMARK(BM_ogg_opus_encode_1s_2ch)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ogg_opus_encode_1s_2ch)
+  ->Arg(3)
+  ->Arg(5)
+  ->Unit(benchmark::kMillisecond);
 
 // The outbound frame as media_session::send_frame builds it (fresh string
 // with reserve, as today) ...

@@ -423,6 +423,16 @@ META="$(python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], s
   started_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)")"
 META="$(python3 -c 'import json,sys; m=json.loads(sys.argv[1]); m.update(nproc=int(sys.argv[2]), seconds=float(sys.argv[3]), ramp=float(sys.argv[4]), levels=[int(x) for x in sys.argv[5].split()], server_core=int(sys.argv[6]), generator_core=int(sys.argv[7]), dirty=sys.argv[8]=="true", load_average=open("/proc/loadavg").read().split()[:3]); print(json.dumps(m))' \
   "$META" "$NPROC" "$SECS" "$RAMP" "$LEVELS" "$SERVER_CORE" "$GEN_CORE" "$DIRTY")"
+# A later run of the same commit on the same day gets -2, -3, ...: an
+# earlier report is never overwritten.
 OUT="$REPO/bench/results/$DATE-$COMMIT"
+n=2
+while [ -e "$OUT.json" ] || [ -e "$OUT.md" ]; do
+  OUT="$REPO/bench/results/$DATE-$COMMIT-$n"
+  n=$((n + 1))
+done
 python3 "$REPO/bench/report.py" --work "$WORK" --out "$OUT" --meta "$META"
+if [ -s "$WORK/profile.txt" ]; then
+  { echo; echo '## Profile'; echo; echo '```'; cat "$WORK/profile.txt"; echo '```'; } >>"$OUT.md"
+fi
 log "wrote $OUT.json and $OUT.md"

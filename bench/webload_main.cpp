@@ -134,8 +134,7 @@ double cpu_seconds(int pid, bool children) {
   if (DIR* d = ::opendir("/proc")) {
     while (auto* e = ::readdir(d)) {
       int child = std::atoi(e->d_name);
-      if (child > 0 && child != pid && proc_cpu(child, s, ppid)
-          && ppid == pid)
+      if (child > 0 && child != pid && proc_cpu(child, s, ppid) && ppid == pid)
         total += s;
     }
     ::closedir(d);
@@ -202,8 +201,9 @@ void run_phase(net::io_context& ioc, const options& o, phase_result& r,
     tick = [&, next, interval] {
       auto now = clock::now();
       while (*next < jobs.size()) {
-        auto due = t0 + std::chrono::duration_cast<clock::duration>(
-                          interval * static_cast<double>(*next));
+        auto due = t0
+                   + std::chrono::duration_cast<clock::duration>(
+                     interval * static_cast<double>(*next));
         if (due > now)
           break;
         jobs[*next].scheduled = due;
@@ -233,9 +233,9 @@ http_job signed_form(const options& o, const std::string& path,
                      std::vector<std::pair<std::string, std::string>> params) {
   http_job j;
   j.target = path;
-  j.headers.emplace_back(
-    "X-Twilio-Signature",
-    twilio_signature(o.auth_token, o.public_base + path, form_params{params}));
+  j.headers.emplace_back("X-Twilio-Signature",
+                         twilio_signature(o.auth_token, o.public_base + path,
+                                          form_params{params}));
   j.body = encode_form(params);
   return j;
 }
@@ -268,8 +268,8 @@ int run(int argc, char** argv) {
   options o;
   o.host = f.str("host", o.host);
   o.port = static_cast<std::uint16_t>(f.num("port", o.port));
-  o.public_base = f.str("public-base", "http://" + o.host + ":"
-                                         + std::to_string(o.port));
+  o.public_base = f.str("public-base",
+                        "http://" + o.host + ":" + std::to_string(o.port));
   o.auth_token = f.str("auth-token");
   o.admin_token = f.str("admin-token");
   o.concurrency = static_cast<int>(f.num("concurrency", o.concurrency));
@@ -304,7 +304,8 @@ int run(int argc, char** argv) {
   };
   auto incoming = [&](const std::string& tag) {
     return [&, tag](int i) {
-      auto from = "+97252" + std::to_string(1000000 + (i < 0 ? 0 : i) % 9000000);
+      auto from = "+97252"
+                  + std::to_string(1000000 + (i < 0 ? 0 : i) % 9000000);
       return signed_form(o, "/webhook/incoming_call",
                          {{"AccountSid", "ACbench"},
                           {"ApiVersion", "2010-04-01"},
@@ -369,7 +370,8 @@ int run(int argc, char** argv) {
 
   if (o.rate > 0) {
     phase_result r;
-    r.name = "incoming_call@" + std::to_string(static_cast<int>(o.rate)) + "rps";
+    r.name = "incoming_call@" + std::to_string(static_cast<int>(o.rate))
+             + "rps";
     r.method = "POST";
     r.path = "/webhook/incoming_call";
     run_phase(ioc, o, r, incoming("r"),
@@ -409,13 +411,13 @@ int run(int argc, char** argv) {
       }
       double p99 = r.latency.percentile_ms(0.99);
       bool pass = r.errors == 0 && p99 < o.sweep_p99_ms;
-      json::object step{
-        {"rate", rate},
-        {"requests", n},
-        {"errors", r.errors},
-        {"throughput_rps", round3(r.seconds > 0 ? n / r.seconds : 0)},
-        {"latency_ms", r.latency.summary()},
-        {"pass", pass}};
+      json::object step{{"rate", rate},
+                        {"requests", n},
+                        {"errors", r.errors},
+                        {"throughput_rps",
+                         round3(r.seconds > 0 ? n / r.seconds : 0)},
+                        {"latency_ms", r.latency.summary()},
+                        {"pass", pass}};
       if (o.server_pid > 0)
         step["server_cpu_us_per_request"] = round3(svc_cpu * 1e6 / n);
       if (o.pg_pid > 0)
@@ -425,9 +427,8 @@ int run(int argc, char** argv) {
                    " %llu errors, server %.0f us/req, PostgreSQL %.0f us/req"
                    " -> %s\n",
                    rt.name.c_str(), rate, r.latency.percentile_ms(0.5), p99,
-                   static_cast<unsigned long long>(r.errors),
-                   svc_cpu * 1e6 / n, pg_cpu * 1e6 / n,
-                   pass ? "pass" : "fail");
+                   static_cast<unsigned long long>(r.errors), svc_cpu * 1e6 / n,
+                   pg_cpu * 1e6 / n, pass ? "pass" : "fail");
       steps.push_back(std::move(step));
       if (!pass) {
         stopped_by = r.errors ? "errors" : "p99";
@@ -447,9 +448,8 @@ int run(int argc, char** argv) {
   }
 
   json::array routes;
-  std::fprintf(stderr, "%-26s %7s %5s %8s %10s %8s %8s %8s\n", "route",
-               "reqs", "conc", "errors", "req/s", "p50 ms", "p99 ms",
-               "max ms");
+  std::fprintf(stderr, "%-26s %7s %5s %8s %10s %8s %8s %8s\n", "route", "reqs",
+               "conc", "errors", "req/s", "p50 ms", "p99 ms", "max ms");
   for (auto& r : results) {
     routes.push_back(to_json(r));
     if (r.absent) {

@@ -23,8 +23,8 @@ constexpr std::int64_t max_budget = 10'000'000'000; // ten billion shekels
 
 bool boundary_char(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
-         || (c >= 'A' && c <= 'Z') || std::string_view{"'()+_,-./:=?"}.find(c)
-                                        != std::string_view::npos;
+         || (c >= 'A' && c <= 'Z')
+         || std::string_view{"'()+_,-./:=?"}.find(c) != std::string_view::npos;
 }
 
 bool header_safe(std::string_view s) {
@@ -55,8 +55,7 @@ json::object nullable(const char* type) {
 json::object summary_schema() {
   json::object props;
   props["summary"] = json::object{
-    {"type", "string"},
-    {"description", "סיכום קצר בעברית, 2-3 משפטים"}};
+    {"type", "string"}, {"description", "סיכום קצר בעברית, 2-3 משפטים"}};
   auto deal = nullable("string");
   deal["enum"] = json::array{"buy", "rent", nullptr};
   deal["description"] = "buy = קנייה, rent = שכירות, null = לא ידוע";
@@ -70,9 +69,9 @@ json::object summary_schema() {
   callback["description"] = "מתי לחזור למתקשר, כפי שאמר";
   props["callback_time"] = std::move(callback);
   props["next_step"] = json::object{{"type", "string"}};
-  props["sentiment"] = json::object{
-    {"type", "string"},
-    {"enum", json::array{"positive", "neutral", "negative"}}};
+  props["sentiment"]
+    = json::object{{"type", "string"},
+                   {"enum", json::array{"positive", "neutral", "negative"}}};
   json::array required;
   for (auto k : {"summary", "deal", "city", "rooms", "budget", "callback_time",
                  "next_step", "sentiment"})
@@ -100,8 +99,9 @@ bool optional_text(simdjson::dom::element v, std::size_t max,
 
 } // namespace
 
-std::optional<multipart_body> build_multipart(
-  const std::vector<form_part>& parts, std::string_view boundary) {
+std::optional<multipart_body>
+build_multipart(const std::vector<form_part>& parts,
+                std::string_view boundary) {
   if (boundary.empty() || boundary.size() > 70)
     return std::nullopt;
   for (char c : boundary)
@@ -139,12 +139,13 @@ std::optional<multipart_body> build_multipart(
   return out;
 }
 
-std::optional<multipart_body> transcription_request(
-  std::string_view wav, std::string_view filename, std::string_view model,
-  std::string_view language, std::string_view boundary) {
+std::optional<multipart_body>
+transcription_request(std::string_view wav, std::string_view filename,
+                      std::string_view model, std::string_view language,
+                      std::string_view boundary) {
   std::vector<form_part> parts;
-  parts.push_back({"file", std::string{wav}, std::string{filename},
-                   "audio/wav"});
+  parts.push_back(
+    {"file", std::string{wav}, std::string{filename}, "audio/wav"});
   parts.push_back({"model", std::string{model}, {}, {}});
   if (!language.empty())
     parts.push_back({"language", std::string{language}, {}, {}});
@@ -184,13 +185,12 @@ std::string summary_schema_request(std::string_view model,
     {"max_tokens", 600},
     {"messages",
      json::array{
-       json::object{
-         {"role", "system"},
-         {"content",
-          "סכם בעברית, בשניים-שלושה משפטים, שיחת טלפון של משרד תיווך"
-          " נדל\"ן: מה המתקשר מחפש, מה סוכם ומה הצעד הבא. חלץ רק מה"
-          " שנאמר בשיחה: סוג עסקה (buy/rent), עיר, מספר חדרים, תקציב"
-          " בשקלים, מתי לחזור אליו; מה שלא נאמר - null. אל תמציא."}},
+       json::object{{"role", "system"},
+                    {"content",
+                     "סכם בעברית, בשניים-שלושה משפטים, שיחת טלפון של משרד תיווך"
+                     " נדל\"ן: מה המתקשר מחפש, מה סוכם ומה הצעד הבא. חלץ רק מה"
+                     " שנאמר בשיחה: סוג עסקה (buy/rent), עיר, מספר חדרים, תקציב"
+                     " בשקלים, מתי לחזור אליו; מה שלא נאמר - null. אל תמציא."}},
        json::object{{"role", "user"}, {"content", text}}}},
     {"response_format",
      json::object{{"type", "json_schema"},
@@ -200,8 +200,8 @@ std::string summary_schema_request(std::string_view model,
   });
 }
 
-std::variant<call_summary, std::string> parse_summary_response(
-  std::string_view body) {
+std::variant<call_summary, std::string>
+parse_summary_response(std::string_view body) {
   simdjson::dom::parser p;
   simdjson::dom::element root;
   if (p.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS)
@@ -218,8 +218,8 @@ std::variant<call_summary, std::string> parse_summary_response(
   return parse_summary_json(content);
 }
 
-std::variant<call_summary, std::string> parse_summary_json(
-  std::string_view content) {
+std::variant<call_summary, std::string>
+parse_summary_json(std::string_view content) {
   simdjson::dom::parser p;
   simdjson::dom::element root;
   if (content.size() > 64 * 1024)
@@ -229,9 +229,9 @@ std::variant<call_summary, std::string> parse_summary_json(
   simdjson::dom::object o;
   if (root.get(o) != simdjson::SUCCESS)
     return std::string{"the summary is not a JSON object"};
-  static constexpr std::string_view keys[] = {
-    "summary", "deal", "city", "rooms", "budget", "callback_time",
-    "next_step", "sentiment"};
+  static constexpr std::string_view keys[]
+    = {"summary", "deal",          "city",      "rooms",
+       "budget",  "callback_time", "next_step", "sentiment"};
   bool seen[std::size(keys)] = {};
   for (auto [key, value] : o) {
     bool known = false;
@@ -243,7 +243,7 @@ std::variant<call_summary, std::string> parse_summary_json(
       }
     if (!known)
       return std::string{"unexpected key in the summary"};
-    (void) value;
+    (void)value;
   }
   for (bool s : seen)
     if (!s)

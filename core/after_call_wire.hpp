@@ -35,17 +35,18 @@ struct multipart_body {
   std::string body;
 };
 
-/// Builds the body with `boundary` (1..70 characters of [0-9A-Za-z'()+_,-./:=?]).
-/// nullopt when the boundary is invalid, occurs in a part's data, or a
-/// name, filename or content type holds a quote, CR or LF.
-std::optional<multipart_body> build_multipart(
-  const std::vector<form_part>& parts, std::string_view boundary);
+/// Builds the body with `boundary` (1..70 characters of
+/// [0-9A-Za-z'()+_,-./:=?]). nullopt when the boundary is invalid, occurs in a
+/// part's data, or a name, filename or content type holds a quote, CR or LF.
+std::optional<multipart_body>
+build_multipart(const std::vector<form_part>& parts, std::string_view boundary);
 
 /// The transcription upload: file (`wav`, filename, audio/wav), model,
 /// language, response_format=json.
-std::optional<multipart_body> transcription_request(
-  std::string_view wav, std::string_view filename, std::string_view model,
-  std::string_view language, std::string_view boundary);
+std::optional<multipart_body>
+transcription_request(std::string_view wav, std::string_view filename,
+                      std::string_view model, std::string_view language,
+                      std::string_view boundary);
 
 /// `{"text":"..."}` -> the text, trimmed and at most 4000 bytes (cut on a
 /// UTF-8 boundary; "" for silence); nullopt when the body is not a JSON
@@ -55,8 +56,8 @@ std::optional<std::string> transcription_text(std::string_view body);
 /// What the summary extracted from a call. `summary` goes to calls.summary,
 /// the rest to calls.summary_fields.
 struct call_summary {
-  std::string summary;                      // Hebrew, short, never empty
-  std::optional<std::string> deal;          // buy | rent
+  std::string summary;             // Hebrew, short, never empty
+  std::optional<std::string> deal; // buy | rent
   std::optional<std::string> city;
   std::optional<double> rooms;              // 0.5 .. 50, in halves
   std::optional<std::int64_t> budget;       // whole shekels
@@ -75,12 +76,12 @@ std::string summary_schema_request(std::string_view model,
 /// schema: an object with exactly the schema's keys (no duplicates), right
 /// types, enums, bounded sizes, valid UTF-8. Returns the summary or a short
 /// error (safe to log and store: it never quotes the content).
-std::variant<call_summary, std::string> parse_summary_response(
-  std::string_view response_body);
+std::variant<call_summary, std::string>
+parse_summary_response(std::string_view response_body);
 
 /// The same for the content alone (the JSON the model wrote).
-std::variant<call_summary, std::string> parse_summary_json(
-  std::string_view content);
+std::variant<call_summary, std::string>
+parse_summary_json(std::string_view content);
 
 /// calls.summary_fields: {"deal","city","rooms","budget","callback_time",
 /// "next_step","sentiment","source"} (`source` "ai" or "script").

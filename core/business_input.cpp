@@ -9,8 +9,8 @@
 
 #include <cctype>
 #include <set>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 namespace al {
 
@@ -37,7 +37,6 @@ bool read_clearable(simdjson::dom::object o, std::string_view key,
     out = f->value_or(std::string{});
   return true;
 }
-
 
 } // namespace
 
@@ -78,8 +77,9 @@ std::string webhook_url_error(std::string_view url) {
   auto rest = url.substr(url.find("://") + 3);
   auto authority = rest.substr(0, rest.find_first_of("/?#"));
   auto path = parsed->encoded_path();
-  if (authority != std::string_view{parsed->encoded_authority().data(),
-                                    parsed->encoded_authority().size()}
+  if (authority
+        != std::string_view{parsed->encoded_authority().data(),
+                            parsed->encoded_authority().size()}
       || (!path.empty() && path.front() != '/'))
     return bad;
   if (id == boost::urls::scheme::http
@@ -105,8 +105,8 @@ bool parse_transfer(std::string_view json, std::vector<std::string>& numbers,
   if (found.empty())
     return false;
   numbers = std::move(found);
-  if (auto t = get_int(*o, "ring_timeout_s"); t.ok() && t.value >= 5
-                                              && t.value <= 120)
+  if (auto t = get_int(*o, "ring_timeout_s");
+      t.ok() && t.value >= 5 && t.value <= 120)
     ring_timeout_s = static_cast<int>(t.value);
   return true;
 }

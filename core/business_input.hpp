@@ -24,9 +24,9 @@ struct business_input {
   std::optional<std::string> working_hours; // JSON text
   std::optional<std::int64_t> max_live_calls;
   std::optional<std::vector<std::string>> phone_numbers; // E.164
-  std::optional<std::string> voice;    // AI voice name ("" = OPENAI_VOICE)
-  std::optional<std::string> transfer; // JSON text, normalised
-  std::optional<bool> record_calls;    // whole-call recording + notice
+  std::optional<std::string> voice;        // AI voice name ("" = OPENAI_VOICE)
+  std::optional<std::string> transfer;     // JSON text, normalised
+  std::optional<bool> record_calls;        // whole-call recording + notice
   std::optional<bool> whatsapp_ai;         // AI answers WhatsApp messages
   std::optional<bool> auto_call_new_leads; // speed-to-lead call-backs
   // Outgoing webhooks (write-only secret): "" = clear (null clears too).

@@ -3,8 +3,8 @@
 #include "core/crypto.hpp"
 #include "core/phone.hpp"
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -32,8 +32,8 @@ std::optional<long long> to_integer(const std::string& s) {
 
 class reader {
 public:
-  explicit reader(const env_lookup& lookup) : lookup_(lookup) {
-  }
+  explicit reader(const env_lookup& lookup)
+    : lookup_(lookup) {}
 
   void text(const char* name, std::string& out) {
     if (auto v = lookup_(name))
@@ -86,7 +86,8 @@ public:
       return;
     std::string s;
     for (char c : *v)
-      s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      s.push_back(
+        static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     if (s == "1" || s == "true" || s == "yes" || s == "on")
       out = true;
     else if (s == "0" || s == "false" || s == "no" || s == "off" || s.empty())
@@ -273,8 +274,7 @@ config_result load_config(const env_lookup& lookup) {
     if (cfg.secret_key.empty() && !cfg.secret_keys_previous.empty())
       throw bad_value{"SECRET_KEYS_PREVIOUS needs SECRET_KEY (the current"
                       " key)"};
-    if (cfg.secret_key.empty()
-        && cfg.public_base_url.rfind("https://", 0) == 0)
+    if (cfg.secret_key.empty() && cfg.public_base_url.rfind("https://", 0) == 0)
       throw bad_value{"SECRET_KEY is required when PUBLIC_BASE_URL is https"
                       " (it signs call tokens and encrypts tenant secrets;"
                       " openssl rand -base64 32)"};
@@ -360,7 +360,8 @@ parse_dotenv(const std::string& text) {
       key.pop_back();
     bool key_ok = eq != std::string::npos && !key.empty();
     for (char c : key)
-      key_ok = key_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+      key_ok = key_ok
+               && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
     if (!key_ok)
       return fmt::format(".env line {}: expected KEY=VALUE", number);
     auto value = line.substr(eq + 1);
@@ -397,15 +398,14 @@ process_env(const std::string& dotenv_path) {
       return *err;
     file_values = std::get<0>(std::move(parsed));
   }
-  return env_lookup{
-    [file_values = std::move(file_values)](
-      const std::string& key) -> std::optional<std::string> {
-      if (auto v = std::getenv(key.c_str()))
-        return std::string{v};
-      if (auto i = file_values.find(key); i != file_values.end())
-        return i->second;
-      return std::nullopt;
-    }};
+  return env_lookup{[file_values = std::move(file_values)](
+                      const std::string& key) -> std::optional<std::string> {
+    if (auto v = std::getenv(key.c_str()))
+      return std::string{v};
+    if (auto i = file_values.find(key); i != file_values.end())
+      return i->second;
+    return std::nullopt;
+  }};
 }
 
 } // namespace al

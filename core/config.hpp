@@ -48,16 +48,18 @@ struct config {
   // openai. A business's own voice_engine other than 'auto' wins.
   std::string voice_engine = "auto";
   // OPENAI_API_BASE: speech, transcription and chat; empty: derived from
-  // OPENAI_REALTIME_URL (wss://api.openai.com/v1/realtime -> https://api.openai.com/v1).
+  // OPENAI_REALTIME_URL (wss://api.openai.com/v1/realtime ->
+  // https://api.openai.com/v1).
   std::string openai_api_base;
-  std::string openai_voice = "alloy";             // OPENAI_VOICE
+  std::string openai_voice = "alloy"; // OPENAI_VOICE
   // OPENAI_TTS_MODEL; empty: greetings are not rendered in the AI voice.
   std::string openai_tts_model = "gpt-4o-mini-tts";
-  std::string openai_text_model = "gpt-4o-mini";  // OPENAI_TEXT_MODEL
+  std::string openai_text_model = "gpt-4o-mini"; // OPENAI_TEXT_MODEL
   // WA_AI_DEBOUNCE_MS: the WhatsApp AI answers once a conversation has been
   // quiet this long, so a burst of messages gets one reply.
   std::chrono::milliseconds wa_ai_debounce{2500};
-  std::chrono::milliseconds wa_ai_timeout{20000}; // WA_AI_TIMEOUT_MS, per completion
+  std::chrono::milliseconds wa_ai_timeout{
+    20000}; // WA_AI_TIMEOUT_MS, per completion
   // After every call (actors/after_call.hpp): caller turns of the local
   // engine go to {STT_API_BASE}/audio/transcriptions (any OpenAI-compatible
   // server, e.g. a self-hosted Whisper) with STT_MODEL. Unset STT_API_BASE:
@@ -69,10 +71,10 @@ struct config {
   std::string stt_model = "whisper-1";
   // The after-call job: polled every AFTER_CALL_POLL_MS (and at once when a
   // call of this instance hangs up), claimed for AFTER_CALL_LEASE_S, retried
-  // after AFTER_CALL_RETRY_BASE_MS doubling with jitter, AFTER_CALL_MAX_ATTEMPTS
-  // attempts in all; a streamed call's job whose actor never marked it
-  // ready runs AFTER_CALL_SETTLE_MS after the call ended; each provider
-  // request may take AFTER_CALL_HTTP_TIMEOUT_MS.
+  // after AFTER_CALL_RETRY_BASE_MS doubling with jitter,
+  // AFTER_CALL_MAX_ATTEMPTS attempts in all; a streamed call's job whose actor
+  // never marked it ready runs AFTER_CALL_SETTLE_MS after the call ended; each
+  // provider request may take AFTER_CALL_HTTP_TIMEOUT_MS.
   std::chrono::milliseconds after_call_poll{5000};
   std::chrono::milliseconds after_call_lease{300000};
   std::chrono::milliseconds after_call_retry_base{5000};
@@ -111,8 +113,8 @@ struct config {
   // schemas directory the application was given.
   std::string web_root;
   int max_live_calls = 2000;
-  std::chrono::milliseconds start_timeout{8000};    // TwiML served, no start
-  std::chrono::seconds drain_timeout{30};           // SIGTERM: live calls
+  std::chrono::milliseconds start_timeout{8000}; // TwiML served, no start
+  std::chrono::seconds drain_timeout{30};        // SIGTERM: live calls
   int io_threads = 1;
   // SECRET_KEY: signs call tokens and, through HKDF, encrypts tenant
   // secrets at rest (AES-256-GCM). Required (>= 32 characters) when
@@ -178,7 +180,8 @@ bool engine_wants_openai(bool have_key, std::string_view global,
                          std::string_view business);
 
 /// Reads a variable; returns nullopt when unset.
-using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+using env_lookup
+  = std::function<std::optional<std::string>(const std::string&)>;
 
 /// Either a valid config or a one-line error naming the variable.
 using config_result = std::variant<config, std::string>;

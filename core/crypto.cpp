@@ -13,7 +13,8 @@ namespace al::crypto {
 
 namespace {
 
-std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
+std::string hmac(const EVP_MD* md, std::string_view key,
+                 std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(md, key.data(), static_cast<int>(key.size()),
@@ -209,6 +210,10 @@ std::string random_token(std::size_t n) {
       != 1)
     throw std::runtime_error("RAND_bytes failed");
   return base64url_encode(buf);
+}
+
+std::string secret_hash(std::string_view secret) {
+  return to_hex(sha256(secret));
 }
 
 } // namespace al::crypto

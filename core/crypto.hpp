@@ -21,6 +21,10 @@ std::string sha256(std::string_view data);
 /// Lowercase hex of arbitrary bytes.
 std::string to_hex(std::string_view bytes);
 
+/// How a secret is stored (api_tokens.token_hash, sign_in_codes): the hex
+/// SHA-256 of its text.
+std::string secret_hash(std::string_view secret);
+
 /// Standard base64 with `=` padding.
 std::string base64_encode(std::string_view bytes);
 

@@ -29,12 +29,29 @@ namespace {
 // RFC 3986 query characters (unreserved, sub-delims, ':', '@', '/', '?'):
 // the grammar Boost.URL's query_rule accepts, '%' handled by the caller.
 bool query_char(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+      || (c >= '0' && c <= '9'))
     return true;
   switch (c) {
-    case '-': case '.': case '_': case '~': case '!': case '$': case '&':
-    case '\'': case '(': case ')': case '*': case '+': case ',': case ';':
-    case '=': case ':': case '@': case '/': case '?':
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@':
+    case '/':
+    case '?':
       return true;
     default:
       return false;
@@ -59,8 +76,8 @@ std::string form_decode(std::string_view s) {
     if (s[i] == '+') {
       out.push_back(' ');
     } else if (s[i] == '%') {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16
-                                      + hex_value(s[i + 2])));
+      out.push_back(
+        static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
       i += 2;
     } else {
       out.push_back(s[i]);

@@ -1,8 +1,9 @@
 #pragma once
 
 // application/x-www-form-urlencoded bodies and URL query strings (RFC 3986
-// query characters, '+' as space, %XX escapes). Order and repeated keys are preserved, since the Twilio
-// signature is computed over every (name, value) pair.
+// query characters, '+' as space, %XX escapes). Order and repeated keys are
+// preserved, since the Twilio signature is computed over every (name, value)
+// pair.
 
 #include <optional>
 #include <string>
@@ -17,14 +18,15 @@ public:
   using value_type = std::pair<std::string, std::string>;
 
   form_params() = default;
-  explicit form_params(std::vector<value_type> items) : items_(std::move(items)) {
-  }
+  explicit form_params(std::vector<value_type> items)
+    : items_(std::move(items)) {}
 
   /// First value of `key`, if present.
   std::optional<std::string_view> get(std::string_view key) const;
 
   /// First value of `key`, or `fallback`.
-  std::string value_or(std::string_view key, std::string_view fallback = {}) const;
+  std::string value_or(std::string_view key,
+                       std::string_view fallback = {}) const;
 
   bool contains(std::string_view key) const;
 

@@ -104,8 +104,8 @@ range_request parse_range(std::string_view header, std::uint64_t size) {
 }
 
 std::string content_range(const byte_range& r, std::uint64_t size) {
-  return "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last)
-         + "/" + std::to_string(size);
+  return "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/"
+         + std::to_string(size);
 }
 
 std::string unsatisfied_range(std::uint64_t size) {

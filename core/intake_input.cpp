@@ -42,9 +42,8 @@ text_field(simdjson::dom::object o, std::string_view key, std::size_t limit,
   auto t = trim(f.value);
   if (chars(t) > limit)
     return std::variant<std::string, std::string>{
-      std::in_place_index<1>,
-      std::string{key} + " is too long (at most " + std::to_string(limit)
-        + " characters)"};
+      std::in_place_index<1>, std::string{key} + " is too long (at most "
+                                + std::to_string(limit) + " characters)"};
   return std::variant<std::string, std::string>{std::in_place_index<0>,
                                                 std::move(t)};
 }
@@ -61,12 +60,11 @@ parse_intake(simdjson::dom::object body) {
     std::string* out;
   };
   std::string phone;
-  for (auto s : {spec{"name", intake_max_name, &in.name},
-                 spec{"phone", 64, &phone},
-                 spec{"source", intake_max_source, &in.source},
-                 spec{"message", intake_max_message, &in.message},
-                 spec{"listing_ref", intake_max_listing_ref,
-                      &in.listing_ref}}) {
+  for (auto s :
+       {spec{"name", intake_max_name, &in.name}, spec{"phone", 64, &phone},
+        spec{"source", intake_max_source, &in.source},
+        spec{"message", intake_max_message, &in.message},
+        spec{"listing_ref", intake_max_listing_ref, &in.listing_ref}}) {
     auto v = text_field(body, s.key, s.limit, present);
     if (v.index() == 1)
       return std::get<1>(v);

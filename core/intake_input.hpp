@@ -19,8 +19,8 @@ constexpr std::size_t intake_max_message = 2000;
 constexpr std::size_t intake_max_listing_ref = 200;
 
 struct intake_input {
-  std::string name;    // "" when not given
-  std::string phone;   // E.164 (normalised)
+  std::string name;  // "" when not given
+  std::string phone; // E.164 (normalised)
   std::string source = "web_form";
   std::string message; // "" when not given
   std::string listing_ref;

@@ -4,8 +4,8 @@
 
 namespace al {
 
-json_doc::json_doc() : parser_(json_max_bytes) {
-}
+json_doc::json_doc()
+  : parser_(json_max_bytes) {}
 
 bool json_doc::parse(std::string_view text) {
   if (text.empty()) {
@@ -49,7 +49,8 @@ field<T> read(simdjson::dom::object obj, std::string_view key, Fn&& convert) {
     out.state = field_state::null;
     return out;
   }
-  out.state = convert(el, out.value) ? field_state::ok : field_state::wrong_type;
+  out.state = convert(el, out.value) ? field_state::ok
+                                     : field_state::wrong_type;
   return out;
 }
 

@@ -63,7 +63,8 @@ struct field {
   }
 };
 
-field<std::string_view> get_string(simdjson::dom::object obj, std::string_view key);
+field<std::string_view> get_string(simdjson::dom::object obj,
+                                   std::string_view key);
 field<std::int64_t> get_int(simdjson::dom::object obj, std::string_view key);
 field<bool> get_bool(simdjson::dom::object obj, std::string_view key);
 field<simdjson::dom::object> get_object(simdjson::dom::object obj,

@@ -59,8 +59,7 @@ media_json_writer::media_json_writer(std::string_view stream_sid) {
   head_.append(R"(,"media":{"payload":")");
 }
 
-void media_json_writer::append(std::string& out,
-                               std::string_view mulaw) const {
+void media_json_writer::append(std::string& out, std::string_view mulaw) const {
   out.reserve(out.size() + head_.size() + (mulaw.size() + 2) / 3 * 4 + 3);
   out.append(head_);
   crypto::base64_encode_append(mulaw, out);

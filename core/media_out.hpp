@@ -25,8 +25,8 @@ void append_media_json(std::string& out, std::string_view stream_sid,
 class media_json_writer {
 public:
   /// The empty streamSid's (what append_media_json writes for "").
-  media_json_writer() : media_json_writer(std::string_view{}) {
-  }
+  media_json_writer()
+    : media_json_writer(std::string_view{}) {}
   explicit media_json_writer(std::string_view stream_sid);
 
   void append(std::string& out, std::string_view mulaw) const;

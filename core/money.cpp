@@ -32,7 +32,8 @@ std::optional<std::int64_t> parse_amount_minor(std::string_view text) {
   }
   // At most 7 integer digits (1,000,000) keeps the arithmetic far from
   // overflow; leading zeros are refused as in JSON.
-  if (whole.empty() || whole.size() > 7 || (whole.size() > 1 && whole[0] == '0'))
+  if (whole.empty() || whole.size() > 7
+      || (whole.size() > 1 && whole[0] == '0'))
     return std::nullopt;
   std::int64_t value = 0;
   for (char c : whole) {

@@ -30,7 +30,7 @@ namespace al {
 namespace {
 
 constexpr int input_rate = 8000;
-constexpr int frame = 160;          // 20 ms at 8 kHz
+constexpr int frame = 160; // 20 ms at 8 kHz
 constexpr int to_48k = 48000 / input_rate;
 constexpr ogg_int64_t granule_per_frame = frame * to_48k; // 960
 constexpr ogg_int64_t page_every = 48000;                 // ~1 s a page
@@ -56,10 +56,11 @@ void put32(std::string& s, std::uint32_t v) {
 /// hygiene for tools that concatenate files).
 int new_serial(const void* self) {
   static std::atomic<std::uint64_t> counter{0};
-  std::uint64_t x = counter.fetch_add(1, std::memory_order_relaxed)
-                    ^ reinterpret_cast<std::uintptr_t>(self)
-                    ^ static_cast<std::uint64_t>(
-                      std::chrono::steady_clock::now().time_since_epoch().count());
+  std::uint64_t x
+    = counter.fetch_add(1, std::memory_order_relaxed)
+      ^ reinterpret_cast<std::uintptr_t>(self)
+      ^ static_cast<std::uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count());
   // splitmix64 finaliser
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -72,9 +73,8 @@ int new_serial(const void* self) {
 bool valid_tag(const std::string& tag) {
   if (tag.empty())
     return false;
-  return std::all_of(tag.begin(), tag.end(), [](char c) {
-    return c >= 0x20 && c <= 0x7d && c != '=';
-  });
+  return std::all_of(tag.begin(), tag.end(),
+                     [](char c) { return c >= 0x20 && c <= 0x7d && c != '='; });
 }
 
 /// Hands libogg's pages to `emit`: every complete page, or everything
@@ -126,15 +126,15 @@ struct ogg_opus_encoder::impl {
   ogg_stream_state os{};
   bool os_ready = false;
   int channels = 1;
-  int lookahead = 0;            // encoder delay, 8 kHz samples
-  std::string head;             // OpusHead packet
-  std::string tags;             // OpusTags packet (freed once sent)
+  int lookahead = 0; // encoder delay, 8 kHz samples
+  std::string head;  // OpusHead packet
+  std::string tags;  // OpusTags packet (freed once sent)
   bool headers_out = false;
   std::int16_t pcm[frame * 2] = {}; // the frame being filled (interleaved)
-  int fill = 0;                 // samples per channel in pcm
-  ogg_int64_t packets = 0;      // audio packets coded
-  ogg_int64_t page_start = 0;   // granule at the last page boundary
-  std::string page;             // one page, header + body, for the callback
+  int fill = 0;                     // samples per channel in pcm
+  ogg_int64_t packets = 0;          // audio packets coded
+  ogg_int64_t page_start = 0;       // granule at the last page boundary
+  std::string page;                 // one page, header + body, for the callback
 
   ~impl() {
     if (enc)
@@ -233,7 +233,8 @@ struct ogg_opus_encoder::impl {
     int ch = st.channels;
     std::size_t i = 0;
     while (i < n) {
-      auto k = std::min<std::size_t>(n - i, static_cast<std::size_t>(frame - st.fill));
+      auto k = std::min<std::size_t>(n - i,
+                                     static_cast<std::size_t>(frame - st.fill));
       std::int16_t* to = st.pcm + st.fill * ch;
       for (std::size_t j = 0; j < k; ++j)
         for (int c = 0; c < ch; ++c)
@@ -285,7 +286,8 @@ struct ogg_opus_encoder::impl {
 };
 
 ogg_opus_encoder::ogg_opus_encoder(page_fn out, ogg_opus_options opts)
-  : out_(std::move(out)), channels_(opts.channels) {
+  : out_(std::move(out))
+  , channels_(opts.channels) {
   if (channels_ != 1 && channels_ != 2) {
     fail("ogg_opus: channels must be 1 or 2");
     return;
@@ -303,9 +305,8 @@ ogg_opus_encoder::ogg_opus_encoder(page_fn out, ogg_opus_options opts)
   // must stay apart. (With one channel this is a plain Opus stream.)
   static const unsigned char mapping[2] = {0, 1};
   int err = OPUS_OK;
-  st.enc = opus_multistream_encoder_create(input_rate, channels_, channels_, 0,
-                                           mapping, OPUS_APPLICATION_VOIP,
-                                           &err);
+  st.enc = opus_multistream_encoder_create(
+    input_rate, channels_, channels_, 0, mapping, OPUS_APPLICATION_VOIP, &err);
   if (!st.enc || err != OPUS_OK) {
     st.enc = nullptr;
     fail(opus_failure("ogg_opus: cannot create the encoder", err));
@@ -316,7 +317,8 @@ ogg_opus_encoder::ogg_opus_encoder(page_fn out, ogg_opus_options opts)
   // Speech from an 8 kHz line: SILK, narrowband (nothing above 4 kHz
   // exists), VBR, a bitrate far under mu-law's 64 kbit/s per channel.
   for (int rc :
-       {opus_multistream_encoder_ctl(st.enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)),
+       {opus_multistream_encoder_ctl(st.enc,
+                                     OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE)),
         opus_multistream_encoder_ctl(st.enc, OPUS_SET_BITRATE(bitrate)),
         opus_multistream_encoder_ctl(st.enc, OPUS_SET_COMPLEXITY(complexity)),
         opus_multistream_encoder_ctl(st.enc, OPUS_SET_VBR(1)),
@@ -395,10 +397,10 @@ void ogg_opus_encoder::fail(std::string why) {
 bool ogg_opus_encoder::write_pcm(const std::int16_t* interleaved,
                                  std::size_t samples_per_channel) {
   auto ch = static_cast<std::size_t>(channels_);
-  return impl::feed(
-    *this, samples_per_channel, [interleaved, ch](std::size_t i, int c) {
-      return interleaved[i * ch + static_cast<std::size_t>(c)];
-    });
+  return impl::feed(*this, samples_per_channel,
+                    [interleaved, ch](std::size_t i, int c) {
+                      return interleaved[i * ch + static_cast<std::size_t>(c)];
+                    });
 }
 
 bool ogg_opus_encoder::write_mulaw(std::string_view left,
@@ -413,10 +415,10 @@ bool ogg_opus_encoder::write_mulaw(std::string_view left,
     fail("ogg_opus: the two channels differ in length");
     return false;
   }
-  return impl::feed(
-    *this, left.size(), [left, right](std::size_t i, int c) {
-      return mulaw::decode(static_cast<std::uint8_t>(c == 0 ? left[i] : right[i]));
-    });
+  return impl::feed(*this, left.size(), [left, right](std::size_t i, int c) {
+    return mulaw::decode(
+      static_cast<std::uint8_t>(c == 0 ? left[i] : right[i]));
+  });
 }
 
 bool ogg_opus_encoder::finish() {

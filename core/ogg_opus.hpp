@@ -29,8 +29,8 @@ struct ogg_opus_options {
   /// streams (channel mapping family 1): no joint stereo, so one side never
   /// bleeds into the other.
   int channels = 1;
-  int bitrate = 0;         ///< bits/s for all channels; 0: 8000 per channel
-  int complexity = 5;      ///< 0..10
+  int bitrate = 0;    ///< bits/s for all channels; 0: 8000 per channel
+  int complexity = 5; ///< 0..10
   /// Comment tags (e.g. {"TITLE", "..."}); an ENCODER tag naming
   /// AgentLocator is always added.
   std::vector<std::pair<std::string, std::string>> tags;

@@ -33,17 +33,17 @@ bool valid_israeli(std::string_view national) {
   if (national.empty())
     return false;
   switch (national[0]) {
-  case '5': // mobile 05X
-  case '7': // VoIP / 07X
-    return national.size() == 9;
-  case '2':
-  case '3':
-  case '4':
-  case '8':
-  case '9': // landlines
-    return national.size() == 8;
-  default:
-    return false;
+    case '5': // mobile 05X
+    case '7': // VoIP / 07X
+      return national.size() == 9;
+    case '2':
+    case '3':
+    case '4':
+    case '8':
+    case '9': // landlines
+      return national.size() == 8;
+    default:
+      return false;
   }
 }
 

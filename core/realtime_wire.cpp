@@ -32,8 +32,8 @@ json::array tools() {
     {"city", string_prop("עיר או אזור מבוקשים")},
     {"rooms", json::object{{"type", "number"},
                            {"description", "מספר חדרים (למשל 3.5)"}}},
-    {"budget", json::object{{"type", "number"},
-                            {"description", "תקציב מרבי בשקלים"}}},
+    {"budget",
+     json::object{{"type", "number"}, {"description", "תקציב מרבי בשקלים"}}},
     {"notes", string_prop("הערות נוספות חשובות")},
   };
   json::object appointment_props{
@@ -42,8 +42,8 @@ json::array tools() {
     {"address", string_prop("כתובת הפגישה או הנכס")},
     {"notes", string_prop("הערות לפגישה")},
   };
-  auto fn = [](const char* name, const char* description,
-               json::object props, json::array required) {
+  auto fn = [](const char* name, const char* description, json::object props,
+               json::array required) {
     json::object params{{"type", "object"}, {"properties", std::move(props)}};
     if (!required.empty())
       params["required"] = std::move(required);
@@ -60,8 +60,7 @@ json::array tools() {
        std::move(appointment_props), json::array{"starts_at"}),
     fn("send_whatsapp",
        "שליחת הודעת וואטסאפ למספר של המתקשר (סיכום או קישור לנכס).",
-       json::object{{"text", string_prop("תוכן ההודעה")}},
-       json::array{"text"}),
+       json::object{{"text", string_prop("תוכן ההודעה")}}, json::array{"text"}),
     fn("search_listings",
        "חיפוש נכסים של המשרד לפי מה שהמתקשר מחפש. לענות רק מהתוצאות.",
        json::object{
@@ -70,10 +69,10 @@ json::array tools() {
                                {"description", "buy קנייה, rent שכירות"}}},
          {"city", string_prop("עיר")},
          {"neighborhood", string_prop("שכונה")},
-         {"rooms_min", json::object{{"type", "number"},
-                                    {"description", "מינימום חדרים"}}},
-         {"rooms_max", json::object{{"type", "number"},
-                                    {"description", "מקסימום חדרים"}}},
+         {"rooms_min",
+          json::object{{"type", "number"}, {"description", "מינימום חדרים"}}},
+         {"rooms_max",
+          json::object{{"type", "number"}, {"description", "מקסימום חדרים"}}},
          {"price_max", json::object{{"type", "number"},
                                     {"description", "מחיר מרבי בשקלים"
                                                     " (לשכירות: לחודש)"}}}},
@@ -87,12 +86,9 @@ json::array tools() {
 }
 
 json::object turn_detection() {
-  return json::object{{"type", "server_vad"},
-                      {"threshold", 0.5},
-                      {"prefix_padding_ms", 300},
-                      {"silence_duration_ms", 500},
-                      {"create_response", true},
-                      {"interrupt_response", true}};
+  return json::object{{"type", "server_vad"},     {"threshold", 0.5},
+                      {"prefix_padding_ms", 300}, {"silence_duration_ms", 500},
+                      {"create_response", true},  {"interrupt_response", true}};
 }
 
 std::string str(simdjson::dom::object o, std::string_view key) {
@@ -210,9 +206,9 @@ std::string realtime_session_update(const realtime_session_options& o) {
       session["model"] = o.model;
     session["instructions"] = o.instructions;
     session["output_modalities"] = json::array{"audio"};
-    json::object transcription{
-      {"model", o.transcription_model.empty() ? "gpt-4o-mini-transcribe"
-                                              : o.transcription_model}};
+    json::object transcription{{"model", o.transcription_model.empty()
+                                           ? "gpt-4o-mini-transcribe"
+                                           : o.transcription_model}};
     if (!o.language.empty())
       transcription["language"] = o.language;
     session["audio"] = json::object{
@@ -227,9 +223,9 @@ std::string realtime_session_update(const realtime_session_options& o) {
     session["voice"] = o.voice.empty() ? "alloy" : o.voice;
     session["input_audio_format"] = "g711_ulaw";
     session["output_audio_format"] = "g711_ulaw";
-    json::object transcription{
-      {"model",
-       o.transcription_model.empty() ? "whisper-1" : o.transcription_model}};
+    json::object transcription{{"model", o.transcription_model.empty()
+                                           ? "whisper-1"
+                                           : o.transcription_model}};
     if (!o.language.empty())
       transcription["language"] = o.language;
     session["input_audio_transcription"] = std::move(transcription);
@@ -276,11 +272,11 @@ std::string realtime_truncate(std::string_view event_id,
 
 std::string realtime_function_output(std::string_view call_id,
                                      std::string_view output) {
-  return json::serialize(json::object{
-    {"type", "conversation.item.create"},
-    {"item", json::object{{"type", "function_call_output"},
-                          {"call_id", call_id},
-                          {"output", output}}}});
+  return json::serialize(
+    json::object{{"type", "conversation.item.create"},
+                 {"item", json::object{{"type", "function_call_output"},
+                                       {"call_id", call_id},
+                                       {"output", output}}}});
 }
 
 std::string realtime_user_text(std::string_view text) {
@@ -474,10 +470,9 @@ std::string realtime_whatsapp_text(std::string_view arguments,
   return {};
 }
 
-std::string realtime_instructions(std::string_view business_name,
-                                  std::string_view prompt,
-                                  std::string_view greeting,
-                                  std::string_view lead_facts) {
+std::string
+realtime_instructions(std::string_view business_name, std::string_view prompt,
+                      std::string_view greeting, std::string_view lead_facts) {
   std::string out;
   if (!prompt.empty()) {
     out += prompt;
@@ -545,13 +540,13 @@ std::string summary_request(std::string_view model,
     {"temperature", 0.3},
     {"max_tokens", 300},
     {"messages",
-     json::array{
-       json::object{{"role", "system"},
-                    {"content", "סכם בעברית, בשניים-שלושה משפטים, שיחת טלפון"
-                                " של משרד תיווך נדל\"ן: מה המתקשר מחפש (סוג"
-                                " עסקה, עיר, חדרים, תקציב), מה סוכם ומה"
-                                " הצעד הבא."}},
-       json::object{{"role", "user"}, {"content", text}}}}});
+     json::array{json::object{{"role", "system"},
+                              {"content",
+                               "סכם בעברית, בשניים-שלושה משפטים, שיחת טלפון"
+                               " של משרד תיווך נדל\"ן: מה המתקשר מחפש (סוג"
+                               " עסקה, עיר, חדרים, תקציב), מה סוכם ומה"
+                               " הצעד הבא."}},
+                 json::object{{"role", "user"}, {"content", text}}}}});
 }
 
 std::optional<std::string> summary_text(std::string_view body) {

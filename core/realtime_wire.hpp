@@ -24,11 +24,11 @@ struct realtime_session_options {
   /// `OpenAI-Beta: realtime=v1` header); true: the GA shape
   /// (audio.input.format {type:"audio/pcmu"}, session.type "realtime").
   bool ga = false;
-  std::string model;          // GA only (session.model); "" = omitted
-  std::string voice;          // "" = alloy (beta) / marin (GA)
+  std::string model; // GA only (session.model); "" = omitted
+  std::string voice; // "" = alloy (beta) / marin (GA)
   /// "" = whisper-1 (beta) / gpt-4o-mini-transcribe (GA)
   std::string transcription_model;
-  std::string language = "he";     // caller transcription hint
+  std::string language = "he"; // caller transcription hint
 };
 
 /// `{"type":"session.update","session":{...}}`: mu-law 8 kHz both ways,
@@ -70,16 +70,16 @@ std::string realtime_url(std::string_view base, std::string_view model);
 enum class realtime_kind {
   session_created,
   session_updated,
-  speech_started,     // input_audio_buffer.speech_started
-  speech_stopped,     // input_audio_buffer.speech_stopped
+  speech_started, // input_audio_buffer.speech_started
+  speech_stopped, // input_audio_buffer.speech_stopped
   response_created,
   response_done,
-  audio_delta,        // response.audio.delta | response.output_audio.delta
-  audio_done,         // response.audio.done | response.output_audio.done
-  agent_transcript,   // response.(output_)audio_transcript.done
-  caller_transcript,  // conversation.item.input_audio_transcription.completed
-  function_call,      // response.function_call_arguments.done
-  output_item,        // response.output_item.added | .done
+  audio_delta,       // response.audio.delta | response.output_audio.delta
+  audio_done,        // response.audio.done | response.output_audio.done
+  agent_transcript,  // response.(output_)audio_transcript.done
+  caller_transcript, // conversation.item.input_audio_transcription.completed
+  function_call,     // response.function_call_arguments.done
+  output_item,       // response.output_item.added | .done
   error,
   other,
 };
@@ -151,10 +151,9 @@ std::string realtime_whatsapp_text(std::string_view arguments,
 /// What the model is told: the business's prompt (or a default), that it
 /// already greeted the caller with `greeting`, the caller's known details
 /// (`lead_facts`, "" = none), and when to use each tool. Hebrew.
-std::string realtime_instructions(std::string_view business_name,
-                                  std::string_view prompt,
-                                  std::string_view greeting,
-                                  std::string_view lead_facts);
+std::string
+realtime_instructions(std::string_view business_name, std::string_view prompt,
+                      std::string_view greeting, std::string_view lead_facts);
 
 /// The OpenAI REST URL beside a Realtime URL: wss://h/v1/realtime + path
 /// "/chat/completions" -> https://h/v1/chat/completions (ws -> http).

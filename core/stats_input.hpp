@@ -27,9 +27,9 @@ constexpr int max_stats_days = 366;
 struct stats_range {
   std::string from;
   std::string to;
-  std::string today;     ///< the Israel date of `now`
-  std::int64_t now = 0;  ///< Unix seconds
-  int days = 0;          ///< to - from + 1
+  std::string today;    ///< the Israel date of `now`
+  std::int64_t now = 0; ///< Unix seconds
+  int days = 0;         ///< to - from + 1
 };
 
 /// ?from=YYYY-MM-DD&to=YYYY-MM-DD (each optional; an empty value counts as

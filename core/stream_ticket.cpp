@@ -35,8 +35,8 @@ std::string payload(const stream_ticket& t) {
 } // namespace
 
 std::string issue_stream_ticket(std::string_view key, const stream_ticket& t) {
-  if (key.empty() || !known_role(t.role) || t.business_id < 0
-      || t.token_id < 0 || t.expires_at < 0)
+  if (key.empty() || !known_role(t.role) || t.business_id < 0 || t.token_id < 0
+      || t.expires_at < 0)
     return {};
   auto p = payload(t);
   return p + '.' + issue_token(key, stream_ticket_purpose, p);

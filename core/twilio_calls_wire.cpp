@@ -96,9 +96,9 @@ twilio_call_created parse_twilio_call_create(const outbound_response& res) {
   twilio_call_created out;
   if (!res.error.empty()) {
     out.retryable = true;
-    out.error = res.error == "timeout" ? "twilio timed out"
-                                       : "twilio unreachable: "
-                                           + printable(res.error);
+    out.error = res.error == "timeout"
+                  ? "twilio timed out"
+                  : "twilio unreachable: " + printable(res.error);
     return out;
   }
   json_doc doc;
@@ -162,11 +162,11 @@ std::string_view to_string(call_progress s) noexcept {
 }
 
 call_progress parse_call_progress(std::string_view t) noexcept {
-  for (auto s : {call_progress::queued, call_progress::initiated,
-                 call_progress::ringing, call_progress::in_progress,
-                 call_progress::completed, call_progress::busy,
-                 call_progress::no_answer, call_progress::failed,
-                 call_progress::canceled})
+  for (auto s :
+       {call_progress::queued, call_progress::initiated, call_progress::ringing,
+        call_progress::in_progress, call_progress::completed,
+        call_progress::busy, call_progress::no_answer, call_progress::failed,
+        call_progress::canceled})
     if (t == to_string(s))
       return s;
   return call_progress::unknown;
@@ -202,9 +202,10 @@ std::string_view to_string(answered_by a) noexcept {
 answered_by parse_answered_by(std::string_view t) noexcept {
   if (t.empty())
     return answered_by::none;
-  for (auto a : {answered_by::human, answered_by::machine_start,
-                 answered_by::machine_end_beep, answered_by::machine_end_silence,
-                 answered_by::machine_end_other, answered_by::fax})
+  for (auto a :
+       {answered_by::human, answered_by::machine_start,
+        answered_by::machine_end_beep, answered_by::machine_end_silence,
+        answered_by::machine_end_other, answered_by::fax})
     if (t == to_string(a))
       return a;
   return answered_by::unknown;
@@ -268,10 +269,9 @@ outbound_request twilio_call_twiml_request(std::string_view api_base,
                                            std::string_view call_sid,
                                            std::string twiml,
                                            std::chrono::milliseconds timeout) {
-  return twilio_post(calls_url(api_base, creds.account_sid) + "/"
-                       + segment(call_sid) + ".json",
-                     creds, encode_form({{"Twiml", std::move(twiml)}}),
-                     timeout);
+  return twilio_post(
+    calls_url(api_base, creds.account_sid) + "/" + segment(call_sid) + ".json",
+    creds, encode_form({{"Twiml", std::move(twiml)}}), timeout);
 }
 
 outbound_request twilio_call_hangup_request(std::string_view api_base,

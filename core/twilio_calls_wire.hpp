@@ -125,8 +125,7 @@ std::variant<amd_event, std::string> parse_amd_event(const form_params& form);
 
 /// <Response><Say voice=... language="he-IL">text</Say><Hangup/></Response>
 /// (the voice attribute left out when empty; an empty text: just Hangup).
-std::string say_hangup_twiml(std::string_view text,
-                             std::string_view say_voice);
+std::string say_hangup_twiml(std::string_view text, std::string_view say_voice);
 
 /// POST {api_base}/2010-04-01/Accounts/{sid}/Calls/{call_sid}.json with
 /// Twiml=<the document>: the live call plays it instead of its stream.

@@ -28,8 +28,8 @@ bool parse_authority(std::string_view url, authority_span& out) {
   }
   out.scheme.clear();
   for (std::size_t i = 0; i < sep; ++i)
-    out.scheme.push_back(static_cast<char>(
-      std::tolower(static_cast<unsigned char>(url[i]))));
+    out.scheme.push_back(
+      static_cast<char>(std::tolower(static_cast<unsigned char>(url[i]))));
   out.begin = sep + 3;
   out.end = url.find_first_of("/?#", out.begin);
   if (out.end == std::string_view::npos)

@@ -129,15 +129,32 @@ void xml_escape_append(std::string_view s, std::string& out, bool attribute) {
   out.reserve(out.size() + s.size());
   for_each_xml_char(s, [&](std::string_view bytes, char32_t cp) {
     switch (cp) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '"': out += "&quot;"; break;
-    case '\'': out += "&apos;"; break;
-    case '\r': out += "&#13;"; break;
-    case '\t': out += attribute ? "&#9;" : "\t"; break;
-    case '\n': out += attribute ? "&#10;" : "\n"; break;
-    default: out.append(bytes);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      case '\t':
+        out += attribute ? "&#9;" : "\t";
+        break;
+      case '\n':
+        out += attribute ? "&#10;" : "\n";
+        break;
+      default:
+        out.append(bytes);
     }
   });
 }

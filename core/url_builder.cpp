@@ -70,7 +70,8 @@ url_builder::url_builder(std::string_view public_base_url) {
                                 + std::string{public_base_url});
 }
 
-std::optional<url_builder> url_builder::parse(std::string_view public_base_url) {
+std::optional<url_builder>
+url_builder::parse(std::string_view public_base_url) {
   url_builder b;
   if (!init(b, public_base_url))
     return std::nullopt;

@@ -264,8 +264,8 @@ std::optional<std::string> wa_media_redirect(std::string_view from,
     auto o = http_url(from);
     if (!o)
       return std::nullopt;
-    auto base = ascii_lower(std::string_view{o->scheme().data(),
-                                             o->scheme().size()});
+    auto base
+      = ascii_lower(std::string_view{o->scheme().data(), o->scheme().size()});
     base += "://";
     base += std::string_view{o->encoded_authority().data(),
                              o->encoded_authority().size()};

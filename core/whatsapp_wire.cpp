@@ -281,10 +281,11 @@ meta_send_request(std::string_view api_base, std::string_view phone_id,
   return r;
 }
 
-outbound_request meta_media_send_request(
-  std::string_view api_base, std::string_view phone_id, std::string_view token,
-  std::string_view to_e164, std::string_view media_url, std::string_view body,
-  std::chrono::milliseconds timeout) {
+outbound_request
+meta_media_send_request(std::string_view api_base, std::string_view phone_id,
+                        std::string_view token, std::string_view to_e164,
+                        std::string_view media_url, std::string_view body,
+                        std::chrono::milliseconds timeout) {
   auto r = meta_send_request(api_base, phone_id, token, to_e164, {}, timeout);
   bool document = wa_media_url_is_document(media_url);
   boost::json::object media{
@@ -532,7 +533,6 @@ parse_meta_webhook(std::string_view body) {
   }
   return out;
 }
-
 
 // -- the 24-hour window and templates ----------------------------------------
 
@@ -835,8 +835,7 @@ parse_wa_template_send(simdjson::dom::object tmpl) {
       else if (v.get(i) == simdjson::SUCCESS)
         text = std::to_string(i);
       else
-        return "template.variables." + std::string{k}
-               + " must be a string";
+        return "template.variables." + std::string{k} + " must be a string";
       if (text.size() > wa_template_value_max)
         return "template.variables." + std::string{k}
                + " is too long (at most 1024 bytes)";
@@ -854,17 +853,19 @@ parse_wa_template_send(simdjson::dom::object tmpl) {
                                                     std::move(values)};
 }
 
-outbound_request twilio_template_request(
-  std::string_view api_base, const twilio_credentials& creds,
-  std::string_view from, std::string_view to, std::string_view content_sid,
-  const wa_template_values& values, std::string_view status_callback,
-  std::chrono::milliseconds timeout) {
+outbound_request
+twilio_template_request(std::string_view api_base,
+                        const twilio_credentials& creds, std::string_view from,
+                        std::string_view to, std::string_view content_sid,
+                        const wa_template_values& values,
+                        std::string_view status_callback,
+                        std::chrono::milliseconds timeout) {
   auto r = twilio_send_request(api_base, creds, from, to, {}, status_callback,
                                timeout);
-  std::vector<form_params::value_type> form{
-    {"To", std::string{to}},
-    {"From", std::string{from}},
-    {"ContentSid", std::string{content_sid}}};
+  std::vector<form_params::value_type> form{{"To", std::string{to}},
+                                            {"From", std::string{from}},
+                                            {"ContentSid",
+                                             std::string{content_sid}}};
   if (!values.empty()) {
     boost::json::object vars;
     for (auto& [k, v] : values)
@@ -877,17 +878,19 @@ outbound_request twilio_template_request(
   return r;
 }
 
-outbound_request meta_template_request(
-  std::string_view api_base, std::string_view phone_id, std::string_view token,
-  std::string_view to_e164, std::string_view name, std::string_view language,
-  const wa_template_values& values, std::chrono::milliseconds timeout) {
+outbound_request
+meta_template_request(std::string_view api_base, std::string_view phone_id,
+                      std::string_view token, std::string_view to_e164,
+                      std::string_view name, std::string_view language,
+                      const wa_template_values& values,
+                      std::chrono::milliseconds timeout) {
   auto r = meta_send_request(api_base, phone_id, token, to_e164, {}, timeout);
   auto sv = [](std::string_view s) {
     return boost::json::string_view{s.data(), s.size()};
   };
-  boost::json::object tmpl{
-    {"name", sv(name)},
-    {"language", boost::json::object{{"code", sv(language)}}}};
+  boost::json::object tmpl{{"name", sv(name)},
+                           {"language",
+                            boost::json::object{{"code", sv(language)}}}};
   if (!values.empty()) {
     boost::json::array params;
     for (auto& [k, v] : values) {
@@ -896,8 +899,8 @@ outbound_request meta_template_request(
         p["parameter_name"] = k;
       params.push_back(std::move(p));
     }
-    tmpl["components"] = boost::json::array{boost::json::object{
-      {"type", "body"}, {"parameters", std::move(params)}}};
+    tmpl["components"] = boost::json::array{
+      boost::json::object{{"type", "body"}, {"parameters", std::move(params)}}};
   }
   boost::json::object o{{"messaging_product", "whatsapp"},
                         {"to", meta_recipient(to_e164)},

@@ -55,8 +55,8 @@ struct wa_inbound {
   /// The same attachments with their declared type and file name (at most
   /// wa_max_media_items): one message_media row each.
   std::vector<wa_media_item> attachments;
-  std::string profile_name;       // the sender's WhatsApp profile name
-  std::string wa_id;              // the sender's WhatsApp id
+  std::string profile_name; // the sender's WhatsApp profile name
+  std::string wa_id;        // the sender's WhatsApp id
 };
 
 /// One delivery-status report.
@@ -129,10 +129,11 @@ meta_send_request(std::string_view api_base, std::string_view phone_id,
 /// {"link":url,"caption":body}}; a URL whose path ends in .pdf goes as
 /// "type":"document" ({"link","caption","filename"}). No caption when the
 /// body is empty.
-outbound_request meta_media_send_request(
-  std::string_view api_base, std::string_view phone_id, std::string_view token,
-  std::string_view to_e164, std::string_view media_url, std::string_view body,
-  std::chrono::milliseconds timeout);
+outbound_request
+meta_media_send_request(std::string_view api_base, std::string_view phone_id,
+                        std::string_view token, std::string_view to_e164,
+                        std::string_view media_url, std::string_view body,
+                        std::chrono::milliseconds timeout);
 
 /// Reads {"messages":[{"id":"wamid…"}]}; errors come as
 /// {"error":{"message":…,"code":…}}.
@@ -183,12 +184,12 @@ bool wa_template_purpose_ok(std::string_view purpose) noexcept;
 /// A template a business registered with its provider(s).
 struct wa_template {
   std::int64_t id = 0;
-  std::string name;     // [a-z0-9_]{1,64}, unique per business
+  std::string name;                // [a-z0-9_]{1,64}, unique per business
   std::string purpose = "generic"; // payment_link | appointment_confirmation
                                    // | follow_up | generic
   std::string language = "he";
-  std::string twilio_content_sid; // "HX" + 32 hex; "" = not on Twilio
-  std::string meta_name;          // Meta's template name (default: name)
+  std::string twilio_content_sid;     // "HX" + 32 hex; "" = not on Twilio
+  std::string meta_name;              // Meta's template name (default: name)
   std::vector<std::string> variables; // keys in parameter order
   std::string body;                   // preview text with {{key}}
 };
@@ -207,13 +208,15 @@ struct wa_outgoing_text {
   wa_template_values fallback_facts;
 
   wa_outgoing_text(std::string text) // NOLINT: implicit on purpose
-    : body(std::move(text)), fallback_facts{{"text", body}} {}
-  wa_outgoing_text(const char* text) : wa_outgoing_text(std::string{text}) {}
+    : body(std::move(text))
+    , fallback_facts{{"text", body}} {}
+  wa_outgoing_text(const char* text)
+    : wa_outgoing_text(std::string{text}) {}
   wa_outgoing_text(std::string text, std::string purpose,
                    wa_template_values facts)
-    : body(std::move(text)),
-      fallback_purpose(std::move(purpose)),
-      fallback_facts(std::move(facts)) {}
+    : body(std::move(text))
+    , fallback_purpose(std::move(purpose))
+    , fallback_facts(std::move(facts)) {}
 };
 
 /// Why a template definition was refused: 400 (malformed: not an object,
@@ -261,11 +264,13 @@ parse_wa_template_send(simdjson::dom::object tmpl);
 /// Twilio's Messages API with a Content API template: To/From/ContentSid
 /// and ContentVariables (a JSON object string, omitted without values)
 /// instead of Body, + StatusCallback when not empty.
-outbound_request twilio_template_request(
-  std::string_view api_base, const twilio_credentials& creds,
-  std::string_view from, std::string_view to, std::string_view content_sid,
-  const wa_template_values& values, std::string_view status_callback,
-  std::chrono::milliseconds timeout);
+outbound_request
+twilio_template_request(std::string_view api_base,
+                        const twilio_credentials& creds, std::string_view from,
+                        std::string_view to, std::string_view content_sid,
+                        const wa_template_values& values,
+                        std::string_view status_callback,
+                        std::chrono::milliseconds timeout);
 
 /// Meta's Cloud API template message: {"messaging_product":"whatsapp",
 /// "to":"972...","type":"template","template":{"name":...,"language":
@@ -273,9 +278,11 @@ outbound_request twilio_template_request(
 /// "text":...},...]}]}}; components omitted without values. A named
 /// (non-numeric) key also goes as "parameter_name" (Meta's named
 /// parameters; UNCONFIRMED in PROTOCOLS.md).
-outbound_request meta_template_request(
-  std::string_view api_base, std::string_view phone_id, std::string_view token,
-  std::string_view to_e164, std::string_view name, std::string_view language,
-  const wa_template_values& values, std::chrono::milliseconds timeout);
+outbound_request
+meta_template_request(std::string_view api_base, std::string_view phone_id,
+                      std::string_view token, std::string_view to_e164,
+                      std::string_view name, std::string_view language,
+                      const wa_template_values& values,
+                      std::chrono::milliseconds timeout);
 
 } // namespace al

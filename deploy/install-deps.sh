@@ -14,7 +14,7 @@ PACKAGES=(
   libhdate-dev libcctz-dev tzdata libogg-dev libopus-dev libcli11-dev
   postgresql-15 postgresql-client-15
   libbenchmark-dev libgtest-dev
-  clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev clang-format-14
   util-linux procps
 )
 # The dashboard's browser test (tests/browser, ctest label "browser"):

@@ -336,6 +336,13 @@ if [ "$MODE" = default ]; then
     exit 1
   fi
   SUMMARY+=("headers: every public header compiles on its own")
+  # The sources follow .clang-format (deploy/format.sh rewrites them).
+  section "clang-format (deploy/format.sh --check)"
+  if ! "$REPO/deploy/format.sh" --check; then
+    log "error: run deploy/format.sh and commit the result"
+    exit 1
+  fi
+  SUMMARY+=("format: every C++ source is clang-formatted")
 fi
 if [ "$MODE" = sanitize ] || [ "${AL_CI_SANITIZE:-0}" = 1 ]; then
   # -O1 -g1: line tables are enough for sanitizer reports, and -O2 -g with

@@ -82,18 +82,19 @@ void get_business(const store& db, std::int64_t id, reply_fn done) {
 
 void update_business(const store& db, audit_who who, std::int64_t id,
                      business_input in, reply_fn done) {
-  run_use_case(db, anyone,
-               [id, who = std::move(who),
-                in = std::optional<business_input>{std::move(in)}](db_tx& tx) {
-                 return business_job(tx, id, in, who);
-               },
-               std::move(done));
+  run_use_case(
+    db, anyone,
+    [id, who = std::move(who),
+     in = std::optional<business_input>{std::move(in)}](db_tx& tx) {
+      return business_job(tx, id, in, who);
+    },
+    std::move(done));
 }
 
 void create_token(const store& db, audit_who who, std::int64_t business,
                   std::string role, std::string name, reply_fn done) {
   auto token = "al_" + crypto::random_token(24);
-  auto hash = auth::hash_token(token);
+  auto hash = crypto::secret_hash(token);
   // The scope checks that the business exists (404 "No such business").
   run_use_case(
     db, scope{business, true},
@@ -121,11 +122,10 @@ void revoke_token(const store& db, audit_who who, std::int64_t id,
       auto business = revoke_api_token(tx, id);
       if (!business)
         return domain_fail(domain_code::not_found, "No such token");
-      record_audit(tx, who,
-                   audit_entry{business, "token.revoke", "token",
-                               std::to_string(id), {}});
-      return domain_reply{domain_code::ok,
-                          json::object{{"success", true}}};
+      record_audit(
+        tx, who,
+        audit_entry{business, "token.revoke", "token", std::to_string(id), {}});
+      return domain_reply{domain_code::ok, json::object{{"success", true}}};
     },
     std::move(done));
 }

@@ -15,9 +15,6 @@
 
 namespace al::domain::auth {
 
-/// How a token is stored and looked up: lowercase hex SHA-256.
-std::string hash_token(std::string_view token);
-
 /// The live token, nullopt when none has that value; status unavailable
 /// ("Database unavailable") whenever the lookup failed, whatever the
 /// reason: a bearer that cannot be checked is neither accepted nor refused.

@@ -17,23 +17,22 @@ void get(const store& db, scope s, reply_fn done) {
 
 void patch(const store& db, scope s, audit_who who, business_input in,
            reply_fn done) {
-  run_use_case(db, s,
-               [b = s.business, who = std::move(who),
-                in = std::move(in)](db_tx& tx) {
-                 return patch_business(tx, b, in, who);
-               },
-               std::move(done));
+  run_use_case(
+    db, s,
+    [b = s.business, who = std::move(who), in = std::move(in)](db_tx& tx) {
+      return patch_business(tx, b, in, who);
+    },
+    std::move(done));
 }
 
 void audit(const store& db, scope s, std::optional<std::string> action,
            page_params paging, reply_fn done) {
-  run_use_case(db, s,
-               [b = s.business, action = std::move(action), paging](
-                 db_tx& tx) {
-                 return domain_reply{domain_code::ok,
-                                     list_audit(tx, b, action, paging)};
-               },
-               std::move(done));
+  run_use_case(
+    db, s,
+    [b = s.business, action = std::move(action), paging](db_tx& tx) {
+      return domain_reply{domain_code::ok, list_audit(tx, b, action, paging)};
+    },
+    std::move(done));
 }
 
 void set_greeting_audio(const store& db, std::int64_t business, audit_who who,
@@ -42,8 +41,7 @@ void set_greeting_audio(const store& db, std::int64_t business, audit_who who,
   // on an I/O thread.
   run_use_case(
     db, scope{business, false},
-    [b = business, who = std::move(who),
-     audio = std::move(audio)](db_tx& tx) {
+    [b = business, who = std::move(who), audio = std::move(audio)](db_tx& tx) {
       std::string err;
       auto mulaw = decode_audio_as_mulaw(audio, max_greeting_seconds, err);
       if (!mulaw) {
@@ -68,8 +66,8 @@ void set_greeting_audio(const store& db, std::int64_t business, audit_who who,
     std::move(done));
 }
 
-void clear_greeting_audio(const store& db, std::int64_t business,
-                          audit_who who, reply_fn done) {
+void clear_greeting_audio(const store& db, std::int64_t business, audit_who who,
+                          reply_fn done) {
   run_use_case(
     db, scope{business, false},
     [b = business, who = std::move(who)](db_tx& tx) {
@@ -77,9 +75,10 @@ void clear_greeting_audio(const store& db, std::int64_t business,
       if (!al::set_greeting_audio(tx, b, std::nullopt, &cleared))
         return domain_fail(domain_code::not_found, "No such business");
       if (cleared)
-        record_audit(tx, who,
-                     audit_entry{b, "greeting_audio.clear", "business",
-                                 std::to_string(b), {}});
+        record_audit(
+          tx, who,
+          audit_entry{
+            b, "greeting_audio.clear", "business", std::to_string(b), {}});
       return domain_reply{domain_code::ok,
                           boost::json::object{{"success", true}}};
     },

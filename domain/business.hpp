@@ -42,7 +42,7 @@ void set_greeting_audio(const store& db, std::int64_t business, audit_who who,
 
 /// Removes the uploaded greeting: 200 {"success":true} (audited as
 /// "greeting_audio.clear" when there was one), 404 "No such business".
-void clear_greeting_audio(const store& db, std::int64_t business,
-                          audit_who who, reply_fn done);
+void clear_greeting_audio(const store& db, std::int64_t business, audit_who who,
+                          reply_fn done);
 
 } // namespace al::domain::business

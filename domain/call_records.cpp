@@ -47,8 +47,8 @@ void read_audio(const store& db, scope s, lookup_fn lookup, std::string range,
       } else {
         out->range = {0, object->total_bytes ? object->total_bytes - 1 : 0};
       }
-      auto body
-        = read_audio_bytes(tx, *object, out->range.first, out->range.last);
+      auto body = read_audio_bytes(tx, *object, out->range.first,
+                                   out->range.last);
       if (!body) { // stored chunks do not add up (logged)
         out->status = {domain_code::not_found, "No such audio"};
         return;

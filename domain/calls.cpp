@@ -52,8 +52,8 @@ std::string greeting_text(const incoming_business& b, bool ai) {
 /// recording, else the AI voice's rendering when the AI answers, else
 /// espeak-ng), loaded from the database only when the settings changed.
 /// A rendering that is wanted but not stored goes to `render`.
-voice_pack_ptr business_voice(const config& cfg, voice_cache& voices,
-                              db_tx& tx, const incoming_business& b,
+voice_pack_ptr business_voice(const config& cfg, voice_cache& voices, db_tx& tx,
+                              const incoming_business& b,
                               wanted_speech& render) {
   bool ai = cfg.wants_openai(b.voice_engine);
   greeting_spec spec;
@@ -82,11 +82,11 @@ voice_pack_ptr business_voice(const config& cfg, voice_cache& voices,
 /// Looks up the call's Twilio account (the global one for an unknown
 /// call), checks the signature with it, then runs `then` in the same
 /// transaction.
-void signed_call_job(const store& db, std::string call_sid, signed_by check,
-                     std::function<void(db_tx&, const std::string& call_sid,
-                                        webhook_result&)>
-                       then,
-                     webhook_done done) {
+void signed_call_job(
+  const store& db, std::string call_sid, signed_by check,
+  std::function<void(db_tx&, const std::string& call_sid, webhook_result&)>
+    then,
+  webhook_done done) {
   auto out = std::make_shared<webhook_result>();
   db.run(
     [call_sid = std::move(call_sid), check = std::move(check),
@@ -197,8 +197,7 @@ void incoming(const store& db, const config& cfg, voice_cache& voices,
         out->over_capacity = true;
         return;
       }
-      insert_ringing_call(tx, out->business, call.call_sid, call.from,
-                          call.to);
+      insert_ringing_call(tx, out->business, call.call_sid, call.from, call.to);
       out->voice = business_voice(cfg, voices, tx, *b, out->render);
       out->record_calls = b->record_calls;
     },
@@ -238,9 +237,7 @@ void warm(const store& db, const config& cfg, voice_cache& voices,
       if (auto b = find_business_by_id(tx, business))
         business_voice(cfg, voices, tx, *b, *out);
     },
-    [out, done = std::move(done)](const db_error&) {
-      done(std::move(*out));
-    });
+    [out, done = std::move(done)](const db_error&) { done(std::move(*out)); });
 }
 
 void stream_ended(const store& db, std::string call_sid, bool has_recording,
@@ -337,23 +334,23 @@ void fetch_recording(const store& db, const http_send_fn& http,
           + (url.size() > 4 && url.substr(url.size() - 4) == ".wav" ? ""
                                                                     : ".wav");
   o.timeout = std::chrono::seconds(30);
-  o.headers.emplace_back("Authorization",
-                         "Basic "
-                           + crypto::base64_encode(account.account_sid + ":"
-                                                   + account.auth_token));
-  http(std::move(o), [db, call_sid = std::move(call_sid),
-                      duration_ms](outbound_response r) {
-    if (!r.ok()) {
-      log_safe(spdlog::level::warn, "recording of {} not fetched: {} {}",
-               call_sid, r.status, r.error);
-      return;
-    }
-    auto type = recording_type(r);
-    if (!save_audio(db, call_sid, std::string{audio_kind_recording()}, 0,
-                    std::move(type), std::move(r.body), duration_ms))
-      log_safe(spdlog::level::warn,
-               "recording of {} not stored (write queue full)", call_sid);
-  });
+  o.headers.emplace_back(
+    "Authorization",
+    "Basic "
+      + crypto::base64_encode(account.account_sid + ":" + account.auth_token));
+  http(std::move(o),
+       [db, call_sid = std::move(call_sid), duration_ms](outbound_response r) {
+         if (!r.ok()) {
+           log_safe(spdlog::level::warn, "recording of {} not fetched: {} {}",
+                    call_sid, r.status, r.error);
+           return;
+         }
+         auto type = recording_type(r);
+         if (!save_audio(db, call_sid, std::string{audio_kind_recording()}, 0,
+                         std::move(type), std::move(r.body), duration_ms))
+           log_safe(spdlog::level::warn,
+                    "recording of {} not stored (write queue full)", call_sid);
+       });
 }
 
 void record_stream_status(const store& db, const stream_event& ev) {
@@ -361,10 +358,9 @@ void record_stream_status(const store& db, const stream_event& ev) {
                              {"event", ev.event},
                              {"error", ev.error},
                              {"timestamp", ev.timestamp}};
-  db.write("stream_status", [sid = ev.call_sid,
-                             text = boost::json::serialize(detail)](db_tx& tx) {
-    insert_stream_status_event(tx, sid, text);
-  });
+  db.write("stream_status",
+           [sid = ev.call_sid, text = boost::json::serialize(detail)](
+             db_tx& tx) { insert_stream_status_event(tx, sid, text); });
 }
 
 void account_of_business(const store& db, std::int64_t business,

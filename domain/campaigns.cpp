@@ -14,8 +14,11 @@ using change_fn = crm_reply (*)(db_tx&, std::int64_t, std::int64_t);
 /// Campaign `id` through `change`, audited as "campaign.<action>".
 void change_state(const store& db, scope s, audit_who who, std::int64_t id,
                   const char* action, change_fn change, reply_fn done) {
-  auto entry = audit_entry{s.business, std::string{"campaign."} + action,
-                           "campaign", std::to_string(id), {}};
+  auto entry = audit_entry{s.business,
+                           std::string{"campaign."} + action,
+                           "campaign",
+                           std::to_string(id),
+                           {}};
   run_use_case(db, s,
                audited(std::move(who), std::move(entry),
                        [b = s.business, id, change](db_tx& tx) {
@@ -35,8 +38,8 @@ void list(const store& db, scope s, page_params pg, reply_fn done) {
 
 void create(const store& db, scope s, audit_who who, campaign_input in,
             reply_fn done) {
-  auto entry = audit_entry{s.business, "campaign.create", "campaign", in.name,
-                           {}};
+  auto entry
+    = audit_entry{s.business, "campaign.create", "campaign", in.name, {}};
   run_use_case(db, s,
                audited(std::move(who), std::move(entry),
                        [b = s.business, in = std::move(in)](db_tx& tx) {

@@ -13,16 +13,16 @@ void list(const store& db, scope s, page_params pg, reply_fn done) {
 void add(const store& db, scope s, audit_who who, std::string e164,
          dnc_source source, std::string note, reply_fn done) {
   auto entry = audit_entry{s.business, "dnc.add", "dnc", e164, {}};
-  run_use_case(
-    db, s,
-    audited(std::move(who), std::move(entry),
-            [b = s.business, e164, source, note](db_tx& tx) {
-              bool added = dnc_add(tx, b, e164, source, note);
-              return domain_reply{
-                added ? domain_code::created : domain_code::ok,
-                boost::json::object{{"phone", e164}, {"added", added}}};
-            }),
-    std::move(done));
+  run_use_case(db, s,
+               audited(std::move(who), std::move(entry),
+                       [b = s.business, e164, source, note](db_tx& tx) {
+                         bool added = dnc_add(tx, b, e164, source, note);
+                         return domain_reply{
+                           added ? domain_code::created : domain_code::ok,
+                           boost::json::object{{"phone", e164},
+                                               {"added", added}}};
+                       }),
+               std::move(done));
 }
 
 void remove(const store& db, scope s, audit_who who, std::string e164,

@@ -69,7 +69,8 @@ void answer(const store& db, voice_cache& voices,
         return;
       }
       // The number may have opted out (WhatsApp, an agent) since the dial.
-      if (t.outcome == "opted_out" || dnc_contains(tx, t.business_id, t.phone)) {
+      if (t.outcome == "opted_out"
+          || dnc_contains(tx, t.business_id, t.phone)) {
         plan.hang_up = true;
         return;
       }
@@ -114,8 +115,8 @@ void amd(const store& db, std::int64_t row, amd_event event,
          std::function<void(amd_result)> done) {
   signed_row_job<amd_result>(
     db, row, std::move(check),
-    [event = std::move(event), uncertain_is_human](
-      db_tx& tx, const outbound_target& t, amd_result& out) {
+    [event = std::move(event),
+     uncertain_is_human](db_tx& tx, const outbound_target& t, amd_result& out) {
       out.decision = apply_amd(tx, t, event, uncertain_is_human);
     },
     std::move(done));

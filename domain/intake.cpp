@@ -66,8 +66,11 @@ void show_key(const store& db, scope s, reply_fn done) {
 
 void rotate_key(const store& db, scope s, audit_who who, reply_fn done) {
   auto key = crypto::random_token(24); // 32 characters
-  auto entry = audit_entry{s.business, "intake_key.rotate", "business",
-                           std::to_string(s.business), {}};
+  auto entry = audit_entry{s.business,
+                           "intake_key.rotate",
+                           "business",
+                           std::to_string(s.business),
+                           {}};
   run_use_case(db, s,
                audited(std::move(who), std::move(entry),
                        [b = s.business, key](db_tx& tx) {

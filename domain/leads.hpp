@@ -43,7 +43,7 @@ void add_note(const store& db, scope s, std::int64_t lead, std::string author,
               std::string text, reply_fn done);
 
 /// The lead's WhatsApp messages, newest first.
-void list_messages(const store& db, scope s, std::int64_t lead,
-                   page_params pg, reply_fn done);
+void list_messages(const store& db, scope s, std::int64_t lead, page_params pg,
+                   reply_fn done);
 
 } // namespace al::domain::leads

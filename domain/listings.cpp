@@ -29,12 +29,11 @@ void run_export(const store& db, std::function<std::string(db_tx&)> job,
 void run_import(const store& db, scope s, audit_who who, std::string csv,
                 bool dry_run, import_job import, const char* action,
                 reply_fn done) {
-  domain_job job = [import, csv = std::move(csv), dry_run,
-                    b = s.business](db_tx& tx) {
-    return import(tx, b, csv, dry_run);
-  };
+  domain_job job = [import, csv = std::move(csv), dry_run, b = s.business](
+                     db_tx& tx) { return import(tx, b, csv, dry_run); };
   if (!dry_run)
-    job = audited(std::move(who), audit_entry{s.business, action, "import", {}, {}},
+    job = audited(std::move(who),
+                  audit_entry{s.business, action, "import", {}, {}},
                   std::move(job), {"created", "updated", "errors"});
   run_use_case(db, s, std::move(job), std::move(done));
 }
@@ -77,8 +76,8 @@ void patch(const store& db, scope s, std::int64_t id, listing_input in,
 
 void remove(const store& db, scope s, audit_who who, std::int64_t id,
             reply_fn done) {
-  auto entry = audit_entry{s.business, "listing.delete", "listing",
-                           std::to_string(id), {}};
+  auto entry = audit_entry{
+    s.business, "listing.delete", "listing", std::to_string(id), {}};
   run_use_case(db, s,
                audited(std::move(who), std::move(entry),
                        [id, b = s.business](db_tx& tx) {
@@ -118,8 +117,8 @@ void import_listings(const store& db, scope s, audit_who who, std::string csv,
 
 void import_leads(const store& db, scope s, audit_who who, std::string csv,
                   bool dry_run, reply_fn done) {
-  run_import(db, s, std::move(who), std::move(csv), dry_run,
-             &al::import_leads, "leads.import", std::move(done));
+  run_import(db, s, std::move(who), std::move(csv), dry_run, &al::import_leads,
+             "leads.import", std::move(done));
 }
 
 } // namespace al::domain::listings

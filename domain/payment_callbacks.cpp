@@ -25,7 +25,7 @@ using clock = std::chrono::steady_clock;
 /// What became of a payment after a capture attempt.
 struct settle_result {
   std::optional<payment_status> status; // afterwards (nullopt: unknown)
-  std::string error; // provider/DB trouble: nothing changed
+  std::string error;                    // provider/DB trouble: nothing changed
 };
 
 using settle_fn = std::function<void(settle_result)>;
@@ -147,7 +147,7 @@ void capture_order(const payment_env_ptr& env, const payment_row& row,
 // -- buyer pages --------------------------------------------------------------
 
 page_result shown(std::optional<payment_status> s) {
-  return page_result{{domain_code::ok, ""}, false, s};
+  return page_result{{domain_code::ok, ""}, s};
 }
 
 /// Loads the PayPal payment of `order` with its credentials, then `next`;
@@ -167,10 +167,10 @@ void with_paypal_payment(
      next = std::move(next)](const db_error& err) {
       if (!err.empty())
         return done(page_result{
-          {domain_code::unavailable, from_db_error(err).message}, false, {}});
+          {domain_code::unavailable, from_db_error(err).message}, {}});
       if (!*row)
-        return done(page_result{
-          {domain_code::not_found, "No such payment"}, false, {}});
+        return done(
+          page_result{{domain_code::not_found, "No such payment"}, {}});
       next(**row, *creds);
     });
 }
@@ -194,7 +194,8 @@ void act_on_event(const payment_env_ptr& env, const paypal_event& e,
           && *row->provider_ref != e.order_id))
     return done(webhook_ok("ignored: order does not match"));
   if (row->status != payment_status::pending)
-    return done(webhook_ok("unchanged: " + std::string{to_string(row->status)}));
+    return done(
+      webhook_ok("unchanged: " + std::string{to_string(row->status)}));
   auto answer = [done](settle_result r) {
     if (!r.error.empty())
       return done(domain_fail(domain_code::bad_gateway, r.error));
@@ -214,12 +215,11 @@ void act_on_event(const payment_env_ptr& env, const paypal_event& e,
     if (e.amount_minor
         && (*e.amount_minor != row->amount_minor
             || e.currency != row->currency))
-      return apply_transition(env, *row, payment_status::failed,
-                              "paypal:event:" + e.id,
-                              "captured amount differs: "
-                                + format_amount(*e.amount_minor) + " "
-                                + utf8_prefix(e.currency, 8),
-                              detail, answer);
+      return apply_transition(
+        env, *row, payment_status::failed, "paypal:event:" + e.id,
+        "captured amount differs: " + format_amount(*e.amount_minor) + " "
+          + utf8_prefix(e.currency, 8),
+        detail, answer);
     return apply_transition(env, *row, payment_status::paid,
                             "paypal:event:" + e.id, "", detail, answer);
   }
@@ -251,13 +251,12 @@ void capture_on_return(const payment_env_ptr& env, std::string order,
         return done(shown(row.status));
       if (!creds)
         return done(page_result{
-          {domain_code::unavailable, "PayPal is not configured"}, true, {}});
+          {domain_code::not_implemented, "PayPal is not configured"}, {}});
       capture_order(env, row, *creds, [done, id = row.id](settle_result r) {
         if (!r.error.empty()) {
           log_safe(spdlog::level::warn, "payment {}: capture failed: {}", id,
                    r.error);
-          return done(
-            page_result{{domain_code::bad_gateway, r.error}, false, {}});
+          return done(page_result{{domain_code::bad_gateway, r.error}, {}});
         }
         done(shown(r.status));
       });
@@ -276,8 +275,7 @@ void cancel_by_buyer(const payment_env_ptr& env, std::string order,
         env, row, payment_status::cancelled, key, "", R"({"by":"buyer"})",
         [done](settle_result r) {
           if (!r.error.empty())
-            return done(
-              page_result{{domain_code::unavailable, r.error}, false, {}});
+            return done(page_result{{domain_code::unavailable, r.error}, {}});
           done(shown(r.status));
         });
     });
@@ -326,12 +324,12 @@ void apply_paypal_webhook(const payment_env_ptr& env, std::string webhook_id,
         [env, ev, row, creds, done](outbound_response resp) {
           if (!resp.error.empty() || resp.status >= 500)
             // PayPal retries non-2xx deliveries: let it come back later.
-            return done(domain_fail(
-              domain_code::bad_gateway,
-              "cannot verify now: "
-                + (resp.error.empty()
-                     ? paypal_error_summary(resp.status, resp.body)
-                     : resp.error)));
+            return done(
+              domain_fail(domain_code::bad_gateway,
+                          "cannot verify now: "
+                            + (resp.error.empty()
+                                 ? paypal_error_summary(resp.status, resp.body)
+                                 : resp.error)));
           if (!resp.ok() || !paypal_verification_succeeded(resp.body)) {
             log_safe(spdlog::level::warn,
                      "PayPal webhook {} failed verification",

@@ -27,12 +27,10 @@ bool is_order_id(std::string_view s);
 /// What a buyer page shows.
 struct page_result {
   /// ok: the payment's `state`; not_found: no payment for the order;
-  /// unavailable: try again later (the database, or see not_configured);
-  /// bad_gateway: PayPal did not confirm the capture (logged).
+  /// unavailable: try again later (the database); not_implemented: the
+  /// business has no PayPal credentials, so the payment is not approved
+  /// yet; bad_gateway: PayPal did not confirm the capture (logged).
   domain_status status;
-  /// Unavailable because the business has no PayPal credentials: the
-  /// payment is not approved yet.
-  bool not_configured = false;
   std::optional<payment_status> state; // nullopt: unknown
 };
 

@@ -55,9 +55,8 @@ void plan_create(db_tx& tx, const payment_env& env, std::int64_t business_id,
   auto fail = [&plan](domain_code c, std::string msg) {
     plan.answer.reply.status = {c, std::move(msg)};
   };
-  auto not_configured = [&plan, &fail](std::string msg) {
-    plan.answer.not_configured = true;
-    fail(domain_code::unavailable, std::move(msg));
+  auto not_configured = [&fail](std::string msg) {
+    fail(domain_code::not_implemented, std::move(msg));
   };
   auto s = load_settings(tx, env, business_id);
   if (!s.found)
@@ -67,9 +66,9 @@ void plan_create(db_tx& tx, const payment_env& env, std::int64_t business_id,
                 "Payments are not enabled for this business");
   if (in.provider_wrong_type)
     return fail(domain_code::bad_request, "provider must be a string");
-  auto provider
-    = in.provider ? parse_payment_provider(*in.provider)
-                  : s.default_provider.value_or(payment_provider::paypal);
+  auto provider = in.provider
+                    ? parse_payment_provider(*in.provider)
+                    : s.default_provider.value_or(payment_provider::paypal);
   if (provider == payment_provider::paypal && !s.paypal)
     return not_configured("PayPal is not configured (client id and secret)");
   if (provider == payment_provider::tranzila && s.tranzila_terminal.empty())
@@ -135,7 +134,7 @@ void send_link_by_whatsapp(const link_channel& wa, const payment_reply& r,
                            const std::string& to, const payment_draft& d,
                            create_fn done) {
   auto reply = [done, r](json::object o) {
-    done(create_result{r, false, std::move(o)});
+    done(create_result{r, std::move(o)});
   };
   if (!wa.sys || !wa.whatsapp || !wa.manager)
     return reply(
@@ -148,14 +147,14 @@ void send_link_by_whatsapp(const link_channel& wa, const payment_reply& r,
   // (the lead's), {{amount}}, {{url}}, {{description}}, or numbered
   // {{1}}..{{4}} in that order.
   req.fallback_purpose = "payment_link";
-  req.fallback_facts = {
-    {"name", ""},
-    {"amount", format_amount(d.amount_minor) + " " + d.currency},
-    {"url", r.pay_url},
-    {"description", utf8_prefix(d.description, 200)}};
+  req.fallback_facts
+    = {{"name", ""},
+       {"amount", format_amount(d.amount_minor) + " " + d.currency},
+       {"url", r.pay_url},
+       {"description", utf8_prefix(d.description, 200)}};
   whatsapp_send(*wa.sys, wa.manager, wa.whatsapp, std::move(req),
-                [reply, id = r.payment_id, masked = wa_masked_number(to)](
-                  wa_send_result w) {
+                [reply, id = r.payment_id,
+                 masked = wa_masked_number(to)](wa_send_result w) {
                   json::object o{{"sent", w.status == wa_send_status::sent}};
                   if (w.message_id)
                     o["message_id"] = w.message_id;
@@ -181,7 +180,7 @@ void send_link_by_whatsapp(const link_channel& wa, const payment_reply& r,
 
 } // namespace
 
-void create(const payment_env_ptr& env, const caf::actor& manager,
+void create(const payment_env_ptr& env, const supervisor_actor& manager,
             link_channel wa, std::int64_t business, create_input in,
             create_fn done) {
   auto input = std::make_shared<create_input>(std::move(in));
@@ -203,9 +202,8 @@ void create(const payment_env_ptr& env, const caf::actor& manager,
       auto job = std::make_shared<payment_job>(
         std::move(plan->req),
         [wa, to = plan->whatsapp_to, draft, done](const payment_reply& r) {
-          if (r.status.code != domain_code::created || r.replayed
-              || to.empty())
-            return done(create_result{r, false, std::nullopt});
+          if (r.status.code != domain_code::created || r.replayed || to.empty())
+            return done(create_result{r, std::nullopt});
           send_link_by_whatsapp(wa, r, to, draft, done);
         });
       caf::anon_send(manager, spawn_atom_v, payment_child(env, job));

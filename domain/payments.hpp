@@ -61,17 +61,15 @@ struct create_input {
 /// or the context is missing the link is reported not sent.
 struct link_channel {
   caf::actor_system* sys = nullptr;
-  caf::actor manager;
+  supervisor_actor manager;
   whatsapp_context_ptr whatsapp;
 };
 
 /// What a create answers: the payment (reply.status created) or why not.
 struct create_result {
+  /// reply.status is not_implemented when the provider asked for lacks its
+  /// settings (PayPal client id and secret, Tranzila terminal).
   payment_reply reply;
-  /// The provider asked for lacks its settings (PayPal client id and
-  /// secret, Tranzila terminal): the feature is not implemented for this
-  /// business. reply.status carries the message.
-  bool not_configured = false;
   /// With send_whatsapp, once created: {"sent",...} as the message went.
   std::optional<boost::json::object> whatsapp;
 };
@@ -79,11 +77,11 @@ struct create_result {
 using create_fn = std::function<void(create_result)>;
 
 /// Checks the business (exists 404, payments enabled 403), the provider
-/// (400, configured or not_configured), then the input (400), the lead
+/// (400, configured or not_implemented), then the input (400), the lead
 /// (404, 400 without a phone for send_whatsapp) and the Idempotency-Key (an
 /// earlier payment under it is replayed); then spawns the payment actor
 /// under `manager` and, with send_whatsapp, sends the link to the lead.
-void create(const payment_env_ptr& env, const caf::actor& manager,
+void create(const payment_env_ptr& env, const supervisor_actor& manager,
             link_channel wa, std::int64_t business, create_input in,
             create_fn done);
 

@@ -18,7 +18,9 @@ void put(const store& db, scope s, audit_who who,
   boost::json::array keys;
   for (auto& st : statuses)
     keys.emplace_back(st.key);
-  auto entry = audit_entry{s.business, "pipeline.update", "business",
+  auto entry = audit_entry{s.business,
+                           "pipeline.update",
+                           "business",
                            std::to_string(s.business),
                            {{"statuses", std::move(keys)}}};
   run_use_case(db, s,

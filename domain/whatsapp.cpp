@@ -165,4 +165,38 @@ void send(const conversations& to, wa_send_request req,
   whatsapp_send(*to.sys, to.manager, to.ctx, std::move(req), std::move(done));
 }
 
+domain_status status_of(const wa_send_result& r) {
+  auto code = domain_code::ok;
+  switch (r.status) {
+    case wa_send_status::sent:
+      return {};
+    case wa_send_status::provider_failed:
+      code = domain_code::bad_gateway;
+      break;
+    case wa_send_status::not_configured:
+      code = domain_code::not_implemented;
+      break;
+    case wa_send_status::no_business:
+      code = domain_code::not_found;
+      break;
+    case wa_send_status::rate_limited:
+      code = domain_code::too_many_requests;
+      break;
+    case wa_send_status::opted_out:
+      code = domain_code::conflict;
+      break;
+    case wa_send_status::outside_window:
+    case wa_send_status::bad_template:
+      code = domain_code::unprocessable;
+      break;
+    case wa_send_status::unavailable:
+      code = domain_code::unavailable;
+      break;
+    case wa_send_status::timeout:
+      code = domain_code::gateway_timeout;
+      break;
+  }
+  return {code, r.error};
+}
+
 } // namespace al::domain::whatsapp

@@ -28,7 +28,7 @@ namespace al::domain::whatsapp {
 /// the pointers is null).
 struct conversations {
   caf::actor_system* sys = nullptr;
-  caf::actor manager;
+  supervisor_actor manager;
   whatsapp_context_ptr ctx;
   metrics* m = nullptr;
 };
@@ -67,5 +67,13 @@ void apply_webhook(const store& db, conversations to, meta_webhook hook,
 /// called once, from an actor thread.
 void send(const conversations& to, wa_send_request req,
           std::function<void(wa_send_result)> done);
+
+/// A send's outcome as the seam's status (the one mapping of
+/// wa_send_status): ok when sent, else its code and the send's error.
+/// provider_failed is bad_gateway, not_configured not_implemented,
+/// no_business not_found, rate_limited too_many_requests, opted_out
+/// conflict, outside_window and bad_template unprocessable, unavailable
+/// unavailable, timeout gateway_timeout.
+domain_status status_of(const wa_send_result& r);
 
 } // namespace al::domain::whatsapp

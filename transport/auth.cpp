@@ -76,10 +76,6 @@ std::optional<std::string> bearer_token(std::string_view authorization) {
   return std::string{token};
 }
 
-std::string hash_token(std::string_view token) {
-  return domain::auth::hash_token(token);
-}
-
 std::int64_t effective_business(const principal& p,
                                 std::optional<std::int64_t> from_body) {
   if (p.is_admin() && from_body && *from_body > 0)
@@ -144,7 +140,8 @@ void refuse_credentials(services& svc, const std::string& client,
   auto deny = error_response(http::status::unauthorized, message);
   if (!svc.throttle)
     return res(std::move(deny));
-  auto v = svc.throttle->failure(client, presented, auth_throttle::clock::now());
+  auto v = svc.throttle->failure(client, presented,
+                                 auth_throttle::clock::now());
   if (v.blocked)
     return res(too_many(svc, v));
   if (v.delay.count() > 0 && svc.defer)
@@ -234,24 +231,24 @@ handler require(services& svc, access needed, authed_handler fn) {
     auto presented = *token;
     domain::auth::find_token(
       svc.db, std::move(*token),
-      on_session(req, [&svc, req, res, needed, fn,
-                       presented = std::move(presented)](
-                        domain::auth::token_lookup r) {
-        if (!r.status.ok())
-          return res(error_response(r.status));
-        if (!r.token)
-          return refuse_credentials(svc, req->client, presented, res,
-                                    "Invalid token");
-        credentials_ok(svc, req->client);
-        principal p;
-        p.token_id = r.token->id;
-        p.business_id = r.token->business_id;
-        p.who = parse_role(r.token->role).value_or(role::read_only);
-        if (!allowed(p.who, needed))
-          return res(error_response(http::status::forbidden,
-                                    "This role may not do that"));
-        fn(req, res, p);
-      }));
+      on_session(req,
+                 [&svc, req, res, needed, fn, presented = std::move(presented)](
+                   domain::auth::token_lookup r) {
+                   if (!r.status.ok())
+                     return res(error_response(r.status));
+                   if (!r.token)
+                     return refuse_credentials(svc, req->client, presented, res,
+                                               "Invalid token");
+                   credentials_ok(svc, req->client);
+                   principal p;
+                   p.token_id = r.token->id;
+                   p.business_id = r.token->business_id;
+                   p.who = parse_role(r.token->role).value_or(role::read_only);
+                   if (!allowed(p.who, needed))
+                     return res(error_response(http::status::forbidden,
+                                               "This role may not do that"));
+                   fn(req, res, p);
+                 }));
   };
 }
 

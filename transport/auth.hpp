@@ -51,9 +51,6 @@ bool allowed(role r, access a) noexcept;
 /// The token in "Authorization: Bearer <token>", if well-formed.
 std::optional<std::string> bearer_token(std::string_view authorization);
 
-/// Hex SHA-256 of a token, as stored in api_tokens.token_hash.
-std::string hash_token(std::string_view token);
-
 using authed_handler = std::function<void(request_ptr, responder, principal)>;
 
 /// The client's address: the socket peer, or, when the peer is one of
@@ -75,7 +72,8 @@ handler require(services& svc, access needed, authed_handler fn);
 /// sign-in codes in handlers/sign_in.cpp):
 /// a 429 for a `client` address that is blocked, before the credential is
 /// looked at;
-std::optional<http_response> throttled(services& svc, const std::string& client);
+std::optional<http_response> throttled(services& svc,
+                                       const std::string& client);
 /// a presented credential was wrong: 401 `message`, held back once the
 /// client keeps failing, or 429 when this failure blocks it (or the
 /// credential's prefix);

@@ -39,8 +39,8 @@ struct pending_answer {
     } catch (...) {
     }
     try {
-      finish(error_response(http::status::internal_server_error,
-                            "Internal error"));
+      finish(
+        error_response(http::status::internal_server_error, "Internal error"));
     } catch (...) {
     }
   }
@@ -49,8 +49,8 @@ struct pending_answer {
 } // namespace
 
 dispatcher::dispatcher(router routes, metrics* m)
-  : routes_(std::move(routes)), metrics_(m) {
-}
+  : routes_(std::move(routes))
+  , metrics_(m) {}
 
 std::string dispatcher::next_request_id() {
   static const std::string prefix = crypto::random_token(6);
@@ -137,8 +137,8 @@ void dispatcher::dispatch(request_ptr req, responder::sink send) const {
       spdlog::error("{} handler {} threw: {}", req->id, label, e.what());
     } catch (...) {
     }
-    respond(error_response(http::status::internal_server_error,
-                           "Internal error"));
+    respond(
+      error_response(http::status::internal_server_error, "Internal error"));
   }
 }
 

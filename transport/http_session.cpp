@@ -17,7 +17,7 @@ namespace al {
 
 namespace {
 
-constexpr std::size_t body_limit = 1024 * 1024;     // 1 MiB -> 413 above
+constexpr std::size_t body_limit = 1024 * 1024; // 1 MiB -> 413 above
 // Routes that take an upload: a greeting recording (5 MiB), a CSV import
 // (16 MiB: ~100 000 rows).
 constexpr std::size_t largest_upload = 16 * 1024 * 1024;
@@ -26,11 +26,12 @@ std::size_t upload_limit(http::verb method, std::string_view path) {
   if (method == http::verb::put && path == "/api/crm/settings/greeting-audio")
     return 5 * 1024 * 1024;
   if (method == http::verb::post
-      && (path == "/api/crm/listings/import" || path == "/api/crm/leads/import"))
+      && (path == "/api/crm/listings/import"
+          || path == "/api/crm/leads/import"))
     return largest_upload;
   return body_limit;
 }
-constexpr std::uint32_t header_limit = 16 * 1024;   // -> 431 above
+constexpr std::uint32_t header_limit = 16 * 1024; // -> 431 above
 constexpr auto read_timeout = std::chrono::seconds(10);
 constexpr auto write_timeout = std::chrono::seconds(30);
 // After an error answer: how long / how much unread input is discarded.
@@ -66,7 +67,9 @@ std::optional<std::string> encode_raw_utf8(std::string_view target) {
 
 http_session::http_session(tcp::socket&& socket, const dispatcher& d,
                            session_registry& registry)
-  : stream_(std::move(socket)), dispatcher_(d), registry_(registry) {
+  : stream_(std::move(socket))
+  , dispatcher_(d)
+  , registry_(registry) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec)
@@ -126,7 +129,7 @@ void http_session::do_read() {
         return self->fail_request(http::status::payload_too_large,
                                   "Request body too large");
       self->parser_->body_limit(limit); // chunked bodies: counted as read
-      if (limit > body_limit) // a slow uplink: at least 256 KiB/s
+      if (limit > body_limit)           // a slow uplink: at least 256 KiB/s
         self->stream_.expires_after(
           read_timeout + std::chrono::seconds(limit / (256 * 1024)));
       http::async_read(self->stream_, self->buffer_, *self->parser_,
@@ -238,8 +241,8 @@ void http_session::do_write(http_response res) {
   bool keep_alive = pending_->keep_alive();
   stream_.expires_after(write_timeout);
   http::async_write(stream_, *pending_,
-                    [self = shared_from_this(), keep_alive](
-                      beast::error_code ec, std::size_t n) {
+                    [self = shared_from_this(),
+                     keep_alive](beast::error_code ec, std::size_t n) {
                       self->on_write(keep_alive, ec, n);
                     });
 }
@@ -267,11 +270,11 @@ void http_session::do_linger() {
 }
 
 void http_session::do_linger_read() {
-  stream_.async_read_some(
-    buffer_.prepare(64 * 1024),
-    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-      self->on_linger(ec, n);
-    });
+  stream_.async_read_some(buffer_.prepare(64 * 1024),
+                          [self = shared_from_this()](beast::error_code ec,
+                                                      std::size_t n) {
+                            self->on_linger(ec, n);
+                          });
 }
 
 void http_session::on_linger(beast::error_code ec, std::size_t bytes) {
@@ -353,11 +356,11 @@ void http_session::on_stream_write(beast::error_code ec, std::size_t) {
 // Discard whatever the client sends; its end is the end of the stream.
 void http_session::do_stream_read() {
   buffer_.clear();
-  stream_.async_read_some(
-    buffer_.prepare(4096),
-    [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-      self->on_stream_read(ec, n);
-    });
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code ec,
+                                                      std::size_t n) {
+                            self->on_stream_read(ec, n);
+                          });
 }
 
 void http_session::on_stream_read(beast::error_code ec, std::size_t) {

@@ -54,7 +54,7 @@ private:
   const dispatcher& dispatcher_;
   session_registry& registry_;
   std::shared_ptr<http_response> pending_; // the response being written
-  bool busy_ = false;     // a request is being handled or written
+  bool busy_ = false; // a request is being handled or written
   bool draining_ = false;
   bool keep_alive_ = false; // of the request being answered
   bool linger_ = false;     // answered an unreadable request: drain, close

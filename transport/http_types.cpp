@@ -94,7 +94,8 @@ void body_stream::abandon() {
   wake_ = nullptr; // it holds the connection's executor
 }
 
-responder::responder(sink s) : state_(std::make_shared<state>()) {
+responder::responder(sink s)
+  : state_(std::make_shared<state>()) {
   state_->fn = std::move(s);
 }
 

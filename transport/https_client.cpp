@@ -1,5 +1,7 @@
 #include "transport/https_client.hpp"
 
+#include "transport/url_target.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -7,12 +9,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/url/parse.hpp>
 
 #include <sys/socket.h>
 
-#include <cctype>
-#include <charconv>
 #include <cerrno>
 #include <deque>
 #include <exception>
@@ -32,96 +31,30 @@ using done_fn = std::function<void(outbound_response)>;
 
 constexpr std::size_t header_limit = 64 * 1024;
 
-// Where a request goes, split out of its URL.
-struct target {
-  bool tls = false;
-  std::string host;        // for resolve and SNI: no brackets
-  std::string port;        // decimal
-  std::string host_header; // as in the URL, with ":port" when not default
-  std::string path;        // origin-form: path and query
-  std::string key;         // pool key: scheme://host:port
-  bool ip_literal = false;
-};
-
-std::optional<target> parse_target(std::string_view url) {
-  auto r = boost::urls::parse_uri(url);
-  if (!r)
-    return std::nullopt;
-  auto const& u = *r;
-  target t;
-  if (u.scheme_id() == boost::urls::scheme::https)
-    t.tls = true;
-  else if (u.scheme_id() != boost::urls::scheme::http)
-    return std::nullopt;
-  if (!u.has_authority() || u.has_userinfo())
-    return std::nullopt;
-  switch (u.host_type()) {
-  case boost::urls::host_type::name:
-    t.host = u.host_address();
-    break;
-  case boost::urls::host_type::ipv4:
-  case boost::urls::host_type::ipv6:
-    t.host = u.host_address();
-    t.ip_literal = true;
-    break;
-  default:
-    return std::nullopt;
-  }
-  if (t.host.empty())
-    return std::nullopt;
-  std::uint16_t port = t.tls ? 443 : 80;
-  std::string_view default_port = t.tls ? "443" : "80";
-  if (u.has_port() && !u.port().empty()) {
-    // port_number() wraps values above 65535, so parse the digits here.
-    auto digits = u.port();
-    unsigned long n = 0;
-    auto [end, err] =
-        std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (err != std::errc() || end != digits.data() + digits.size() ||
-        n == 0 || n > 65535)
-      return std::nullopt;
-    port = static_cast<std::uint16_t>(n);
-  }
-  t.port = std::to_string(port);
-  t.host_header = std::string(u.encoded_host());
-  if (t.port != default_port)
-    t.host_header += ":" + t.port;
-  t.path = std::string(u.encoded_target());
-  if (t.path.empty() || t.path.front() != '/')
-    t.path.insert(0, "/");
-  t.key = (t.tls ? "https://" : "http://") + std::string(u.encoded_host()) +
-          ":" + t.port;
-  for (auto& ch : t.key)
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return t;
-}
-
-bool has_crlf(std::string_view s) {
-  return s.find_first_of("\r\n") != std::string_view::npos;
-}
+using target = url_target;
 
 bool is_idempotent(http::verb v) {
   switch (v) {
-  case http::verb::get:
-  case http::verb::head:
-  case http::verb::put:
-  case http::verb::delete_:
-  case http::verb::options:
-  case http::verb::trace:
-    return true;
-  default:
-    return false;
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::options:
+    case http::verb::trace:
+      return true;
+    default:
+      return false;
   }
 }
 
 // Errors that mean "the peer went away", as a stale pooled connection does.
 bool is_stale(beast::error_code ec) {
-  return ec == http::error::end_of_stream || ec == net::error::eof ||
-         ec == net::error::connection_reset ||
-         ec == net::error::connection_aborted ||
-         ec == net::error::broken_pipe || ec == net::error::not_connected ||
-         ec == net::error::bad_descriptor ||
-         ec == ssl::error::stream_truncated;
+  return ec == http::error::end_of_stream || ec == net::error::eof
+         || ec == net::error::connection_reset
+         || ec == net::error::connection_aborted
+         || ec == net::error::broken_pipe || ec == net::error::not_connected
+         || ec == net::error::bad_descriptor
+         || ec == ssl::error::stream_truncated;
 }
 
 std::string describe(beast::error_code ec) {
@@ -159,9 +92,8 @@ void post_failure(net::io_context& ioc, done_fn done, std::string error) {
 }
 
 // The request message: defaults first, the caller's headers override.
-http::request<http::string_body> make_message(const target& t,
-                                              outbound_request& req,
-                                              const std::string& agent) {
+http::request<http::string_body>
+make_message(const target& t, outbound_request& req, const std::string& agent) {
   auto verb = http::string_to_verb(req.method);
   if (verb == http::verb::unknown)
     throw std::invalid_argument("bad method");
@@ -170,12 +102,11 @@ http::request<http::string_body> make_message(const target& t,
   m.set(http::field::user_agent, agent);
   std::vector<std::string> overridden;
   for (auto& [name, value] : req.headers) {
-    if (name.empty() || has_crlf(name) || has_crlf(value) ||
-        name.find(':') != std::string::npos)
+    if (name.empty() || has_crlf(name) || has_crlf(value)
+        || name.find(':') != std::string::npos)
       throw std::invalid_argument("bad header");
     auto f = http::string_to_field(name);
-    if (f == http::field::content_length ||
-        f == http::field::transfer_encoding)
+    if (f == http::field::content_length || f == http::field::transfer_encoding)
       continue; // computed below
     bool seen = false;
     for (auto& o : overridden)
@@ -199,16 +130,18 @@ struct connection {
   clock::time_point idle_since{};
 
   explicit connection(net::any_io_executor ex)
-      : stream(std::in_place_index<0>, ex) {}
+    : stream(std::in_place_index<0>, ex) {}
   connection(net::any_io_executor ex, ssl::context& ctx)
-      : stream(std::in_place_index<1>, ex, ctx) {}
+    : stream(std::in_place_index<1>, ex, ctx) {}
 
   beast::tcp_stream& lowest() {
     if (auto* s = std::get_if<beast::tcp_stream>(&stream))
       return *s;
     return beast::get_lowest_layer(std::get<tls_stream>(stream));
   }
-  net::any_io_executor executor() { return lowest().get_executor(); }
+  net::any_io_executor executor() {
+    return lowest().get_executor();
+  }
   void close() {
     beast::error_code ec;
     lowest().socket().close(ec);
@@ -234,9 +167,10 @@ struct https_client_state {
   mutable std::mutex mu;
   bool shut_down = false;
   std::unordered_map<std::string, std::deque<std::shared_ptr<connection>>>
-      idle; // per pool key, most recently used at the back
+    idle; // per pool key, most recently used at the back
 
-  explicit https_client_state(https_client_options o) : opts(std::move(o)) {
+  explicit https_client_state(https_client_options o)
+    : opts(std::move(o)) {
     tls.set_default_verify_paths();
     tls.set_verify_mode(ssl::verify_peer);
     SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
@@ -279,8 +213,9 @@ struct https_client_state {
       } else {
         auto& q = idle[key];
         auto now = clock::now();
-        while (!q.empty() && (q.size() >= opts.max_idle_per_host ||
-                              q.front()->idle_since < now - opts.idle_timeout)) {
+        while (!q.empty()
+               && (q.size() >= opts.max_idle_per_host
+                   || q.front()->idle_since < now - opts.idle_timeout)) {
           dead.push_back(std::move(q.front()));
           q.pop_front();
         }
@@ -314,14 +249,21 @@ public:
            target t, http::request<http::string_body> msg,
            std::chrono::milliseconds timeout,
            std::shared_ptr<connection> pooled, done_fn& done)
-      : state_(std::move(state)), ex_(std::move(ex)), target_(std::move(t)),
-        msg_(std::move(msg)), timeout_(timeout), resolver_(ex_),
-        timer_(ex_), conn_(std::move(pooled)) {
+    : state_(std::move(state))
+    , ex_(std::move(ex))
+    , target_(std::move(t))
+    , msg_(std::move(msg))
+    , timeout_(timeout)
+    , resolver_(ex_)
+    , timer_(ex_)
+    , conn_(std::move(pooled)) {
     reused_ = conn_ != nullptr;
     done_ = std::move(done); // last: nothing below may throw
   }
 
-  done_fn take_done() { return std::move(done_); }
+  done_fn take_done() {
+    return std::move(done_);
+  }
 
   // The request's own response body limit (0 = the client's).
   std::size_t body_limit = 0;
@@ -331,7 +273,7 @@ public:
     guard([&] {
       timer_.expires_after(timeout_);
       timer_.async_wait(
-          beast::bind_front_handler(&exchange::on_timeout, shared_from_this()));
+        beast::bind_front_handler(&exchange::on_timeout, shared_from_this()));
       if (conn_)
         do_write();
       else
@@ -343,10 +285,9 @@ private:
   // Look up the host.
   void do_resolve() {
     guard([&] {
-      resolver_.async_resolve(
-          target_.host, target_.port,
-          beast::bind_front_handler(&exchange::on_resolve,
-                                    shared_from_this()));
+      resolver_.async_resolve(target_.host, target_.port,
+                              beast::bind_front_handler(&exchange::on_resolve,
+                                                        shared_from_this()));
     });
   }
 
@@ -364,17 +305,17 @@ private:
       if (target_.tls) {
         conn_ = std::make_shared<connection>(ex_, state_->tls);
         auto& s = std::get<tls_stream>(conn_->stream);
-        if (!target_.ip_literal &&
-            !SSL_set_tlsext_host_name(s.native_handle(),
-                                      target_.host.c_str()))
+        if (!target_.ip_literal
+            && !SSL_set_tlsext_host_name(s.native_handle(),
+                                         target_.host.c_str()))
           return finish(failure("tls: cannot set SNI host name"));
         s.set_verify_callback(ssl::host_name_verification(target_.host));
       } else {
         conn_ = std::make_shared<connection>(ex_);
       }
       conn_->lowest().async_connect(
-          results, beast::bind_front_handler(&exchange::on_connect,
-                                             shared_from_this()));
+        results,
+        beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
     });
   }
 
@@ -395,9 +336,9 @@ private:
   void do_handshake() {
     guard([&] {
       std::get<tls_stream>(conn_->stream)
-          .async_handshake(ssl::stream_base::client,
-                           beast::bind_front_handler(&exchange::on_handshake,
-                                                     shared_from_this()));
+        .async_handshake(ssl::stream_base::client,
+                         beast::bind_front_handler(&exchange::on_handshake,
+                                                   shared_from_this()));
     });
   }
 
@@ -416,12 +357,12 @@ private:
   void do_write() {
     guard([&] {
       std::visit(
-          [&](auto& s) {
-            http::async_write(s, msg_,
-                              beast::bind_front_handler(&exchange::on_write,
-                                                        shared_from_this()));
-          },
-          conn_->stream);
+        [&](auto& s) {
+          http::async_write(s, msg_,
+                            beast::bind_front_handler(&exchange::on_write,
+                                                      shared_from_this()));
+        },
+        conn_->stream);
     });
   }
 
@@ -437,18 +378,17 @@ private:
   void do_read() {
     guard([&] {
       parser_.emplace();
-      parser_->body_limit(body_limit ? body_limit
-                                     : state_->opts.body_limit);
+      parser_->body_limit(body_limit ? body_limit : state_->opts.body_limit);
       parser_->header_limit(header_limit);
       if (msg_.method() == http::verb::head)
         parser_->skip(true);
       std::visit(
-          [&](auto& s) {
-            http::async_read(s, conn_->buffer, *parser_,
-                             beast::bind_front_handler(&exchange::on_read,
-                                                       shared_from_this()));
-          },
-          conn_->stream);
+        [&](auto& s) {
+          http::async_read(s, conn_->buffer, *parser_,
+                           beast::bind_front_handler(&exchange::on_read,
+                                                     shared_from_this()));
+        },
+        conn_->stream);
     });
   }
 
@@ -466,8 +406,8 @@ private:
       r.headers.emplace_back(std::string(f.name_string()),
                              std::string(f.value()));
     r.body = std::move(m.body());
-    bool reusable = parser_->keep_alive() && !parser_->need_eof() &&
-                    msg_.keep_alive() && r.status != 101;
+    bool reusable = parser_->keep_alive() && !parser_->need_eof()
+                    && msg_.keep_alive() && r.status != 101;
     if (reusable)
       state_->release(target_.key, std::move(conn_));
     finish(std::move(r));
@@ -483,8 +423,9 @@ private:
   // A failed step: retry a stale pooled connection once, else report.
   void fail(beast::error_code ec, bool nothing_sent = true,
             bool got_some = false) {
-    bool retry = reused_ && !retried_ && is_stale(ec) &&
-                 (nothing_sent || (is_idempotent(msg_.method()) && !got_some));
+    bool retry = reused_ && !retried_ && is_stale(ec)
+                 && (nothing_sent
+                     || (is_idempotent(msg_.method()) && !got_some));
     if (conn_)
       conn_->close();
     conn_.reset();
@@ -543,16 +484,18 @@ private:
 } // namespace detail
 
 https_client::https_client(net::io_context& ioc, https_client_options opts)
-    : ioc_(ioc),
-      state_(std::make_shared<detail::https_client_state>(std::move(opts))) {}
+  : ioc_(ioc)
+  , state_(std::make_shared<detail::https_client_state>(std::move(opts))) {}
 
-https_client::~https_client() { shutdown(); }
+https_client::~https_client() {
+  shutdown();
+}
 
 void https_client::send(outbound_request req,
                         std::function<void(outbound_response)> done) {
   std::shared_ptr<detail::exchange> x;
   try {
-    auto t = detail::parse_target(req.url);
+    auto t = parse_url_target(req.url, url_family::http);
     if (!t)
       return detail::post_failure(ioc_, std::move(done), "bad url");
     http::request<http::string_body> msg;
@@ -581,7 +524,9 @@ void https_client::send(outbound_request req,
   }
 }
 
-void https_client::shutdown() { state_->close_idle(true); }
+void https_client::shutdown() {
+  state_->close_idle(true);
+}
 
 std::size_t https_client::idle_connections() const {
   std::lock_guard lock{state_->mu};

@@ -39,16 +39,14 @@ struct https_client_state;
 class https_client {
 public:
   // Owns an ssl::context with the system CAs and verify_peer (TLS >= 1.2).
-  explicit https_client(net::io_context& ioc,
-                        https_client_options opts = {});
+  explicit https_client(net::io_context& ioc, https_client_options opts = {});
   ~https_client(); // shutdown(); in-flight exchanges still complete
   https_client(const https_client&) = delete;
   https_client& operator=(const https_client&) = delete;
 
   // Thread-safe, never blocks and never throws. `done` runs on an io thread
   // of `ioc`, exactly once, whatever happens.
-  void send(outbound_request req,
-            std::function<void(outbound_response)> done);
+  void send(outbound_request req, std::function<void(outbound_response)> done);
 
   // Closes idle pooled connections; connections finishing later are closed
   // instead of pooled. send() keeps working (without reuse).

@@ -12,8 +12,8 @@ media_pacer& media_pacer::local(const net::any_io_executor& ex) {
   return *instance;
 }
 
-media_pacer::media_pacer(const net::any_io_executor& ex) : timer_(ex) {
-}
+media_pacer::media_pacer(const net::any_io_executor& ex)
+  : timer_(ex) {}
 
 void media_pacer::add(const std::shared_ptr<websocket_session>& ws) {
   sessions_.push_back(ws);

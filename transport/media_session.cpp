@@ -1,6 +1,7 @@
 #include "transport/media_session.hpp"
 
 #include "actors/call.hpp"
+#include "actors/call_protocol.hpp"
 #include "actors/log.hpp"
 #include "actors/type_ids.hpp"
 #include "core/call_token.hpp"
@@ -13,6 +14,8 @@
 #include "transport/media_pacer.hpp"
 #include "transport/services.hpp"
 
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
@@ -31,10 +34,10 @@ constexpr std::uint64_t max_bad_frames = 50;
 class socket_sink : public media_sink {
 public:
   explicit socket_sink(const std::shared_ptr<websocket_session>& ws)
-    : ws_(ws), ex_(ws->executor()) {
-  }
+    : ws_(ws)
+    , ex_(ws->executor()) {}
 
-  void bind(caf::actor call) override {
+  void bind(call_actor call) override {
     with([call = std::move(call)](websocket_session&, media_session& m) {
       m.bind(call);
     });
@@ -79,8 +82,20 @@ energy_vad::options vad_options() {
 } // namespace
 
 media_session::media_session(services& svc, std::shared_ptr<const call_env> env)
-  : svc_(svc), env_(std::move(env)), vad_(vad_options()) {
+  : svc_(svc)
+  , env_(std::move(env))
+  , vad_(vad_options()) {
   batch_.reserve(batch_frames * mulaw::frame_bytes);
+}
+
+template <class... Ts>
+void media_session::to_call(Ts&&... xs) {
+  if (!call_) {
+    if (pending_.size() < 256)
+      pending_.push_back(make_call_message(std::forward<Ts>(xs)...));
+    return;
+  }
+  caf::anon_send(call_, std::forward<Ts>(xs)...);
 }
 
 void media_session::on_open(websocket_session& ws) {
@@ -93,8 +108,7 @@ void media_session::on_message(websocket_session& ws, std::string_view data,
                                bool is_text) {
   ++frames_in_;
   // In place: the session's read buffer has the padding simdjson reads.
-  static_assert(websocket_session::read_padding
-                >= simdjson::SIMDJSON_PADDING);
+  static_assert(websocket_session::read_padding >= simdjson::SIMDJSON_PADDING);
   auto err = parser_.parse(data.data(), data.size(),
                            data.size() + websocket_session::read_padding,
                            frame_);
@@ -114,22 +128,22 @@ void media_session::on_message(websocket_session& ws, std::string_view data,
       return on_media(ws);
     case media_event::mark:
       if (started_)
-        to_call(caf::make_message(mark_atom_v, frame_.mark_name));
+        to_call(mark_atom_v, frame_.mark_name);
       return;
     case media_event::dtmf:
       if (started_)
-        to_call(caf::make_message(dtmf_atom_v, frame_.dtmf_digit));
+        to_call(dtmf_atom_v, frame_.dtmf_digit);
       return;
     case media_event::stop:
       stop_seen_ = true;
       if (started_ && batch_count_ > 0) {
         // The last (< 100 ms) audio, for the turn or the recording.
-        to_call(caf::make_message(audio_atom_v, std::move(batch_)));
+        to_call(audio_atom_v, std::move(batch_));
         batch_ = std::string{};
         batch_count_ = 0;
       }
       if (started_)
-        to_call(caf::make_message(hangup_atom_v, std::string{"stop"}));
+        to_call(hangup_atom_v, std::string{"stop"});
       return;
     case media_event::connected:
     case media_event::unknown:
@@ -161,7 +175,7 @@ void media_session::on_start(websocket_session& ws) {
   // Find the call actor made by incoming_call, or revive one from the
   // database (the webhook may have reached another instance).
   caf::anon_send(svc_.call_manager, spawn_atom_v, make_call_spec(cp, env_),
-                 caf::make_message(attach_atom_v, stream_sid_,
+                 make_call_message(attach_atom_v, stream_sid_,
                                    media_sink_ptr{sink}));
 }
 
@@ -176,39 +190,33 @@ void media_session::on_media(websocket_session&) {
     // Hearing everything (the AI, a recording): the audio before the turn
     // goes first, so the turn the actor keeps starts where it did before.
     if (all_audio_ && batch_count_ > 0) {
-      to_call(caf::make_message(audio_atom_v, std::move(batch_)));
+      to_call(audio_atom_v, std::move(batch_));
       batch_ = std::string{};
       batch_.reserve(batch_frames * mulaw::frame_bytes);
       batch_count_ = 0;
     }
-    to_call(caf::make_message(speech_atom_v, true));
+    to_call(speech_atom_v, true);
   }
   if (!all_audio_ && !vad_.speaking() && ev != energy_vad::event::speech_stop)
     return; // silence nobody listens to: no message, no thread hand-off
   batch_ += frame_.payload;
   if (++batch_count_ >= batch_frames || ev == energy_vad::event::speech_stop) {
-    to_call(caf::make_message(audio_atom_v, std::move(batch_)));
+    to_call(audio_atom_v, std::move(batch_));
     batch_ = std::string{};
     batch_.reserve(batch_frames * mulaw::frame_bytes);
     batch_count_ = 0;
   }
   if (ev == energy_vad::event::speech_stop)
-    to_call(caf::make_message(speech_atom_v, false));
+    to_call(speech_atom_v, false);
 }
 
-void media_session::to_call(caf::message msg) {
-  if (!call_) {
-    if (pending_.size() < 256)
-      pending_.push_back(std::move(msg));
-    return;
-  }
-  caf::anon_send(call_, std::move(msg));
-}
-
-void media_session::bind(caf::actor call) {
+void media_session::bind(call_actor call) {
   call_ = std::move(call);
+  // Each was built by make_call_message: a message of call_actor's
+  // interface, sent as it was built.
+  auto dynamic = caf::actor_cast<caf::actor>(call_);
   for (auto& msg : pending_)
-    caf::anon_send(call_, std::move(msg));
+    caf::anon_send(dynamic, std::move(msg));
   pending_.clear();
   if (closed_) // the socket ended before the actor bound
     caf::anon_send(call_, hangup_atom_v,
@@ -238,8 +246,7 @@ bool media_session::send_frame(websocket_session& ws,
   auto n = std::min(mulaw::frame_bytes, u.audio->size() - u.offset);
   // Built straight into a buffer the socket recycles: no allocation.
   std::string_view chunk{u.audio->data() + u.offset, n};
-  if (!ws.send_with(
-        [&](std::string& out) { media_json_.append(out, chunk); }))
+  if (!ws.send_with([&](std::string& out) { media_json_.append(out, chunk); }))
     return false;
   u.offset += n;
   ++run_frames_;
@@ -256,9 +263,8 @@ bool media_session::send_frame(websocket_session& ws,
       std::chrono::duration<double>(now - start_at_).count());
   }
   if (u.offset >= u.audio->size()) {
-    ws.send_with([&](std::string& out) {
-      append_mark_json(out, stream_sid_, u.mark);
-    });
+    ws.send_with(
+      [&](std::string& out) { append_mark_json(out, stream_sid_, u.mark); });
     queue_.pop_front();
   }
   return true;
@@ -293,8 +299,7 @@ void media_session::clear(websocket_session& ws) {
   pacing_ = false;
   if (!ws.open())
     return;
-  ws.send_with(
-    [&](std::string& out) { append_clear_json(out, stream_sid_); });
+  ws.send_with([&](std::string& out) { append_clear_json(out, stream_sid_); });
 }
 
 void media_session::close(websocket_session& ws) {

@@ -7,13 +7,13 @@
 // ~100 ms batches, and plays the actor's utterances as paced 20 ms frames
 // (one shared timer per io thread, see media_pacer) followed by a mark.
 
+#include "actors/call_protocol.hpp"
 #include "actors/media_sink.hpp"
 #include "core/media_frame.hpp"
 #include "core/media_out.hpp"
 #include "core/vad.hpp"
 #include "transport/websocket_session.hpp"
 
-#include <caf/actor.hpp>
 #include <caf/message.hpp>
 
 #include <chrono>
@@ -39,7 +39,7 @@ public:
 
   // -- called on the io thread by the sink and the pacer ----------------------
 
-  void bind(caf::actor call);
+  void bind(call_actor call);
   void play(websocket_session& ws, audio_ptr audio, std::string mark);
   void clear(websocket_session& ws);
   void close(websocket_session& ws);
@@ -68,7 +68,10 @@ private:
 
   void on_start(websocket_session& ws);
   void on_media(websocket_session& ws);
-  void to_call(caf::message msg);
+  /// Sends the call actor (xs...), or keeps it until the actor binds; only
+  /// a message of call_actor's interface compiles.
+  template <class... Ts>
+  void to_call(Ts&&... xs);
   bool send_frame(websocket_session& ws,
                   std::chrono::steady_clock::time_point now);
   void flush_metrics();
@@ -81,8 +84,9 @@ private:
   std::string call_sid_;
   std::string stream_sid_;
   media_json_writer media_json_; ///< outbound frames of stream_sid_
-  caf::actor call_;
-  std::vector<caf::message> pending_; // events before the actor bound
+  call_actor call_;
+  /// Events before the actor bound, each built by make_call_message.
+  std::vector<caf::message> pending_;
   std::string batch_;
   int batch_count_ = 0;
   bool all_audio_ = false;

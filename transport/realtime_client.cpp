@@ -1,5 +1,7 @@
 #include "transport/realtime_client.hpp"
 
+#include "transport/url_target.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
@@ -8,9 +10,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <boost/url/parse.hpp>
 
-#include <charconv>
 #include <deque>
 #include <optional>
 
@@ -23,7 +23,8 @@ struct realtime_client_state {
   ssl::context tls{ssl::context::tls_client};
 
   realtime_client_state(net::io_context& c, realtime_client_options o)
-    : ioc(c), opts(std::move(o)) {
+    : ioc(c)
+    , opts(std::move(o)) {
     tls.set_default_verify_paths();
     tls.set_verify_mode(ssl::verify_peer);
     SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
@@ -36,66 +37,7 @@ namespace {
 
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
-/// Where a link goes, split out of its URL.
-struct ws_target {
-  bool tls = false;
-  std::string host; // for resolve and SNI: no brackets
-  std::string port;
-  std::string host_header;
-  std::string path; // origin-form: path and query
-  bool ip_literal = false;
-};
-
-std::optional<ws_target> parse_ws_url(std::string_view url) {
-  auto r = boost::urls::parse_uri(url);
-  if (!r)
-    return std::nullopt;
-  auto const& u = *r;
-  ws_target t;
-  if (u.scheme_id() == boost::urls::scheme::wss)
-    t.tls = true;
-  else if (u.scheme_id() != boost::urls::scheme::ws)
-    return std::nullopt;
-  if (!u.has_authority() || u.has_userinfo())
-    return std::nullopt;
-  switch (u.host_type()) {
-    case boost::urls::host_type::name:
-      t.host = u.host_address();
-      break;
-    case boost::urls::host_type::ipv4:
-    case boost::urls::host_type::ipv6:
-      t.host = u.host_address();
-      t.ip_literal = true;
-      break;
-    default:
-      return std::nullopt;
-  }
-  if (t.host.empty())
-    return std::nullopt;
-  std::string_view default_port = t.tls ? "443" : "80";
-  t.port = std::string{default_port};
-  if (u.has_port() && !u.port().empty()) {
-    auto digits = u.port();
-    unsigned long n = 0;
-    auto [end, err]
-      = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (err != std::errc() || end != digits.data() + digits.size() || n == 0
-        || n > 65535)
-      return std::nullopt;
-    t.port = std::to_string(n);
-  }
-  t.host_header = std::string(u.encoded_host());
-  if (t.port != default_port)
-    t.host_header += ":" + t.port;
-  t.path = std::string(u.encoded_target());
-  if (t.path.empty() || t.path.front() != '/')
-    t.path.insert(0, "/");
-  return t;
-}
-
-bool has_crlf(std::string_view s) {
-  return s.find_first_of("\r\n") != std::string_view::npos;
-}
+using ws_target = url_target;
 
 std::string describe(beast::error_code ec) {
   if (ec == net::error::connection_refused)
@@ -117,17 +59,16 @@ class ws_link final : public realtime_link,
                       public std::enable_shared_from_this<ws_link<Stream>> {
 public:
   template <class... StreamArgs>
-  ws_link(std::shared_ptr<realtime_client_state> state,
-          net::any_io_executor ex, ws_target t, realtime_connect_request req,
-          realtime_callbacks cb, StreamArgs&&... stream_args)
-    : state_(std::move(state)),
-      ex_(ex),
-      resolver_(ex),
-      ws_(ex, std::forward<StreamArgs>(stream_args)...),
-      target_(std::move(t)),
-      req_(std::move(req)),
-      cb_(std::move(cb)) {
-  }
+  ws_link(std::shared_ptr<realtime_client_state> state, net::any_io_executor ex,
+          ws_target t, realtime_connect_request req, realtime_callbacks cb,
+          StreamArgs&&... stream_args)
+    : state_(std::move(state))
+    , ex_(ex)
+    , resolver_(ex)
+    , ws_(ex, std::forward<StreamArgs>(stream_args)...)
+    , target_(std::move(t))
+    , req_(std::move(req))
+    , cb_(std::move(cb)) {}
 
   // -- realtime_link ----------------------------------------------------------
 
@@ -185,8 +126,8 @@ private:
       return fail("resolve: " + ec.message());
     lowest().expires_after(req_.timeout);
     lowest().async_connect(results,
-                           beast::bind_front_handler(
-                             &ws_link::on_connect, this->shared_from_this()));
+                           beast::bind_front_handler(&ws_link::on_connect,
+                                                     this->shared_from_this()));
   }
 
   // TCP is up: TLS next (with SNI and verification), or the upgrade.
@@ -200,8 +141,7 @@ private:
     if constexpr (std::is_same_v<Stream, tls_stream>) {
       auto& s = ws_.next_layer();
       if (!target_.ip_literal
-          && !SSL_set_tlsext_host_name(s.native_handle(),
-                                       target_.host.c_str()))
+          && !SSL_set_tlsext_host_name(s.native_handle(), target_.host.c_str()))
         return fail("tls: cannot set SNI host name");
       s.set_verify_callback(ssl::host_name_verification(target_.host));
       s.async_handshake(ssl::stream_base::client,
@@ -240,10 +180,9 @@ private:
         for (auto& [name, value] : headers)
           r.set(name, value);
       }));
-    ws_.async_handshake(
-      upgrade_response_, target_.host_header, target_.path,
-      beast::bind_front_handler(&ws_link::on_upgrade,
-                                this->shared_from_this()));
+    ws_.async_handshake(upgrade_response_, target_.host_header, target_.path,
+                        beast::bind_front_handler(&ws_link::on_upgrade,
+                                                  this->shared_from_this()));
   }
 
   void on_upgrade(beast::error_code ec) {
@@ -266,9 +205,8 @@ private:
   // -- open -------------------------------------------------------------------
 
   void do_read() {
-    ws_.async_read(buffer_,
-                   beast::bind_front_handler(&ws_link::on_read,
-                                             this->shared_from_this()));
+    ws_.async_read(buffer_, beast::bind_front_handler(
+                              &ws_link::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -371,10 +309,8 @@ private:
 /// A link that failed before it started (bad URL): reports on the io thread.
 class failed_link final : public realtime_link {
 public:
-  void send(std::string) override {
-  }
-  void close() override {
-  }
+  void send(std::string) override {}
+  void close() override {}
 };
 
 } // namespace
@@ -383,7 +319,7 @@ realtime_link_ptr connect_link(std::shared_ptr<realtime_client_state> state,
                                realtime_connect_request req,
                                realtime_callbacks cb) {
   try {
-    auto t = parse_ws_url(req.url);
+    auto t = parse_url_target(req.url, url_family::websocket);
     if (!t) {
       auto shared = std::make_shared<realtime_callbacks>(std::move(cb));
       net::post(state->ioc, [shared] {
@@ -395,9 +331,10 @@ realtime_link_ptr connect_link(std::shared_ptr<realtime_client_state> state,
     net::any_io_executor ex = net::make_strand(state->ioc);
     if (t->tls) {
       auto& ctx = state->tls;
-      auto link = std::make_shared<ws_link<tls_stream>>(
-        std::move(state), ex, std::move(*t), std::move(req), std::move(cb),
-        ctx);
+      auto link = std::make_shared<ws_link<tls_stream>>(std::move(state), ex,
+                                                        std::move(*t),
+                                                        std::move(req),
+                                                        std::move(cb), ctx);
       link->run();
       return link;
     }
@@ -414,9 +351,8 @@ realtime_link_ptr connect_link(std::shared_ptr<realtime_client_state> state,
 
 realtime_client::realtime_client(net::io_context& ioc,
                                  realtime_client_options opts)
-  : state_(std::make_shared<detail::realtime_client_state>(ioc,
-                                                           std::move(opts))) {
-}
+  : state_(
+    std::make_shared<detail::realtime_client_state>(ioc, std::move(opts))) {}
 
 realtime_client::~realtime_client() = default;
 

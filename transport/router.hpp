@@ -22,9 +22,9 @@ public:
   };
 
   struct match_result {
-    const route* hit = nullptr;        // the route, when found
-    std::vector<std::string> params;   // captured {x} segments
-    std::string allow;                 // methods for 405, empty when 404
+    const route* hit = nullptr;      // the route, when found
+    std::vector<std::string> params; // captured {x} segments
+    std::string allow;               // methods for 405, empty when 404
   };
 
   /// Registers a route. Returns false (and keeps the first handler) when the

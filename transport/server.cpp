@@ -11,12 +11,12 @@
 namespace al {
 
 server::server(const dispatcher& d, int io_threads)
-  : dispatcher_(d), acceptor_([&]() -> net::io_context& {
-      for (int i = 0; i < std::max(1, io_threads); ++i)
-        slots_.push_back(std::make_unique<io_slot>());
-      return slots_.front()->ioc;
-    }()) {
-}
+  : dispatcher_(d)
+  , acceptor_([&]() -> net::io_context& {
+    for (int i = 0; i < std::max(1, io_threads); ++i)
+      slots_.push_back(std::make_unique<io_slot>());
+    return slots_.front()->ioc;
+  }()) {}
 
 server::~server() {
   stop();

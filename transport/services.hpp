@@ -14,8 +14,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -66,8 +66,9 @@ struct build_info {
 
 struct services {
   services(const config& c, caf::actor_system& s, metrics& mt)
-    : cfg(c), sys(s), m(mt) {
-  }
+    : cfg(c)
+    , sys(s)
+    , m(mt) {}
 
   const config& cfg;
   caf::actor_system& sys;
@@ -87,10 +88,10 @@ struct services {
   /// Background jobs (after-call processing, webhook delivery, audio
   /// retention): long-lived actors, one per job kind per instance.
   supervision_stats job_stats{"job"};
-  caf::actor call_manager;
-  caf::actor whatsapp_manager;
-  caf::actor payment_manager;
-  caf::actor job_manager;
+  supervisor_actor call_manager;
+  supervisor_actor whatsapp_manager;
+  supervisor_actor payment_manager;
+  supervisor_actor job_manager;
   /// The campaign engine's counters (actors/campaign.hpp; a child of
   /// job_manager): for tests and operators.
   std::shared_ptr<struct campaign_engine_stats> campaign_stats;

@@ -43,13 +43,12 @@ websocket_session::websocket_session(beast::tcp_stream&& stream,
                                      websocket_options opts,
                                      session_registry& registry,
                                      std::unique_ptr<websocket_handler> handler)
-  : ws_(std::move(stream)),
-    upgrade_(std::move(upgrade)),
-    opts_(std::move(opts)),
-    registry_(registry),
-    handler_(std::move(handler)),
-    ping_timer_(ws_.get_executor()) {
-}
+  : ws_(std::move(stream))
+  , upgrade_(std::move(upgrade))
+  , opts_(std::move(opts))
+  , registry_(registry)
+  , handler_(std::move(handler))
+  , ping_timer_(ws_.get_executor()) {}
 
 websocket_session::~websocket_session() {
   registry_.remove(this);
@@ -58,16 +57,16 @@ websocket_session::~websocket_session() {
 // Accept the upgrade, echoing the subprotocol only when it was offered.
 void websocket_session::run() {
   registry_.add(shared_from_this());
-  auto timeouts = websocket::stream_base::timeout::suggested(
-    beast::role_type::server);
+  auto timeouts
+    = websocket::stream_base::timeout::suggested(beast::role_type::server);
   timeouts.idle_timeout = websocket::stream_base::none(); // we ping ourselves
   ws_.set_option(timeouts);
   ws_.read_message_max(opts_.max_message);
   ws_.auto_fragment(false);
-  bool echo = !opts_.subprotocol.empty()
-              && offers_subprotocol(
-                upgrade_[http::field::sec_websocket_protocol],
-                opts_.subprotocol);
+  bool echo
+    = !opts_.subprotocol.empty()
+      && offers_subprotocol(upgrade_[http::field::sec_websocket_protocol],
+                            opts_.subprotocol);
   ws_.set_option(websocket::stream_base::decorator(
     [echo, proto = opts_.subprotocol](websocket::response_type& res) {
       res.set(http::field::server, "agentlocator");
@@ -118,8 +117,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   std::memset(pad.data(), 0, pad.size());
   auto data = buffer_.cdata();
   handler_->on_message(
-    *this,
-    std::string_view{static_cast<const char*>(data.data()), data.size()},
+    *this, std::string_view{static_cast<const char*>(data.data()), data.size()},
     ws_.got_text());
   buffer_.consume(buffer_.size());
   if (!closing_)

@@ -31,31 +31,30 @@ public:
   virtual ~websocket_handler() = default;
 
   /// The handshake completed.
-  virtual void on_open(websocket_session&) {
-  }
+  virtual void on_open(websocket_session&) {}
 
   /// One complete text (or binary) message. At least
   /// websocket_session::read_padding readable bytes follow `data` (in the
   /// session's read buffer), so that JSON can be parsed in place.
-  virtual void on_message(websocket_session&, std::string_view data,
-                          bool is_text)
+  virtual void
+  on_message(websocket_session&, std::string_view data, bool is_text)
     = 0;
 
   /// The connection ended; called exactly once after on_open.
-  virtual void on_close(websocket_session&, std::string_view reason) {
-  }
+  virtual void on_close(websocket_session&, std::string_view reason) {}
 };
 
 struct websocket_options {
-  std::string subprotocol;                 // echoed when the client offers it
+  std::string subprotocol; // echoed when the client offers it
   std::chrono::seconds ping_interval{25};
   std::chrono::seconds idle_timeout{60};
   std::size_t max_message = 64 * 1024;
-  std::size_t queue_limit = 1024;          // outbound messages
+  std::size_t queue_limit = 1024; // outbound messages
 };
 
-class websocket_session : public drainable,
-                          public std::enable_shared_from_this<websocket_session> {
+class websocket_session
+  : public drainable,
+    public std::enable_shared_from_this<websocket_session> {
 public:
   websocket_session(beast::tcp_stream&& stream, http_request upgrade,
                     websocket_options opts, session_registry& registry,

@@ -25,8 +25,9 @@ void judge(std::string_view header, std::uint64_t size) {
   check(r.range.length() >= 1 && r.range.length() <= size, "length in 1..size");
   check(header.find(',') == std::string_view::npos, "one range only");
   auto text = content_range(r.range, size);
-  check(text == "bytes " + std::to_string(r.range.first) + "-"
-                  + std::to_string(r.range.last) + "/" + std::to_string(size),
+  check(text
+          == "bytes " + std::to_string(r.range.first) + "-"
+               + std::to_string(r.range.last) + "/" + std::to_string(size),
         "Content-Range names the range");
 }
 
@@ -37,9 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   if (size > 64 * 1024)
     return 0;
   auto text = fuzz::as_view(data, size);
-  for (std::uint64_t n : {std::uint64_t{0}, std::uint64_t{1},
-                          std::uint64_t{1000}, std::uint64_t{262144 * 3 + 7},
-                          ~std::uint64_t{0}})
+  for (std::uint64_t n :
+       {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1000},
+        std::uint64_t{262144 * 3 + 7}, ~std::uint64_t{0}})
     judge(text, n);
   if (size >= 8) {
     std::uint64_t n = 0;

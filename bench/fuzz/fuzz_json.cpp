@@ -23,8 +23,7 @@ using namespace al;
 using al::fuzz::check;
 
 bool e164(std::string_view s) {
-  if (s.size() < 9 || s.size() > 16 || s[0] != '+' || s[1] < '1'
-      || s[1] > '9')
+  if (s.size() < 9 || s.size() > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9')
     return false;
   for (auto c : s.substr(1))
     if (c < '0' || c > '9')

@@ -21,11 +21,10 @@ bool same(const media_frame& a, const media_frame& b) {
          && a.account_sid == b.account_sid && a.tracks == b.tracks
          && a.custom_parameters == b.custom_parameters
          && a.encoding == b.encoding && a.sample_rate == b.sample_rate
-         && a.channels == b.channels && a.track == b.track
-         && a.chunk == b.chunk && a.timestamp == b.timestamp
-         && a.payload == b.payload && a.mark_name == b.mark_name
-         && a.dtmf_digit == b.dtmf_digit && a.dtmf_track == b.dtmf_track
-         && a.event_name == b.event_name;
+         && a.channels == b.channels && a.track == b.track && a.chunk == b.chunk
+         && a.timestamp == b.timestamp && a.payload == b.payload
+         && a.mark_name == b.mark_name && a.dtmf_digit == b.dtmf_digit
+         && a.dtmf_track == b.dtmf_track && a.event_name == b.event_name;
 }
 
 void contract(const media_frame& f) {

@@ -107,7 +107,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
       intake(text);
       break;
     default:
-      (void)fuzz::require_xml(say_hangup_twiml(text, "Google.he-IL-Standard-A"));
+      (void)fuzz::require_xml(
+        say_hangup_twiml(text, "Google.he-IL-Standard-A"));
       break;
   }
   return 0;

@@ -87,7 +87,10 @@ void writer_program(const std::vector<std::string_view>& lines) {
       continue;
     auto arg = line.substr(1);
     switch (line[0]) {
-      case 'o': w.open(arg); any = true; break;
+      case 'o':
+        w.open(arg);
+        any = true;
+        break;
       case 'a': {
         auto tab = arg.find('\t');
         w.attr(arg.substr(0, tab), tab == std::string_view::npos
@@ -95,19 +98,29 @@ void writer_program(const std::vector<std::string_view>& lines) {
                                      : arg.substr(tab + 1));
         break;
       }
-      case 't': w.text(arg); break;
-      case 'c': w.close(); break;
-      case 'e': w.empty_element(arg); any = true; break;
-      case 'd': w.declaration(); break;
+      case 't':
+        w.text(arg);
+        break;
+      case 'c':
+        w.close();
+        break;
+      case 'e':
+        w.empty_element(arg);
+        any = true;
+        break;
+      case 'd':
+        w.declaration();
+        break;
       case 's': {
         auto snap = w.str();
-        if (snap.find('<', snap.rfind("?>") == std::string::npos
-                             ? 0
-                             : snap.rfind("?>")) != std::string::npos)
+        if (snap.find(
+              '<', snap.rfind("?>") == std::string::npos ? 0 : snap.rfind("?>"))
+            != std::string::npos)
           fuzz::require_xml(snap);
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   auto out = w.take();

@@ -44,8 +44,7 @@ inline std::vector<std::string_view> split(std::string_view s, char sep) {
 }
 
 /// The first `n - 1` lines of `s` and then the rest (which may hold '\n').
-inline std::vector<std::string_view> fields(std::string_view s,
-                                            std::size_t n) {
+inline std::vector<std::string_view> fields(std::string_view s, std::size_t n) {
   std::vector<std::string_view> out;
   while (out.size() + 1 < n) {
     auto at = s.find('\n');
@@ -164,9 +163,9 @@ private:
   }
 
   void skip_ws() {
-    while (i_ < s_.size()
-           && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n'
-               || s_[i_] == '\r'))
+    while (
+      i_ < s_.size()
+      && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
       ++i_;
   }
 

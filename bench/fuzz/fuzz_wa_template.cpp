@@ -60,8 +60,8 @@ void definition(std::string_view text) {
   auto out = render_wa_template(t.body, values);
   for (auto& key : t.variables)
     check(out.find("{{" + key + "}}") == std::string::npos, "rendered");
-  auto tw = twilio_template_request("https://t", {"AC", "x"}, "f", "t",
-                                    "HX00", values, "", std::chrono::seconds(1));
+  auto tw = twilio_template_request("https://t", {"AC", "x"}, "f", "t", "HX00",
+                                    values, "", std::chrono::seconds(1));
   auto form = parse_form(tw.body);
   check(form.has_value(), "twilio form parses");
   if (!values.empty()) {

@@ -9,7 +9,9 @@
 #define CAF_SUITE call_actor
 
 #include "actors/call.hpp"
+#include "actors/call_protocol.hpp"
 #include "actors/type_ids.hpp"
+#include "tests/support/actor_config.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
@@ -31,11 +33,7 @@ using namespace std::chrono_literals;
 
 using strings = std::vector<std::string>;
 
-struct test_config : caf::actor_system_config {
-  test_config() {
-    add_message_types<caf::id_block::al>();
-  }
-};
+using test_config = al::test::actor_config;
 
 /// Records, in order, what the call actor asks of its socket: "bind",
 /// "play <prompt> <mark>", "clear", "close", "want_all_audio <0|1>".
@@ -45,7 +43,7 @@ public:
   caf::actor_addr bound; // weak: the checkpoint holds this sink
   std::map<audio_ptr, std::string> names;
 
-  void bind(caf::actor call) override {
+  void bind(call_actor call) override {
     bound = call.address();
     events.emplace_back("bind");
   }
@@ -80,7 +78,7 @@ struct fixture : test_coordinator_fixture<test_config> {
   std::shared_ptr<fake_sink> sink = std::make_shared<fake_sink>();
   call_checkpoint_ptr cp = std::make_shared<call_checkpoint>();
   child_spec spec;
-  caf::actor call;
+  call_actor call;
   std::shared_ptr<ending> end;
 
   fixture() {
@@ -127,8 +125,8 @@ struct fixture : test_coordinator_fixture<test_config> {
 
   /// Spawns the call actor from the spec (as the call_manager does) and
   /// lets it initialise.
-  caf::actor start() {
-    auto a = spec.spawn(sys);
+  call_actor start() {
+    auto a = caf::actor_cast<call_actor>(spec.spawn(sys));
     end = std::make_shared<ending>();
     a->attach_functor([e = end](const caf::error& reason) {
       e->ended = true;
@@ -375,6 +373,61 @@ CAF_TEST(caller_activity_cancels_the_silence_count) {
   CAF_CHECK(cp->step == call_step::ask_callback);
 }
 
+CAF_TEST(a_key_that_is_no_deal_answer_counts_the_silence_again) {
+  attach();
+  mark("u1"); // the greeting was heard: the silence count starts
+  take_events();
+  take_writes();
+  elapse(silence_reprompt - 1ms);
+  dtmf("7"); // not a deal type: the dialogue stays, nothing is said
+  CHECK_EVENTS();
+  CHECK_WRITES("call_event"); // dtmf
+  CAF_CHECK(cp->step == call_step::greeting);
+  elapse(1ms);
+  CHECK_EVENTS(); // the count before the key was cancelled
+  // The caller stays silent after the key: the count started again.
+  elapse(silence_reprompt - 2ms);
+  CHECK_EVENTS();
+  elapse(1ms);
+  CHECK_EVENTS("play still_there u2");
+  CHECK_WRITES("call_event", "call_event"); // silence_reprompt, utterance
+  CAF_CHECK(cp->step == call_step::greeting);
+  CAF_CHECK_EQUAL(cp->reprompts, 1);
+}
+
+CAF_TEST(a_key_that_cuts_the_greeting_short_counts_the_silence) {
+  attach();
+  take_events();
+  take_writes();
+  dtmf("4"); // during the greeting: it stops, and the dialogue stays
+  CHECK_EVENTS("clear");
+  CAF_CHECK(!cp->playing);
+  mark("u1"); // Twilio echoes the cleared greeting's mark late
+  CHECK_EVENTS();
+  take_writes();
+  elapse(silence_reprompt - 1ms);
+  CHECK_EVENTS();
+  elapse(1ms);
+  CHECK_EVENTS("play still_there u2");
+  CAF_CHECK(cp->step == call_step::greeting);
+}
+
+CAF_TEST(zero_without_the_settings_still_counts_the_silence) {
+  attach();
+  mark("u1");
+  take_events();
+  take_writes();
+  // DTMF 0 asks for the business's settings first; with no database they
+  // never come, and the caller is not left in silence.
+  dtmf("0");
+  CHECK_EVENTS();
+  CAF_CHECK(cp->transfer_wanted);
+  CAF_CHECK(!cp->transferring);
+  elapse(silence_reprompt);
+  CHECK_EVENTS("play still_there u2");
+  CAF_CHECK(cp->step == call_step::greeting);
+}
+
 CAF_TEST(watchdog_redirects_when_no_stream_starts) {
   for (int i = 0; i < 7; ++i)
     elapse(1000ms);
@@ -416,7 +469,7 @@ CAF_TEST(restarted_actor_continues_from_the_checkpoint) {
   CHECK_EVENTS("bind"); // the same socket, routed to the new actor
   CAF_CHECK_EQUAL(sink->bound, call.address());
   CHECK_WRITES(); // no second call_start, no greeting
-  mark("u2"); // the ask_callback's mark reaches the new actor
+  mark("u2");     // the ask_callback's mark reaches the new actor
   CHECK_EVENTS();
   dtmf("5");
   CHECK_EVENTS("play goodbye u3");

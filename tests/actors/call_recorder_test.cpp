@@ -133,10 +133,10 @@ TEST(call_recorder, two_channels_on_one_timeline_with_barge_in) {
     return channel_level(audio, ch, static_cast<std::size_t>(from_frame) * 160,
                          static_cast<std::size_t>(to_frame) * 160);
   };
-  EXPECT_GT(level(0, 5, 295), 1500);  // the caller, throughout
-  EXPECT_LT(level(1, 5, 45), 150);    // the agent: silent before it spoke
-  EXPECT_GT(level(1, 55, 95), 2000);  // speaking from frame 50
-  EXPECT_LT(level(1, 105, 195), 150); // cut at the barge-in (frame 100)
+  EXPECT_GT(level(0, 5, 295), 1500);   // the caller, throughout
+  EXPECT_LT(level(1, 5, 45), 150);     // the agent: silent before it spoke
+  EXPECT_GT(level(1, 55, 95), 2000);   // speaking from frame 50
+  EXPECT_LT(level(1, 105, 195), 150);  // cut at the barge-in (frame 100)
   EXPECT_GT(level(1, 205, 220), 2000); // the reply: frames 200..225
   EXPECT_LT(level(1, 230, 295), 150);  // then silence again
 }
@@ -195,9 +195,8 @@ TEST(call_recorder, the_cap_finishes_the_recording) {
 }
 
 TEST(call_recorder, a_throwing_sink_is_an_error_not_a_crash) {
-  call_recorder rec{[](int, std::string, bool, int) {
-    throw std::runtime_error{"disk full"};
-  }};
+  call_recorder rec{
+    [](int, std::string, bool, int) { throw std::runtime_error{"disk full"}; }};
   rec.caller_audio(silence(10));
   rec.finish();
   EXPECT_TRUE(rec.finished());

@@ -40,26 +40,26 @@ struct fake_dialer {
   bool fail_next = false; // answer the next dial with a retryable error
 
   campaign_dial_fn fn() {
-    return [this](outbound_dial d,
-                  std::function<void(outbound_dial_result)> done) {
-      outbound_dial_result r;
-      {
-        std::lock_guard<std::mutex> g{mtx};
-        dials.push_back(d);
-        ++per_lead[d.campaign_lead_id];
-        if (fail_next) {
-          fail_next = false;
-          r.error = "HTTP 503";
-          r.retryable = true;
-        } else {
-          ++outstanding;
-          max_outstanding = std::max(max_outstanding, outstanding);
-          r.ok = true;
-          r.call_sid = "CA" + std::to_string(d.campaign_lead_id);
+    return
+      [this](outbound_dial d, std::function<void(outbound_dial_result)> done) {
+        outbound_dial_result r;
+        {
+          std::lock_guard<std::mutex> g{mtx};
+          dials.push_back(d);
+          ++per_lead[d.campaign_lead_id];
+          if (fail_next) {
+            fail_next = false;
+            r.error = "HTTP 503";
+            r.retryable = true;
+          } else {
+            ++outstanding;
+            max_outstanding = std::max(max_outstanding, outstanding);
+            r.ok = true;
+            r.call_sid = "CA" + std::to_string(d.campaign_lead_id);
+          }
         }
-      }
-      done(std::move(r));
-    };
+        done(std::move(r));
+      };
   }
   int count() {
     std::lock_guard<std::mutex> g{mtx};
@@ -82,8 +82,8 @@ config engine_config() {
 
 class CampaignEngine : public ::testing::Test {
 protected:
-  CampaignEngine() : crm(engine_config()) {
-  }
+  CampaignEngine()
+    : crm(engine_config()) {}
 
   void SetUp() override {
     owner = crm.new_token(1, "owner").token;
@@ -121,9 +121,10 @@ protected:
     crm.sql("UPDATE campaigns SET lease_owner = 'test-engine', lease_until ="
             " now() + interval '1 hour' WHERE id = "
             + std::to_string(id));
-    EXPECT_EQ(crm.call("POST", "/api/crm/campaigns/" + std::to_string(id)
-                                 + "/start",
-                       owner)
+    EXPECT_EQ(crm
+                .call("POST",
+                      "/api/crm/campaigns/" + std::to_string(id) + "/start",
+                      owner)
                 .status,
               200);
     spawn(id);
@@ -171,7 +172,7 @@ protected:
   fake_dialer dialer;
   std::shared_ptr<campaign_engine_options> opts;
   std::shared_ptr<campaign_engine_stats> stats;
-  caf::actor actor;
+  campaign_actor actor;
   std::size_t finished_ = 0;
 };
 
@@ -181,10 +182,10 @@ TEST_F(CampaignEngine, NeverMoreThanMaxConcurrentLiveAndCompletes) {
   for (int done = 0; done < 20; ++done) {
     ASSERT_TRUE(eventually([&] { return dialer.count() > done; }, 10s))
       << "dial " << done;
-    auto live = std::stoi(crm.sql(
-      "SELECT count(*) FROM campaign_leads WHERE outcome IN ('dialing',"
-      " 'answered') AND campaign_id = "
-      + std::to_string(id)));
+    auto live = std::stoi(
+      crm.sql("SELECT count(*) FROM campaign_leads WHERE outcome IN ('dialing',"
+              " 'answered') AND campaign_id = "
+              + std::to_string(id)));
     EXPECT_LE(live, 3);
     finish(id, done % 2 ? "completed" : "voicemail");
   }
@@ -200,7 +201,8 @@ TEST_F(CampaignEngine, NeverMoreThanMaxConcurrentLiveAndCompletes) {
   EXPECT_EQ(totals.at("queued").as_int64(), 0);
   // The actor let go of the campaign when it completed.
   EXPECT_EQ(crm.sql("SELECT coalesce(lease_owner, '') FROM campaigns WHERE"
-                    " id = " + std::to_string(id)),
+                    " id = "
+                    + std::to_string(id)),
             "");
 }
 
@@ -219,7 +221,8 @@ TEST_F(CampaignEngine, RetriesANoAnswerOnlyWhenItIsDueAgain) {
   wake_campaigns(id);
   ASSERT_TRUE(eventually([&] { return dialer.count() == 2; }));
   EXPECT_EQ(crm.sql("SELECT attempts_made FROM campaign_leads WHERE"
-                    " campaign_id = " + std::to_string(id)),
+                    " campaign_id = "
+                    + std::to_string(id)),
             "2");
   finish(id, "no_answer", "now() + interval '60 minutes'");
   // Attempts exhausted: nothing can become due, so the campaign is done.
@@ -237,7 +240,8 @@ TEST_F(CampaignEngine, APlacementFailureIsRetriedAfterRetryAfterMin) {
            == "failed";
   }));
   EXPECT_EQ(crm.sql("SELECT last_error FROM campaign_leads WHERE"
-                    " campaign_id = " + std::to_string(id)),
+                    " campaign_id = "
+                    + std::to_string(id)),
             "HTTP 503");
   EXPECT_EQ(crm.sql("SELECT next_attempt_at > now() + interval '4 minutes'"
                     " FROM campaign_leads WHERE campaign_id = "
@@ -252,9 +256,10 @@ TEST_F(CampaignEngine, PausedDialsNothingMore) {
   make_leads(5);
   auto id = start(R"({"name":"c","max_concurrent":1})");
   ASSERT_TRUE(eventually([&] { return dialer.count() == 1; }));
-  ASSERT_EQ(crm.call("POST", "/api/crm/campaigns/" + std::to_string(id)
-                               + "/pause",
-                     owner)
+  ASSERT_EQ(crm
+              .call("POST",
+                    "/api/crm/campaigns/" + std::to_string(id) + "/pause",
+                    owner)
               .status,
             200);
   // The live call finishes after the pause: its slot is free, yet the
@@ -262,7 +267,8 @@ TEST_F(CampaignEngine, PausedDialsNothingMore) {
   finish(id, "completed");
   ASSERT_TRUE(eventually([&] {
     return crm.sql("SELECT coalesce(lease_owner, '') FROM campaigns WHERE"
-                   " id = " + std::to_string(id))
+                   " id = "
+                   + std::to_string(id))
            == "";
   }));
   EXPECT_EQ(dialer.count(), 1);
@@ -271,9 +277,10 @@ TEST_F(CampaignEngine, PausedDialsNothingMore) {
   crm.sql("UPDATE campaigns SET lease_owner = 'test-engine', lease_until ="
           " now() + interval '1 hour' WHERE id = "
           + std::to_string(id));
-  ASSERT_EQ(crm.call("POST", "/api/crm/campaigns/" + std::to_string(id)
-                               + "/start",
-                     owner)
+  ASSERT_EQ(crm
+              .call("POST",
+                    "/api/crm/campaigns/" + std::to_string(id) + "/start",
+                    owner)
               .status,
             200);
   spawn(id);
@@ -319,7 +326,8 @@ TEST_F(CampaignEngine, DoNotContactNumbersAreNeverDialed) {
   EXPECT_TRUE(eventually([&] { return state(id) == "completed"; }));
   EXPECT_EQ(dialer.count(), 1);
   EXPECT_EQ(crm.sql("SELECT count(*) FROM campaign_leads WHERE outcome ="
-                    " 'opted_out' AND campaign_id = " + std::to_string(id)),
+                    " 'opted_out' AND campaign_id = "
+                    + std::to_string(id)),
             "2");
 }
 
@@ -346,7 +354,8 @@ TEST_F(CampaignEngine, ADialWhoseCallbackNeverCameFailsAfterItsLease) {
   ASSERT_TRUE(eventually(
     [&] {
       return crm.sql("SELECT outcome || ':' || last_error FROM campaign_leads"
-                     " WHERE campaign_id = " + std::to_string(id))
+                     " WHERE campaign_id = "
+                     + std::to_string(id))
              == "failed:no status callback";
     },
     10s));
@@ -356,10 +365,11 @@ TEST_F(CampaignEngine, ADialWhoseCallbackNeverCameFailsAfterItsLease) {
 TEST_F(CampaignEngine, TheServiceWideCapHoldsAcrossCampaigns) {
   opts->global_cap = 2;
   make_leads(3, R"(,"tags":["a"])");
-  auto a = start(R"({"name":"a","max_concurrent":5,"lead_filter":{"tags":["a"]}})");
+  auto a
+    = start(R"({"name":"a","max_concurrent":5,"lead_filter":{"tags":["a"]}})");
   auto first = actor;
   ASSERT_TRUE(eventually([&] { return dialer.count() == 2; }));
-  actor = {};
+  actor = nullptr;
   auto b = start(R"({"name":"b","max_concurrent":5})");
   ASSERT_TRUE(more_ticks(5));
   EXPECT_EQ(dialer.count(), 2);

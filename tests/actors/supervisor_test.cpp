@@ -1,12 +1,13 @@
 // actors/supervisor: a domain manager restarts children that die
 // abnormally, forgets children that end normally, and gives up on a child
 // that crash-loops (> max_restarts within the window). CAF's deterministic
-// test coordinator drives every message; no sleeps except where the
-// supervisor's own (real) clock window is the subject.
+// test coordinator drives every message; the restart window is
+// measured on the actor clock, which the tests advance.
 #define CAF_SUITE supervisor
 
 #include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
+#include "tests/support/actor_config.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
@@ -16,18 +17,13 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace {
 
 using namespace al;
 
-struct test_config : caf::actor_system_config {
-  test_config() {
-    add_message_types<caf::id_block::al>();
-  }
-};
+using test_config = al::test::actor_config;
 
 /// A child: doubles ints, quits normally on stop_atom.
 caf::behavior worker(caf::event_based_actor* self) {
@@ -51,7 +47,7 @@ caf::error crash_reason() {
 
 struct fixture : test_coordinator_fixture<test_config> {
   supervision_stats stats{"test"};
-  caf::actor sup;
+  supervisor_actor sup;
 
   explicit fixture(supervisor_options opts = {}) {
     sup = spawn_supervisor(sys, stats, nullptr, opts);
@@ -284,13 +280,12 @@ CAF_TEST(failing_factory_is_a_give_up_not_a_crash) {
 CAF_TEST_FIXTURE_SCOPE_END()
 
 // Restarts older than the window do not count towards giving up. The
-// supervisor measures the window on the steady clock, so this test waits.
+// supervisor measures the window on the actor clock: the test advances it.
 namespace {
 
 struct short_window_fixture : fixture {
   short_window_fixture()
-    : fixture(supervisor_options{2, std::chrono::milliseconds(100)}) {
-  }
+    : fixture(supervisor_options{2, std::chrono::milliseconds(100)}) {}
 };
 
 } // namespace
@@ -305,7 +300,7 @@ CAF_TEST(old_restarts_leave_the_window) {
   kill(current);
   current = seen->last;
   CAF_REQUIRE_EQUAL(seen->restarts, 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  sched.advance_time(std::chrono::milliseconds(150));
   kill(current); // the two earlier restarts are outside the window now
   CAF_CHECK_EQUAL(seen->restarts, 3);
   CAF_CHECK_EQUAL(seen->give_ups, 0);

@@ -13,10 +13,9 @@ namespace {
 
 std::string content(const std::string& summary_json) {
   return json::serialize(json::object{
-    {"choices",
-     json::array{json::object{
-       {"message", json::object{{"role", "assistant"},
-                                {"content", summary_json}}}}}}});
+    {"choices", json::array{json::object{
+                  {"message", json::object{{"role", "assistant"},
+                                           {"content", summary_json}}}}}}});
 }
 
 const std::string good = R"({"summary":"מחפש דירת 4 חדרים בחיפה",
@@ -64,7 +63,8 @@ TEST(after_call_wire, multipart_refuses_what_would_break_the_framing) {
   EXPECT_FALSE(build_multipart({{"a\"b", "x", "", ""}}, "BB"));
   EXPECT_FALSE(build_multipart({{"a", "x", "f\r\nX: y", ""}}, "BB"));
   EXPECT_FALSE(build_multipart({{"", "x", "", ""}}, "BB"));
-  EXPECT_TRUE(build_multipart({{"a", "--B", "", ""}}, "BB")); // not the delimiter
+  EXPECT_TRUE(
+    build_multipart({{"a", "--B", "", ""}}, "BB")); // not the delimiter
   EXPECT_FALSE(transcription_request("x", "", "m", "he", "BB"));
 }
 
@@ -79,16 +79,16 @@ TEST(after_call_wire, transcription_text_reads_text_only) {
   // A huge answer is cut on a character boundary.
   std::string big(10000, 'a');
   big += "ש";
-  auto t = transcription_text(R"({"text":")" + std::string(3999, 'a')
-                              + "ששש\"}");
+  auto t
+    = transcription_text(R"({"text":")" + std::string(3999, 'a') + "ששש\"}");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->size(), 3999u); // the 2-byte letter at 3999..4000 is dropped
   EXPECT_TRUE(transcription_text(R"({"text":")" + big + "\"}"));
 }
 
 TEST(after_call_wire, summary_request_asks_for_the_strict_schema) {
-  auto body = json::parse(summary_schema_request(
-                            "gpt-x", {{"caller", "שלום"}, {"agent", "היי"}}))
+  auto body = json::parse(summary_schema_request("gpt-x", {{"caller", "שלום"},
+                                                           {"agent", "היי"}}))
                 .as_object();
   EXPECT_EQ(body["model"], "gpt-x");
   auto& rf = body["response_format"].as_object();
@@ -175,8 +175,8 @@ TEST(after_call_wire, hostile_summaries_are_refused_with_a_safe_error) {
   };
   EXPECT_TRUE(env_err(R"({"choices":[]})"));
   EXPECT_TRUE(env_err(R"({"choices":[{"message":{"content":null}}]})"));
-  EXPECT_TRUE(env_err(
-    R"({"choices":[{"message":{"content":null,"refusal":"no"}}]})"));
+  EXPECT_TRUE(
+    env_err(R"({"choices":[{"message":{"content":null,"refusal":"no"}}]})"));
   EXPECT_TRUE(env_err("<html>"));
   EXPECT_TRUE(env_err(content("\"just text\"")));
 }

@@ -91,8 +91,8 @@ TEST(base64, empty_is_valid_and_decodes_to_nothing) {
 }
 
 TEST(base64, lengths_not_a_multiple_of_four_are_refused) {
-  for (std::string_view t : {"Z", "Zg", "Zg=", "Zm9vY", "Zm9vYg", "Zm9vYg=",
-                             "Zm9vYmFyZ", "=", "==", "==="}) {
+  for (std::string_view t : {"Z", "Zg", "Zg=", "Zm9vY", "Zm9vYg",
+                             "Zm9vYg=", "Zm9vYmFyZ", "=", "==", "==="}) {
     SCOPED_TRACE(t);
     expect_like_reference(t);
     std::string out;
@@ -177,8 +177,8 @@ TEST(base64, huge_inputs) {
   EXPECT_FALSE(crypto::base64_decode_into(text, out));
   EXPECT_TRUE(out.empty());
   // 4 MiB + 1 character: refused on its length.
-  EXPECT_FALSE(crypto::base64_decode_into(std::string(4 * 1024 * 1024 + 1, 'A'),
-                                          out));
+  EXPECT_FALSE(
+    crypto::base64_decode_into(std::string(4 * 1024 * 1024 + 1, 'A'), out));
 }
 
 TEST(base64, reused_buffers_keep_their_memory) {

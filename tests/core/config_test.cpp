@@ -10,10 +10,10 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <regex>
-#include <sstream>
 #include <map>
 #include <random>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,11 +23,12 @@ namespace {
 using env_map = std::map<std::string, std::string>;
 
 config_result load(const env_map& env) {
-  return load_config([&env](const std::string& k) -> std::optional<std::string> {
-    if (auto i = env.find(k); i != env.end())
-      return i->second;
-    return std::nullopt;
-  });
+  return load_config(
+    [&env](const std::string& k) -> std::optional<std::string> {
+      if (auto i = env.find(k); i != env.end())
+        return i->second;
+      return std::nullopt;
+    });
 }
 
 config loaded(const env_map& env) {
@@ -107,15 +108,17 @@ TEST(config, values_are_read) {
 }
 
 TEST(config, public_base_url_loses_trailing_slashes) {
-  EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "https://al.example.com/"}, {"SECRET_KEY", "0123456789abcdef0123456789abcdef"}})
+  EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "https://al.example.com/"},
+                    {"SECRET_KEY", "0123456789abcdef0123456789abcdef"}})
               .public_base_url,
             "https://al.example.com");
-  EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "https://al.example.com//"}, {"SECRET_KEY", "0123456789abcdef0123456789abcdef"}})
+  EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "https://al.example.com//"},
+                    {"SECRET_KEY", "0123456789abcdef0123456789abcdef"}})
               .public_base_url,
             "https://al.example.com");
-  EXPECT_EQ(loaded({{"PUBLIC_BASE_URL", "http://10.0.0.1:8000"}})
-              .public_base_url,
-            "http://10.0.0.1:8000");
+  EXPECT_EQ(
+    loaded({{"PUBLIC_BASE_URL", "http://10.0.0.1:8000"}}).public_base_url,
+    "http://10.0.0.1:8000");
 }
 
 TEST(config, security_settings) {
@@ -130,17 +133,17 @@ TEST(config, security_settings) {
                       {"SECRET_KEYS_PREVIOUS", "old"}})
               .find("SECRET_KEYS_PREVIOUS"),
             std::string::npos);
-  auto c = loaded({{"PUBLIC_BASE_URL", "https://al.example.com"},
-                   {"SECRET_KEY", "0123456789abcdef0123456789abcdef"},
-                   {"SECRET_KEYS_PREVIOUS",
-                    " 1123456789abcdef0123456789abcdef ,,"
-                    "2123456789abcdef0123456789abcdef"},
-                   {"METRICS_PORT", "9464"},
-                   {"METRICS_TOKEN", "m"},
-                   {"TRUSTED_PROXIES", "10.0.0.2"},
-                   {"AUTH_FAIL_BLOCK_AFTER", "0"},
-                   {"AUDIT_RETENTION_DAYS", "90"},
-                   {"AUDIO_RETENTION_DAYS", "0"}});
+  auto c
+    = loaded({{"PUBLIC_BASE_URL", "https://al.example.com"},
+              {"SECRET_KEY", "0123456789abcdef0123456789abcdef"},
+              {"SECRET_KEYS_PREVIOUS", " 1123456789abcdef0123456789abcdef ,,"
+                                       "2123456789abcdef0123456789abcdef"},
+              {"METRICS_PORT", "9464"},
+              {"METRICS_TOKEN", "m"},
+              {"TRUSTED_PROXIES", "10.0.0.2"},
+              {"AUTH_FAIL_BLOCK_AFTER", "0"},
+              {"AUDIT_RETENTION_DAYS", "90"},
+              {"AUDIO_RETENTION_DAYS", "0"}});
   ASSERT_EQ(c.secret_keys_previous.size(), 2u);
   EXPECT_EQ(c.secret_keys_previous[0], "1123456789abcdef0123456789abcdef");
   EXPECT_EQ(c.metrics_port, std::optional<std::uint16_t>{9464});
@@ -154,9 +157,9 @@ TEST(config, security_settings) {
   EXPECT_EQ(d.trusted_proxies.size(), 2u);
   EXPECT_EQ(d.auth_fail_block_after, 20);
   EXPECT_EQ(d.audio_retention_days, 365);
-  EXPECT_NE(error_of({{"AUDIO_RETENTION_DAYS", "-1"}})
-              .find("AUDIO_RETENTION_DAYS"),
-            std::string::npos);
+  EXPECT_NE(
+    error_of({{"AUDIO_RETENTION_DAYS", "-1"}}).find("AUDIO_RETENTION_DAYS"),
+    std::string::npos);
   EXPECT_EQ(loaded({{"METRICS_PORT", "0"}}).metrics_port,
             std::optional<std::uint16_t>{0});
   EXPECT_NE(error_of({{"METRICS_PORT", "70000"}}).find("METRICS_PORT"),
@@ -283,8 +286,7 @@ TEST(dotenv, comments_quotes_and_export) {
                         "CRLF=windows\r\n"
                         "URL=postgresql://u@h:5432/db?x=1\n");
   using env_file = std::map<std::string, std::string>;
-  ASSERT_TRUE(std::holds_alternative<env_file>(r))
-    << std::get<std::string>(r);
+  ASSERT_TRUE(std::holds_alternative<env_file>(r)) << std::get<std::string>(r);
   auto& m = std::get<0>(r);
   EXPECT_EQ(m.size(), 8u);
   EXPECT_EQ(m.at("PORT"), "6000");
@@ -418,11 +420,11 @@ TEST(form, text_form_refuses_nul_and_invalid_utf8) {
 }
 
 TEST(form, encode_round_trips) {
-  std::vector<form_params::value_type> items{
-    {"Body", "שלום & welcome = 100% +1"},
-    {"To", "whatsapp:+972501234567"},
-    {"empty", ""},
-    {"Body", "second"}};
+  std::vector<form_params::value_type> items{{"Body",
+                                              "שלום & welcome = 100% +1"},
+                                             {"To", "whatsapp:+972501234567"},
+                                             {"empty", ""},
+                                             {"Body", "second"}};
   auto text = encode_form(items);
   EXPECT_EQ(text.find(' '), std::string::npos) << text;
   auto back = parse_form(text);
@@ -506,11 +508,11 @@ TEST(json, deep_nesting_is_an_error_not_a_crash) {
 TEST(json, invalid_utf8_is_an_error) {
   json_doc doc;
   EXPECT_FALSE(doc.parse("{\"a\":\"\xff\"}"));
-  EXPECT_FALSE(doc.parse("{\"a\":\"\xc3\"}"));     // truncated sequence
+  EXPECT_FALSE(doc.parse("{\"a\":\"\xc3\"}"));         // truncated sequence
   EXPECT_FALSE(doc.parse("{\"a\":\"\xed\xa0\x80\"}")); // surrogate
-  EXPECT_TRUE(doc.parse("{\"a\":\"\xd7\xa9\"}"));   // valid Hebrew
+  EXPECT_TRUE(doc.parse("{\"a\":\"\xd7\xa9\"}"));      // valid Hebrew
   EXPECT_FALSE(valid_utf8("\xff"));
-  EXPECT_FALSE(valid_utf8("ab\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(valid_utf8("ab\xc0\xaf")); // overlong '/'
   EXPECT_TRUE(valid_utf8("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"));
   EXPECT_TRUE(valid_utf8(""));
 }
@@ -551,10 +553,13 @@ std::string unhex(const std::string& hex) {
 }
 
 TEST(crypto, base64_rfc4648_vectors) {
-  const std::pair<const char*, const char*> v[] = {
-    {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},
-    {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
-    {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> v[] = {{"", ""},
+                                                   {"f", "Zg=="},
+                                                   {"fo", "Zm8="},
+                                                   {"foo", "Zm9v"},
+                                                   {"foob", "Zm9vYg=="},
+                                                   {"fooba", "Zm9vYmE="},
+                                                   {"foobar", "Zm9vYmFy"}};
   for (auto& [plain, enc] : v) {
     EXPECT_EQ(crypto::base64_encode(plain), enc);
     EXPECT_EQ(crypto::base64_decode(enc).value_or("<invalid>"), plain);
@@ -584,9 +589,8 @@ TEST(crypto, base64_round_trips_binary) {
 }
 
 TEST(crypto, base64_rejects_invalid_input) {
-  for (const char* bad :
-       {"Zg=", "Z", "Zg=a", "Z===", "====", "Zm9v!A==", "Zg==Zg==",
-        "Zm9v\n", " Zm9v", "Zm9-", "Zm9_"}) {
+  for (const char* bad : {"Zg=", "Z", "Zg=a", "Z===", "====", "Zm9v!A==",
+                          "Zg==Zg==", "Zm9v\n", " Zm9v", "Zm9-", "Zm9_"}) {
     SCOPED_TRACE(bad);
     EXPECT_FALSE(crypto::base64_decode(bad));
     std::string out;
@@ -606,12 +610,12 @@ TEST(crypto, base64url_has_no_padding_or_unsafe_chars) {
 }
 
 TEST(crypto, hmac_sha1_rfc2202) {
-  EXPECT_EQ(crypto::to_hex(crypto::hmac_sha1(std::string(20, '\x0b'),
-                                             "Hi There")),
-            "b617318655057264e28bc0b6fb378c8ef146be00");
-  EXPECT_EQ(crypto::to_hex(
-              crypto::hmac_sha1("Jefe", "what do ya want for nothing?")),
-            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+  EXPECT_EQ(
+    crypto::to_hex(crypto::hmac_sha1(std::string(20, '\x0b'), "Hi There")),
+    "b617318655057264e28bc0b6fb378c8ef146be00");
+  EXPECT_EQ(
+    crypto::to_hex(crypto::hmac_sha1("Jefe", "what do ya want for nothing?")),
+    "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
   EXPECT_EQ(crypto::to_hex(crypto::hmac_sha1(
               std::string(80, '\xaa'),
               "Test Using Larger Than Block-Size Key - Hash Key First")),
@@ -619,12 +623,12 @@ TEST(crypto, hmac_sha1_rfc2202) {
 }
 
 TEST(crypto, hmac_sha256_rfc4231) {
-  EXPECT_EQ(crypto::to_hex(crypto::hmac_sha256(std::string(20, '\x0b'),
-                                               "Hi There")),
-            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
-  EXPECT_EQ(crypto::to_hex(
-              crypto::hmac_sha256("Jefe", "what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(
+    crypto::to_hex(crypto::hmac_sha256(std::string(20, '\x0b'), "Hi There")),
+    "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(
+    crypto::to_hex(crypto::hmac_sha256("Jefe", "what do ya want for nothing?")),
+    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   EXPECT_EQ(crypto::to_hex(crypto::hmac_sha256(
               std::string(131, '\xaa'),
               "Test Using Larger Than Block-Size Key - Hash Key First")),

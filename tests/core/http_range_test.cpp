@@ -11,8 +11,8 @@ namespace {
 
 using kind = range_request::kind;
 
-void expect_partial(std::string_view h, std::uint64_t size,
-                    std::uint64_t first, std::uint64_t last) {
+void expect_partial(std::string_view h, std::uint64_t size, std::uint64_t first,
+                    std::uint64_t last) {
   auto r = parse_range(h, size);
   ASSERT_EQ(r.what, kind::partial) << h;
   EXPECT_EQ(r.range.first, first) << h;
@@ -66,31 +66,31 @@ TEST(http_range, unsatisfiable) {
 TEST(http_range, ignored_headers_mean_the_whole_body) {
   expect_whole("");
   expect_whole("   ");
-  expect_whole("bytes");          // missing '='
-  expect_whole("bytes 0-1");      // missing '='
-  expect_whole("bytes=");         // empty spec
-  expect_whole("bytes=-");        // neither position
-  expect_whole("bytes=5-1");      // reversed
-  expect_whole("items=0-1");      // another unit
+  expect_whole("bytes");     // missing '='
+  expect_whole("bytes 0-1"); // missing '='
+  expect_whole("bytes=");    // empty spec
+  expect_whole("bytes=-");   // neither position
+  expect_whole("bytes=5-1"); // reversed
+  expect_whole("items=0-1"); // another unit
   expect_whole("byte=0-1");
   expect_whole("bytesx=0-1");
   expect_whole("=0-1");
-  expect_whole("bytes=0-1,5-6");  // multi-range
+  expect_whole("bytes=0-1,5-6"); // multi-range
   expect_whole("bytes=0-1,");
   expect_whole("bytes=-1,-2");
-  expect_whole("bytes= 0-1");     // spaces inside
+  expect_whole("bytes= 0-1"); // spaces inside
   expect_whole("bytes=0 -1");
   expect_whole("bytes=0- 1");
-  expect_whole("bytes=+1-2");     // signs
+  expect_whole("bytes=+1-2"); // signs
   expect_whole("bytes=-+5");
   expect_whole("bytes=--5");
   expect_whole("bytes=1--5");
-  expect_whole("bytes=0x10-20");  // not decimal
+  expect_whole("bytes=0x10-20"); // not decimal
   expect_whole("bytes=1.5-2");
   expect_whole("bytes=a-b");
   expect_whole("bytes==0-1");
   expect_whole(std::string_view{"bytes=0\0-1", 10}); // NUL inside
-  expect_whole("bytes=٣-٤");      // non-ASCII digits
+  expect_whole("bytes=٣-٤");                         // non-ASCII digits
 }
 
 TEST(http_range, huge_numbers_saturate_without_overflow) {

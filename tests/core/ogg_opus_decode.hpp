@@ -67,11 +67,12 @@ inline decoded_audio decode_ogg_opus(const std::string& bytes) {
     streams = static_cast<unsigned char>(head[19]);
     coupled = static_cast<unsigned char>(head[20]);
     for (int c = 0; c < channels; ++c)
-      mapping[c] = static_cast<unsigned char>(head[21 + static_cast<std::size_t>(c)]);
+      mapping[c]
+        = static_cast<unsigned char>(head[21 + static_cast<std::size_t>(c)]);
   }
   int err = 0;
-  OpusMSDecoder* dec = opus_multistream_decoder_create(
-    8000, channels, streams, coupled, mapping, &err);
+  OpusMSDecoder* dec = opus_multistream_decoder_create(8000, channels, streams,
+                                                       coupled, mapping, &err);
   if (!dec || err != OPUS_OK)
     return out;
   std::vector<std::int16_t> frame(static_cast<std::size_t>(960 * channels));
@@ -83,14 +84,14 @@ inline decoded_audio decode_ogg_opus(const std::string& bytes) {
       opus_multistream_decoder_destroy(dec);
       return out;
     }
-    out.pcm.insert(out.pcm.end(), frame.begin(),
-                   frame.begin() + n * channels);
+    out.pcm.insert(out.pcm.end(), frame.begin(), frame.begin() + n * channels);
   }
   opus_multistream_decoder_destroy(dec);
   out.channels = channels;
   auto skip = static_cast<std::size_t>(preskip / 6 * channels);
   out.pcm.erase(out.pcm.begin(),
-                out.pcm.begin() + static_cast<long>(std::min(skip, out.pcm.size())));
+                out.pcm.begin()
+                  + static_cast<long>(std::min(skip, out.pcm.size())));
   return out;
 }
 
@@ -100,9 +101,9 @@ inline double channel_level(const decoded_audio& a, int ch, std::size_t from,
   double sum = 0;
   std::size_t n = 0;
   for (std::size_t i = from; i < to && i < a.samples(); ++i, ++n)
-    sum += std::abs(static_cast<int>(
-      a.pcm[i * static_cast<std::size_t>(a.channels)
-            + static_cast<std::size_t>(ch)]));
+    sum += std::abs(
+      static_cast<int>(a.pcm[i * static_cast<std::size_t>(a.channels)
+                             + static_cast<std::size_t>(ch)]));
   return n ? sum / static_cast<double>(n) : 0;
 }
 

@@ -14,8 +14,8 @@
 #include <opus/opus_multistream.h>
 
 #include <cmath>
-#include <iostream>
 #include <cstdint>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -66,7 +66,8 @@ struct collected {
 
 std::uint16_t le16(const std::string& s, std::size_t at) {
   return static_cast<std::uint16_t>(static_cast<unsigned char>(s[at])
-                                    | static_cast<unsigned char>(s[at + 1]) << 8);
+                                    | static_cast<unsigned char>(s[at + 1])
+                                        << 8);
 }
 
 std::uint32_t le32(const std::string& s, std::size_t at) {
@@ -171,8 +172,8 @@ TEST(ogg_opus, mono_stream_has_head_eos_and_exact_duration) {
   auto& head = pages[0].body;
   ASSERT_GE(head.size(), 19u);
   EXPECT_EQ(head.substr(0, 8), "OpusHead");
-  EXPECT_EQ(static_cast<int>(head[9]), 1);   // channels
-  EXPECT_EQ(le32(head, 12), 8000u);          // input sample rate
+  EXPECT_EQ(static_cast<int>(head[9]), 1); // channels
+  EXPECT_EQ(le32(head, 12), 8000u);        // input sample rate
   auto preskip = le16(head, 10);
   EXPECT_EQ(pages[1].body.substr(0, 8), "OpusTags");
   EXPECT_NE(pages[1].body.find("AgentLocator"), std::string::npos);
@@ -299,7 +300,8 @@ TEST(ogg_opus, errors_are_values) {
   EXPECT_FALSE(uneven.ok());
 
   // A throwing page sink fails the encoder instead of unwinding through C.
-  ogg_opus_encoder throwing{[](std::string_view) { throw std::runtime_error{"x"}; }};
+  ogg_opus_encoder throwing{
+    [](std::string_view) { throw std::runtime_error{"x"}; }};
   auto audio = speechlike(1.0);
   bool wrote = throwing.write_mulaw(audio);
   bool finished = throwing.finish();

@@ -59,16 +59,15 @@ TEST(realtime_wire, ga_session_update_uses_audio_pcmu) {
 }
 
 TEST(realtime_wire, tools_have_json_schema_parameters) {
-  auto session
-    = obj(realtime_session_update({}))["session"].as_object();
+  auto session = obj(realtime_session_update({}))["session"].as_object();
   std::map<std::string, json::object> tools;
   for (auto& t : session["tools"].as_array()) {
     auto o = t.as_object();
     EXPECT_EQ(o["type"], "function");
     tools[json::value_to<std::string>(o["name"])] = o;
   }
-  auto lead = tools["save_lead"]["parameters"].as_object()["properties"]
-                .as_object();
+  auto lead
+    = tools["save_lead"]["parameters"].as_object()["properties"].as_object();
   for (auto key : {"name", "deal", "city", "rooms", "budget", "notes"})
     EXPECT_TRUE(lead.contains(key)) << key;
   EXPECT_EQ(tools["book_appointment"]["parameters"].as_object()["required"],
@@ -126,9 +125,8 @@ TEST(realtime_wire, both_audio_event_names_parse_the_same) {
   }
   for (auto type : {"response.audio_transcript.done",
                     "response.output_audio_transcript.done"}) {
-    ASSERT_TRUE(p.parse(std::string(R"({"type":")") + type
-                          + R"(","transcript":"שלום"})",
-                        ev));
+    ASSERT_TRUE(p.parse(
+      std::string(R"({"type":")") + type + R"(","transcript":"שלום"})", ev));
     EXPECT_EQ(ev.kind, realtime_kind::agent_transcript);
     EXPECT_EQ(ev.transcript, "שלום");
   }
@@ -164,10 +162,11 @@ TEST(realtime_wire, other_server_events) {
   EXPECT_EQ(ev.kind, realtime_kind::response_done);
   EXPECT_EQ(ev.response_id, "r2");
   EXPECT_EQ(ev.status, "cancelled");
-  ASSERT_TRUE(p.parse(R"({"type":"error","error":{"type":"invalid_request_error",)"
-                      R"("code":"response_cancel_not_active","message":"m",)"
-                      R"("event_id":"al_cancel_1"}})",
-                      ev));
+  ASSERT_TRUE(
+    p.parse(R"({"type":"error","error":{"type":"invalid_request_error",)"
+            R"("code":"response_cancel_not_active","message":"m",)"
+            R"("event_id":"al_cancel_1"}})",
+            ev));
   EXPECT_EQ(ev.kind, realtime_kind::error);
   EXPECT_EQ(ev.error_code, "response_cancel_not_active");
   EXPECT_EQ(ev.error_event_id, "al_cancel_1");
@@ -212,8 +211,7 @@ TEST(realtime_wire, appointment_arguments) {
             "");
   EXPECT_FALSE(a.local);
   EXPECT_EQ(a.address, "א");
-  EXPECT_EQ(realtime_appointment_args(R"({"starts_at":"2030-01-02T10:00"})",
-                                      a),
+  EXPECT_EQ(realtime_appointment_args(R"({"starts_at":"2030-01-02T10:00"})", a),
             "");
   EXPECT_TRUE(a.local);
   EXPECT_NE(realtime_appointment_args(R"({"starts_at":"tomorrow"})", a), "");
@@ -222,9 +220,8 @@ TEST(realtime_wire, appointment_arguments) {
   EXPECT_EQ(realtime_whatsapp_text(R"({"text":"שלום"})", text), "");
   EXPECT_EQ(text, "שלום");
   EXPECT_NE(realtime_whatsapp_text(R"({"text":""})", text), "");
-  EXPECT_NE(realtime_whatsapp_text(R"({"text":")" + std::string(2000, 'a')
-                                     + "\"}",
-                                   text),
+  EXPECT_NE(realtime_whatsapp_text(
+              R"({"text":")" + std::string(2000, 'a') + "\"}", text),
             "");
 }
 
@@ -245,13 +242,15 @@ TEST(realtime_wire, summary_request_and_response) {
   // Long transcripts keep their end.
   std::vector<transcript_line> many(2000, {"caller", "abcdefghij"});
   many.push_back({"agent", "THE END"});
-  auto big = obj(summary_request("m", many))["messages"].as_array()[1]
+  auto big = obj(summary_request("m", many))["messages"]
+               .as_array()[1]
                .as_object()["content"]
                .as_string();
   EXPECT_LE(big.size(), 12000u);
   EXPECT_NE(std::string_view{big}.find("THE END"), std::string_view::npos);
-  EXPECT_EQ(summary_text(R"({"choices":[{"message":{"content":"  סיכום \n"}}]})"),
-            "סיכום");
+  EXPECT_EQ(
+    summary_text(R"({"choices":[{"message":{"content":"  סיכום \n"}}]})"),
+    "סיכום");
   EXPECT_FALSE(summary_text(R"({"choices":[]})"));
   EXPECT_FALSE(summary_text(R"({"choices":[{"message":{"content":" "}}]})"));
   EXPECT_FALSE(summary_text("<html>"));

@@ -48,10 +48,11 @@ TEST(StreamTicket, ForgeriesAreRefused) {
   EXPECT_FALSE(verify_stream_ticket("", text, now));
   // Another business, token, role or expiry under the same MAC.
   auto mac = text.substr(text.rfind('.') + 1);
-  for (auto forged : {"st1.8.42.agent.1700000060.", "st1.7.43.agent.1700000060.",
-                      "st1.7.42.owner.1700000060.", "st1.7.42.admin.1700000060.",
-                      "st1.7.42.agent.1800000060.", "st2.7.42.agent.1700000060.",
-                      "st1.07.42.agent.1700000060."})
+  for (auto forged :
+       {"st1.8.42.agent.1700000060.", "st1.7.43.agent.1700000060.",
+        "st1.7.42.owner.1700000060.", "st1.7.42.admin.1700000060.",
+        "st1.7.42.agent.1800000060.", "st2.7.42.agent.1700000060.",
+        "st1.07.42.agent.1700000060."})
     EXPECT_FALSE(verify_stream_ticket("key", forged + mac, now)) << forged;
   // Every single changed character.
   for (std::size_t i = 0; i < text.size(); ++i) {

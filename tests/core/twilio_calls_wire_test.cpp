@@ -39,7 +39,8 @@ TEST(twilio_calls_wire, the_create_form_names_every_callback) {
                                       {"ACabc", "tok"}, urls, spec,
                                       std::chrono::seconds(15));
   EXPECT_EQ(r.method, "POST");
-  EXPECT_EQ(r.url, "https://api.twilio.com/2010-04-01/Accounts/ACabc/Calls.json");
+  EXPECT_EQ(r.url,
+            "https://api.twilio.com/2010-04-01/Accounts/ACabc/Calls.json");
   EXPECT_EQ(header(r, "Authorization"),
             "Basic " + crypto::base64_encode("ACabc:tok"));
   EXPECT_EQ(header(r, "Content-Type"), "application/x-www-form-urlencoded");
@@ -79,7 +80,8 @@ TEST(twilio_calls_wire, create_answers) {
   EXPECT_EQ(ok.status, "queued");
 
   auto bad = parse_twilio_call_create(answer(
-    400, R"({"code":21211,"message":"Invalid 'To' Phone Number","status":400})"));
+    400,
+    R"({"code":21211,"message":"Invalid 'To' Phone Number","status":400})"));
   EXPECT_FALSE(bad.ok);
   EXPECT_FALSE(bad.retryable);
   EXPECT_EQ(bad.error, "Invalid 'To' Phone Number");
@@ -102,8 +104,8 @@ TEST(twilio_calls_wire, create_answers) {
   EXPECT_EQ(t.error, "twilio timed out");
 
   // 2xx without a sid may have placed the call: not ok, not retried.
-  for (auto body : {"", "{}", R"({"sid":17})", "[1]", "null",
-                    R"({"sid":""})"}) {
+  for (auto body :
+       {"", "{}", R"({"sid":17})", "[1]", "null", R"({"sid":""})"}) {
     auto r = parse_twilio_call_create(answer(201, body));
     EXPECT_FALSE(r.ok) << body;
     EXPECT_FALSE(r.retryable) << body;
@@ -147,9 +149,9 @@ TEST(twilio_calls_wire, status_and_amd_callbacks) {
   EXPECT_EQ(e.status, call_progress::no_answer);
   EXPECT_EQ(e.duration_s, 0);
   EXPECT_EQ(e.by, answered_by::machine_end_beep);
-  for (auto bad : {"CallStatus=busy", "CallSid=CA1", "CallSid=&CallStatus=busy",
-                   "CallSid=CA%0A1&CallStatus=busy",
-                   "CallSid=CA%2F1&CallStatus=busy"})
+  for (auto bad :
+       {"CallStatus=busy", "CallSid=CA1", "CallSid=&CallStatus=busy",
+        "CallSid=CA%0A1&CallStatus=busy", "CallSid=CA%2F1&CallStatus=busy"})
     EXPECT_TRUE(std::holds_alternative<std::string>(
       parse_call_status_event(*parse_form(bad))))
       << bad;
@@ -162,8 +164,8 @@ TEST(twilio_calls_wire, status_and_amd_callbacks) {
   EXPECT_EQ(odd.duration_s, -1);
   EXPECT_EQ(odd.by, answered_by::none);
 
-  auto amd = std::get<amd_event>(parse_amd_event(*parse_form(
-    "CallSid=CA2&AnsweredBy=human&MachineDetectionDuration=2300")));
+  auto amd = std::get<amd_event>(parse_amd_event(
+    *parse_form("CallSid=CA2&AnsweredBy=human&MachineDetectionDuration=2300")));
   EXPECT_EQ(amd.by, answered_by::human);
   EXPECT_EQ(amd.detection_ms, 2300);
   EXPECT_TRUE(std::holds_alternative<std::string>(
@@ -184,10 +186,9 @@ TEST(twilio_calls_wire, status_and_amd_callbacks) {
 
 TEST(twilio_calls_wire, updates_of_a_live_call) {
   auto twiml = say_hangup_twiml("שלום <b>&\x01", "Google.he-IL-Standard-A");
-  EXPECT_EQ(twiml,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say"
-            " voice=\"Google.he-IL-Standard-A\" language=\"he-IL\">שלום"
-            " &lt;b&gt;&amp;</Say><Hangup/></Response>");
+  EXPECT_EQ(twiml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say"
+                   " voice=\"Google.he-IL-Standard-A\" language=\"he-IL\">שלום"
+                   " &lt;b&gt;&amp;</Say><Hangup/></Response>");
   EXPECT_EQ(say_hangup_twiml("  ", ""),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/>"
             "</Response>");
@@ -197,15 +198,15 @@ TEST(twilio_calls_wire, updates_of_a_live_call) {
   EXPECT_EQ(msg.url,
             "https://api.twilio.com/2010-04-01/Accounts/ACa/Calls/CA9.json");
   EXPECT_EQ(form_of(msg).value_or("Twiml"), "<Response/>");
-  auto hang = twilio_call_hangup_request("https://api.twilio.com",
-                                         {"ACa", "t"}, "CA/9",
-                                         std::chrono::seconds(5));
+  auto hang = twilio_call_hangup_request("https://api.twilio.com", {"ACa", "t"},
+                                         "CA/9", std::chrono::seconds(5));
   EXPECT_EQ(hang.url,
             "https://api.twilio.com/2010-04-01/Accounts/ACa/Calls/CA%2F9.json");
   EXPECT_EQ(form_of(hang).value_or("Status"), "completed");
 }
 
-// -- intake --------------------------------------------------------------------
+// -- intake
+// --------------------------------------------------------------------
 
 namespace {
 
@@ -218,9 +219,9 @@ std::variant<intake_input, std::string> intake(const std::string& text) {
 } // namespace
 
 TEST(intake_input, a_form_post) {
-  auto in = std::get<intake_input>(intake(
-    R"({"name":"  דנה ","phone":"050-111-2233","message":"שלום",)"
-    R"("listing_ref":"Y2-77","source":null})"));
+  auto in = std::get<intake_input>(
+    intake(R"({"name":"  דנה ","phone":"050-111-2233","message":"שלום",)"
+           R"("listing_ref":"Y2-77","source":null})"));
   EXPECT_EQ(in.name, "דנה");
   EXPECT_EQ(in.phone, "+972501112233");
   EXPECT_EQ(in.source, "web_form");

@@ -59,8 +59,7 @@ TEST(TwilioSignature, RepeatedKeysSortValues) {
 TEST(TwilioSignature, ParamOrderDoesNotMatter) {
   auto items = doc_params().items();
   std::reverse(items.begin(), items.end());
-  EXPECT_TRUE(verify_twilio_signature("12345", doc_url,
-                                      form_params{items},
+  EXPECT_TRUE(verify_twilio_signature("12345", doc_url, form_params{items},
                                       "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
 }
 
@@ -72,8 +71,8 @@ TEST(TwilioSignature, UnicodeValuesAndNames) {
                           "\xD7\x9C\xD7\x9D \xF0\x9F\x91\x8B"}}};
   auto url = "https://mycompany.com/myapp.php";
   EXPECT_EQ(twilio_signature("12345", url, p), "EcA4miIIAmg8nbWrGG7wpjUAbus=");
-  EXPECT_TRUE(verify_twilio_signature("12345", url, p,
-                                      "EcA4miIIAmg8nbWrGG7wpjUAbus="));
+  EXPECT_TRUE(
+    verify_twilio_signature("12345", url, p, "EcA4miIIAmg8nbWrGG7wpjUAbus="));
 }
 
 TEST(TwilioSignature, RemovesPortOnHttps) {
@@ -105,23 +104,23 @@ TEST(TwilioSignature, WssUpgradeUsesPort443) {
   auto url = "wss://h.example/ws/twilio-media";
   form_params none;
   EXPECT_EQ(twilio_signature("tok", url, none), "tQclN/qEsDRfysjyZyKlPqTmoP8=");
-  EXPECT_TRUE(verify_twilio_signature("tok", url, none,
-                                      "tQclN/qEsDRfysjyZyKlPqTmoP8="));
-  EXPECT_TRUE(verify_twilio_signature("tok", url, none,
-                                      "9ygXB+CmZfK+Ltjc3g4MbgZtlmY="));
+  EXPECT_TRUE(
+    verify_twilio_signature("tok", url, none, "tQclN/qEsDRfysjyZyKlPqTmoP8="));
+  EXPECT_TRUE(
+    verify_twilio_signature("tok", url, none, "9ygXB+CmZfK+Ltjc3g4MbgZtlmY="));
   // Signed with :80 is not a default-port variant of wss.
-  EXPECT_FALSE(verify_twilio_signature("tok", url, none,
-                                       "wrmLRNMI+1ZRdPIWJLSIxRkL0xo="));
+  EXPECT_FALSE(
+    verify_twilio_signature("tok", url, none, "wrmLRNMI+1ZRdPIWJLSIxRkL0xo="));
 }
 
 TEST(TwilioSignature, LocalBaseWithPort) {
   form_params p{{{"To", "+97231234567"}}};
   auto url = "http://127.0.0.1:5000/webhook/incoming_call";
-  EXPECT_TRUE(verify_twilio_signature("tok", url, p,
-                                      "jhz9Q7Sx25kidj50LPRcMPQSbUQ="));
+  EXPECT_TRUE(
+    verify_twilio_signature("tok", url, p, "jhz9Q7Sx25kidj50LPRcMPQSbUQ="));
   // twilio-python also accepts the port-less form.
-  EXPECT_TRUE(verify_twilio_signature("tok", url, p,
-                                      "HMBjmywrv76VO4aB8XLW0q6aeOo="));
+  EXPECT_TRUE(
+    verify_twilio_signature("tok", url, p, "HMBjmywrv76VO4aB8XLW0q6aeOo="));
 }
 
 TEST(TwilioSignature, Rejections) {
@@ -132,8 +131,9 @@ TEST(TwilioSignature, Rejections) {
   EXPECT_FALSE(verify_twilio_signature(
     "12345", "https://mycompany.com/myapp.php?foo=1&bar=3", doc_params(),
     good));
-  EXPECT_FALSE(verify_twilio_signature("12345", "http://mycompany.com/myapp.php"
-                                                "?foo=1&bar=2",
+  EXPECT_FALSE(verify_twilio_signature("12345",
+                                       "http://mycompany.com/myapp.php"
+                                       "?foo=1&bar=2",
                                        doc_params(), good));
   auto extra = doc_params().items();
   extra.emplace_back("Extra", "");
@@ -165,7 +165,8 @@ TEST(TwilioSignature, PortHelpers) {
   EXPECT_EQ(url_without_port("not a url"), "not a url");
   EXPECT_EQ(url_with_default_port("https://h.example/a?x=1:2"),
             "https://h.example:443/a?x=1:2");
-  EXPECT_EQ(url_with_default_port("HTTPS://h.example"), "HTTPS://h.example:443");
+  EXPECT_EQ(url_with_default_port("HTTPS://h.example"),
+            "HTTPS://h.example:443");
   EXPECT_EQ(url_with_default_port("http://h.example/a"),
             "http://h.example:80/a");
   EXPECT_EQ(url_with_default_port("wss://h/ws"), "wss://h:443/ws");
@@ -177,9 +178,10 @@ TEST(TwilioSignature, PortHelpers) {
 
 TEST(TwilioSignatureJson, TwilioPythonBodyVector) {
   auto body = R"({"property": "value", "boolean": true})";
-  auto url = std::string{doc_url}
-             + "&bodySHA256="
-               "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+  auto url
+    = std::string{doc_url}
+      + "&bodySHA256="
+        "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
   EXPECT_EQ(crypto::to_hex(crypto::sha256(body)),
             "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620");
   EXPECT_TRUE(verify_twilio_signature_json("12345", url, body,

@@ -26,10 +26,12 @@ TEST(XmlWriter, EscapesTextAndAttributes) {
 
 TEST(XmlWriter, ControlCharactersAndInvalidUtf8) {
   xml_writer w;
-  std::string hostile{"a\x00" "b\x01\x08\x0B\x0C\x1F" "c\td\ne\rf", 15};
+  std::string hostile{"a\x00"
+                      "b\x01\x08\x0B\x0C\x1F"
+                      "c\td\ne\rf",
+                      15};
   w.open("r").attr("v", hostile).text(hostile);
-  EXPECT_EQ(w.take(),
-            "<r v=\"abc&#9;d&#10;e&#13;f\">abc\td\ne&#13;f</r>");
+  EXPECT_EQ(w.take(), "<r v=\"abc&#9;d&#10;e&#13;f\">abc\td\ne&#13;f</r>");
   xml_writer u;
   // Lone continuation byte, truncated sequence, overlong '/', a surrogate,
   // U+FFFF; Hebrew and an emoji are kept.
@@ -37,22 +39,22 @@ TEST(XmlWriter, ControlCharactersAndInvalidUtf8) {
                    + "\xF0\x9F\x91\x8B");
   EXPECT_EQ(u.take(), "<r>\xEF\xBF\xBD|\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD|"
                       "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD||"
-                      + shalom + "\xF0\x9F\x91\x8B</r>");
+                        + shalom + "\xF0\x9F\x91\x8B</r>");
 }
 
 TEST(XmlWriter, MisuseStillYieldsWellFormedXml) {
   xml_writer w;
-  w.text("outside").close();       // nothing open: ignored
+  w.text("outside").close(); // nothing open: ignored
   w.open("1bad name<").attr("a b", "1").attr("a_b", "2");
-  w.text("t").attr("late", "x");   // attribute after content: ignored
+  w.text("t").attr("late", "x"); // attribute after content: ignored
   w.open("");
   EXPECT_EQ(w.str(), R"(<_bad_name_ a_b="1">t<_/></_bad_name_>)");
-  w.close().close().close();       // extra close: ignored
+  w.close().close().close();                         // extra close: ignored
   w.open("second").attr("x", "1").text("y").close(); // second root: ignored
   w.text("tail");
-  w.declaration();                 // too late: ignored
+  w.declaration(); // too late: ignored
   EXPECT_EQ(w.take(), R"(<_bad_name_ a_b="1">t<_/></_bad_name_>)");
-  EXPECT_EQ(w.take(), "");         // take() resets
+  EXPECT_EQ(w.take(), ""); // take() resets
 }
 
 TEST(XmlWriter, StrClosesOpenElementsWithoutConsuming) {
@@ -64,7 +66,10 @@ TEST(XmlWriter, StrClosesOpenElementsWithoutConsuming) {
 }
 
 TEST(XmlClean, KeepsOnlyXmlCharacters) {
-  EXPECT_EQ(xml_clean(std::string{"a\x00\x1b" "b", 4}), "ab");
+  EXPECT_EQ(xml_clean(std::string{"a\x00\x1b"
+                                  "b",
+                                  4}),
+            "ab");
   EXPECT_EQ(xml_clean(shalom + "<&>"), shalom + "<&>");
   EXPECT_EQ(xml_clean("\xFF"), "\xEF\xBF\xBD");
 }
@@ -73,15 +78,16 @@ TEST(Twiml, ConnectStreamHttps) {
   url_builder u{"https://host.example/"};
   auto t = connect_stream_twiml(u, {{"call_token", "abc"}, {"tenant", "7"}});
   ASSERT_TRUE(t);
-  EXPECT_EQ(*t,
-            decl
-              + R"(<Response><Connect action="https://host.example/webhook/stream_ended">)"
-                R"(<Stream url="wss://host.example/ws/twilio-media" )"
-                R"(statusCallback="https://host.example/webhook/stream_status" )"
-                R"(statusCallbackMethod="POST">)"
-                R"(<Parameter name="call_token" value="abc"/>)"
-                R"(<Parameter name="tenant" value="7"/>)"
-                R"(</Stream></Connect></Response>)");
+  EXPECT_EQ(
+    *t,
+    decl
+      + R"(<Response><Connect action="https://host.example/webhook/stream_ended">)"
+        R"(<Stream url="wss://host.example/ws/twilio-media" )"
+        R"(statusCallback="https://host.example/webhook/stream_status" )"
+        R"(statusCallbackMethod="POST">)"
+        R"(<Parameter name="call_token" value="abc"/>)"
+        R"(<Parameter name="tenant" value="7"/>)"
+        R"(</Stream></Connect></Response>)");
   EXPECT_EQ(t->find("<Play"), std::string::npos);
   EXPECT_EQ(t->find("<Say"), std::string::npos);
 }
@@ -90,12 +96,13 @@ TEST(Twiml, ConnectStreamHttpBaseUsesWs) {
   url_builder u{"http://127.0.0.1:5000"};
   auto t = connect_stream_twiml(u, {});
   ASSERT_TRUE(t);
-  EXPECT_EQ(*t,
-            decl
-              + R"(<Response><Connect action="http://127.0.0.1:5000/webhook/stream_ended">)"
-                R"(<Stream url="ws://127.0.0.1:5000/ws/twilio-media" )"
-                R"(statusCallback="http://127.0.0.1:5000/webhook/stream_status" )"
-                R"(statusCallbackMethod="POST"/></Connect></Response>)");
+  EXPECT_EQ(
+    *t,
+    decl
+      + R"(<Response><Connect action="http://127.0.0.1:5000/webhook/stream_ended">)"
+        R"(<Stream url="ws://127.0.0.1:5000/ws/twilio-media" )"
+        R"(statusCallback="http://127.0.0.1:5000/webhook/stream_status" )"
+        R"(statusCallbackMethod="POST"/></Connect></Response>)");
 }
 
 TEST(Twiml, ConnectStreamPrefix) {
@@ -138,11 +145,12 @@ TEST(Twiml, ConnectStreamParameterLimit) {
 
 TEST(Twiml, RecordingFallback) {
   url_builder u{"https://host.example"};
-  EXPECT_EQ(recording_fallback_twiml(u, shalom),
-            decl + R"(<Response><Say language="he-IL">)" + shalom
-              + R"(</Say><Record maxLength="120" playBeep="true" )"
-                R"(recordingStatusCallback="https://host.example/webhook/recording_status" )"
-                R"(recordingStatusCallbackMethod="POST"/><Hangup/></Response>)");
+  EXPECT_EQ(
+    recording_fallback_twiml(u, shalom),
+    decl + R"(<Response><Say language="he-IL">)" + shalom
+      + R"(</Say><Record maxLength="120" playBeep="true" )"
+        R"(recordingStatusCallback="https://host.example/webhook/recording_status" )"
+        R"(recordingStatusCallbackMethod="POST"/><Hangup/></Response>)");
 }
 
 TEST(Twiml, RecordingFallbackEscapesPromptAndSkipsEmptySay) {
@@ -153,20 +161,23 @@ TEST(Twiml, RecordingFallbackEscapesPromptAndSkipsEmptySay) {
             std::string::npos);
   EXPECT_EQ(t.find("<Play"), std::string::npos);
   auto empty = recording_fallback_twiml(u, " \x01\n");
-  EXPECT_EQ(empty,
-            decl
-              + R"(<Response><Record maxLength="120" playBeep="true" )"
-                R"(recordingStatusCallback="http://h:1/webhook/recording_status" )"
-                R"(recordingStatusCallbackMethod="POST"/><Hangup/></Response>)");
+  EXPECT_EQ(
+    empty,
+    decl
+      + R"(<Response><Record maxLength="120" playBeep="true" )"
+        R"(recordingStatusCallback="http://h:1/webhook/recording_status" )"
+        R"(recordingStatusCallbackMethod="POST"/><Hangup/></Response>)");
 }
 
 TEST(Twiml, Voicemail) {
   url_builder u{"https://h/p/"};
-  EXPECT_EQ(voicemail_twiml(u, "hello"),
-            decl + R"(<Response><Say language="he-IL">hello</Say>)"
-                   R"(<Record maxLength="120" playBeep="true" )"
-                   R"(recordingStatusCallback="https://h/p/webhook/recording_status" )"
-                   R"(recordingStatusCallbackMethod="POST"/><Hangup/></Response>)");
+  EXPECT_EQ(
+    voicemail_twiml(u, "hello"),
+    decl
+      + R"(<Response><Say language="he-IL">hello</Say>)"
+        R"(<Record maxLength="120" playBeep="true" )"
+        R"(recordingStatusCallback="https://h/p/webhook/recording_status" )"
+        R"(recordingStatusCallbackMethod="POST"/><Hangup/></Response>)");
 }
 
 TEST(Twiml, SayVoiceIsConfigurable) {
@@ -183,11 +194,12 @@ TEST(Twiml, DialRingsEveryNumberWithTheActionAndCallerId) {
   url_builder u{"https://h.example"};
   EXPECT_EQ(dial_twiml(u, {"+972501111111", "+972522222222"}, 20,
                        "+972541234567"),
-            decl + R"(<Response><Dial timeout="20" )"
-                   R"(action="https://h.example/webhook/transfer_status" )"
-                   R"(method="POST" callerId="+972541234567">)"
-                   R"(<Number>+972501111111</Number>)"
-                   R"(<Number>+972522222222</Number></Dial></Response>)");
+            decl
+              + R"(<Response><Dial timeout="20" )"
+                R"(action="https://h.example/webhook/transfer_status" )"
+                R"(method="POST" callerId="+972541234567">)"
+                R"(<Number>+972501111111</Number>)"
+                R"(<Number>+972522222222</Number></Dial></Response>)");
   // No callerId when the caller's number is unknown.
   EXPECT_EQ(dial_twiml(u, {"+972501111111"}, 30, "").find("callerId"),
             std::string::npos);

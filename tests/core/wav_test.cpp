@@ -216,7 +216,8 @@ TEST_F(wav_test, mulaw_round_trip_is_byte_exact) {
 }
 
 TEST_F(wav_test, mulaw_wav_in_memory_keeps_the_bytes) {
-  for (std::size_t len : {std::size_t{0}, std::size_t{161}, std::size_t{6400}}) {
+  for (std::size_t len :
+       {std::size_t{0}, std::size_t{161}, std::size_t{6400}}) {
     std::string audio;
     for (std::size_t i = 0; i < len; ++i)
       audio.push_back(static_cast<char>((i * 37) & 0xff));

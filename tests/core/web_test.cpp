@@ -19,7 +19,8 @@ std::uint32_t u32_at(const std::string& s, std::size_t i) {
 
 std::uint16_t u16_at(const std::string& s, std::size_t i) {
   return static_cast<std::uint16_t>(static_cast<unsigned char>(s[i])
-                                    | static_cast<unsigned char>(s[i + 1]) << 8);
+                                    | static_cast<unsigned char>(s[i + 1])
+                                        << 8);
 }
 
 TEST(MulawToPcmWav, HeaderAndSamples) {

@@ -424,12 +424,14 @@ TEST(token_bucket, burst_then_refill) {
   EXPECT_NEAR(b.available(t0 + 10min), 3.0, 1e-9); // capped at capacity
 }
 
-// -- configuration ---------------------------------------------------------------------
+// -- configuration
+// ---------------------------------------------------------------------
 
 config_result load(std::map<std::string, std::string> env) {
   return load_config([env](const std::string& k) -> std::optional<std::string> {
     auto i = env.find(k);
-    return i == env.end() ? std::nullopt : std::optional<std::string>{i->second};
+    return i == env.end() ? std::nullopt
+                          : std::optional<std::string>{i->second};
   });
 }
 
@@ -444,7 +446,8 @@ TEST(whatsapp_config, defaults_and_validation) {
   auto own = load({{"TWILIO_WHATSAPP_FROM", "+972 3-123-4567"},
                    {"WHATSAPP_RATE_PER_MIN", "5"}});
   ASSERT_TRUE(std::holds_alternative<config>(own));
-  EXPECT_EQ(std::get<config>(own).twilio_whatsapp_from, "whatsapp:+97231234567");
+  EXPECT_EQ(std::get<config>(own).twilio_whatsapp_from,
+            "whatsapp:+97231234567");
   EXPECT_EQ(std::get<config>(own).whatsapp_rate_per_min, 5);
   for (auto [k, v] : {std::pair{"TWILIO_WHATSAPP_FROM", "sandbox"},
                       std::pair{"WHATSAPP_RATE_PER_MIN", "0"},
@@ -488,8 +491,7 @@ TEST(wa_templates, parse_accepts_a_full_definition_and_defaults) {
   EXPECT_EQ(t.meta_name, "hello");
   EXPECT_TRUE(t.twilio_content_sid.empty());
   EXPECT_EQ(t.variables, (std::vector<std::string>{"name", "2"}));
-  p = tmpl(R"({"name":"x","body":"b","language":"en_US","meta_name":null})",
-           t);
+  p = tmpl(R"({"name":"x","body":"b","language":"en_US","meta_name":null})", t);
   EXPECT_EQ(p.status, 0) << p.error;
   EXPECT_EQ(t.meta_name, "x");
 }
@@ -625,8 +627,8 @@ TEST(wa_templates, send_object_parsing) {
     return parse_wa_template_send(*doc.object());
   };
   auto ok = parse(R"({"name":"hello","variables":{"1":"a","2":3}})");
-  ASSERT_TRUE((std::holds_alternative<
-               std::pair<std::string, wa_template_values>>(ok)));
+  ASSERT_TRUE(
+    (std::holds_alternative<std::pair<std::string, wa_template_values>>(ok)));
   auto& [name, values]
     = std::get<std::pair<std::string, wa_template_values>>(ok);
   EXPECT_EQ(name, "hello");
@@ -646,8 +648,8 @@ TEST(wa_templates, send_object_parsing) {
          R"({"name":"x","variables":{"1":"a","1":"b"}})",
        })
     EXPECT_TRUE(std::holds_alternative<std::string>(parse(bad))) << bad;
-  std::string big = R"({"name":"x","variables":{"1":")"
-                    + std::string(1025, 'x') + R"("}})";
+  std::string big = R"({"name":"x","variables":{"1":")" + std::string(1025, 'x')
+                    + R"("}})";
   EXPECT_TRUE(std::holds_alternative<std::string>(parse(big)));
 }
 
@@ -686,17 +688,17 @@ TEST(wa_templates, meta_template_request_shape) {
                                  {{"1", "דנה"}, {"2", "150 ILS"}}, 5000ms);
   EXPECT_EQ(r.url, "https://graph.test/v19.0/10987/messages");
   EXPECT_EQ(header(r, "Authorization"), "Bearer tok");
-  EXPECT_EQ(r.body,
-            R"({"messaging_product":"whatsapp","to":"972501234567",)"
-            R"("type":"template","template":{"name":"pay_link",)"
-            R"("language":{"code":"he"},"components":[{"type":"body",)"
-            R"("parameters":[{"type":"text","text":"דנה"},)"
-            R"({"type":"text","text":"150 ILS"}]}]}})");
+  EXPECT_EQ(r.body, R"({"messaging_product":"whatsapp","to":"972501234567",)"
+                    R"("type":"template","template":{"name":"pay_link",)"
+                    R"("language":{"code":"he"},"components":[{"type":"body",)"
+                    R"("parameters":[{"type":"text","text":"דנה"},)"
+                    R"({"type":"text","text":"150 ILS"}]}]}})");
   // Named variables carry parameter_name; no values, no components.
   r = meta_template_request("https://g", "1", "t", "+972501234567", "n",
                             "en_US", {{"name", "Dana"}}, 1000ms);
-  EXPECT_NE(r.body.find(R"({"type":"text","text":"Dana","parameter_name":"name"})"),
-            std::string::npos)
+  EXPECT_NE(
+    r.body.find(R"({"type":"text","text":"Dana","parameter_name":"name"})"),
+    std::string::npos)
     << r.body;
   r = meta_template_request("https://g", "1", "t", "+972501234567", "n", "he",
                             {}, 1000ms);

@@ -38,8 +38,8 @@ std::string pattern(std::size_t n, unsigned seed = 7) {
 /// A new empty directory under the working directory.
 std::string empty_dir(const std::string& tag) {
   static int counter = 0;
-  auto dir = fs::absolute("./var/audio-test-" + std::to_string(::getpid())
-                          + "-" + tag + "-" + std::to_string(++counter));
+  auto dir = fs::absolute("./var/audio-test-" + std::to_string(::getpid()) + "-"
+                          + tag + "-" + std::to_string(++counter));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
@@ -69,15 +69,16 @@ void insert_call(crm_app& crm, std::int64_t business, const std::string& sid,
                  const std::string& lead = "NULL") {
   crm.sql("INSERT INTO calls (business_id, call_sid, status, lead_id)"
           " VALUES ("
-          + std::to_string(business) + ", '" + sid + "', 'completed', "
-          + lead + ")");
+          + std::to_string(business) + ", '" + sid + "', 'completed', " + lead
+          + ")");
 }
 
 int count(crm_app& crm, const std::string& sql) {
   return std::stoi(crm.sql(sql));
 }
 
-// -- any instance ---------------------------------------------------------------
+// -- any instance
+// ---------------------------------------------------------------
 
 TEST(audio, saved_through_one_instance_plays_byte_identical_through_another) {
   crm_app a;
@@ -87,8 +88,8 @@ TEST(audio, saved_through_one_instance_plays_byte_identical_through_another) {
   auto recording = pattern(2 * chunk + 12345, 3);
   ASSERT_TRUE(save_audio(a.app().svc().db, "CAX", "segment", 1, "audio/wav",
                          segment, 1000));
-  ASSERT_TRUE(save_audio(a.app().svc().db, "CAX", "recording", 0,
-                         "audio/x-wav", recording, 61000));
+  ASSERT_TRUE(save_audio(a.app().svc().db, "CAX", "recording", 0, "audio/x-wav",
+                         recording, 61000));
   ASSERT_TRUE(eventually([&] {
     return a.sql("SELECT count(*) FROM call_audio WHERE complete") == "2";
   }));
@@ -145,10 +146,10 @@ TEST(audio, the_whole_call_wins_and_a_streamed_object_plays_once_complete) {
   ASSERT_TRUE(append_audio_chunk(db, "CAS", "call", 0, "audio/ogg", 0,
                                  ogg.substr(0, chunk), false, 0));
   // Refused: a short chunk that is not the last, a negative number.
-  EXPECT_FALSE(append_audio_chunk(db, "CAS", "call", 0, "audio/ogg", 1,
-                                  "short", false, 0));
-  EXPECT_FALSE(append_audio_chunk(db, "CAS", "call", 0, "audio/ogg", -1,
-                                  "x", true, 0));
+  EXPECT_FALSE(append_audio_chunk(db, "CAS", "call", 0, "audio/ogg", 1, "short",
+                                  false, 0));
+  EXPECT_FALSE(
+    append_audio_chunk(db, "CAS", "call", 0, "audio/ogg", -1, "x", true, 0));
   EXPECT_FALSE(save_audio(db, "CAS", "bogus", 0, "audio/ogg", "x", 0));
   ASSERT_TRUE(eventually([&] {
     return a.sql("SELECT count(*) FROM call_audio_chunks c JOIN call_audio a"
@@ -254,9 +255,8 @@ TEST(audio, range_requests_read_only_what_they_ask_for) {
                          std::size_t last) {
     auto r = ranged(range);
     ASSERT_EQ(r.status, 206) << range;
-    EXPECT_EQ(r.header("content-range"), "bytes " + std::to_string(first)
-                                           + "-" + std::to_string(last) + "/"
-                                           + total)
+    EXPECT_EQ(r.header("content-range"), "bytes " + std::to_string(first) + "-"
+                                           + std::to_string(last) + "/" + total)
       << range;
     EXPECT_EQ(r.header("content-length"), std::to_string(last - first + 1));
     EXPECT_EQ(r.header("accept-ranges"), "bytes");
@@ -265,10 +265,10 @@ TEST(audio, range_requests_read_only_what_they_ask_for) {
     EXPECT_TRUE(r.body == big.substr(first, last - first + 1)) << range;
   };
   expect_part("bytes=0-0", 0, 0);
-  expect_part("bytes=0-99", 0, 99);                      // the first bytes
-  expect_part("bytes=-100", n - 100, n - 1);             // a suffix
-  expect_part("bytes=300000-", 300000, n - 1);           // open-ended
-  expect_part("bytes=262100-262200", 262100, 262200);    // across a chunk
+  expect_part("bytes=0-99", 0, 99);                   // the first bytes
+  expect_part("bytes=-100", n - 100, n - 1);          // a suffix
+  expect_part("bytes=300000-", 300000, n - 1);        // open-ended
+  expect_part("bytes=262100-262200", 262100, 262200); // across a chunk
   expect_part("bytes=1-" + std::to_string(n + 5000), 1, n - 1); // clamped
   expect_part("bytes=-" + std::to_string(n * 4), 0, n - 1);
   expect_part("bytes=" + std::to_string(chunk) + "-"
@@ -325,15 +325,16 @@ TEST(audio, range_requests_read_only_what_they_ask_for) {
   auto e = get(port, "/api/crm/calls/CAR/segments/1", owner);
   EXPECT_EQ(e.status, 200);
   EXPECT_EQ(e.body, "");
-  e = get(port, "/api/crm/calls/CAR/segments/1", owner, {{"Range", "bytes=0-"}});
+  e = get(port, "/api/crm/calls/CAR/segments/1", owner,
+          {{"Range", "bytes=0-"}});
   EXPECT_EQ(e.status, 416);
   EXPECT_EQ(e.header("content-range"), "bytes */0");
 
   // The existing answers stay: unknown audio, other tenants, the admin.
-  for (auto target : {"/api/crm/calls/CAR/segments/7",
-                      "/api/crm/calls/CAR/segments/x",
-                      "/api/crm/calls/CAnone/recording",
-                      "/api/crm/calls/CA%27--/recording"}) {
+  for (auto target :
+       {"/api/crm/calls/CAR/segments/7", "/api/crm/calls/CAR/segments/x",
+        "/api/crm/calls/CAnone/recording",
+        "/api/crm/calls/CA%27--/recording"}) {
     auto r = get(port, target, owner, {{"Range", "bytes=0-1"}});
     EXPECT_EQ(r.status, 404) << target;
     EXPECT_NE(r.body.find("No such audio"), std::string::npos) << r.body;
@@ -357,7 +358,8 @@ TEST(audio, range_requests_read_only_what_they_ask_for) {
   EXPECT_EQ(get(port, url, owner).status, 404);
 }
 
-// -- retention ------------------------------------------------------------------
+// -- retention
+// ------------------------------------------------------------------
 
 TEST(audio, retention_deletes_only_objects_older_than_the_limit) {
   auto cfg = test_config();
@@ -403,7 +405,8 @@ TEST(audio, retention_deletes_only_objects_older_than_the_limit) {
   small.retention_days = 30;
   small.purge_batch = 1;
   small.import_at_start = false;
-  auto one = audio_jobs_spec(svc.db, nullptr, small).spawn(svc.sys);
+  auto one = caf::actor_cast<audio_jobs_actor>(
+    audio_jobs_spec(svc.db, nullptr, small).spawn(svc.sys));
   EXPECT_EQ(purge_audio_now(svc.sys, one, 10s), 2);
   EXPECT_EQ(a.sql("SELECT count(*) FROM call_audio"), "0");
   caf::anon_send_exit(one, caf::exit_reason::user_shutdown);
@@ -414,13 +417,15 @@ TEST(audio, retention_deletes_only_objects_older_than_the_limit) {
   audio_job_options forever;
   forever.retention_days = 0;
   forever.import_at_start = false;
-  auto keep = audio_jobs_spec(svc.db, nullptr, forever).spawn(svc.sys);
+  auto keep = caf::actor_cast<audio_jobs_actor>(
+    audio_jobs_spec(svc.db, nullptr, forever).spawn(svc.sys));
   EXPECT_EQ(purge_audio_now(svc.sys, keep, 10s), 0);
   EXPECT_EQ(a.sql("SELECT count(*) FROM call_audio"), "1");
   caf::anon_send_exit(keep, caf::exit_reason::user_shutdown);
 }
 
-// -- erasure --------------------------------------------------------------------
+// -- erasure
+// --------------------------------------------------------------------
 
 TEST(audio, deleting_a_lead_erases_its_calls_audio_transcripts_and_summaries) {
   crm_app a;
@@ -442,9 +447,14 @@ TEST(audio, deleting_a_lead_erases_its_calls_audio_transcripts_and_summaries) {
     a.sql(audio_insert_sql(1, s, "segment", 1, "audio/wav", pattern(300000)));
     a.sql(audio_insert_sql(1, s, "recording", 0, "audio/wav", "rec " + s));
     a.sql("INSERT INTO call_events (business_id, call_sid, seq, kind, detail)"
-          " VALUES (1, '" + s + "', 1, 'transcript', '{\"text\":\"secret\"}'),"
-          " (1, '" + s + "', 2, 'dtmf', '{\"digit\":\"1\"}'),"
-          " (1, '" + s + "', 3, 'transcript_gap', '{}')");
+          " VALUES (1, '"
+          + s
+          + "', 1, 'transcript', '{\"text\":\"secret\"}'),"
+            " (1, '"
+          + s
+          + "', 2, 'dtmf', '{\"digit\":\"1\"}'),"
+            " (1, '"
+          + s + "', 3, 'transcript_gap', '{}')");
   }
   // The same call sid pattern in another business stays untouched.
   auto other = a.new_business("Other");
@@ -455,19 +465,22 @@ TEST(audio, deleting_a_lead_erases_its_calls_audio_transcripts_and_summaries) {
   ASSERT_EQ(del.status, 200) << del.body;
   for (auto sid : {"CAE1", "CAE2"}) {
     std::string s = sid;
-    EXPECT_EQ(a.sql("SELECT count(*) FROM call_audio WHERE call_sid = '" + s
-                    + "'"),
-              "0");
+    EXPECT_EQ(
+      a.sql("SELECT count(*) FROM call_audio WHERE call_sid = '" + s + "'"),
+      "0");
     EXPECT_EQ(a.sql("SELECT string_agg(kind, ',') FROM call_events"
-                    " WHERE call_sid = '" + s + "'"),
+                    " WHERE call_sid = '"
+                    + s + "'"),
               "dtmf");
     EXPECT_EQ(a.sql("SELECT coalesce(summary, 'null') || coalesce("
                     "summary_fields::text, 'null') FROM calls WHERE call_sid"
-                    " = '" + s + "'"),
+                    " = '"
+                    + s + "'"),
               "nullnull");
     // The call stays, without its lead.
     EXPECT_EQ(a.sql("SELECT coalesce(lead_id::text, 'none') FROM calls"
-                    " WHERE call_sid = '" + s + "'"),
+                    " WHERE call_sid = '"
+                    + s + "'"),
               "none");
     EXPECT_EQ(get(port, "/api/crm/calls/" + s + "/recording", owner).status,
               404);
@@ -495,19 +508,19 @@ TEST(audio, deleting_a_lead_erases_its_calls_audio_transcripts_and_summaries) {
   EXPECT_EQ(a.sql("SELECT count(*) FROM call_audio WHERE call_sid = 'CAO'"),
             "1");
   // Deleting it again, or from another business: 404, nothing erased.
-  EXPECT_EQ(a.call("DELETE", "/api/crm/leads/" + std::to_string(gone), owner)
-              .status,
-            404);
+  EXPECT_EQ(
+    a.call("DELETE", "/api/crm/leads/" + std::to_string(gone), owner).status,
+    404);
   auto stranger = a.new_token(other, "owner").token;
-  EXPECT_EQ(a.call("DELETE", "/api/crm/leads/" + std::to_string(kept),
-                   stranger)
-              .status,
-            404);
+  EXPECT_EQ(
+    a.call("DELETE", "/api/crm/leads/" + std::to_string(kept), stranger).status,
+    404);
   EXPECT_EQ(a.sql("SELECT count(*) FROM call_audio WHERE call_sid = 'CAK'"),
             "2");
 }
 
-// -- import ---------------------------------------------------------------------
+// -- import
+// ---------------------------------------------------------------------
 
 TEST(audio, the_import_moves_old_files_into_the_database_once) {
   auto cfg = test_config();
@@ -529,10 +542,14 @@ TEST(audio, the_import_moves_old_files_into_the_database_once) {
   a.sql("INSERT INTO call_segments (business_id, call_sid, seq, path,"
         " duration_ms) VALUES (1, 'CAI', 1, 'CAI/1.wav', 375),"
         " (1, 'CAI', 2, 'CAI/missing.wav', 1),"
-        " (1, 'CAI', 3, '../" + outside.filename().string() + "', 1),"
-        " (1, 'CAI', 4, '" + outside.string() + "', 1),"
-        " (1, 'CAI', 5, 'link.wav', 1),"
-        " (1, 'CAI', 6, '', 1)");
+        " (1, 'CAI', 3, '../"
+        + outside.filename().string()
+        + "', 1),"
+          " (1, 'CAI', 4, '"
+        + outside.string()
+        + "', 1),"
+          " (1, 'CAI', 5, 'link.wav', 1),"
+          " (1, 'CAI', 6, '', 1)");
   a.sql("UPDATE calls SET recording_path = 'CAI/recording.mp3'"
         " WHERE call_sid = 'CAI'");
   auto& svc = a.app().svc();
@@ -581,11 +598,13 @@ TEST(audio, the_import_moves_old_files_into_the_database_once) {
   auto b_cfg = same_database(cfg, "import-b");
   write_file(fs::path{b_cfg.recordings_dir} / "CAJ" / "4.wav", "RIFF at start");
   running_app b{b_cfg};
-  EXPECT_TRUE(eventually([&] {
-    return a.sql("SELECT audio_import FROM call_segments WHERE call_sid"
-                 " = 'CAJ'")
-           == "done";
-  }, 10s));
+  EXPECT_TRUE(eventually(
+    [&] {
+      return a.sql("SELECT audio_import FROM call_segments WHERE call_sid"
+                   " = 'CAJ'")
+             == "done";
+    },
+    10s));
   EXPECT_EQ(get(port, "/api/crm/calls/CAJ/segments/4", owner).body,
             "RIFF at start");
   fs::remove(outside);

@@ -48,11 +48,11 @@ struct fake_calls_api {
     std::snprintf(sid, sizeof(sid), "CA%032d", ++next);
     created.emplace_back(sid, to);
     ++per_number[to];
-    max_outstanding = std::max(
-      max_outstanding, static_cast<int>(created.size() - ended.size()));
-    auto res = fake_http_server::reply(
-      http::status::created,
-      std::string{R"({"sid":")"} + sid + R"(","status":"queued"})");
+    max_outstanding = std::max(max_outstanding,
+                               static_cast<int>(created.size() - ended.size()));
+    auto res = fake_http_server::reply(http::status::created,
+                                       std::string{R"({"sid":")"} + sid
+                                         + R"(","status":"queued"})");
     res.set(http::field::content_type, "application/json");
     return res;
   }};
@@ -99,8 +99,8 @@ protected:
   }
   std::int64_t lead(const std::string& name, const std::string& phone,
                     const std::string& extra = {}) {
-    return crm.new_lead(owner, R"({"name":")" + name + R"(","phone":")"
-                                 + phone + "\"" + extra + "}");
+    return crm.new_lead(owner, R"({"name":")" + name + R"(","phone":")" + phone
+                                 + "\"" + extra + "}");
   }
   crm_app crm{[] {
     auto cfg = test_config();
@@ -176,20 +176,18 @@ TEST_F(CampaignsApi, StartPauseAndTheCompletedConflict) {
   ASSERT_EQ(p.status, 200) << p.body;
   EXPECT_EQ(p.str_at("state"), "paused");
   crm.sql("UPDATE campaigns SET state = 'completed' WHERE id = " + id);
-  EXPECT_EQ(crm.call("POST", "/api/crm/campaigns/" + id + "/start", owner)
-              .status,
-            409);
-  EXPECT_EQ(crm.call("POST", "/api/crm/campaigns/" + id + "/pause", owner)
-              .status,
-            409);
+  EXPECT_EQ(
+    crm.call("POST", "/api/crm/campaigns/" + id + "/start", owner).status, 409);
+  EXPECT_EQ(
+    crm.call("POST", "/api/crm/campaigns/" + id + "/pause", owner).status, 409);
   EXPECT_EQ(crm.call("POST", "/api/crm/campaigns/999999/start", owner).status,
             404);
 }
 
 TEST_F(CampaignsApi, RolesValidationAndTenantIsolation) {
-  EXPECT_EQ(crm.call("POST", "/api/crm/campaigns", agent, R"({"name":"c"})")
-              .status,
-            403);
+  EXPECT_EQ(
+    crm.call("POST", "/api/crm/campaigns", agent, R"({"name":"c"})").status,
+    403);
   const char* bad[] = {
     R"({})",
     R"({"name":"c","max_concurrent":51})",
@@ -251,12 +249,13 @@ std::int64_t enqueue(crm_app& crm, std::int64_t lead, const std::string& e164) {
 
 class CampaignDialing : public ::testing::Test {
 protected:
-  CampaignDialing() : crm(dial_config(twilio.server.base_url())) {
-  }
+  CampaignDialing()
+    : crm(dial_config(twilio.server.base_url())) {}
   void SetUp() override {
     owner = crm.new_token(1, "owner").token;
-    ASSERT_EQ(crm.call("PATCH", "/api/admin/businesses/1", admin_token,
-                       R"({"phone_numbers":["+97235550000"]})")
+    ASSERT_EQ(crm
+                .call("PATCH", "/api/admin/businesses/1", admin_token,
+                      R"({"phone_numbers":["+97235550000"]})")
                 .status,
               200);
   }
@@ -272,7 +271,8 @@ protected:
       // The sid is stored on the row once the dial helper's job commits.
       if (!eventually([&] {
             return crm.sql("SELECT count(*) FROM campaign_leads WHERE"
-                           " call_sid = '" + sid + "'")
+                           " call_sid = '"
+                           + sid + "'")
                    == "1";
           }))
         ADD_FAILURE() << "no row for " << sid;
@@ -292,13 +292,12 @@ protected:
 
 TEST_F(CampaignDialing, TwentyLeadsThreeAtATimeUntilCompleted) {
   make_leads(20);
-  auto id = std::to_string(
-    crm.call("POST", "/api/crm/campaigns", owner,
-             R"({"name":"c","max_concurrent":3})")
-      .int_at("id"));
-  ASSERT_EQ(crm.call("POST", "/api/crm/campaigns/" + id + "/start", owner)
-              .status,
-            200);
+  auto id = std::to_string(crm
+                             .call("POST", "/api/crm/campaigns", owner,
+                                   R"({"name":"c","max_concurrent":3})")
+                             .int_at("id"));
+  ASSERT_EQ(
+    crm.call("POST", "/api/crm/campaigns/" + id + "/start", owner).status, 200);
   int ended = 0;
   while (ended < 20) {
     ASSERT_TRUE(eventually([&] { return twilio.count() > ended; }, 10s))
@@ -322,13 +321,12 @@ TEST_F(CampaignDialing, TwentyLeadsThreeAtATimeUntilCompleted) {
 TEST_F(CampaignDialing, TwoInstancesNeverDialALeadTwice) {
   running_app second{crm.cfg()}; // the same database
   make_leads(12);
-  auto id = std::to_string(
-    crm.call("POST", "/api/crm/campaigns", owner,
-             R"({"name":"c","max_concurrent":4})")
-      .int_at("id"));
-  ASSERT_EQ(crm.call("POST", "/api/crm/campaigns/" + id + "/start", owner)
-              .status,
-            200);
+  auto id = std::to_string(crm
+                             .call("POST", "/api/crm/campaigns", owner,
+                                   R"({"name":"c","max_concurrent":4})")
+                             .int_at("id"));
+  ASSERT_EQ(
+    crm.call("POST", "/api/crm/campaigns/" + id + "/start", owner).status, 200);
   int ended = 0;
   int round = 0;
   while (ended < 12) {
@@ -338,7 +336,8 @@ TEST_F(CampaignDialing, TwoInstancesNeverDialALeadTwice) {
     // would (its lease expires); the other takes over.
     if (round == 2)
       crm.sql("UPDATE campaigns SET lease_until = now() - interval"
-              " '1 second' WHERE id = " + id);
+              " '1 second' WHERE id = "
+              + id);
   }
   EXPECT_TRUE(eventually([&] {
     return crm.sql("SELECT state FROM campaigns WHERE id = " + id)
@@ -377,8 +376,9 @@ TEST_F(CampaignDialing, SpeedToLeadDialsANewLeadWithinATick) {
   EXPECT_EQ(crm.sql("SELECT state FROM campaigns WHERE id = "
                     + std::to_string(campaign)),
             "running");
-  EXPECT_NE(crm.app().svc().m.serialize().find("al_speed_to_lead_seconds_count 1"),
-            std::string::npos);
+  EXPECT_NE(
+    crm.app().svc().m.serialize().find("al_speed_to_lead_seconds_count 1"),
+    std::string::npos);
 }
 
 } // namespace

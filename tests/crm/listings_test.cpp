@@ -59,12 +59,13 @@ protected:
 } // namespace
 
 TEST_F(listings_test, create_read_update_delete_with_validation) {
-  auto r = add(R"({"title":"4 חדרים ברמת גן","deal":"buy","property_type":"apartment",
+  auto r = add(
+    R"({"title":"4 חדרים ברמת גן","deal":"buy","property_type":"apartment",
     "city":"רמת גן","neighborhood":"הבורסה","street":"ביאליק 5","rooms":3.5,"floor":4,
     "size_sqm":95,"price":2450000,"features":["parking","safe_room"],
     "photos":["https://img.example/1.jpg"],"external_ref":"yad2-77",
     "description":"דירה מוארת, ממ\"ד ומעלית"})",
-               agent);
+    agent);
   ASSERT_EQ(r.status, 201) << r.body;
   auto id = r.int_at("id");
   EXPECT_EQ(r.str_at("status"), "available");
@@ -77,8 +78,9 @@ TEST_F(listings_test, create_read_update_delete_with_validation) {
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(got.str_at("title"), "4 חדרים ברמת גן");
 
-  auto patched = c.call("PATCH", target, owner.token,
-                        R"({"price":2390000,"status":"reserved","street":null})");
+  auto patched
+    = c.call("PATCH", target, owner.token,
+             R"({"price":2390000,"status":"reserved","street":null})");
   EXPECT_EQ(patched.status, 200) << patched.body;
   EXPECT_EQ(patched.obj().at("price").to_number<std::int64_t>(), 2390000);
   EXPECT_EQ(patched.str_at("status"), "reserved");
@@ -86,29 +88,32 @@ TEST_F(listings_test, create_read_update_delete_with_validation) {
   EXPECT_EQ(patched.str_at("city"), "רמת גן"); // untouched
 
   // Clear 400s naming the field; nothing written.
-  for (auto bad : {R"({"deal":"buy"})", R"({"title":"x","deal":"swap"})",
-                   R"({"title":"x","deal":"buy","rooms":3.3})",
-                   R"({"title":"x","deal":"buy","price":-1})",
-                   R"({"title":"x","deal":"buy","features":["pool"]})",
-                   R"x({"title":"x","deal":"buy","photos":["javascript:alert(1)"]})x",
-                   R"({"title":"x","deal":"buy","status":"gone"})",
-                   R"({"title":"x","deal":"buy","tracking_number":"not a phone"})",
-                   R"([1,2])", "not json"}) {
+  for (auto bad :
+       {R"({"deal":"buy"})", R"({"title":"x","deal":"swap"})",
+        R"({"title":"x","deal":"buy","rooms":3.3})",
+        R"({"title":"x","deal":"buy","price":-1})",
+        R"({"title":"x","deal":"buy","features":["pool"]})",
+        R"x({"title":"x","deal":"buy","photos":["javascript:alert(1)"]})x",
+        R"({"title":"x","deal":"buy","status":"gone"})",
+        R"({"title":"x","deal":"buy","tracking_number":"not a phone"})",
+        R"([1,2])", "not json"}) {
     auto b = add(bad, owner);
     EXPECT_EQ(b.status, 400) << bad << " -> " << b.body;
   }
   EXPECT_EQ(c.sql("SELECT count(*) FROM listings"), "1");
   // The same portal ad twice: 409.
-  EXPECT_EQ(add(R"({"title":"again","deal":"buy","external_ref":"yad2-77"})", owner)
+  EXPECT_EQ(add(R"({"title":"again","deal":"buy","external_ref":"yad2-77"})",
+                owner)
               .status,
             409);
 
   // Deleted: gone from reads, kept for the calls that mentioned it.
-  c.sql("INSERT INTO calls (business_id, call_sid) VALUES (" +
-        std::to_string(business) + ", 'CAmention') RETURNING id");
+  c.sql("INSERT INTO calls (business_id, call_sid) VALUES ("
+        + std::to_string(business) + ", 'CAmention') RETURNING id");
   c.sql("INSERT INTO listing_mentions (business_id, listing_id, call_sid)"
-        " VALUES (" + std::to_string(business) + ", " + std::to_string(id) +
-        ", 'CAmention') RETURNING id");
+        " VALUES ("
+        + std::to_string(business) + ", " + std::to_string(id)
+        + ", 'CAmention') RETURNING id");
   EXPECT_EQ(c.call("DELETE", target, agent.token).status, 200);
   EXPECT_EQ(c.call("GET", target, owner.token).status, 404);
   EXPECT_EQ(c.call("PATCH", target, owner.token, R"({"price":1})").status, 404);
@@ -119,7 +124,8 @@ TEST_F(listings_test, create_read_update_delete_with_validation) {
   ASSERT_EQ(chips.size(), 1u);
   EXPECT_EQ(chips[0].as_object().at("title"), "4 חדרים ברמת גן");
   // Its external_ref is free again.
-  EXPECT_EQ(add(R"({"title":"again","deal":"buy","external_ref":"yad2-77"})", owner)
+  EXPECT_EQ(add(R"({"title":"again","deal":"buy","external_ref":"yad2-77"})",
+                owner)
               .status,
             201);
 }
@@ -139,7 +145,8 @@ TEST_F(listings_test, a_tracking_number_must_be_one_of_the_offices_own) {
   auto csv = upload("/api/crm/listings/import",
                     "title,deal,tracking_number\nt,buy,+97235550000\n",
                     owner.token);
-  EXPECT_EQ(json::parse(csv.body).as_object().at("errors").as_array().size(), 1u)
+  EXPECT_EQ(json::parse(csv.body).as_object().at("errors").as_array().size(),
+            1u)
     << csv.body;
   EXPECT_EQ(c.sql("SELECT count(*) FROM listings"), "0");
   // Its own number: fine.
@@ -153,15 +160,18 @@ TEST_F(listings_test, a_tracking_number_must_be_one_of_the_offices_own) {
   EXPECT_EQ(ok.str_at("tracking_number"), "+97236660000");
 }
 
-TEST_F(listings_test, a_sold_listing_stays_sold_when_the_portal_file_comes_again) {
+TEST_F(listings_test,
+       a_sold_listing_stays_sold_when_the_portal_file_comes_again) {
   add_ok(R"({"title":"t","deal":"buy","external_ref":"p-1","status":"sold"})");
-  auto r = upload("/api/crm/listings/import", "title,deal,external_ref,price\n"
-                                              "t,buy,p-1,100\n",
+  auto r = upload("/api/crm/listings/import",
+                  "title,deal,external_ref,price\n"
+                  "t,buy,p-1,100\n",
                   owner.token);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(c.sql("SELECT status || '|' || price FROM listings"), "sold|100");
-  upload("/api/crm/listings/import", "title,deal,external_ref,status\n"
-                                     "t,buy,p-1,available\n",
+  upload("/api/crm/listings/import",
+         "title,deal,external_ref,status\n"
+         "t,buy,p-1,available\n",
          owner.token);
   EXPECT_EQ(c.sql("SELECT status FROM listings"), "available");
 }
@@ -170,9 +180,11 @@ TEST_F(listings_test, roles_and_tenants) {
   auto id = add_ok(R"({"title":"דירת גן","deal":"rent","city":"חיפה"})");
   auto target = "/api/crm/listings/" + std::to_string(id);
   EXPECT_EQ(add(R"({"title":"t","deal":"buy"})", reader).status, 403);
-  EXPECT_EQ(c.call("PATCH", target, reader.token, R"({"price":1})").status, 403);
+  EXPECT_EQ(c.call("PATCH", target, reader.token, R"({"price":1})").status,
+            403);
   EXPECT_EQ(c.call("DELETE", target, reader.token).status, 403);
-  EXPECT_EQ(upload("/api/crm/listings/import", "title,deal\nx,buy\n", reader.token)
+  EXPECT_EQ(upload("/api/crm/listings/import", "title,deal\nx,buy\n",
+                   reader.token)
               .status,
             403);
   // Another office sees none of it: 404, never the data.
@@ -195,11 +207,16 @@ TEST_F(listings_test, roles_and_tenants) {
 }
 
 TEST_F(listings_test, filters_search_and_pages) {
-  add_ok(R"({"title":"4 חדרים ברמת גן","deal":"buy","city":"רמת גן","rooms":4,"price":2900000})");
-  add_ok(R"({"title":"3.5 חדרים ברמת גן","deal":"buy","city":"רמת גן","rooms":3.5,"price":2300000,"description":"משופצת עם ממ\"ד"})");
-  add_ok(R"({"title":"פנטהאוז בתל אביב","deal":"buy","city":"תל אביב","rooms":5,"price":6500000})");
-  add_ok(R"({"title":"להשכרה בגבעתיים","deal":"rent","city":"גבעתיים","rooms":3,"price":7200})");
-  add_ok(R"({"title":"נמכרה ברמת גן","deal":"buy","city":"רמת גן","rooms":4,"price":2800000,"status":"sold"})");
+  add_ok(
+    R"({"title":"4 חדרים ברמת גן","deal":"buy","city":"רמת גן","rooms":4,"price":2900000})");
+  add_ok(
+    R"({"title":"3.5 חדרים ברמת גן","deal":"buy","city":"רמת גן","rooms":3.5,"price":2300000,"description":"משופצת עם ממ\"ד"})");
+  add_ok(
+    R"({"title":"פנטהאוז בתל אביב","deal":"buy","city":"תל אביב","rooms":5,"price":6500000})");
+  add_ok(
+    R"({"title":"להשכרה בגבעתיים","deal":"rent","city":"גבעתיים","rooms":3,"price":7200})");
+  add_ok(
+    R"({"title":"נמכרה ברמת גן","deal":"buy","city":"רמת גן","rooms":4,"price":2800000,"status":"sold"})");
 
   EXPECT_EQ(titles("?deal=rent"), (std::set<std::string>{"להשכרה בגבעתיים"}));
   EXPECT_EQ(titles("?city=%D7%A8%D7%9E%D7%AA%20%D7%92%D7%9F&status=available"),
@@ -209,26 +226,33 @@ TEST_F(listings_test, filters_search_and_pages) {
   // Hebrew words, anywhere in the text (title, place, description).
   EXPECT_EQ(titles("?q=%D7%9E%D7%9E%22%D7%93"), // ממ"ד
             (std::set<std::string>{"3.5 חדרים ברמת גן"}));
-  EXPECT_EQ(titles("?q=%D7%92%D7%9F%20%D7%97%D7%93%D7%A8%D7%99%D7%9D&status=available"), // גן חדרים
+  EXPECT_EQ(titles("?q=%D7%92%D7%9F%20%D7%97%D7%93%D7%A8%D7%99%D7%9D&status="
+                   "available"), // גן חדרים
             (std::set<std::string>{"4 חדרים ברמת גן", "3.5 חדרים ברמת גן"}));
-  auto page = c.call("GET", "/api/crm/listings?per_page=2&page=2", reader.token);
+  auto page = c.call("GET", "/api/crm/listings?per_page=2&page=2",
+                     reader.token);
   EXPECT_EQ(page.obj().at("total"), 5);
   EXPECT_EQ(page.items().size(), 2u);
   for (auto bad : {"?rooms_min=x", "?price_max=-5", "?deal=swap", "?per_page=0",
                    "?rooms_min=5&rooms_max=3", "?status=gone"})
-    EXPECT_EQ(c.call("GET", std::string{"/api/crm/listings"} + bad, reader.token)
+    EXPECT_EQ(c.call("GET", std::string{"/api/crm/listings"} + bad,
+                     reader.token)
                 .status,
               400)
       << bad;
 }
 
 TEST_F(listings_test, a_csv_that_excel_saved_in_hebrew_imports_and_upserts) {
-  std::string csv = bom +
-                    "כותרת,עסקה,עיר,שכונה,חדרים,קומה,מחיר,מאפיינים,מספר מודעה,עמודה לא מוכרת,מ\"ר\r\n"
-                    "\"4 חדרים, משופצת\",למכירה,רמת גן,הבורסה,4,3,\"₪2,450,000\",\"חניה;ממ\"\"ד\",yad2-1,x,95\r\n"
-                    "\"דירה עם\nשתי שורות בתיאור\",להשכרה,גבעתיים,,\"3,5\",1,7200,מרפסת,yad2-2,,70\r\n"
-                    "שורה שבורה,החלפה,חיפה,,3,,1000000,,yad2-3,,\r\n"
-                    "דירת גן,מכירה,חיפה,,5,0,3100000,גינה|מעלית,yad2-4,,120\r\n";
+  std::string csv
+    = bom
+      + "כותרת,עסקה,עיר,שכונה,חדרים,קומה,מחיר,מאפיינים,מספר מודעה,עמודה לא "
+        "מוכרת,מ\"ר\r\n"
+        "\"4 חדרים, משופצת\",למכירה,רמת "
+        "גן,הבורסה,4,3,\"₪2,450,000\",\"חניה;ממ\"\"ד\",yad2-1,x,95\r\n"
+        "\"דירה עם\nשתי שורות "
+        "בתיאור\",להשכרה,גבעתיים,,\"3,5\",1,7200,מרפסת,yad2-2,,70\r\n"
+        "שורה שבורה,החלפה,חיפה,,3,,1000000,,yad2-3,,\r\n"
+        "דירת גן,מכירה,חיפה,,5,0,3100000,גינה|מעלית,yad2-4,,120\r\n";
   auto r = upload("/api/crm/listings/import", csv, agent.token);
   ASSERT_EQ(r.status, 200) << r.body;
   auto o = json::parse(r.body).as_object();
@@ -236,12 +260,16 @@ TEST_F(listings_test, a_csv_that_excel_saved_in_hebrew_imports_and_upserts) {
   EXPECT_EQ(o.at("updated"), 0);
   auto errors = o.at("errors").as_array();
   ASSERT_EQ(errors.size(), 1u) << r.body;
-  EXPECT_EQ(errors[0].as_object().at("line"), 5); // the record after a 2-line one
+  EXPECT_EQ(errors[0].as_object().at("line"),
+            5); // the record after a 2-line one
   EXPECT_EQ(o.at("ignored_columns"), (json::array{"עמודה לא מוכרת"}));
-  EXPECT_EQ(c.sql("SELECT price || '|' || rooms || '|' || array_to_string(features, ',')"
-                  " || '|' || size_sqm FROM listings WHERE external_ref = 'yad2-1'"),
-            "2450000|4.0|parking,safe_room|95");
-  EXPECT_EQ(c.sql("SELECT rooms || '|' || deal FROM listings WHERE external_ref = 'yad2-2'"),
+  EXPECT_EQ(
+    c.sql(
+      "SELECT price || '|' || rooms || '|' || array_to_string(features, ',')"
+      " || '|' || size_sqm FROM listings WHERE external_ref = 'yad2-1'"),
+    "2450000|4.0|parking,safe_room|95");
+  EXPECT_EQ(c.sql("SELECT rooms || '|' || deal FROM listings WHERE "
+                  "external_ref = 'yad2-2'"),
             "3.5|rent");
 
   // The same file again: every good row updates, none is created.
@@ -252,19 +280,22 @@ TEST_F(listings_test, a_csv_that_excel_saved_in_hebrew_imports_and_upserts) {
   EXPECT_EQ(c.sql("SELECT count(*) FROM listings"), "3");
 
   // A broken file changes nothing at all.
-  auto before = c.sql("SELECT string_agg(title || price, ',' ORDER BY id) FROM listings");
-  auto broken = upload("/api/crm/listings/import",
-                       "title,deal,price\nnew one,buy,5\n\"unterminated,buy,6\n",
-                       agent.token);
+  auto before
+    = c.sql("SELECT string_agg(title || price, ',' ORDER BY id) FROM listings");
+  auto broken = upload(
+    "/api/crm/listings/import",
+    "title,deal,price\nnew one,buy,5\n\"unterminated,buy,6\n", agent.token);
   EXPECT_EQ(broken.status, 400) << broken.body;
   EXPECT_NE(broken.body.find("line 3"), std::string::npos) << broken.body;
-  auto no_header = upload("/api/crm/listings/import", "deal,price\nbuy,5\n", agent.token);
+  auto no_header = upload("/api/crm/listings/import", "deal,price\nbuy,5\n",
+                          agent.token);
   EXPECT_EQ(no_header.status, 400) << no_header.body;
-  auto dry = upload("/api/crm/listings/import?dry_run=1", "title,deal\nnew,buy\n",
-                    agent.token);
+  auto dry = upload("/api/crm/listings/import?dry_run=1",
+                    "title,deal\nnew,buy\n", agent.token);
   EXPECT_EQ(dry.status, 200);
-  EXPECT_EQ(c.sql("SELECT string_agg(title || price, ',' ORDER BY id) FROM listings"),
-            before);
+  EXPECT_EQ(
+    c.sql("SELECT string_agg(title || price, ',' ORDER BY id) FROM listings"),
+    before);
 
   // Export: a BOM, the header an import accepts, and a round trip.
   auto out = http_call(c.app().port(), "GET", "/api/crm/listings.csv", "",
@@ -277,17 +308,18 @@ TEST_F(listings_test, a_csv_that_excel_saved_in_hebrew_imports_and_upserts) {
   EXPECT_EQ(ro.at("created"), 0) << round.body;
   EXPECT_EQ(ro.at("updated"), 3);
   EXPECT_TRUE(ro.at("errors").as_array().empty()) << round.body;
-  EXPECT_EQ(c.sql("SELECT string_agg(title || price, ',' ORDER BY id) FROM listings"),
-            before);
+  EXPECT_EQ(
+    c.sql("SELECT string_agg(title || price, ',' ORDER BY id) FROM listings"),
+    before);
 }
 
 TEST_F(listings_test, an_import_over_a_megabyte_is_taken_whole) {
   // Above the 1 MiB of JSON routes, within the 16 MiB of an import.
   std::string csv = "title,deal,city,rooms,price,external_ref,description\n";
   for (int i = 0; i < 15000; ++i)
-    csv += "דירה " + std::to_string(i) + ",buy,חיפה,4," +
-           std::to_string(1000000 + i) + ",ad-" + std::to_string(i) +
-           ",תיאור של הדירה עם מרפסת ומעלית\n";
+    csv += "דירה " + std::to_string(i) + ",buy,חיפה,4,"
+           + std::to_string(1000000 + i) + ",ad-" + std::to_string(i)
+           + ",תיאור של הדירה עם מרפסת ומעלית\n";
   ASSERT_GT(csv.size(), 1024u * 1024u);
   auto r = upload("/api/crm/listings/import", csv, agent.token);
   ASSERT_EQ(r.status, 200) << r.body.substr(0, 200);
@@ -295,17 +327,20 @@ TEST_F(listings_test, an_import_over_a_megabyte_is_taken_whole) {
   EXPECT_EQ(c.sql("SELECT count(*) FROM listings"), "15000");
   // A JSON route still refuses more than 1 MiB.
   auto big = c.call("POST", "/api/crm/listings", agent.token,
-                    "{\"title\":\"" + std::string(1100000, 'x') + "\",\"deal\":\"buy\"}");
+                    "{\"title\":\"" + std::string(1100000, 'x')
+                      + "\",\"deal\":\"buy\"}");
   EXPECT_EQ(big.status, 413);
 }
 
 TEST_F(listings_test, leads_import_and_export) {
-  c.new_lead(owner.token, R"({"name":"דנה לוי","phone":"0501111111","city":"חיפה","notes":"הקלידה סוכנת"})");
-  std::string csv = bom +
-                    "שם,טלפון,עסקה,עיר,חדרים,תקציב,הערות\n"
-                    ",050-111-1111,קנייה,,4,\"2,900,000\",מהיבוא\n"
-                    "יוסי כהן,052-222-2222,שכירות,תל אביב,3,8000,\n"
-                    "בלי טלפון,,קנייה,,,,\n";
+  c.new_lead(
+    owner.token,
+    R"({"name":"דנה לוי","phone":"0501111111","city":"חיפה","notes":"הקלידה סוכנת"})");
+  std::string csv = bom
+                    + "שם,טלפון,עסקה,עיר,חדרים,תקציב,הערות\n"
+                      ",050-111-1111,קנייה,,4,\"2,900,000\",מהיבוא\n"
+                      "יוסי כהן,052-222-2222,שכירות,תל אביב,3,8000,\n"
+                      "בלי טלפון,,קנייה,,,,\n";
   auto r = upload("/api/crm/leads/import", csv, agent.token);
   ASSERT_EQ(r.status, 200) << r.body;
   auto o = json::parse(r.body).as_object();
@@ -314,28 +349,40 @@ TEST_F(listings_test, leads_import_and_export) {
   ASSERT_EQ(o.at("errors").as_array().size(), 1u);
   EXPECT_EQ(o.at("errors").as_array()[0].as_object().at("line"), 4);
   // What an agent typed stays; the file adds what it knows.
-  EXPECT_EQ(c.sql("SELECT name || '|' || city || '|' || deal || '|' || rooms || '|'"
-                  " || budget_max || '|' || notes FROM leads WHERE phone = '+972501111111'"),
+  EXPECT_EQ(c.sql(
+              "SELECT name || '|' || city || '|' || deal || '|' || rooms || '|'"
+              " || budget_max || '|' || notes FROM leads WHERE phone = "
+              "'+972501111111'"),
             "דנה לוי|חיפה|buy|4.0|2900000|הקלידה סוכנת\nמהיבוא");
-  EXPECT_EQ(c.sql("SELECT source FROM leads WHERE phone = '+972522222222'"), "import");
+  EXPECT_EQ(c.sql("SELECT source FROM leads WHERE phone = '+972522222222'"),
+            "import");
   auto out = http_call(c.app().port(), "GET", "/api/crm/leads.csv", "",
                        {{"Authorization", "Bearer " + reader.token}});
   ASSERT_EQ(out.status, 200);
-  EXPECT_EQ(out.body.rfind(bom + "name,phone,", 0), 0u) << out.body.substr(0, 80);
+  EXPECT_EQ(out.body.rfind(bom + "name,phone,", 0), 0u)
+    << out.body.substr(0, 80);
   EXPECT_NE(out.body.find("+972522222222"), std::string::npos);
 }
 
 TEST_F(listings_test, matches_fit_the_lead_best_first) {
-  auto lead = c.new_lead(owner.token,
-                         R"({"name":"מחפש","phone":"0503333333","deal":"buy","city":"רמת גן",
+  auto lead = c.new_lead(
+    owner.token,
+    R"({"name":"מחפש","phone":"0503333333","deal":"buy","city":"רמת גן",
                             "rooms":4,"budget_max":3000000})");
-  auto best = add_ok(R"({"title":"בדיוק","deal":"buy","city":"רמת גן","rooms":4,"price":2900000})");
-  auto near = add_ok(R"({"title":"קצת יקר","deal":"buy","city":"רמת גן","rooms":4.5,"price":3200000})");
-  add_ok(R"({"title":"יקר מדי","deal":"buy","city":"רמת גן","rooms":4,"price":3400000})");
-  add_ok(R"({"title":"עיר אחרת","deal":"buy","city":"חיפה","rooms":4,"price":2000000})");
-  add_ok(R"({"title":"שכירות","deal":"rent","city":"רמת גן","rooms":4,"price":8000})");
-  add_ok(R"({"title":"נמכרה","deal":"buy","city":"רמת גן","rooms":4,"price":2900000,"status":"sold"})");
-  add_ok(R"({"title":"קטנה","deal":"buy","city":"רמת גן","rooms":2,"price":1900000})");
+  auto best = add_ok(
+    R"({"title":"בדיוק","deal":"buy","city":"רמת גן","rooms":4,"price":2900000})");
+  auto near = add_ok(
+    R"({"title":"קצת יקר","deal":"buy","city":"רמת גן","rooms":4.5,"price":3200000})");
+  add_ok(
+    R"({"title":"יקר מדי","deal":"buy","city":"רמת גן","rooms":4,"price":3400000})");
+  add_ok(
+    R"({"title":"עיר אחרת","deal":"buy","city":"חיפה","rooms":4,"price":2000000})");
+  add_ok(
+    R"({"title":"שכירות","deal":"rent","city":"רמת גן","rooms":4,"price":8000})");
+  add_ok(
+    R"({"title":"נמכרה","deal":"buy","city":"רמת גן","rooms":4,"price":2900000,"status":"sold"})");
+  add_ok(
+    R"({"title":"קטנה","deal":"buy","city":"רמת גן","rooms":2,"price":1900000})");
   auto r = c.call("GET", "/api/crm/leads/" + std::to_string(lead) + "/matches",
                   reader.token);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -346,7 +393,8 @@ TEST_F(listings_test, matches_fit_the_lead_best_first) {
   EXPECT_GT(items[0].as_object().at("score").to_number<double>(),
             items[1].as_object().at("score").to_number<double>());
   // And from the listing's side: how many leads it fits.
-  auto l = c.call("GET", "/api/crm/listings/" + std::to_string(best), reader.token);
+  auto l = c.call("GET", "/api/crm/listings/" + std::to_string(best),
+                  reader.token);
   EXPECT_EQ(l.obj().at("matching_leads"), 1);
   EXPECT_EQ(c.call("GET", "/api/crm/leads/999999/matches", reader.token).status,
             404);

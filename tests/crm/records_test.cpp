@@ -48,8 +48,8 @@ TEST_F(Records, CallsListDetailAndAudio) {
   std::string wav0(raw0, sizeof raw0 - 1), wav1(raw1, sizeof raw1 - 1);
   crm.sql(audio_insert_sql(1, "CA1", "segment", 1, "audio/wav", wav1, 900));
   crm.sql(audio_insert_sql(1, "CA1", "segment", 0, "audio/wav", wav0, 1200));
-  crm.sql(audio_insert_sql(1, "CA1", "recording", 0, "audio/mpeg",
-                           "ID3 mp3 bytes"));
+  crm.sql(
+    audio_insert_sql(1, "CA1", "recording", 0, "audio/mpeg", "ID3 mp3 bytes"));
   // Not complete yet (a streamed object): neither listed nor served.
   crm.sql(audio_insert_sql(1, "CA1", "segment", 8, "audio/wav", "SECRET"));
   crm.sql("UPDATE call_audio SET complete = false WHERE seq = 8");

@@ -42,8 +42,8 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
 
   crm.sql("INSERT INTO calls (business_id, call_sid, status)"
           " VALUES (1, 'CAM', 'completed')");
-  crm.sql(audio_insert_sql(1, "CAM", "segment", 0, "audio/wav", "RIFFseg",
-                           100));
+  crm.sql(
+    audio_insert_sql(1, "CAM", "segment", 0, "audio/wav", "RIFFseg", 100));
   crm.sql(audio_insert_sql(1, "CAM", "recording", 0, "audio/wav", "RIFFrec"));
   crm.sql("INSERT INTO wa_conversations (business_id, peer, last_seq,"
           " last_inbound_at) VALUES (1, 'whatsapp:+972501110000', 0, now())");
@@ -53,8 +53,8 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
     " 'SMMATRIX', 'whatsapp:+972501110000', 'whatsapp:+14155238886', '',"
     " 'received') RETURNING id");
   crm.sql("INSERT INTO message_media (business_id, message_id, idx, status,"
-          " content_type, size_bytes, bytes) VALUES (1, " + wamsg
-          + ", 0, 'stored', 'image/png', 3, '\\x89504e'::bytea)");
+          " content_type, size_bytes, bytes) VALUES (1, "
+          + wamsg + ", 0, 'stored', 'image/png', 3, '\\x89504e'::bytea)");
   auto payment = crm.sql("INSERT INTO payments (business_id, provider,"
                          " amount_minor, currency) VALUES (1, 'paypal', 100,"
                          " 'ILS') RETURNING id");
@@ -238,7 +238,11 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
      "/api/auth/sign-in",
      R"({"code":"not-a-code-of-any-link-0000"})",
      {401, 401, 401, 401}},
-    {v::post, "/api/auth/sign-out", "/api/auth/sign-out", "", {200, 200, 200, 200}},
+    {v::post,
+     "/api/auth/sign-out",
+     "/api/auth/sign-out",
+     "",
+     {200, 200, 200, 200}},
     // The dashboard's extras (transport/handlers/events.cpp).
     {v::get, "/api/crm/me", "/api/crm/me", "", {200, 200, 200, 200}},
     {v::get,
@@ -317,7 +321,11 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
     // Listings: reads for every role, writes for owner and agent. An
     // import takes the CSV file itself: a JSON body is a 400 once the role
     // may import.
-    {v::get, "/api/crm/listings", "/api/crm/listings", "", {200, 200, 200, 200}},
+    {v::get,
+     "/api/crm/listings",
+     "/api/crm/listings",
+     "",
+     {200, 200, 200, 200}},
     {v::post,
      "/api/crm/listings",
      "/api/crm/listings",
@@ -348,7 +356,11 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
      "/api/crm/listings/{dlisting}",
      "",
      {200, 200, 200, 403}},
-    {v::get, "/api/crm/leads.csv", "/api/crm/leads.csv", "", {200, 200, 200, 200}},
+    {v::get,
+     "/api/crm/leads.csv",
+     "/api/crm/leads.csv",
+     "",
+     {200, 200, 200, 200}},
     {v::post,
      "/api/crm/leads/import",
      "/api/crm/leads/import",
@@ -385,7 +397,11 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
      {200, 200, 200, 403}},
     // Follow-up call campaigns: any role reads, owners run them. Each
     // role's create makes a fresh draft; start/pause act on {camp}.
-    {v::get, "/api/crm/campaigns", "/api/crm/campaigns", "", {200, 200, 200, 200}},
+    {v::get,
+     "/api/crm/campaigns",
+     "/api/crm/campaigns",
+     "",
+     {200, 200, 200, 200}},
     {v::post,
      "/api/crm/campaigns",
      "/api/crm/campaigns",
@@ -511,9 +527,9 @@ TEST(RoleMatrix, EveryRoleOnEveryApiRoute) {
               R"({"name":"matrix camp","lead_filter":{"ids":[999999999]}})")
         .int_at("id"));
     // A lead with a phone (takeover needs its WhatsApp number).
-    ids["{plead}"] = std::to_string(crm.new_lead(
-      admin_token, R"({"name":"matrix","phone":"+9725011100)"
-                     + std::to_string(10 + ri) + "\"}"));
+    ids["{plead}"] = std::to_string(
+      crm.new_lead(admin_token, R"({"name":"matrix","phone":"+9725011100)"
+                                  + std::to_string(10 + ri) + "\"}"));
     for (auto& t : table) {
       auto path = t.path;
       for (auto& [k, id] : ids)

@@ -100,7 +100,8 @@ TEST(stats_range, day_numbers_round_trip) {
   EXPECT_EQ(date_of_day(*day_number("2028-02-28") + 1), "2028-02-29");
 }
 
-// -- against the database -------------------------------------------------------
+// -- against the database
+// -------------------------------------------------------
 
 namespace {
 
@@ -128,36 +129,34 @@ protected:
   /// A calls row: sid, created_at, status, started (bool), ended_normally,
   /// end_reason, transfer, transfer_status, recording_url (SQL literals).
   void call(std::int64_t biz, const std::string& sid,
-            const std::string& created, const std::string& status,
-            bool started, bool normal = false,
-            const std::string& reason = "NULL",
+            const std::string& created, const std::string& status, bool started,
+            bool normal = false, const std::string& reason = "NULL",
             const std::string& transfer = "NULL",
             const std::string& transfer_status = "NULL",
             const std::string& recording = "NULL") {
     c.sql("INSERT INTO calls (business_id, call_sid, from_number, status,"
           " started_at, ended_normally, end_reason, transfer, transfer_status,"
           " recording_url, created_at) VALUES ("
-          + std::to_string(biz) + ", '" + sid + "', '+972501234567', '"
-          + status + "', "
+          + std::to_string(biz) + ", '" + sid + "', '+972501234567', '" + status
+          + "', "
           + (started ? "'" + created + "'::timestamptz + interval '2 s'"
                      : std::string{"NULL"})
-          + ", " + (normal ? "true" : "false") + ", " + reason + ", "
-          + transfer + ", " + transfer_status + ", " + recording + ", '"
-          + created + "')");
+          + ", " + (normal ? "true" : "false") + ", " + reason + ", " + transfer
+          + ", " + transfer_status + ", " + recording + ", '" + created + "')");
   }
 
   void seed_calls() {
     const std::string tr = R"('{"numbers":["+972501111111"]}')";
     // The evening before the range (Israel time): not counted.
-    call(business, "CA01", "2026-11-30T23:30:00+02:00", "completed", true,
-         true, "'goodbye'");
+    call(business, "CA01", "2026-11-30T23:30:00+02:00", "completed", true, true,
+         "'goodbye'");
     // Tuesday 1 December.
-    call(business, "CA02", "2026-12-01T00:10:00+02:00", "completed", true,
-         true, "'goodbye'"); // 22:10 UTC the day before: ai_handled, 00h
-    call(business, "CA03", "2026-12-01T10:05:00+02:00", "completed", true,
-         true, "'transfer'", tr, "'completed'"); // transferred
-    call(business, "CA04", "2026-12-01T10:40:00+02:00", "transfer_missed",
-         true, true, "'transfer'", tr, "'no-answer'"); // voicemail
+    call(business, "CA02", "2026-12-01T00:10:00+02:00", "completed", true, true,
+         "'goodbye'"); // 22:10 UTC the day before: ai_handled, 00h
+    call(business, "CA03", "2026-12-01T10:05:00+02:00", "completed", true, true,
+         "'transfer'", tr, "'completed'"); // transferred
+    call(business, "CA04", "2026-12-01T10:40:00+02:00", "transfer_missed", true,
+         true, "'transfer'", tr, "'no-answer'"); // voicemail
     // Wednesday 2 December.
     call(business, "CA05", "2026-12-02T09:00:00+02:00", "no-answer",
          false); // missed
@@ -166,8 +165,8 @@ protected:
     // Thursday 3 December.
     call(business, "CA07", "2026-12-03T00:00:00+02:00", "completed", true,
          false, "'socket closed'"); // dropped -> fallback: voicemail
-    call(business, "CA08", "2026-12-03T12:00:00+02:00", "fallback", true,
-         false, "'socket closed'", "NULL", "NULL",
+    call(business, "CA08", "2026-12-03T12:00:00+02:00", "fallback", true, false,
+         "'socket closed'", "NULL", "NULL",
          "'https://api.twilio.com/rec/RE1'"); // voicemail
     call(business, "CA09", "2026-12-03T12:30:00+02:00", "ringing",
          false); // never streamed: missed
@@ -210,20 +209,21 @@ protected:
   }
 
   /// A payment; `paid_at` (a paid payment_events row) unless "NULL".
-  void payment(std::int64_t biz, std::int64_t minor, const std::string& currency,
-               const std::string& status, const std::string& updated,
+  void payment(std::int64_t biz, std::int64_t minor,
+               const std::string& currency, const std::string& status,
+               const std::string& updated,
                const std::string& paid_at = "NULL") {
     auto id = c.sql("INSERT INTO payments (business_id, provider, amount_minor,"
                     " currency, status, created_at, updated_at) VALUES ("
                     + std::to_string(biz) + ", 'paypal', "
-                    + std::to_string(minor) + ", '" + currency + "', '"
-                    + status + "', '2026-11-01T10:00:00+02:00', '" + updated
+                    + std::to_string(minor) + ", '" + currency + "', '" + status
+                    + "', '2026-11-01T10:00:00+02:00', '" + updated
                     + "') RETURNING id");
     if (paid_at != "NULL")
       c.sql("INSERT INTO payment_events (business_id, payment_id, event_key,"
             " from_status, to_status, created_at) VALUES ("
-            + std::to_string(biz) + ", " + id + ", 'capture', 'pending', 'paid', '"
-            + paid_at + "')");
+            + std::to_string(biz) + ", " + id
+            + ", 'capture', 'pending', 'paid', '" + paid_at + "')");
   }
 
   api_result stats(const std::string& query, const std::string& token) {
@@ -280,23 +280,23 @@ TEST_F(stats_test, calls_and_leads_of_a_range_counted_exactly) {
 
   auto& leads = r.obj().at("leads").as_object();
   EXPECT_EQ(leads.at("total"), 5);
-  EXPECT_EQ(leads.at("by_source"),
-            (json::object{{"call", 2}, {"whatsapp", 1}, {"manual", 1},
-                          {"import", 0}, {"web", 0}, {"portal", 1}}));
-  EXPECT_EQ(js(leads.at("funnel")),
-            js(json::array{
-              json::object{{"key", "new"}, {"label", "חדש"}, {"leads", 2}},
-              json::object{{"key", "contacted"}, {"label", "נוצר קשר"},
-                           {"leads", 1}},
-              json::object{{"key", "qualified"}, {"label", "מתאים"},
-                           {"leads", 1}},
-              json::object{{"key", "appointment"}, {"label", "נקבעה פגישה"},
-                           {"leads", 0}},
-              json::object{{"key", "won"}, {"label", "נסגר בהצלחה"},
-                           {"leads", 1}},
-              json::object{{"key", "lost"}, {"label", "לא רלוונטי"},
-                           {"leads", 0}},
-            }));
+  EXPECT_EQ(leads.at("by_source"), (json::object{{"call", 2},
+                                                 {"whatsapp", 1},
+                                                 {"manual", 1},
+                                                 {"import", 0},
+                                                 {"web", 0},
+                                                 {"portal", 1}}));
+  EXPECT_EQ(
+    js(leads.at("funnel")),
+    js(json::array{
+      json::object{{"key", "new"}, {"label", "חדש"}, {"leads", 2}},
+      json::object{{"key", "contacted"}, {"label", "נוצר קשר"}, {"leads", 1}},
+      json::object{{"key", "qualified"}, {"label", "מתאים"}, {"leads", 1}},
+      json::object{
+        {"key", "appointment"}, {"label", "נקבעה פגישה"}, {"leads", 0}},
+      json::object{{"key", "won"}, {"label", "נסגר בהצלחה"}, {"leads", 1}},
+      json::object{{"key", "lost"}, {"label", "לא רלוונטי"}, {"leads", 0}},
+    }));
   EXPECT_TRUE(r.obj().at("speed_to_lead").is_null());
 
   // One day: only Thursday's calls.
@@ -307,8 +307,8 @@ TEST_F(stats_test, calls_and_leads_of_a_range_counted_exactly) {
   EXPECT_EQ(one.obj().at("calls").at("total"), 6);
 
   // The other business sees only its own rows, whatever it asks for.
-  auto theirs =
-    stats("?from=2026-12-01&to=2026-12-03&business_id=" + b(), other_owner.token);
+  auto theirs = stats("?from=2026-12-01&to=2026-12-03&business_id=" + b(),
+                      other_owner.token);
   ASSERT_EQ(theirs.status, 200) << theirs.body;
   EXPECT_EQ(days_of(theirs.obj().at("calls").as_object()),
             (std::vector<std::string>{"2026-12-01 1/0/0/0",
@@ -342,10 +342,9 @@ TEST_F(stats_test, the_funnel_follows_the_owners_pipeline) {
     funnel.push_back(std::string{s.at("key").as_string()} + ":"
                      + std::string{s.at("label").as_string()} + ":"
                      + std::to_string(s.at("leads").as_int64()));
-  EXPECT_EQ(funnel, (std::vector<std::string>{"won:סגרנו:1", "new:חדש:2",
-                                              "qualified:מתאים:1",
-                                              "contacted:דיברנו:1",
-                                              "lost:ירד:0", "vip:vip:1"}));
+  EXPECT_EQ(funnel, (std::vector<std::string>{
+                      "won:סגרנו:1", "new:חדש:2", "qualified:מתאים:1",
+                      "contacted:דיברנו:1", "lost:ירד:0", "vip:vip:1"}));
   EXPECT_EQ(r.obj().at("leads").at("total"), 6);
 }
 
@@ -359,9 +358,9 @@ TEST_F(stats_test, a_dst_switch_keeps_israel_days) {
        true); // 21:30 UTC on the 27th, after midnight in Israel
   auto r = stats("?from=2026-03-27&to=2026-03-28", owner.token);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(days_of(r.obj().at("calls").as_object()),
-            (std::vector<std::string>{"2026-03-27 2/0/0/0",
-                                      "2026-03-28 1/0/0/0"}));
+  EXPECT_EQ(
+    days_of(r.obj().at("calls").as_object()),
+    (std::vector<std::string>{"2026-03-27 2/0/0/0", "2026-03-28 1/0/0/0"}));
   auto hours = ints(r.obj().at("calls").at("by_hour"));
   EXPECT_EQ(hours[0], 1);
   EXPECT_EQ(hours[1], 1);
@@ -410,10 +409,9 @@ TEST_F(stats_test, appointments_this_week_and_payments_this_month) {
   EXPECT_EQ(o.at("appointments"),
             (json::object{{"this_week", 5}, {"upcoming", 3}}));
   EXPECT_EQ(js(o.at("payments")),
-            js(json::object{{"this_month",
-                             json::object{{"count", 2},
-                                          {"paid_minor", 32550},
-                                          {"currency", "ILS"}}},
+            js(json::object{{"this_month", json::object{{"count", 2},
+                                                        {"paid_minor", 32550},
+                                                        {"currency", "ILS"}}},
                             {"pending", 2}}));
   auto theirs = business_stats(tx, other, range);
   EXPECT_EQ(theirs.body.at("appointments"),
@@ -433,9 +431,11 @@ TEST_F(stats_test, appointments_this_week_and_payments_this_month) {
 TEST_F(stats_test, defaults_are_the_last_30_days_ending_today) {
   auto today = israel_at(std::time(nullptr)).date;
   c.sql("INSERT INTO calls (business_id, call_sid, status, started_at)"
-        " VALUES (" + b() + ", 'CANOW', 'in-progress', now())");
+        " VALUES ("
+        + b() + ", 'CANOW', 'in-progress', now())");
   c.sql("INSERT INTO calls (business_id, call_sid, status, created_at)"
-        " VALUES (" + b() + ", 'CAOLD', 'completed', now() - interval '31 days')");
+        " VALUES ("
+        + b() + ", 'CAOLD', 'completed', now() - interval '31 days')");
   lead(business, "whatsapp", "new", "now");
   auto r = stats("", owner.token);
   ASSERT_EQ(r.status, 200) << r.body;

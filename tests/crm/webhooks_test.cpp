@@ -5,9 +5,9 @@
 // /api/crm/webhooks/* routes.
 #include "tests/crm/crm_support.hpp"
 
+#include "actors/leads.hpp"
 #include "actors/payment_rows.hpp"
 #include "actors/secret_columns.hpp"
-#include "actors/leads.hpp"
 #include "actors/webhook_delivery.hpp"
 #include "actors/webhook_outbox.hpp"
 #include "actors/whatsapp_store.hpp"
@@ -37,13 +37,12 @@ class receiver {
 public:
   receiver()
     : srv_([this](const fake_http_server::request&) {
-        if (failures_left.fetch_sub(1) > 0)
-          return fake_http_server::reply(http::status::internal_server_error,
-                                         "{}");
-        return fake_http_server::reply(
-          static_cast<http::status>(status.load()), "{}");
-      }) {
-  }
+      if (failures_left.fetch_sub(1) > 0)
+        return fake_http_server::reply(http::status::internal_server_error,
+                                       "{}");
+      return fake_http_server::reply(static_cast<http::status>(status.load()),
+                                     "{}");
+    }) {}
 
   std::atomic<int> status{200};
   std::atomic<int> failures_left{0}; // answer 500 to this many first
@@ -109,7 +108,8 @@ protected:
   }
 
   std::int64_t outbox_count(const std::string& where) {
-    return std::stoll(sql("SELECT count(*) FROM webhook_outbox WHERE " + where));
+    return std::stoll(
+      sql("SELECT count(*) FROM webhook_outbox WHERE " + where));
   }
 
   crm_app crm;
@@ -137,32 +137,36 @@ TEST_F(Webhooks, SettingsAreValidatedAndTheSecretIsWriteOnly) {
     EXPECT_NE(r.body.find(c.error_part), std::string::npos) << r.body;
   }
   auto long_url = "https://hooks.example.com/" + std::string(2100, 'a');
-  EXPECT_EQ(crm.call("PATCH", "/api/crm/settings", owner,
-                     json::serialize(json::object{{"webhook_url", long_url}}))
+  EXPECT_EQ(crm
+              .call("PATCH", "/api/crm/settings", owner,
+                    json::serialize(json::object{{"webhook_url", long_url}}))
               .status,
             400);
 
   // Agents may not set it; owners may, and loopback may be plain http.
-  EXPECT_EQ(crm.call("PATCH", "/api/crm/settings", agent,
-                     R"({"webhook_url":"https://hooks.example.com/x"})")
+  EXPECT_EQ(crm
+              .call("PATCH", "/api/crm/settings", agent,
+                    R"({"webhook_url":"https://hooks.example.com/x"})")
               .status,
             403);
   auto r = crm.call(
     "PATCH", "/api/crm/settings", owner,
-    std::string{R"({"webhook_url":"https://hooks.example.com/x","webhook_secret":")"}
+    std::string{
+      R"({"webhook_url":"https://hooks.example.com/x","webhook_secret":")"}
       + secret + "\"}");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.str_at("webhook_url"), "https://hooks.example.com/x");
   EXPECT_TRUE(r.obj().at("webhook_secret_set").as_bool());
   EXPECT_EQ(r.body.find(secret), std::string::npos);
-  EXPECT_EQ(crm.call("PATCH", "/api/crm/settings", owner,
-                     R"({"webhook_url":"http://127.0.0.1:9/x"})")
+  EXPECT_EQ(crm
+              .call("PATCH", "/api/crm/settings", owner,
+                    R"({"webhook_url":"http://127.0.0.1:9/x"})")
               .status,
             200);
 
   // Never returned, never in the audit trail, sealed at rest.
-  for (auto* target : {"/api/crm/settings", "/api/crm/business",
-                       "/api/crm/audit"}) {
+  for (auto* target :
+       {"/api/crm/settings", "/api/crm/business", "/api/crm/audit"}) {
     auto g = crm.call("GET", target, owner);
     ASSERT_EQ(g.status, 200) << target << g.body;
     EXPECT_EQ(g.body.find(secret), std::string::npos) << target;
@@ -204,16 +208,16 @@ TEST_F(Webhooks, AClearSecretIsSealedAtStartUp) {
             "t");
 }
 
-// -- delivery ---------------------------------------------------------------------
+// -- delivery
+// ---------------------------------------------------------------------
 
 TEST_F(Webhooks, LeadCreatedIsSignedAndDeliveredOnce) {
   receiver hook;
   set_webhook(hook.url());
   auto lead = crm.new_lead(owner, R"({"name":"דנה","phone":"0501234567"})");
   ASSERT_TRUE(eventually([&] { return hook.count() >= 1; }));
-  ASSERT_TRUE(eventually([&] {
-    return outbox_count("status = 'delivered'") == 1;
-  }));
+  ASSERT_TRUE(
+    eventually([&] { return outbox_count("status = 'delivered'") == 1; }));
   ASSERT_EQ(hook.count(), 1u);
   auto req = hook.requests()[0];
   EXPECT_EQ(req.method(), http::verb::post);
@@ -266,17 +270,13 @@ TEST_F(Webhooks, NoSignatureWithoutASecretAndNothingWithoutAUrl) {
   receiver hook;
   set_webhook(hook.url(), "");
   crm.new_lead(owner, R"({"name":"after","phone":"0502222222"})");
-  ASSERT_TRUE(eventually([&] {
-    return outbox_count("status = 'delivered'") == 1;
-  }));
+  ASSERT_TRUE(
+    eventually([&] { return outbox_count("status = 'delivered'") == 1; }));
   ASSERT_EQ(hook.count(), 1u);
   EXPECT_EQ(header(hook.requests()[0], "X-AgentLocator-Signature"), "");
-  EXPECT_EQ(body_of(hook.requests()[0])
-              .at("data")
-              .as_object()
-              .at("name")
-              .as_string(),
-            "after");
+  EXPECT_EQ(
+    body_of(hook.requests()[0]).at("data").as_object().at("name").as_string(),
+    "after");
 }
 
 TEST_F(Webhooks, AFailureIsRetriedWithTheSameIdAndBody) {
@@ -292,9 +292,8 @@ TEST_F(Webhooks, AFailureIsRetriedWithTheSameIdAndBody) {
   hook.failures_left = 1;
   set_webhook(hook.url());
   crm.new_lead(owner, R"({"name":"retry me","phone":"0503333333"})");
-  ASSERT_TRUE(eventually([&] {
-    return outbox_count("status = 'delivered'") == 1;
-  }));
+  ASSERT_TRUE(
+    eventually([&] { return outbox_count("status = 'delivered'") == 1; }));
   spdlog::set_default_logger(previous);
 
   auto reqs = hook.requests();
@@ -320,20 +319,18 @@ TEST_F(Webhooks, EventsQueuedWhileTheReceiverIsDownArriveOnceItIsUp) {
   set_webhook("http://" + down.host_port() + "/hook");
   std::set<std::int64_t> leads;
   for (int i = 0; i < 3; ++i)
-    leads.insert(crm.new_lead(
-      owner, R"({"phone":"050444444)" + std::to_string(i) + "\"}"));
+    leads.insert(crm.new_lead(owner, R"({"phone":"050444444)"
+                                       + std::to_string(i) + "\"}"));
   // Each has failed at least twice (connection refused) and is still queued.
-  ASSERT_TRUE(eventually([&] {
-    return outbox_count("status = 'pending' AND attempts >= 2") == 3;
-  }));
+  ASSERT_TRUE(eventually(
+    [&] { return outbox_count("status = 'pending' AND attempts >= 2") == 3; }));
   EXPECT_NE(sql("SELECT last_error FROM webhook_outbox LIMIT 1"), "");
   EXPECT_EQ(sql("SELECT last_status FROM webhook_outbox LIMIT 1"), "");
 
   receiver hook;
   set_webhook(hook.url());
-  ASSERT_TRUE(eventually([&] {
-    return outbox_count("status = 'delivered'") == 3;
-  }));
+  ASSERT_TRUE(
+    eventually([&] { return outbox_count("status = 'delivered'") == 3; }));
   std::set<std::int64_t> delivered;
   std::set<std::string> ids;
   for (auto& r : hook.requests()) {
@@ -353,8 +350,10 @@ TEST_F(Webhooks, ARemovedUrlFailsTheQueuedEvents) {
   auto r = crm.call("PATCH", "/api/crm/settings", owner,
                     R"({"webhook_url":null})");
   ASSERT_EQ(r.status, 200) << r.body;
-  ASSERT_TRUE(eventually([&] { return outbox_count("status = 'failed'") == 1; }));
-  EXPECT_EQ(sql("SELECT last_error FROM webhook_outbox"), "webhook_url removed");
+  ASSERT_TRUE(
+    eventually([&] { return outbox_count("status = 'failed'") == 1; }));
+  EXPECT_EQ(sql("SELECT last_error FROM webhook_outbox"),
+            "webhook_url removed");
   // And no new events without a URL.
   crm.new_lead(owner, R"({"phone":"0505555556"})");
   EXPECT_EQ(outbox_count("true"), 1);
@@ -368,8 +367,7 @@ protected:
     return c;
   }
   WebhooksGiveUp()
-    : Webhooks(cfg()) {
-  }
+    : Webhooks(cfg()) {}
 };
 
 TEST_F(WebhooksGiveUp, GivesUpShowsFailedAndARetryRequeues) {
@@ -393,16 +391,17 @@ TEST_F(WebhooksGiveUp, GivesUpShowsFailedAndARetryRequeues) {
   EXPECT_EQ(item.at("last_error").as_string(), "HTTP 503");
   auto attempts = item.at("attempts").as_int64();
   EXPECT_GE(attempts, 2);
-  EXPECT_TRUE(eventually(
-    [&] { return deliveries_metric(crm.app(), "failed") == 1.0; }));
-  EXPECT_EQ(crm.call("GET", "/api/crm/webhooks/deliveries?status=delivered",
-                     owner)
-              .items()
-              .size(),
-            0u);
+  EXPECT_TRUE(
+    eventually([&] { return deliveries_metric(crm.app(), "failed") == 1.0; }));
+  EXPECT_EQ(
+    crm.call("GET", "/api/crm/webhooks/deliveries?status=delivered", owner)
+      .items()
+      .size(),
+    0u);
   auto sent = hook.requests();
-  EXPECT_EQ(body_of(sent.back()).at("data").as_object().at("message").is_string(),
-            true);
+  EXPECT_EQ(
+    body_of(sent.back()).at("data").as_object().at("message").is_string(),
+    true);
 
   // Retry: pending again, attempts kept, then delivered.
   hook.status = 200;
@@ -415,24 +414,26 @@ TEST_F(WebhooksGiveUp, GivesUpShowsFailedAndARetryRequeues) {
   EXPECT_EQ(std::stoll(sql("SELECT attempts FROM webhook_outbox")),
             attempts + 1);
   // Only failed ones may be retried; unknown ids are 404.
-  EXPECT_EQ(crm.call("POST", "/api/crm/webhooks/deliveries/" + id + "/retry",
-                     owner)
-              .status,
-            409);
-  EXPECT_EQ(crm.call("POST",
-                     "/api/crm/webhooks/deliveries/"
-                     "evt_000000000000000000000000/retry",
-                     owner)
-              .status,
-            404);
-  EXPECT_EQ(crm.call("POST", "/api/crm/webhooks/deliveries/nope/retry", owner)
+  EXPECT_EQ(
+    crm.call("POST", "/api/crm/webhooks/deliveries/" + id + "/retry", owner)
+      .status,
+    409);
+  EXPECT_EQ(crm
+              .call("POST",
+                    "/api/crm/webhooks/deliveries/"
+                    "evt_000000000000000000000000/retry",
+                    owner)
               .status,
             404);
+  EXPECT_EQ(
+    crm.call("POST", "/api/crm/webhooks/deliveries/nope/retry", owner).status,
+    404);
   // Another business's delivery answers like a missing one.
   auto other = crm.new_business("Other office");
   auto other_owner = crm.new_token(other, "owner").token;
-  EXPECT_EQ(crm.call("POST", "/api/crm/webhooks/deliveries/" + id + "/retry",
-                     other_owner)
+  EXPECT_EQ(crm
+              .call("POST", "/api/crm/webhooks/deliveries/" + id + "/retry",
+                    other_owner)
               .status,
             404);
   EXPECT_EQ(crm.call("GET", "/api/crm/webhooks/deliveries", other_owner)
@@ -440,7 +441,8 @@ TEST_F(WebhooksGiveUp, GivesUpShowsFailedAndARetryRequeues) {
             0);
 }
 
-// -- routes -------------------------------------------------------------------------
+// -- routes
+// -------------------------------------------------------------------------
 
 TEST_F(Webhooks, TestEventAndRoles) {
   auto none = crm.call("POST", "/api/crm/webhooks/test", owner);
@@ -458,37 +460,38 @@ TEST_F(Webhooks, TestEventAndRoles) {
   EXPECT_EQ(header(hook.requests()[0], "X-AgentLocator-Event"), "test");
 
   // The administrator acts for a business named in the body or query.
-  EXPECT_EQ(crm.call("POST", "/api/crm/webhooks/test", admin_token,
-                     R"({"business_id":1})")
+  EXPECT_EQ(crm
+              .call("POST", "/api/crm/webhooks/test", admin_token,
+                    R"({"business_id":1})")
               .status,
             202);
-  EXPECT_EQ(crm.call("POST", "/api/crm/webhooks/test", admin_token,
-                     R"({"business_id":999})")
+  EXPECT_EQ(crm
+              .call("POST", "/api/crm/webhooks/test", admin_token,
+                    R"({"business_id":999})")
               .status,
             404);
-  EXPECT_EQ(crm.call("GET", "/api/crm/webhooks/deliveries?business_id=1",
-                     admin_token)
-              .status,
-            200);
+  EXPECT_EQ(
+    crm.call("GET", "/api/crm/webhooks/deliveries?business_id=1", admin_token)
+      .status,
+    200);
 
-  for (auto* path : {"/api/crm/webhooks/test",
-                     "/api/crm/webhooks/deliveries/evt_000000000000000000000000/retry"})
+  for (auto* path :
+       {"/api/crm/webhooks/test",
+        "/api/crm/webhooks/deliveries/evt_000000000000000000000000/retry"})
     EXPECT_EQ(crm.call("POST", path, agent).status, 403) << path;
   EXPECT_EQ(crm.call("GET", "/api/crm/webhooks/deliveries", agent).status, 403);
   EXPECT_EQ(crm.call("GET", "/api/crm/webhooks/deliveries", "").status, 401);
 
   // Bad query input: 400, never 500.
   for (auto* q : {"?status=nope", "?page=0", "?per_page=100000", "?page=x"})
-    EXPECT_EQ(crm.call("GET", std::string{"/api/crm/webhooks/deliveries"} + q,
-                       owner)
-                .status,
-              400)
+    EXPECT_EQ(
+      crm.call("GET", std::string{"/api/crm/webhooks/deliveries"} + q, owner)
+        .status,
+      400)
       << q;
-  EXPECT_EQ(crm.call("POST", "/api/crm/webhooks/test", owner, "{not json")
-              .status,
-            400);
-  auto page = crm.call("GET",
-                       "/api/crm/webhooks/deliveries?page=2&per_page=1",
+  EXPECT_EQ(
+    crm.call("POST", "/api/crm/webhooks/test", owner, "{not json").status, 400);
+  auto page = crm.call("GET", "/api/crm/webhooks/deliveries?page=2&per_page=1",
                        owner);
   ASSERT_EQ(page.status, 200) << page.body;
   EXPECT_EQ(page.int_at("page"), 2);
@@ -497,7 +500,8 @@ TEST_F(Webhooks, TestEventAndRoles) {
   EXPECT_EQ(page.items().size(), 1u);
 }
 
-// -- hooks -----------------------------------------------------------------------------
+// -- hooks
+// -----------------------------------------------------------------------------
 
 TEST_F(Webhooks, LeadCreatedOnInsertOnlyOnEveryPath) {
   receiver hook;
@@ -515,9 +519,11 @@ TEST_F(Webhooks, LeadCreatedOnInsertOnlyOnEveryPath) {
             "call");
 
   // A PATCH of the lead is no new lead.
-  auto id = std::stoll(sql("SELECT id FROM leads WHERE phone = '+972506666666'"));
-  ASSERT_EQ(crm.call("PATCH", "/api/crm/leads/" + std::to_string(id), owner,
-                     R"({"status":"contacted"})")
+  auto id
+    = std::stoll(sql("SELECT id FROM leads WHERE phone = '+972506666666'"));
+  ASSERT_EQ(crm
+              .call("PATCH", "/api/crm/leads/" + std::to_string(id), owner,
+                    R"({"status":"contacted"})")
               .status,
             200);
   EXPECT_EQ(outbox_count("event = 'lead.created'"), 1);
@@ -533,9 +539,8 @@ TEST_F(Webhooks, LeadCreatedOnInsertOnlyOnEveryPath) {
   EXPECT_EQ(outbox_count("event = 'lead.created' AND body::jsonb->'data'->>"
                          "'phone' = '+972507777777'"),
             1);
-  ASSERT_TRUE(eventually([&] {
-    return outbox_count("status = 'delivered'") == 3;
-  }));
+  ASSERT_TRUE(
+    eventually([&] { return outbox_count("status = 'delivered'") == 3; }));
   EXPECT_EQ(hook.count(), 3u);
 }
 
@@ -549,14 +554,14 @@ TEST_F(Webhooks, ErasingALeadRemovesItsEventsFromTheOutbox) {
                     json::object{{"id", 1}, {"lead_id", gone}, {"body", "x"}});
   });
   EXPECT_EQ(outbox_count("true"), 3);
-  ASSERT_EQ(crm.call("DELETE", "/api/crm/leads/" + std::to_string(gone), owner)
-              .status,
-            200);
+  ASSERT_EQ(
+    crm.call("DELETE", "/api/crm/leads/" + std::to_string(gone), owner).status,
+    200);
   // Only the kept lead's event is left.
   EXPECT_EQ(outbox_count("true"), 1);
-  EXPECT_EQ(outbox_count("body::jsonb->'data'->>'id' = '" + std::to_string(kept)
-                         + "'"),
-            1);
+  EXPECT_EQ(
+    outbox_count("body::jsonb->'data'->>'id' = '" + std::to_string(kept) + "'"),
+    1);
 }
 
 TEST_F(Webhooks, MessageReceivedAndPaymentPaid) {
@@ -574,9 +579,8 @@ TEST_F(Webhooks, MessageReceivedAndPaymentPaid) {
   in_tx(app, [in](db_tx& tx) { store_wa_inbound(tx, 1, in); }); // redelivery
   EXPECT_EQ(outbox_count("event = 'message.received'"), 1);
   EXPECT_EQ(outbox_count("event = 'lead.created'"), 1);
-  auto msg = json::parse(
-               sql("SELECT body FROM webhook_outbox"
-                   " WHERE event = 'message.received'"))
+  auto msg = json::parse(sql("SELECT body FROM webhook_outbox"
+                             " WHERE event = 'message.received'"))
                .as_object()
                .at("data")
                .as_object();
@@ -621,12 +625,12 @@ TEST_F(Webhooks, MessageReceivedAndPaymentPaid) {
     transition_payment(tx, 1, pay2, "failed", "ev-3", "declined");
   });
   EXPECT_EQ(outbox_count("event = 'payment.paid'"), 1);
-  ASSERT_TRUE(eventually([&] {
-    return outbox_count("status = 'delivered'") == 3;
-  }));
+  ASSERT_TRUE(
+    eventually([&] { return outbox_count("status = 'delivered'") == 3; }));
 }
 
-// -- several instances -------------------------------------------------------------
+// -- several instances
+// -------------------------------------------------------------
 
 TEST(WebhooksShared, TwoInstancesDeliverEachEventExactlyOnce) {
   auto cfg = test_config();
@@ -634,16 +638,17 @@ TEST(WebhooksShared, TwoInstancesDeliverEachEventExactlyOnce) {
   running_app second{cfg}; // the same database, its own deliverer
   auto owner = first.new_token(1, "owner").token;
   receiver hook;
-  auto r = first.call("PATCH", "/api/crm/settings", owner,
-                      json::serialize(json::object{{"webhook_url", hook.url()},
-                                                   {"webhook_secret", secret}}));
+  auto r
+    = first.call("PATCH", "/api/crm/settings", owner,
+                 json::serialize(json::object{{"webhook_url", hook.url()},
+                                              {"webhook_secret", secret}}));
   ASSERT_EQ(r.status, 200) << r.body;
   constexpr int n = 40;
   for (int i = 0; i < n; ++i) {
     auto port = i % 2 ? first.app().port() : second.port();
-    auto res = api_call(port, "POST", "/api/crm/leads", owner,
-                        R"({"phone":"05299)" + std::to_string(10000 + i)
-                          + "\"}");
+    auto res
+      = api_call(port, "POST", "/api/crm/leads", owner,
+                 R"({"phone":"05299)" + std::to_string(10000 + i) + "\"}");
     ASSERT_EQ(res.status, 201) << res.body;
   }
   ASSERT_TRUE(eventually(
@@ -674,20 +679,23 @@ TEST(WebhooksShared, ADeadInstancesClaimIsTakenAfterItsLease) {
   crm_app app{cfg};
   auto owner = app.new_token(1, "owner").token;
   receiver hook;
-  ASSERT_EQ(app.call("PATCH", "/api/crm/settings", owner,
-                     json::serialize(json::object{{"webhook_url", hook.url()}}))
+  ASSERT_EQ(app
+              .call("PATCH", "/api/crm/settings", owner,
+                    json::serialize(json::object{{"webhook_url", hook.url()}}))
               .status,
             200);
   // A claim by an instance that died: leased into the past, never finished.
-  app.sql("INSERT INTO webhook_outbox (id, business_id, event, body, attempts,"
-          " lease_until, next_attempt_at) VALUES ('evt_aaaaaaaaaaaaaaaaaaaaaaaa',"
-          " 1, 'test', '{\"id\":\"evt_aaaaaaaaaaaaaaaaaaaaaaaa\"}', 1,"
-          " now() - interval '1 second', now() - interval '1 second')");
+  app.sql(
+    "INSERT INTO webhook_outbox (id, business_id, event, body, attempts,"
+    " lease_until, next_attempt_at) VALUES ('evt_aaaaaaaaaaaaaaaaaaaaaaaa',"
+    " 1, 'test', '{\"id\":\"evt_aaaaaaaaaaaaaaaaaaaaaaaa\"}', 1,"
+    " now() - interval '1 second', now() - interval '1 second')");
   // One still under a live lease is left alone.
-  app.sql("INSERT INTO webhook_outbox (id, business_id, event, body, attempts,"
-          " lease_until, next_attempt_at) VALUES ('evt_bbbbbbbbbbbbbbbbbbbbbbbb',"
-          " 1, 'test', '{}', 1, now() + interval '1 hour',"
-          " now() + interval '1 hour')");
+  app.sql(
+    "INSERT INTO webhook_outbox (id, business_id, event, body, attempts,"
+    " lease_until, next_attempt_at) VALUES ('evt_bbbbbbbbbbbbbbbbbbbbbbbb',"
+    " 1, 'test', '{}', 1, now() + interval '1 hour',"
+    " now() + interval '1 hour')");
   ASSERT_TRUE(eventually([&] {
     return app.sql("SELECT status FROM webhook_outbox"
                    " WHERE id = 'evt_aaaaaaaaaaaaaaaaaaaaaaaa'")
@@ -704,7 +712,8 @@ TEST(WebhooksShared, ADeadInstancesClaimIsTakenAfterItsLease) {
             R"({"id":"evt_aaaaaaaaaaaaaaaaaaaaaaaa"})");
 }
 
-// -- pure parts --------------------------------------------------------------------------
+// -- pure parts
+// --------------------------------------------------------------------------
 
 TEST(WebhooksPure, BackoffDoublesUpToTheCapWithJitter) {
   using ms = std::chrono::milliseconds;

@@ -21,6 +21,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -188,10 +189,12 @@ std::string events_target(std::uint16_t port, const std::string& token) {
 /// notifies).
 void insert_message(const crm_app& crm, const std::string& body) {
   crm.sql("INSERT INTO messages (business_id, direction, provider, body)"
-          " VALUES (1, 'in', 'twilio', '" + body + "')");
+          " VALUES (1, 'in', 'twilio', '"
+          + body + "')");
 }
 
-// -- /app -----------------------------------------------------------------------
+// -- /app
+// -----------------------------------------------------------------------
 
 TEST(AppStatic, ServesTheDashboardWithTypesAndCaching) {
   crm_app crm;
@@ -212,7 +215,8 @@ TEST(AppStatic, ServesTheDashboardWithTypesAndCaching) {
     EXPECT_NE(img, std::string::npos) << csp;
     if (img != std::string::npos)
       rest.erase(img, std::string{"img-src 'self' data: blob: https:;"}.size());
-    EXPECT_EQ(rest.find("http"), std::string::npos) << "no other origin: " << csp;
+    EXPECT_EQ(rest.find("http"), std::string::npos)
+      << "no other origin: " << csp;
     EXPECT_NE(csp.find("script-src 'self';"), std::string::npos) << csp;
     EXPECT_NE(csp.find("connect-src 'self';"), std::string::npos) << csp;
   }
@@ -220,19 +224,20 @@ TEST(AppStatic, ServesTheDashboardWithTypesAndCaching) {
     const char* target;
     const char* type;
   };
-  for (auto a : {asset{"/app/app.js", "text/javascript; charset=utf-8"},
-                 asset{"/app/js/api.js", "text/javascript; charset=utf-8"},
-                 asset{"/app/styles.css", "text/css; charset=utf-8"},
-                 asset{"/app/favicon.svg", "image/svg+xml"},
-                 asset{"/app/fonts/heebo-hebrew-400-normal.woff2",
-                       "font/woff2"}}) {
+  for (auto a :
+       {asset{"/app/app.js", "text/javascript; charset=utf-8"},
+        asset{"/app/js/api.js", "text/javascript; charset=utf-8"},
+        asset{"/app/styles.css", "text/css; charset=utf-8"},
+        asset{"/app/favicon.svg", "image/svg+xml"},
+        asset{"/app/fonts/heebo-hebrew-400-normal.woff2", "font/woff2"}}) {
     auto r = http_call(port, "GET", a.target);
     EXPECT_EQ(r.status, 200) << a.target;
     EXPECT_EQ(r.header("content-type"), a.type) << a.target;
     EXPECT_EQ(r.header("x-content-type-options"), "nosniff");
     EXPECT_FALSE(r.body.empty());
   }
-  auto font = http_call(port, "GET", "/app/fonts/heebo-hebrew-400-normal.woff2");
+  auto font = http_call(port, "GET",
+                        "/app/fonts/heebo-hebrew-400-normal.woff2");
   EXPECT_EQ(font.body.substr(0, 4), "wOF2");
   EXPECT_NE(font.header("cache-control").find("max-age="), std::string::npos);
   // The same bytes as on disk.
@@ -262,7 +267,8 @@ TEST(AppStatic, ServesOnlyTheFilesItLoaded) {
   // Files of the folder that are not web assets, and traversal attempts.
   EXPECT_EQ(http_call(port, "GET", "/app/fetch-font.sh").status, 404);
   for (auto target :
-       {"/app/../schemas/0001_tenants.sql", "/app/%2e%2e/schemas/0001_tenants.sql",
+       {"/app/../schemas/0001_tenants.sql",
+        "/app/%2e%2e/schemas/0001_tenants.sql",
         "/app/..%2fschemas%2f0001_tenants.sql", "/app/js/..%2f..%2fREADME.md",
         "/app/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/app/fonts/../../README.md"}) {
     auto r = http_call(port, "GET", target);
@@ -300,7 +306,8 @@ TEST(AppStatic, MissingWebRootIs503) {
   EXPECT_NE(r.body.find("WEB_ROOT"), std::string::npos);
 }
 
-// -- /api/crm/me ----------------------------------------------------------------
+// -- /api/crm/me
+// ----------------------------------------------------------------
 
 TEST(Me, SaysWhoTheTokenIs) {
   crm_app crm;
@@ -325,7 +332,8 @@ TEST(Me, SaysWhoTheTokenIs) {
   EXPECT_EQ(crm.call("GET", "/api/crm/me", "").status, 401);
 }
 
-// -- /api/crm/events ------------------------------------------------------------
+// -- /api/crm/events
+// ------------------------------------------------------------
 
 TEST(Events, AuthByHeaderOrTicketNeverATokenInTheUrl) {
   crm_app crm;
@@ -350,8 +358,8 @@ TEST(Events, AuthByHeaderOrTicketNeverATokenInTheUrl) {
     api_call(port, "POST", "/api/crm/events/ticket", "al_nope", "{}").status,
     401);
   // The body is a JSON object, like every POST's.
-  EXPECT_EQ(api_call(port, "POST", "/api/crm/events/ticket", owner.token).status,
-            400);
+  EXPECT_EQ(
+    api_call(port, "POST", "/api/crm/events/ticket", owner.token).status, 400);
   EXPECT_EQ(http_call(port, "GET", "/api/crm/events/ticket").status, 405);
   // A header wins over the ticket.
   EXPECT_EQ(stream_start(port, "/api/crm/events?ticket=" + ticket,
@@ -364,8 +372,9 @@ TEST(Events, AuthByHeaderOrTicketNeverATokenInTheUrl) {
   EXPECT_EQ(q.header("cache-control"), "no-store");
   EXPECT_EQ(q.header("transfer-encoding"), "chunked");
   EXPECT_NE(q.body.find("retry: 3000"), std::string::npos) << q.body;
-  EXPECT_NE(q.body.find("event: ready\ndata: {\"business_id\":1,\"role\":\"owner\"}"),
-            std::string::npos)
+  EXPECT_NE(
+    q.body.find("event: ready\ndata: {\"business_id\":1,\"role\":\"owner\"}"),
+    std::string::npos)
     << q.body;
   // The ready event carries where the stream starts.
   EXPECT_NE(q.body.find("\nid: "), std::string::npos) << q.body;
@@ -388,10 +397,10 @@ TEST(Events, AuthByHeaderOrTicketNeverATokenInTheUrl) {
   EXPECT_EQ(a.status, 200);
   EXPECT_NE(a.body.find("\"role\":\"admin\""), std::string::npos);
   auto b = crm.new_business("Other");
-  auto at = stream_start(
-    port, "/api/crm/events?ticket="
-            + ticket_for(port, admin_token,
-                         "?business_id=" + std::to_string(b)));
+  auto at = stream_start(port,
+                         "/api/crm/events?ticket="
+                           + ticket_for(port, admin_token,
+                                        "?business_id=" + std::to_string(b)));
   EXPECT_EQ(at.status, 200);
   EXPECT_NE(at.body.find("{\"business_id\":" + std::to_string(b)
                          + ",\"role\":\"admin\"}"),
@@ -437,14 +446,16 @@ TEST(Events, ForgedExpiredAndForeignTicketsAre401) {
   EXPECT_EQ(try_open(issue_stream_ticket(key, t)), 401);
   // Correctly signed, but the token is another business's: refused when
   // the stream opens (the token must be of the ticket's business).
-  EXPECT_EQ(try_open(issue_stream_ticket(key, {1, theirs.id, "owner", now + 60})),
-            401);
+  EXPECT_EQ(
+    try_open(issue_stream_ticket(key, {1, theirs.id, "owner", now + 60})), 401);
   EXPECT_EQ(try_open(issue_stream_ticket(key, {1, 0, "owner", now + 60})), 401);
   EXPECT_EQ(
-    try_open(issue_stream_ticket(key, {other, theirs.id, "owner", now + 60})), 200);
+    try_open(issue_stream_ticket(key, {other, theirs.id, "owner", now + 60})),
+    200);
   // A revoked token's ticket opens nothing any more.
-  ASSERT_EQ(crm.call("DELETE", "/api/admin/tokens/" + std::to_string(agent.id),
-                     admin_token)
+  ASSERT_EQ(crm
+              .call("DELETE", "/api/admin/tokens/" + std::to_string(agent.id),
+                    admin_token)
               .status,
             200);
   EXPECT_EQ(try_open(good), 401);
@@ -462,7 +473,8 @@ TEST(Events, StreamsTheBusinessesChangesOnly) {
     << s.text();
   // Another business's row first, then ours: only ours arrives.
   crm.sql("INSERT INTO messages (business_id, direction, provider, body)"
-          " VALUES (" + std::to_string(other) + ", 'in', 'twilio', 'secret')");
+          " VALUES ("
+          + std::to_string(other) + ", 'in', 'twilio', 'secret')");
   crm.sql("INSERT INTO messages (business_id, direction, provider, body,"
           " from_address) VALUES (1, 'in', 'twilio', 'שלום\nשורה', "
           "'whatsapp:+972501234567')");
@@ -550,8 +562,9 @@ TEST(Events, ARevokedTokensStreamEnds) {
   raw_stream s{crm.app().port(), events_target(crm.app().port(), agent.token)};
   ASSERT_TRUE(eventually([&] { return s.has("event: ready"); }, 5s));
   EXPECT_FALSE(s.closed());
-  ASSERT_EQ(crm.call("DELETE", "/api/admin/tokens/" + std::to_string(agent.id),
-                     admin_token)
+  ASSERT_EQ(crm
+              .call("DELETE", "/api/admin/tokens/" + std::to_string(agent.id),
+                    admin_token)
               .status,
             200);
   EXPECT_TRUE(eventually([&] { return s.closed(); }, 5s));
@@ -559,7 +572,8 @@ TEST(Events, ARevokedTokensStreamEnds) {
     << "ended with the terminating chunk";
 }
 
-// -- live events: pushed, across instances, resumed -----------------------------
+// -- live events: pushed, across instances, resumed
+// -----------------------------
 
 TEST(LiveEvents, AWriteThroughOneInstanceReachesAStreamOnAnother) {
   auto cfg = test_config();
@@ -573,8 +587,8 @@ TEST(LiveEvents, AWriteThroughOneInstanceReachesAStreamOnAnother) {
   raw_stream s{b.port(), events_target(a.app().port(), viewer.token)};
   ASSERT_TRUE(eventually([&] { return s.has("event: ready"); }, 5s))
     << s.text();
-  ASSERT_TRUE(eventually(
-    [&] { return b.svc().events.stats->listening.load(); }, 5s));
+  ASSERT_TRUE(
+    eventually([&] { return b.svc().events.stats->listening.load(); }, 5s));
   auto arrives = [&](const std::string& needle) {
     auto sent = std::chrono::steady_clock::now();
     bool ok = eventually([&] { return s.has(needle); }, 5s);
@@ -608,13 +622,16 @@ TEST(LiveEvents, AWriteThroughOneInstanceReachesAStreamOnAnother) {
   EXPECT_TRUE(arrives("\"body\":\"from instance A\"")) << s.text();
   // The lead both made (leads are not events of their own: the dashboard
   // reloads them on call and message events).
-  auto lead = a.sql("SELECT lead_id FROM messages WHERE provider_sid = 'SMxinst'");
+  auto lead
+    = a.sql("SELECT lead_id FROM messages WHERE provider_sid = 'SMxinst'");
   ASSERT_FALSE(lead.empty());
   // A payment (payments are off in the test config: the row directly; the
   // trigger notifies for any writer).
   a.sql("INSERT INTO payments (business_id, lead_id, provider, amount_minor,"
-        " currency, status) VALUES (1, " + lead + ", 'paypal', 500, 'ILS',"
-        " 'pending')");
+        " currency, status) VALUES (1, "
+        + lead
+        + ", 'paypal', 500, 'ILS',"
+          " 'pending')");
   EXPECT_TRUE(arrives("event: payment")) << s.text();
   EXPECT_TRUE(s.has("\"lead_id\":" + lead));
   // The call ends (Twilio's status callback to A): its update arrives too.
@@ -679,8 +696,8 @@ TEST(LiveEvents, AResumedStreamGetsWhatItMissedOnce) {
   EXPECT_EQ(count_of(s2.text(), "\"status\":\"read\""), 1u);
   // The dashboard's reconnect: a new EventSource, ?last_event_id=.
   auto after_m3 = evs[1].id; // ready, m3, ...
-  raw_stream s3{port, events_target(port, owner.token) + "&last_event_id="
-                        + after_m3};
+  raw_stream s3{port, events_target(port, owner.token)
+                        + "&last_event_id=" + after_m3};
   insert_message(crm, "m6");
   ASSERT_TRUE(eventually([&] { return s3.has("\"body\":\"m6\""); }, 5s))
     << s3.text();
@@ -693,9 +710,9 @@ TEST(LiveEvents, AResumedStreamGetsWhatItMissedOnce) {
                 "Last-Event-ID: 1-call-1\r\n"};
   insert_message(crm, "m7");
   ASSERT_TRUE(eventually([&] { return s4.has("\"body\":\"m7\""); }, 5s));
-  EXPECT_EQ(message_bodies(events_in(s4.text())),
-            (std::vector<std::string>{"m2", "m3", "m1", "m4", "m5", "m6",
-                                      "m7"}))
+  EXPECT_EQ(
+    message_bodies(events_in(s4.text())),
+    (std::vector<std::string>{"m2", "m3", "m1", "m4", "m5", "m6", "m7"}))
     << s4.text();
 }
 
@@ -714,9 +731,9 @@ TEST(LiveEvents, ABacklogLargerThanOneReadArrivesWhole) {
           " SELECT 1, 'in', 'twilio', 'b' || g FROM generate_series(1, 7) g");
   ASSERT_TRUE(eventually([&] { return s.has("\"body\":\"b7\""); }, 5s))
     << s.text();
-  EXPECT_EQ(message_bodies(events_in(s.text())),
-            (std::vector<std::string>{"b1", "b2", "b3", "b4", "b5", "b6",
-                                      "b7"}));
+  EXPECT_EQ(
+    message_bodies(events_in(s.text())),
+    (std::vector<std::string>{"b1", "b2", "b3", "b4", "b5", "b6", "b7"}));
   // A backlog of separate transactions, read by a resuming stream.
   auto last = events_in(s.text()).back().id;
   s.close();
@@ -762,9 +779,10 @@ TEST(LiveEvents, AListenerThatLostItsConnectionReReadsWhenBack) {
       }
     }
   } guard{admin, name};
-  auto ended = nt.exec("SELECT count(pg_terminate_backend(pid))"
-                       " FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()");
+  auto ended = nt.exec(
+    "SELECT count(pg_terminate_backend(pid))"
+    " FROM pg_stat_activity WHERE datname = current_database()"
+    " AND query LIKE 'LISTEN %' AND pid <> pg_backend_pid()");
   ASSERT_EQ(ended[0][0].as<int>(), 1);
   ASSERT_TRUE(eventually([&] { return !stats.listening.load(); }, 10s));
 
@@ -792,8 +810,8 @@ TEST(EventListener, WakesTheFeedsOfABusinessAndEveryFeedAfterAReconnect) {
   auto listener = spawn_event_listener(sys, listener_options{}, stats);
   caf::scoped_actor f1{sys};
   caf::scoped_actor f2{sys};
-  auto h1 = caf::actor_cast<caf::actor>(f1.ptr());
-  auto h2 = caf::actor_cast<caf::actor>(f2.ptr());
+  auto h1 = caf::actor_cast<event_sink_actor>(f1.ptr());
+  auto h2 = caf::actor_cast<event_sink_actor>(f2.ptr());
   auto next = [](caf::scoped_actor& f) {
     events_changed got{-1, "nothing"};
     f->receive([&](events_changed& c) { got = c; },
@@ -828,9 +846,10 @@ TEST(EventListener, WakesTheFeedsOfABusinessAndEveryFeedAfterAReconnect) {
   caf::anon_send(listener, events_changed{3, "message"});
   EXPECT_EQ(next(f1), (change{3, "message"}));
   // A feed that ends is dropped.
-  auto gone = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-    return {[](const events_changed&) {}};
-  });
+  auto gone = sys.spawn(
+    [](event_sink_actor::pointer) -> event_sink_actor::behavior_type {
+      return {[](const events_changed&) {}};
+    });
   caf::anon_send(listener, events_subscribe{4, gone});
   EXPECT_TRUE(eventually([&] { return stats->feeds.load() == 3; }, 5s));
   caf::anon_send_exit(gone, caf::exit_reason::kill);
@@ -843,8 +862,8 @@ TEST(EventListener, PayloadsAndEventIds) {
   ASSERT_TRUE(c);
   EXPECT_EQ(c->business, 12);
   EXPECT_EQ(c->kind, "call");
-  for (auto bad : {"", ":", "12", "12:", ":call", "x:call", "0:call",
-                   "-1:call", "12:Call", "12:call:x", "1234567890123456789:call"})
+  for (auto bad : {"", ":", "12", "12:", ":call", "x:call", "0:call", "-1:call",
+                   "12:Call", "12:call:x", "1234567890123456789:call"})
     EXPECT_FALSE(parse_event_payload(bad)) << bad;
 
   feed_position p{1716300000123456, "message", 42};
@@ -860,21 +879,22 @@ TEST(EventListener, PayloadsAndEventIds) {
   EXPECT_TRUE(*start < p); // before every row of its µs
   EXPECT_TRUE((feed_position{1, "call", 9} < feed_position{1, "message", 1}));
   EXPECT_TRUE((feed_position{1, "payment", 1} < feed_position{2, "call", 1}));
-  for (auto bad : {"", "-", "x", "1-", "1-call", "1-call-", "1-lead-2",
-                   "1-call-x", "-1-call-2", "1-call-2-3", "1 -call-2",
-                   "1234567890123456789"})
+  for (auto bad :
+       {"", "-", "x", "1-", "1-call", "1-call-", "1-lead-2", "1-call-x",
+        "-1-call-2", "1-call-2-3", "1 -call-2", "1234567890123456789"})
     EXPECT_FALSE(parse_event_id(bad)) << bad;
 }
 
-// -- /api/crm/voice/preview -----------------------------------------------------
+// -- /api/crm/voice/preview
+// -----------------------------------------------------
 
 TEST(VoicePreview, SpeaksTheTextAsPcmWav) {
   crm_app crm;
   auto viewer = crm.new_token(1, "read_only");
   auto port = crm.app().port();
   auto r = http_call(port, "GET",
-                     "/api/crm/voice/preview?text=%D7%A9%D7%9C%D7%95%D7%9D",
-                     {}, {{"Authorization", "Bearer " + viewer.token}});
+                     "/api/crm/voice/preview?text=%D7%A9%D7%9C%D7%95%D7%9D", {},
+                     {{"Authorization", "Bearer " + viewer.token}});
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("content-type"), "audio/wav");
   ASSERT_GT(r.body.size(), 44u + 1600u); // more than 0.1 s

@@ -43,9 +43,9 @@ const std::string caller = "+972501234567";
 // -- a client that never hangs on a streaming answer --------------------------
 
 struct answer {
-  int status = 0;           // 0: no HTTP response at all
+  int status = 0; // 0: no HTTP response at all
   std::string content_type;
-  std::string body;         // only for length-delimited answers
+  std::string body; // only for length-delimited answers
   bool has_body = false;
 };
 
@@ -173,15 +173,14 @@ const std::vector<body_case>& json_bodies() {
     c.push_back({"string root", "\"name\"", true});
     c.push_back({"number root", "12345678901234567890", true});
     c.push_back({"null root", "null", true});
-    c.push_back({"deep arrays", repeat("[", 100000) + repeat("]", 100000),
-                 true});
-    c.push_back({"deep objects", repeat("{\"a\":", 5000) + "1"
-                                   + repeat("}", 5000),
-                 true});
-    c.push_back({"deep 65", repeat("{\"a\":", 65) + "1" + repeat("}", 65),
-                 true});
-    c.push_back({"invalid UTF-8 in a string", "{\"name\":\"\xff\xfe\xc3\x28\"}",
-                 true});
+    c.push_back(
+      {"deep arrays", repeat("[", 100000) + repeat("]", 100000), true});
+    c.push_back({"deep objects",
+                 repeat("{\"a\":", 5000) + "1" + repeat("}", 5000), true});
+    c.push_back(
+      {"deep 65", repeat("{\"a\":", 65) + "1" + repeat("}", 65), true});
+    c.push_back(
+      {"invalid UTF-8 in a string", "{\"name\":\"\xff\xfe\xc3\x28\"}", true});
     c.push_back({"invalid UTF-8 in a key", "{\"\xc0\xaf\":1}", true});
     c.push_back({"lone surrogate escape", "{\"name\":\"\\ud800\"}", true});
     c.push_back({"raw NUL byte", lit("{\"name\":\"a\0b\"}"), true});
@@ -193,13 +192,14 @@ const std::vector<body_case>& json_bodies() {
     c.push_back({"BOM", "\xef\xbb\xbf{\"name\":\"x\"}", true});
     c.push_back({"over 1 MiB", padded_object("name", 1024 * 1024 + 10), true});
     // Objects: may be accepted by some route, never a 500.
-    c.push_back({"1 MiB string", padded_object("name", 1024 * 1024 - 64),
-                 false});
-    c.push_back({"1 MiB unknown key", padded_object("zz", 1024 * 1024 - 64),
-                 false});
-    c.push_back({"escaped NUL", "{\"name\":\"a\\u0000b\",\"title\":\"\\u0000\","
-                                "\"body\":\"\\u0000\",\"phone\":\"\\u0000\","
-                                "\"notes\":\"\\u0000\",\"greeting\":\"\\u0000\"}",
+    c.push_back(
+      {"1 MiB string", padded_object("name", 1024 * 1024 - 64), false});
+    c.push_back(
+      {"1 MiB unknown key", padded_object("zz", 1024 * 1024 - 64), false});
+    c.push_back({"escaped NUL",
+                 "{\"name\":\"a\\u0000b\",\"title\":\"\\u0000\","
+                 "\"body\":\"\\u0000\",\"phone\":\"\\u0000\","
+                 "\"notes\":\"\\u0000\",\"greeting\":\"\\u0000\"}",
                  false});
     c.push_back({"wrong types",
                  "{\"name\":[],\"phone\":{},\"title\":7,\"body\":[1],"
@@ -234,15 +234,16 @@ const std::vector<body_case>& json_bodies() {
                  "\"role\":\"admin\",\"amount\":1,\"amount\":\"x\"}",
                  false});
     c.push_back({"empty object", "{}", false});
-    c.push_back({"huge array", "{\"tags\":[" + repeat("\"t\",", 100000)
-                                 + "\"t\"],\"statuses\":[" +
-                                 repeat("{\"key\":\"k\",\"label\":\"l\"},", 1000)
-                                 + "{}]}",
+    c.push_back({"huge array",
+                 "{\"tags\":[" + repeat("\"t\",", 100000)
+                   + "\"t\"],\"statuses\":["
+                   + repeat("{\"key\":\"k\",\"label\":\"l\"},", 1000) + "{}]}",
                  false});
-    c.push_back({"hebrew and emoji",
-                 "{\"name\":\"\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d \xf0\x9f\x8f\xa0\","
-                 "\"body\":\"\xe2\x80\xae\xd7\x90\"}",
-                 false});
+    c.push_back(
+      {"hebrew and emoji",
+       "{\"name\":\"\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d \xf0\x9f\x8f\xa0\","
+       "\"body\":\"\xe2\x80\xae\xd7\x90\"}",
+       false});
     return c;
   }();
   return cases;
@@ -255,24 +256,24 @@ const std::vector<std::pair<std::string, std::string>>& form_bodies() {
     std::vector<std::pair<std::string, std::string>> c;
     c.emplace_back("empty", "");
     c.emplace_back("no CallSid", "From=%2B972501234567&To=%2B97231234567");
-    c.emplace_back("NUL bytes", "CallSid=CA%00x&From=%00&To=%00&MessageSid=SM%00"
-                                "&MessageStatus=%00&Body=%00&CallStatus=%00");
+    c.emplace_back("NUL bytes",
+                   "CallSid=CA%00x&From=%00&To=%00&MessageSid=SM%00"
+                   "&MessageStatus=%00&Body=%00&CallStatus=%00");
     c.emplace_back("invalid UTF-8",
                    "CallSid=CA%FF%FE&From=%C3%28&To=%ED%A0%80&MessageSid=SM%FF"
                    "&MessageStatus=delivered&Body=%FF&ProfileName=%C0%AF"
                    "&CallStatus=%FF");
-    c.emplace_back("huge values",
-                   "CallSid=CA" + std::string(100000, 'a') + "&From="
-                     + std::string(50000, '9') + "&Body="
-                     + std::string(200000, 'b') + "&MessageSid=SM"
-                     + std::string(10000, 's') + "&MessageStatus=sent");
-    c.emplace_back("many parameters",
-                   [] {
-                     std::string s = "CallSid=CAmany";
-                     for (int i = 0; i < 20000; ++i)
-                       s += "&p" + std::to_string(i) + "=v";
-                     return s;
-                   }());
+    c.emplace_back("huge values", "CallSid=CA" + std::string(100000, 'a')
+                                    + "&From=" + std::string(50000, '9')
+                                    + "&Body=" + std::string(200000, 'b')
+                                    + "&MessageSid=SM" + std::string(10000, 's')
+                                    + "&MessageStatus=sent");
+    c.emplace_back("many parameters", [] {
+      std::string s = "CallSid=CAmany";
+      for (int i = 0; i < 20000; ++i)
+        s += "&p" + std::to_string(i) + "=v";
+      return s;
+    }());
     c.emplace_back("repeated keys",
                    "CallSid=CA1&CallSid=CA2&From=%2B972501234567&From=x"
                    "&MessageSid=SM1&MessageSid=SM2&MessageStatus=read"
@@ -290,8 +291,8 @@ const std::vector<std::pair<std::string, std::string>>& form_bodies() {
                    "&StreamSid=MZ%FF&RecordingUrl=https%3A%2F%2Fx%FF");
     c.emplace_back("bad phones",
                    "CallSid=CAphone&From=whatsapp%3A%2B%2B%2B&To=%2B0000"
-                   "&MessageSid=SMphone&Body=hi&Caller=%2B" +
-                     std::string(40, '9'));
+                   "&MessageSid=SMphone&Body=hi&Caller=%2B"
+                     + std::string(40, '9'));
     c.emplace_back("a JSON body", "{\"CallSid\":\"CA1\"}");
     return c;
   }();
@@ -473,19 +474,19 @@ bool has_body(const std::string& method) {
 
 /// "METHOD /pattern" of routes that take no body (an action): they may
 /// answer 2xx to a body that is not JSON.
-const std::set<std::string> routes_without_body = {
-  "DELETE /api/crm/settings/greeting-audio", "POST /api/auth/sign-out"};
+const std::set<std::string> routes_without_body
+  = {"DELETE /api/crm/settings/greeting-audio", "POST /api/auth/sign-out"};
 
 /// Actions that take no body and change state when they succeed (pause the
 /// AI, rotate the intake key, ...): a body is ignored, so the must-reject
 /// JSON probes (a refusal and no write) do not apply to them.
-const std::set<std::string> actions_ignoring_body = {
-  "POST /api/crm/leads/{id}/takeover",
-  "POST /api/crm/leads/{id}/release",
-  "POST /api/crm/settings/intake-key",
-  "POST /api/crm/whatsapp/conversations/{phone}/read",
-  "POST /api/crm/campaigns/{id}/start",
-  "POST /api/crm/campaigns/{id}/pause"};
+const std::set<std::string> actions_ignoring_body
+  = {"POST /api/crm/leads/{id}/takeover",
+     "POST /api/crm/leads/{id}/release",
+     "POST /api/crm/settings/intake-key",
+     "POST /api/crm/whatsapp/conversations/{phone}/read",
+     "POST /api/crm/campaigns/{id}/start",
+     "POST /api/crm/campaigns/{id}/pause"};
 
 /// Webhooks SPEC §2 leaves unsigned, answering 204 to anything at once
 /// (a malformed body included): they may answer 204 where others refuse.
@@ -506,7 +507,8 @@ TEST_F(hostile, json_bodies_to_every_route) {
   auto before = settled_fingerprint();
   int sent = 0;
   for (auto& [method, pattern] : all) {
-    if (!has_body(method) || actions_ignoring_body.count(method + " " + pattern))
+    if (!has_body(method)
+        || actions_ignoring_body.count(method + " " + pattern))
       continue;
     auto target = concrete(method, pattern);
     auto headers = credentials(pattern);
@@ -566,9 +568,8 @@ TEST_F(hostile, query_strings_on_every_get_route) {
     // Hostile path parameters too.
     if (pattern.find('{') != std::string::npos) {
       for (std::string bad : std::vector<std::string>{
-             "-1", "0", "99999999999999999999", "1e3",
-                              "%00", "%FF%FE", "..%2F..%2Fetc", "1%20OR%201=1",
-                              std::string(3000, '7')}) {
+             "-1", "0", "99999999999999999999", "1e3", "%00", "%FF%FE",
+             "..%2F..%2Fetc", "1%20OR%201=1", std::string(3000, '7')}) {
         auto target = std::regex_replace(pattern, std::regex("\\{[a-z_]+\\}"),
                                          bad);
         auto a = probe("GET", target, {}, credentials(pattern), port());
@@ -618,11 +619,10 @@ TEST_F(hostile, every_protected_route_refuses_anonymous_requests) {
       auto what = method + " " + target + " anonymous";
       expect_sane(a, what);
       // /api/crm/events streams only after authenticating: still a 401.
-      EXPECT_TRUE(a.status == 401 || a.status == 403 || a.status == 400
-                  || a.status == 404
-                  || (unsigned_by_spec.count(pattern) && a.status == 204)
-                  || (public_api.count(method + " " + pattern)
-                      && a.status / 100 == 2))
+      EXPECT_TRUE(
+        a.status == 401 || a.status == 403 || a.status == 400 || a.status == 404
+        || (unsigned_by_spec.count(pattern) && a.status == 204)
+        || (public_api.count(method + " " + pattern) && a.status / 100 == 2))
         << what << " -> " << a.status << " " << a.body.substr(0, 200);
     }
   }
@@ -660,7 +660,8 @@ TEST_F(hostile, signed_hostile_forms_to_every_webhook) {
   std::fprintf(stderr, "HOSTILE forms: %d requests\n", sent);
 }
 
-// -- JSON bodies to the Cloud API webhook, correctly signed --------------------
+// -- JSON bodies to the Cloud API webhook, correctly signed
+// --------------------
 
 TEST_F(hostile, signed_hostile_json_to_the_meta_webhook) {
   auto sign = [](const std::string& body) {
@@ -710,10 +711,15 @@ TEST_F(hostile, signed_hostile_json_to_the_meta_webhook) {
 // -- signatures: wrong, missing, replayed for another URL ---------------------
 
 TEST_F(hostile, forged_and_replayed_signatures_are_refused) {
-  const std::vector<std::pair<std::string, std::string>> params = {
-    {"CallSid", "CAforged1"}, {"From", caller}, {"To", office},
-    {"AccountSid", "ACtest"}, {"CallStatus", "completed"},
-    {"MessageSid", "SMforged1"}, {"MessageStatus", "read"}, {"Body", "hi"}};
+  const std::vector<std::pair<std::string, std::string>> params
+    = {{"CallSid", "CAforged1"},
+       {"From", caller},
+       {"To", office},
+       {"AccountSid", "ACtest"},
+       {"CallStatus", "completed"},
+       {"MessageSid", "SMforged1"},
+       {"MessageStatus", "read"},
+       {"Body", "hi"}};
   const form_params fp{params};
   auto body = encode_form(params);
   auto base = cfg().public_base_url;
@@ -738,14 +744,15 @@ TEST_F(hostile, forged_and_replayed_signatures_are_refused) {
       {"replayed with a query string",
        twilio_signature(cfg().twilio_auth_token, base + hook + "?x=1", fp)},
       {"replayed for another host",
-       twilio_signature(cfg().twilio_auth_token,
-                        "https://evil.example" + hook, fp)},
+       twilio_signature(cfg().twilio_auth_token, "https://evil.example" + hook,
+                        fp)},
       {"for other parameters",
        twilio_signature(cfg().twilio_auth_token, base + hook,
                         form_params{std::vector<form_params::value_type>{
                           {"CallSid", "CAother"}}})},
       {"truncated", right.substr(0, right.size() - 2)},
-      {"case flipped", [&] {
+      {"case flipped",
+       [&] {
          auto s = right;
          for (auto& ch : s)
            ch = std::isupper(static_cast<unsigned char>(ch))
@@ -762,8 +769,8 @@ TEST_F(hostile, forged_and_replayed_signatures_are_refused) {
         h.emplace_back("X-Twilio-Signature", sig);
       auto a = probe("POST", hook, body, h, port());
       expect_sane(a, hook + " " + what);
-      EXPECT_EQ(a.status, 403) << hook << " signature " << what << ": "
-                               << a.body.substr(0, 200);
+      EXPECT_EQ(a.status, 403)
+        << hook << " signature " << what << ": " << a.body.substr(0, 200);
     }
     // Replayed to another URL: the right signature, the wrong target.
     auto replay = probe("POST", hook + "?replay=1", body,
@@ -776,17 +783,18 @@ TEST_F(hostile, forged_and_replayed_signatures_are_refused) {
 
   // The WebSocket upgrade: a wrong signature is refused before the upgrade.
   media_client ws;
-  auto hs = ws.connect(port(), "/ws/twilio-media", "audio.twilio.com",
-                       {{"X-Twilio-Signature",
-                         twilio_signature(cfg().twilio_auth_token,
-                                          "wss://al.example.test/ws/other",
-                                          form_params{})}});
+  auto hs = ws.connect(
+    port(), "/ws/twilio-media", "audio.twilio.com",
+    {{"X-Twilio-Signature",
+      twilio_signature(cfg().twilio_auth_token,
+                       "wss://al.example.test/ws/other", form_params{})}});
   EXPECT_FALSE(hs.ok);
   EXPECT_EQ(hs.status, 403);
   expect_healthy("forged signatures");
 }
 
-// -- malformed HTTP -------------------------------------------------------------
+// -- malformed HTTP
+// -------------------------------------------------------------
 
 TEST_F(hostile, malformed_http_requests) {
   struct raw_case {
@@ -812,12 +820,15 @@ TEST_F(hostile, malformed_http_requests) {
      "\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\n{}\r\n0\r\n\r\n"},
     {"huge chunk extension",
      "POST /api/crm/leads HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked"
-     "\r\n\r\n2;" + std::string(100000, 'e') + "\r\n{}\r\n0\r\n\r\n"},
+     "\r\n\r\n2;"
+       + std::string(100000, 'e') + "\r\n{}\r\n0\r\n\r\n"},
     {"chunked body over 1 MiB",
      "POST /api/crm/leads HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked"
-     "\r\n\r\n" + repeat("10000\r\n" + std::string(0x10000, 'a') + "\r\n", 17)
-     + "0\r\n\r\n"},
-    {"obs-fold header", "GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: b\r\n c\r\n\r\n"},
+     "\r\n\r\n"
+       + repeat("10000\r\n" + std::string(0x10000, 'a') + "\r\n", 17)
+       + "0\r\n\r\n"},
+    {"obs-fold header",
+     "GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: b\r\n c\r\n\r\n"},
     {"NUL in a header value",
      lit("GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: a\0b\r\n\r\n")},
     {"NUL in the target", lit("GET /heal\0thz HTTP/1.1\r\nHost: t\r\n\r\n")},
@@ -827,10 +838,12 @@ TEST_F(hostile, malformed_http_requests) {
     {"HTTP/9.9", "GET /healthz HTTP/9.9\r\nHost: t\r\n\r\n"},
     {"HTTP/0.9", "GET /healthz\r\n"},
     {"no Host", "GET /healthz HTTP/1.1\r\n\r\n"},
-    {"8 KB path", "GET /" + std::string(8000, 'p') + " HTTP/1.1\r\nHost: t\r\n\r\n"},
-    {"100 KB path", "GET /" + std::string(100000, 'p')
-                      + " HTTP/1.1\r\nHost: t\r\n\r\n"},
-    {"dot segments", "GET /api/../../../etc/passwd HTTP/1.1\r\nHost: t\r\n\r\n"},
+    {"8 KB path",
+     "GET /" + std::string(8000, 'p') + " HTTP/1.1\r\nHost: t\r\n\r\n"},
+    {"100 KB path",
+     "GET /" + std::string(100000, 'p') + " HTTP/1.1\r\nHost: t\r\n\r\n"},
+    {"dot segments",
+     "GET /api/../../../etc/passwd HTTP/1.1\r\nHost: t\r\n\r\n"},
     {"encoded dot segments",
      "GET /api/crm/%2e%2e/%2e%2e/healthz HTTP/1.1\r\nHost: t\r\n\r\n"},
     {"double slashes", "GET //api//crm//leads HTTP/1.1\r\nHost: t\r\n\r\n"},
@@ -858,7 +871,8 @@ TEST_F(hostile, malformed_http_requests) {
     {"POST upgrade",
      "POST /ws/twilio-media HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n"
      "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 0\r\n\r\n"},
+     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: "
+     "0\r\n\r\n"},
     {"GET /ws/twilio-media without upgrade",
      "GET /ws/twilio-media HTTP/1.1\r\nHost: t\r\n\r\n"},
     {"300 pipelined requests", pipelined},
@@ -891,15 +905,19 @@ TEST_F(hostile, malformed_http_requests) {
   }
 }
 
-// -- the media WebSocket ----------------------------------------------------------
+// -- the media WebSocket
+// ----------------------------------------------------------
 
 /// The call token from the TwiML of an incoming call.
 std::string start_call(std::uint16_t port, const config& cfg,
                        const std::string& sid) {
   auto r = twilio_post(port, cfg.public_base_url, cfg.twilio_auth_token,
                        "/webhook/incoming_call",
-                       {{"CallSid", sid}, {"From", caller}, {"To", office},
-                        {"AccountSid", "ACtest"}, {"CallStatus", "ringing"}});
+                       {{"CallSid", sid},
+                        {"From", caller},
+                        {"To", office},
+                        {"AccountSid", "ACtest"},
+                        {"CallStatus", "ringing"}});
   EXPECT_EQ(r.status, 200) << r.body;
   std::smatch m;
   std::regex re("<Parameter name=\"call_token\" value=\"([^\"]*)\"");
@@ -909,7 +927,8 @@ std::string start_call(std::uint16_t port, const config& cfg,
 std::string media_json(const std::string& stream, const std::string& payload) {
   return R"({"event":"media","sequenceNumber":"3","streamSid":")" + stream
          + R"(","media":{"track":"inbound","chunk":"1","timestamp":"20",)"
-           R"("payload":")" + payload + "\"}}";
+           R"("payload":")"
+         + payload + "\"}}";
 }
 
 TEST_F(hostile, media_socket_survives_hostile_frames_then_works) {
@@ -935,7 +954,7 @@ TEST_F(hostile, media_socket_survives_hostile_frames_then_works) {
   ws.send(R"({"event":"start","start":{"callSid":"CAhostilews1"}})");
   ws.send(R"({"event":"media","streamSid":"MZ","media":{"payload":"!!!!"}})");
   ws.send(R"({"event":"media","streamSid":"MZ","media":{"payload":"QUJD="}})");
-  ws.send(media_json(stream, std::string(8000, 'A')));   // > 4096 bytes
+  ws.send(media_json(stream, std::string(8000, 'A'))); // > 4096 bytes
   ws.send(std::string(200, '{') + std::string(200, '}'));
   ws.send_fragments({R"({"event":"conn)", R"(ected","protocol")",
                      R"(:"Call","version":"1.0.0"})"});

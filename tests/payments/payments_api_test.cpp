@@ -529,8 +529,9 @@ TEST_F(payments_api,
   }));
   auto restarts_before = svc.payment_stats.restarts.load();
   // An abnormal exit, exactly what a crash produces (no hook in the actor).
-  caf::anon_send(child, caf::exit_msg{caf::actor_addr{},
-                                      caf::make_error(caf::sec::runtime_error)});
+  caf::anon_send(child,
+                 caf::exit_msg{caf::actor_addr{},
+                               caf::make_error(caf::sec::runtime_error)});
   auto r = pending.get();
   ASSERT_EQ(r.status, 201) << r.body;
   auto body = parse_json(r.body);

@@ -156,8 +156,10 @@ TEST_F(paypal_flow, provider_timeout_is_502) {
   auto t0 = std::chrono::steady_clock::now();
   auto r = create(R"({"amount":10})");
   auto took = std::chrono::steady_clock::now() - t0;
+  // The fake would create the order after 3 s (201): a 502 is the
+  // configured 400 ms budget ending the exchange.
   ASSERT_EQ(r.status, 502) << r.body;
-  EXPECT_LT(took, 2500ms); // the configured 400 ms, not the fake's delay
+  EXPECT_GE(took, 350ms);
   auto id = field_text(parse_json(r.body), "payment_id");
   EXPECT_EQ(status_of(id), "failed");
   EXPECT_NE(sql_value(app->cfg(), "SELECT failure_reason FROM payments WHERE"

@@ -187,7 +187,8 @@ victim seed_victim(crm_app& crm) {
   crm.sql("UPDATE messages SET conversation_seq = 1 WHERE provider_sid ="
           " 'SMVICTIM1'");
   // A picture that came with it (GET /api/crm/messages/{id}/media/{idx}).
-  auto msg = crm.sql("SELECT id FROM messages WHERE provider_sid = 'SMVICTIM1'");
+  auto msg
+    = crm.sql("SELECT id FROM messages WHERE provider_sid = 'SMVICTIM1'");
   crm.sql("INSERT INTO message_media (business_id, message_id, idx, status,"
           " content_type, size_bytes, bytes) VALUES ("
           + bs + ", " + msg
@@ -196,8 +197,8 @@ victim seed_victim(crm_app& crm) {
   // Its do-not-contact entry and a follow-up campaign.
   crm.sql("INSERT INTO dnc (business_id, phone, note) VALUES (" + bs
           + ", '+972509990001', 'VICTIM-MARKER-dnc')");
-  auto camp = crm.sql("INSERT INTO campaigns (business_id, name) VALUES ("
-                      + bs + ", 'VICTIM-MARKER-campaign') RETURNING id");
+  auto camp = crm.sql("INSERT INTO campaigns (business_id, name) VALUES (" + bs
+                      + ", 'VICTIM-MARKER-campaign') RETURNING id");
   auto pay = crm.sql("INSERT INTO payments (business_id, lead_id, provider,"
                      " amount_minor, currency, description) VALUES ("
                      + bs + ", " + lead
@@ -209,8 +210,9 @@ victim seed_victim(crm_app& crm) {
           + ", 'ev-victim', 'pending', '{\"note\":\"VICTIM-MARKER-event\"}')");
   // A WhatsApp template and a failed webhook delivery (the owner-only id
   // routes).
-  auto tmpl = crm.call("POST", "/api/crm/whatsapp/templates", v.owner,
-                       R"({"name":"victim_marker","body":"VICTIM-MARKER-template {{1}}"})");
+  auto tmpl = crm.call(
+    "POST", "/api/crm/whatsapp/templates", v.owner,
+    R"({"name":"victim_marker","body":"VICTIM-MARKER-template {{1}}"})");
   EXPECT_EQ(tmpl.status, 201) << tmpl.body;
   const std::string evt = "evt_0123456789abcdef01234567";
   crm.sql("INSERT INTO webhook_outbox (id, business_id, event, body, status,"
@@ -385,12 +387,12 @@ TEST(CrossTenant, EveryRouteWithAnIdRefusesAnotherBusiness) {
                          + own_lead
                          + ", 'paypal', 100, 'ILS', 'own')"
                            " RETURNING id");
-  auto own_msg = crm.sql(
-    "INSERT INTO messages (business_id, lead_id, direction, provider,"
-    " provider_sid, from_address, body, status) VALUES (1, "
-    + own_lead
-    + ", 'in', 'twilio', 'SMOWN1', 'whatsapp:+972500000009', 'own',"
-      " 'received') RETURNING id");
+  auto own_msg
+    = crm.sql("INSERT INTO messages (business_id, lead_id, direction, provider,"
+              " provider_sid, from_address, body, status) VALUES (1, "
+              + own_lead
+              + ", 'in', 'twilio', 'SMOWN1', 'whatsapp:+972500000009', 'own',"
+                " 'received') RETURNING id");
   crm.sql("INSERT INTO message_media (business_id, message_id, idx, status,"
           " content_type, size_bytes, bytes) VALUES (1, "
           + own_msg + ", 0, 'stored', 'image/png', 3, 'own'::bytea)");

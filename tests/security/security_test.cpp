@@ -87,10 +87,10 @@ std::string shell_quoted(const std::string& s) {
 }
 
 /// The agentlocator binary with only `env` in its environment.
-command_result run_cli(const std::string& args,
-                       const std::vector<std::pair<std::string, std::string>>&
-                         env,
-                       bool stdout_only = false) {
+command_result
+run_cli(const std::string& args,
+        const std::vector<std::pair<std::string, std::string>>& env,
+        bool stdout_only = false) {
   std::string cmd = "env -i PATH=/usr/bin:/bin SCHEMAS_DIR="
                     + shell_quoted(AL_SOURCE_DIR "/schemas");
   for (auto& [k, v] : env)
@@ -119,7 +119,8 @@ double metric_value(const std::string& text, const std::string& name) {
 
 using params = std::vector<std::pair<std::string, std::string>>;
 
-// -- secrets at rest -----------------------------------------------------------
+// -- secrets at rest
+// -----------------------------------------------------------
 
 TEST(SecretsAtRest, ADumpRevealsNoProviderSecret) {
   crm_app crm;
@@ -129,22 +130,26 @@ TEST(SecretsAtRest, ADumpRevealsNoProviderSecret) {
   auto b = crm.new_business("Dump Realty");
   auto patch = crm.call(
     "PATCH", "/api/admin/businesses/" + std::to_string(b), admin_token,
-    js(json::object{{"twilio", {{"account_sid", "ACdump"},
-                                {"auth_token", twilio_secret}}},
-                    {"phone_numbers", json::array{"+97235550101"}},
-                    {"payments", {{"paypal_client_id", "client-id"},
-                                  {"paypal_secret", paypal_secret}}}}));
+    js(json::object{
+      {"twilio", {{"account_sid", "ACdump"}, {"auth_token", twilio_secret}}},
+      {"phone_numbers", json::array{"+97235550101"}},
+      {"payments",
+       {{"paypal_client_id", "client-id"},
+        {"paypal_secret", paypal_secret}}}}));
   ASSERT_EQ(patch.status, 200) << patch.body;
   // An owner sets a secret through the settings too.
   auto owner = crm.new_token(1, "owner").token;
-  auto s = crm.call("PATCH", "/api/crm/settings", owner,
-                    js(json::object{{"payments", {{"paypal_secret", owner_paypal}}}}));
+  auto s = crm.call(
+    "PATCH", "/api/crm/settings", owner,
+    js(json::object{{"payments", {{"paypal_secret", owner_paypal}}}}));
   ASSERT_EQ(s.status, 200) << s.body;
 
   // The secret works: a call to the business's number signed with its own
   // token is answered (so it was decrypted), one signed otherwise is not.
-  const params call{{"CallSid", "CAdump1"}, {"From", "+972501234567"},
-                    {"To", "+97235550101"}, {"AccountSid", "ACdump"},
+  const params call{{"CallSid", "CAdump1"},
+                    {"From", "+972501234567"},
+                    {"To", "+97235550101"},
+                    {"AccountSid", "ACdump"},
                     {"CallStatus", "ringing"}};
   EXPECT_EQ(twilio_post(crm.app().port(), crm.cfg().public_base_url,
                         twilio_secret, "/webhook/incoming_call", call)
@@ -163,13 +168,14 @@ TEST(SecretsAtRest, ADumpRevealsNoProviderSecret) {
   for (auto& secret : {twilio_secret, paypal_secret, owner_paypal})
     EXPECT_EQ(dump.output.find(secret), std::string::npos)
       << "a provider secret is in the dump in clear";
-  EXPECT_NE(dump.output.find("enc:v1:" + secrets::derive_key(crm.cfg().secret_key).id),
-            std::string::npos);
+  EXPECT_NE(
+    dump.output.find("enc:v1:" + secrets::derive_key(crm.cfg().secret_key).id),
+    std::string::npos);
   // Nor in any API answer or the audit trail.
   auto view = crm.call("GET", "/api/admin/businesses/" + std::to_string(b),
                        admin_token);
-  auto audit = crm.call("GET", "/api/crm/audit?business_id=" + std::to_string(b),
-                        admin_token);
+  auto audit = crm.call(
+    "GET", "/api/crm/audit?business_id=" + std::to_string(b), admin_token);
   for (auto* body : {&view.body, &audit.body}) {
     EXPECT_EQ(body->find(twilio_secret), std::string::npos);
     EXPECT_EQ(body->find(paypal_secret), std::string::npos);
@@ -181,8 +187,10 @@ TEST(SecretsAtRest, ClearRowsAreSealedAtStartAndKeysRotate) {
   base.secret_key = key_1;
   const auto id_1 = secrets::derive_key(key_1).id;
   const auto id_2 = secrets::derive_key(key_2).id;
-  const params call{{"CallSid", "CArot1"}, {"From", "+972501234567"},
-                    {"To", "+97235550999"}, {"AccountSid", "ACclear"},
+  const params call{{"CallSid", "CArot1"},
+                    {"From", "+972501234567"},
+                    {"To", "+97235550999"},
+                    {"AccountSid", "ACclear"},
                     {"CallStatus", "ringing"}};
   auto stored = [&base] {
     return sql_value(base, "SELECT twilio_auth_token FROM businesses"
@@ -231,10 +239,11 @@ TEST(SecretsAtRest, ClearRowsAreSealedAtStartAndKeysRotate) {
                             " WHERE action = 'secrets.rotate'"),
             "cli " + id_2);
   // Run again: nothing left to do.
-  cli = run_cli("rotate-secrets", {{"DATABASE_URL", base.database_url},
-                                   {"SECRET_KEY", key_2}});
+  cli = run_cli("rotate-secrets",
+                {{"DATABASE_URL", base.database_url}, {"SECRET_KEY", key_2}});
   EXPECT_EQ(cli.exit, 0) << cli.output;
-  EXPECT_NE(cli.output.find("already under the current key"), std::string::npos);
+  EXPECT_NE(cli.output.find("already under the current key"),
+            std::string::npos);
   {
     auto only_new = base;
     only_new.secret_key = key_2;
@@ -265,7 +274,8 @@ TEST(SecretsAtRest, ClearRowsAreSealedAtStartAndKeysRotate) {
   EXPECT_EQ(stored().rfind("enc:v1:" + id_2 + ":", 0), 0u);
 }
 
-// -- the audit trail -------------------------------------------------------------
+// -- the audit trail
+// -------------------------------------------------------------
 
 TEST(Audit, EveryOwnerAndAdminChangeIsRecordedWithWhoAndWhere) {
   crm_app crm;
@@ -274,13 +284,14 @@ TEST(Audit, EveryOwnerAndAdminChangeIsRecordedWithWhoAndWhere) {
   auto port = crm.app().port();
   auto secret = random_marker("AUDIT-SECRET");
   auto greeting = random_marker("greeting");
-  auto r = http_call(port, "PATCH", "/api/crm/settings",
-                     js(json::object{{"greeting", greeting},
-                                     {"payments", {{"paypal_secret", secret}}}}),
-                     {{"Authorization", "Bearer " + owner.token},
-                      {"Content-Type", "application/json"},
-                      {"X-Forwarded-For", "198.51.100.23"},
-                      {"X-Request-Id", "sec-req-settings"}});
+  auto r
+    = http_call(port, "PATCH", "/api/crm/settings",
+                js(json::object{{"greeting", greeting},
+                                {"payments", {{"paypal_secret", secret}}}}),
+                {{"Authorization", "Bearer " + owner.token},
+                 {"Content-Type", "application/json"},
+                 {"X-Forwarded-For", "198.51.100.23"},
+                 {"X-Request-Id", "sec-req-settings"}});
   ASSERT_EQ(r.status, 200) << r.body;
 
   auto list = crm.call("GET", "/api/crm/audit?action=settings.update",
@@ -298,12 +309,14 @@ TEST(Audit, EveryOwnerAndAdminChangeIsRecordedWithWhoAndWhere) {
   EXPECT_EQ(e.at("request_id"), "sec-req-settings");
   auto& diff = e.at("diff").as_object();
   EXPECT_EQ(diff.at("greeting").at("to"), greeting.c_str());
-  EXPECT_EQ(diff.at("payments.paypal_secret"), (json::object{{"changed", true}}));
+  EXPECT_EQ(diff.at("payments.paypal_secret"),
+            (json::object{{"changed", true}}));
   EXPECT_EQ(list.body.find(secret), std::string::npos);
 
   // A patch that changes nothing is no event.
-  ASSERT_EQ(crm.call("PATCH", "/api/crm/settings", owner.token,
-                     js(json::object{{"greeting", greeting}}))
+  ASSERT_EQ(crm
+              .call("PATCH", "/api/crm/settings", owner.token,
+                    js(json::object{{"greeting", greeting}}))
               .status,
             200);
   EXPECT_EQ(crm.call("GET", "/api/crm/audit?action=settings.", owner.token)
@@ -312,8 +325,9 @@ TEST(Audit, EveryOwnerAndAdminChangeIsRecordedWithWhoAndWhere) {
 
   // Tokens made and revoked by the administrator.
   auto extra = crm.new_token(1, "read_only");
-  ASSERT_EQ(crm.call("DELETE", "/api/admin/tokens/" + std::to_string(extra.id),
-                     admin_token)
+  ASSERT_EQ(crm
+              .call("DELETE", "/api/admin/tokens/" + std::to_string(extra.id),
+                    admin_token)
               .status,
             200);
   auto tokens = crm.call("GET", "/api/crm/audit?action=token.", owner.token);
@@ -330,10 +344,10 @@ TEST(Audit, EveryOwnerAndAdminChangeIsRecordedWithWhoAndWhere) {
   // A deleted lead: its id only, never its personal data.
   auto lead = crm.new_lead(agent.token,
                            R"({"name":"Privacy Person","phone":"0527770001"})");
-  ASSERT_EQ(crm.call("DELETE", "/api/crm/leads/" + std::to_string(lead),
-                     agent.token)
-              .status,
-            200);
+  ASSERT_EQ(
+    crm.call("DELETE", "/api/crm/leads/" + std::to_string(lead), agent.token)
+      .status,
+    200);
   auto deleted = crm.call("GET", "/api/crm/audit?action=lead.delete",
                           owner.token);
   ASSERT_EQ(deleted.int_at("total"), 1);
@@ -346,24 +360,26 @@ TEST(Audit, EveryOwnerAndAdminChangeIsRecordedWithWhoAndWhere) {
 
   // A refused change leaves no trace: the business update that conflicts.
   auto b = crm.new_business("Other");
-  ASSERT_EQ(crm.call("PATCH", "/api/admin/businesses/" + std::to_string(b),
-                     admin_token, R"({"phone_numbers":["+97235550202"]})")
+  ASSERT_EQ(crm
+              .call("PATCH", "/api/admin/businesses/" + std::to_string(b),
+                    admin_token, R"({"phone_numbers":["+97235550202"]})")
               .status,
             200);
-  ASSERT_EQ(crm.call("PATCH", "/api/admin/businesses/1", admin_token,
-                     R"({"phone_numbers":["+97235550202"]})")
+  ASSERT_EQ(crm
+              .call("PATCH", "/api/admin/businesses/1", admin_token,
+                    R"({"phone_numbers":["+97235550202"]})")
               .status,
             409);
-  EXPECT_EQ(crm.call("GET", "/api/crm/audit?action=business.update",
-                     owner.token)
+  EXPECT_EQ(crm
+              .call("GET", "/api/crm/audit?action=business.update", owner.token)
               .int_at("total"),
             0);
 
   // Who may read it: owners (their business) and the administrator.
   EXPECT_EQ(crm.call("GET", "/api/crm/audit", agent.token).status, 403);
-  EXPECT_EQ(crm.call("GET", "/api/crm/audit?action=DROP%20TABLE", owner.token)
-              .status,
-            400);
+  EXPECT_EQ(
+    crm.call("GET", "/api/crm/audit?action=DROP%20TABLE", owner.token).status,
+    400);
   auto b_owner = crm.new_token(b, "owner").token;
   auto theirs = crm.call("GET", "/api/crm/audit", b_owner);
   ASSERT_EQ(theirs.status, 200);
@@ -373,8 +389,9 @@ TEST(Audit, EveryOwnerAndAdminChangeIsRecordedWithWhoAndWhere) {
               false)
       << "another business's entry: " << js(item);
   EXPECT_EQ(theirs.body.find("sec-req-settings"), std::string::npos);
-  EXPECT_GE(crm.call("GET", "/api/crm/audit?business_id=" + std::to_string(b),
-                     admin_token)
+  EXPECT_GE(crm
+              .call("GET", "/api/crm/audit?business_id=" + std::to_string(b),
+                    admin_token)
               .int_at("total"),
             2); // created + updated by the administrator (+ its owner token)
 }
@@ -399,11 +416,13 @@ TEST(Audit, TheTrailIsAppendOnlyAndPurgedAfterRetention) {
                     [&purged](db_tx& tx) { purged = purge_audit(tx, 730); }),
             "");
   EXPECT_EQ(purged, 1);
-  EXPECT_EQ(crm.sql("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log"),
-            "token.create,recent.change");
+  EXPECT_EQ(
+    crm.sql("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log"),
+    "token.create,recent.change");
 }
 
-// -- the sign-in throttle --------------------------------------------------------
+// -- the sign-in throttle
+// --------------------------------------------------------
 
 config throttled_config() {
   auto cfg = test_config();
@@ -432,8 +451,8 @@ TEST(Throttle, GuessingFromOneAddressIsSlowedThenRefusedThenRecovers) {
     EXPECT_EQ(get_as(port, "", attacker).status, 401);
   // Distinct prefixes: only the address adds up.
   for (char c = 'a'; c < 'e'; ++c)
-    EXPECT_EQ(get_as(port, std::string{"al_"} + c + "0000guess", attacker).status,
-              401);
+    EXPECT_EQ(
+      get_as(port, std::string{"al_"} + c + "0000guess", attacker).status, 401);
   auto blocked = get_as(port, "al_e0000guess", attacker);
   EXPECT_EQ(blocked.status, 429) << blocked.body;
   EXPECT_GE(std::atoi(blocked.header("Retry-After").c_str()), 1);
@@ -445,8 +464,9 @@ TEST(Throttle, GuessingFromOneAddressIsSlowedThenRefusedThenRecovers) {
   EXPECT_GE(metric_value(m.body, "al_auth_failures_total"), 5);
   EXPECT_GE(metric_value(m.body, "al_auth_throttled_total"), 2);
   // After AUTH_BLOCK_S the address recovers.
-  EXPECT_TRUE(eventually([&] { return get_as(port, owner, attacker).status == 200; },
-                         std::chrono::seconds(10)));
+  EXPECT_TRUE(
+    eventually([&] { return get_as(port, owner, attacker).status == 200; },
+               std::chrono::seconds(10)));
   EXPECT_EQ(get_as(port, "al_f0000guess", attacker).status, 401);
 }
 
@@ -468,7 +488,8 @@ TEST(Throttle, GuessingAroundOneTokenPrefixIsRefusedFromAnyAddress) {
   EXPECT_EQ(get_as(port, admin_token, "192.0.2.7").status, 200);
 }
 
-// -- webhook signatures across tenants ------------------------------------------
+// -- webhook signatures across tenants
+// ------------------------------------------
 
 TEST(Signatures, AnotherTenantsOrAForgedSignatureIsRefusedOnEveryWebhook) {
   auto cfg = test_config();
@@ -478,18 +499,23 @@ TEST(Signatures, AnotherTenantsOrAForgedSignatureIsRefusedOnEveryWebhook) {
   const auto& base = crm.cfg().public_base_url;
   const auto& global = crm.cfg().twilio_auth_token;
   auto b = crm.new_business("Tenant B");
-  ASSERT_EQ(crm.call("PATCH", "/api/admin/businesses/" + std::to_string(b),
-                     admin_token,
-                     R"({"twilio":{"account_sid":"ACtenantb",)"
-                     R"("auth_token":"tenant-b-token"},)"
-                     R"("phone_numbers":["+97235550303"]})")
+  ASSERT_EQ(crm
+              .call("PATCH", "/api/admin/businesses/" + std::to_string(b),
+                    admin_token,
+                    R"({"twilio":{"account_sid":"ACtenantb",)"
+                    R"("auth_token":"tenant-b-token"},)"
+                    R"("phone_numbers":["+97235550303"]})")
               .status,
             200);
-  const params call_b{{"CallSid", "CAtenantb"}, {"From", "+972501234567"},
-                      {"To", "+97235550303"}, {"AccountSid", "ACtenantb"},
+  const params call_b{{"CallSid", "CAtenantb"},
+                      {"From", "+972501234567"},
+                      {"To", "+97235550303"},
+                      {"AccountSid", "ACtenantb"},
                       {"CallStatus", "ringing"}};
-  const params call_a{{"CallSid", "CAtenanta"}, {"From", "+972501234567"},
-                      {"To", "+97235559999"}, {"AccountSid", "ACtest"},
+  const params call_a{{"CallSid", "CAtenanta"},
+                      {"From", "+972501234567"},
+                      {"To", "+97235559999"},
+                      {"AccountSid", "ACtest"},
                       {"CallStatus", "ringing"}};
   auto post = [&](const std::string& token, const std::string& path,
                   const params& p) {
@@ -505,7 +531,8 @@ TEST(Signatures, AnotherTenantsOrAForgedSignatureIsRefusedOnEveryWebhook) {
   // Every call webhook of B's call.
   for (auto hook : {"/webhook/call_status", "/webhook/stream_ended",
                     "/webhook/recording_status", "/webhook/transfer_status"}) {
-    params p{{"CallSid", "CAtenantb"}, {"CallStatus", "completed"},
+    params p{{"CallSid", "CAtenantb"},
+             {"CallStatus", "completed"},
              {"AccountSid", "ACtenantb"}};
     EXPECT_EQ(post(global, hook, p), 403) << hook;
     EXPECT_EQ(post("forged", hook, p), 403) << hook;
@@ -524,29 +551,31 @@ TEST(Signatures, AnotherTenantsOrAForgedSignatureIsRefusedOnEveryWebhook) {
   auto ws_url = "wss://al.example.test" + ws_path;
   for (auto token : {global, std::string{"forged"}}) {
     media_client ws;
-    auto hs = ws.connect(port, ws_path, "audio.twilio.com",
-                         {{"X-Twilio-Signature",
-                           twilio_signature(token, ws_url, form_params{})}});
+    auto hs = ws.connect(
+      port, ws_path, "audio.twilio.com",
+      {{"X-Twilio-Signature", twilio_signature(token, ws_url, form_params{})}});
     EXPECT_FALSE(hs.ok);
     EXPECT_EQ(hs.status, 403);
   }
   {
     media_client ws;
-    auto hs = ws.connect(port, ws_path, "audio.twilio.com",
-                         {{"X-Twilio-Signature",
-                           twilio_signature("tenant-b-token", ws_url,
-                                            form_params{})}});
+    auto hs = ws.connect(
+      port, ws_path, "audio.twilio.com",
+      {{"X-Twilio-Signature",
+        twilio_signature("tenant-b-token", ws_url, form_params{})}});
     EXPECT_TRUE(hs.ok) << hs.status;
   }
   // Meta: X-Hub-Signature-256 over the exact body with the app secret.
-  const std::string body = R"({"object":"whatsapp_business_account","entry":[]})";
+  const std::string body
+    = R"({"object":"whatsapp_business_account","entry":[]})";
   auto meta = [&](const std::string& sig, const std::string& sent) {
     header_list h{{"Content-Type", "application/json"}};
     if (!sig.empty())
       h.emplace_back("X-Hub-Signature-256", sig);
     return http_call(port, "POST", "/webhook/whatsapp/meta", sent, h).status;
   };
-  auto right = "sha256=" + crypto::to_hex(crypto::hmac_sha256("meta-secret", body));
+  auto right = "sha256="
+               + crypto::to_hex(crypto::hmac_sha256("meta-secret", body));
   EXPECT_EQ(meta("", body), 403);
   EXPECT_EQ(meta("sha256=" + crypto::to_hex(crypto::hmac_sha256("other", body)),
                  body),
@@ -556,7 +585,8 @@ TEST(Signatures, AnotherTenantsOrAForgedSignatureIsRefusedOnEveryWebhook) {
   EXPECT_EQ(meta(right, body), 200);
 }
 
-// -- exposure ----------------------------------------------------------------------
+// -- exposure
+// ----------------------------------------------------------------------
 
 TEST(Exposure, MetricsOnTheirOwnPortBehindAToken) {
   auto cfg = test_config();
@@ -618,7 +648,8 @@ TEST(Exposure, SecurityHeaders) {
   EXPECT_EQ(api.header("X-Content-Type-Options"), "nosniff");
 }
 
-// -- the command line ----------------------------------------------------------------
+// -- the command line
+// ----------------------------------------------------------------
 
 TEST(Cli, VersionHelpAndMigrate) {
   auto v = run_cli("version", {});
@@ -630,8 +661,9 @@ TEST(Cli, VersionHelpAndMigrate) {
     EXPECT_NE(help.output.find(cmd), std::string::npos) << cmd;
   EXPECT_NE(run_cli("no-such-command", {}).exit, 0);
   // Configuration errors are one line naming the variable.
-  auto bad = run_cli("migrate", {{"DATABASE_URL", "postgresql://x"},
-                                 {"PUBLIC_BASE_URL", "https://al.example.com"}});
+  auto bad = run_cli("migrate",
+                     {{"DATABASE_URL", "postgresql://x"},
+                      {"PUBLIC_BASE_URL", "https://al.example.com"}});
   EXPECT_EQ(bad.exit, 2);
   EXPECT_NE(bad.output.find("SECRET_KEY is required"), std::string::npos)
     << bad.output;
@@ -641,8 +673,10 @@ TEST(Cli, VersionHelpAndMigrate) {
   ASSERT_EQ(m.exit, 0) << m.output;
   config probe;
   probe.database_url = url;
-  EXPECT_EQ(sql_value(probe, "SELECT count(*) > 10 FROM schema_migrations"), "t");
-  EXPECT_EQ(sql_value(probe, "SELECT to_regclass('audit_log') IS NOT NULL"), "t");
+  EXPECT_EQ(sql_value(probe, "SELECT count(*) > 10 FROM schema_migrations"),
+            "t");
+  EXPECT_EQ(sql_value(probe, "SELECT to_regclass('audit_log') IS NOT NULL"),
+            "t");
   // Twice is fine (a Job that runs again).
   EXPECT_EQ(run_cli("migrate", {{"DATABASE_URL", url}}).exit, 0);
   auto no_key = run_cli("rotate-secrets", {{"DATABASE_URL", url}});
@@ -687,10 +721,10 @@ TEST(SignIn, ALinkSignsInOnceAndTheSessionEnds) {
                     + std::to_string(me.int_at("token_id"))),
             "session true");
   // Once only.
-  EXPECT_EQ(crm.call("POST", "/api/auth/sign-in", "",
-                     js(json::object{{"code", code}}))
-              .status,
-            401);
+  EXPECT_EQ(
+    crm.call("POST", "/api/auth/sign-in", "", js(json::object{{"code", code}}))
+      .status,
+    401);
   // Sign-out ends the session at once.
   auto out = crm.call("POST", "/api/auth/sign-out", session);
   ASSERT_EQ(out.status, 200);
@@ -702,16 +736,17 @@ TEST(SignIn, ALinkSignsInOnceAndTheSessionEnds) {
   EXPECT_EQ(crm.call("GET", "/api/crm/me", agent).status, 200);
 
   // Expired links and expired sessions are refused.
-  auto late = code_of(crm.call("POST", "/api/crm/sign-in-links", owner, "{}")
-                        .str_at("url"));
+  auto late = code_of(
+    crm.call("POST", "/api/crm/sign-in-links", owner, "{}").str_at("url"));
   crm.sql("UPDATE sign_in_codes SET expires_at = now() - interval '1 second'"
           " WHERE used_at IS NULL RETURNING id");
-  EXPECT_EQ(crm.call("POST", "/api/auth/sign-in", "",
-                     js(json::object{{"code", late}}))
-              .status,
-            401);
-  auto fresh = code_of(crm.call("POST", "/api/crm/sign-in-links", owner,
-                                R"({"role":"owner","ttl_minutes":5})")
+  EXPECT_EQ(
+    crm.call("POST", "/api/auth/sign-in", "", js(json::object{{"code", late}}))
+      .status,
+    401);
+  auto fresh = code_of(crm
+                         .call("POST", "/api/crm/sign-in-links", owner,
+                               R"({"role":"owner","ttl_minutes":5})")
                          .str_at("url"));
   auto second = crm.call("POST", "/api/auth/sign-in", "",
                          js(json::object{{"code", fresh}}));
@@ -723,15 +758,18 @@ TEST(SignIn, ALinkSignsInOnceAndTheSessionEnds) {
   EXPECT_EQ(crm.call("GET", "/api/crm/me", s2).status, 401);
 
   // Who may make links, and for whom.
-  EXPECT_EQ(crm.call("POST", "/api/crm/sign-in-links", agent, "{}").status, 403);
+  EXPECT_EQ(crm.call("POST", "/api/crm/sign-in-links", agent, "{}").status,
+            403);
   auto b = crm.new_business("Other Office");
-  auto theirs = crm.call("POST", "/api/crm/sign-in-links", admin_token,
-                         js(json::object{{"business_id", b}, {"role", "owner"}}));
+  auto theirs
+    = crm.call("POST", "/api/crm/sign-in-links", admin_token,
+               js(json::object{{"business_id", b}, {"role", "owner"}}));
   ASSERT_EQ(theirs.status, 201);
   EXPECT_EQ(theirs.int_at("business_id"), b);
   auto mine = crm.call("POST", "/api/crm/sign-in-links", owner,
                        js(json::object{{"business_id", b}}));
-  EXPECT_EQ(mine.int_at("business_id"), 1) << "a token cannot name another business";
+  EXPECT_EQ(mine.int_at("business_id"), 1)
+    << "a token cannot name another business";
   // Bad input: a clear 400.
   for (auto body : {R"({"role":"admin"})", R"({"role":7})",
                     R"({"ttl_minutes":0})", R"({"ttl_minutes":20000})"})
@@ -808,9 +846,8 @@ TEST(Cli, SignInLinkTokenAndBusiness) {
   EXPECT_EQ(sql_value(cfg, "SELECT business_id FROM phone_numbers"
                            " WHERE number = '+97235550404'"),
             std::to_string(id));
-  EXPECT_NE(run_cli("business create --name Again --phone 03-555-0404", env)
-              .exit,
-            0)
+  EXPECT_NE(
+    run_cli("business create --name Again --phone 03-555-0404", env).exit, 0)
     << "a claimed number";
   auto tok = run_cli("token create --business " + std::to_string(id)
                        + " --role agent --name crm-sync",
@@ -820,7 +857,8 @@ TEST(Cli, SignInLinkTokenAndBusiness) {
   auto me = api_call(app.port(), "GET", "/api/crm/me", token);
   EXPECT_EQ(me.status, 200) << me.body;
   EXPECT_NE(me.body.find("\"agent\""), std::string::npos);
-  EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM audit_log WHERE actor = 'cli'"),
+  EXPECT_EQ(sql_value(cfg,
+                      "SELECT count(*) FROM audit_log WHERE actor = 'cli'"),
             "3"); // the link, the business, the token
 }
 
@@ -839,15 +877,16 @@ TEST(Cli, CheckConfigSaysWhereEachValueComesFrom) {
   // Every variable is listed.
   for (auto& name : config_variable_names())
     EXPECT_NE(ok.output.find(name), std::string::npos) << name;
-  auto bad = run_cli("check-config", {{"DATABASE_URL", cfg.database_url},
-                                      {"PORT", "http"}});
+  auto bad = run_cli("check-config",
+                     {{"DATABASE_URL", cfg.database_url}, {"PORT", "http"}});
   EXPECT_EQ(bad.exit, 1);
   EXPECT_NE(bad.output.find("error: invalid PORT"), std::string::npos)
     << bad.output;
   auto down = run_cli("check-config",
                       {{"DATABASE_URL", "postgresql://nobody@127.0.0.1:1/x"}});
   EXPECT_EQ(down.exit, 1);
-  EXPECT_NE(down.output.find("the database does not answer"), std::string::npos);
+  EXPECT_NE(down.output.find("the database does not answer"),
+            std::string::npos);
 }
 
 // LOG_FORMAT=json: one JSON object per line, with the request's fields as
@@ -855,8 +894,8 @@ TEST(Cli, CheckConfigSaysWhereEachValueComesFrom) {
 TEST(Cli, JsonLogLinesCarryTheRequestsFields) {
   auto url = fresh_database();
   auto cmd = "exec env -i PATH=/usr/bin:/bin SCHEMAS_DIR="
-             + shell_quoted(AL_SOURCE_DIR "/schemas") + " DATABASE_URL="
-             + shell_quoted(url) + " PORT=0 LOG_FORMAT=json "
+             + shell_quoted(AL_SOURCE_DIR "/schemas")
+             + " DATABASE_URL=" + shell_quoted(url) + " PORT=0 LOG_FORMAT=json "
              + shell_quoted(AL_BINARY) + " serve 2>&1";
   // popen's shell prints its pid, then becomes the service (exec).
   auto* out = ::popen(("echo $$; " + cmd).c_str(), "r");
@@ -922,12 +961,13 @@ TEST(Migrations, AnEditedAppliedMigrationStopsStartUp) {
              / ("al-schemas-" + crypto::random_token(6));
   fs::copy(AL_SOURCE_DIR "/schemas", dir);
   auto url = fresh_database();
-  auto env = std::vector<std::pair<std::string, std::string>>{
-    {"DATABASE_URL", url}};
+  auto env
+    = std::vector<std::pair<std::string, std::string>>{{"DATABASE_URL", url}};
   auto migrate = [&] {
-    return run_command("env -i PATH=/usr/bin:/bin SCHEMAS_DIR=" + shell_quoted(dir.string())
-                       + " DATABASE_URL=" + shell_quoted(url) + " " + shell_quoted(AL_BINARY)
-                       + " migrate");
+    return run_command("env -i PATH=/usr/bin:/bin SCHEMAS_DIR="
+                       + shell_quoted(dir.string())
+                       + " DATABASE_URL=" + shell_quoted(url) + " "
+                       + shell_quoted(AL_BINARY) + " migrate");
   };
   ASSERT_EQ(migrate().exit, 0);
   config probe;

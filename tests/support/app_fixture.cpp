@@ -1,5 +1,6 @@
 #include "tests/support/app_fixture.hpp"
 
+#include "actors/store.hpp"
 #include "app/app.hpp"
 #include "core/twilio_signature.hpp"
 
@@ -70,9 +71,8 @@ public:
     PGconn* conn = PQconnectdb(url_.c_str());
     if (PQstatus(conn) == CONNECTION_OK)
       for (const auto& name : names_)
-        PQclear(PQexec(conn, ("DROP DATABASE IF EXISTS " + name
-                              + " WITH (FORCE)")
-                               .c_str()));
+        PQclear(PQexec(
+          conn, ("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").c_str()));
     PQfinish(conn);
   }
 
@@ -102,6 +102,13 @@ std::string fresh_database() {
   nt.exec("CREATE DATABASE " + name);
   dbs.add(url, name);
   return replace_dbname(url, name);
+}
+
+std::string migrated_database() {
+  auto url = fresh_database();
+  if (auto err = apply_migrations(url, AL_SOURCE_DIR "/schemas"); !err.empty())
+    throw std::runtime_error("migrations: " + err);
+  return url;
 }
 
 config test_config() {
@@ -137,7 +144,8 @@ config test_config() {
   return cfg;
 }
 
-running_app::running_app(config cfg) : cfg_(std::move(cfg)) {
+running_app::running_app(config cfg)
+  : cfg_(std::move(cfg)) {
   app_ = std::make_unique<application>(cfg_, AL_SOURCE_DIR "/schemas");
   auto err = app_->start("127.0.0.1");
   if (!err.empty())
@@ -151,7 +159,8 @@ running_app::~running_app() {
 std::string http_result::header(const std::string& name) const {
   std::string lower;
   for (char c : name)
-    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    lower.push_back(
+      static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   auto i = headers.find(lower);
   return i == headers.end() ? std::string{} : i->second;
 }
@@ -199,10 +208,10 @@ http_result api_call(std::uint16_t port, const std::string& method,
   return http_call(port, method, target, json_body, h);
 }
 
-http_result twilio_post(std::uint16_t port, const std::string& public_base,
-                        const std::string& auth_token, const std::string& target,
-                        const std::vector<std::pair<std::string, std::string>>&
-                          params) {
+http_result
+twilio_post(std::uint16_t port, const std::string& public_base,
+            const std::string& auth_token, const std::string& target,
+            const std::vector<std::pair<std::string, std::string>>& params) {
   form_params fp{params};
   auto sig = twilio_signature(auth_token, public_base + target, fp);
   return http_call(port, "POST", target, encode_form(params),

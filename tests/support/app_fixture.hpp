@@ -21,6 +21,11 @@ namespace al::test {
 /// AL_TEST_DATABASE_URL is not set (the DB tests must fail, not skip).
 std::string fresh_database();
 
+/// A fresh database with every migration applied (schemas/), for tests
+/// that use a store without the application (store::direct). Throws when a
+/// migration fails.
+std::string migrated_database();
+
 /// A config for tests: port 0, fresh database, short timeouts, admin token
 /// "test-admin", Twilio auth token "test-auth-token".
 config test_config();
@@ -72,18 +77,18 @@ http_result api_call(std::uint16_t port, const std::string& method,
                      const std::string& json_body = {});
 
 /// A form POST signed like Twilio signs it, for `public_base + target`.
-http_result twilio_post(std::uint16_t port, const std::string& public_base,
-                        const std::string& auth_token, const std::string& target,
-                        const std::vector<std::pair<std::string, std::string>>&
-                          params);
+http_result
+twilio_post(std::uint16_t port, const std::string& public_base,
+            const std::string& auth_token, const std::string& target,
+            const std::vector<std::pair<std::string, std::string>>& params);
 
 /// For streamed answers (server-sent events): sends a GET and returns what
 /// arrived within `wait` -- the status, headers and the first bytes of the
 /// body in `body` (still chunk-encoded) -- then closes the connection.
-http_result stream_start(std::uint16_t port, const std::string& target,
-                         const header_list& headers = {},
-                         std::chrono::milliseconds wait
-                         = std::chrono::milliseconds(300));
+http_result
+stream_start(std::uint16_t port, const std::string& target,
+             const header_list& headers = {},
+             std::chrono::milliseconds wait = std::chrono::milliseconds(300));
 
 /// Sends raw bytes and returns whatever comes back until close/timeout.
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,

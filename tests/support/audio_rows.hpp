@@ -23,12 +23,11 @@ inline std::string hex_of(const std::string& bytes) {
 
 /// One statement that stores a complete object (kind 'segment',
 /// 'recording' or 'call') of call `sid` of `business`; returns its id.
-inline std::string audio_insert_sql(std::int64_t business,
-                                    const std::string& sid,
-                                    const std::string& kind, int seq,
-                                    const std::string& content_type,
-                                    const std::string& bytes,
-                                    int duration_ms = 0) {
+inline std::string
+audio_insert_sql(std::int64_t business, const std::string& sid,
+                 const std::string& kind, int seq,
+                 const std::string& content_type, const std::string& bytes,
+                 int duration_ms = 0) {
   constexpr std::size_t chunk = 256 * 1024;
   std::string head
     = "INSERT INTO call_audio (business_id, call_sid, kind, seq,"
@@ -41,9 +40,8 @@ inline std::string audio_insert_sql(std::int64_t business,
     return head;
   std::string values;
   for (std::size_t off = 0, n = 0; off < bytes.size(); off += chunk, ++n)
-    values += std::string{values.empty() ? "" : ", "} + "("
-              + std::to_string(n) + ", decode('"
-              + hex_of(bytes.substr(off, chunk)) + "', 'hex'))";
+    values += std::string{values.empty() ? "" : ", "} + "(" + std::to_string(n)
+              + ", decode('" + hex_of(bytes.substr(off, chunk)) + "', 'hex'))";
   return "WITH a AS (" + head
          + ") INSERT INTO call_audio_chunks (audio_id, chunk_no, data)"
            " SELECT a.id, c.no, c.data FROM a, (VALUES "

@@ -29,8 +29,8 @@ struct fake_http_server::impl {
   std::atomic<bool> close_without_response{false};
   std::atomic<std::size_t> connections{0};
   mutable std::mutex mu;
-  std::vector<request> received;              // guarded by mu
-  std::vector<std::weak_ptr<session>> live;   // server thread only
+  std::vector<request> received;            // guarded by mu
+  std::vector<std::weak_ptr<session>> live; // server thread only
   std::thread thread;
 
   void do_accept();
@@ -43,10 +43,13 @@ namespace {
 class session : public std::enable_shared_from_this<session> {
 public:
   session(fake_http_server::impl& server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)),
-        timer_(stream_.get_executor()) {}
+    : server_(server)
+    , stream_(std::move(socket))
+    , timer_(stream_.get_executor()) {}
 
-  void start() { do_read(); }
+  void start() {
+    do_read();
+  }
 
   // Closes the connection now if it is between requests, else right after
   // the response in progress.
@@ -63,9 +66,9 @@ private:
     parser_.emplace();
     parser_->body_limit(64 * 1024 * 1024);
     waiting_ = true;
-    http::async_read(
-        stream_, buffer_, *parser_,
-        beast::bind_front_handler(&session::on_read, shared_from_this()));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read,
+                                               shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -89,7 +92,7 @@ private:
   void do_delay(std::chrono::milliseconds d) {
     timer_.expires_after(d);
     timer_.async_wait(
-        beast::bind_front_handler(&session::on_delay, shared_from_this()));
+      beast::bind_front_handler(&session::on_delay, shared_from_this()));
   }
 
   void on_delay(beast::error_code ec) {
@@ -101,9 +104,9 @@ private:
   // Build the response with the handler and send it.
   void do_write() {
     res_ = make_response();
-    http::async_write(
-        stream_, *res_,
-        beast::bind_front_handler(&session::on_write, shared_from_this()));
+    http::async_write(stream_, *res_,
+                      beast::bind_front_handler(&session::on_write,
+                                                shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -158,10 +161,9 @@ private:
 
 // Accept the next connection.
 void fake_http_server::impl::do_accept() {
-  acceptor.async_accept(
-      [this](beast::error_code ec, tcp::socket s) {
-        on_accept(ec, std::move(s));
-      });
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket s) {
+    on_accept(ec, std::move(s));
+  });
 }
 
 void fake_http_server::impl::on_accept(beast::error_code ec,
@@ -181,7 +183,7 @@ void fake_http_server::impl::on_accept(beast::error_code ec,
 }
 
 fake_http_server::fake_http_server(handler h, unsigned short port)
-    : impl_(new impl) {
+  : impl_(new impl) {
   impl_->on_request = std::move(h);
   tcp::endpoint ep{net::ip::make_address("127.0.0.1"), port};
   impl_->acceptor.open(ep.protocol());

@@ -66,8 +66,9 @@ namespace {
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket s, std::shared_ptr<fake_realtime_server::impl> srv)
-    : ws_(std::move(s)), srv_(std::move(srv)), timer_(srv_->ioc) {
-  }
+    : ws_(std::move(s))
+    , srv_(std::move(srv))
+    , timer_(srv_->ioc) {}
 
   void run() {
     http::async_read(ws_.next_layer(), buffer_, req_,
@@ -146,10 +147,8 @@ private:
     res->prepare_payload();
     res->keep_alive(false);
     http::async_write(ws_.next_layer(), *res,
-                      [self = shared_from_this(), res](beast::error_code,
-                                                       std::size_t) {
-                        self->stop();
-                      });
+                      [self = shared_from_this(),
+                       res](beast::error_code, std::size_t) { self->stop(); });
   }
 
   using http_handler = fake_realtime_server::http_handler;
@@ -161,10 +160,8 @@ private:
     res->prepare_payload();
     res->keep_alive(false);
     http::async_write(ws_.next_layer(), *res,
-                      [self = shared_from_this(), res](beast::error_code,
-                                                       std::size_t) {
-                        self->stop();
-                      });
+                      [self = shared_from_this(),
+                       res](beast::error_code, std::size_t) { self->stop(); });
   }
 
   void accept() {
@@ -226,15 +223,15 @@ private:
 } // namespace
 
 void fake_realtime_server::impl::do_accept() {
-  acceptor.async_accept([self = shared_from_this()](beast::error_code ec,
-                                                    tcp::socket s) {
-    if (ec)
-      return;
-    auto sess = std::make_shared<session>(std::move(s), self);
-    self->sessions.push_back(sess);
-    sess->run();
-    self->do_accept();
-  });
+  acceptor.async_accept(
+    [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+      if (ec)
+        return;
+      auto sess = std::make_shared<session>(std::move(s), self);
+      self->sessions.push_back(sess);
+      sess->run();
+      self->do_accept();
+    });
 }
 
 fake_realtime_server::fake_realtime_server(handler on_message)

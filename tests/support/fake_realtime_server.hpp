@@ -19,8 +19,8 @@ namespace al::test {
 class fake_realtime_server {
 public:
   /// Called on the server thread for each client message (text).
-  using handler = std::function<void(fake_realtime_server&,
-                                     const std::string& message)>;
+  using handler
+    = std::function<void(fake_realtime_server&, const std::string& message)>;
 
   explicit fake_realtime_server(handler on_message = {});
   ~fake_realtime_server(); // closes every connection, stops the thread
@@ -45,8 +45,8 @@ public:
     std::string authorization;
     std::string body;
   };
-  using http_handler = std::function<std::pair<int, std::string>(
-    const http_exchange& request)>;
+  using http_handler
+    = std::function<std::pair<int, std::string>(const http_exchange& request)>;
   void set_http_handler(http_handler h);
   std::vector<http_exchange> http_requests() const;
 

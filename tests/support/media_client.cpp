@@ -55,9 +55,9 @@ struct media_client::impl : std::enable_shared_from_this<impl> {
         self->cv.notify_all();
         return;
       }
-      self->received.push_back(server_message{
-        beast::buffers_to_string(self->buffer.data()),
-        std::chrono::steady_clock::now()});
+      self->received.push_back(
+        server_message{beast::buffers_to_string(self->buffer.data()),
+                       std::chrono::steady_clock::now()});
       self->buffer.consume(self->buffer.size());
       self->cv.notify_all();
       net::post(self->ioc, [self] { self->do_read(); });
@@ -83,8 +83,8 @@ struct media_client::impl : std::enable_shared_from_this<impl> {
   }
 };
 
-media_client::media_client() : impl_(std::make_shared<impl>()) {
-}
+media_client::media_client()
+  : impl_(std::make_shared<impl>()) {}
 
 media_client::~media_client() {
   auto& d = *impl_;
@@ -114,9 +114,10 @@ media_client::~media_client() {
   }
 }
 
-handshake_result media_client::connect(
-  std::uint16_t port, const std::string& path, const std::string& offer,
-  const std::map<std::string, std::string>& headers) {
+handshake_result
+media_client::connect(std::uint16_t port, const std::string& path,
+                      const std::string& offer,
+                      const std::map<std::string, std::string>& headers) {
   handshake_result out;
   auto& d = *impl_;
   d.ws.emplace(d.ioc);
@@ -145,13 +146,13 @@ handshake_result media_client::connect(
   lowest.expires_never();
   out.ok = true;
   out.subprotocol = std::string{res[http::field::sec_websocket_protocol]};
-  d.ws->control_callback([self = impl_.get()](websocket::frame_type kind,
-                                              beast::string_view) {
-    if (kind == websocket::frame_type::ping) {
-      std::lock_guard<std::mutex> lock{self->mtx};
-      ++self->ping_count;
-    }
-  });
+  d.ws->control_callback(
+    [self = impl_.get()](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::ping) {
+        std::lock_guard<std::mutex> lock{self->mtx};
+        ++self->ping_count;
+      }
+    });
   d.do_read();
   d.thread = std::thread([self = impl_] { self->ioc.run(); });
   return out;
@@ -185,16 +186,17 @@ void media_client::send_connected() {
   send(R"({"event":"connected","protocol":"Call","version":"1.0.0"})");
 }
 
-void media_client::send_start(const std::string& stream_sid,
-                              const std::string& call_sid,
-                              const std::map<std::string, std::string>& params) {
+void media_client::send_start(
+  const std::string& stream_sid, const std::string& call_sid,
+  const std::map<std::string, std::string>& params) {
   std::string p;
   for (auto& [k, v] : params)
     p += (p.empty() ? "" : ",") + std::string{"\""} + k + "\":\"" + v + "\"";
-  send(R"({"event":"start","sequenceNumber":"1","start":{"accountSid":"ACtest","streamSid":")"
-       + stream_sid + R"(","callSid":")" + call_sid
-       + R"(","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{)"
-       + p + R"(}},"streamSid":")" + stream_sid + "\"}");
+  send(
+    R"({"event":"start","sequenceNumber":"1","start":{"accountSid":"ACtest","streamSid":")"
+    + stream_sid + R"(","callSid":")" + call_sid
+    + R"(","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{)"
+    + p + R"(}},"streamSid":")" + stream_sid + "\"}");
 }
 
 void media_client::send_media(const std::string& stream_sid,
@@ -202,8 +204,8 @@ void media_client::send_media(const std::string& stream_sid,
   static std::atomic<int> seq{1};
   auto n = std::to_string(++seq);
   send(R"({"event":"media","sequenceNumber":")" + n
-       + R"(","media":{"track":"inbound","chunk":")" + n
-       + R"(","timestamp":")" + std::to_string(seq * 20) + R"(","payload":")"
+       + R"(","media":{"track":"inbound","chunk":")" + n + R"(","timestamp":")"
+       + std::to_string(seq * 20) + R"(","payload":")"
        + crypto::base64_encode(mulaw) + R"("},"streamSid":")" + stream_sid
        + "\"}");
 }
@@ -314,8 +316,8 @@ std::string tone_frames(int n, int amplitude) {
   std::string out;
   out.reserve(static_cast<std::size_t>(n) * 160);
   for (int i = 0; i < n * 160; ++i) {
-    auto s = static_cast<std::int16_t>(amplitude
-                                       * std::sin(2 * M_PI * 440.0 * i / 8000.0));
+    auto s = static_cast<std::int16_t>(
+      amplitude * std::sin(2 * M_PI * 440.0 * i / 8000.0));
     out.push_back(static_cast<char>(mulaw::encode(s)));
   }
   return out;

@@ -20,9 +20,9 @@
 namespace al::test {
 
 struct handshake_result {
-  bool ok = false;              // 101 received
-  int status = 0;               // HTTP status of a refused upgrade
-  std::string subprotocol;      // Sec-WebSocket-Protocol of the response
+  bool ok = false;         // 101 received
+  int status = 0;          // HTTP status of a refused upgrade
+  std::string subprotocol; // Sec-WebSocket-Protocol of the response
   std::string error;
 };
 
@@ -39,10 +39,10 @@ public:
 
   /// Connects and upgrades; `offer` is the Sec-WebSocket-Protocol offered
   /// (empty: none); extra headers e.g. X-Twilio-Signature.
-  handshake_result connect(std::uint16_t port, const std::string& path,
-                           const std::string& offer = "audio.twilio.com",
-                           const std::map<std::string, std::string>& headers
-                           = {});
+  handshake_result
+  connect(std::uint16_t port, const std::string& path,
+          const std::string& offer = "audio.twilio.com",
+          const std::map<std::string, std::string>& headers = {});
 
   /// Sends one text frame.
   void send(const std::string& text);
@@ -67,9 +67,9 @@ public:
   std::vector<server_message> messages() const;
 
   /// Waits until `pred(messages)` holds or the timeout passes.
-  bool wait_for(const std::function<bool(const std::vector<server_message>&)>&
-                  pred,
-                std::chrono::milliseconds timeout);
+  bool
+  wait_for(const std::function<bool(const std::vector<server_message>&)>& pred,
+           std::chrono::milliseconds timeout);
 
   /// Counts of each received event ("media", "mark", "clear").
   std::size_t count(const std::string& event) const;

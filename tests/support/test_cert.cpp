@@ -28,14 +28,15 @@ test_cert make_cert(const std::string& san) {
   X509_set_pubkey(x.get(), key.get());
   auto* name = X509_get_subject_name(x.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("test"),
-                             -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("test"), -1,
+                             -1, 0);
   X509_set_issuer_name(x.get(), name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, x.get(), x.get(), nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
-                            std::pair{NID_subject_alt_name, san.c_str()}}) {
+  for (auto [nid, value] :
+       {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
+        std::pair{NID_subject_alt_name, san.c_str()}}) {
     auto* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
     X509_add_ext(x.get(), ext, -1);
     X509_EXTENSION_free(ext);
@@ -43,8 +44,8 @@ test_cert make_cert(const std::string& san) {
   X509_sign(x.get(), key.get(), EVP_sha256());
   return {pem([&](BIO* b) { PEM_write_bio_X509(b, x.get()); }),
           pem([&](BIO* b) {
-            PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0,
-                                     nullptr, nullptr);
+            PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr,
+                                     nullptr);
           })};
 }
 

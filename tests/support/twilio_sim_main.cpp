@@ -1,7 +1,8 @@
 // al-twilio-sim: plays one phone call the way Twilio does, against a running
 // server, and checks what a caller would hear. Used by deploy/smoke.sh.
 //
-//   al-twilio-sim --port 5000 --auth-token T --public-base http://127.0.0.1:5000
+//   al-twilio-sim --port 5000 --auth-token T --public-base
+//   http://127.0.0.1:5000
 //
 // Steps: signed POST /webhook/incoming_call -> TwiML (<Connect><Stream>, no
 // <Play>) -> WebSocket offering audio.twilio.com -> connected/start with the
@@ -59,7 +60,8 @@ bool wait_mark(media_client& ws, const std::string& name,
 } // namespace
 
 int main(int argc, char** argv) {
-  auto port = static_cast<std::uint16_t>(std::stoi(arg(argc, argv, "--port", "5000")));
+  auto port
+    = static_cast<std::uint16_t>(std::stoi(arg(argc, argv, "--port", "5000")));
   auto token = arg(argc, argv, "--auth-token");
   auto base = arg(argc, argv, "--public-base",
                   "http://127.0.0.1:" + std::to_string(port));
@@ -68,15 +70,17 @@ int main(int argc, char** argv) {
   auto stream = "MZsim" + std::to_string(rng());
 
   std::vector<std::pair<std::string, std::string>> params{
-    {"CallSid", sid},      {"From", "+972501234567"}, {"To", "+97231234567"},
-    {"AccountSid", "ACsim"}, {"CallStatus", "ringing"}, {"Direction", "inbound"}};
+    {"CallSid", sid},          {"From", "+972501234567"},
+    {"To", "+97231234567"},    {"AccountSid", "ACsim"},
+    {"CallStatus", "ringing"}, {"Direction", "inbound"}};
   auto twiml = twilio_post(port, base, token, "/webhook/incoming_call", params);
   check(twiml.status == 200, "sim incoming_call 200",
         std::to_string(twiml.status) + " " + twiml.body);
   check(twiml.body.find("<Connect") != std::string::npos
           && twiml.body.find("<Stream") != std::string::npos,
         "sim TwiML has <Connect><Stream>");
-  check(twiml.body.find("<Play") == std::string::npos, "sim TwiML has no <Play>");
+  check(twiml.body.find("<Play") == std::string::npos,
+        "sim TwiML has no <Play>");
   std::smatch m;
   std::string call_token;
   if (std::regex_search(twiml.body, m,
@@ -99,9 +103,9 @@ int main(int argc, char** argv) {
   ws.send_start(stream, sid, {{"call_token", call_token}});
   bool spoke = ws.wait_for([](auto& msgs) { return !msgs.empty(); }, 2s);
   auto first = ws.first_at();
-  auto ms = first ? std::chrono::duration<double, std::milli>(*first - start)
-                      .count()
-                  : -1.0;
+  auto ms
+    = first ? std::chrono::duration<double, std::milli>(*first - start).count()
+            : -1.0;
   check(spoke && event_of(ws.messages().front().text) == "media",
         "sim the agent speaks at once (first media frame)",
         "no media within 2 s");
@@ -117,7 +121,8 @@ int main(int argc, char** argv) {
   ws.send_mark(stream, "u2");
   auto speech = tone_frames(20);
   for (int i = 0; i < 20; ++i)
-    ws.send_media(stream, speech.substr(static_cast<std::size_t>(i) * 160, 160));
+    ws.send_media(stream,
+                  speech.substr(static_cast<std::size_t>(i) * 160, 160));
   auto quiet = silence_frames(30);
   for (int i = 0; i < 30; ++i)
     ws.send_media(stream, quiet.substr(static_cast<std::size_t>(i) * 160, 160));
@@ -127,7 +132,8 @@ int main(int argc, char** argv) {
 
   auto ended = twilio_post(port, base, token, "/webhook/stream_ended",
                            {{"CallSid", sid}, {"CallStatus", "in-progress"}});
-  check(ended.status == 200 && ended.body.find("<Hangup/>") != std::string::npos,
+  check(ended.status == 200
+          && ended.body.find("<Hangup/>") != std::string::npos,
         "sim <Connect action> after a normal end answers <Hangup/>",
         std::to_string(ended.status) + " " + ended.body);
   return failures == 0 ? 0 : 1;

@@ -190,19 +190,22 @@ TEST_F(http_test, body_over_one_mib_is_413) {
 TEST_F(http_test, body_of_exactly_one_mib_is_accepted) {
   std::string head = R"({"name":"Big body","pad":")";
   std::string tail = R"("})";
-  std::string body = head
-                     + std::string(1024 * 1024 - head.size() - tail.size(),
-                                   'p')
-                     + tail;
+  std::string body
+    = head + std::string(1024 * 1024 - head.size() - tail.size(), 'p') + tail;
   ASSERT_EQ(body.size(), 1024u * 1024u);
   auto r = api_call(port(), "POST", "/api/admin/businesses", admin, body);
   EXPECT_EQ(r.status, 201) << r.body.substr(0, 200);
 }
 
 TEST_F(http_test, malformed_json_is_400) {
-  const std::vector<std::string> bodies = {
-    "{bad", "", "[1,2]", "\"text\"", "{\"name\":\"x\"} extra",
-    std::string(200, '[') + std::string(200, ']'), "{\"name\":\"\xff\"}"};
+  const std::vector<std::string> bodies
+    = {"{bad",
+       "",
+       "[1,2]",
+       "\"text\"",
+       "{\"name\":\"x\"} extra",
+       std::string(200, '[') + std::string(200, ']'),
+       "{\"name\":\"\xff\"}"};
   for (auto& body : bodies) {
     auto r = api_call(port(), "POST", "/api/admin/businesses", admin, body);
     EXPECT_EQ(r.status, 400) << body.substr(0, 40) << " -> " << r.body;
@@ -272,9 +275,10 @@ TEST_F(http_test, keep_alive_serves_two_requests_on_one_connection) {
 TEST_F(http_test, a_target_with_raw_utf8_reads_as_its_percent_encoded_form) {
   // What curl sends for the README's example: Hebrew as typed.
   auto ask = [&](const std::string& target) {
-    return raw_exchange(port(), "GET " + target + " HTTP/1.1\r\nHost: t\r\n"
-                                "Authorization: Bearer " + admin +
-                                "\r\nConnection: close\r\n\r\n");
+    return raw_exchange(port(), "GET " + target
+                                  + " HTTP/1.1\r\nHost: t\r\n"
+                                    "Authorization: Bearer "
+                                  + admin + "\r\nConnection: close\r\n\r\n");
   };
   auto raw = ask("/api/crm/leads?q=\xD7\x9B\xD7\x94\xD7\x9F&business_id=1");
   auto encoded = ask("/api/crm/leads?q=%D7%9B%D7%94%D7%9F&business_id=1");
@@ -331,11 +335,14 @@ TEST_F(http_test, hostile_input_never_crashes) {
      {400}},
     {"20 KB header", huge_header, {431}},
     {"many headers", many_headers, {431}},
-    {"raw invalid UTF-8 in path", "GET /\xff\xfe\xfd HTTP/1.1\r\nHost: t\r\n\r\n",
+    {"raw invalid UTF-8 in path",
+     "GET /\xff\xfe\xfd HTTP/1.1\r\nHost: t\r\n\r\n",
      {400, 404}},
     {"encoded invalid UTF-8 in path",
-     "GET /api/crm/leads/%ff%fe HTTP/1.1\r\nHost: t\r\n\r\n", {400, 401, 404}},
-    {"encoded NUL in path", "GET /healthz%00 HTTP/1.1\r\nHost: t\r\n\r\n",
+     "GET /api/crm/leads/%ff%fe HTTP/1.1\r\nHost: t\r\n\r\n",
+     {400, 401, 404}},
+    {"encoded NUL in path",
+     "GET /healthz%00 HTTP/1.1\r\nHost: t\r\n\r\n",
      {400, 404}},
     {"non-numeric Content-Length",
      "POST /api/admin/businesses HTTP/1.1\r\nHost: t\r\n"
@@ -357,10 +364,12 @@ TEST_F(http_test, hostile_input_never_crashes) {
     {"spaces in request line", "GET /a b c HTTP/1.1\r\nHost: t\r\n\r\n", {400}},
     {"no version", "GET /healthz\r\n\r\n", {400}},
     {"header without colon",
-     "GET /healthz HTTP/1.1\r\nHost t\r\nBroken\r\n\r\n", {400}},
+     "GET /healthz HTTP/1.1\r\nHost t\r\nBroken\r\n\r\n",
+     {400}},
     {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", {400}},
     {"absolute-form target",
-     "GET http://evil.example/healthz HTTP/1.1\r\nHost: t\r\n\r\n", {400}},
+     "GET http://evil.example/healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+     {400}},
     {"only CRLFs", std::string(1000, '\n'), {400}},
   };
   for (auto& c : cases) {
@@ -383,8 +392,9 @@ TEST_F(http_test, hostile_input_never_crashes) {
   }
   // A connection that just goes away mid-request.
   auto t0 = std::chrono::steady_clock::now();
-  raw_exchange(port(), "POST /api/admin/businesses HTTP/1.1\r\nHost: t\r\n"
-                       "Content-Length: 50\r\n\r\n{",
+  raw_exchange(port(),
+               "POST /api/admin/businesses HTTP/1.1\r\nHost: t\r\n"
+               "Content-Length: 50\r\n\r\n{",
                std::chrono::milliseconds(100));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   EXPECT_EQ(http_call(port(), "GET", "/healthz").status, 200);
@@ -433,11 +443,10 @@ TEST_F(http_test, metrics_are_prometheus_text) {
   auto r = http_call(port(), "GET", "/metrics");
   EXPECT_EQ(r.status, 200);
   EXPECT_NE(r.header("Content-Type").find("text/plain"), std::string::npos);
-  for (auto name :
-       {"al_http_requests_total", "al_db_write_queue_depth",
-        "al_http_request_duration_seconds", "al_db_pool_in_use",
-        "al_supervisor_restarts_total", "al_active_calls",
-        "al_webhook_duration_seconds", "al_first_audio_seconds"})
+  for (auto name : {"al_http_requests_total", "al_db_write_queue_depth",
+                    "al_http_request_duration_seconds", "al_db_pool_in_use",
+                    "al_supervisor_restarts_total", "al_active_calls",
+                    "al_webhook_duration_seconds", "al_first_audio_seconds"})
     EXPECT_NE(r.body.find(name), std::string::npos) << name;
   EXPECT_NE(r.body.find("# TYPE al_http_requests_total counter"),
             std::string::npos);
@@ -532,16 +541,15 @@ TEST_F(http_test, create_business_validation) {
   EXPECT_EQ(r.status, 400);
   expect_json_error(r);
   EXPECT_NE(r.body.find("name"), std::string::npos) << r.body;
-  for (auto body :
-       {R"({"name":5})", R"({"name":""})", R"({"name":null})",
-        R"({"name":"x","phone_numbers":"+97231234567"})",
-        R"({"name":"x","phone_numbers":[5]})",
-        R"({"name":"x","phone_numbers":["not a phone"]})",
-        R"({"name":"x","voice_engine":"robot"})",
-        R"({"name":"x","twilio":"AC"})",
-        R"({"name":"x","payments":{"enabled":"yes"}})",
-        R"({"name":"x","payments":{"default_provider":"stripe"}})",
-        R"({"name":"x","working_hours":{"mon":"all day"}})"}) {
+  for (auto body : {R"({"name":5})", R"({"name":""})", R"({"name":null})",
+                    R"({"name":"x","phone_numbers":"+97231234567"})",
+                    R"({"name":"x","phone_numbers":[5]})",
+                    R"({"name":"x","phone_numbers":["not a phone"]})",
+                    R"({"name":"x","voice_engine":"robot"})",
+                    R"({"name":"x","twilio":"AC"})",
+                    R"({"name":"x","payments":{"enabled":"yes"}})",
+                    R"({"name":"x","payments":{"default_provider":"stripe"}})",
+                    R"({"name":"x","working_hours":{"mon":"all day"}})"}) {
     r = api_call(port(), "POST", "/api/admin/businesses", admin, body);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
     expect_json_error(r);

@@ -52,8 +52,8 @@ class raw_server {
 public:
   using script_fn = std::function<void(tcp::socket&)>;
   explicit raw_server(script_fn script)
-    : script_(std::move(script)),
-      acceptor_(ioc_, {net::ip::make_address("127.0.0.1"), 0}) {
+    : script_(std::move(script))
+    , acceptor_(ioc_, {net::ip::make_address("127.0.0.1"), 0}) {
     thread_ = std::thread([this] { serve(); });
   }
   ~raw_server() {
@@ -65,7 +65,8 @@ public:
     thread_.join();
   }
   std::string base_url() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+    return "http://127.0.0.1:"
+           + std::to_string(acceptor_.local_endpoint().port());
   }
 
 private:
@@ -78,8 +79,8 @@ private:
         return;
       std::string head;
       char c;
-      while (head.find("\r\n\r\n") == std::string::npos &&
-             s.read_some(net::buffer(&c, 1), ec) == 1)
+      while (head.find("\r\n\r\n") == std::string::npos
+             && s.read_some(net::buffer(&c, 1), ec) == 1)
         head.push_back(c);
       if (!ec)
         script_(s);
@@ -117,9 +118,15 @@ public:
     thread_.join();
   }
 
-  unsigned short port() const { return acceptor_.local_endpoint().port(); }
-  std::size_t connections() const { return connections_; }
-  std::size_t requests() const { return requests_; }
+  unsigned short port() const {
+    return acceptor_.local_endpoint().port();
+  }
+  std::size_t connections() const {
+    return connections_;
+  }
+  std::size_t requests() const {
+    return requests_;
+  }
   std::vector<std::string> server_names() const {
     std::lock_guard lock{mu_};
     return names_;
@@ -143,7 +150,7 @@ public:
 private:
   struct session {
     explicit session(tcp::socket s, ssl::context& ctx)
-        : stream(std::move(s), ctx) {}
+      : stream(std::move(s), ctx) {}
     beast::ssl_stream<beast::tcp_stream> stream;
     beast::flat_buffer buffer;
     http::request<http::string_body> req;
@@ -159,17 +166,16 @@ private:
       ++connections_;
       auto s = std::make_shared<session>(std::move(sock), ctx_);
       sessions_.push_back(s);
-      s->stream.async_handshake(ssl::stream_base::server,
-                                [this, s](beast::error_code ec) {
-                                  if (ec)
-                                    return;
-                                  auto* sni = SSL_get_servername(
-                                      s->stream.native_handle(),
-                                      TLSEXT_NAMETYPE_host_name);
-                                  std::lock_guard lock{mu_};
-                                  names_.push_back(sni ? sni : "");
-                                  do_read(s);
-                                });
+      s->stream.async_handshake(
+        ssl::stream_base::server, [this, s](beast::error_code ec) {
+          if (ec)
+            return;
+          auto* sni = SSL_get_servername(s->stream.native_handle(),
+                                         TLSEXT_NAMETYPE_host_name);
+          std::lock_guard lock{mu_};
+          names_.push_back(sni ? sni : "");
+          do_read(s);
+        });
       do_accept();
     });
   }
@@ -183,17 +189,17 @@ private:
                        if (ec)
                          return;
                        ++requests_;
-                       s->res = fake_http_server::reply(
-                           http::status::ok, "tls ok", "text/plain");
+                       s->res = fake_http_server::reply(http::status::ok,
+                                                        "tls ok", "text/plain");
                        s->res.keep_alive(s->req.keep_alive());
                        http::async_write(
-                           s->stream, s->res,
-                           [this, s](beast::error_code ec, std::size_t) {
-                             if (s->closing)
-                               beast::get_lowest_layer(s->stream).close();
-                             else if (!ec && s->res.keep_alive())
-                               do_read(s);
-                           });
+                         s->stream, s->res,
+                         [this, s](beast::error_code ec, std::size_t) {
+                           if (s->closing)
+                             beast::get_lowest_layer(s->stream).close();
+                           else if (!ec && s->res.keep_alive())
+                             do_read(s);
+                         });
                      });
   }
 
@@ -284,7 +290,7 @@ protected:
 
   net::io_context ioc_;
   net::executor_work_guard<net::io_context::executor_type> work_{
-      ioc_.get_executor()};
+    ioc_.get_executor()};
   std::vector<std::thread> io_threads_;
   std::vector<std::future<void>> io_exits_;
   std::mutex calls_mu_;
@@ -323,8 +329,8 @@ TEST_F(https_client_test, get_with_query_and_headers) {
 
 TEST_F(https_client_test, post_with_body_and_headers) {
   fake_http_server fake{[](const request& req) {
-    return fake_http_server::reply(http::status::created,
-                                   "echo:" + req.body(), "text/plain");
+    return fake_http_server::reply(http::status::created, "echo:" + req.body(),
+                                   "text/plain");
   }};
   outbound_request r;
   r.method = "POST";
@@ -413,8 +419,10 @@ TEST_F(https_client_test, timeout_reports_once) {
   EXPECT_EQ(res.error, "timeout");
   EXPECT_EQ(res.status, 0);
   EXPECT_FALSE(res.ok());
+  // Not early; and not late either: the fake answers 200 after 2 s, so
+  // "timeout" itself shows the 200 ms budget ended the exchange (no upper
+  // bound on the wall clock, which a loaded machine would break).
   EXPECT_GE(took, 150ms);
-  EXPECT_LT(took, 1500ms);
   drain(); // the aborted read completes too; TearDown checks the count
 }
 
@@ -423,8 +431,9 @@ TEST_F(https_client_test, slow_body_times_out) {
   // covers the whole exchange, not each read.
   raw_server srv{[](tcp::socket& s) {
     beast::error_code ec;
-    net::write(s, net::buffer(std::string{
-                    "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"}),
+    net::write(s,
+               net::buffer(
+                 std::string{"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"}),
                ec);
     for (int i = 0; i < 30 && !ec; ++i) {
       std::this_thread::sleep_for(100ms);
@@ -437,17 +446,20 @@ TEST_F(https_client_test, slow_body_times_out) {
   auto t0 = std::chrono::steady_clock::now();
   auto res = call(r);
   auto took = std::chrono::steady_clock::now() - t0;
+  // The body would end with the server's close after 3 s ("eof"), so
+  // "timeout" shows the budget covered the whole exchange.
   EXPECT_EQ(res.error, "timeout");
   EXPECT_EQ(res.status, 0);
-  EXPECT_LT(took, 1500ms);
+  EXPECT_GE(took, 250ms);
   drain();
 }
 
 TEST_F(https_client_test, reset_in_the_middle_of_the_body) {
   raw_server srv{[](tcp::socket& s) {
     beast::error_code ec;
-    net::write(s, net::buffer(std::string{
-                    "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf"}),
+    net::write(s,
+               net::buffer(std::string{
+                 "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf"}),
                ec);
     std::this_thread::sleep_for(50ms);
     s.set_option(net::socket_base::linger{true, 0}, ec); // close = RST
@@ -566,7 +578,7 @@ TEST_F(https_client_test, resolve_failure) {
   EXPECT_EQ(res.status, 0);
   EXPECT_FALSE(res.error.empty());
   EXPECT_TRUE(res.error.rfind("resolve: ", 0) == 0 || res.error == "timeout")
-      << res.error;
+    << res.error;
 }
 
 TEST_F(https_client_test, https_to_plain_port_is_a_tls_error) {
@@ -581,9 +593,9 @@ TEST_F(https_client_test, https_by_name_to_plain_port_is_a_tls_error) {
   auto res = get("https://localhost:" + std::to_string(fake.port()) + "/");
   EXPECT_EQ(res.status, 0);
   // localhost may resolve to ::1 first, where nothing listens.
-  EXPECT_TRUE(res.error.rfind("tls: ", 0) == 0 ||
-              res.error == "connection refused")
-      << res.error;
+  EXPECT_TRUE(res.error.rfind("tls: ", 0) == 0
+              || res.error == "connection refused")
+    << res.error;
 }
 
 TEST_F(https_client_test, response_body_limit) {
@@ -630,8 +642,8 @@ TEST_F(https_client_test, client_destroyed_with_request_in_flight) {
 
 TEST_F(https_client_test, hundred_concurrent_requests) {
   fake_http_server fake{[](const request& req) {
-    return fake_http_server::reply(http::status::ok,
-                                   std::string(req.target()), "text/plain");
+    return fake_http_server::reply(http::status::ok, std::string(req.target()),
+                                   "text/plain");
   }};
   constexpr int n = 100;
   std::vector<std::future<outbound_response>> answers;
@@ -702,7 +714,7 @@ TEST_F(https_client_test, https_untrusted_cert_fails_verification) {
   EXPECT_EQ(res.status, 0);
   EXPECT_EQ(res.error.rfind("tls: ", 0), 0u) << res.error;
   EXPECT_NE(res.error.find("certificate verify failed"), std::string::npos)
-      << res.error;
+    << res.error;
   EXPECT_EQ(server.requests(), 0u);
 }
 

@@ -102,8 +102,8 @@ public:
 private:
   using stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
   struct session {
-    session(tcp::socket s, ssl::context& ctx) : ws(std::move(s), ctx) {
-    }
+    session(tcp::socket s, ssl::context& ctx)
+      : ws(std::move(s), ctx) {}
     stream ws;
     beast::flat_buffer buffer;
     std::string out;

@@ -23,8 +23,8 @@ protected:
     ASSERT_TRUE(r.add(http::verb::get, "/items/{id}", tag(&ran, "get item")));
     ASSERT_TRUE(
       r.add(http::verb::patch, "/items/{id}", tag(&ran, "patch item")));
-    ASSERT_TRUE(r.add(http::verb::delete_, "/items/{id}",
-                      tag(&ran, "delete item")));
+    ASSERT_TRUE(
+      r.add(http::verb::delete_, "/items/{id}", tag(&ran, "delete item")));
     ASSERT_TRUE(r.add(http::verb::get, "/items/{id}/messages",
                       tag(&ran, "item messages")));
     ASSERT_TRUE(r.add(http::verb::get, "/a/{x}/b/{y}", tag(&ran, "two")));
@@ -84,8 +84,8 @@ TEST_F(router_test, placeholder_never_matches_empty_or_many_segments) {
 }
 
 TEST_F(router_test, unknown_path_is_404) {
-  for (auto path : {"/", "", "/b", "/ab", "/a/", "/aa", "/items/1/messagesx",
-                    "/A"}) {
+  for (auto path :
+       {"/", "", "/b", "/ab", "/a/", "/aa", "/items/1/messagesx", "/A"}) {
     auto m = r.match(http::verb::get, path);
     EXPECT_FALSE(m.hit) << path;
     EXPECT_TRUE(m.allow.empty()) << path << " allow=" << m.allow;
@@ -214,9 +214,8 @@ TEST(dispatcher, answers_404_405_and_handler_responses_with_ids) {
 
 TEST(dispatcher, a_throwing_handler_gets_500) {
   router r;
-  r.add(http::verb::get, "/throw", [](request_ptr, responder) {
-    throw std::runtime_error("boom");
-  });
+  r.add(http::verb::get, "/throw",
+        [](request_ptr, responder) { throw std::runtime_error("boom"); });
   dispatcher d{std::move(r), nullptr};
   auto got = dispatch(d, http::verb::get, "/throw");
   ASSERT_EQ(got.size(), 1u);

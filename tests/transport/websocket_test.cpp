@@ -10,11 +10,11 @@
 #include "transport/services.hpp"
 #include "transport/websocket_session.hpp"
 
-#include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -112,8 +112,8 @@ TEST(websocket, idle_socket_is_closed) {
   }
   EXPECT_TRUE(idle.wait_closed(2s));
   auto elapsed = std::chrono::steady_clock::now() - started;
+  // Not before the idle timeout (wait_closed bounds the other side).
   EXPECT_GE(elapsed, 1900ms);
-  EXPECT_LE(elapsed, 4000ms);
   EXPECT_EQ(idle.close_code(), 1001);
   EXPECT_FALSE(busy.closed());
 }
@@ -121,7 +121,8 @@ TEST(websocket, idle_socket_is_closed) {
 /// A keep-alive HTTP connection for requests during shutdown.
 class persistent_connection {
 public:
-  explicit persistent_connection(std::uint16_t port) : stream_(ioc_) {
+  explicit persistent_connection(std::uint16_t port)
+    : stream_(ioc_) {
     stream_.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
   }
 
@@ -176,10 +177,12 @@ TEST(websocket, graceful_shutdown) {
   ASSERT_TRUE(eventually([&] {
     return sql_value(cfg, "SELECT count(*) FROM pg_locks WHERE NOT granted")
            != "0";
-  })) << "the PATCH never reached the lock";
+  }))
+    << "the PATCH never reached the lock";
 
   auto shutdown_started = std::chrono::steady_clock::now();
-  auto stopping = std::async(std::launch::async, [&] { app->app().shutdown(); });
+  auto stopping = std::async(std::launch::async,
+                             [&] { app->app().shutdown(); });
   ASSERT_TRUE(eventually([&] { return svc.draining.load(); }));
 
   // While draining: readyz 503 on a connection that is still open ...
@@ -269,8 +272,7 @@ TEST(websocket_session, close_with_queued_writes_keeps_the_frame_intact) {
 /// after the message it read were the zeroed padding.
 class burst_handler : public websocket_handler {
 public:
-  void on_message(websocket_session& ws, std::string_view data,
-                  bool) override {
+  void on_message(websocket_session& ws, std::string_view data, bool) override {
     bool padded = true;
     for (std::size_t i = 0; i < websocket_session::read_padding; ++i)
       padded = padded && data.data()[data.size() + i] == '\0';

@@ -7,13 +7,13 @@
 // One test drives a whole local-engine call (real time, ~15 s); the others
 // seed the rows such a call leaves behind (seed_ended_call) and test what
 // the job does with them.
+#include "actors/voice_cache.hpp"
+#include "core/wav.hpp"
 #include "tests/support/app_fixture.hpp"
 #include "tests/support/audio_rows.hpp"
 #include "tests/support/fake_http_server.hpp"
 #include "tests/support/media_client.hpp"
 #include "transport/services.hpp"
-#include "actors/voice_cache.hpp"
-#include "core/wav.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -51,18 +51,17 @@ struct scripted {
 
   scripted()
     : server([this](const fake_http_server::request&) {
-        answer a;
-        {
-          std::lock_guard<std::mutex> g{mtx};
-          if (!queue.empty()) {
-            last = queue.front();
-            queue.pop_front();
-          }
-          a = last;
+      answer a;
+      {
+        std::lock_guard<std::mutex> g{mtx};
+        if (!queue.empty()) {
+          last = queue.front();
+          queue.pop_front();
         }
-        return fake_http_server::reply(a.status, a.body);
-      }) {
-  }
+        a = last;
+      }
+      return fake_http_server::reply(a.status, a.body);
+    }) {}
 
   void push(http::status s, std::string body) {
     std::lock_guard<std::mutex> g{mtx};
@@ -93,12 +92,12 @@ std::string chat_answer(const json::object& summary = summary_object()) {
   return json::serialize(json::object{
     {"id", "chatcmpl-1"},
     {"object", "chat.completion"},
-    {"choices", json::array{json::object{
-                  {"index", 0},
-                  {"message", json::object{{"role", "assistant"},
-                                           {"content",
-                                            json::serialize(summary)}}},
-                  {"finish_reason", "stop"}}}}});
+    {"choices",
+     json::array{json::object{
+       {"index", 0},
+       {"message", json::object{{"role", "assistant"},
+                                {"content", json::serialize(summary)}}},
+       {"finish_reason", "stop"}}}}});
 }
 
 config after_call_config(scripted* stt, scripted* chat) {
@@ -123,7 +122,8 @@ struct local_call {
   std::string stream;
 
   local_call(running_app& app, const std::string& call_sid)
-    : sid(call_sid), stream("MZ" + call_sid) {
+    : sid(call_sid)
+    , stream("MZ" + call_sid) {
     auto twiml = twilio_post(app.port(), app.cfg().public_base_url,
                              app.cfg().twilio_auth_token,
                              "/webhook/incoming_call",
@@ -183,8 +183,7 @@ std::string job_status(const config& cfg, const std::string& sid) {
 }
 
 bool job_ends(const config& cfg, const std::string& sid,
-              const std::string& status,
-              std::chrono::milliseconds t = 20s) {
+              const std::string& status, std::chrono::milliseconds t = 20s) {
   return eventually([&] { return job_status(cfg, sid) == status; }, t);
 }
 
@@ -217,7 +216,6 @@ std::vector<std::string> transcript(const json::object& call) {
   }
   return out;
 }
-
 
 /// What the caller did in a turn of the local dialogue: spoke (a WAV
 /// segment of audio), or pressed a key.
@@ -260,28 +258,34 @@ void seed_ended_call(const config& cfg, const std::string& sid,
     deal = "rent";
   else if (turns[0].digit == "3")
     deal = "sell";
-  std::string callback
-    = turns[1].digit.empty() ? "spoken" : "dtmf:" + turns[1].digit;
+  std::string callback = turns[1].digit.empty() ? "spoken"
+                                                : "dtmf:" + turns[1].digit;
 
   sql_value(cfg, "INSERT INTO leads (business_id, phone, source, status)"
-                 " VALUES (1, " + sql_quote(caller) + ", 'call', 'new')"
-                 " ON CONFLICT (business_id, phone) WHERE phone IS NOT NULL"
-                 " DO NOTHING");
-  sql_value(cfg, "UPDATE leads SET deal = coalesce(nullif("
-                   + sql_quote(deal) + ", ''), deal), callback_at ="
-                   " coalesce(nullif(" + sql_quote(callback)
+                 " VALUES (1, "
+                   + sql_quote(caller)
+                   + ", 'call', 'new')"
+                     " ON CONFLICT (business_id, phone) WHERE phone IS NOT NULL"
+                     " DO NOTHING");
+  sql_value(cfg, "UPDATE leads SET deal = coalesce(nullif(" + sql_quote(deal)
+                   + ", ''), deal), callback_at ="
+                     " coalesce(nullif("
+                   + sql_quote(callback)
                    + ", ''), callback_at), updated_at = now()"
-                     " WHERE business_id = 1 AND phone = " + sql_quote(caller));
+                     " WHERE business_id = 1 AND phone = "
+                   + sql_quote(caller));
   sql_value(cfg, "INSERT INTO calls (business_id, call_sid, stream_sid,"
                  " from_number, to_number, status, engine, lead_id,"
                  " ended_normally, end_reason, created_at, started_at,"
-                 " ended_at) VALUES (1, " + sql_quote(sid) + ", "
-                 + sql_quote("MZ" + sid) + ", " + sql_quote(caller) + ", "
-                 + sql_quote(office) + ", 'completed', 'local',"
-                 " (SELECT id FROM leads WHERE business_id = 1 AND phone = "
-                 + sql_quote(caller) + "), TRUE, 'dialogue complete',"
-                 " now() - interval '18 seconds',"
-                 " now() - interval '17 seconds', now())");
+                 " ended_at) VALUES (1, "
+                   + sql_quote(sid) + ", " + sql_quote("MZ" + sid) + ", "
+                   + sql_quote(caller) + ", " + sql_quote(office)
+                   + ", 'completed', 'local',"
+                     " (SELECT id FROM leads WHERE business_id = 1 AND phone = "
+                   + sql_quote(caller)
+                   + "), TRUE, 'dialogue complete',"
+                     " now() - interval '18 seconds',"
+                     " now() - interval '17 seconds', now())");
 
   std::vector<std::pair<std::string, json::object>> events{
     {"stream_start", {{"stream_sid", "MZ" + sid}}},
@@ -306,15 +310,16 @@ void seed_ended_call(const config& cfg, const std::string& sid,
   std::string values;
   for (std::size_t i = 0; i < events.size(); ++i)
     values += std::string{i ? ", " : ""} + "(1, " + sql_quote(sid) + ", "
-              + std::to_string(i + 1) + ", " + sql_quote(events[i].first)
-              + ", " + sql_quote(json::serialize(events[i].second))
-              + "::jsonb)";
+              + std::to_string(i + 1) + ", " + sql_quote(events[i].first) + ", "
+              + sql_quote(json::serialize(events[i].second)) + "::jsonb)";
   sql_value(cfg, "INSERT INTO call_events (business_id, call_sid, seq, kind,"
-                 " detail) VALUES " + values);
+                 " detail) VALUES "
+                   + values);
 
   // Last, as the hang-up writes it: the job, ready and due.
   sql_value(cfg, "INSERT INTO after_call_jobs (call_sid, business_id, ready)"
-                 " VALUES (" + sql_quote(sid) + ", 1, TRUE)");
+                 " VALUES ("
+                   + sql_quote(sid) + ", 1, TRUE)");
 }
 } // namespace
 
@@ -413,7 +418,8 @@ TEST(after_call, a_local_call_gets_a_transcript_summary_fields_and_webhook) {
 
   // Nothing of the keys in any stored error or event.
   EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM call_events WHERE"
-                           " detail::text LIKE '%" + stt_key + "%'"),
+                           " detail::text LIKE '%"
+                             + stt_key + "%'"),
             "0");
 }
 
@@ -426,8 +432,10 @@ TEST(after_call, an_agent_typed_field_is_kept_and_an_empty_one_filled) {
   running_app app{cfg};
   // The agent typed the city and a budget already.
   sql_value(cfg, "INSERT INTO leads (business_id, phone, source, city,"
-                 " budget_min) VALUES (1, '" + caller + "', 'manual',"
-                 " 'תל אביב', 5000) RETURNING id");
+                 " budget_min) VALUES (1, '"
+                   + caller
+                   + "', 'manual',"
+                     " 'תל אביב', 5000) RETURNING id");
   ASSERT_NO_FATAL_FAILURE(seed_ended_call(cfg, "CAacKeep"));
   ASSERT_TRUE(job_ends(cfg, "CAacKeep", "done"));
   EXPECT_EQ(sql_value(cfg, "SELECT city FROM leads"), "תל אביב");
@@ -524,8 +532,7 @@ TEST(after_call, always_5xx_fails_and_shows_in_the_api) {
   EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM webhook_outbox WHERE event ="
                            " 'call.completed'"),
             "1");
-  EXPECT_EQ(app.svc().m.after_call_jobs.Add({{"result", "failed"}}).Value(),
-            1);
+  EXPECT_EQ(app.svc().m.after_call_jobs.Add({{"result", "failed"}}).Value(), 1);
 }
 
 TEST(after_call, a_4xx_fails_at_once) {
@@ -595,8 +602,8 @@ TEST(after_call, a_job_left_by_a_dead_instance_is_taken_over) {
   running_app app{cfg};
   // A call that ended with no stream, claimed by an instance that died.
   sql_value(cfg, "INSERT INTO calls (business_id, call_sid, from_number,"
-                 " to_number, status) VALUES (1, 'CAacDead', '" + caller
-                 + "', '" + office + "', 'busy') RETURNING id");
+                 " to_number, status) VALUES (1, 'CAacDead', '"
+                   + caller + "', '" + office + "', 'busy') RETURNING id");
   sql_value(cfg, "INSERT INTO after_call_jobs (call_sid, business_id,"
                  " status, attempts, ready, lease_until, lease_token)"
                  " VALUES ('CAacDead', 1, 'running', 1, TRUE,"
@@ -639,14 +646,16 @@ TEST(after_call, a_call_that_has_not_ended_has_no_job) {
   running_app app{cfg};
   local_call call{app, "CAacLive"};
   // Live: streaming, the greeting on its way (no need to hear it out).
-  ASSERT_TRUE(eventually([&] {
-    return sql_value(cfg, "SELECT c.status || '|' || (count(e.id) > 0)"
-                          " FROM calls c LEFT JOIN call_events e ON"
-                          " e.call_sid = c.call_sid AND e.kind = 'utterance'"
-                          " WHERE c.call_sid = '" + call.sid
-                            + "' GROUP BY c.status")
-           == "in-progress|true";
-  }, 15s));
+  ASSERT_TRUE(eventually(
+    [&] {
+      return sql_value(cfg, "SELECT c.status || '|' || (count(e.id) > 0)"
+                            " FROM calls c LEFT JOIN call_events e ON"
+                            " e.call_sid = c.call_sid AND e.kind = 'utterance'"
+                            " WHERE c.call_sid = '"
+                              + call.sid + "' GROUP BY c.status")
+             == "in-progress|true";
+    },
+    15s));
   // The job row is written by the transaction that ends the call, so while
   // the call is live there is none (no waiting needed to see "nothing").
   auto c = get_call(app, call.sid);

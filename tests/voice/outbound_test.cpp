@@ -18,9 +18,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <memory>
 #include <cstdlib>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <regex>
 
@@ -42,9 +42,8 @@ public:
   enum class mode { ok, reject, server_error };
 
   fake_calls_api()
-    : server_([this](const fake_http_server::request& r) {
-      return handle(r);
-    }) {}
+    : server_(
+      [this](const fake_http_server::request& r) { return handle(r); }) {}
 
   std::string base_url() const {
     return server_.base_url();
@@ -86,9 +85,8 @@ private:
       auto sid = "CAfake" + std::to_string(++next_);
       return fake_http_server::reply(
         http::status::created,
-        json::serialize(json::object{{"sid", sid},
-                                     {"status", "queued"},
-                                     {"direction", "outbound-api"}}));
+        json::serialize(json::object{
+          {"sid", sid}, {"status", "queued"}, {"direction", "outbound-api"}}));
     }
     return fake_http_server::reply(http::status::ok,
                                    R"({"sid":"CAx","status":"in-progress"})");
@@ -137,12 +135,13 @@ seeded seed(running_app& app, const std::string& voicemail = "hangup",
   auto b = std::to_string(s.business);
   s.lead = std::stoll(sql_value(
     cfg, "INSERT INTO leads (business_id, name, phone, deal, city, notes)"
-         " VALUES (" + b + ", 'דנה', '" + phone
+         " VALUES ("
+           + b + ", 'דנה', '" + phone
            + "', 'buy', 'חיפה', 'מחפשת 4 חדרים') RETURNING id"));
   s.campaign = std::stoll(sql_value(
     cfg, "INSERT INTO campaigns (business_id, name, prompt, voicemail,"
-         " voicemail_text, retry_after_min) VALUES (" + b
-           + ", 'test', 'PROMPT-MARKER', '" + voicemail + "', '"
+         " voicemail_text, retry_after_min) VALUES ("
+           + b + ", 'test', 'PROMPT-MARKER', '" + voicemail + "', '"
            + voicemail_text + "', 60) RETURNING id"));
   s.row = std::stoll(sql_value(
     cfg, "INSERT INTO campaign_leads (campaign_id, business_id, lead_id,"
@@ -239,7 +238,8 @@ std::string heard(const media_client& ws) {
 
 } // namespace
 
-// -- dialing -------------------------------------------------------------------
+// -- dialing
+// -------------------------------------------------------------------
 
 TEST(outbound, a_dial_posts_the_documented_form_with_the_business_account) {
   fake_calls_api api;
@@ -261,7 +261,8 @@ TEST(outbound, a_dial_posts_the_documented_form_with_the_business_account) {
   EXPECT_EQ(f.value_or("From"), office);
   EXPECT_EQ(f.value_or("Url"), base + "/webhook/outbound_call" + q);
   EXPECT_EQ(f.value_or("Method"), "POST");
-  EXPECT_EQ(f.value_or("StatusCallback"), base + "/webhook/outbound_status" + q);
+  EXPECT_EQ(f.value_or("StatusCallback"),
+            base + "/webhook/outbound_status" + q);
   EXPECT_EQ(f.value_or("StatusCallbackMethod"), "POST");
   std::vector<std::string> events;
   for (auto& [k, v] : f.items())
@@ -343,8 +344,11 @@ TEST(outbound, the_answered_call_streams_and_the_callee_hears_who_calls) {
   ASSERT_TRUE(r.ok) << r.error;
   auto base = app.cfg().public_base_url;
   std::vector<std::pair<std::string, std::string>> form{
-    {"CallSid", r.call_sid}, {"AccountSid", "ACcohen"}, {"From", office},
-    {"To", lead_phone},      {"CallStatus", "in-progress"},
+    {"CallSid", r.call_sid},
+    {"AccountSid", "ACcohen"},
+    {"From", office},
+    {"To", lead_phone},
+    {"CallStatus", "in-progress"},
     {"Direction", "outbound-api"}};
   // Signed with another account's token (the global one): refused.
   auto forged = twilio_post(app.port(), base, app.cfg().twilio_auth_token,
@@ -404,9 +408,8 @@ TEST(outbound, the_answered_call_streams_and_the_callee_hears_who_calls) {
                                   + " AND phone = '" + lead_phone + "'")
            == "dtmf";
   }));
-  EXPECT_TRUE(eventually([&] {
-    return row_sql(app, s, "outcome") == "opted_out";
-  }));
+  EXPECT_TRUE(
+    eventually([&] { return row_sql(app, s, "outcome") == "opted_out"; }));
   // The confirmation (utterance 2, after the cut greeting), its mark
   // echoed, ends the stream.
   ASSERT_TRUE(ws.wait_for(
@@ -425,7 +428,8 @@ TEST(outbound, the_answered_call_streams_and_the_callee_hears_who_calls) {
   EXPECT_EQ(row_sql(app, s, "outcome"), "opted_out");
   // A later dial of the number is refused before Twilio.
   sql_value(app.cfg(), "UPDATE campaign_leads SET outcome = 'dialing' WHERE"
-                       " id = " + std::to_string(s.row) + " RETURNING 1");
+                       " id = "
+                         + std::to_string(s.row) + " RETURNING 1");
   auto again = dial(app, s);
   EXPECT_EQ(again.error, "opted_out");
 }
@@ -438,22 +442,19 @@ TEST(outbound, webhooks_refuse_bad_input_and_unknown_rows) {
   for (auto path : {"/webhook/outbound_call", "/webhook/amd_status",
                     "/webhook/outbound_status"}) {
     // No signature at all.
-    auto unsigned_post = http_call(
-      app.port(), "POST", std::string{path} + cl(s),
-      "CallSid=CA1&CallStatus=busy&AnsweredBy=human",
-      {{"Content-Type", "application/x-www-form-urlencoded"}});
+    auto unsigned_post
+      = http_call(app.port(), "POST", std::string{path} + cl(s),
+                  "CallSid=CA1&CallStatus=busy&AnsweredBy=human",
+                  {{"Content-Type", "application/x-www-form-urlencoded"}});
     EXPECT_EQ(unsigned_post.status, 403) << path << unsigned_post.body;
     // No row named: not a URL we gave Twilio, whatever its signature.
-    auto no_row = twilio_post(app.port(), base, s.token, path,
-                              {{"CallSid", "CA1"},
-                               {"CallStatus", "busy"},
-                               {"AnsweredBy", "human"}});
+    auto no_row = twilio_post(
+      app.port(), base, s.token, path,
+      {{"CallSid", "CA1"}, {"CallStatus", "busy"}, {"AnsweredBy", "human"}});
     EXPECT_EQ(no_row.status, 403) << path;
-    auto junk = twilio_post(app.port(), base, s.token,
-                            std::string{path} + "?cl=1%00",
-                            {{"CallSid", "CA1"},
-                             {"CallStatus", "busy"},
-                             {"AnsweredBy", "human"}});
+    auto junk = twilio_post(
+      app.port(), base, s.token, std::string{path} + "?cl=1%00",
+      {{"CallSid", "CA1"}, {"CallStatus", "busy"}, {"AnsweredBy", "human"}});
     EXPECT_EQ(junk.status, 403) << path;
   }
   // Missing fields.
@@ -474,7 +475,8 @@ TEST(outbound, webhooks_refuse_bad_input_and_unknown_rows) {
   EXPECT_NE(unknown.body.find("<Hangup/>"), std::string::npos);
 }
 
-// -- AMD and voicemail ----------------------------------------------------------
+// -- AMD and voicemail
+// ----------------------------------------------------------
 
 TEST(outbound, a_machine_gets_the_campaign_message_then_a_hang_up) {
   fake_calls_api api;
@@ -575,7 +577,8 @@ TEST(outbound, unanswered_calls_are_due_again_and_never_regress) {
     EXPECT_EQ(row_sql(app, s, "last_error"), "twilio: " + c.status);
     EXPECT_EQ(finished.load(), ++n);
     EXPECT_EQ(sql_value(app.cfg(), "SELECT status FROM calls WHERE call_sid"
-                                   " = '" + r.call_sid + "'"),
+                                   " = '"
+                                     + r.call_sid + "'"),
               c.status);
     // Duplicates and late, out-of-order callbacks change nothing.
     auto due = row_sql(app, s, "next_attempt_at");
@@ -588,18 +591,19 @@ TEST(outbound, unanswered_calls_are_due_again_and_never_regress) {
   }
   // An earlier attempt's late callback does not touch the current one.
   sql_value(app.cfg(), "UPDATE campaign_leads SET outcome = 'dialing' WHERE"
-                       " id = " + std::to_string(s.row) + " RETURNING 1");
+                       " id = "
+                         + std::to_string(s.row) + " RETURNING 1");
   auto current = dial(app, s);
   ASSERT_TRUE(current.ok);
   EXPECT_EQ(status_cb(app, s, "CAfake1", "busy").status, 204);
   EXPECT_EQ(row_sql(app, s, "outcome"), "dialing");
   // An answered call ends completed, and stays so.
-  EXPECT_EQ(twilio_post(app.port(), app.cfg().public_base_url, s.token,
-                        "/webhook/amd_status" + cl(s),
-                        {{"CallSid", current.call_sid},
-                         {"AnsweredBy", "human"}})
-              .status,
-            204);
+  EXPECT_EQ(
+    twilio_post(app.port(), app.cfg().public_base_url, s.token,
+                "/webhook/amd_status" + cl(s),
+                {{"CallSid", current.call_sid}, {"AnsweredBy", "human"}})
+      .status,
+    204);
   EXPECT_EQ(status_cb(app, s, current.call_sid, "completed").status, 204);
   EXPECT_EQ(row_sql(app, s, "outcome"), "completed");
   EXPECT_EQ(status_cb(app, s, current.call_sid, "busy").status, 204);
@@ -607,7 +611,8 @@ TEST(outbound, unanswered_calls_are_due_again_and_never_regress) {
   EXPECT_EQ(campaign, s.campaign);
 }
 
-// -- lead intake ---------------------------------------------------------------
+// -- lead intake
+// ---------------------------------------------------------------
 
 namespace {
 
@@ -641,24 +646,25 @@ TEST(outbound, intake_with_the_key_creates_dedupes_and_allows_any_origin) {
   auto made = api_call(app.port(), "POST", "/api/crm/settings/intake-key",
                        owner, "{}");
   ASSERT_EQ(made.status, 201) << made.body;
-  auto key = json::value_to<std::string>(json::parse(made.body).at("intake_key"));
+  auto key
+    = json::value_to<std::string>(json::parse(made.body).at("intake_key"));
   EXPECT_EQ(key.size(), 32u);
   EXPECT_EQ(key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
                                   "rstuvwxyz0123456789-_"),
             std::string::npos);
   auto shown = api_call(app.port(), "GET", "/api/crm/settings/intake-key",
                         owner);
-  EXPECT_EQ(json::value_to<std::string>(json::parse(shown.body).at("intake_key")),
-            key);
+  EXPECT_EQ(
+    json::value_to<std::string>(json::parse(shown.body).at("intake_key")), key);
   // An agent may not see or rotate it.
   auto agent = json::value_to<std::string>(
     json::parse(admin(app, "POST", "/api/admin/tokens",
                       R"({"business_id":1,"role":"agent","name":"a"})")
                   .body)
       .at("token"));
-  EXPECT_EQ(api_call(app.port(), "GET", "/api/crm/settings/intake-key", agent)
-              .status,
-            403);
+  EXPECT_EQ(
+    api_call(app.port(), "GET", "/api/crm/settings/intake-key", agent).status,
+    403);
 
   // The preflight of a cross-origin POST.
   auto pre = http_call(app.port(), "OPTIONS", "/api/leads/intake?key=" + key,
@@ -673,17 +679,20 @@ TEST(outbound, intake_with_the_key_creates_dedupes_and_allows_any_origin) {
   EXPECT_NE(pre.header("access-control-allow-headers").find("Content-Type"),
             std::string::npos);
 
-  auto created = intake(app, "?key=" + key,
-                        R"({"name":"רון","phone":"050-999-8877",)"
-                        R"("message":"מחפש דירת 3 חדרים","listing_ref":"NOPE-1"})");
+  auto created
+    = intake(app, "?key=" + key,
+             R"({"name":"רון","phone":"050-999-8877",)"
+             R"("message":"מחפש דירת 3 חדרים","listing_ref":"NOPE-1"})");
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(created.header("access-control-allow-origin"), "*");
   auto id = json::parse(created.body).at("lead_id").as_int64();
   auto lead = std::to_string(id);
   EXPECT_EQ(sql_value(app.cfg(), "SELECT phone || ',' || source || ',' || name"
-                                 " FROM leads WHERE id = " + lead),
+                                 " FROM leads WHERE id = "
+                                   + lead),
             "+972509998877,web,רון");
-  auto notes = sql_value(app.cfg(), "SELECT notes FROM leads WHERE id = " + lead);
+  auto notes = sql_value(app.cfg(),
+                         "SELECT notes FROM leads WHERE id = " + lead);
   EXPECT_NE(notes.find("[web_form] מחפש דירת 3 חדרים"), std::string::npos);
   EXPECT_NE(notes.find("NOPE-1"), std::string::npos);
 
@@ -700,13 +709,16 @@ TEST(outbound, intake_with_the_key_creates_dedupes_and_allows_any_origin) {
               .find("[yad2] שוב אני"),
             std::string::npos);
   EXPECT_EQ(sql_value(app.cfg(), "SELECT count(*) FROM lead_history WHERE"
-                                 " lead_id = " + lead + " AND field = 'intake'"),
+                                 " lead_id = "
+                                   + lead + " AND field = 'intake'"),
             "2");
 
   // Bad input: 400 (with CORS, so the form can show it); a wrong key: 401.
-  for (auto body : {R"({"name":"x"})", R"({"phone":"hello"})",
-                    R"({"phone":12})", R"([1,2])", "not json",
-                    R"({"phone":"0501234567","source":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})"}) {
+  for (
+    auto body :
+    {R"({"name":"x"})", R"({"phone":"hello"})", R"({"phone":12})", R"([1,2])",
+     "not json",
+     R"({"phone":"0501234567","source":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})"}) {
     auto bad = intake(app, "?key=" + key, body);
     EXPECT_EQ(bad.status, 400) << body << " " << bad.body;
     EXPECT_EQ(bad.header("access-control-allow-origin"), "*");
@@ -730,8 +742,8 @@ TEST(outbound, intake_with_a_token_and_the_rate_limit_of_the_key_path) {
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.header("access-control-allow-origin"), "");
   auto id = std::to_string(json::parse(r.body).at("lead_id").as_int64());
-  EXPECT_EQ(sql_value(app.cfg(), "SELECT business_id FROM leads WHERE id = "
-                                   + id),
+  EXPECT_EQ(sql_value(app.cfg(),
+                      "SELECT business_id FROM leads WHERE id = " + id),
             "1");
   // No credentials at all; a read-only token.
   EXPECT_EQ(http_call(app.port(), "POST", "/api/leads/intake",
@@ -750,9 +762,9 @@ TEST(outbound, intake_with_a_token_and_the_rate_limit_of_the_key_path) {
             403);
   // The key path: a burst from one address is cut off, others go on.
   auto key = json::value_to<std::string>(
-    json::parse(api_call(app.port(), "POST", "/api/crm/settings/intake-key",
-                         owner, "{}")
-                  .body)
+    json::parse(
+      api_call(app.port(), "POST", "/api/crm/settings/intake-key", owner, "{}")
+        .body)
       .at("intake_key"));
   int limited = 0;
   for (int i = 0; i < 40 && limited == 0; ++i) {

@@ -36,7 +36,8 @@ struct live_call {
   std::string stream = "MZrec" + std::to_string(std::rand());
   handshake_result hs;
 
-  live_call(running_app& app, const std::string& call_sid) : sid(call_sid) {
+  live_call(running_app& app, const std::string& call_sid)
+    : sid(call_sid) {
     auto twiml = twilio_post(app.port(), app.cfg().public_base_url,
                              app.cfg().twilio_auth_token,
                              "/webhook/incoming_call",
@@ -111,9 +112,7 @@ bool ended(const config& cfg, const std::string& sid) {
 std::string from_hex(const std::string& hex) {
   std::string out;
   out.reserve(hex.size() / 2);
-  auto nib = [](char c) {
-    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-  };
+  auto nib = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
     out.push_back(static_cast<char>(nib(hex[i]) << 4 | nib(hex[i + 1])));
   return out;
@@ -135,22 +134,25 @@ TEST(recording, speech_over_the_notice_drops_the_recording) {
   ASSERT_TRUE(call.hs.ok) << call.hs.error;
   // The caller talks over the greeting: the notice is cut with it, so the
   // caller may not have heard that the call is recorded.
-  ASSERT_TRUE(call.ws.wait_for(
-    [](auto& msgs) { return !msgs.empty(); }, 5s));
+  ASSERT_TRUE(call.ws.wait_for([](auto& msgs) { return !msgs.empty(); }, 5s));
   call.talk(tone_frames(30) + silence_frames(40));
-  ASSERT_TRUE(eventually([&] {
-    return sql_value(cfg, "SELECT count(*) FROM call_events WHERE call_sid ="
-                          " 'CArec3' AND kind = 'recording_dropped'")
-           == "1";
-  }, 10s));
+  ASSERT_TRUE(eventually(
+    [&] {
+      return sql_value(cfg, "SELECT count(*) FROM call_events WHERE call_sid ="
+                            " 'CArec3' AND kind = 'recording_dropped'")
+             == "1";
+    },
+    10s));
   call.ws.send_stop(call.stream, call.sid);
   // The hang-up marks the after-call job ready through the ordered write
   // queue, after a recording's last chunk would have been queued.
-  ASSERT_TRUE(eventually([&] {
-    return sql_value(cfg, "SELECT ready FROM after_call_jobs WHERE"
-                          " call_sid = 'CArec3'")
-           == "t";
-  }, 10s));
+  ASSERT_TRUE(eventually(
+    [&] {
+      return sql_value(cfg, "SELECT ready FROM after_call_jobs WHERE"
+                            " call_sid = 'CArec3'")
+             == "t";
+    },
+    10s));
   EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM call_audio WHERE"
                            " call_sid = 'CArec3' AND kind = 'call'"),
             "0");
@@ -180,9 +182,9 @@ TEST(recording, the_notice_follows_the_greeting_and_the_call_is_stored) {
   auto spoken = synthesize_mulaw(short_greeting);
   ASSERT_TRUE(spoken);
   EXPECT_EQ(greeting.size(), spoken->size());
-  EXPECT_TRUE(eventually([&] {
-    return utterances(cfg, call.sid) == "greeting,recording_notice";
-  })) << utterances(cfg, call.sid);
+  EXPECT_TRUE(eventually(
+    [&] { return utterances(cfg, call.sid) == "greeting,recording_notice"; }))
+    << utterances(cfg, call.sid);
   call.ws.send_mark(call.stream, "greeting");
   call.ws.send_mark(call.stream, "u1");
 
@@ -191,12 +193,15 @@ TEST(recording, the_notice_follows_the_greeting_and_the_call_is_stored) {
   call.talk(tone_frames(50) + silence_frames(100));
   call.ws.send_stop(call.stream, call.sid);
   ASSERT_TRUE(eventually([&] { return ended(cfg, call.sid); }, 10s));
-  ASSERT_TRUE(eventually([&] {
-    return sql_value(cfg, "SELECT complete || '|' || content_type FROM"
-                          " call_audio WHERE call_sid = 'CArec1' AND"
-                          " kind = 'call'")
-           == "true|audio/ogg";
-  }, 10s)) << "no complete 'call' object (is actors/audio_store.cpp a stub?)";
+  ASSERT_TRUE(eventually(
+    [&] {
+      return sql_value(cfg, "SELECT complete || '|' || content_type FROM"
+                            " call_audio WHERE call_sid = 'CArec1' AND"
+                            " kind = 'call'")
+             == "true|audio/ogg";
+    },
+    10s))
+    << "no complete 'call' object (is actors/audio_store.cpp a stub?)";
   EXPECT_EQ(sql_value(cfg, "SELECT duration_ms FROM call_audio WHERE"
                            " call_sid = 'CArec1' AND kind = 'call'"),
             "3000");

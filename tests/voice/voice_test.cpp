@@ -45,7 +45,8 @@ struct live_call {
   std::string stream = "MZ" + std::to_string(std::rand());
   handshake_result hs;
 
-  live_call(running_app& app, const std::string& call_sid) : sid(call_sid) {
+  live_call(running_app& app, const std::string& call_sid)
+    : sid(call_sid) {
     auto twiml = incoming(app, sid);
     EXPECT_EQ(twiml.status, 200) << twiml.body;
     auto token = param_value(twiml.body, "call_token");
@@ -85,10 +86,10 @@ caf::actor find_call(running_app& app, const std::string& sid) {
 
 TEST(voice, incoming_call_requires_a_valid_signature) {
   running_app app;
-  auto unsigned_res = http_call(app.port(), "POST", "/webhook/incoming_call",
-                                "CallSid=CA1&From=%2B972501234567",
-                                {{"Content-Type",
-                                  "application/x-www-form-urlencoded"}});
+  auto unsigned_res
+    = http_call(app.port(), "POST", "/webhook/incoming_call",
+                "CallSid=CA1&From=%2B972501234567",
+                {{"Content-Type", "application/x-www-form-urlencoded"}});
   EXPECT_EQ(unsigned_res.status, 403);
   auto wrong = twilio_post(app.port(), app.cfg().public_base_url, "wrong-token",
                            "/webhook/incoming_call", {{"CallSid", "CA2"}});
@@ -147,7 +148,7 @@ TEST(voice, a_full_call_greets_at_once_captures_the_lead_and_hangs_up) {
   auto payload = field_of(call.ws.messages().front().text, "payload");
   EXPECT_EQ(payload.size(), 216u);
 
-  ASSERT_TRUE(call.play_through(1)); // greeting heard
+  ASSERT_TRUE(call.play_through(1));   // greeting heard
   call.ws.send_dtmf(call.stream, "1"); // buy
   ASSERT_TRUE(call.play_through(2));   // "when should we call back?"
   // The caller answers: speech, then silence (end of turn).
@@ -161,9 +162,10 @@ TEST(voice, a_full_call_greets_at_once_captures_the_lead_and_hangs_up) {
   ASSERT_TRUE(call.ws.wait_closed(5s));
 
   // The <Connect action>: a normal end hangs up.
-  auto ended = twilio_post(app.port(), cfg.public_base_url,
-                           cfg.twilio_auth_token, "/webhook/stream_ended",
-                           {{"CallSid", "CAfull1"}, {"CallStatus", "in-progress"}});
+  auto ended
+    = twilio_post(app.port(), cfg.public_base_url, cfg.twilio_auth_token,
+                  "/webhook/stream_ended",
+                  {{"CallSid", "CAfull1"}, {"CallStatus", "in-progress"}});
   EXPECT_EQ(ended.status, 200);
   EXPECT_NE(ended.body.find("<Hangup/>"), std::string::npos) << ended.body;
 
@@ -183,8 +185,7 @@ TEST(voice, a_full_call_greets_at_once_captures_the_lead_and_hangs_up) {
                            " 'escape') FROM call_audio_chunks"),
             "RIFF");
   EXPECT_EQ(sql_value(cfg, "SELECT count(*) FROM call_segments"), "0");
-  EXPECT_GT(std::stoi(sql_value(cfg, "SELECT duration_ms FROM call_audio")),
-            0);
+  EXPECT_GT(std::stoi(sql_value(cfg, "SELECT duration_ms FROM call_audio")), 0);
   auto kinds = sql_value(cfg, "SELECT string_agg(kind, ',' ORDER BY seq)"
                               " FROM call_events WHERE call_sid = 'CAfull1'");
   EXPECT_NE(kinds.find("stream_start"), std::string::npos) << kinds;
@@ -197,8 +198,7 @@ TEST(voice, a_full_call_greets_at_once_captures_the_lead_and_hangs_up) {
 TEST(voice, caller_speech_over_the_greeting_clears_it) {
   running_app app;
   live_call call{app, "CAbarge1"};
-  ASSERT_TRUE(call.ws.wait_for(
-    [](auto& m) { return m.size() >= 3; }, 2s));
+  ASSERT_TRUE(call.ws.wait_for([](auto& m) { return m.size() >= 3; }, 2s));
   auto speech = tone_frames(4);
   for (int i = 0; i < 4; ++i)
     call.ws.send_media(call.stream, speech.substr(i * 160, 160));
@@ -270,10 +270,11 @@ TEST(voice, a_dropped_stream_gets_the_recording_fallback_from_any_instance) {
                             "/webhook/recording_status\""),
             std::string::npos);
   // After the recording, the same URL hangs up instead of recording again.
-  auto after = twilio_post(b.port(), cfg.public_base_url, cfg.twilio_auth_token,
-                           "/webhook/stream_ended",
-                           {{"CallSid", "CAdrop1"},
-                            {"RecordingUrl", "https://api.twilio.com/rec/RE1"}});
+  auto after
+    = twilio_post(b.port(), cfg.public_base_url, cfg.twilio_auth_token,
+                  "/webhook/stream_ended",
+                  {{"CallSid", "CAdrop1"},
+                   {"RecordingUrl", "https://api.twilio.com/rec/RE1"}});
   EXPECT_NE(after.body.find("<Hangup/>"), std::string::npos);
 }
 
@@ -318,8 +319,9 @@ TEST(voice, a_bad_upgrade_signature_is_refused) {
   auto good = twilio_signature(app.cfg().twilio_auth_token,
                                "wss://al.example.test/ws/twilio-media", none);
   media_client ws2;
-  EXPECT_TRUE(ws2.connect(app.port(), "/ws/twilio-media", "audio.twilio.com",
-                          {{"X-Twilio-Signature", good}})
+  EXPECT_TRUE(ws2
+                .connect(app.port(), "/ws/twilio-media", "audio.twilio.com",
+                         {{"X-Twilio-Signature", good}})
                 .ok);
 }
 
@@ -330,8 +332,9 @@ TEST(voice, a_killed_call_actor_restarts_and_keeps_the_socket) {
   auto before = find_call(app, "CAkill1");
   ASSERT_TRUE(before);
   // An abnormal exit, as a crash would produce.
-  caf::anon_send(before, caf::exit_msg{caf::actor_addr{},
-                                       caf::make_error(caf::sec::runtime_error)});
+  caf::anon_send(before,
+                 caf::exit_msg{caf::actor_addr{},
+                               caf::make_error(caf::sec::runtime_error)});
   ASSERT_TRUE(eventually([&] {
     auto now = find_call(app, "CAkill1");
     return now && now != before;
@@ -352,8 +355,9 @@ TEST(voice, a_killed_call_actor_restarts_and_keeps_the_socket) {
     auto r = api_call(app.port(), "GET", "/api/admin/supervisors",
                       "test-admin");
     auto at = r.body.find("\"domain\":\"call\"");
-    return at == std::string::npos ? std::string{}
-                                   : r.body.substr(at, r.body.find('}', at) - at);
+    return at == std::string::npos
+             ? std::string{}
+             : r.body.substr(at, r.body.find('}', at) - at);
   };
   EXPECT_NE(call_domain().find("\"restarts\":1"), std::string::npos)
     << call_domain();
@@ -398,7 +402,8 @@ TEST(voice, without_a_stream_the_watchdog_redirects_to_the_fallback) {
             "/2010-04-01/Accounts/ACtest/Calls/CAwd1.json");
   EXPECT_NE(req.body().find("Twiml="), std::string::npos);
   EXPECT_NE(req.body().find("Record"), std::string::npos);
-  EXPECT_EQ(std::string{req[http::field::authorization]}.rfind("Basic ", 0), 0u);
+  EXPECT_EQ(std::string{req[http::field::authorization]}.rfind("Basic ", 0),
+            0u);
   EXPECT_TRUE(eventually([&] {
     return sql_value(cfg, "SELECT status FROM calls") == "redirected";
   }));
@@ -427,10 +432,10 @@ TEST(voice, status_callbacks_are_signed_and_update_the_call) {
                         {{"CallSid", "CAst1"}, {"CallStatus", "completed"}});
   EXPECT_EQ(ok.status, 204);
   EXPECT_EQ(sql_value(cfg, "SELECT status FROM calls"), "completed");
-  auto status = http_call(app.port(), "POST", "/webhook/stream_status",
-                          "CallSid=CAst1&StreamSid=MZ1&StreamEvent=stream-started",
-                          {{"Content-Type",
-                            "application/x-www-form-urlencoded"}});
+  auto status
+    = http_call(app.port(), "POST", "/webhook/stream_status",
+                "CallSid=CAst1&StreamSid=MZ1&StreamEvent=stream-started",
+                {{"Content-Type", "application/x-www-form-urlencoded"}});
   EXPECT_EQ(status.status, 204);
   auto garbage = http_call(app.port(), "POST", "/webhook/stream_status",
                            "%%%&&&=", {});

@@ -95,11 +95,10 @@ struct fake_meta_media {
           std::lock_guard<std::mutex> lock{mtx};
           sends.push_back(req.body());
         }
-        return fake_http_server::reply(http::status::ok,
-                                       R"({"messaging_product":"whatsapp",)"
-                                       R"("messages":[{"id":"wamid.OUT)"
-                                         + std::to_string(++next_id)
-                                         + R"("}]})");
+        return fake_http_server::reply(
+          http::status::ok, R"({"messaging_product":"whatsapp",)"
+                            R"("messages":[{"id":"wamid.OUT)"
+                              + std::to_string(++next_id) + R"("}]})");
       }
       if (target == "/777")
         return fake_http_server::reply(

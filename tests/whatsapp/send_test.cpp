@@ -193,7 +193,7 @@ TEST_F(whatsapp_test, send_provider_5xx_is_502_and_row_kept_failed) {
 }
 
 TEST_F(whatsapp_test, send_provider_timeout_is_502_and_row_kept_failed) {
-  start(); // provider timeout 500 ms
+  start();             // provider timeout 500 ms
   open_window(number); // it wrote: inside the 24-hour window
   twilio_.server().set_delay(2000ms);
   // The provider answers after 2 s, the timeout is 500 ms: the answer is

@@ -7,6 +7,7 @@
 
 #include "actors/call.hpp"
 #include "actors/call_tools.hpp"
+#include "app/compose.hpp"
 #include "core/israel_time.hpp"
 #include "transport/handlers/handlers.hpp"
 #include "transport/services.hpp"
@@ -292,7 +293,8 @@ TEST_F(wa_templates_test, template_send_through_meta_cloud_api) {
   EXPECT_EQ(twilio_count(), 0u);
 }
 
-// -- the in-call send_whatsapp tool and the booking confirmation ---------------
+// -- the in-call send_whatsapp tool and the booking confirmation
+// ---------------
 
 TEST_F(wa_templates_test, in_call_tool_outside_the_window_reports_it) {
   start();
@@ -360,8 +362,8 @@ TEST_F(wa_templates_test, booking_confirmation_uses_its_template_by_name) {
   // Tomorrow 11:00 Israel time, inside the default (always open) hours.
   auto when = std::time(nullptr) + 2 * 86400;
   auto m = israel_at(when);
-  auto starts = m.date + "T11:00:00" + (m.utc_offset_s == 10800 ? "+03:00"
-                                                                : "+02:00");
+  auto starts = m.date + "T11:00:00"
+                + (m.utc_offset_s == 10800 ? "+03:00" : "+02:00");
   auto out = run_tool("CAwin3", "book_appointment",
                       R"({"starts_at":")" + starts + R"("})");
   EXPECT_NE(out.find(R"("ok":true)"), std::string::npos) << out;
@@ -371,8 +373,9 @@ TEST_F(wa_templates_test, booking_confirmation_uses_its_template_by_name) {
   auto date = m.date.substr(8, 2) + "/" + m.date.substr(5, 2) + "/"
               + m.date.substr(0, 4);
   // The caller's lead has no name: a neutral form of address.
-  EXPECT_EQ(json::parse(msgs[0].value_or("ContentVariables")),
-            (json::value{{"name", "לקוח/ה"}, {"date", date}, {"time", "11:00"}}));
+  EXPECT_EQ(
+    json::parse(msgs[0].value_or("ContentVariables")),
+    (json::value{{"name", "לקוח/ה"}, {"date", date}, {"time", "11:00"}}));
 }
 
 } // namespace

@@ -97,10 +97,10 @@ void add_admin_routes(router& r, services& svc) {
             || (name.ok() && name.value.size() > 200))
           return res(error_response(http::status::bad_request,
                                     "name must be a short string"));
-        domain::admin::create_token(
-          svc.db, audit_actor(p, *req), business.value,
-          std::string{role_f.value},
-          std::string{name.ok() ? name.value : ""}, render(req, res));
+        domain::admin::create_token(svc.db, audit_actor(p, *req),
+                                    business.value, std::string{role_f.value},
+                                    std::string{name.ok() ? name.value : ""},
+                                    render(req, res));
       }));
 
   r.add(http::verb::delete_, "/api/admin/tokens/{id}",
@@ -110,17 +110,16 @@ void add_admin_routes(router& r, services& svc) {
                   if (!id)
                     return res(
                       error_response(http::status::not_found, "No such token"));
-                  domain::admin::revoke_token(svc.db, audit_actor(p, *req),
-                                              *id, render(req, res));
+                  domain::admin::revoke_token(svc.db, audit_actor(p, *req), *id,
+                                              render(req, res));
                 }));
 
   r.add(
     http::verb::get, "/api/admin/supervisors",
     require(svc, access::admin, [&svc](request_ptr, responder res, principal) {
       json::array domains;
-      for (auto* st :
-           {&svc.call_stats, &svc.whatsapp_stats, &svc.payment_stats,
-            &svc.job_stats}) {
+      for (auto* st : {&svc.call_stats, &svc.whatsapp_stats, &svc.payment_stats,
+                       &svc.job_stats}) {
         domains.push_back(
           json::object{{"domain", st->domain},
                        {"manager", st->domain + "_manager"},

@@ -33,11 +33,11 @@ constexpr int max_depth = 2; // web/x and web/dir/x, as the routes below
 
 // Images may come from any https origin: listing photos live on the
 // office's site or a portal's CDN (an image cannot run script).
-constexpr auto csp
-  = "default-src 'self'; script-src 'self'; style-src 'self';"
-    " img-src 'self' data: blob: https:; media-src 'self' blob:; font-src 'self';"
-    " connect-src 'self'; object-src 'none'; base-uri 'none';"
-    " form-action 'self'; frame-ancestors 'none'";
+constexpr auto csp = "default-src 'self'; script-src 'self'; style-src 'self';"
+                     " img-src 'self' data: blob: https:; media-src 'self' "
+                     "blob:; font-src 'self';"
+                     " connect-src 'self'; object-src 'none'; base-uri 'none';"
+                     " form-action 'self'; frame-ancestors 'none'";
 
 struct web_file {
   std::string body;
@@ -156,7 +156,8 @@ http_response serve(const web_file& f, const request& req) {
 } // namespace
 
 void add_app_routes(router& r, services& svc) {
-  auto files = std::make_shared<const web_files>(load_web_root(svc.cfg.web_root));
+  auto files
+    = std::make_shared<const web_files>(load_web_root(svc.cfg.web_root));
   auto handle = [files](request_ptr req, responder res) {
     std::string name;
     for (auto& seg : req->path_params)

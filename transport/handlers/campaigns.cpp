@@ -19,34 +19,19 @@ namespace al {
 
 namespace {
 
-/// ?page&per_page, or nullopt after answering 400.
-std::optional<page_params> paging_of(const request& req,
-                                     const responder& res) {
-  auto q = query_of(req, res);
-  if (!q)
-    return std::nullopt;
-  page_params pg;
-  if (auto e = parse_paging(*q, pg); !e.empty()) {
-    bad_request(res, e);
-    return std::nullopt;
-  }
-  return pg;
-}
-
 using change_fn = void (*)(const store&, scope, audit_who, std::int64_t,
                            reply_fn);
 
 /// POST /api/crm/campaigns/{id}/start|pause.
 handler state_change(services& svc, change_fn change) {
-  return require(
-    svc, access::manage,
-    [&svc, change](request_ptr req, responder res, principal p) {
-      auto id = id_or_404(*req, res, "campaign");
-      if (!id)
-        return;
-      change(svc.db, scope_of(p, p.business_id), audit_actor(p, *req), *id,
-             render(req, res));
-    });
+  return require(svc, access::manage,
+                 [&svc, change](request_ptr req, responder res, principal p) {
+                   auto id = id_or_404(*req, res, "campaign");
+                   if (!id)
+                     return;
+                   change(svc.db, scope_of(p, p.business_id),
+                          audit_actor(p, *req), *id, render(req, res));
+                 });
 }
 
 } // namespace
@@ -55,7 +40,7 @@ void add_campaign_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/campaigns",
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto pg = paging_of(*req, res);
+                  auto pg = query_parsed<page_params>(*req, res, parse_paging);
                   if (!pg)
                     return;
                   domain::campaigns::list(svc.db, scope_of(p, p.business_id),
@@ -74,8 +59,8 @@ void add_campaign_routes(router& r, services& svc) {
                       !e.empty())
                     return bad_request(res, e);
                   domain::campaigns::create(svc.db, scope_of(p, b->business),
-                                            audit_actor(p, *req),
-                                            std::move(in), render(req, res));
+                                            audit_actor(p, *req), std::move(in),
+                                            render(req, res));
                 }));
 
   r.add(http::verb::get, "/api/crm/campaigns/{id}",
@@ -84,7 +69,7 @@ void add_campaign_routes(router& r, services& svc) {
                   auto id = id_or_404(*req, res, "campaign");
                   if (!id)
                     return;
-                  auto pg = paging_of(*req, res);
+                  auto pg = query_parsed<page_params>(*req, res, parse_paging);
                   if (!pg)
                     return;
                   domain::campaigns::get(svc.db, scope_of(p, p.business_id),

@@ -1,5 +1,6 @@
 #include "transport/handlers/common.hpp"
 
+#include "transport/https_client.hpp"
 #include "transport/services.hpp"
 
 #include <memory>
@@ -37,6 +38,16 @@ bool parse_body(const request& req, json_doc& doc, simdjson::dom::object& obj,
   }
   obj = *o;
   return true;
+}
+
+http_send_fn http_of(const services& svc) {
+  auto* client = svc.http;
+  if (!client)
+    return {};
+  return
+    [client](outbound_request r, std::function<void(outbound_response)> done) {
+      client->send(std::move(r), std::move(done));
+    };
 }
 
 } // namespace al

@@ -4,6 +4,7 @@
 // JSON bodies.
 
 #include "core/json.hpp"
+#include "core/outbound.hpp"
 #include "transport/http_types.hpp"
 
 #include <cstdint>
@@ -22,5 +23,9 @@ std::optional<std::int64_t> path_id(const request& req, std::size_t i = 0);
 /// and returns false.
 bool parse_body(const request& req, json_doc& doc, simdjson::dom::object& obj,
                 const responder& res);
+
+/// Outbound HTTP through svc.http (the shared HTTPS client); empty when the
+/// services have none (then nothing is sent).
+http_send_fn http_of(const services& svc);
 
 } // namespace al

@@ -27,7 +27,8 @@ namespace al {
 
 namespace {
 
-// -- audio ---------------------------------------------------------------------
+// -- audio
+// ---------------------------------------------------------------------
 
 /// The answer for stored audio (core/http_range.hpp): 200 with the whole
 /// body, 206 with the part read, 416 when the range lies past the end.
@@ -77,13 +78,11 @@ void add_lead_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/leads",
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
+                  auto f = query_parsed<lead_filter>(*req, res,
+                                                     parse_lead_filter);
+                  if (!f)
                     return;
-                  lead_filter f;
-                  if (auto err = parse_lead_filter(*q, f); !err.empty())
-                    return bad_request(res, err);
-                  domain::leads::list(svc.db, scope_of(p, p.business_id), f,
+                  domain::leads::list(svc.db, scope_of(p, p.business_id), *f,
                                       render(req, res));
                 }));
 
@@ -147,9 +146,8 @@ void add_lead_routes(router& r, services& svc) {
                   page_params pg;
                   if (auto err = parse_paging(*q, pg); !err.empty())
                     return bad_request(res, err);
-                  domain::leads::list_notes(svc.db,
-                                            scope_of(p, p.business_id), *id,
-                                            pg, render(req, res));
+                  domain::leads::list_notes(svc.db, scope_of(p, p.business_id),
+                                            *id, pg, render(req, res));
                 }));
 
   r.add(http::verb::post, "/api/crm/leads/{id}/notes",
@@ -164,8 +162,8 @@ void add_lead_routes(router& r, services& svc) {
                   std::string text;
                   if (auto err = parse_note(b->obj, text); !err.empty())
                     return bad_request(res, err);
-                  domain::leads::add_note(svc.db, scope_of(p, b->business),
-                                          *id, p.actor(), std::move(text),
+                  domain::leads::add_note(svc.db, scope_of(p, b->business), *id,
+                                          p.actor(), std::move(text),
                                           render(req, res));
                 }));
 }
@@ -174,15 +172,12 @@ void add_call_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/calls",
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
+                  auto f = query_parsed<call_filter>(*req, res,
+                                                     parse_call_filter);
+                  if (!f)
                     return;
-                  call_filter f;
-                  if (auto err = parse_call_filter(*q, f); !err.empty())
-                    return bad_request(res, err);
-                  domain::call_records::list(svc.db,
-                                             scope_of(p, p.business_id), f,
-                                             render(req, res));
+                  domain::call_records::list(svc.db, scope_of(p, p.business_id),
+                                             *f, render(req, res));
                 }));
 
   r.add(http::verb::get, "/api/crm/calls/{sid}",
@@ -192,9 +187,8 @@ void add_call_routes(router& r, services& svc) {
                   if (!valid_call_sid(sid))
                     return res(
                       error_response(http::status::not_found, "No such call"));
-                  domain::call_records::get(svc.db,
-                                            scope_of(p, p.business_id), sid,
-                                            render(req, res));
+                  domain::call_records::get(svc.db, scope_of(p, p.business_id),
+                                            sid, render(req, res));
                 }));
 
   r.add(
@@ -205,9 +199,9 @@ void add_call_routes(router& r, services& svc) {
         auto seq = parse_decimal(req->path_params.at(1), 0, 2147483647);
         if (!valid_call_sid(sid) || !seq)
           return res(error_response(http::status::not_found, "No such audio"));
-        domain::call_records::segment_audio(
-          svc.db, scope_of(p, p.business_id), sid, *seq, audio_range(*req),
-          render_audio(req, res));
+        domain::call_records::segment_audio(svc.db, scope_of(p, p.business_id),
+                                            sid, *seq, audio_range(*req),
+                                            render_audio(req, res));
       }));
 
   r.add(http::verb::get, "/api/crm/calls/{sid}/recording",
@@ -218,8 +212,8 @@ void add_call_routes(router& r, services& svc) {
                     return res(
                       error_response(http::status::not_found, "No such audio"));
                   domain::call_records::recording_audio(
-                    svc.db, scope_of(p, p.business_id), sid,
-                    audio_range(*req), render_audio(req, res));
+                    svc.db, scope_of(p, p.business_id), sid, audio_range(*req),
+                    render_audio(req, res));
                 }));
 }
 
@@ -227,15 +221,12 @@ void add_appointment_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/appointments",
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
+                  auto f = query_parsed<appointment_filter>(
+                    *req, res, parse_appointment_filter);
+                  if (!f)
                     return;
-                  appointment_filter f;
-                  if (auto err = parse_appointment_filter(*q, f); !err.empty())
-                    return bad_request(res, err);
-                  domain::appointments::list(svc.db,
-                                             scope_of(p, p.business_id), f,
-                                             render(req, res));
+                  domain::appointments::list(svc.db, scope_of(p, p.business_id),
+                                             *f, render(req, res));
                 }));
 
   r.add(http::verb::post, "/api/crm/appointments",
@@ -248,9 +239,8 @@ void add_appointment_routes(router& r, services& svc) {
                   if (auto err = parse_appointment(b->obj, in, true);
                       !err.empty())
                     return bad_request(res, err);
-                  domain::appointments::create(svc.db,
-                                               scope_of(p, b->business), in,
-                                               render(req, res));
+                  domain::appointments::create(svc.db, scope_of(p, b->business),
+                                               in, render(req, res));
                 }));
 
   r.add(http::verb::patch, "/api/crm/appointments/{id}",
@@ -266,20 +256,18 @@ void add_appointment_routes(router& r, services& svc) {
                   if (auto err = parse_appointment(b->obj, in, false);
                       !err.empty())
                     return bad_request(res, err);
-                  domain::appointments::update(svc.db,
-                                               scope_of(p, b->business), *id,
-                                               in, render(req, res));
+                  domain::appointments::update(svc.db, scope_of(p, b->business),
+                                               *id, in, render(req, res));
                 }));
 }
 
 void add_pipeline_and_task_routes(router& r, services& svc) {
-  r.add(
-    http::verb::get, "/api/crm/pipeline",
-    require(svc, access::read,
-            [&svc](request_ptr req, responder res, principal p) {
-              domain::pipeline::get(svc.db, scope_of(p, p.business_id),
-                                    render(req, res));
-            }));
+  r.add(http::verb::get, "/api/crm/pipeline",
+        require(svc, access::read,
+                [&svc](request_ptr req, responder res, principal p) {
+                  domain::pipeline::get(svc.db, scope_of(p, p.business_id),
+                                        render(req, res));
+                }));
 
   r.add(http::verb::put, "/api/crm/pipeline",
         require(svc, access::manage,
@@ -298,13 +286,11 @@ void add_pipeline_and_task_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/tasks",
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
+                  auto f = query_parsed<task_filter>(*req, res,
+                                                     parse_task_filter);
+                  if (!f)
                     return;
-                  task_filter f;
-                  if (auto err = parse_task_filter(*q, f); !err.empty())
-                    return bad_request(res, err);
-                  domain::tasks::list(svc.db, scope_of(p, p.business_id), f,
+                  domain::tasks::list(svc.db, scope_of(p, p.business_id), *f,
                                       render(req, res));
                 }));
 
@@ -340,9 +326,8 @@ void add_pipeline_and_task_routes(router& r, services& svc) {
 
 /// The business an upload acts for: the token's, or ?business_id= for the
 /// administrator.
-std::optional<std::int64_t> query_business(const request& req,
-                                           const responder& res,
-                                           const principal& p) {
+std::optional<std::int64_t>
+query_business(const request& req, const responder& res, const principal& p) {
   auto q = query_of(req, res);
   if (!q)
     return std::nullopt;
@@ -364,61 +349,59 @@ std::optional<std::int64_t> query_business(const request& req,
 void add_greeting_audio_routes(router& r, services& svc) {
   // PUT: the body is the recording (WAV, MP3, OGG, FLAC...; up to 5 MiB,
   // 60 s), played to callers from then on as 8 kHz mu-law.
-  r.add(
-    http::verb::put, "/api/crm/settings/greeting-audio",
-    require(
-      svc, access::manage, [&svc](request_ptr req, responder res, principal p) {
-        auto business = query_business(*req, res, p);
-        if (!business)
-          return;
-        if (req->body().empty())
-          return bad_request(res, "the body must be an audio file");
-        domain::business::set_greeting_audio(svc.db, *business,
-                                             audit_actor(p, *req), req->body(),
-                                             render(req, res));
-      }));
+  r.add(http::verb::put, "/api/crm/settings/greeting-audio",
+        require(svc, access::manage,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto business = query_business(*req, res, p);
+                  if (!business)
+                    return;
+                  if (req->body().empty())
+                    return bad_request(res, "the body must be an audio file");
+                  domain::business::set_greeting_audio(svc.db, *business,
+                                                       audit_actor(p, *req),
+                                                       req->body(),
+                                                       render(req, res));
+                }));
 
-  r.add(
-    http::verb::delete_, "/api/crm/settings/greeting-audio",
-    require(
-      svc, access::manage, [&svc](request_ptr req, responder res, principal p) {
-        auto business = query_business(*req, res, p);
-        if (!business)
-          return;
-        domain::business::clear_greeting_audio(svc.db, *business,
-                                               audit_actor(p, *req),
-                                               render(req, res));
-      }));
+  r.add(http::verb::delete_, "/api/crm/settings/greeting-audio",
+        require(svc, access::manage,
+                [&svc](request_ptr req, responder res, principal p) {
+                  auto business = query_business(*req, res, p);
+                  if (!business)
+                    return;
+                  domain::business::clear_greeting_audio(
+                    svc.db, *business, audit_actor(p, *req), render(req, res));
+                }));
 }
 
 void add_business_routes(router& r, services& svc) {
   add_greeting_audio_routes(r, svc);
 
   // The business's audit trail: owners and the administrator.
-  r.add(http::verb::get, "/api/crm/audit",
-        require(svc, access::manage,
-                [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
-                    return;
-                  page_params paging;
-                  if (auto err = parse_paging(*q, paging); !err.empty())
-                    return bad_request(res, err);
-                  std::optional<std::string> action;
-                  if (auto v = q->value_or("action"); !v.empty()) {
-                    bool ok = v.size() <= 64;
-                    for (char c : v)
-                      ok = ok && ((c >= 'a' && c <= 'z') || c == '.' || c == '_');
-                    if (!ok)
-                      return bad_request(
-                        res, "action must be an action name like lead.delete"
-                             " (or a prefix ending in '.')");
-                    action = v;
-                  }
-                  domain::business::audit(svc.db, scope_of(p, p.business_id),
-                                          std::move(action), paging,
-                                          render(req, res));
-                }));
+  r.add(
+    http::verb::get, "/api/crm/audit",
+    require(
+      svc, access::manage, [&svc](request_ptr req, responder res, principal p) {
+        auto q = query_of(*req, res);
+        if (!q)
+          return;
+        page_params paging;
+        if (auto err = parse_paging(*q, paging); !err.empty())
+          return bad_request(res, err);
+        std::optional<std::string> action;
+        if (auto v = q->value_or("action"); !v.empty()) {
+          bool ok = v.size() <= 64;
+          for (char c : v)
+            ok = ok && ((c >= 'a' && c <= 'z') || c == '.' || c == '_');
+          if (!ok)
+            return bad_request(res,
+                               "action must be an action name like lead.delete"
+                               " (or a prefix ending in '.')");
+          action = v;
+        }
+        domain::business::audit(svc.db, scope_of(p, p.business_id),
+                                std::move(action), paging, render(req, res));
+      }));
   for (auto path : {"/api/crm/business", "/api/crm/settings"})
     r.add(http::verb::get, path,
           require(svc, access::read,
@@ -428,30 +411,31 @@ void add_business_routes(router& r, services& svc) {
                   }));
 
   for (auto path : {"/api/crm/business", "/api/crm/settings"})
-  r.add(
-    http::verb::patch, path,
-    require(
-      svc, access::manage, [&svc](request_ptr req, responder res, principal p) {
-        auto b = body_of(*req, res, p);
-        if (!b)
-          return;
-        business_input in;
-        if (auto err = parse_business(b->obj, in, false); !err.empty())
-          return bad_request(res, err);
-        if (auto f = admin_only_field(in); !f.empty() && !p.is_admin())
-          return res(
-            error_response(http::status::forbidden,
-                           f + " may only be changed by the administrator"));
-        auto done = render(req, res);
-        if (in.greeting || in.voice || in.voice_engine)
-          done = [show = done, &svc, bid = b->business](domain_reply r) {
-            if (r.code == domain_code::ok)
-              warm_greeting(svc, bid);
-            show(std::move(r));
-          };
-        domain::business::patch(svc.db, scope_of(p, b->business),
-                                audit_actor(p, *req), in, std::move(done));
-      }));
+    r.add(http::verb::patch, path,
+          require(
+            svc, access::manage,
+            [&svc](request_ptr req, responder res, principal p) {
+              auto b = body_of(*req, res, p);
+              if (!b)
+                return;
+              business_input in;
+              if (auto err = parse_business(b->obj, in, false); !err.empty())
+                return bad_request(res, err);
+              if (auto f = admin_only_field(in); !f.empty() && !p.is_admin())
+                return res(error_response(
+                  http::status::forbidden,
+                  f + " may only be changed by the administrator"));
+              auto done = render(req, res);
+              if (in.greeting || in.voice || in.voice_engine)
+                done = [show = done, &svc, bid = b->business](domain_reply r) {
+                  if (r.code == domain_code::ok)
+                    warm_greeting(svc, bid);
+                  show(std::move(r));
+                };
+              domain::business::patch(svc.db, scope_of(p, b->business),
+                                      audit_actor(p, *req), in,
+                                      std::move(done));
+            }));
 }
 
 /// GET /api/crm/leads/{id}/messages (the WhatsApp paths write them).

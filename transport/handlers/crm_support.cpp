@@ -37,6 +37,10 @@ http::status to_status(domain_code c) {
       return http::status::service_unavailable;
     case domain_code::bad_gateway:
       return http::status::bad_gateway;
+    case domain_code::not_implemented:
+      return http::status::not_implemented;
+    case domain_code::gateway_timeout:
+      return http::status::gateway_timeout;
   }
   return http::status::internal_server_error;
 }
@@ -96,6 +100,5 @@ std::optional<std::int64_t> id_or_404(const request& req, const responder& res,
       error_response(http::status::not_found, "No such " + std::string{what}));
   return id;
 }
-
 
 } // namespace al

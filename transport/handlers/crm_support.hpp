@@ -39,11 +39,28 @@ scope scope_of(const principal& p, std::int64_t business);
 /// session's I/O thread.
 reply_fn render(const request_ptr& req, const responder& res);
 
-
+/// 400 with {"error": msg}.
 void bad_request(const responder& res, const std::string& msg);
 
 /// The query string, or a 400.
 std::optional<form_params> query_of(const request& req, const responder& res);
+
+/// The query string parsed into a T by `parse` (core/crm_input.hpp's
+/// parse_*_filter / parse_paging: an error text, "" when valid); nullopt
+/// after answering 400.
+template <class T, class Parse>
+std::optional<T>
+query_parsed(const request& req, const responder& res, Parse&& parse) {
+  auto q = query_of(req, res);
+  if (!q)
+    return std::nullopt;
+  T out;
+  if (auto err = parse(*q, out); !err.empty()) {
+    bad_request(res, err);
+    return std::nullopt;
+  }
+  return out;
+}
 
 /// A JSON object body with the business it acts for (business_id in the
 /// body counts for the admin token only).
@@ -59,7 +76,6 @@ std::unique_ptr<body> body_of(const request& req, const responder& res,
 
 /// The i-th path id, or nullopt after answering 404 "No such <what>".
 std::optional<std::int64_t> id_or_404(const request& req, const responder& res,
-                                      std::string_view what,
-                                      std::size_t i = 0);
+                                      std::string_view what, std::size_t i = 0);
 
 } // namespace al

@@ -5,8 +5,8 @@
 // domain/dnc.hpp.
 #include "transport/handlers/handlers.hpp"
 
-#include "domain/dnc.hpp"
 #include "core/phone.hpp"
+#include "domain/dnc.hpp"
 #include "transport/auth.hpp"
 #include "transport/handlers/common.hpp"
 #include "transport/handlers/crm_support.hpp"
@@ -27,45 +27,39 @@ void add_dnc_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/dnc",
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
+                  auto pg = query_parsed<page_params>(*req, res, parse_paging);
+                  if (!pg)
                     return;
-                  page_params pg;
-                  if (auto e = parse_paging(*q, pg); !e.empty())
-                    return bad_request(res, e);
-                  domain::dnc::list(svc.db, scope_of(p, p.business_id), pg,
+                  domain::dnc::list(svc.db, scope_of(p, p.business_id), *pg,
                                     render(req, res));
                 }));
 
   // {"phone":"050-123-4567","note":"..."} -> 201 {"phone":"+97250...",
   // "added":true} (200 with "added":false when it was already there).
-  r.add(http::verb::post, "/api/crm/dnc",
-        require(svc, access::write,
-                [&svc](request_ptr req, responder res, principal p) {
-                  auto b = body_of(*req, res, p);
-                  if (!b)
-                    return;
-                  auto phone = get_string(b->obj, "phone");
-                  if (!phone.ok())
-                    return bad_request(res, "phone is required");
-                  auto e164 = normalize_phone(phone.value);
-                  if (!e164)
-                    return bad_request(res, "phone is not a phone number");
-                  std::string note;
-                  if (auto n = get_string(b->obj, "note"); n.present()) {
-                    if (!n.ok() || n.value.size() > max_dnc_note
-                        || !valid_utf8(n.value))
-                      return bad_request(
-                        res, "note must be text of at most 500 bytes");
-                    note = std::string{n.value};
-                  }
-                  auto source = p.token_id == 0 && p.is_admin()
-                                  ? dnc_source::api
-                                  : dnc_source::agent;
-                  domain::dnc::add(svc.db, scope_of(p, b->business),
-                                   audit_actor(p, *req), *e164, source, note,
-                                   render(req, res));
-                }));
+  r.add(
+    http::verb::post, "/api/crm/dnc",
+    require(
+      svc, access::write, [&svc](request_ptr req, responder res, principal p) {
+        auto b = body_of(*req, res, p);
+        if (!b)
+          return;
+        auto phone = get_string(b->obj, "phone");
+        if (!phone.ok())
+          return bad_request(res, "phone is required");
+        auto e164 = normalize_phone(phone.value);
+        if (!e164)
+          return bad_request(res, "phone is not a phone number");
+        std::string note;
+        if (auto n = get_string(b->obj, "note"); n.present()) {
+          if (!n.ok() || n.value.size() > max_dnc_note || !valid_utf8(n.value))
+            return bad_request(res, "note must be text of at most 500 bytes");
+          note = std::string{n.value};
+        }
+        auto source = p.token_id == 0 && p.is_admin() ? dnc_source::api
+                                                      : dnc_source::agent;
+        domain::dnc::add(svc.db, scope_of(p, b->business), audit_actor(p, *req),
+                         *e164, source, note, render(req, res));
+      }));
 
   r.add(http::verb::delete_, "/api/crm/dnc/{phone}",
         require(svc, access::manage,

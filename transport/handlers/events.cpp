@@ -38,7 +38,9 @@
 
 #include <boost/json.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -59,6 +61,11 @@ constexpr std::size_t max_preview_bytes = 1000;
 constexpr int max_previews = 2;
 std::atomic<int> previews_running{0};
 
+/// A preview's actor, on a thread of its own: (speech_atom, text)
+/// synthesises the text, answers the request it was spawned for and ends.
+using preview_actor
+  = caf::typed_actor<caf::reacts_to<speech_atom, std::string>>;
+
 bool blank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
@@ -70,22 +77,28 @@ void answer_preview(services& svc, std::string text, const responder& res) {
     return res(error_response(http::status::too_many_requests,
                               "Too many previews at once"));
   }
-  svc.sys.spawn<caf::detached>(
-    [text = std::move(text), res](caf::event_based_actor*) {
-      std::optional<std::string> audio;
-      try {
-        audio = synthesize_mulaw(text);
-      } catch (...) {
-      }
-      --previews_running;
-      if (!audio)
-        return res(error_response(http::status::service_unavailable,
-                                  "Speech synthesis unavailable"));
-      auto wav = make_response(http::status::ok, mulaw_to_pcm_wav(*audio),
-                               "audio/wav");
-      wav.set(http::field::cache_control, "no-store");
-      res(std::move(wav));
+  auto preview = svc.sys.spawn<caf::detached>(
+    [res](preview_actor::pointer self) -> preview_actor::behavior_type {
+      return {
+        [self, res](speech_atom, const std::string& text) {
+          self->quit(); // one text per actor
+          std::optional<std::string> audio;
+          try {
+            audio = synthesize_mulaw(text);
+          } catch (...) {
+          }
+          --previews_running;
+          if (!audio)
+            return res(error_response(http::status::service_unavailable,
+                                      "Speech synthesis unavailable"));
+          auto wav = make_response(http::status::ok, mulaw_to_pcm_wav(*audio),
+                                   "audio/wav");
+          wav.set(http::field::cache_control, "no-store");
+          res(std::move(wav));
+        },
+      };
     });
+  caf::anon_send(preview, speech_atom_v, std::move(text));
 }
 
 /// The output of a feed: the stream, held weakly, so that a connection that
@@ -120,8 +133,8 @@ void start_events(services& svc, const request_ptr& req, const responder& res,
   spawn_event_feed(svc.sys, svc.db, svc.events.listener, p.business_id,
                    p.token_id, output_of(body), std::move(start),
                    svc.events.feed);
-  auto head
-    = make_response(http::status::ok, {}, "text/event-stream; charset=utf-8");
+  auto head = make_response(http::status::ok, {},
+                            "text/event-stream; charset=utf-8");
   head.set(http::field::cache_control, "no-store");
   head.set("X-Accel-Buffering", "no"); // nginx: do not buffer the stream
   res(std::move(head));
@@ -163,9 +176,8 @@ principal principal_of(const stream_ticket& t) {
 /// Runs `then` on the session's thread when `p` may still stream: its API
 /// token is not revoked and is of that business (else 401: a ticket
 /// outlives nothing), the admin's business exists (else 404).
-void when_streamable(services& svc, const request_ptr& req,
-                     const principal& p, const responder& res,
-                     std::function<void()> then) {
+void when_streamable(services& svc, const request_ptr& req, const principal& p,
+                     const responder& res, std::function<void()> then) {
   domain::events::streamable(
     svc.db, p.business_id, p.token_id, p.is_admin(),
     on_session(req, [res, then = std::move(then)](domain_status s) {
@@ -183,8 +195,8 @@ void add_event_routes(router& r, services& svc) {
       auto q = parse_form(req->query);
       auto start = q ? resume_point(*req, *q) : std::nullopt;
       if (!start)
-        return res(error_response(http::status::bad_request,
-                                  "malformed Last-Event-ID"));
+        return res(
+          error_response(http::status::bad_request, "malformed Last-Event-ID"));
       if (!p.is_admin())
         return start_events(svc, req, res, p, std::move(*start));
       // The admin token names its business: it must exist.
@@ -233,8 +245,8 @@ void add_event_routes(router& r, services& svc) {
                     json::object o{
                       {"ticket", issue_stream_ticket(svc.cfg.signing_key(), t)},
                       {"expires_in", stream_ticket_ttl}};
-                    auto ok
-                      = json_response(http::status::ok, json::serialize(o));
+                    auto ok = json_response(http::status::ok,
+                                            json::serialize(o));
                     ok.set(http::field::cache_control, "no-store");
                     res(std::move(ok));
                   };
@@ -246,21 +258,21 @@ void add_event_routes(router& r, services& svc) {
                 }));
 
   r.add(http::verb::get, "/api/crm/voice/preview",
-        require(svc, access::read,
-                [&svc](request_ptr req, responder res, principal) {
-                  auto q = parse_form(req->query);
-                  if (!q)
-                    return res(error_response(http::status::bad_request,
-                                              "malformed query string"));
-                  std::string text{q->value_or("text")};
-                  if (text.size() > max_preview_bytes || !storable_text(text))
-                    return res(error_response(
-                      http::status::bad_request,
-                      "text must be at most 1000 bytes, without NUL"));
-                  if (blank(text))
-                    text = prompts::default_greeting;
-                  answer_preview(svc, std::move(text), res);
-                }));
+        require(
+          svc, access::read, [&svc](request_ptr req, responder res, principal) {
+            auto q = parse_form(req->query);
+            if (!q)
+              return res(error_response(http::status::bad_request,
+                                        "malformed query string"));
+            std::string text{q->value_or("text")};
+            if (text.size() > max_preview_bytes || !storable_text(text))
+              return res(
+                error_response(http::status::bad_request,
+                               "text must be at most 1000 bytes, without NUL"));
+            if (blank(text))
+              text = prompts::default_greeting;
+            answer_preview(svc, std::move(text), res);
+          }));
 
   r.add(http::verb::get, "/api/crm/me",
         require(svc, access::read, [](request_ptr, responder res, principal p) {

@@ -42,8 +42,8 @@ void add_health_routes(router& r, services& svc) {
           boost::json::object o;
           o["status"] = "unavailable";
           o["reason"] = st.message;
-          return res(json_response(to_status(st.code),
-                                   boost::json::serialize(o)));
+          return res(
+            json_response(to_status(st.code), boost::json::serialize(o)));
         }
         res(json_response(http::status::ok, R"({"status":"ready"})"));
       }));

@@ -99,8 +99,8 @@ void add_intake_routes(router& r, services& svc) {
       auto in = intake_of(*req, res);
       if (!in)
         return;
-      domain::intake::submit(svc.db, scope_of(p, p.business_id),
-                             std::move(*in), render(req, res));
+      domain::intake::submit(svc.db, scope_of(p, p.business_id), std::move(*in),
+                             render(req, res));
     });
   r.add(http::verb::post, "/api/leads/intake",
         [&svc, by_token](request_ptr req, responder res) {
@@ -137,8 +137,7 @@ void add_intake_routes(router& r, services& svc) {
   r.add(http::verb::post, "/api/crm/settings/intake-key",
         require(svc, access::manage,
                 [&svc](request_ptr req, responder res, principal p) {
-                  domain::intake::rotate_key(svc.db,
-                                             scope_of(p, p.business_id),
+                  domain::intake::rotate_key(svc.db, scope_of(p, p.business_id),
                                              audit_actor(p, *req),
                                              render(req, res));
                 }));

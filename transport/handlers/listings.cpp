@@ -30,12 +30,12 @@ http_response csv_response(std::string body, const std::string& name) {
 /// Answers an export as the download `name`, on the session's I/O thread.
 domain::listings::export_fn send_csv(const request_ptr& req,
                                      const responder& res, std::string name) {
-  return on_session(req, [res, name = std::move(name)](
-                           domain::listings::export_result r) {
-    if (!r.status.ok())
-      return res(error_response(r.status));
-    res(csv_response(std::move(r.csv), name));
-  });
+  return on_session(
+    req, [res, name = std::move(name)](domain::listings::export_result r) {
+      if (!r.status.ok())
+        return res(error_response(r.status));
+      res(csv_response(std::move(r.csv), name));
+    });
 }
 
 bool dry_run_of(const form_params& q) {
@@ -63,15 +63,15 @@ using import_fn = void (*)(const store&, scope, audit_who, std::string, bool,
 /// POST .../import: the CSV body (?dry_run=1) into `import` for the
 /// principal's business; writers only.
 handler import_route(services& svc, import_fn import) {
-  return require(
-    svc, access::write,
-    [&svc, import](request_ptr req, responder res, principal p) {
-      auto q = query_of(*req, res);
-      if (!q || !csv_body_ok(*req, res))
-        return;
-      import(svc.db, scope_of(p, p.business_id), audit_actor(p, *req),
-             req->body(), dry_run_of(*q), render(req, res));
-    });
+  return require(svc, access::write,
+                 [&svc, import](request_ptr req, responder res, principal p) {
+                   auto q = query_of(*req, res);
+                   if (!q || !csv_body_ok(*req, res))
+                     return;
+                   import(svc.db, scope_of(p, p.business_id),
+                          audit_actor(p, *req), req->body(), dry_run_of(*q),
+                          render(req, res));
+                 });
 }
 
 } // namespace
@@ -80,14 +80,12 @@ void add_listing_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/listings",
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
+                  auto f = query_parsed<listing_filter>(*req, res,
+                                                        parse_listing_filter);
+                  if (!f)
                     return;
-                  listing_filter f;
-                  if (auto err = parse_listing_filter(*q, f); !err.empty())
-                    return bad_request(res, err);
-                  domain::listings::list(svc.db, scope_of(p, p.business_id),
-                                         f, render(req, res));
+                  domain::listings::list(svc.db, scope_of(p, p.business_id), *f,
+                                         render(req, res));
                 }));
 
   r.add(http::verb::post, "/api/crm/listings",
@@ -99,23 +97,20 @@ void add_listing_routes(router& r, services& svc) {
                   listing_input in;
                   if (auto err = parse_listing(b->obj, in, true); !err.empty())
                     return bad_request(res, err);
-                  domain::listings::create(svc.db, scope_of(p, b->business),
-                                           in, render(req, res));
+                  domain::listings::create(svc.db, scope_of(p, b->business), in,
+                                           render(req, res));
                 }));
 
-  r.add(http::verb::get, "/api/crm/listings.csv",
-        require(svc, access::read,
-                [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
-                    return;
-                  listing_filter f;
-                  if (auto err = parse_listing_filter(*q, f); !err.empty())
-                    return bad_request(res, err);
-                  domain::listings::export_listings(
-                    svc.db, p.business_id, f,
-                    send_csv(req, res, "listings.csv"));
-                }));
+  r.add(
+    http::verb::get, "/api/crm/listings.csv",
+    require(
+      svc, access::read, [&svc](request_ptr req, responder res, principal p) {
+        auto f = query_parsed<listing_filter>(*req, res, parse_listing_filter);
+        if (!f)
+          return;
+        domain::listings::export_listings(svc.db, p.business_id, *f,
+                                          send_csv(req, res, "listings.csv"));
+      }));
 
   r.add(http::verb::post, "/api/crm/listings/import",
         import_route(svc, &domain::listings::import_listings));
@@ -126,8 +121,8 @@ void add_listing_routes(router& r, services& svc) {
                   auto id = id_or_404(*req, res, "listing");
                   if (!id)
                     return;
-                  domain::listings::get(svc.db, scope_of(p, p.business_id),
-                                        *id, render(req, res));
+                  domain::listings::get(svc.db, scope_of(p, p.business_id), *id,
+                                        render(req, res));
                 }));
 
   r.add(http::verb::patch, "/api/crm/listings/{id}",
@@ -140,11 +135,10 @@ void add_listing_routes(router& r, services& svc) {
                   if (!b)
                     return;
                   listing_input in;
-                  if (auto err = parse_listing(b->obj, in, false);
-                      !err.empty())
+                  if (auto err = parse_listing(b->obj, in, false); !err.empty())
                     return bad_request(res, err);
-                  domain::listings::patch(svc.db, scope_of(p, b->business),
-                                          *id, in, render(req, res));
+                  domain::listings::patch(svc.db, scope_of(p, b->business), *id,
+                                          in, render(req, res));
                 }));
 
   r.add(http::verb::delete_, "/api/crm/listings/{id}",

@@ -136,9 +136,7 @@ http_response create_response(const pay::create_result& c) {
       o["payment_id"] = r.payment_id;
     if (r.state)
       o["status"] = to_string(*r.state);
-    res = json_response(c.not_configured ? http::status::not_implemented
-                                         : to_status(r.status.code),
-                        json::serialize(o));
+    res = json_response(to_status(r.status.code), json::serialize(o));
   }
   if (r.replayed)
     res.set("Idempotent-Replayed", "true");
@@ -158,8 +156,8 @@ void create_payment(services& svc, const payment_env_ptr& env, request_ptr req,
       error_response(http::status::gone, "Stripe is no longer supported"));
   // 2. The global switch.
   if (!svc.cfg.payments_enabled)
-    return res(
-      error_response(http::status::not_implemented, "Payments are disabled"));
+    return res(error_response(
+      domain_status{domain_code::not_implemented, "Payments are disabled"}));
   auto bid = get_int(obj, "business_id");
   if (p.is_admin() && bid.present() && (!bid.ok() || bid.value <= 0))
     return res(error_response(http::status::bad_request,
@@ -167,12 +165,11 @@ void create_payment(services& svc, const payment_env_ptr& env, request_ptr req,
   auto business = effective_business(
     p, bid.ok() ? std::optional<std::int64_t>{bid.value} : std::nullopt);
   // 3.-6. in the use case (business, provider, configuration, input).
-  pay::create(env, svc.payment_manager,
-              pay::link_channel{&svc.sys, svc.whatsapp_manager, svc.whatsapp},
-              business, read_create(*req, obj),
-              on_session(req, [res](pay::create_result r) {
-                res(create_response(r));
-              }));
+  pay::create(
+    env, svc.payment_manager,
+    pay::link_channel{&svc.sys, svc.whatsapp_manager, svc.whatsapp}, business,
+    read_create(*req, obj),
+    on_session(req, [res](pay::create_result r) { res(create_response(r)); }));
 }
 
 // -- list / get ---------------------------------------------------------------
@@ -259,23 +256,25 @@ http_response status_page(std::optional<payment_status> status) {
               "התשלום עדיין בטיפול. נעדכן כשיאושר.");
 }
 
-/// The page for a buyer redirect's outcome.
+/// The page for a buyer redirect's outcome, with the outcome's status
+/// (to_status). A buyer cannot fix a missing PayPal configuration: for them
+/// it is a temporary error like any other (503), the payment not approved
+/// yet.
 http_response buyer_page(const pay::page_result& r) {
-  switch (r.status.code) {
-    case domain_code::ok:
-      return status_page(r.state);
-    case domain_code::not_found:
-      return page(to_status(r.status.code), "התשלום לא נמצא",
-                  "לא מצאנו תשלום עבור הקישור הזה.");
-    case domain_code::bad_gateway:
-      return page(to_status(r.status.code), "שגיאה זמנית",
-                  "לא הצלחנו לאשר את התשלום מול PayPal. רעננו את"
-                  " הדף בעוד רגע.");
-    default: // unavailable
-      return page(to_status(r.status.code), "שגיאה זמנית",
-                  r.not_configured ? "התשלום לא אושר עדיין. נסו שוב בעוד רגע."
-                                   : "נסו שוב בעוד רגע.");
-  }
+  const auto code = r.status.code;
+  if (r.status.ok())
+    return status_page(r.state);
+  if (code == domain_code::not_found)
+    return page(to_status(code), "התשלום לא נמצא",
+                "לא מצאנו תשלום עבור הקישור הזה.");
+  if (code == domain_code::bad_gateway)
+    return page(to_status(code), "שגיאה זמנית",
+                "לא הצלחנו לאשר את התשלום מול PayPal. רעננו את"
+                " הדף בעוד רגע.");
+  if (code == domain_code::not_implemented)
+    return page(to_status(domain_code::unavailable), "שגיאה זמנית",
+                "התשלום לא אושר עדיין. נסו שוב בעוד רגע.");
+  return page(to_status(code), "שגיאה זמנית", "נסו שוב בעוד רגע.");
 }
 
 /// The order id from ?token=..., or an answer was given.
@@ -291,8 +290,7 @@ std::optional<std::string> order_token(const request& req,
   return std::string{*token};
 }
 
-void paypal_return(const payment_env_ptr& env, request_ptr req,
-                   responder res) {
+void paypal_return(const payment_env_ptr& env, request_ptr req, responder res) {
   auto order = order_token(*req, res);
   if (!order)
     return;
@@ -301,8 +299,7 @@ void paypal_return(const payment_env_ptr& env, request_ptr req,
     on_session(req, [res](pay::page_result r) { res(buyer_page(r)); }));
 }
 
-void paypal_cancel(const payment_env_ptr& env, request_ptr req,
-                   responder res) {
+void paypal_cancel(const payment_env_ptr& env, request_ptr req, responder res) {
   auto order = order_token(*req, res);
   if (!order)
     return;
@@ -377,8 +374,8 @@ payment_env_ptr make_payment_env(services& svc) {
     env->paypal_api_base.pop_back();
   env->tranzila_base = svc.cfg.tranzila_base;
   if (!svc.cfg.paypal_client_id.empty() && !svc.cfg.paypal_secret.empty())
-    env->paypal
-      = paypal_credentials{svc.cfg.paypal_client_id, svc.cfg.paypal_secret};
+    env->paypal = paypal_credentials{svc.cfg.paypal_client_id,
+                                     svc.cfg.paypal_secret};
   env->tranzila_terminal = svc.cfg.tranzila_terminal;
   auto* urls = svc.urls;
   auto fallback = svc.cfg.public_base_url;

@@ -111,9 +111,8 @@ void answer_machine(services& svc, const outbound_target& t,
   auto timeout = std::chrono::seconds(10);
   auto req = action == amd_action::leave_message
                ? twilio_call_twiml_request(
-                   svc.cfg.twilio_api_base, creds, call_sid,
-                   say_hangup_twiml(t.voicemail_text, svc.cfg.say_voice),
-                   timeout)
+                 svc.cfg.twilio_api_base, creds, call_sid,
+                 say_hangup_twiml(t.voicemail_text, svc.cfg.say_voice), timeout)
                : twilio_call_hangup_request(svc.cfg.twilio_api_base, creds,
                                             call_sid, timeout);
   svc.http->send(std::move(req), [call_sid](outbound_response r) {
@@ -172,13 +171,13 @@ void refuse_form(services& svc, request_ptr req, responder res,
   auto s = signed_row_of(svc, req, res);
   if (!s)
     return;
-  followup::verify(svc.db, s->row, std::move(s->check),
-                   on_session(req, [res, error = std::move(error)](
-                                     followup::row_result r) {
-                     if (!r.status.ok())
-                       return res(error_response(r.status));
-                     res(error_response(http::status::bad_request, error));
-                   }));
+  followup::verify(
+    svc.db, s->row, std::move(s->check),
+    on_session(req, [res, error = std::move(error)](followup::row_result r) {
+      if (!r.status.ok())
+        return res(error_response(r.status));
+      res(error_response(http::status::bad_request, error));
+    }));
 }
 
 void amd_status(services& svc, request_ptr req, responder res) {
@@ -223,40 +222,22 @@ void outbound_status(services& svc, request_ptr req, responder res) {
   auto s = signed_row_of(svc, req, res);
   if (!s)
     return;
-  followup::progress(
-    svc.db, s->row, std::get<call_status_event>(std::move(ev)),
-    std::move(s->check),
-    on_session(req, [&svc, res](followup::progress_result r) {
-      if (!r.status.ok())
-        return res(error_response(r.status));
-      res(empty_response(http::status::no_content));
-      if (!r.target)
-        return;
-      count(svc.m.followup_outcomes, "outcome", r.decision.outcome);
-      if (r.decision.slot_freed)
-        dial_finished(svc, r.target->campaign_id);
-    }));
+  followup::progress(svc.db, s->row, std::get<call_status_event>(std::move(ev)),
+                     std::move(s->check),
+                     on_session(req, [&svc, res](followup::progress_result r) {
+                       if (!r.status.ok())
+                         return res(error_response(r.status));
+                       res(empty_response(http::status::no_content));
+                       if (!r.target)
+                         return;
+                       count(svc.m.followup_outcomes, "outcome",
+                             r.decision.outcome);
+                       if (r.decision.slot_freed)
+                         dial_finished(svc, r.target->campaign_id);
+                     }));
 }
 
 } // namespace
-
-std::shared_ptr<outbound_env> make_outbound_env(services& svc) {
-  auto env = std::make_shared<outbound_env>();
-  env->db = svc.db;
-  env->http = [&svc](outbound_request req,
-                     std::function<void(outbound_response)> done) {
-    svc.http->send(std::move(req), std::move(done));
-  };
-  env->m = &svc.m;
-  env->twilio_api_base = svc.cfg.twilio_api_base;
-  env->public_base_url = svc.cfg.public_base_url;
-  env->account_sid = svc.cfg.twilio_account_sid;
-  env->auth_token = svc.cfg.twilio_auth_token;
-  env->ring_timeout_s = svc.cfg.outbound_ring_s;
-  env->say_voice = svc.cfg.say_voice;
-  env->amd_unknown_as = svc.cfg.amd_unknown_as;
-  return env;
-}
 
 void add_twilio_outbound_routes(router& r, services& svc) {
   r.add(http::verb::post, "/webhook/outbound_call",

@@ -60,7 +60,8 @@ std::string stream_twiml(services& svc, const std::string& call_sid,
     own_account ? "/ws/twilio-media/" + std::to_string(business)
                 : std::string{"/ws/twilio-media"});
   return twiml ? *twiml
-               : recording_fallback_twiml(*svc.urls, prompts::fallback, svc.cfg.say_voice);
+               : recording_fallback_twiml(*svc.urls, prompts::fallback,
+                                          svc.cfg.say_voice);
 }
 
 /// A check of the request's signature with the account a use case found
@@ -69,14 +70,6 @@ calls::signed_by signature_check(const services& svc, const request_ptr& req,
                                  std::shared_ptr<const form_params> form) {
   return [&svc, req, form = std::move(form)](const call_twilio_account& own) {
     return twilio_signed(svc, *req, *form, own);
-  };
-}
-
-/// Outbound HTTP through svc.http.
-http_send_fn http_of(services& svc) {
-  return [&svc](outbound_request req,
-                std::function<void(outbound_response)> done) {
-    svc.http->send(std::move(req), std::move(done));
   };
 }
 
@@ -92,9 +85,18 @@ void spawn_and_answer(services& svc, const responder& res,
   cp->info.record_calls = record_calls;
   cp->loaded = true;
   // The actor exists, with its greeting in memory, before Twilio connects.
-  caf::anon_send(svc.call_manager, spawn_atom_v,
-                 make_call_spec(cp, svc.calls));
+  caf::anon_send(svc.call_manager, spawn_atom_v, make_call_spec(cp, svc.calls));
   res(xml_response(stream_twiml(svc, call.call_sid, business, own_account)));
+}
+
+/// Without the database only the global account can be checked: true (and
+/// 403 answered) when the request is not signed by it.
+bool refused_without_database(const services& svc, const request& req,
+                              const form_params& form, const responder& res) {
+  if (twilio_signed(svc, req, form, call_twilio_account{}))
+    return false;
+  res(error_response(http::status::forbidden, "Invalid signature"));
+  return true;
 }
 
 /// incoming_call's answer, on the session's thread.
@@ -106,9 +108,8 @@ void answer_incoming(services& svc, const request& req, const responder& res,
   if (!r.status.ok()) {
     // No database: still answer with the greeting (default business),
     // and queue the call row for when it returns.
-    if (!twilio_signed(svc, req, form, call_twilio_account{}))
-      return res(
-        error_response(http::status::forbidden, "Invalid signature"));
+    if (refused_without_database(svc, req, form, res))
+      return;
     log_safe(spdlog::level::warn,
              "incoming_call {}: database unavailable ({}), answering"
              " with the default business",
@@ -152,13 +153,10 @@ void incoming_call(services& svc, request_ptr req, responder res) {
   auto check = signature_check(svc, req, signed_form);
   calls::incoming(
     svc.db, svc.cfg, *svc.voices, std::move(call), std::move(check),
-    [&svc, req, res, signed_form](calls::incoming_result r) {
-      // Moved, not copied, to the session's thread: the hot path.
-      post_to_session(*req, [&svc, req, res, signed_form,
-                             r = std::move(r)]() mutable {
-        answer_incoming(svc, *req, res, *signed_form, std::move(r));
-      });
-    });
+    // The result is moved, not copied, to the session's thread.
+    on_session(req, [&svc, req, res, signed_form](calls::incoming_result r) {
+      answer_incoming(svc, *req, res, *signed_form, std::move(r));
+    }));
 }
 
 /// A call webhook's answer, on the session's thread.
@@ -168,10 +166,8 @@ void answer_call_webhook(services& svc, const request& req,
   if (r.status.code == domain_code::forbidden)
     return res(error_response(r.status));
   if (!r.status.ok()) {
-    // Without the database only the global account can be checked.
-    if (!twilio_signed(svc, req, form, call_twilio_account{}))
-      return res(
-        error_response(http::status::forbidden, "Invalid signature"));
+    if (refused_without_database(svc, req, form, res))
+      return;
     if (req.path == "/webhook/stream_ended")
       return res(xml_response(recording_fallback_twiml(
         *svc.urls, prompts::fallback, svc.cfg.say_voice)));
@@ -189,16 +185,15 @@ void answer_call_webhook(services& svc, const request& req,
       return res(xml_response(recording_fallback_twiml(
         *svc.urls, prompts::transfer_missed, svc.cfg.say_voice)));
     case calls::call_answer::dial:
-      return res(xml_response(dial_twiml(*svc.urls, r.dial.numbers,
-                                         r.dial.ring_timeout_s,
-                                         r.dial.caller_id)));
+      return res(xml_response(dial_twiml(
+        *svc.urls, r.dial.numbers, r.dial.ring_timeout_s, r.dial.caller_id)));
   }
 }
 
 /// A call webhook's use case: the form, the signature check for the
 /// account the use case finds, and where its result goes.
-using call_use_case = std::function<void(
-  const form_params&, calls::signed_by, calls::webhook_done)>;
+using call_use_case = std::function<void(const form_params&, calls::signed_by,
+                                         calls::webhook_done)>;
 
 /// Parses the form (400 when malformed), runs `use_case` and answers with
 /// its result: 403 for a bad signature, TwiML or 204.
@@ -256,83 +251,6 @@ void warm_greeting(services& svc, std::int64_t business) {
               });
 }
 
-std::shared_ptr<const call_env> make_call_env(services& svc) {
-  auto env = std::make_shared<call_env>();
-  env->db = svc.db;
-  env->m = &svc.m;
-  env->voices = svc.voices;
-  env->recordings_dir = svc.cfg.recordings_dir;
-  env->start_timeout = svc.cfg.start_timeout;
-  env->openai_api_key = svc.cfg.openai_api_key;
-  env->openai_realtime_url = svc.cfg.openai_realtime_url;
-  env->openai_model = svc.cfg.openai_model;
-  env->voice_engine = svc.cfg.voice_engine;
-  env->openai_voice = svc.cfg.openai_voice;
-  env->silence_reprompt = svc.cfg.silence_reprompt;
-  env->holiday_closures = svc.cfg.holiday_closures;
-  env->openai_summary_model = svc.cfg.openai_text_model;
-  env->load_voice = calls::voice_loader(svc.cfg, svc.voices);
-  if (svc.realtime)
-    env->realtime_connect = svc.realtime->connector();
-  env->http = http_of(svc);
-  // svc.whatsapp and its manager exist by the time a call runs a tool.
-  env->send_whatsapp
-    = [&svc](std::int64_t business, std::string to, wa_outgoing_text text,
-             std::function<void(std::string, std::string)> done) {
-        wa_send_request req;
-        req.business_id = business;
-        req.to = std::move(to);
-        req.body = std::move(text.body);
-        req.fallback_purpose = std::move(text.fallback_purpose);
-        req.fallback_facts = std::move(text.fallback_facts);
-        whatsapp_send(svc.sys, svc.whatsapp_manager, svc.whatsapp,
-                      std::move(req), [done](wa_send_result r) {
-                        if (r.status == wa_send_status::sent)
-                          done("", std::to_string(r.message_id));
-                        else
-                          done(r.error.empty() ? "not sent" : r.error, "");
-                      });
-      };
-  env->redirect_to_fallback = [&svc](const call_info& info) {
-    auto sid = info.call_sid;
-    calls::account_of_call(svc.db, sid, [&svc, sid](calls::account_result f) {
-      // An unknown call (or no database): the global account.
-      auto account
-        = calls::account_of(svc.cfg, f.own.value_or(call_twilio_account{}));
-      if (account.account_sid.empty() || account.auth_token.empty()) {
-        log_safe(spdlog::level::err,
-                 "call {}: cannot redirect, no Twilio account configured",
-                 sid);
-        return;
-      }
-      outbound_request o;
-      o.method = "POST";
-      o.url = svc.cfg.twilio_api_base + "/2010-04-01/Accounts/"
-              + account.account_sid + "/Calls/" + sid + ".json";
-      o.headers.emplace_back(
-        "Authorization",
-        "Basic "
-          + crypto::base64_encode(account.account_sid + ":"
-                                  + account.auth_token));
-      o.headers.emplace_back("Content-Type",
-                             "application/x-www-form-urlencoded");
-      o.body = encode_form({{"Twiml", recording_fallback_twiml(
-                                        *svc.urls, prompts::fallback,
-                                        svc.cfg.say_voice)}});
-      svc.http->send(std::move(o), [sid](outbound_response r) {
-        if (!r.ok())
-          log_safe(spdlog::level::err,
-                   "call {}: fallback redirect failed: {} {}", sid, r.status,
-                   r.error);
-        else
-          log_safe(spdlog::level::info,
-                   "call {}: redirected to the recording fallback", sid);
-      });
-    });
-  };
-  return env;
-}
-
 void add_twilio_voice_routes(router& r, services& svc) {
   r.add(http::verb::post, "/webhook/incoming_call",
         [&svc](request_ptr req, responder res) {
@@ -341,8 +259,8 @@ void add_twilio_voice_routes(router& r, services& svc) {
 
   r.add(http::verb::get, "/webhook/incoming_call_preview",
         [&svc](request_ptr, responder res) {
-          res(xml_response(
-            stream_twiml(svc, "CA_PREVIEW", default_business_id)));
+          res(
+            xml_response(stream_twiml(svc, "CA_PREVIEW", default_business_id)));
         });
 
   r.add(http::verb::post, "/webhook/stream_status",
@@ -384,12 +302,11 @@ void add_twilio_voice_routes(router& r, services& svc) {
             svc, req, res,
             [&svc](const form_params& form, calls::signed_by check,
                    calls::webhook_done done) {
-              calls::transfer_status(
-                svc.db, form.value_or("CallSid"),
-                form.contains("RecordingUrl"),
-                form.value_or("DialCallStatus", "failed"),
-                form.value_or("DialCallDuration"), std::move(check),
-                std::move(done));
+              calls::transfer_status(svc.db, form.value_or("CallSid"),
+                                     form.contains("RecordingUrl"),
+                                     form.value_or("DialCallStatus", "failed"),
+                                     form.value_or("DialCallDuration"),
+                                     std::move(check), std::move(done));
             });
         });
 
@@ -400,8 +317,8 @@ void add_twilio_voice_routes(router& r, services& svc) {
             [&svc](const form_params& form, calls::signed_by check,
                    calls::webhook_done done) {
               calls::call_status(svc.db, form.value_or("CallSid"),
-                                 form.value_or("CallStatus"),
-                                 std::move(check), std::move(done));
+                                 form.value_or("CallStatus"), std::move(check),
+                                 std::move(done));
             });
         });
 
@@ -413,8 +330,8 @@ void add_twilio_voice_routes(router& r, services& svc) {
                    calls::webhook_done done) {
               auto sid = form.value_or("CallSid");
               auto url = form.value_or("RecordingUrl");
-              bool completed
-                = form.value_or("RecordingStatus", "completed") == "completed";
+              bool completed = form.value_or("RecordingStatus", "completed")
+                               == "completed";
               // The download starts before Twilio gets its 204.
               auto fetch = [&svc, sid, url,
                             duration_ms = recording_duration_ms(form),
@@ -426,7 +343,7 @@ void add_twilio_voice_routes(router& r, services& svc) {
                 done(std::move(r));
               };
               calls::recording_status(svc.db, sid, url, completed,
-                                       std::move(check), std::move(fetch));
+                                      std::move(check), std::move(fetch));
             });
         });
 }

@@ -35,9 +35,8 @@ bool valid_event_id(std::string_view s) {
 
 /// The business a POST acts for: the token's, or for the admin token the
 /// body's business_id (an empty body is fine).
-std::optional<std::int64_t> post_business(const request& req,
-                                          const responder& res,
-                                          const principal& p) {
+std::optional<std::int64_t>
+post_business(const request& req, const responder& res, const principal& p) {
   if (req.body().empty())
     return p.business_id;
   auto b = body_of(req, res, p);
@@ -47,27 +46,6 @@ std::optional<std::int64_t> post_business(const request& req,
 }
 
 } // namespace
-
-void start_webhook_delivery(services& svc) {
-  webhook_delivery_options o;
-  o.db = svc.jobs_db;
-  o.m = &svc.m;
-  if (auto* client = svc.http)
-    o.http = [client](outbound_request r,
-                      std::function<void(outbound_response)> done) {
-      client->send(std::move(r), std::move(done));
-    };
-  o.poll = svc.cfg.webhook_poll;
-  o.lease = svc.cfg.webhook_lease;
-  o.retry_base = svc.cfg.webhook_retry_base;
-  o.give_up = svc.cfg.webhook_give_up;
-  child_spec spec;
-  spec.key = "webhook_delivery";
-  spec.spawn = [o](caf::actor_system& sys) {
-    return spawn_webhook_delivery(sys, o);
-  };
-  supervise_blocking(svc.sys, svc.job_manager, std::move(spec));
-}
 
 void add_webhook_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/webhooks/deliveries",
@@ -86,9 +64,10 @@ void add_webhook_routes(router& r, services& svc) {
                         res, "status must be pending, delivered or failed");
                     status = std::string{*v};
                   }
-                  domain::webhooks::deliveries(
-                    svc.db, scope_of(p, p.business_id), std::move(status),
-                    paging, render(req, res));
+                  domain::webhooks::deliveries(svc.db,
+                                               scope_of(p, p.business_id),
+                                               std::move(status), paging,
+                                               render(req, res));
                 }));
 
   r.add(http::verb::post, "/api/crm/webhooks/test",
@@ -101,22 +80,21 @@ void add_webhook_routes(router& r, services& svc) {
                                               render(req, res));
                 }));
 
-  r.add(
-    http::verb::post, "/api/crm/webhooks/deliveries/{id}/retry",
-    require(svc, access::manage,
-            [&svc](request_ptr req, responder res, principal p) {
-              std::string id = req->path_params.empty()
-                                 ? std::string{}
-                                 : std::string{req->path_params[0]};
-              if (!valid_event_id(id))
-                return res(error_response(http::status::not_found,
-                                          "No such delivery"));
-              auto business = post_business(*req, res, p);
-              if (!business)
-                return;
-              domain::webhooks::retry(svc.db, *business, std::move(id),
-                                      render(req, res));
-            }));
+  r.add(http::verb::post, "/api/crm/webhooks/deliveries/{id}/retry",
+        require(svc, access::manage,
+                [&svc](request_ptr req, responder res, principal p) {
+                  std::string id = req->path_params.empty()
+                                     ? std::string{}
+                                     : std::string{req->path_params[0]};
+                  if (!valid_event_id(id))
+                    return res(error_response(http::status::not_found,
+                                              "No such delivery"));
+                  auto business = post_business(*req, res, p);
+                  if (!business)
+                    return;
+                  domain::webhooks::retry(svc.db, *business, std::move(id),
+                                          render(req, res));
+                }));
 }
 
 } // namespace al

@@ -142,53 +142,31 @@ bool blank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
+/// The send's answer: 200 with the message, else the failure (its status
+/// from domain::whatsapp::status_of) with what the provider said.
 http_response render(const wa_send_result& r) {
+  auto status = domain::whatsapp::status_of(r);
   json::object o;
-  auto status = http::status::ok;
-  switch (r.status) {
-    case wa_send_status::sent:
-      o = {{"success", true},
-           {"provider", r.provider},
-           {"sid", r.sid},
-           {"message_id", r.message_id},
-           {"status", "sent"}};
-      if (!r.template_name.empty())
-        o["template"] = r.template_name;
-      return json_response(status, json::serialize(o));
-    case wa_send_status::provider_failed:
-      status = http::status::bad_gateway;
-      break;
-    case wa_send_status::not_configured:
-      status = http::status::not_implemented;
-      break;
-    case wa_send_status::no_business:
-      status = http::status::not_found;
-      break;
-    case wa_send_status::rate_limited:
-      status = http::status::too_many_requests;
-      break;
-    case wa_send_status::opted_out:
-      status = http::status::conflict;
-      break;
-    case wa_send_status::outside_window:
-    case wa_send_status::bad_template:
-      status = http::status::unprocessable_entity;
-      break;
-    case wa_send_status::unavailable:
-      status = http::status::service_unavailable;
-      break;
-    case wa_send_status::timeout:
-      status = http::status::gateway_timeout;
-      break;
+  if (status.ok()) {
+    o = {{"success", true},
+         {"provider", r.provider},
+         {"sid", r.sid},
+         {"message_id", r.message_id},
+         {"status", "sent"}};
+    if (!r.template_name.empty())
+      o["template"] = r.template_name;
+    return json_response(to_status(status.code), json::serialize(o));
   }
-  o = {{"success", false}, {"error", r.error}};
+  if (r.provider.empty() && !r.message_id && r.error_code.empty())
+    return error_response(status);
+  o = {{"success", false}, {"error", status.message}};
   if (!r.provider.empty())
     o["provider"] = r.provider;
   if (r.message_id)
     o["message_id"] = r.message_id;
   if (!r.error_code.empty())
     o["error_code"] = r.error_code;
-  return json_response(status, json::serialize(o));
+  return json_response(to_status(status.code), json::serialize(o));
 }
 
 void api_send(services& svc, request_ptr req, responder res, principal p) {
@@ -319,76 +297,6 @@ void serve_media(services& svc, request_ptr req, responder res, principal p) {
 }
 
 } // namespace
-
-void start_wa_media_fetcher(services& svc) {
-  const auto& c = svc.cfg;
-  wa_media_options o;
-  o.db = svc.jobs_db;
-  o.m = &svc.m;
-  if (auto* client = svc.http)
-    o.http = [client](outbound_request r,
-                      std::function<void(outbound_response)> done) {
-      client->send(std::move(r), std::move(done));
-    };
-  o.twilio_account_sid = c.twilio_account_sid;
-  o.twilio_auth_token = c.twilio_auth_token;
-  o.meta_api_base = c.meta_api_base;
-  o.meta_token = c.meta_wa_token;
-  // Voice notes go where the after-call transcription goes (app/app.cpp):
-  // STT_API_BASE with STT_API_KEY, else OpenAI's base when a key is set.
-  if (!c.stt_api_base.empty()) {
-    o.stt_api_base = c.stt_api_base;
-    o.stt_api_key = c.stt_api_key;
-  } else {
-    o.stt_api_key = c.stt_api_key.empty() ? c.openai_api_key : c.stt_api_key;
-    o.stt_api_base = o.stt_api_key.empty() ? std::string{} : openai_api_base(c);
-  }
-  o.stt_model = c.stt_model;
-  o.max_bytes = c.wa_media_max_bytes;
-  o.poll = c.wa_media_poll;
-  o.retry_base = c.wa_media_retry_base;
-  supervise_blocking(svc.sys, svc.job_manager,
-                     wa_media_fetcher_spec(std::move(o)));
-}
-
-std::shared_ptr<const whatsapp_context> make_whatsapp_context(services& svc) {
-  auto ctx = std::make_shared<whatsapp_context>();
-  const auto& c = svc.cfg;
-  ctx->db = svc.db;
-  ctx->m = &svc.m;
-  ctx->manager = svc.whatsapp_manager.address();
-  if (auto* client = svc.http)
-    ctx->http = [client](outbound_request r,
-                         std::function<void(outbound_response)> done) {
-      client->send(std::move(r), std::move(done));
-    };
-  auto& s = ctx->settings;
-  s.default_provider = c.whatsapp_default_provider;
-  s.twilio_api_base = c.twilio_api_base;
-  s.twilio_account_sid = c.twilio_account_sid;
-  s.twilio_auth_token = c.twilio_auth_token;
-  s.twilio_from = c.twilio_whatsapp_from;
-  s.meta_api_base = c.meta_api_base;
-  s.meta_token = c.meta_wa_token;
-  s.meta_phone_id = c.meta_wa_phone_id;
-  s.status_callback_url = c.public_base_url + "/webhook/whatsapp/status";
-  s.provider_timeout = c.whatsapp_provider_timeout;
-  s.idle_timeout = c.whatsapp_idle_timeout;
-  s.rate_per_minute = c.whatsapp_rate_per_min;
-  // The AI (actors/whatsapp_ai.hpp): off without a key.
-  s.openai_api_base = openai_api_base(c);
-  if (!s.openai_api_base.empty())
-    s.openai_api_key = c.openai_api_key;
-  s.text_model = c.openai_text_model;
-  s.ai_debounce = c.wa_ai_debounce;
-  s.ai_timeout = c.wa_ai_timeout;
-  // The lease outlasts every round and the send (whatsapp_ai.hpp).
-  s.ai_lease = std::chrono::duration_cast<std::chrono::seconds>(
-                 s.ai_timeout * (s.ai_max_rounds + 1) + s.queue_timeout
-                 + s.provider_timeout)
-               + std::chrono::seconds(10);
-  return ctx;
-}
 
 void add_whatsapp_routes(router& r, services& svc) {
   add_whatsapp_template_routes(r, svc);
