@@ -28,6 +28,7 @@
 #include "actors/call_tools.hpp"
 #include "actors/leads.hpp"
 #include "actors/log.hpp"
+#include "actors/manager.hpp"
 #include "actors/metrics.hpp"
 #include "actors/openai_engine.hpp"
 #include "actors/outbound_call.hpp"
@@ -1073,6 +1074,15 @@ child_spec make_call_spec(call_checkpoint_ptr cp,
       cp->sink->close();
   };
   return spec;
+}
+
+call_manager_actor spawn_call_manager(caf::actor_system& sys,
+                                      supervision_stats& stats, metrics* m,
+                                      std::shared_ptr<const call_env> env,
+                                      supervisor_options opts) {
+  return spawn_manager<call_checkpoint_ptr>(
+    sys, stats, m,
+    [env](call_checkpoint_ptr& cp) { return make_call_spec(cp, env); }, opts);
 }
 
 } // namespace al

@@ -146,8 +146,6 @@ struct call_checkpoint {
   std::shared_ptr<call_recorder> recorder;
 };
 
-using call_checkpoint_ptr = std::shared_ptr<call_checkpoint>;
-
 /// The manager key of a call.
 inline std::string call_key(const std::string& call_sid) {
   return "call:" + call_sid;
@@ -158,6 +156,13 @@ inline std::string call_key(const std::string& call_sid) {
 /// manager keeps every child; actor_cast it back to call_actor.
 child_spec make_call_spec(call_checkpoint_ptr cp,
                           std::shared_ptr<const call_env> env);
+
+/// Spawns the call_manager: each (spawn_atom, checkpoint) request becomes
+/// make_call_spec(checkpoint, env).
+call_manager_actor spawn_call_manager(caf::actor_system& sys,
+                                      supervision_stats& stats, metrics* m,
+                                      std::shared_ptr<const call_env> env,
+                                      supervisor_options opts = {});
 
 /// The call's dialogue as a pure function, for tests: the step after a
 /// caller turn (speech or a DTMF digit) in `step`; fills `deal`/`callback`.

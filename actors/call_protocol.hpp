@@ -23,6 +23,7 @@
 //     (ai_timer_atom, token)      an engine_host::schedule timer
 //     (timeout_atom, deadline_ns) a start watchdog step
 
+#include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -41,13 +42,15 @@
 
 namespace al {
 
-class media_sink;  // actors/media_sink.hpp
-struct voice_pack; // actors/voice_cache.hpp
-struct ai_setup;   // actors/call_tools.hpp
+class media_sink;       // actors/media_sink.hpp
+struct voice_pack;      // actors/voice_cache.hpp
+struct ai_setup;        // actors/call_tools.hpp
+struct call_checkpoint; // actors/call.hpp
 
 using media_sink_ptr = std::shared_ptr<media_sink>;
 using voice_pack_ptr = std::shared_ptr<const voice_pack>;
 using ai_setup_ptr = std::shared_ptr<const ai_setup>;
+using call_checkpoint_ptr = std::shared_ptr<call_checkpoint>;
 
 /// Who the call is for; loaded from the calls row when not given.
 struct call_info {
@@ -122,6 +125,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::ai_setup_ptr)
 // audio, an entry of this process's voice_cache) would not, and a call
 // without it cannot say a word: call_info stays in this process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::call_info)
+// The call's state, shared by every incarnation of its actor (it holds the
+// call_info above and the live recorder): the call_manager's spawn request.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::call_checkpoint_ptr)
 
 namespace al {
 
@@ -143,8 +149,14 @@ using call_actor
                      caf::reacts_to<ai_timer_atom, std::uint64_t>,
                      caf::reacts_to<timeout_atom, std::int64_t>>;
 
+/// The call_manager: (spawn_atom, call_checkpoint_ptr[, caf::message])
+/// finds the call's actor (keyed by call_key(call_sid)) or starts it from
+/// the checkpoint; spawn_call_manager (actors/call.hpp) builds it.
+using call_manager_actor = manager_actor<call_checkpoint_ptr>;
+
 /// A message of call_actor's interface built before its receiver is known:
-/// the call_manager's (spawn_atom, child_spec, caf::message) first message,
+/// the call_manager's (spawn_atom, call_checkpoint_ptr, caf::message) first
+/// message,
 /// or what a socket holds until its actor binds. Anything else does not
 /// compile.
 template <class... Ts>

@@ -23,6 +23,7 @@
 #include "actors/campaign_store.hpp"
 #include "actors/job_protocols.hpp"
 #include "actors/log.hpp"
+#include "actors/manager.hpp"
 #include "actors/metrics.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
@@ -234,7 +235,8 @@ campaign_behavior(campaign_self self, options_ptr opts, stats_ptr stats,
 struct manager_state {
   options_ptr opts;
   stats_ptr stats;
-  supervisor_actor sup;
+  /// The campaign actors' manager: (spawn_atom, campaign id).
+  manager_actor<std::int64_t> sup;
   bool scanning = false;
   bool again = false;
   bool db_failing = false;
@@ -281,17 +283,8 @@ void on_leased(manager_self self, campaign_leased& l) {
   } else {
     st.db_failing = false;
     for (auto id : l.ids) {
-      child_spec spec;
-      spec.key = child_key(id);
-      spec.spawn = [opts = st.opts, stats = st.stats,
-                    id](caf::actor_system& sys) {
-        return caf::actor_cast<caf::actor>(
-          sys.spawn(campaign_behavior, opts, stats, id));
-      };
       // Starts the actor, or finds the one already running it.
-      self
-        ->request(st.sup, std::chrono::seconds(5), spawn_atom_v,
-                  std::move(spec))
+      self->request(st.sup, std::chrono::seconds(5), spawn_atom_v, id)
         .then([](const caf::actor&) {},
               [id](const caf::error& err) {
                 log_safe(spdlog::level::warn,
@@ -330,7 +323,17 @@ manager_behavior(manager_self self, options_ptr opts, stats_ptr stats) {
   // The supervisor keeps a reference to its stats: one object for every
   // manager of the process (restarts, several apps in one test process).
   static supervision_stats sup_stats{"campaign"};
-  st.sup = spawn_supervisor(self->system(), sup_stats, st.opts->m);
+  st.sup = spawn_manager<std::int64_t>(
+    self->system(), sup_stats, st.opts->m,
+    [opts = st.opts, stats = st.stats](std::int64_t& id) {
+      child_spec spec;
+      spec.key = child_key(id);
+      spec.spawn = [opts, stats, id](caf::actor_system& sys) {
+        return caf::actor_cast<caf::actor>(
+          sys.spawn(campaign_behavior, opts, stats, id));
+      };
+      return spec;
+    });
   // The campaign actors live and die with their manager.
   self->link_to(st.sup);
   auto addr = self->address();

@@ -1,6 +1,7 @@
 #include "actors/payment.hpp"
 
 #include "actors/log.hpp"
+#include "actors/manager.hpp"
 #include "actors/metrics.hpp"
 #include "actors/type_ids.hpp"
 #include "core/call_token.hpp"
@@ -170,13 +171,8 @@ void paypal_call(const payment_env_ptr& env, const paypal_credentials& creds,
 void payment_job::reply(const payment_reply& r) {
   if (replied_.exchange(true))
     return;
-  try {
-    if (reply_fn)
-      reply_fn(r);
-  } catch (const std::exception& e) {
-    log_safe(spdlog::level::err, "payment {}: reply failed: {}", r.payment_id,
-             e.what());
-  }
+  if (reply_to)
+    caf::anon_send(reply_to, r);
 }
 
 namespace {
@@ -503,6 +499,79 @@ child_spec payment_child(payment_env_ptr env, payment_job_ptr job) {
       });
   };
   return spec;
+}
+
+payment_manager_actor spawn_payment_manager(caf::actor_system& sys,
+                                            supervision_stats& stats,
+                                            metrics* m, payment_env_ptr env,
+                                            supervisor_options opts) {
+  return spawn_manager<payment_start>(
+    sys, stats, m,
+    [env](payment_start& s) {
+      return payment_child(env, std::make_shared<payment_job>(
+                                  std::move(s.req), std::move(s.reply_to)));
+    },
+    opts);
+}
+
+namespace {
+
+/// How long the requester waits for the manager to take the request (the
+/// payment actor's own answer has its provider timeout and give-up path).
+constexpr auto manager_timeout = std::chrono::seconds(5);
+
+payment_reply unavailable_reply(std::string why) {
+  payment_reply r;
+  r.status = {domain_code::unavailable, std::move(why)};
+  return r;
+}
+
+/// The one-shot requester: hands the request to the manager, waits for the
+/// one payment_reply, runs `done` with it and ends.
+payment_requester_actor::behavior_type
+payment_requester(payment_requester_actor::pointer self,
+                  payment_manager_actor manager, payment_request req,
+                  std::function<void(const payment_reply&)> done) {
+  auto finish = [self, done](const payment_reply& r) {
+    try {
+      done(r);
+    } catch (const std::exception& e) {
+      log_safe(spdlog::level::err, "payment {}: reply failed: {}", r.payment_id,
+               e.what());
+    }
+    self->quit();
+  };
+  auto id = req.draft.id;
+  payment_start start{std::move(req),
+                      caf::actor_cast<payment_requester_actor>(self)};
+  self->request(manager, manager_timeout, spawn_atom_v, std::move(start))
+    .then(
+      [finish, id](const caf::actor& child) {
+        if (!child) {
+          auto r = unavailable_reply("The payment could not be started");
+          r.payment_id = id;
+          finish(r);
+        }
+      },
+      [finish](const caf::error&) {
+        finish(unavailable_reply("Payments are not available right now"));
+      });
+  return {
+    [finish](const payment_reply& r) { finish(r); },
+  };
+}
+
+} // namespace
+
+void request_payment(caf::actor_system& sys,
+                     const payment_manager_actor& manager, payment_request req,
+                     std::function<void(const payment_reply&)> done) {
+  if (!manager) {
+    if (done)
+      done(unavailable_reply("Payments are not running"));
+    return;
+  }
+  sys.spawn(payment_requester, manager, std::move(req), std::move(done));
 }
 
 } // namespace al

@@ -40,11 +40,6 @@ namespace al {
 
 struct metrics;
 
-struct paypal_credentials {
-  std::string client_id;
-  std::string secret;
-};
-
 /// PayPal OAuth tokens per (API base, credentials), shared by every payment
 /// actor and webhook: cached until shortly before they expire, fetched once
 /// for concurrent callers (single flight), dropped on a 401. Thread-safe.
@@ -113,41 +108,21 @@ void paypal_call(const payment_env_ptr& env, const paypal_credentials& creds,
                  std::chrono::steady_clock::time_point deadline,
                  std::function<void(outbound_response)> done);
 
-/// A validated create request, business settings resolved.
-struct payment_request {
-  payment_draft draft;
-  std::string brand_name;
-  paypal_credentials paypal;     // provider paypal
-  std::string tranzila_terminal; // provider tranzila
-};
-
-/// The answer to a create request: created (with the link), conflict,
-/// bad_gateway (the provider failed) or unavailable (the database), with
-/// the message for the client.
-struct payment_reply {
-  domain_status status;
-  std::int64_t payment_id = 0;                          // 0: none to show
-  payment_provider provider = payment_provider::paypal; // when created
-  std::optional<payment_status> state; // the payment's; nullopt: not shown
-  std::string pay_url;
-  bool replayed = false; // an earlier request's payment
-};
-
 /// One create request; shared by every incarnation of its actor, so the
 /// answer is given exactly once whatever happens.
 struct payment_job {
-  payment_job(payment_request r, std::function<void(const payment_reply&)> fn)
+  payment_job(payment_request r, payment_requester_actor to)
     : req(std::move(r))
-    , reply_fn(std::move(fn)) {}
+    , reply_to(std::move(to)) {}
   payment_request req;
-  /// Answers once; later calls are ignored.
+  /// Answers once (a payment_reply to reply_to); later calls are ignored.
   void reply(const payment_reply& r);
   bool replied() const noexcept {
     return replied_.load();
   }
 
 private:
-  std::function<void(const payment_reply&)> reply_fn;
+  payment_requester_actor reply_to;
   std::atomic<bool> replied_{false};
 };
 
@@ -169,5 +144,20 @@ payment_reply replay_reply(const payment_row& row, const payment_draft& asked);
 /// Fault injection needs no hook in the actor: tests send it an exit
 /// message with an abnormal reason, exactly what a crash produces.
 child_spec payment_child(payment_env_ptr env, payment_job_ptr job);
+
+/// Spawns the payment_manager: each (spawn_atom, payment_start) request
+/// becomes payment_child(env, job of the request).
+payment_manager_actor spawn_payment_manager(caf::actor_system& sys,
+                                            supervision_stats& stats,
+                                            metrics* m, payment_env_ptr env,
+                                            supervisor_options opts = {});
+
+/// Asks `manager` for the payment `req` and calls `done` exactly once with
+/// its answer (unavailable when the manager does not answer), from an
+/// actor thread. The closure stays in a one-shot requester actor spawned
+/// here; the manager and the payment actor see only values.
+void request_payment(caf::actor_system& sys,
+                     const payment_manager_actor& manager, payment_request req,
+                     std::function<void(const payment_reply&)> done);
 
 } // namespace al

@@ -10,6 +10,8 @@
 #include "actors/type_ids.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_clock.hpp>
 #include <caf/fwd.hpp>
 #include <caf/message.hpp>
 #include <caf/replies_to.hpp>
@@ -17,9 +19,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace al {
 
@@ -62,22 +66,68 @@ struct supervisor_options {
   std::chrono::milliseconds window{10000};
 };
 
-/// A manager's protocol, checked by the compiler:
-///   (spawn_atom, child_spec) -> caf::actor   start (or find) a child
-///   (spawn_atom, child_spec, caf::message) -> caf::actor   the same, then
+/// A manager's protocol, one per domain, checked by the compiler:
+///   (spawn_atom, Request) -> caf::actor   start (or find) the child that
+///                                         serves Request
+///   (spawn_atom, Request, caf::message) -> caf::actor   the same, then
 ///                                   delivers the message to the child
 ///   (lookup_atom, std::string key) -> caf::actor  (invalid when none)
 ///   (stop_atom, std::string key)   stop a child normally
-/// Children are of any type (each domain's own typed handle, actor_cast
-/// to caf::actor by its spec's factory).
-using supervisor_actor = caf::typed_actor<
-  caf::replies_to<spawn_atom, child_spec, caf::message>::with<caf::actor>,
-  caf::replies_to<spawn_atom, child_spec>::with<caf::actor>,
+/// A Request is a value (a call's checkpoint, a payment to create, a
+/// WhatsApp conversation's number): the manager turns it into its child's
+/// recipe with the function it was built with at start-up (spawn_manager in
+/// actors/manager.hpp), so no closure travels on the request path.
+/// Children are of any type (each domain's own typed handle, actor_cast to
+/// caf::actor by the recipe's factory).
+template <class Request>
+using manager_actor = caf::typed_actor<
+  typename caf::replies_to<spawn_atom, Request,
+                           caf::message>::template with<caf::actor>,
+  typename caf::replies_to<spawn_atom, Request>::template with<caf::actor>,
   caf::replies_to<lookup_atom, std::string>::with<caf::actor>,
   caf::reacts_to<stop_atom, std::string>>;
 
-/// Spawns a manager. Its restart window is measured on the actor clock
-/// (tests drive it with the test coordinator).
+/// The background job manager (after-call, campaigns, audio, webhook
+/// delivery, media fetcher): its singletons are started once at start-up,
+/// each with its own recipe (a child_spec message; never on a request path).
+using supervisor_actor = manager_actor<child_spec>;
+
+/// The restart logic every manager shares (the per-domain glue is
+/// spawn_manager in actors/manager.hpp). It is the manager's state: `init`
+/// installs its down and exit handlers on the manager.
+class supervisor_core {
+public:
+  void init(caf::scheduled_actor* self, supervision_stats* stats, metrics* m,
+            supervisor_options opts);
+  /// The child under spec.key, started from `spec` when there is none;
+  /// then `then` (when not empty) goes to it with the manager as sender.
+  /// Invalid when the factory failed.
+  caf::actor find_or_start(child_spec spec, caf::message then);
+  caf::actor lookup(const std::string& key) const;
+  /// Stops the child under `key` normally (no restart).
+  void stop(const std::string& key);
+
+private:
+  struct child {
+    child_spec spec;
+    caf::actor handle;
+    std::deque<caf::actor_clock::time_point> restarts;
+  };
+  bool start_child(child& c);
+  void give_up(const std::string& key);
+  void on_down(caf::down_msg& dm);
+  void on_exit(caf::exit_msg& msg);
+
+  caf::scheduled_actor* self_ = nullptr;
+  supervision_stats* stats_ = nullptr;
+  metrics* m_ = nullptr;
+  supervisor_options opts_;
+  std::unordered_map<std::string, child> children_;
+  std::unordered_map<caf::actor_addr, std::string> by_addr_;
+};
+
+/// Spawns the background job manager. Its restart window is measured on
+/// the actor clock (tests drive it with the test coordinator).
 supervisor_actor spawn_supervisor(caf::actor_system& sys,
                                   supervision_stats& stats, metrics* m,
                                   supervisor_options opts = {});
@@ -92,5 +142,6 @@ caf::actor supervise_blocking(caf::actor_system& sys,
 #include <caf/allowed_unsafe_message_type.hpp>
 // A child's recipe: the factories the manager runs to (re)build it and the
 // give-up and restart callbacks. Functions of this process, never
-// serialisable; it reaches only the manager, never a domain actor.
+// serialisable. Only the background job manager receives one as a message,
+// at start-up; the domain managers build theirs from value requests.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(al::child_spec)

@@ -153,7 +153,7 @@ std::optional<std::string> lead_peer(db_tx& tx, std::int64_t business,
 
 struct ai_chain {
   caf::actor_system* sys = nullptr;
-  supervisor_actor manager;
+  whatsapp_manager_actor manager;
   whatsapp_context_ptr ctx;
   std::int64_t business = 0;
   std::string e164;
@@ -483,7 +483,7 @@ bool release_wa_ai(db_tx& tx, std::int64_t business, std::int64_t lead) {
   return true;
 }
 
-void run_wa_ai(caf::actor_system& sys, supervisor_actor manager,
+void run_wa_ai(caf::actor_system& sys, whatsapp_manager_actor manager,
                whatsapp_context_ptr ctx, std::int64_t business,
                std::string e164, wa_ai_claim claim,
                std::function<void()> done) {

@@ -113,7 +113,7 @@ bool release_wa_ai(db_tx& tx, std::int64_t business, std::int64_t lead);
 /// malformed reply, the send refused) sends nothing and flags needs_agent.
 /// Captures only what it is given, so it completes even if the
 /// conversation actor dies; `done` runs exactly once, on some thread.
-void run_wa_ai(caf::actor_system& sys, supervisor_actor manager,
+void run_wa_ai(caf::actor_system& sys, whatsapp_manager_actor manager,
                whatsapp_context_ptr ctx, std::int64_t business,
                std::string e164, wa_ai_claim claim, std::function<void()> done);
 

@@ -30,6 +30,7 @@
 
 #include "actors/leads.hpp"
 #include "actors/log.hpp"
+#include "actors/manager.hpp"
 #include "actors/metrics.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/whatsapp_ai.hpp"
@@ -520,7 +521,7 @@ void on_claimed(conversation_actor* self, wa_ai_claimed& c) {
       count_handled(self);
     auto me = caf::actor_cast<wa_conversation_actor>(self);
     run_wa_ai(self->system(),
-              caf::actor_cast<supervisor_actor>(st.ctx->manager), st.ctx,
+              caf::actor_cast<whatsapp_manager_actor>(st.ctx->manager), st.ctx,
               st.business, st.number, std::move(c.claim),
               [me] { caf::anon_send(me, wa_ai_done_atom_v); });
     return; // ai_running until ai_done
@@ -585,7 +586,7 @@ conversation(conversation_actor* self, whatsapp_context_ptr ctx,
   auto per_min = std::max(1, ctx->settings.rate_per_minute);
   st.bucket.emplace(per_min, std::chrono::minutes(1));
   // Ends with its manager (a shutdown), never outlives it.
-  if (auto mgr = caf::actor_cast<supervisor_actor>(manager))
+  if (auto mgr = caf::actor_cast<whatsapp_manager_actor>(manager))
     self->monitor(mgr);
   self->set_down_handler([self, manager](caf::down_msg& dm) {
     if (dm.source == manager)
@@ -663,7 +664,7 @@ conversation(conversation_actor* self, whatsapp_context_ptr ctx,
 
 struct requester_state {
   whatsapp_context_ptr ctx;
-  supervisor_actor manager;
+  whatsapp_manager_actor manager;
   wa_send_request req;
   std::function<void(wa_send_result)> done;
   caf::actor_clock::time_point deadline; // the job must start by then
@@ -692,8 +693,9 @@ void submit(requester_actor* self) {
   if (++st.submits > max_submits)
     return finish(self, failed_result(wa_send_status::unavailable,
                                       "WhatsApp conversation unavailable"));
-  auto spec = whatsapp_conversation_spec(st.ctx, st.req.business_id, st.req.to);
-  self->request(st.manager, manager_timeout, spawn_atom_v, std::move(spec))
+  self
+    ->request(st.manager, manager_timeout, spawn_atom_v,
+              wa_conversation_ref{st.req.business_id, st.req.to})
     .then(
       [self](caf::actor& child) {
         auto& st = self->state;
@@ -716,7 +718,7 @@ void submit(requester_actor* self) {
 
 wa_requester_actor::behavior_type
 requester(requester_actor* self, whatsapp_context_ptr ctx,
-          supervisor_actor manager, wa_send_request req,
+          whatsapp_manager_actor manager, wa_send_request req,
           std::function<void(wa_send_result)> done) {
   auto& st = self->state;
   st.ctx = ctx;
@@ -754,11 +756,11 @@ requester(requester_actor* self, whatsapp_context_ptr ctx,
 /// Given the event, asks the manager for the conversation, hands it the
 /// event, and ends.
 wa_notifier_actor::behavior_type notifier(wa_notifier_actor::pointer self,
-                                          supervisor_actor manager,
-                                          child_spec spec) {
+                                          whatsapp_manager_actor manager,
+                                          wa_conversation_ref ref) {
   return {
-    [self, manager, spec](inbound_atom, wa_inbound_event& ev) {
-      self->request(manager, manager_timeout, spawn_atom_v, spec)
+    [self, manager, ref](inbound_atom, wa_inbound_event& ev) {
+      self->request(manager, manager_timeout, spawn_atom_v, ref)
         .then(
           [self, ev](caf::actor& child) {
             if (auto conv = caf::actor_cast<wa_conversation_actor>(child))
@@ -792,7 +794,23 @@ child_spec whatsapp_conversation_spec(whatsapp_context_ptr ctx,
   return spec;
 }
 
-void whatsapp_send(caf::actor_system& sys, const supervisor_actor& manager,
+whatsapp_manager_actor
+spawn_whatsapp_manager(caf::actor_system& sys, supervision_stats& stats,
+                       metrics* m, std::shared_ptr<whatsapp_context> ctx,
+                       supervisor_options opts) {
+  auto manager = spawn_manager<wa_conversation_ref>(
+    sys, stats, m,
+    [ctx](wa_conversation_ref& r) {
+      return whatsapp_conversation_spec(ctx, r.business_id, r.e164);
+    },
+    opts);
+  // Before anyone can ask it for a conversation (the recipe reads it then).
+  ctx->manager = manager.address();
+  return manager;
+}
+
+void whatsapp_send(caf::actor_system& sys,
+                   const whatsapp_manager_actor& manager,
                    whatsapp_context_ptr ctx, wa_send_request req,
                    std::function<void(wa_send_result)> done) {
   if (!manager || !ctx) {
@@ -806,14 +824,13 @@ void whatsapp_send(caf::actor_system& sys, const supervisor_actor& manager,
 }
 
 void whatsapp_notify_inbound(caf::actor_system& sys,
-                             const supervisor_actor& manager,
+                             const whatsapp_manager_actor& manager,
                              whatsapp_context_ptr ctx, std::int64_t business,
                              std::string e164, wa_inbound_event ev) {
   if (!manager || !ctx)
     return;
-  auto n
-    = sys.spawn(notifier, manager,
-                whatsapp_conversation_spec(ctx, business, std::move(e164)));
+  auto n = sys.spawn(notifier, manager,
+                     wa_conversation_ref{business, std::move(e164)});
   caf::anon_send(n, inbound_atom_v, std::move(ev));
 }
 

@@ -100,17 +100,26 @@ std::string whatsapp_conversation_key(std::int64_t business,
 child_spec whatsapp_conversation_spec(whatsapp_context_ptr ctx,
                                       std::int64_t business, std::string e164);
 
+/// Spawns the whatsapp_manager: each (spawn_atom, wa_conversation_ref)
+/// becomes whatsapp_conversation_spec(ctx, ...). Sets ctx->manager; call it
+/// once `ctx` is complete and before it is shared.
+whatsapp_manager_actor
+spawn_whatsapp_manager(caf::actor_system& sys, supervision_stats& stats,
+                       metrics* m, std::shared_ptr<whatsapp_context> ctx,
+                       supervisor_options opts = {});
+
 /// Sends `req` through its conversation actor (spawned through `manager`
 /// when needed) and calls `done` exactly once, from some actor thread, with
 /// the outcome. Never blocks; safe from an io thread.
-void whatsapp_send(caf::actor_system& sys, const supervisor_actor& manager,
+void whatsapp_send(caf::actor_system& sys,
+                   const whatsapp_manager_actor& manager,
                    whatsapp_context_ptr ctx, wa_send_request req,
                    std::function<void(wa_send_result)> done);
 
 /// Tells the conversation (business, e164) that an inbound message was
 /// stored. Fire and forget; never blocks.
 void whatsapp_notify_inbound(caf::actor_system& sys,
-                             const supervisor_actor& manager,
+                             const whatsapp_manager_actor& manager,
                              whatsapp_context_ptr ctx, std::int64_t business,
                              std::string e164, wa_inbound_event ev);
 

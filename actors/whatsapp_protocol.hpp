@@ -6,9 +6,11 @@
 // the one-shot requester behind each send and of the inbound notifier, and
 // the type-ID block al_whatsapp of the message types they carry
 // (actors/type_ids.hpp lists the ranges). Every message type here is a
-// plain value with an `inspect` overload; nothing is declared unsafe.
+// plain value with an `inspect` overload; nothing is declared unsafe. The
+// whatsapp_manager takes a wa_conversation_ref (a number of a business).
 
 #include "actors/domain.hpp"
+#include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
 #include "core/wa_ai_wire.hpp"
 #include "core/whatsapp_wire.hpp"
@@ -152,7 +154,23 @@ using wa_conversation_actor = caf::typed_actor<
 using wa_notifier_actor
   = caf::typed_actor<caf::reacts_to<inbound_atom, wa_inbound_event>>;
 
+/// A conversation: the business's chat with one number.
+struct wa_conversation_ref {
+  std::int64_t business_id = default_business_id;
+  std::string e164;
+};
+
+/// The whatsapp_manager: (spawn_atom, wa_conversation_ref) finds the
+/// conversation actor or starts it (spawn_whatsapp_manager in
+/// actors/whatsapp_conversation.hpp builds it).
+using whatsapp_manager_actor = manager_actor<wa_conversation_ref>;
+
 // -- inspection ---------------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wa_conversation_ref& x) {
+  return f(caf::meta::type_name("wa_conversation_ref"), x.business_id, x.e164);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wa_send_request& x) {
@@ -215,5 +233,6 @@ CAF_ADD_TYPE_ID(al_whatsapp, (al::wa_send_result))
 CAF_ADD_TYPE_ID(al_whatsapp, (al::wa_inbound_event))
 CAF_ADD_TYPE_ID(al_whatsapp, (al::wa_send_job))
 CAF_ADD_TYPE_ID(al_whatsapp, (al::wa_ai_claimed))
+CAF_ADD_TYPE_ID(al_whatsapp, (al::wa_conversation_ref))
 
 CAF_END_TYPE_ID_BLOCK(al_whatsapp)

@@ -12,11 +12,13 @@
 #include "actors/log.hpp"
 #include "actors/message_types.hpp"
 #include "actors/metrics.hpp"
+#include "actors/payment.hpp"
 #include "actors/secret_columns.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/voice_cache.hpp"
+#include "actors/whatsapp_conversation.hpp"
 #include "core/auth_throttle.hpp"
 #include "core/secret_box.hpp"
 #include "core/url_builder.hpp"
@@ -147,6 +149,7 @@ void add_all_routes(router& r, services& svc) {
   add_whatsapp_routes(r, svc);
   add_whatsapp_inbox_routes(r, svc);
   add_payment_routes(r, svc);
+  add_payment_callback_routes(r, svc);
   add_webhook_routes(r, svc);
   add_dnc_routes(r, svc);
   add_campaign_routes(r, svc);
@@ -235,11 +238,13 @@ std::string application::start(const std::string& address) {
     env->after_call = after_call;
     svc.calls = std::move(env);
   }
-  svc.call_manager = spawn_supervisor(d.sys, svc.call_stats, &d.m);
-  svc.whatsapp_manager = spawn_supervisor(d.sys, svc.whatsapp_stats, &d.m);
-  svc.whatsapp = make_whatsapp_context(svc);
+  // The domain managers, each with the recipe of its children.
+  svc.call_manager = spawn_call_manager(d.sys, svc.call_stats, &d.m, svc.calls);
+  start_whatsapp(svc); // svc.whatsapp and svc.whatsapp_manager
   svc.outbound = make_outbound_env(svc); // follow-up calls
-  svc.payment_manager = spawn_supervisor(d.sys, svc.payment_stats, &d.m);
+  svc.payments = make_payment_env(svc);
+  svc.payment_manager = spawn_payment_manager(d.sys, svc.payment_stats, &d.m,
+                                              svc.payments);
   svc.job_manager = spawn_supervisor(d.sys, svc.job_stats, &d.m);
   // Background jobs are started here, each as a child of job_manager.
   {
@@ -355,7 +360,7 @@ std::string application::start(const std::string& address) {
     d.route_list.push_back(std::string{http::to_string(rt.method)} + " "
                            + rt.pattern);
   d.disp = std::make_unique<dispatcher>(std::move(r), &d.m);
-  add_media_websocket(*d.disp, svc, svc.calls);
+  add_media_websocket(*d.disp, svc);
   d.srv = std::make_unique<server>(*d.disp, d.cfg.io_threads);
   try {
     d.port = d.srv->listen(address, d.cfg.port);

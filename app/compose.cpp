@@ -3,6 +3,7 @@
 #include "actors/call.hpp"
 #include "actors/log.hpp"
 #include "actors/outbound_call.hpp"
+#include "actors/payment.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/voice_cache.hpp"
 #include "actors/webhook_delivery.hpp"
@@ -121,12 +122,43 @@ std::shared_ptr<outbound_env> make_outbound_env(services& svc) {
   return env;
 }
 
-std::shared_ptr<const whatsapp_context> make_whatsapp_context(services& svc) {
+std::shared_ptr<const payment_env> make_payment_env(services& svc) {
+  auto env = std::make_shared<payment_env>();
+  env->db = svc.db;
+  env->m = &svc.m;
+  env->send
+    = [send = http_of(svc)](outbound_request r,
+                            std::function<void(outbound_response)> done) {
+        if (!send) {
+          outbound_response resp;
+          resp.error = "no outbound HTTP client";
+          return done(std::move(resp));
+        }
+        send(std::move(r), std::move(done));
+      };
+  env->signing_key = svc.cfg.signing_key();
+  env->paypal_api_base = svc.cfg.paypal_api_base;
+  while (!env->paypal_api_base.empty() && env->paypal_api_base.back() == '/')
+    env->paypal_api_base.pop_back();
+  env->tranzila_base = svc.cfg.tranzila_base;
+  if (!svc.cfg.paypal_client_id.empty() && !svc.cfg.paypal_secret.empty())
+    env->paypal = paypal_credentials{svc.cfg.paypal_client_id,
+                                     svc.cfg.paypal_secret};
+  env->tranzila_terminal = svc.cfg.tranzila_terminal;
+  auto* urls = svc.urls;
+  auto fallback = svc.cfg.public_base_url;
+  env->absolute = [urls, fallback](std::string_view path) {
+    return urls ? urls->http(path) : fallback + std::string{path};
+  };
+  env->provider_timeout = svc.cfg.payment_timeout;
+  return env;
+}
+
+void start_whatsapp(services& svc) {
   auto ctx = std::make_shared<whatsapp_context>();
   const auto& c = svc.cfg;
   ctx->db = svc.db;
   ctx->m = &svc.m;
-  ctx->manager = svc.whatsapp_manager.address();
   ctx->http = http_of(svc);
   auto& s = ctx->settings;
   s.default_provider = c.whatsapp_default_provider;
@@ -153,7 +185,10 @@ std::shared_ptr<const whatsapp_context> make_whatsapp_context(services& svc) {
                  s.ai_timeout * (s.ai_max_rounds + 1) + s.queue_timeout
                  + s.provider_timeout)
                + std::chrono::seconds(10);
-  return ctx;
+  // The manager builds conversations from ctx; ctx names its manager.
+  svc.whatsapp_manager = spawn_whatsapp_manager(svc.sys, svc.whatsapp_stats,
+                                                &svc.m, ctx);
+  svc.whatsapp = std::move(ctx);
 }
 
 void start_wa_media_fetcher(services& svc) {

@@ -12,6 +12,7 @@ namespace al {
 struct services;
 struct call_env;
 struct outbound_env;
+struct payment_env;
 struct whatsapp_context;
 
 /// The call actors' view of the services (store, voices, the Realtime
@@ -23,9 +24,14 @@ std::shared_ptr<const call_env> make_call_env(services& svc);
 /// campaign engine to set.
 std::shared_ptr<outbound_env> make_outbound_env(services& svc);
 
-/// The WhatsApp conversations' view of the services (store, outbound HTTP,
-/// provider settings from config); after svc.db and svc.whatsapp_manager.
-std::shared_ptr<const whatsapp_context> make_whatsapp_context(services& svc);
+/// Sets svc.whatsapp, the WhatsApp conversations' view of the services
+/// (store, outbound HTTP, provider settings from config), and spawns
+/// svc.whatsapp_manager, which builds conversations from it; after svc.db.
+void start_whatsapp(services& svc);
+
+/// The payment actors' view of the services (store, outbound HTTP, provider
+/// settings, public URLs); after svc.db and svc.http.
+std::shared_ptr<const payment_env> make_payment_env(services& svc);
 
 /// Starts the outgoing-webhook deliverer (actors/webhook_delivery.hpp) as a
 /// child of svc.job_manager; after svc.db, svc.http and svc.job_manager.

@@ -7,7 +7,8 @@
 #   bench/run.sh --soak [--calls 500] [--seconds 600] [--round 60]
 #
 # Builds Release into build/ when needed (deploy/start.sh's convention;
-# AL_BENCH_BUILD_DIR overrides, AL_SKIP_BUILD=1 skips), starts a throwaway
+# AL_BENCH_BUILD_DIR overrides, AL_SKIP_BUILD=1 skips; AL_BENCH_LABEL names
+# the report for a build of another commit), starts a throwaway
 # PostgreSQL (deploy/lib/pg.sh), the service (MAX_LIVE_CALLS above N,
 # TWILIO_AUTH_TOKEN set, LOG_LEVEL=warn) and al-baseline, pins the servers
 # (and PostgreSQL) to core 0 and the generators to core 1, then for each
@@ -413,6 +414,12 @@ fi
 COMMIT="$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
 DIRTY=false
 if ! git -C "$REPO" diff --quiet HEAD -- 2>/dev/null; then DIRTY=true; fi
+# AL_BENCH_LABEL names a build of another commit (AL_BENCH_BUILD_DIR), for
+# an A/B of two commits in one sitting; the report says it.
+if [ -n "${AL_BENCH_LABEL:-}" ]; then
+  COMMIT="$AL_BENCH_LABEL"
+  DIRTY=false
+fi
 DATE="$(date -u +%Y-%m-%d)"
 CPU_MODEL="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || echo unknown)"
 MODE=silence

@@ -180,34 +180,32 @@ void send_link_by_whatsapp(const link_channel& wa, const payment_reply& r,
 
 } // namespace
 
-void create(const payment_env_ptr& env, const supervisor_actor& manager,
-            link_channel wa, std::int64_t business, create_input in,
-            create_fn done) {
+void create(caf::actor_system& sys, const payment_env_ptr& env,
+            const payment_manager_actor& manager, link_channel wa,
+            std::int64_t business, create_input in, create_fn done) {
   auto input = std::make_shared<create_input>(std::move(in));
   auto plan = std::make_shared<create_plan>();
-  env->db.run(
-    [env, business, input, plan](db_tx& tx) {
-      plan_create(tx, *env, business, *input, *plan);
-    },
-    [env, manager, wa = std::move(wa), plan,
-     done = std::move(done)](const db_error& err) {
-      if (!err.empty()) {
-        create_result failed;
-        failed.reply.status = from_db_error(err);
-        return done(std::move(failed));
-      }
-      if (!plan->go)
-        return done(std::move(plan->answer));
-      auto draft = plan->req.draft;
-      auto job = std::make_shared<payment_job>(
-        std::move(plan->req),
-        [wa, to = plan->whatsapp_to, draft, done](const payment_reply& r) {
-          if (r.status.code != domain_code::created || r.replayed || to.empty())
-            return done(create_result{r, std::nullopt});
-          send_link_by_whatsapp(wa, r, to, draft, done);
-        });
-      caf::anon_send(manager, spawn_atom_v, payment_child(env, job));
-    });
+  env->db.run([env, business, input, plan](
+                db_tx& tx) { plan_create(tx, *env, business, *input, *plan); },
+              [&sys, manager, wa = std::move(wa), plan,
+               done = std::move(done)](const db_error& err) {
+                if (!err.empty()) {
+                  create_result failed;
+                  failed.reply.status = from_db_error(err);
+                  return done(std::move(failed));
+                }
+                if (!plan->go)
+                  return done(std::move(plan->answer));
+                auto draft = plan->req.draft;
+                request_payment(sys, manager, std::move(plan->req),
+                                [wa, to = plan->whatsapp_to, draft,
+                                 done](const payment_reply& r) {
+                                  if (r.status.code != domain_code::created
+                                      || r.replayed || to.empty())
+                                    return done(create_result{r, std::nullopt});
+                                  send_link_by_whatsapp(wa, r, to, draft, done);
+                                });
+              });
 }
 
 void list(const store& db, scope s, payment_filter f, reply_fn done) {

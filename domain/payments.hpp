@@ -61,7 +61,7 @@ struct create_input {
 /// or the context is missing the link is reported not sent.
 struct link_channel {
   caf::actor_system* sys = nullptr;
-  supervisor_actor manager;
+  whatsapp_manager_actor manager;
   whatsapp_context_ptr whatsapp;
 };
 
@@ -79,11 +79,12 @@ using create_fn = std::function<void(create_result)>;
 /// Checks the business (exists 404, payments enabled 403), the provider
 /// (400, configured or not_implemented), then the input (400), the lead
 /// (404, 400 without a phone for send_whatsapp) and the Idempotency-Key (an
-/// earlier payment under it is replayed); then spawns the payment actor
-/// under `manager` and, with send_whatsapp, sends the link to the lead.
-void create(const payment_env_ptr& env, const supervisor_actor& manager,
-            link_channel wa, std::int64_t business, create_input in,
-            create_fn done);
+/// earlier payment under it is replayed); then asks `manager` for the
+/// payment's actor (request_payment) and, with send_whatsapp, sends the
+/// link to the lead.
+void create(caf::actor_system& sys, const payment_env_ptr& env,
+            const payment_manager_actor& manager, link_channel wa,
+            std::int64_t business, create_input in, create_fn done);
 
 /// {"items":[...],"page","per_page","total"}, newest first.
 void list(const store& db, scope s, payment_filter f, reply_fn done);

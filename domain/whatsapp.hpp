@@ -28,7 +28,7 @@ namespace al::domain::whatsapp {
 /// the pointers is null).
 struct conversations {
   caf::actor_system* sys = nullptr;
-  supervisor_actor manager;
+  whatsapp_manager_actor manager;
   whatsapp_context_ptr ctx;
   metrics* m = nullptr;
 };

@@ -81,9 +81,8 @@ energy_vad::options vad_options() {
 
 } // namespace
 
-media_session::media_session(services& svc, std::shared_ptr<const call_env> env)
+media_session::media_session(services& svc)
   : svc_(svc)
-  , env_(std::move(env))
   , vad_(vad_options()) {
   batch_.reserve(batch_frames * mulaw::frame_bytes);
 }
@@ -174,7 +173,7 @@ void media_session::on_start(websocket_session& ws) {
   cp->info.call_sid = call_sid_;
   // Find the call actor made by incoming_call, or revive one from the
   // database (the webhook may have reached another instance).
-  caf::anon_send(svc_.call_manager, spawn_atom_v, make_call_spec(cp, env_),
+  caf::anon_send(svc_.call_manager, spawn_atom_v, std::move(cp),
                  make_call_message(attach_atom_v, stream_sid_,
                                    media_sink_ptr{sink}));
 }
@@ -370,18 +369,17 @@ std::int64_t business_of_path(std::string_view target) {
 
 } // namespace
 
-void add_media_websocket(dispatcher& d, services& svc,
-                         std::shared_ptr<const call_env> env) {
-  auto open = [&svc, env](beast::tcp_stream stream, http_request req,
-                          session_registry& registry) {
+void add_media_websocket(dispatcher& d, services& svc) {
+  auto open = [&svc](beast::tcp_stream stream, http_request req,
+                     session_registry& registry) {
     websocket_options opts;
     opts.subprotocol = "audio.twilio.com";
     opts.ping_interval = svc.cfg.ws_ping_interval;
     opts.idle_timeout = svc.cfg.ws_idle_timeout;
     opts.queue_limit = 4096;
-    std::make_shared<websocket_session>(
-      std::move(stream), std::move(req), opts, registry,
-      std::make_unique<media_session>(svc, env))
+    std::make_shared<websocket_session>(std::move(stream), std::move(req), opts,
+                                        registry,
+                                        std::make_unique<media_session>(svc))
       ->run();
   };
   // Twilio signs the upgrade too (PROTOCOLS §3.4); when it does, the

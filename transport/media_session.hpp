@@ -30,7 +30,7 @@ struct call_env;
 
 class media_session : public websocket_handler {
 public:
-  media_session(services& svc, std::shared_ptr<const call_env> env);
+  explicit media_session(services& svc);
 
   void on_open(websocket_session& ws) override;
   void on_message(websocket_session& ws, std::string_view data,
@@ -77,7 +77,6 @@ private:
   void flush_metrics();
 
   services& svc_;
-  std::shared_ptr<const call_env> env_;
   media_frame_parser parser_;
   media_frame frame_;
   energy_vad vad_;
@@ -114,7 +113,6 @@ private:
 
 /// Installs `/ws/twilio-media` and `/ws/twilio-media/`.
 class dispatcher;
-void add_media_websocket(dispatcher& d, services& svc,
-                         std::shared_ptr<const call_env> env);
+void add_media_websocket(dispatcher& d, services& svc);
 
 } // namespace al

@@ -4,10 +4,13 @@
 // system and the domain managers. Built once by app/main.cpp; handlers keep
 // a reference. Nothing here blocks.
 
+#include "actors/call_protocol.hpp"
 #include "actors/event_feed.hpp"
 #include "actors/metrics.hpp"
+#include "actors/payment_protocol.hpp"
 #include "actors/store.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/whatsapp_protocol.hpp"
 #include "core/config.hpp"
 
 #include <caf/actor.hpp>
@@ -34,6 +37,7 @@ class realtime_client;
 class voice_cache;
 struct call_env;
 struct outbound_env;
+struct payment_env;
 struct whatsapp_context;
 class url_builder;
 
@@ -88,9 +92,12 @@ struct services {
   /// Background jobs (after-call processing, webhook delivery, audio
   /// retention): long-lived actors, one per job kind per instance.
   supervision_stats job_stats{"job"};
-  supervisor_actor call_manager;
-  supervisor_actor whatsapp_manager;
-  supervisor_actor payment_manager;
+  // The domain managers take value requests (actors/supervisor.hpp's
+  // manager_actor); the job manager takes its singletons' recipes at
+  // start-up.
+  call_manager_actor call_manager;
+  whatsapp_manager_actor whatsapp_manager;
+  payment_manager_actor payment_manager;
   supervisor_actor job_manager;
   /// The campaign engine's counters (actors/campaign.hpp; a child of
   /// job_manager): for tests and operators.
@@ -108,6 +115,8 @@ struct services {
   voice_cache* voices = nullptr;
   /// What call actors use (store, metrics, voices, REST redirect).
   std::shared_ptr<const call_env> calls;
+  /// What payment actors use (store, providers, public URLs).
+  std::shared_ptr<const payment_env> payments;
   /// What WhatsApp conversation actors share (store, providers, limits).
   std::shared_ptr<const whatsapp_context> whatsapp;
   /// Placing follow-up calls (actors/outbound_call.hpp); its

@@ -1,5 +1,5 @@
 // actors/payment: the payment actor under CAF's deterministic test
-// coordinator, supervised by a real manager (spawn_supervisor), against a
+// coordinator, supervised by a real manager (spawn_payment_manager), against a
 // real migrated database through store::direct (each store job runs at
 // once on the caller's thread) and a fake PayPal: an http_send_fn that
 // records every request and answers like the OAuth token endpoint and
@@ -126,6 +126,15 @@ struct fake_paypal {
   }
 };
 
+/// Stands in for request_payment's one-shot requester: keeps every answer.
+payment_requester_actor::behavior_type
+collect(payment_requester_actor::pointer,
+        std::shared_ptr<std::vector<payment_reply>> out) {
+  return {
+    [out](const payment_reply& r) { out->push_back(r); },
+  };
+}
+
 caf::error crash_reason() {
   return caf::make_error(caf::sec::runtime_error);
 }
@@ -136,7 +145,8 @@ struct fixture : test_coordinator_fixture<test_config> {
     = std::make_shared<std::vector<payment_reply>>();
   std::shared_ptr<payment_env> env = std::make_shared<payment_env>();
   supervision_stats stats{"payments"};
-  supervisor_actor sup;
+  payment_manager_actor sup;
+  payment_requester_actor requester;
 
   fixture() {
     spdlog::set_level(spdlog::level::err);
@@ -152,18 +162,21 @@ struct fixture : test_coordinator_fixture<test_config> {
       return "https://al.example.test" + std::string{path};
     };
     env->provider_timeout = provider_timeout;
-    sup = spawn_supervisor(sys, stats, nullptr,
-                           supervisor_options{2, std::chrono::minutes(10)});
+    sup
+      = spawn_payment_manager(sys, stats, nullptr, env,
+                              supervisor_options{2, std::chrono::minutes(10)});
+    requester = sys.spawn(collect, replies);
     sched.run();
   }
 
   ~fixture() override {
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(requester, caf::exit_reason::user_shutdown);
     sched.run();
   }
 
   /// A create request for a fresh payment id.
-  payment_job_ptr job(std::optional<std::string> key = std::nullopt,
+  payment_request job(std::optional<std::string> key = std::nullopt,
                       std::int64_t amount_minor = 9990) {
     payment_request req;
     auto& d = req.draft;
@@ -180,15 +193,14 @@ struct fixture : test_coordinator_fixture<test_config> {
     d.idempotency_key = std::move(key);
     req.brand_name = "Default";
     req.paypal = *env->paypal;
-    return std::make_shared<payment_job>(
-      std::move(req),
-      [replies = replies](const payment_reply& r) { replies->push_back(r); });
+    return req;
   }
 
-  /// Starts the payment actor of `j` through the manager; returns it.
-  caf::actor start(const payment_job_ptr& j) {
-    self->send(sup, spawn_atom_v, payment_child(env, j));
-    expect((spawn_atom, child_spec), from(self).to(sup));
+  /// Starts the payment actor of `req` through the manager (a value
+  /// request; its answer goes to `requester`); returns it.
+  caf::actor start(const payment_request& req) {
+    self->send(sup, spawn_atom_v, payment_start{req, requester});
+    expect((spawn_atom, payment_start), from(self).to(sup));
     caf::actor out;
     self->receive([&](caf::actor& a) { out = std::move(a); },
                   caf::after(std::chrono::seconds(0)) >> [] {});
@@ -242,7 +254,7 @@ CAF_TEST_FIXTURE_SCOPE(payment_actor_tests, fixture)
 // (a) pending -> link stored, answered once with 201 and the link.
 CAF_TEST(create_stores_the_link_and_answers_once) {
   auto j = job();
-  auto id = j->req.draft.id;
+  auto id = j.draft.id;
   auto child = start(j);
   CAF_REQUIRE(child);
   CAF_REQUIRE_EQUAL(replies->size(), 1u);
@@ -285,18 +297,18 @@ CAF_TEST(same_idempotency_key_replays_the_payment) {
   CAF_REQUIRE(created.status.code == domain_code::created);
 
   auto second = job(std::string{"key-1"});
-  CAF_REQUIRE_NOT_EQUAL(second->req.draft.id, first->req.draft.id);
+  CAF_REQUIRE_NOT_EQUAL(second.draft.id, first.draft.id);
   start(second);
   CAF_REQUIRE_EQUAL(replies->size(), 2u);
   auto& again = replies->back();
   CAF_CHECK(again.status.code == domain_code::created);
   CAF_CHECK(again.replayed);
-  CAF_CHECK_EQUAL(again.payment_id, first->req.draft.id);
+  CAF_CHECK_EQUAL(again.payment_id, first.draft.id);
   CAF_CHECK_EQUAL(again.pay_url, created.pay_url);
   CAF_CHECK_EQUAL(paypal->orders.size(), 1u);
   CAF_CHECK_EQUAL(paypal->tokens.size(), 1u);
   // The second draft's id was never written.
-  CAF_CHECK(!row(second->req.draft.id));
+  CAF_CHECK(!row(second.draft.id));
 
   // The key with another amount: a conflict, and still no provider call.
   auto other = job(std::string{"key-1"}, 5000);
@@ -312,7 +324,7 @@ CAF_TEST(same_idempotency_key_replays_the_payment) {
 CAF_TEST(restart_resends_the_same_request_id) {
   paypal->order_mode = fake_paypal::mode::hold;
   auto j = job();
-  auto id = j->req.draft.id;
+  auto id = j.draft.id;
   auto first = start(j);
   CAF_REQUIRE(first);
   CAF_REQUIRE_EQUAL(paypal->orders.size(), 1u);
@@ -347,7 +359,7 @@ CAF_TEST(restart_resends_the_same_request_id) {
 CAF_TEST(crash_loop_fails_the_payment_once) {
   paypal->order_mode = fake_paypal::mode::hold;
   auto j = job();
-  auto id = j->req.draft.id;
+  auto id = j.draft.id;
   auto current = start(j);
   CAF_REQUIRE(current);
   // max_restarts 2: two deaths are restarts.
@@ -391,7 +403,7 @@ CAF_TEST(crash_loop_fails_the_payment_once) {
 CAF_TEST(provider_timeout_fails_the_payment) {
   paypal->order_mode = fake_paypal::mode::hold;
   auto j = job();
-  auto id = j->req.draft.id;
+  auto id = j.draft.id;
   start(j);
   CAF_REQUIRE_EQUAL(paypal->orders.size(), 1u);
   sched.advance_time(provider_timeout - 1ms);
@@ -422,7 +434,7 @@ CAF_TEST(provider_timeout_fails_the_payment) {
 CAF_TEST(provider_error_fails_the_payment) {
   paypal->order_mode = fake_paypal::mode::fail;
   auto j = job();
-  auto id = j->req.draft.id;
+  auto id = j.draft.id;
   start(j);
   CAF_REQUIRE_EQUAL(replies->size(), 1u);
   CAF_CHECK(replies->front().status.code == domain_code::bad_gateway);

@@ -1,7 +1,7 @@
 // actors/whatsapp_conversation: the conversation actor, its requesters and
 // the inbound notifier under CAF's deterministic test coordinator,
-// supervised by a real manager (spawn_supervisor), against a real migrated
-// database through store::direct (each store job runs at once on the
+// supervised by a real manager (spawn_whatsapp_manager), against a real
+// migrated database through store::direct (each store job runs at once on the
 // caller's thread) and a fake Twilio: an http_send_fn that records the
 // Body of every Messages API request and answers at once or holds the
 // request until the test answers it.
@@ -99,7 +99,7 @@ struct fixture : test_coordinator_fixture<test_config> {
     = std::make_shared<std::vector<outcome>>();
   std::shared_ptr<whatsapp_context> ctx = std::make_shared<whatsapp_context>();
   supervision_stats stats{"whatsapp"};
-  supervisor_actor sup;
+  whatsapp_manager_actor sup;
 
   fixture() {
     spdlog::set_level(spdlog::level::err);
@@ -114,8 +114,7 @@ struct fixture : test_coordinator_fixture<test_config> {
     s.twilio_account_sid = "ACtest";
     s.twilio_auth_token = "test-auth-token";
     s.status_callback_url = "";
-    sup = spawn_supervisor(sys, stats, nullptr);
-    ctx->manager = sup.address();
+    sup = spawn_whatsapp_manager(sys, stats, nullptr, ctx); // sets manager
     sched.run();
     // The number wrote in: free-form sends are inside the 24-hour window.
     wa_inbound in;

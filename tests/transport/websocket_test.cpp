@@ -4,6 +4,7 @@
 #include "tests/support/app_fixture.hpp"
 #include "tests/support/media_client.hpp"
 
+#include "actors/call.hpp"
 #include "actors/supervisor.hpp"
 #include "transport/dispatcher.hpp"
 #include "transport/server.hpp"
@@ -15,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -142,14 +144,10 @@ private:
   beast::flat_buffer buf_;
 };
 
-/// An actor that just lives: stands in for a live call during the drain.
-caf::behavior idle_call(caf::event_based_actor*) {
-  return {[](int) {}};
-}
-
 TEST(websocket, graceful_shutdown) {
   auto cfg = test_config();
   cfg.drain_timeout = 2s;
+  cfg.start_timeout = 60s; // the call below outlives the drain
   auto app = std::make_unique<running_app>(cfg);
   auto port = app->port();
   auto& svc = app->svc();
@@ -159,11 +157,18 @@ TEST(websocket, graceful_shutdown) {
   persistent_connection keep{port};
   ASSERT_EQ(keep.get("/healthz").result_int(), 200);
 
-  // A "live call": the drain waits for it up to drain_timeout.
-  child_spec call;
-  call.key = "CAdrain";
-  call.spawn = [](caf::actor_system& sys) { return sys.spawn(idle_call); };
-  ASSERT_TRUE(supervise_blocking(svc.sys, svc.call_manager, call));
+  // A "live call" (its TwiML served, its stream not yet started): the
+  // drain waits for it up to drain_timeout.
+  auto cp = std::make_shared<call_checkpoint>();
+  cp->info.call_sid = "CAdrain";
+  cp->loaded = true;
+  caf::actor call;
+  {
+    caf::scoped_actor self{svc.sys};
+    self->request(svc.call_manager, 5s, spawn_atom_v, cp)
+      .receive([&](caf::actor& a) { call = std::move(a); }, [](caf::error&) {});
+  }
+  ASSERT_TRUE(call);
   ASSERT_EQ(svc.call_stats.live.load(), 1);
 
   // A slow request: PATCH waits on a row lock the test holds.

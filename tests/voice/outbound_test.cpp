@@ -33,7 +33,7 @@ namespace {
 namespace json = boost::json;
 
 const std::string office = "+97231234567";
-const std::string lead_phone = "+972501112233";
+const std::string lead_number = "+972501112233";
 
 /// Twilio's Calls API: POST .../Calls.json → 201 {"sid":"CA…"}; POST
 /// .../Calls/{sid}.json (an update) → 200. Records every request.
@@ -121,7 +121,7 @@ http_result admin(running_app& app, const std::string& method,
 
 seeded seed(running_app& app, const std::string& voicemail = "hangup",
             const std::string& voicemail_text = "",
-            const std::string& phone = lead_phone) {
+            const std::string& phone = lead_number) {
   seeded s;
   auto r = admin(app, "POST", "/api/admin/businesses",
                  json::serialize(json::object{
@@ -153,7 +153,7 @@ seeded seed(running_app& app, const std::string& voicemail = "hangup",
 }
 
 outbound_dial_result dial(running_app& app, const seeded& s,
-                          const std::string& to = lead_phone) {
+                          const std::string& to = lead_number) {
   std::promise<outbound_dial_result> p;
   auto f = p.get_future();
   std::atomic<int> calls{0};
@@ -257,7 +257,7 @@ TEST(outbound, a_dial_posts_the_documented_form_with_the_business_account) {
   auto f = api.form(0);
   auto base = app.cfg().public_base_url;
   auto q = cl(s);
-  EXPECT_EQ(f.value_or("To"), lead_phone);
+  EXPECT_EQ(f.value_or("To"), lead_number);
   EXPECT_EQ(f.value_or("From"), office);
   EXPECT_EQ(f.value_or("Url"), base + "/webhook/outbound_call" + q);
   EXPECT_EQ(f.value_or("Method"), "POST");
@@ -281,7 +281,7 @@ TEST(outbound, a_dial_posts_the_documented_form_with_the_business_account) {
                       "SELECT direction || ',' || status || ',' || from_number"
                       " || ',' || to_number || ',' || campaign_lead_id || ','"
                       " || lead_id FROM calls WHERE call_sid = 'CAfake1'"),
-            "outbound,queued," + office + "," + lead_phone + ","
+            "outbound,queued," + office + "," + lead_number + ","
               + std::to_string(s.row) + "," + std::to_string(s.lead));
   EXPECT_EQ(row_sql(app, s, "call_sid"), "CAfake1");
   EXPECT_EQ(row_sql(app, s, "outcome"), "dialing");
@@ -292,7 +292,7 @@ TEST(outbound, a_number_on_the_do_not_contact_list_is_never_dialed) {
   running_app app{outbound_config(api)};
   auto s = seed(app);
   sql_value(app.cfg(), "INSERT INTO dnc (business_id, phone, source) VALUES ("
-                         + std::to_string(s.business) + ", '" + lead_phone
+                         + std::to_string(s.business) + ", '" + lead_number
                          + "', 'whatsapp') RETURNING 1");
   auto r = dial(app, s);
   EXPECT_FALSE(r.ok);
@@ -347,7 +347,7 @@ TEST(outbound, the_answered_call_streams_and_the_callee_hears_who_calls) {
     {"CallSid", r.call_sid},
     {"AccountSid", "ACcohen"},
     {"From", office},
-    {"To", lead_phone},
+    {"To", lead_number},
     {"CallStatus", "in-progress"},
     {"Direction", "outbound-api"}};
   // Signed with another account's token (the global one): refused.
@@ -405,7 +405,7 @@ TEST(outbound, the_answered_call_streams_and_the_callee_hears_who_calls) {
   EXPECT_TRUE(eventually([&] {
     return sql_value(app.cfg(), "SELECT source FROM dnc WHERE business_id = "
                                   + std::to_string(s.business)
-                                  + " AND phone = '" + lead_phone + "'")
+                                  + " AND phone = '" + lead_number + "'")
            == "dtmf";
   }));
   EXPECT_TRUE(

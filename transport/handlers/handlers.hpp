@@ -35,8 +35,10 @@ void add_whatsapp_template_routes(router& r, services& svc);
 void add_whatsapp_takeover_routes(router& r, services& svc);
 /// /api/crm/whatsapp/conversations* (the shared inbox)
 void add_whatsapp_inbox_routes(router& r, services& svc);
-/// /api/crm/payments*, /payments/paypal/*, /webhook/payments/*
+/// /api/crm/payments* (create, list, get)
 void add_payment_routes(router& r, services& svc);
+/// /payments/paypal/* (buyer pages), /webhook/payments/* (provider callbacks)
+void add_payment_callback_routes(router& r, services& svc);
 /// /api/crm/dnc* (the do-not-contact list)
 void add_dnc_routes(router& r, services& svc);
 /// /api/crm/campaigns* (follow-up call campaigns)

@@ -157,8 +157,7 @@ void outbound_call(services& svc, request_ptr req, responder res) {
       auto cp = std::make_shared<call_checkpoint>();
       cp->info = std::move(r.call);
       cp->loaded = true;
-      caf::anon_send(svc.call_manager, spawn_atom_v,
-                     make_call_spec(cp, svc.calls));
+      caf::anon_send(svc.call_manager, spawn_atom_v, std::move(cp));
       res(xml_response(call_stream_twiml(svc, sid, business, own_account)));
     }));
 }

@@ -85,7 +85,7 @@ void spawn_and_answer(services& svc, const responder& res,
   cp->info.record_calls = record_calls;
   cp->loaded = true;
   // The actor exists, with its greeting in memory, before Twilio connects.
-  caf::anon_send(svc.call_manager, spawn_atom_v, make_call_spec(cp, svc.calls));
+  caf::anon_send(svc.call_manager, spawn_atom_v, std::move(cp));
   res(xml_response(stream_twiml(svc, call.call_sid, business, own_account)));
 }
 

@@ -45,28 +45,36 @@ post_business(const request& req, const responder& res, const principal& p) {
   return b->business;
 }
 
+/// ?page&per_page&status of the deliveries list.
+struct delivery_query {
+  page_params paging;
+  std::optional<std::string> status;
+};
+
+std::string parse_delivery_query(const form_params& q, delivery_query& out) {
+  if (auto err = parse_paging(q, out.paging); !err.empty())
+    return err;
+  if (auto v = q.get("status"); v && !v->empty()) {
+    if (*v != "pending" && *v != "delivered" && *v != "failed")
+      return "status must be pending, delivered or failed";
+    out.status = std::string{*v};
+  }
+  return {};
+}
+
 } // namespace
 
 void add_webhook_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/webhooks/deliveries",
         require(svc, access::manage,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
+                  auto q = query_parsed<delivery_query>(*req, res,
+                                                        parse_delivery_query);
                   if (!q)
                     return;
-                  page_params paging;
-                  if (auto err = parse_paging(*q, paging); !err.empty())
-                    return bad_request(res, err);
-                  std::optional<std::string> status;
-                  if (auto v = q->get("status"); v && !v->empty()) {
-                    if (*v != "pending" && *v != "delivered" && *v != "failed")
-                      return bad_request(
-                        res, "status must be pending, delivered or failed");
-                    status = std::string{*v};
-                  }
                   domain::webhooks::deliveries(svc.db,
                                                scope_of(p, p.business_id),
-                                               std::move(status), paging,
+                                               std::move(q->status), q->paging,
                                                render(req, res));
                 }));
 

@@ -44,14 +44,12 @@ void add_whatsapp_inbox_routes(router& r, services& svc) {
   r.add(http::verb::get, "/api/crm/whatsapp/conversations",
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
-                  auto q = query_of(*req, res);
-                  if (!q)
+                  auto in = query_parsed<wa_inbox_query>(*req, res,
+                                                         parse_wa_inbox_query);
+                  if (!in)
                     return;
-                  wa_inbox_query in;
-                  if (auto err = parse_wa_inbox_query(*q, in); !err.empty())
-                    return bad_request(res, err);
                   domain::whatsapp_inbox::list(svc.db,
-                                               scope_of(p, p.business_id), in,
+                                               scope_of(p, p.business_id), *in,
                                                ai_key(svc), render(req, res));
                 }));
 
@@ -59,15 +57,15 @@ void add_whatsapp_inbox_routes(router& r, services& svc) {
         require(svc, access::read,
                 [&svc](request_ptr req, responder res, principal p) {
                   auto peer = peer_or_404(*req, res);
-                  auto q = peer ? query_of(*req, res) : std::nullopt;
-                  if (!q)
+                  if (!peer)
                     return;
-                  wa_thread_query in;
-                  if (auto err = parse_wa_thread_query(*q, in); !err.empty())
-                    return bad_request(res, err);
+                  auto in = query_parsed<wa_thread_query>(
+                    *req, res, parse_wa_thread_query);
+                  if (!in)
+                    return;
                   domain::whatsapp_inbox::thread(svc.db,
                                                  scope_of(p, p.business_id),
-                                                 *peer, in, ai_key(svc),
+                                                 *peer, *in, ai_key(svc),
                                                  render(req, res));
                 }));
 
