@@ -114,12 +114,15 @@ void record_event(call_self* self, const std::string& kind,
   });
 }
 
-/// Plays `audio` as the next utterance.
-void say(call_self* self, const audio_ptr& audio, const char* what) {
+/// Plays `audio` as the next utterance; `queued_mark`: the socket already
+/// plays it under that mark (the greeting it started at `start`).
+void say(call_self* self, const audio_ptr& audio, const char* what,
+         const std::string& queued_mark = {}) {
   auto& cp = *self->state.cp;
   if (!cp.sink || !audio)
     return;
-  auto mark = "u" + std::to_string(++cp.utterances);
+  auto n = ++cp.utterances;
+  auto mark = queued_mark.empty() ? "u" + std::to_string(n) : queued_mark;
   cp.playing = true;
   cp.playing_mark = mark;
   if (cp.speech_ended_at != std::chrono::steady_clock::time_point{}) {
@@ -130,7 +133,8 @@ void say(call_self* self, const audio_ptr& audio, const char* what) {
           .count());
     cp.speech_ended_at = {};
   }
-  cp.sink->play(audio, mark);
+  if (queued_mark.empty())
+    cp.sink->play(audio, mark);
   if (cp.recorder)
     cp.recorder->agent_audio(audio);
   record_event(self, "utterance", {{"mark", mark}, {"what", what}});
@@ -140,10 +144,13 @@ void say(call_self* self, const audio_ptr& audio, const char* what) {
 /// turn of the dialogue: the turn's mark follows the notice (the greeting's
 /// own Twilio mark is "greeting"), so barge-in, the caller's answer and the
 /// silence timer treat them as one utterance, and the greeting stays the
-/// first audio of the call.
-void greet(call_self* self) {
+/// first audio of the call. `queued_mark`: the socket already plays the
+/// greeting (never for a recorded call: see transport/early_greetings.hpp).
+void greet(call_self* self, const std::string& queued_mark) {
   auto& cp = *self->state.cp;
   auto& voice = *cp.info.voice;
+  if (!queued_mark.empty())
+    return say(self, voice.greeting, "greeting", queued_mark);
   if (!cp.info.record_calls || !voice.recording_notice || !voice.greeting
       || !cp.sink)
     return say(self, voice.greeting, "greeting");
@@ -663,8 +670,9 @@ void start_ai(call_self* self, const ai_setup& setup) {
   st.ai->start(std::move(link));
 }
 
-/// The stream started: bind the socket, create the lead, greet.
-void on_attached(call_self* self) {
+/// The stream started: bind the socket, create the lead, greet (or carry
+/// on from the greeting the socket started under `greeting_mark`).
+void on_attached(call_self* self, const std::string& greeting_mark) {
   auto& cp = *self->state.cp;
   auto& env = *self->state.env;
   if (env.m)
@@ -689,7 +697,7 @@ void on_attached(call_self* self) {
   if (cp.info.record_calls && cp.info.voice && cp.info.voice->recording_notice
       && cp.info.voice->greeting)
     start_recording(self); // before the greeting: it starts the timeline
-  greet(self);
+  greet(self, greeting_mark);
   // An AI business takes over after the greeting; without a key the
   // settings are read only when needed (DTMF 0).
   if (!env.openai_api_key.empty() && env.realtime_connect)
@@ -782,7 +790,8 @@ call_actor::behavior_type call_behavior(call_self* self, call_checkpoint_ptr cp,
       for (auto& fn : pending)
         fn();
     },
-    [=](attach_atom, std::string& stream_sid, media_sink_ptr& sink) {
+    [=](attach_atom, std::string& stream_sid, media_sink_ptr& sink,
+        std::string& greeting_mark) {
       auto& cp = *self->state.cp;
       cp.sink = sink;
       cp.stream_sid = stream_sid;
@@ -790,7 +799,9 @@ call_actor::behavior_type call_behavior(call_self* self, call_checkpoint_ptr cp,
       if (cp.attached)
         return; // a duplicate start
       cp.attached = true;
-      when_loaded(self, [self] { on_attached(self); });
+      when_loaded(self, [self, mark = std::move(greeting_mark)] {
+        on_attached(self, mark);
+      });
     },
     [=](audio_atom, std::string& batch) {
       auto& cp = *self->state.cp;

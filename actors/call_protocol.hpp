@@ -6,8 +6,11 @@
 // message types it carries (actors/type_ids.hpp lists the ranges).
 //
 //   from the media socket (transport/media_session.cpp), in order:
-//     (attach_atom, stream_sid, media_sink_ptr)  the stream started (the
-//                          call_manager delivers it as the spawn's message)
+//     (attach_atom, stream_sid, media_sink_ptr, greeting_mark)  the stream
+//                          started (the call_manager delivers it as the
+//                          spawn's message); greeting_mark: the socket is
+//                          already playing the greeting under this mark
+//                          (first_utterance_mark), "" when it is not
 //     (audio_atom, mu-law batch)  caller audio, ~100 ms
 //     (speech_atom, started)      the socket's VAD: speech began / ended
 //     (mark_atom, name)           Twilio played an utterance to its mark
@@ -134,20 +137,24 @@ namespace al {
 /// The call actor's interface, checked by the compiler (see the list at the
 /// top). Its manager keeps it as a caf::actor (make_call_spec); whoever
 /// gets it back from the call_manager actor_casts it to call_actor.
-using call_actor
-  = caf::typed_actor<caf::reacts_to<result_atom, call_info>,
-                     caf::reacts_to<attach_atom, std::string, media_sink_ptr>,
-                     caf::reacts_to<audio_atom, std::string>,
-                     caf::reacts_to<speech_atom, bool>,
-                     caf::reacts_to<mark_atom, std::string>,
-                     caf::reacts_to<dtmf_atom, std::string>,
-                     caf::reacts_to<hangup_atom, std::string>,
-                     caf::reacts_to<ai_event_atom, ai_setup_ptr>,
-                     caf::reacts_to<ai_event_atom, call_ai_event>,
-                     caf::reacts_to<transfer_atom, std::string, std::string>,
-                     caf::reacts_to<silence_atom, std::uint64_t>,
-                     caf::reacts_to<ai_timer_atom, std::uint64_t>,
-                     caf::reacts_to<timeout_atom, std::int64_t>>;
+using call_actor = caf::typed_actor<
+  caf::reacts_to<result_atom, call_info>,
+  caf::reacts_to<attach_atom, std::string, media_sink_ptr, std::string>,
+  caf::reacts_to<audio_atom, std::string>, caf::reacts_to<speech_atom, bool>,
+  caf::reacts_to<mark_atom, std::string>,
+  caf::reacts_to<dtmf_atom, std::string>,
+  caf::reacts_to<hangup_atom, std::string>,
+  caf::reacts_to<ai_event_atom, ai_setup_ptr>,
+  caf::reacts_to<ai_event_atom, call_ai_event>,
+  caf::reacts_to<transfer_atom, std::string, std::string>,
+  caf::reacts_to<silence_atom, std::uint64_t>,
+  caf::reacts_to<ai_timer_atom, std::uint64_t>,
+  caf::reacts_to<timeout_atom, std::int64_t>>;
+
+/// The mark of a call's first utterance (the actor numbers them u1, u2,
+/// ...): the greeting when the media socket starts it itself at `start`
+/// (transport/early_greetings.hpp).
+constexpr const char first_utterance_mark[] = "u1";
 
 /// The call_manager: (spawn_atom, call_checkpoint_ptr[, caf::message])
 /// finds the call's actor (keyed by call_key(call_sid)) or starts it from

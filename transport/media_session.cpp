@@ -171,11 +171,19 @@ void media_session::on_start(websocket_session& ws) {
   auto sink = std::make_shared<socket_sink>(self_.lock());
   auto cp = std::make_shared<call_checkpoint>();
   cp->info.call_sid = call_sid_;
+  // The greeting incoming_call left here plays now, on this thread: the
+  // caller hears it without waiting for the actor, which is told its mark.
+  std::string greeting_mark;
+  if (auto voice = svc_.greetings.take(call_sid_); voice && voice->greeting) {
+    greeting_mark = first_utterance_mark;
+    play(ws, voice->greeting, greeting_mark);
+  }
   // Find the call actor made by incoming_call, or revive one from the
   // database (the webhook may have reached another instance).
   caf::anon_send(svc_.call_manager, spawn_atom_v, std::move(cp),
                  make_call_message(attach_atom_v, stream_sid_,
-                                   media_sink_ptr{sink}));
+                                   media_sink_ptr{sink},
+                                   std::move(greeting_mark)));
 }
 
 // `media`: VAD on this thread; speech edges at once, audio in batches.

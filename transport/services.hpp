@@ -12,6 +12,7 @@
 #include "actors/supervisor.hpp"
 #include "actors/whatsapp_protocol.hpp"
 #include "core/config.hpp"
+#include "transport/early_greetings.hpp"
 
 #include <caf/actor.hpp>
 
@@ -113,6 +114,8 @@ struct services {
   const url_builder* urls = nullptr;
   /// The embedded voice's synthesised audio per business.
   voice_cache* voices = nullptr;
+  /// Greetings incoming_call leaves for the media socket to start at once.
+  early_greetings greetings;
   /// What call actors use (store, metrics, voices, REST redirect).
   std::shared_ptr<const call_env> calls;
   /// What payment actors use (store, providers, public URLs).

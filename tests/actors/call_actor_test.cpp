@@ -19,6 +19,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -142,8 +143,11 @@ struct fixture : test_coordinator_fixture<test_config> {
     sched.run();
   }
 
-  void attach() {
-    tell(attach_atom_v, std::string{"MZ0016"}, media_sink_ptr{sink});
+  /// `greeting_mark`: the socket already plays the greeting (the early
+  /// greeting of transport/early_greetings.hpp).
+  void attach(std::string greeting_mark = {}) {
+    tell(attach_atom_v, std::string{"MZ0016"}, media_sink_ptr{sink},
+         std::move(greeting_mark));
   }
   void mark(const std::string& name) {
     tell(mark_atom_v, name);
@@ -237,6 +241,35 @@ CAF_TEST(attach_binds_the_socket_and_plays_the_greeting) {
   CHECK_WRITES();
   CAF_CHECK(redirects->empty());
   CAF_CHECK(!end->ended);
+}
+
+// The socket started the greeting itself at `start`: the actor does not
+// play it again but treats it as its first utterance (marks, barge-in and
+// the numbering of what follows are unchanged).
+CAF_TEST(a_greeting_the_socket_started_is_not_played_again) {
+  attach(first_utterance_mark);
+  CHECK_EVENTS("bind");
+  CHECK_WRITES("call_event", "call_start", "call_event");
+  CAF_CHECK(cp->step == call_step::greeting);
+  CAF_CHECK(cp->playing);
+  CAF_CHECK_EQUAL(cp->playing_mark, "u1");
+  // The caller talks over it: cleared at the socket like any utterance.
+  speech(true);
+  CHECK_EVENTS("clear");
+  CAF_CHECK(!cp->playing);
+  // What the actor says next is its second utterance.
+  speech(false);
+  auto events = take_events();
+  if (events.empty()) {
+    dtmf("2");
+    events = take_events();
+  }
+  auto first_play = std::find_if(events.begin(), events.end(),
+                                 [](const std::string& e) {
+                                   return e.rfind("play ", 0) == 0;
+                                 });
+  CAF_REQUIRE(first_play != events.end());
+  CAF_CHECK_EQUAL(first_play->substr(first_play->rfind(' ') + 1), "u2");
 }
 
 CAF_TEST(dtmf_dialogue_runs_to_the_goodbye_and_closes) {

@@ -84,6 +84,10 @@ void spawn_and_answer(services& svc, const responder& res,
                        std::move(call.to), std::move(voice)};
   cp->info.record_calls = record_calls;
   cp->loaded = true;
+  // The socket starts the greeting at `start` (transport/early_greetings);
+  // a recorded call's actor starts its recorder first, so it greets itself.
+  if (!record_calls && cp->info.voice && cp->info.voice->greeting)
+    svc.greetings.put(cp->info.call_sid, cp->info.voice);
   // The actor exists, with its greeting in memory, before Twilio connects.
   caf::anon_send(svc.call_manager, spawn_atom_v, std::move(cp));
   res(xml_response(stream_twiml(svc, call.call_sid, business, own_account)));
