@@ -542,6 +542,13 @@ payment_requester(payment_requester_actor::pointer self,
     self->quit();
   };
   auto id = req.draft.id;
+  // The manager ends at shutdown and takes the payment actor with it,
+  // unanswered: answer then, or the actor system would wait for this actor
+  // for ever.
+  self->monitor(manager);
+  self->set_down_handler([finish](caf::down_msg&) {
+    finish(unavailable_reply("Payments are shutting down"));
+  });
   payment_start start{std::move(req),
                       caf::actor_cast<payment_requester_actor>(self)};
   self->request(manager, manager_timeout, spawn_atom_v, std::move(start))

@@ -442,6 +442,36 @@ CAF_TEST(provider_error_fails_the_payment) {
   CAF_CHECK_EQUAL(paypal->orders.size(), 1u);
 }
 
+// request_payment, as the API calls it: the one-shot requester hands the
+// manager a value and answers once; when the manager ends (a shutdown)
+// with the payment unanswered, it answers unavailable and ends, so the
+// actor system does not wait for it.
+CAF_TEST(the_requester_answers_once_and_ends_with_its_manager) {
+  auto answers = std::make_shared<std::vector<payment_reply>>();
+  auto keep = [answers](const payment_reply& r) { answers->push_back(r); };
+  auto j = job();
+  request_payment(sys, sup, j, keep);
+  sched.run();
+  CAF_REQUIRE_EQUAL(answers->size(), 1u);
+  CAF_CHECK(answers->front().status.code == domain_code::created);
+  CAF_CHECK_EQUAL(answers->front().payment_id, j.draft.id);
+
+  paypal->order_mode = fake_paypal::mode::hold;
+  auto held = job();
+  request_payment(sys, sup, held, keep);
+  sched.run();
+  CAF_CHECK_EQUAL(answers->size(), 1u); // PayPal has not answered
+  CAF_REQUIRE(child_of(held.draft.id));
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_REQUIRE_EQUAL(answers->size(), 2u);
+  CAF_CHECK(answers->back().status.code == domain_code::unavailable);
+  // Without a manager at all: answered at once.
+  request_payment(sys, payment_manager_actor{}, job(), keep);
+  CAF_REQUIRE_EQUAL(answers->size(), 3u);
+  CAF_CHECK(answers->back().status.code == domain_code::unavailable);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
 
 // CAF's test runner provides main().
