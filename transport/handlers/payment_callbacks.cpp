@@ -98,22 +98,18 @@ std::optional<std::string> order_token(const request& req,
   return std::string{*token};
 }
 
-void paypal_return(const payment_env_ptr& env, request_ptr req, responder res) {
-  auto order = order_token(*req, res);
-  if (!order)
-    return;
-  pay::capture_on_return(
-    env, std::move(*order),
-    on_session(req, [res](pay::page_result r) { res(buyer_page(r)); }));
-}
+/// A PayPal buyer redirect (return or cancel): the order from ?token=,
+/// the use case, its page.
+using buyer_use_case = void (*)(const payment_env_ptr&, std::string,
+                                pay::page_fn);
 
-void paypal_cancel(const payment_env_ptr& env, request_ptr req, responder res) {
+void buyer_redirect(buyer_use_case use_case, const payment_env_ptr& env,
+                    request_ptr req, responder res) {
   auto order = order_token(*req, res);
   if (!order)
     return;
-  pay::cancel_by_buyer(
-    env, std::move(*order),
-    on_session(req, [res](pay::page_result r) { res(buyer_page(r)); }));
+  use_case(env, std::move(*order),
+           on_session(req, [res](pay::page_result r) { res(buyer_page(r)); }));
 }
 
 // -- PayPal webhook -----------------------------------------------------------
@@ -168,11 +164,13 @@ void add_payment_callback_routes(router& r, services& svc) {
   auto env = svc.payments;
   r.add(http::verb::get, "/payments/paypal/return",
         [env](request_ptr req, responder res) {
-          paypal_return(env, std::move(req), std::move(res));
+          buyer_redirect(pay::capture_on_return, env, std::move(req),
+                         std::move(res));
         });
   r.add(http::verb::get, "/payments/paypal/cancel",
         [env](request_ptr req, responder res) {
-          paypal_cancel(env, std::move(req), std::move(res));
+          buyer_redirect(pay::cancel_by_buyer, env, std::move(req),
+                         std::move(res));
         });
   r.add(http::verb::post, "/webhook/payments/paypal",
         [&svc, env](request_ptr req, responder res) {
