@@ -21,6 +21,7 @@
 #include "actors/whatsapp_conversation.hpp"
 #include "core/auth_throttle.hpp"
 #include "core/secret_box.hpp"
+#include "core/thread_role.hpp"
 #include "core/url_builder.hpp"
 #include "transport/dispatcher.hpp"
 #include "transport/handlers/handlers.hpp"
@@ -36,6 +37,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/send.hpp>
+#include <caf/thread_hook.hpp>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -65,8 +67,24 @@ void exit_managers(services& svc) {
   exit(svc.events.listener);
 }
 
-caf::actor_system_config make_caf_config() {
+/// Every thread the actor system starts (scheduler workers, its clock,
+/// detached actors' threads) runs below the media I/O threads.
+class worker_thread_hook : public caf::thread_hook {
+public:
+  void init(caf::actor_system&) override {}
+  void thread_started() override {
+    thread_role::name("al-caf");
+    thread_role::run_as_worker();
+  }
+  void thread_terminates() override {}
+};
+
+caf::actor_system_config make_caf_config(int worker_nice) {
+  // Before the actor system starts its threads: the process's own level
+  // is the I/O threads'.
+  thread_role::remember_process_priority(worker_nice);
   caf::actor_system_config cfg;
+  cfg.add_thread_hook<worker_thread_hook>();
   auto cores = std::max(1u, std::thread::hardware_concurrency());
   // One scheduler thread per core; the sharing policy idles at ~0 % CPU
   // where work stealing polls (PERFORMANCE.md).
@@ -84,7 +102,7 @@ struct application::impl {
   impl(config c, std::string dir)
     : cfg(std::move(c))
     , schemas_dir(std::move(dir))
-    , caf_cfg(make_caf_config())
+    , caf_cfg(make_caf_config(cfg.worker_nice))
     , sys(caf_cfg)
     , svc(cfg, sys, m) {}
 
@@ -223,6 +241,8 @@ std::string application::start(const std::string& address) {
   d.realtime = std::make_unique<realtime_client>(d.outbound_ioc);
   svc.realtime = d.realtime.get();
   d.outbound_thread = std::thread([&d] {
+    thread_role::name("al-http-out");
+    thread_role::run_as_worker();
     auto guard = net::make_work_guard(d.outbound_ioc);
     d.outbound_ioc.run();
   });
@@ -373,7 +393,8 @@ std::string application::start(const std::string& address) {
     router mr;
     add_metrics_route(mr, svc);
     d.metrics_disp = std::make_unique<dispatcher>(std::move(mr), nullptr);
-    d.metrics_srv = std::make_unique<server>(*d.metrics_disp, 1);
+    d.metrics_srv = std::make_unique<server>(*d.metrics_disp, 1, "al-metrics",
+                                             false);
     try {
       d.metrics_port = d.metrics_srv->listen(address, *d.cfg.metrics_port);
     } catch (const std::exception& e) {
@@ -385,8 +406,10 @@ std::string application::start(const std::string& address) {
   }
   d.schedule_audit_purge(std::chrono::seconds(5));
   svc.started = true;
-  spdlog::info("agentlocator {} listening on :{} (public {})", build_commit,
-               d.port, d.cfg.public_base_url);
+  spdlog::info("agentlocator {} listening on :{} (public {}; io threads {},"
+               " scheduling {})",
+               build_commit, d.port, d.cfg.public_base_url, d.cfg.io_threads,
+               thread_role::describe());
   return {};
 }
 

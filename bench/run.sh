@@ -16,7 +16,7 @@
 # the service, runs al-webload and al-microbench, and writes
 # bench/results/<date>-<commit>.json and .md (printed at the end).
 #
-# --profile  perf record of the service during the hold of the largest
+# --profile  perf record of the service and of the baseline during the hold of the largest
 #            level (installs linux-perf with apt-get when perf is missing,
 #            optional: skipped when that fails).
 # --barge    callers speak over the agent once per utterance (tone); the
@@ -340,14 +340,29 @@ for n in $LEVELS; do
     fi
     log "media: $n calls against the $target (${SECS}s hold, ${RAMP}s ramp)"
     perf_pid=""
-    if [ -n "$PERF" ] && [ "$target" = service ] && [ "$n" = "$MAX_LEVEL" ]; then
-      # Sample the middle of the hold (all calls live).
+    if [ -n "$PERF" ] && [ "$n" = "$MAX_LEVEL" ]; then
+      # Sample the middle of the hold (all calls live), of both servers:
+      # the service's extra cost is the difference.
+      ppid="$SVC_PID"
+      if [ "$target" = baseline ]; then ppid="$BASE_PID"; fi
       (sleep "$((RAMP + 1))" &&
-        perf record -q -F 499 -g -p "$SVC_PID" -o "$WORK/perf.data" \
+        perf record -q -F 499 -g -p "$ppid" -o "$WORK/perf-$target.data" \
           -- sleep "$(((SECS + 1) / 2))" >/dev/null 2>&1 &&
-        perf stat -e context-switches,cpu-migrations,task-clock -p "$SVC_PID" \
-          -- sleep 3 2>"$WORK/perf-stat.txt" >/dev/null) &
+        perf stat -e context-switches,cpu-migrations,task-clock -p "$ppid" \
+          -- sleep 3 2>"$WORK/perf-stat-$target.txt" >/dev/null) &
       perf_pid=$!
+    fi
+    threads_pid=""
+    if [ "$n" = "$MAX_LEVEL" ]; then
+      # Which threads share the servers' core: mid-ramp and mid-hold.
+      tpid="$SVC_PID"
+      if [ "$target" = baseline ]; then tpid="$BASE_PID"; fi
+      (sleep "$(awk -v r="$RAMP" 'BEGIN{print r/2}')" &&
+        python3 "$REPO/bench/threads.py" "$tpid" 2 "$target, ramp, $n calls" &&
+        sleep "$(awk -v r="$RAMP" -v s="$SECS" 'BEGIN{x = r/2 + s/2 - 3; if (x < 0) x = 0; print x}')" &&
+        python3 "$REPO/bench/threads.py" "$tpid" 3 "$target, hold, $n calls") \
+        >"$WORK/threads-$target.md" 2>/dev/null &
+      threads_pid=$!
     fi
     "${GPRIO[@]}" taskset -c "$GEN_CORE" "$BIN_GEN" "${args[@]}" 2>>"$WORK/loadgen.log" || {
       log "al-loadgen failed"
@@ -355,25 +370,28 @@ for n in $LEVELS; do
     }
     tail -1 "$WORK/loadgen.log" >&2
     if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
+    if [ -n "$threads_pid" ]; then wait "$threads_pid" || true; fi
     sleep 3 # let calls end, actors quit and queued writes drain
   done
 done
 
-if [ -n "$PERF" ] && [ -f "$WORK/perf.data" ]; then
-  {
-    echo "# perf record -F 499 -g of the service, mid-hold at $MAX_LEVEL calls"
+if [ -n "$PERF" ]; then
+  for target in service baseline; do
+    [ -f "$WORK/perf-$target.data" ] || continue
+    echo "# perf record -F 499 -g of the $target, mid-hold at $MAX_LEVEL calls"
     echo "## by shared object"
-    perf report -i "$WORK/perf.data" --stdio --no-children -g none \
+    perf report -i "$WORK/perf-$target.data" --stdio --no-children -g none \
       --sort comm,dso --percent-limit 1 2>/dev/null | grep -v '^#' |
       grep -v '^$' | head -20 || true
     echo "## top symbols (self)"
-    perf report -i "$WORK/perf.data" --stdio --no-children -g none \
+    perf report -i "$WORK/perf-$target.data" --stdio --no-children -g none \
       --sort symbol --percent-limit 0.6 2>/dev/null | grep -v '^#' |
       grep -v '^$' | cut -c1-160 | head -60 || true
     echo "## perf stat, 3 s mid-hold"
     grep -E 'context-switches|cpu-migrations|task-clock|seconds time' \
-      "$WORK/perf-stat.txt" 2>/dev/null || true
-  } >"$WORK/profile.txt" || true
+      "$WORK/perf-stat-$target.txt" 2>/dev/null || true
+    echo
+  done >"$WORK/profile.txt" || true
 fi
 
 # -- webhooks ------------------------------------------------------------------
@@ -439,6 +457,10 @@ while [ -e "$OUT.json" ] || [ -e "$OUT.md" ]; do
   n=$((n + 1))
 done
 python3 "$REPO/bench/report.py" --work "$WORK" --out "$OUT" --meta "$META"
+if [ -s "$WORK/threads-service.md" ] || [ -s "$WORK/threads-baseline.md" ]; then
+  { echo; echo '## Threads on the servers'"'"' core (top level)'; echo
+    cat "$WORK/threads-baseline.md" "$WORK/threads-service.md" 2>/dev/null; } >>"$OUT.md"
+fi
 if [ -s "$WORK/profile.txt" ]; then
   { echo; echo '## Profile'; echo; echo '```'; cat "$WORK/profile.txt"; echo '```'; } >>"$OUT.md"
 fi

@@ -262,6 +262,7 @@ config_result load_config(const env_lookup& lookup) {
     cfg.start_timeout = std::chrono::milliseconds{start_ms};
     r.seconds("DRAIN_TIMEOUT_S", 0, 86400, cfg.drain_timeout);
     r.integer("IO_THREADS", 1, 64, cfg.io_threads);
+    r.integer("WORKER_NICE", 0, 19, cfg.worker_nice);
     r.text("SECRET_KEY", cfg.secret_key);
     r.list("SECRET_KEYS_PREVIOUS", cfg.secret_keys_previous);
     if (!cfg.secret_key.empty() && cfg.secret_key.size() < 32)

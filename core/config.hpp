@@ -116,6 +116,9 @@ struct config {
   std::chrono::milliseconds start_timeout{8000}; // TwiML served, no start
   std::chrono::seconds drain_timeout{30};        // SIGTERM: live calls
   int io_threads = 1;
+  // WORKER_NICE: under the normal scheduler, how much nicer than the media
+  // I/O threads every other thread runs (0-19; core/thread_role.hpp).
+  int worker_nice = 0;
   // SECRET_KEY: signs call tokens and, through HKDF, encrypts tenant
   // secrets at rest (AES-256-GCM). Required (>= 32 characters) when
   // PUBLIC_BASE_URL is https; without it (development) the signing key is

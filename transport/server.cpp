@@ -2,6 +2,8 @@
 
 #include "transport/http_session.hpp"
 
+#include "core/thread_role.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <spdlog/spdlog.h>
@@ -10,13 +12,16 @@
 
 namespace al {
 
-server::server(const dispatcher& d, int io_threads)
+server::server(const dispatcher& d, int io_threads, std::string thread_name,
+               bool media)
   : dispatcher_(d)
   , acceptor_([&]() -> net::io_context& {
     for (int i = 0; i < std::max(1, io_threads); ++i)
       slots_.push_back(std::make_unique<io_slot>());
     return slots_.front()->ioc;
-  }()) {}
+  }())
+  , thread_name_(std::move(thread_name))
+  , media_(media) {}
 
 server::~server() {
   stop();
@@ -37,9 +42,13 @@ void server::start() {
   if (started_)
     return;
   started_ = true;
-  for (auto& slot : slots_) {
-    auto* s = slot.get();
-    s->thread = std::thread([s] {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    auto* s = slots_[i].get();
+    auto name = thread_name_ + "-" + std::to_string(i);
+    s->thread = std::thread([s, name, media = media_] {
+      thread_role::name(name.c_str());
+      if (!media)
+        thread_role::run_as_worker();
       auto guard = net::make_work_guard(s->ioc);
       for (;;) {
         try {

@@ -30,7 +30,12 @@ public:
     std::thread thread;
   };
 
-  server(const dispatcher& d, int io_threads);
+  /// `thread_name` names the io threads ("al-io-0", ...). The service's
+  /// main server paces audio and keeps the process's priority; any other
+  /// (`media` false: the metrics listener) runs as a worker
+  /// (core/thread_role.hpp).
+  server(const dispatcher& d, int io_threads, std::string thread_name = "al-io",
+         bool media = true);
   ~server();
 
   server(const server&) = delete;
@@ -71,6 +76,8 @@ private:
   std::vector<std::unique_ptr<io_slot>> slots_;
   tcp::acceptor acceptor_;
   std::size_t next_slot_ = 0;
+  std::string thread_name_;
+  bool media_ = true;
   std::atomic<bool> accepting_{false};
   bool started_ = false;
 };
