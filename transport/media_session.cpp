@@ -5,6 +5,7 @@
 #include "actors/log.hpp"
 #include "actors/type_ids.hpp"
 #include "core/call_token.hpp"
+#include "core/media_frame.hpp"
 #include "core/media_out.hpp"
 #include "core/mulaw.hpp"
 #include "core/twilio_signature.hpp"
@@ -103,14 +104,34 @@ void media_session::on_open(websocket_session& ws) {
   log_safe(spdlog::level::info, "WS_CONNECTED /ws/twilio-media");
 }
 
+namespace {
+
+/// The I/O thread's parser and frame: every session of the thread parses
+/// with them (the parser's buffers and the frame's strings stay in cache,
+/// and no call carries their kilobytes). Nothing keeps a reference past
+/// the handling of one frame.
+struct io_parse {
+  media_frame_parser parser;
+  media_frame frame;
+};
+
+io_parse& thread_parse() {
+  thread_local io_parse p;
+  return p;
+}
+
+} // namespace
+
 void media_session::on_message(websocket_session& ws, std::string_view data,
                                bool is_text) {
   ++frames_in_;
+  auto& io = thread_parse();
+  auto& frame = io.frame;
   // In place: the session's read buffer has the padding simdjson reads.
   static_assert(websocket_session::read_padding >= simdjson::SIMDJSON_PADDING);
-  auto err = parser_.parse(data.data(), data.size(),
-                           data.size() + websocket_session::read_padding,
-                           frame_);
+  auto err = io.parser.parse(data.data(), data.size(),
+                             data.size() + websocket_session::read_padding,
+                             frame);
   if (err != media_error::ok || !is_text) {
     // A bad frame is dropped; a stream of them ends the session.
     if (++bad_frames_ == max_bad_frames)
@@ -120,18 +141,18 @@ void media_session::on_message(websocket_session& ws, std::string_view data,
                is_text ? to_string(err) : "binary frame");
     return;
   }
-  switch (frame_.event) {
+  switch (frame.event) {
     case media_event::start:
-      return on_start(ws);
+      return on_start(ws, frame);
     case media_event::media:
-      return on_media(ws);
+      return on_media(frame);
     case media_event::mark:
       if (started_)
-        to_call(mark_atom_v, frame_.mark_name);
+        to_call(mark_atom_v, frame.mark_name);
       return;
     case media_event::dtmf:
       if (started_)
-        to_call(dtmf_atom_v, frame_.dtmf_digit);
+        to_call(dtmf_atom_v, frame.dtmf_digit);
       return;
     case media_event::stop:
       stop_seen_ = true;
@@ -151,22 +172,22 @@ void media_session::on_message(websocket_session& ws, std::string_view data,
 }
 
 // `start`: verify the call token, then attach to (or revive) the call actor.
-void media_session::on_start(websocket_session& ws) {
+void media_session::on_start(websocket_session& ws, const media_frame& f) {
   if (started_)
     return;
-  auto token = frame_.custom_parameter("call_token");
+  auto token = f.custom_parameter("call_token");
   if (!token
-      || !verify_call_token(svc_.cfg.signing_key(), frame_.call_sid, *token)) {
+      || !verify_call_token(svc_.cfg.signing_key(), f.call_sid, *token)) {
     log_safe(spdlog::level::warn,
              "media stream for call {} refused: bad or missing call token",
-             frame_.call_sid);
+             f.call_sid);
     ws.close(websocket::close_code::policy_error, "invalid call token");
     return;
   }
   started_ = true;
   start_at_ = std::chrono::steady_clock::now();
-  call_sid_ = frame_.call_sid;
-  stream_sid_ = frame_.stream_sid;
+  call_sid_ = f.call_sid;
+  stream_sid_ = f.stream_sid;
   media_json_ = media_json_writer{stream_sid_};
   auto sink = std::make_shared<socket_sink>(self_.lock());
   auto cp = std::make_shared<call_checkpoint>();
@@ -187,12 +208,12 @@ void media_session::on_start(websocket_session& ws) {
 }
 
 // `media`: VAD on this thread; speech edges at once, audio in batches.
-void media_session::on_media(websocket_session&) {
+void media_session::on_media(const media_frame& f) {
   if (!started_)
     return; // media before start: ignored
   if (++unflushed_in_ >= metrics_every)
     flush_metrics();
-  auto ev = vad_.feed(frame_.payload);
+  auto ev = vad_.feed(f.payload);
   if (ev == energy_vad::event::speech_start) {
     // Hearing everything (the AI, a recording): the audio before the turn
     // goes first, so the turn the actor keeps starts where it did before.
@@ -206,7 +227,7 @@ void media_session::on_media(websocket_session&) {
   }
   if (!all_audio_ && !vad_.speaking() && ev != energy_vad::event::speech_stop)
     return; // silence nobody listens to: no message, no thread hand-off
-  batch_ += frame_.payload;
+  batch_ += f.payload;
   if (++batch_count_ >= batch_frames || ev == energy_vad::event::speech_stop) {
     to_call(audio_atom_v, std::move(batch_));
     batch_ = std::string{};

@@ -9,7 +9,6 @@
 
 #include "actors/call_protocol.hpp"
 #include "actors/media_sink.hpp"
-#include "core/media_frame.hpp"
 #include "core/media_out.hpp"
 #include "core/vad.hpp"
 #include "transport/websocket_session.hpp"
@@ -27,6 +26,7 @@ namespace al {
 
 struct services;
 struct call_env;
+struct media_frame;
 
 class media_session : public websocket_handler {
 public:
@@ -66,8 +66,8 @@ private:
     std::string mark;
   };
 
-  void on_start(websocket_session& ws);
-  void on_media(websocket_session& ws);
+  void on_start(websocket_session& ws, const media_frame& f);
+  void on_media(const media_frame& f);
   /// Sends the call actor (xs...), or keeps it until the actor binds; only
   /// a message of call_actor's interface compiles.
   template <class... Ts>
@@ -77,8 +77,9 @@ private:
   void flush_metrics();
 
   services& svc_;
-  media_frame_parser parser_;
-  media_frame frame_;
+  // The frame parser and the parsed frame are the I/O thread's, shared by
+  // its sessions (media_session.cpp: io_parse): a frame is handled before
+  // the next is read, and one warm parser beats a cold one per call.
   energy_vad vad_;
   std::string call_sid_;
   std::string stream_sid_;
