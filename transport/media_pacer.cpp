@@ -34,24 +34,27 @@ void media_pacer::on_tick(beast::error_code ec) {
   if (ec)
     return;
   in_pass_ = true;
-  pass_now_ = std::chrono::steady_clock::now();
   cursor_ = 0;
   keep_ = 0;
   run_slice();
 }
 
-// One pass ticks every session with the pass's clock, in slices; between
-// slices, handlers already queued on this io thread run (a session added
-// meanwhile is appended and ticked later in the same pass, harmlessly: its
-// run started after pass_now_, so nothing is due yet).
+// One pass ticks every session, in slices; between slices, handlers
+// already queued on this io thread run (a session added meanwhile is
+// appended and ticked later in the same pass: what its lead did not send
+// is due from its run start on, like any other session's). Each slice reads
+// the clock: a pass stretched by that work must not leave the sessions
+// at its end a whole period behind (a 40 ms gap the caller's buffer has to
+// cover).
 void media_pacer::run_slice() {
+  slice_now_ = std::chrono::steady_clock::now();
   auto end = std::min(sessions_.size(), cursor_ + slice);
   for (; cursor_ < end; ++cursor_) {
     auto ws = sessions_[cursor_].lock();
     if (!ws || !ws->open())
       continue;
     auto& media = static_cast<media_session&>(ws->handler());
-    if (media.tick(*ws, pass_now_))
+    if (media.tick(*ws, slice_now_))
       sessions_[keep_++] = sessions_[cursor_];
   }
   if (cursor_ < sessions_.size()) {

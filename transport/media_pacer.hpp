@@ -46,7 +46,10 @@ private:
   std::vector<std::weak_ptr<websocket_session>> sessions_;
   bool armed_ = false;
   bool in_pass_ = false;
-  std::chrono::steady_clock::time_point pass_now_;
+  /// "Now" for the sessions of the current slice: read again at every
+  /// slice, so a session ticked late in a stretched pass still sends what
+  /// is due by then instead of waiting for the next pass.
+  std::chrono::steady_clock::time_point slice_now_;
   std::size_t cursor_ = 0; // next session of the pass
   std::size_t keep_ = 0;   // sessions kept so far (compacted in place)
 };
