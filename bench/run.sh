@@ -16,9 +16,9 @@
 # the service, runs al-webload and al-microbench, and writes
 # bench/results/<date>-<commit>.json and .md (printed at the end).
 #
-# --profile  perf record of the service and of the baseline during the hold of the largest
-#            level (installs linux-perf with apt-get when perf is missing,
-#            optional: skipped when that fails).
+# --profile  perf record of the service and of the baseline during the
+#            hold of the largest level (installs linux-perf with apt-get
+#            when perf is missing, optional: skipped when that fails).
 # --barge    callers speak over the agent once per utterance (tone); the
 #            service answers with `clear` (barge-in latency is measured).
 # --sweep    the open-loop rates (req/s) al-webload steps through per route,
