@@ -339,24 +339,22 @@ for n in $LEVELS; do
         "${MODE_FLAGS[@]}")
     fi
     log "media: $n calls against the $target (${SECS}s hold, ${RAMP}s ramp)"
+    tpid="$SVC_PID" # the server under load
+    if [ "$target" = baseline ]; then tpid="$BASE_PID"; fi
     perf_pid=""
     if [ -n "$PERF" ] && [ "$n" = "$MAX_LEVEL" ]; then
       # Sample the middle of the hold (all calls live), of both servers:
       # the service's extra cost is the difference.
-      ppid="$SVC_PID"
-      if [ "$target" = baseline ]; then ppid="$BASE_PID"; fi
       (sleep "$((RAMP + 1))" &&
-        perf record -q -F 499 -g -p "$ppid" -o "$WORK/perf-$target.data" \
+        perf record -q -F 499 -g -p "$tpid" -o "$WORK/perf-$target.data" \
           -- sleep "$(((SECS + 1) / 2))" >/dev/null 2>&1 &&
-        perf stat -e context-switches,cpu-migrations,task-clock -p "$ppid" \
+        perf stat -e context-switches,cpu-migrations,task-clock -p "$tpid" \
           -- sleep 3 2>"$WORK/perf-stat-$target.txt" >/dev/null) &
       perf_pid=$!
     fi
     threads_pid=""
     if [ "$n" = "$MAX_LEVEL" ]; then
       # Which threads share the servers' core: mid-ramp and mid-hold.
-      tpid="$SVC_PID"
-      if [ "$target" = baseline ]; then tpid="$BASE_PID"; fi
       (sleep "$(awk -v r="$RAMP" 'BEGIN{print r/2}')" &&
         python3 "$REPO/bench/threads.py" "$tpid" 2 "$target, ramp, $n calls" &&
         sleep "$(awk -v r="$RAMP" -v s="$SECS" 'BEGIN{x = r/2 + s/2 - 3; if (x < 0) x = 0; print x}')" &&

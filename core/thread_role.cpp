@@ -16,6 +16,9 @@ struct process_level {
   int policy = SCHED_OTHER;
   int priority = 0; // the real-time priority, 0 for SCHED_OTHER
   int nice = 0;
+  // What a worker gets, derived once: the real-time priority one step
+  // below (never under the policy's minimum), or the nice value.
+  int worker_priority = 0;
   int worker_nice = 0;
   pthread_t main_thread{}; // the one that remembered: it starts the others
   char text[64] = "unknown";
@@ -39,15 +42,18 @@ void remember_process_priority(int worker_nice) {
   if (pthread_getschedparam(pthread_self(), &l.policy, &p) == 0)
     l.priority = p.sched_priority;
   l.nice = getpriority(PRIO_PROCESS, 0);
-  l.worker_nice = worker_nice < 0 ? 0 : worker_nice;
+  l.worker_nice = l.nice + std::max(worker_nice, 0);
   l.main_thread = pthread_self();
-  if (real_time(l.policy))
+  if (real_time(l.policy)) {
+    l.worker_priority = std::max(l.priority - 1,
+                                 sched_get_priority_min(l.policy));
     std::snprintf(l.text, sizeof l.text, "%s %d (workers %d)",
                   l.policy == SCHED_RR ? "SCHED_RR" : "SCHED_FIFO", l.priority,
-                  std::max(l.priority - 1, sched_get_priority_min(l.policy)));
-  else
+                  l.worker_priority);
+  } else {
     std::snprintf(l.text, sizeof l.text, "normal (workers nice %+d)",
-                  l.nice + l.worker_nice);
+                  l.worker_nice);
+  }
   g_level = l;
   g_known.compare_exchange_strong(expected, true, std::memory_order_release);
 }
@@ -67,18 +73,18 @@ bool run_as_worker() noexcept {
   if (pthread_equal(pthread_self(), l.main_thread))
     return true;
   if (real_time(l.policy)) {
-    if (l.priority <= sched_get_priority_min(l.policy))
+    if (l.worker_priority == l.priority)
       return true;
     sched_param p{};
-    p.sched_priority = l.priority - 1;
+    p.sched_priority = l.worker_priority;
     return pthread_setschedparam(pthread_self(), l.policy, &p) == 0;
   }
-  if (l.worker_nice == 0)
+  if (l.worker_nice == l.nice)
     return true;
   // On Linux the nice value belongs to the thread: PRIO_PROCESS with the
   // thread's id changes this thread alone.
   auto tid = static_cast<id_t>(syscall(SYS_gettid));
-  return setpriority(PRIO_PROCESS, tid, l.nice + l.worker_nice) == 0;
+  return setpriority(PRIO_PROCESS, tid, l.worker_nice) == 0;
 }
 
 const char* describe() noexcept {
